@@ -1,0 +1,70 @@
+// Command kaidian runs the kaidian platform: `kaidian demo` for a local demo
+// shop, `kaidian serve` in production, `kaidian migrate` to apply database
+// migrations, `kaidian version`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `kaidian: a self-hosted backend for WeChat mini-program shops
+
+Usage:
+  kaidian demo    [flags]   start a demo shop on SQLite with an in-process WeChat sandbox
+  kaidian serve   [flags]   run the server
+  kaidian migrate [flags]   apply database migrations and exit
+  kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
+  kaidian version           print the version
+
+Flags (each also read from its environment variable, or a --config file):
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kaidian:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage+configUsage())
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return runDemo(ctx, rest, stdout, getenv)
+	case "serve":
+		return runServe(ctx, rest, getenv)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, getenv)
+	case "bench":
+		return runBench(ctx, rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "kaidian", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage+configUsage())
+		return nil
+	}
+	return fmt.Errorf("unknown command %q; run kaidian help", cmd)
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,197 @@
+package account
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// CookieName is the admin session cookie.
+const CookieName = "kaidian_admin"
+
+// Handlers serves the admin login and staff routes.
+type Handlers struct {
+	Svc      *Service
+	ClientIP func(*http.Request) string
+}
+
+// Routes registers the account routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const tag = "admin: accounts"
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login", Tag: tag, Access: httpx.Public,
+		Summary: "Log in as an operator or staff member", Request: loginRequest{}, Response: LoginResult{}, Handler: h.login})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/logout", Tag: tag, Access: httpx.Staff,
+		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/auth/me", Tag: tag, Access: httpx.Staff,
+		Summary: "Who am I, and what may I do", Response: meResponse{}, Handler: h.me})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/password", Tag: tag, Access: httpx.Staff,
+		Summary: "Change my password (ends my other sessions)", Request: passwordRequest{}, Response: LoginResult{}, Handler: h.changePassword})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+		Summary: "List the shop's staff", Response: []Account{}, Handler: h.listStaff})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+		Summary: "Add a staff account to the shop", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createStaff})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+		Summary: "Get a staff account", Response: Account{}, Handler: h.getStaff})
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+		Summary: "Change a staff account's role, name, password or status", Request: StaffUpdate{}, Response: Account{}, Handler: h.updateStaff})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/operators", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+		Summary: "Add an operator admin", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createOperator})
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type passwordRequest struct {
+	OldPassword string `json:"old_password"`
+	NewPassword string `json:"new_password"`
+}
+
+type meResponse struct {
+	Account     Account           `json:"account"`
+	ShopID      int64             `json:"shop_id" doc:"the shop this session acts on"`
+	Permissions []auth.Permission `json:"permissions"`
+}
+
+func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if in.Username == "" || in.Password == "" || len(in.Username) > 64 || len(in.Password) > 256 {
+		return errBadLogin
+	}
+	res, err := h.Svc.Login(r.Context(), in.Username, in.Password, h.ClientIP(r))
+	if err != nil {
+		return err
+	}
+	setSessionCookie(w, r, res.Token, res.ExpiresAt)
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// setSessionCookie sets the HttpOnly session cookie and the readable CSRF
+// cookie that state-changing cookie requests must echo in X-CSRF-Token.
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+	secure := r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/admin", Expires: expires,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: CSRFToken(token), Path: "/admin", Expires: expires,
+		Secure: secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Svc.Logout(r.Context(), SessionToken(r)); err != nil {
+		return err
+	}
+	setSessionCookie(w, r, "", time.Unix(0, 0))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) me(w http.ResponseWriter, r *http.Request) error {
+	st, _ := auth.StaffFrom(r.Context())
+	a, err := h.Svc.Get(r.Context(), ownShop(st), st.AccountID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, meResponse{Account: a, ShopID: st.ShopID, Permissions: st.Role.Permissions()})
+	return nil
+}
+
+// ownShop is the shop an account belongs to (0 for operators, whatever shop
+// they act on).
+func ownShop(st auth.Staff) int64 {
+	if st.Role == auth.RoleOperator {
+		return 0
+	}
+	return st.ShopID
+}
+
+func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in passwordRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	res, err := h.Svc.ChangePassword(r.Context(), st.AccountID, in.OldPassword, in.NewPassword)
+	if err != nil {
+		return err
+	}
+	setSessionCookie(w, r, res.Token, res.ExpiresAt)
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handlers) listStaff(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Svc.ListStaff(r.Context(), auth.StaffShop(r.Context()))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handlers) createStaff(w http.ResponseWriter, r *http.Request) error {
+	var in NewAccount
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	a, err := h.Svc.CreateStaff(r.Context(), auth.StaffShop(r.Context()), in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (h *Handlers) getStaff(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := h.Svc.Get(r.Context(), auth.StaffShop(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (h *Handlers) updateStaff(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in StaffUpdate
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	if id == st.AccountID && (in.Role != nil || in.Disabled != nil) {
+		return errs.E(errs.Conflict, "cannot_change_self", "you cannot change your own role or disable yourself")
+	}
+	a, err := h.Svc.UpdateStaff(r.Context(), st.ShopID, id, in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (h *Handlers) createOperator(w http.ResponseWriter, r *http.Request) error {
+	var in NewAccount
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	a, err := h.Svc.CreateOperator(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, a)
+	return nil
+}

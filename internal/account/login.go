@@ -1,0 +1,136 @@
+package account
+
+import (
+	"context"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/session"
+)
+
+// LoginResult is a new admin session.
+type LoginResult struct {
+	Token       string            `json:"token" doc:"send as Authorization: Bearer, or use the cookie set with it"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	Account     Account           `json:"account"`
+	Permissions []auth.Permission `json:"permissions"`
+}
+
+var errBadLogin = errs.E(errs.Unauthenticated, "invalid_credentials", "wrong username or password")
+
+// Login checks a username and password. Attempts are limited per username
+// and per client address (addr), across every server process.
+func (s *Service) Login(ctx context.Context, username, password, addr string) (LoginResult, error) {
+	if err := s.checkLoginLimits(ctx, username, addr); err != nil {
+		return LoginResult{}, err
+	}
+	var id int64
+	var hash string
+	var disabled bool
+	err := s.db.QueryRow(ctx, `SELECT a.id, a.password_hash, a.disabled OR COALESCE(s.disabled, FALSE)
+		FROM accounts a LEFT JOIN shops s ON s.id = a.shop_id WHERE a.username = ?`, username).Scan(&id, &hash, &disabled)
+	if db.IsNoRows(err) {
+		CheckPassword(dummyHash, password) // same cost as a real check
+		return LoginResult{}, errBadLogin
+	}
+	if err != nil {
+		return LoginResult{}, errs.Wrap("login", err)
+	}
+	if !CheckPassword(hash, password) {
+		return LoginResult{}, errBadLogin
+	}
+	if disabled {
+		return LoginResult{}, errs.E(errs.Forbidden, "account_disabled", "this account or its shop is disabled")
+	}
+	_ = s.limits.Reset(ctx, "login:user:"+username)
+	return s.startSession(ctx, id)
+}
+
+func (s *Service) checkLoginLimits(ctx context.Context, username, addr string) error {
+	for _, l := range []struct {
+		key   string
+		limit int
+	}{{"login:user:" + username, LoginPerAccount}, {"login:addr:" + addr, LoginPerAddress}} {
+		ok, err := s.limits.Allow(ctx, l.key, l.limit, LoginWindow)
+		if err != nil {
+			return errs.Wrap("login limit", err)
+		}
+		if !ok {
+			return errs.E(errs.RateLimited, "too_many_login_attempts", "too many login attempts; wait 15 minutes")
+		}
+	}
+	return nil
+}
+
+func (s *Service) startSession(ctx context.Context, id int64) (LoginResult, error) {
+	var shopID int64
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(shop_id, 0) FROM accounts WHERE id = ?`, id).Scan(&shopID); err != nil {
+		return LoginResult{}, errs.Wrap("start session", err)
+	}
+	a, err := s.Get(ctx, shopID, id)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	token, expires, err := s.sessions.Create(ctx, session.Staff, a.ID, a.ShopID, SessionTTL)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: token, ExpiresAt: expires.UTC(), Account: a, Permissions: a.Role.Permissions()}, nil
+}
+
+// Authenticate turns a staff session token into the caller. Disabled
+// accounts and accounts of disabled shops are refused.
+func (s *Service) Authenticate(ctx context.Context, token string) (auth.Staff, error) {
+	sess, err := s.sessions.Lookup(ctx, session.Staff, token)
+	if err != nil {
+		return auth.Staff{}, err
+	}
+	var st auth.Staff
+	var disabled bool
+	err = s.db.QueryRow(ctx, `SELECT a.id, COALESCE(a.shop_id, 0), a.role, a.username, a.disabled OR COALESCE(s.disabled, FALSE)
+		FROM accounts a LEFT JOIN shops s ON s.id = a.shop_id WHERE a.id = ?`, sess.SubjectID).
+		Scan(&st.AccountID, &st.ShopID, &st.Role, &st.Username, &disabled)
+	if db.IsNoRows(err) || disabled {
+		return auth.Staff{}, errs.E(errs.Unauthenticated, "unauthenticated", "this account is disabled or gone")
+	}
+	return st, errs.Wrap("authenticate staff", err)
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.sessions.Revoke(ctx, token)
+}
+
+// ChangePassword sets a new password after checking the old one, ends every
+// session of the account and returns a fresh one.
+func (s *Service) ChangePassword(ctx context.Context, accountID int64, oldPassword, newPassword string) (LoginResult, error) {
+	var v errs.Validator
+	checkPassword(&v, "new_password", newPassword)
+	v.Check(newPassword != oldPassword, "new_password", "must differ from the old password")
+	if err := v.Err(); err != nil {
+		return LoginResult{}, err
+	}
+	var hash string
+	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM accounts WHERE id = ?`, accountID).Scan(&hash); err != nil {
+		return LoginResult{}, errs.Wrap("change password", err)
+	}
+	if !CheckPassword(hash, oldPassword) {
+		return LoginResult{}, errs.Field("old_password", "invalid_credentials", "the old password is wrong")
+	}
+	if err := s.setPassword(ctx, accountID, newPassword); err != nil {
+		return LoginResult{}, err
+	}
+	if _, err := s.sessions.RevokeSubject(ctx, session.Staff, accountID); err != nil {
+		return LoginResult{}, err
+	}
+	return s.startSession(ctx, accountID)
+}
+
+// HasOperator reports whether any operator account exists.
+func (s *Service) HasOperator(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM accounts WHERE role = 'operator'`).Scan(&n)
+	return n > 0, errs.Wrap("count operators", err)
+}

@@ -1,0 +1,273 @@
+package catalog
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves the catalog to mini programs and to staff.
+type Handlers struct{ Svc *Service }
+
+type shelfRequest struct {
+	OnShelf bool `json:"on_shelf"`
+}
+
+var listParams = []httpx.Param{
+	{Name: "q", Type: "string", Description: "keywords (Chinese works without spaces); every word must match"},
+	{Name: "category_id", Type: "integer", Description: "a category; its subcategories are included"},
+	{Name: "after", Type: "integer", Description: "cursor: the next value of the previous page"},
+	{Name: "limit", Type: "integer", Description: "1 to 100, default 20"},
+}
+
+// Routes registers the catalog routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const mini = "mini: catalog"
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/categories", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's category tree", Response: []Category{}, Handler: h.categories})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products", Tag: mini, Access: httpx.Shop,
+		Summary: "Products on the shelf: by category, by keyword, newest first", Response: Page{}, Query: listParams, Handler: h.listMini})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products/{id}", Tag: mini, Access: httpx.Shop,
+		Summary: "A product with its specs and SKUs", Response: Product{}, Handler: h.productMini})
+
+	const admin = "admin: catalog"
+	read, write := auth.PermCatalogRead, auth.PermCatalogWrite
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "The category tree", Response: []Category{}, Handler: h.categories})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Add a category", Request: CategoryInput{}, Response: Category{}, Status: http.StatusCreated, Handler: h.createCategory})
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Rename, move or re-sort a category", Request: CategoryInput{}, Response: Category{}, Handler: h.updateCategory})
+	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Delete an empty category", Status: http.StatusNoContent, Handler: h.deleteCategory})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Products on and off the shelf", Response: Page{}, Query: listParams, Handler: h.listAdmin})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Products in the bin, which can be restored", Response: []Summary{}, Handler: h.listDeleted})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Create a product with its SKUs", Request: ProductInput{}, Response: Product{}, Status: http.StatusCreated, Handler: h.create})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A product with its SKUs (also off the shelf or deleted)", Response: Product{}, Handler: h.productAdmin})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Replace a product; SKUs with an id are kept, others added, missing ones retired", Request: ProductInput{}, Response: Product{}, Handler: h.replace})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/shelf", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Put a product on or off the shelf", Request: shelfRequest{}, Response: Product{}, Handler: h.shelf})
+	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Move a product to the bin", Status: http.StatusNoContent, Handler: h.delete})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/restore", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Bring a product back from the bin (off the shelf)", Response: Product{}, Handler: h.restore})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/import", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "Import products from CSV (text/csv body; all or nothing)", Response: ImportResult{}, BodyLimit: MaxImportBytes + 1,
+		Handler: h.importCSV})
+}
+
+func (h *Handlers) categories(w http.ResponseWriter, r *http.Request) error {
+	shopID := auth.ShopFrom(r.Context())
+	if st, ok := auth.StaffFrom(r.Context()); ok {
+		shopID = st.ShopID
+	}
+	tree, err := h.Svc.CategoryTree(r.Context(), shopID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, tree)
+	return nil
+}
+
+func listQuery(r *http.Request, staff bool) (ListQuery, error) {
+	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	cat, err := httpx.QueryInt(r, "category_id", 0, 0, 1<<62)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	return ListQuery{Text: q, CategoryID: cat, After: after, Limit: int(limit), Staff: staff}, nil
+}
+
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request, shopID int64, staff bool) error {
+	q, err := listQuery(r, staff)
+	if err != nil {
+		return err
+	}
+	page, err := h.Svc.List(r.Context(), shopID, q)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (h *Handlers) listMini(w http.ResponseWriter, r *http.Request) error {
+	return h.list(w, r, auth.ShopFrom(r.Context()), false)
+}
+
+func (h *Handlers) listAdmin(w http.ResponseWriter, r *http.Request) error {
+	return h.list(w, r, auth.StaffShop(r.Context()), true)
+}
+
+func (h *Handlers) listDeleted(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Svc.ListDeleted(r.Context(), auth.StaffShop(r.Context()))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handlers) product(w http.ResponseWriter, r *http.Request, shopID int64, staff bool) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.Svc.Product(r.Context(), shopID, id, staff)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handlers) productMini(w http.ResponseWriter, r *http.Request) error {
+	return h.product(w, r, auth.ShopFrom(r.Context()), false)
+}
+
+func (h *Handlers) productAdmin(w http.ResponseWriter, r *http.Request) error {
+	return h.product(w, r, auth.StaffShop(r.Context()), true)
+}
+
+func isOperator(r *http.Request) bool {
+	st, _ := auth.StaffFrom(r.Context())
+	return st.Role == auth.RoleOperator
+}
+
+func (h *Handlers) createCategory(w http.ResponseWriter, r *http.Request) error {
+	var in CategoryInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	c, err := h.Svc.CreateCategory(r.Context(), auth.StaffShop(r.Context()), in, isOperator(r))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (h *Handlers) updateCategory(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in CategoryInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	c, err := h.Svc.UpdateCategory(r.Context(), auth.StaffShop(r.Context()), id, in, isOperator(r))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (h *Handlers) deleteCategory(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Svc.DeleteCategory(r.Context(), auth.StaffShop(r.Context()), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
+	var in ProductInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	p, err := h.Svc.CreateProduct(r.Context(), auth.StaffShop(r.Context()), in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, p)
+	return nil
+}
+
+func (h *Handlers) replace(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in ProductInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	p, err := h.Svc.ReplaceProduct(r.Context(), auth.StaffShop(r.Context()), id, in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handlers) shelf(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in shelfRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	p, err := h.Svc.SetShelf(r.Context(), auth.StaffShop(r.Context()), id, in.OnShelf)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Svc.DeleteProduct(r.Context(), auth.StaffShop(r.Context()), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) restore(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.Svc.RestoreProduct(r.Context(), auth.StaffShop(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *Handlers) importCSV(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Svc.ImportCSV(r.Context(), auth.StaffShop(r.Context()), r.Body)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,366 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/shop"
+)
+
+var errProductNotFound = errs.E(errs.NotFound, "product_not_found", "no such product")
+
+// Shops gives the catalog the shop's subject type for WeChat's gates.
+type Shops interface {
+	Get(ctx context.Context, id int64) (shop.Shop, error)
+}
+
+// checkPublish applies WeChat's gates to putting a product of category on
+// the shelf.
+// sh is loaded before the transaction starts, so a transaction never waits
+// for a second connection.
+func checkPublish(ctx context.Context, q db.Querier, sh shop.Shop, categoryID int64) error {
+	var needsAuth bool
+	err := q.QueryRow(ctx, `SELECT needs_brand_auth FROM categories WHERE id = ? AND shop_id = ?`, categoryID, sh.ID).Scan(&needsAuth)
+	if db.IsNoRows(err) {
+		return errs.Field("category_id", "category_not_found", "must be a category of this shop")
+	}
+	if err != nil {
+		return errs.Wrap("check category", err)
+	}
+	return sh.CanPublishInCategory(needsAuth)
+}
+
+// CreateProduct stores a new product with its SKUs.
+func (s *Service) CreateProduct(ctx context.Context, shopID int64, in ProductInput) (Product, error) {
+	if err := in.validate(); err != nil {
+		return Product{}, err
+	}
+	sh, err := s.shops.Get(ctx, shopID)
+	if err != nil {
+		return Product{}, err
+	}
+	var id int64
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := checkCategory(ctx, tx, sh, in); err != nil {
+			return err
+		}
+		var err error
+		id, err = insertProduct(ctx, tx, shopID, in)
+		return err
+	})
+	if err != nil {
+		return Product{}, skuCodeError(err)
+	}
+	return s.afterWrite(ctx, shopID, id)
+}
+
+// checkCategory checks the category exists in the shop and, when the
+// product goes on the shelf, the publishing gates.
+func checkCategory(ctx context.Context, tx *db.Tx, sh shop.Shop, in ProductInput) error {
+	if in.OnShelf {
+		return checkPublish(ctx, tx, sh, in.CategoryID)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM categories WHERE id = ? AND shop_id = ?`, in.CategoryID, sh.ID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.Field("category_id", "category_not_found", "must be a category of this shop")
+	}
+	return nil
+}
+
+func insertProduct(ctx context.Context, tx *db.Tx, shopID int64, in ProductInput) (int64, error) {
+	lo, hi := priceRange(in.SKUs)
+	now := db.Now()
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO spus (shop_id, category_id, title, subtitle, description, images, specs,
+		on_shelf, sort, price_min, price_max, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
+		in.OnShelf, in.Sort, lo, hi, now, now).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	for _, sku := range in.SKUs {
+		if err := insertSKU(ctx, tx, shopID, id, sku, now); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func insertSKU(ctx context.Context, tx *db.Tx, shopID, spuID int64, sku SKUInput, now int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO skus (shop_id, spu_id, spec_values, price, stock, code, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, shopID, spuID, jsonText(sku.SpecValues), sku.Price, sku.Stock, sku.Code, now, now)
+	return err
+}
+
+func skuCodeError(err error) error {
+	if db.IsUniqueViolation(err) {
+		return errs.Field("skus", "sku_code_taken", "another SKU of this shop already uses one of these codes")
+	}
+	return errs.Wrap("save product", err)
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	if string(b) == "null" {
+		return "[]"
+	}
+	return string(b)
+}
+
+// afterWrite refreshes the read model from the database and returns the
+// product as stored.
+func (s *Service) afterWrite(ctx context.Context, shopID, id int64) (Product, error) {
+	p, err := s.Product(ctx, shopID, id, true)
+	if err != nil {
+		return Product{}, err
+	}
+	s.view.put(shopID, p)
+	return p, nil
+}
+
+// Product returns product id of shopID with its SKUs. Unless staff is
+// true, only products on the shelf are found.
+func (s *Service) Product(ctx context.Context, shopID, id int64, staff bool) (Product, error) {
+	p, err := s.loadSPU(ctx, shopID, id)
+	if err != nil {
+		return Product{}, err
+	}
+	if !staff && (!p.OnShelf || p.Deleted) {
+		return Product{}, errProductNotFound
+	}
+	p.SKUs, err = s.loadSKUs(ctx, shopID, id)
+	return p, err
+}
+
+func (s *Service) loadSPU(ctx context.Context, shopID, id int64) (Product, error) {
+	var p Product
+	var images, specs string
+	var deleted *int64
+	var created, updated int64
+	err := s.db.QueryRow(ctx, `SELECT id, category_id, title, subtitle, description, images, specs, on_shelf, sort,
+		price_min, price_max, deleted_at, created_at, updated_at FROM spus WHERE id = ? AND shop_id = ?`, id, shopID).
+		Scan(&p.ID, &p.CategoryID, &p.Title, &p.Subtitle, &p.Description, &images, &specs, &p.OnShelf, &p.Sort,
+			&p.PriceMin, &p.PriceMax, &deleted, &created, &updated)
+	if db.IsNoRows(err) {
+		return Product{}, errProductNotFound
+	}
+	if err != nil {
+		return Product{}, errs.Wrap("get product", err)
+	}
+	p.Deleted = deleted != nil
+	p.CreatedAt, p.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
+		return Product{}, errs.Wrap("decode images", err)
+	}
+	if err := json.Unmarshal([]byte(specs), &p.Specs); err != nil {
+		return Product{}, errs.Wrap("decode specs", err)
+	}
+	return p, nil
+}
+
+func (s *Service) loadSKUs(ctx context.Context, shopID, spuID int64) ([]SKU, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, spec_values, price, stock, code FROM skus
+		WHERE spu_id = ? AND shop_id = ? AND deleted_at IS NULL ORDER BY id`, spuID, shopID)
+	if err != nil {
+		return nil, errs.Wrap("list skus", err)
+	}
+	defer rows.Close()
+	out := []SKU{}
+	for rows.Next() {
+		var k SKU
+		var values string
+		if err := rows.Scan(&k.ID, &values, &k.Price, &k.Stock, &k.Code); err != nil {
+			return nil, errs.Wrap("list skus", err)
+		}
+		if err := json.Unmarshal([]byte(values), &k.SpecValues); err != nil {
+			return nil, errs.Wrap("decode sku", err)
+		}
+		out = append(out, k)
+	}
+	return out, errs.Wrap("list skus", rows.Err())
+}
+
+// ReplaceProduct overwrites product id with in. SKUs with an id are kept
+// and updated, new ones added, missing ones retired. A stock change is a
+// compare-and-set against the stock read in the same transaction, so it
+// never overwrites a concurrent sale: that gives 409 stock_changed.
+func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in ProductInput) (Product, error) {
+	if err := in.validate(); err != nil {
+		return Product{}, err
+	}
+	sh, err := s.shops.Get(ctx, shopID)
+	if err != nil {
+		return Product{}, err
+	}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := checkCategory(ctx, tx, sh, in); err != nil {
+			return err
+		}
+		if err := updateSPU(ctx, tx, shopID, id, in); err != nil {
+			return err
+		}
+		return replaceSKUs(ctx, tx, shopID, id, in.SKUs)
+	})
+	if err != nil {
+		return Product{}, skuCodeError(err)
+	}
+	return s.afterWrite(ctx, shopID, id)
+}
+
+func updateSPU(ctx context.Context, tx *db.Tx, shopID, id int64, in ProductInput) error {
+	lo, hi := priceRange(in.SKUs)
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE spus SET category_id = ?, title = ?, subtitle = ?, description = ?,
+		images = ?, specs = ?, on_shelf = ?, sort = ?, price_min = ?, price_max = ?, updated_at = ?
+		WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`,
+		in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
+		in.OnShelf, in.Sort, lo, hi, db.Now(), id, shopID))
+	if db.IsNoRows(err) {
+		return errProductNotFound
+	}
+	return err
+}
+
+func replaceSKUs(ctx context.Context, tx *db.Tx, shopID, spuID int64, skus []SKUInput) error {
+	current, err := currentStock(ctx, tx, shopID, spuID)
+	if err != nil {
+		return err
+	}
+	now := db.Now()
+	keep := map[int64]bool{}
+	// Retire first so a kept code can move between SKUs.
+	for _, sku := range skus {
+		keep[sku.ID] = true
+	}
+	for skuID := range current {
+		if !keep[skuID] {
+			if _, err := tx.Exec(ctx, `UPDATE skus SET deleted_at = ?, updated_at = ? WHERE id = ? AND shop_id = ?`, now, now, skuID, shopID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sku := range skus {
+		if err := saveSKU(ctx, tx, shopID, spuID, sku, current, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func currentStock(ctx context.Context, tx *db.Tx, shopID, spuID int64) (map[int64]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id, stock FROM skus WHERE spu_id = ? AND shop_id = ? AND deleted_at IS NULL`, spuID, shopID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, stock int64
+		if err := rows.Scan(&id, &stock); err != nil {
+			return nil, err
+		}
+		out[id] = stock
+	}
+	return out, rows.Err()
+}
+
+func saveSKU(ctx context.Context, tx *db.Tx, shopID, spuID int64, sku SKUInput, current map[int64]int64, now int64) error {
+	if sku.ID == 0 {
+		return insertSKU(ctx, tx, shopID, spuID, sku, now)
+	}
+	stock, ok := current[sku.ID]
+	if !ok {
+		return errs.Field("skus", "sku_not_found", "a SKU id does not belong to this product")
+	}
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET spec_values = ?, price = ?, stock = ?, code = ?, updated_at = ?
+		WHERE id = ? AND shop_id = ? AND stock = ?`, jsonText(sku.SpecValues), sku.Price, sku.Stock, sku.Code, now, sku.ID, shopID, stock))
+	if db.IsNoRows(err) {
+		return errs.E(errs.Conflict, "stock_changed", "stock changed while you edited; reload and try again")
+	}
+	return err
+}
+
+// SetShelf puts product id on or off the shelf.
+func (s *Service) SetShelf(ctx context.Context, shopID, id int64, on bool) (Product, error) {
+	sh, err := s.shops.Get(ctx, shopID)
+	if err != nil {
+		return Product{}, err
+	}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		var categoryID int64
+		err := tx.QueryRow(ctx, `SELECT category_id FROM spus WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, id, shopID).Scan(&categoryID)
+		if db.IsNoRows(err) {
+			return errProductNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if on {
+			if err := checkPublish(ctx, tx, sh, categoryID); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE spus SET on_shelf = ?, updated_at = ? WHERE id = ? AND shop_id = ?`, on, db.Now(), id, shopID)
+		return err
+	})
+	if err != nil {
+		return Product{}, errs.Wrap("set shelf", err)
+	}
+	return s.afterWrite(ctx, shopID, id)
+}
+
+// DeleteProduct moves product id to the bin (off the shelf); RestoreProduct
+// brings it back, off the shelf.
+func (s *Service) DeleteProduct(ctx context.Context, shopID, id int64) error {
+	now := db.Now()
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE spus SET deleted_at = ?, on_shelf = FALSE, updated_at = ?
+		WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, now, now, id, shopID))
+	if db.IsNoRows(err) {
+		return errProductNotFound
+	}
+	if err != nil {
+		return errs.Wrap("delete product", err)
+	}
+	_, err = s.afterWrite(ctx, shopID, id)
+	return err
+}
+
+// RestoreProduct takes product id out of the bin.
+func (s *Service) RestoreProduct(ctx context.Context, shopID, id int64) (Product, error) {
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE spus SET deleted_at = NULL, updated_at = ?
+		WHERE id = ? AND shop_id = ? AND deleted_at IS NOT NULL`, db.Now(), id, shopID))
+	if db.IsNoRows(err) {
+		return Product{}, errs.E(errs.NotFound, "product_not_deleted", "no deleted product with this id")
+	}
+	if err != nil {
+		return Product{}, errs.Wrap("restore product", err)
+	}
+	return s.afterWrite(ctx, shopID, id)
+}
+
+// ListDeleted returns shopID's products in the bin, most recently deleted first.
+func (s *Service) ListDeleted(ctx context.Context, shopID int64) ([]Summary, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, category_id, title, subtitle, images, price_min, price_max
+		FROM spus WHERE shop_id = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 500`, shopID)
+	if err != nil {
+		return nil, errs.Wrap("list deleted", err)
+	}
+	defer rows.Close()
+	out := []Summary{}
+	for rows.Next() {
+		var sum Summary
+		var images string
+		if err := rows.Scan(&sum.ID, &sum.CategoryID, &sum.Title, &sum.Subtitle, &images, &sum.PriceMin, &sum.PriceMax); err != nil {
+			return nil, errs.Wrap("list deleted", err)
+		}
+		sum.Image = firstImage(images)
+		out = append(out, sum)
+	}
+	return out, errs.Wrap("list deleted", rows.Err())
+}

@@ -1,0 +1,156 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/search"
+)
+
+// syncMargin re-reads changes this far behind the newest one seen, so a
+// transaction that committed late, or a clock that lags on another server,
+// is not missed.
+const syncMargin = 30 * time.Second
+
+// categoryTTL bounds how stale a cached category tree may be.
+const categoryTTL = 2 * time.Second
+
+// view is the in-memory read model behind browsing and search: the search
+// index and a summary of every live product. The database is the truth;
+// sync brings the view up to date with changes made by any process.
+type view struct {
+	idx *search.Index
+
+	mu        sync.RWMutex
+	items     map[int64]viewItem
+	watermark int64
+
+	catMu sync.Mutex
+	cats  map[int64]cachedCategories
+}
+
+type viewItem struct {
+	shopID  int64
+	updated int64
+	sum     Summary
+}
+
+type cachedCategories struct {
+	flat []Category
+	at   time.Time
+}
+
+func newView() *view {
+	return &view{idx: search.New(), items: map[int64]viewItem{}, cats: map[int64]cachedCategories{}}
+}
+
+// spuRow is what the view needs of a product row.
+type spuRow struct {
+	id, shopID, categoryID int64
+	title, subtitle        string
+	images                 string
+	onShelf, deleted       bool
+	priceMin, priceMax     int64
+	updated                int64
+}
+
+func (v *view) apply(r spuRow) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if cur, ok := v.items[r.id]; ok && cur.updated == r.updated {
+		return
+	}
+	if r.updated > v.watermark {
+		v.watermark = r.updated
+	}
+	if r.deleted {
+		delete(v.items, r.id)
+		v.idx.Remove(r.id)
+		return
+	}
+	sum := Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
+		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf}
+	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, sum: sum}
+	v.idx.Upsert(search.Doc{ID: r.id, ShopID: r.shopID, CategoryID: r.categoryID,
+		Text: r.title + " " + r.subtitle, Visible: r.onShelf})
+}
+
+func firstImage(imagesJSON string) string {
+	var images []string
+	if json.Unmarshal([]byte(imagesJSON), &images) != nil || len(images) == 0 {
+		return ""
+	}
+	return images[0]
+}
+
+// put applies a product this process just wrote.
+func (v *view) put(shopID int64, p Product) {
+	images, _ := json.Marshal(p.Images)
+	v.apply(spuRow{id: p.ID, shopID: shopID, categoryID: p.CategoryID, title: p.Title, subtitle: p.Subtitle,
+		images: string(images), onShelf: p.OnShelf, deleted: p.Deleted, priceMin: p.PriceMin, priceMax: p.PriceMax,
+		updated: p.UpdatedAt.UnixMilli()})
+}
+
+// sync reads every product changed since the watermark (less the margin).
+func (v *view) sync(ctx context.Context, d *db.DB) error {
+	v.mu.RLock()
+	since := v.watermark - syncMargin.Milliseconds()
+	v.mu.RUnlock()
+	rows, err := d.Query(ctx, `SELECT id, shop_id, category_id, title, subtitle, images, on_shelf,
+		deleted_at IS NOT NULL, price_min, price_max, updated_at
+		FROM spus WHERE updated_at >= ? ORDER BY updated_at, id`, since)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r spuRow
+		if err := rows.Scan(&r.id, &r.shopID, &r.categoryID, &r.title, &r.subtitle, &r.images, &r.onShelf,
+			&r.deleted, &r.priceMin, &r.priceMax, &r.updated); err != nil {
+			return err
+		}
+		v.apply(r)
+	}
+	return rows.Err()
+}
+
+// search runs q on the index and returns the summaries of the page.
+func (v *view) search(q search.Query) Page {
+	res := v.idx.Search(q)
+	page := Page{Items: make([]Summary, 0, len(res.IDs)), Next: res.Next}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, id := range res.IDs {
+		if it, ok := v.items[id]; ok {
+			page.Items = append(page.Items, it.sum)
+		}
+	}
+	return page
+}
+
+// categories returns shopID's flat category list, cached briefly.
+func (v *view) categories(ctx context.Context, shopID int64, load func() ([]Category, error)) ([]Category, error) {
+	v.catMu.Lock()
+	c, ok := v.cats[shopID]
+	v.catMu.Unlock()
+	if ok && time.Since(c.at) < categoryTTL {
+		return c.flat, nil
+	}
+	flat, err := load()
+	if err != nil {
+		return nil, err
+	}
+	v.catMu.Lock()
+	v.cats[shopID] = cachedCategories{flat: flat, at: time.Now()}
+	v.catMu.Unlock()
+	return flat, nil
+}
+
+func (v *view) forgetCategories(shopID int64) {
+	v.catMu.Lock()
+	delete(v.cats, shopID)
+	v.catMu.Unlock()
+}

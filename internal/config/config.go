@@ -1,0 +1,169 @@
+// Package config reads kaidian's settings from flags, KAIDIAN_* environment
+// variables and an optional file of KEY=VALUE lines, in that order of
+// precedence, over built-in defaults.
+package config
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a kaidian process.
+type Config struct {
+	Addr            string        // listen address
+	DataDir         string        // data folder: SQLite file, secret key file
+	DB              string        // postgres://… URL, or a SQLite file path; default <data>/kaidian.db
+	SecretKey       string        // base64 32-byte key that seals shop secrets; default <data>/secret.key
+	WeChatAPI       string        // base URL of WeChat's mini-program API
+	LogLevel        string        // debug, info, warn, error
+	TrustProxy      bool          // take the client address from X-Forwarded-For
+	AdminPassword   string        // creates operator "admin" with this password when no operator exists
+	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
+	SyncInterval    time.Duration // how often the catalog read model polls for changes
+}
+
+// setting describes one option: its flag, its variable and its default.
+type setting struct {
+	flag, env, def, help string
+	set                  func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "KAIDIAN_ADDR", "127.0.0.1:8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
+	{"data", "KAIDIAN_DATA", "./kaidian-data", "data folder (SQLite database, secret key)", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"db", "KAIDIAN_DB", "", "database: postgres://… or a SQLite file (default <data>/kaidian.db)", func(c *Config, v string) error { c.DB = v; return nil }},
+	{"secret-key", "KAIDIAN_SECRET_KEY", "", "base64 32-byte key sealing shop secrets (default: <data>/secret.key, created if missing)", func(c *Config, v string) error { c.SecretKey = v; return nil }},
+	{"wechat-api", "KAIDIAN_WECHAT_API", "https://api.weixin.qq.com", "WeChat mini-program API base URL", func(c *Config, v string) error { c.WeChatAPI = strings.TrimRight(v, "/"); return nil }},
+	{"log-level", "KAIDIAN_LOG_LEVEL", "info", "log level: debug, info, warn, error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"trust-proxy", "KAIDIAN_TRUST_PROXY", "false", "trust X-Forwarded-For from a load balancer", boolSetter(func(c *Config) *bool { return &c.TrustProxy })},
+	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+	{"shutdown-timeout", "KAIDIAN_SHUTDOWN_TIMEOUT", "20s", "time in-flight requests get on SIGTERM", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval })},
+}
+
+func boolSetter(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		*field(c) = b
+		return err
+	}
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		*field(c) = d
+		return err
+	}
+}
+
+// Load parses args (the command's flags) with getenv for the environment.
+// --config FILE (or KAIDIAN_CONFIG) names a file of KAIDIAN_X=value lines.
+func Load(name string, args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	values := map[string]*string{}
+	for _, s := range settings {
+		values[s.flag] = fs.String(s.flag, s.def, s.help+" (env "+s.env+")")
+	}
+	file := fs.String("config", getenv("KAIDIAN_CONFIG"), "file of KAIDIAN_*=value lines (env KAIDIAN_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	fromFile, err := readFile(*file)
+	if err != nil {
+		return Config{}, err
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	var c Config
+	for _, s := range settings {
+		v := pick(*values[s.flag], explicit[s.flag], getenv(s.env), fromFile[s.env], s.def)
+		if err := s.set(&c, v); err != nil {
+			return Config{}, fmt.Errorf("%s / %s: %v", s.flag, s.env, err)
+		}
+	}
+	return c, c.check()
+}
+
+// pick applies the precedence: flag, environment, file, default.
+func pick(flagValue string, flagSet bool, env, file, def string) string {
+	switch {
+	case flagSet:
+		return flagValue
+	case env != "":
+		return env
+	case file != "":
+		return file
+	}
+	return def
+}
+
+func readFile(path string) (map[string]string, error) {
+	out := map[string]string{}
+	if path == "" {
+		return out, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config file %s line %d: want KEY=value", path, n)
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out, sc.Err()
+}
+
+func (c Config) check() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.ShutdownTimeout <= 0 || c.SyncInterval <= 0 {
+		return fmt.Errorf("shutdown-timeout and sync-interval must be positive")
+	}
+	return nil
+}
+
+// DatabaseURL is the database to open: DB, or the SQLite file in DataDir.
+func (c Config) DatabaseURL() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "kaidian.db")
+}
+
+// Redacted is the configuration with secrets hidden, for logs.
+func (c Config) Redacted() map[string]any {
+	db := c.DatabaseURL()
+	if i := strings.Index(db, "@"); i > 0 && strings.Contains(db, "://") {
+		db = db[:strings.Index(db, "://")+3] + "***" + db[i:]
+	}
+	return map[string]any{"addr": c.Addr, "data": c.DataDir, "db": db, "wechat_api": c.WeChatAPI,
+		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != ""}
+}
+
+// Usage lists every setting, for --help.
+func Usage() string {
+	var b strings.Builder
+	for _, s := range settings {
+		fmt.Fprintf(&b, "  --%-17s %-26s %s (default %q)\n", s.flag, s.env, s.help, s.def)
+	}
+	return b.String()
+}

@@ -1,0 +1,133 @@
+package member
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves the buyer login routes and the staff member routes.
+type Handlers struct{ Svc *Service }
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+type revokeResponse struct {
+	Revoked int64 `json:"revoked"`
+}
+
+// Routes registers the member routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const tag = "mini: account"
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/login", Tag: tag, Access: httpx.Shop,
+		Summary: "Log in with the code from wx.login", Request: codeRequest{}, Response: LoginResult{}, Handler: h.login})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/logout", Tag: tag, Access: httpx.Member,
+		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me", Tag: tag, Access: httpx.Member,
+		Summary: "My profile", Response: Member{}, Handler: h.me})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/phone", Tag: tag, Access: httpx.Member,
+		Summary: "Bind my phone number with the code from the getPhoneNumber button", Request: codeRequest{}, Response: Member{}, Handler: h.bindPhone})
+
+	const staffTag = "admin: members"
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
+		Summary: "List the shop's members, newest first", Response: Page{},
+		Query:   []httpx.Param{{Name: "after", Type: "integer", Description: "cursor from the previous page"}, {Name: "limit", Type: "integer", Description: "1 to 100, default 20"}},
+		Handler: h.list})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members/{id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
+		Summary: "Get a member", Response: Member{}, Handler: h.get})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/revoke-sessions", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermSessions,
+		Summary: "Log a member out everywhere", Response: revokeResponse{}, Handler: h.revoke})
+}
+
+func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
+	var in codeRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	res, err := h.Svc.Login(r.Context(), auth.ShopFrom(r.Context()), strings.TrimSpace(in.Code))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
+	tok, _ := httpx.BearerToken(r)
+	if err := h.Svc.Logout(r.Context(), tok); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) me(w http.ResponseWriter, r *http.Request) error {
+	m, _ := auth.MemberFrom(r.Context())
+	got, err := h.Svc.Get(r.Context(), m.ShopID, m.ID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, got)
+	return nil
+}
+
+func (h *Handlers) bindPhone(w http.ResponseWriter, r *http.Request) error {
+	var in codeRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	got, err := h.Svc.BindPhone(r.Context(), m, strings.TrimSpace(in.Code))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, got)
+	return nil
+}
+
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
+	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	page, err := h.Svc.List(r.Context(), auth.StaffShop(r.Context()), after, int(limit))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.Svc.Get(r.Context(), auth.StaffShop(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	m.Phone = MaskPhone(m.Phone)
+	httpx.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	n, err := h.Svc.RevokeSessions(r.Context(), auth.StaffShop(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, revokeResponse{Revoked: n})
+	return nil
+}

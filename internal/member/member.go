@@ -1,0 +1,232 @@
+// Package member manages a shop's mini-program users: login with the
+// wx.login code, sessions, and phone-number binding.
+package member
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/session"
+	"github.com/kaidian/kaidian/internal/platform/wechat"
+)
+
+// SessionTTL is how long a buyer stays logged in.
+const SessionTTL = 30 * 24 * time.Hour
+
+// Member is a buyer as the API shows it.
+type Member struct {
+	ID         int64     `json:"id"`
+	ShopID     int64     `json:"shop_id"`
+	HasUnionID bool      `json:"has_unionid"`
+	Phone      string    `json:"phone" doc:"full to the member, masked (138****8000) to staff"`
+	Nickname   string    `json:"nickname"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Apps finds a shop's mini-program credentials (appid and secret).
+type Apps interface {
+	App(ctx context.Context, shopID int64) (wechat.App, error)
+}
+
+// WeChat is the part of the WeChat client members need.
+type WeChat interface {
+	Code2Session(ctx context.Context, app wechat.App, code string) (wechat.Session, error)
+	PhoneNumber(ctx context.Context, app wechat.App, code string) (wechat.Phone, error)
+}
+
+// Service logs buyers in and keeps their profiles.
+type Service struct {
+	db       *db.DB
+	sessions *session.Store
+	apps     Apps
+	wx       WeChat
+}
+
+// NewService returns the member service.
+func NewService(d *db.DB, sessions *session.Store, apps Apps, wx WeChat) *Service {
+	return &Service{db: d, sessions: sessions, apps: apps, wx: wx}
+}
+
+// LoginResult is a new buyer session.
+type LoginResult struct {
+	Token     string    `json:"token" doc:"send as Authorization: Bearer <token>"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Member    Member    `json:"member"`
+	Created   bool      `json:"created" doc:"true on the first login of this user"`
+}
+
+// Login exchanges a wx.login code for a session of shopID's member,
+// creating the member on first login.
+func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginResult, error) {
+	if code == "" || len(code) > 128 {
+		return LoginResult{}, errs.Field("code", "invalid_login_code", "code must be the code from wx.login")
+	}
+	app, err := s.apps.App(ctx, shopID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	ws, err := s.wx.Code2Session(ctx, app, code)
+	if err != nil {
+		return LoginResult{}, wechatError(err)
+	}
+	m, created, err := s.upsert(ctx, shopID, ws)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	token, expires, err := s.sessions.Create(ctx, session.Member, m.ID, shopID, SessionTTL)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: token, ExpiresAt: expires.UTC(), Member: m, Created: created}, nil
+}
+
+func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session) (Member, bool, error) {
+	now := db.Now()
+	var id, createdAt int64
+	err := s.db.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, openid) DO UPDATE SET
+			unionid = CASE WHEN excluded.unionid <> '' THEN excluded.unionid ELSE members.unionid END,
+			updated_at = excluded.updated_at
+		RETURNING id, created_at`, shopID, ws.OpenID, ws.UnionID, now, now).Scan(&id, &createdAt)
+	if err != nil {
+		return Member{}, false, errs.Wrap("upsert member", err)
+	}
+	m, err := s.Get(ctx, shopID, id)
+	return m, createdAt == now, err
+}
+
+// wechatError turns a WeChat failure into an error the mini program can act on.
+func wechatError(err error) error {
+	var api *wechat.APIError
+	switch {
+	case wechat.IsInvalidCode(err):
+		return errs.Field("code", "invalid_login_code", "the code is unknown, used or expired; call wx.login again")
+	case wechat.IsRateLimited(err):
+		return errs.E(errs.RateLimited, "wechat_rate_limited", "WeChat is rate-limiting this mini program; try again shortly")
+	case wechat.IsRisky(err):
+		return errs.E(errs.Forbidden, "wechat_risky_user", "WeChat flagged this user as risky")
+	case wechat.IsBusy(err):
+		return errs.E(errs.Unavailable, "wechat_busy", "WeChat is busy; try again")
+	case errors.As(err, &api):
+		return &errs.Error{Kind: errs.Unavailable, Code: "wechat_error", Message: "WeChat refused the call", Err: err}
+	}
+	return &errs.Error{Kind: errs.Unavailable, Code: "wechat_unreachable", Message: "WeChat could not be reached; try again", Err: err}
+}
+
+const memberColumns = `id, shop_id, unionid <> '', phone, nickname, created_at`
+
+func scanMember(row interface{ Scan(...any) error }) (Member, error) {
+	var m Member
+	var created int64
+	err := row.Scan(&m.ID, &m.ShopID, &m.HasUnionID, &m.Phone, &m.Nickname, &created)
+	m.CreatedAt = time.UnixMilli(created).UTC()
+	return m, err
+}
+
+// Get returns member id of shopID.
+func (s *Service) Get(ctx context.Context, shopID, id int64) (Member, error) {
+	m, err := scanMember(s.db.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = ? AND shop_id = ?`, id, shopID))
+	if db.IsNoRows(err) {
+		return Member{}, errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return m, errs.Wrap("get member", err)
+}
+
+// Authenticate turns a buyer session token into the caller.
+func (s *Service) Authenticate(ctx context.Context, token string) (auth.Member, error) {
+	sess, err := s.sessions.Lookup(ctx, session.Member, token)
+	if err != nil {
+		return auth.Member{}, err
+	}
+	return auth.Member{ID: sess.SubjectID, ShopID: sess.ShopID}, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.sessions.Revoke(ctx, token)
+}
+
+// RevokeSessions ends every session of member id of shopID.
+func (s *Service) RevokeSessions(ctx context.Context, shopID, id int64) (int64, error) {
+	if _, err := s.Get(ctx, shopID, id); err != nil {
+		return 0, err
+	}
+	return s.sessions.RevokeSubject(ctx, session.Member, id)
+}
+
+// BindPhone asks WeChat for the phone number behind a getPhoneNumber code
+// and stores it on the member.
+func (s *Service) BindPhone(ctx context.Context, m auth.Member, code string) (Member, error) {
+	if code == "" || len(code) > 128 {
+		return Member{}, errs.Field("code", "invalid_phone_code", "code must be the code from the getPhoneNumber button")
+	}
+	app, err := s.apps.App(ctx, m.ShopID)
+	if err != nil {
+		return Member{}, err
+	}
+	ph, err := s.wx.PhoneNumber(ctx, app, code)
+	if err != nil {
+		if wechat.IsInvalidCode(err) {
+			return Member{}, errs.Field("code", "invalid_phone_code", "the phone code is unknown, used or expired")
+		}
+		return Member{}, wechatError(err)
+	}
+	_, err = s.db.Exec(ctx, `UPDATE members SET phone = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
+		ph.PhoneNumber, db.Now(), m.ID, m.ShopID)
+	if err != nil {
+		return Member{}, errs.Wrap("bind phone", err)
+	}
+	return s.Get(ctx, m.ShopID, m.ID)
+}
+
+// Page is a page of members.
+type Page struct {
+	Items []Member `json:"items"`
+	Next  int64    `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+}
+
+// List returns shopID's members, newest first, after cursor (a member id).
+func (s *Service) List(ctx context.Context, shopID, after int64, limit int) (Page, error) {
+	if after <= 0 {
+		after = 1 << 62
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+memberColumns+` FROM members WHERE shop_id = ? AND id < ?
+		ORDER BY id DESC LIMIT ?`, shopID, after, limit+1)
+	if err != nil {
+		return Page{}, errs.Wrap("list members", err)
+	}
+	defer rows.Close()
+	page := Page{Items: []Member{}}
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return Page{}, errs.Wrap("list members", err)
+		}
+		m.Phone = MaskPhone(m.Phone)
+		page.Items = append(page.Items, m)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.Next = page.Items[limit-1].ID
+	}
+	return page, errs.Wrap("list members", rows.Err())
+}
+
+// MaskPhone hides the middle of a phone number: 13800138000 → 138****8000.
+func MaskPhone(p string) string {
+	r := []rune(p)
+	if len(r) < 7 {
+		return p
+	}
+	for i := len(r) - 8; i < len(r)-4; i++ {
+		if i >= 0 {
+			r[i] = '*'
+		}
+	}
+	return string(r)
+}

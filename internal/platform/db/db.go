@@ -1,0 +1,233 @@
+// Package db opens kaidian's database (embedded SQLite or PostgreSQL), applies
+// the embedded migrations and offers small helpers shared by every store:
+// one query dialect (`?` placeholders, rebound for PostgreSQL) and
+// transactions that retry nothing silently.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Engine names the SQL engine behind a DB.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB wraps *sql.DB with the engine it talks to. Queries are written once with
+// `?` placeholders; on PostgreSQL they are rebound to $1, $2, ….
+type DB struct {
+	*sql.DB
+	Engine Engine
+	rebind sync.Map // query text -> rebound text (PostgreSQL only)
+}
+
+// Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
+// anything else is a path to a SQLite file (created if missing).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgresURL(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// IsPostgresURL reports whether dsn selects PostgreSQL.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	// _txlock=immediate makes every transaction take the write lock up front,
+	// so two writers never deadlock upgrading read locks (SQLITE_BUSY).
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return ping(ctx, &DB{DB: sqldb, Engine: SQLite})
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	sqldb, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	return ping(ctx, &DB{DB: sqldb, Engine: Postgres})
+}
+
+func ping(ctx context.Context, d *DB) (*DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect to %s: %w", d.Engine, err)
+	}
+	return d, nil
+}
+
+// Q returns query in this engine's placeholder style.
+func (d *DB) Q(query string) string {
+	if d.Engine != Postgres {
+		return query
+	}
+	if v, ok := d.rebind.Load(query); ok {
+		return v.(string)
+	}
+	out := rebindDollar(query)
+	d.rebind.Store(query, out)
+	return out
+}
+
+// rebindDollar turns `?` placeholders into $1, $2, … outside string literals.
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n, inString := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inString = !inString
+			b.WriteByte(c)
+		case c == '?' && !inString:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Exec runs a statement written with `?` placeholders.
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.ExecContext(ctx, d.Q(query), args...)
+}
+
+// Query runs a query written with `?` placeholders.
+func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.QueryContext(ctx, d.Q(query), args...)
+}
+
+// QueryRow runs a single-row query written with `?` placeholders.
+func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.QueryRowContext(ctx, d.Q(query), args...)
+}
+
+// Tx is a transaction that speaks the same `?` dialect as DB.
+type Tx struct {
+	*sql.Tx
+	db *DB
+}
+
+// Exec runs a statement inside the transaction.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.db.Q(query), args...)
+}
+
+// Query runs a query inside the transaction.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, t.db.Q(query), args...)
+}
+
+// QueryRow runs a single-row query inside the transaction.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.db.Q(query), args...)
+}
+
+// Engine reports the engine of the transaction's database.
+func (t *Tx) Engine() Engine { return t.db.Engine }
+
+// InTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise (a panic rolls back too).
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqltx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: sqltx, db: d}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqltx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqltx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return sqltx.Commit()
+}
+
+// Querier is what both *DB and *Tx offer, for helpers that run either way.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ExpectOne checks that a compare-and-set update changed exactly one row.
+// It returns ErrNoRows when none changed, so callers can map it to a
+// conflict or not-found.
+func ExpectOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return ErrNoRows
+	}
+	return nil
+}
+
+// ErrNoRows is sql.ErrNoRows, re-exported so stores need not import database/sql.
+var ErrNoRows = sql.ErrNoRows
+
+// IsNoRows reports whether err means "no such row".
+func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || // SQLite
+		strings.Contains(s, "SQLSTATE 23505") // PostgreSQL
+}
+
+// Now is the time stamp stores write: Unix milliseconds, UTC.
+func Now() int64 { return time.Now().UnixMilli() }

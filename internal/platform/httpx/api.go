@@ -1,0 +1,111 @@
+package httpx
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+)
+
+// Handler is an HTTP handler that returns its error instead of writing it.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public Access = iota // anyone (health, login of staff, webhooks)
+	Shop                 // a mini-program request: the shop comes from the appid
+	Member               // a logged-in mini-program user
+	Staff                // a logged-in admin with Route.Perm
+)
+
+// Param documents a query parameter.
+type Param struct {
+	Name, Type, Description string
+}
+
+// Route is one endpoint: how it is served and how it is documented. Every
+// route is added through API.Add, so the OpenAPI document always lists it.
+type Route struct {
+	Method    string
+	Path      string // ServeMux pattern path, e.g. /api/v1/products/{id}
+	Summary   string
+	Tag       string
+	Access    Access
+	Perm      auth.Permission // required for Staff routes
+	Request   any             // a value of the JSON body's type, or nil
+	Response  any             // a value of the 2xx JSON body's type, or nil for 204
+	Status    int             // success status (default 200)
+	Query     []Param
+	BodyLimit int64 // 0 = DefaultBodyLimit
+	Handler   Handler
+}
+
+// Guards authenticate requests; the server supplies them. Each returns the
+// request with the caller added to its context, or an error to send back.
+type Guards struct {
+	Shop   func(r *http.Request) (*http.Request, error)
+	Member func(r *http.Request) (*http.Request, error)
+	Staff  func(r *http.Request, perm auth.Permission) (*http.Request, error)
+}
+
+// API is the route registry of one server.
+type API struct {
+	mux    *http.ServeMux
+	guards Guards
+	routes []Route
+}
+
+// NewAPI returns an empty registry that serves on mux.
+func NewAPI(mux *http.ServeMux, guards Guards) *API {
+	return &API{mux: mux, guards: guards}
+}
+
+// Add registers rt on the mux behind its access guard.
+func (a *API) Add(rt Route) {
+	if rt.Status == 0 {
+		rt.Status = http.StatusOK
+	}
+	a.routes = append(a.routes, rt)
+	a.mux.Handle(rt.Method+" "+rt.Path, a.serve(rt))
+}
+
+// Routes returns the registered routes sorted by path and method.
+func (a *API) Routes() []Route {
+	out := append([]Route(nil), a.routes...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
+
+func (a *API) serve(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, err := a.guard(rt, r)
+		if err == nil {
+			if rt.BodyLimit > 0 {
+				r.Body = http.MaxBytesReader(w, r.Body, rt.BodyLimit)
+			}
+			err = rt.Handler(w, r)
+		}
+		if err != nil {
+			WriteError(w, r, err)
+		}
+	})
+}
+
+func (a *API) guard(rt Route, r *http.Request) (*http.Request, error) {
+	switch rt.Access {
+	case Shop:
+		return a.guards.Shop(r)
+	case Member:
+		return a.guards.Member(r)
+	case Staff:
+		return a.guards.Staff(r, rt.Perm)
+	}
+	return r, nil
+}

@@ -1,0 +1,51 @@
+// Package ratelimit counts hits per key in fixed windows stored in the
+// database, so every server process sees the same counts.
+package ratelimit
+
+import (
+	"context"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+)
+
+// Limiter allows at most a number of hits per key per window.
+type Limiter struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// New returns a limiter on d.
+func New(d *db.DB) *Limiter { return &Limiter{db: d, now: time.Now} }
+
+// Allow records a hit on key and reports whether it is within limit for the
+// current window.
+func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	start := l.now().UnixMilli() / window.Milliseconds() * window.Milliseconds()
+	var hits int
+	err := l.db.QueryRow(ctx, `
+		INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1)
+		ON CONFLICT (key) DO UPDATE SET
+			hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
+			window_start = excluded.window_start
+		RETURNING hits`, key, start).Scan(&hits)
+	if err != nil {
+		return false, err
+	}
+	return hits <= limit, nil
+}
+
+// Reset forgets key's hits (after a successful login, say).
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	_, err := l.db.Exec(ctx, `DELETE FROM rate_limits WHERE key = ?`, key)
+	return err
+}
+
+// Sweep deletes windows that ended before cutoff.
+func (l *Limiter) Sweep(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := l.db.Exec(ctx, `DELETE FROM rate_limits WHERE window_start < ?`, cutoff.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

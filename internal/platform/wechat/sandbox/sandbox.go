@@ -1,0 +1,217 @@
+// Package sandbox is a faithful in-process fake of WeChat's mini-program
+// server APIs (api.weixin.qq.com), for tests and for the local demo.
+//
+// Like the real service it answers errors with HTTP 200 and an
+// {"errcode","errmsg"} body. It serves, relative to where it is mounted:
+//
+//	GET  /sns/jscode2session
+//	GET  /cgi-bin/token
+//	POST /cgi-bin/stable_token
+//	POST /wxa/business/getuserphonenumber
+//	POST /wxa/msg_sec_check
+//
+// plus the control endpoints under /sandbox/ (see ServeHTTP). It works
+// mounted under a prefix with http.StripPrefix.
+package sandbox
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	codeTTL      = 5 * time.Minute    // login and phone codes
+	tokenTTL     = 7200 * time.Second // access tokens
+	tokenOverlap = 5 * time.Minute    // old stable token stays valid after a refresh
+	maxBody      = 1 << 20
+)
+
+// Sandbox is the fake server. Its zero value is not usable; call New.
+// It is safe for concurrent use.
+type Sandbox struct {
+	mu         sync.Mutex
+	now        func() time.Time
+	apps       map[string]*app
+	tokens     map[string]*accessToken
+	logins     map[string]*loginCode
+	phones     map[string]*phoneCode
+	failures   map[string][]int // queued errcodes by API path
+	phoneCalls int              // alternates the type of countryCode
+}
+
+type app struct {
+	secret  string
+	plain   string // current /cgi-bin/token token
+	stable  string // current /cgi-bin/stable_token token
+	fetches int
+}
+
+type accessToken struct {
+	appid   string
+	expires time.Time
+	revoked bool
+}
+
+type loginCode struct {
+	appid, openid, unionid string
+	expires                time.Time
+	used                   bool
+}
+
+type phoneCode struct {
+	appid, phone string
+	expires      time.Time
+	used         bool
+}
+
+// New returns an empty sandbox that uses the real clock.
+func New() *Sandbox {
+	return &Sandbox{
+		now:      time.Now,
+		apps:     make(map[string]*app),
+		tokens:   make(map[string]*accessToken),
+		logins:   make(map[string]*loginCode),
+		phones:   make(map[string]*phoneCode),
+		failures: make(map[string][]int),
+	}
+}
+
+// AddApp registers a mini program. Adding an existing appid again only
+// updates its secret.
+func (s *Sandbox) AddApp(appid, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.apps[appid]; ok {
+		a.secret = secret
+		return
+	}
+	s.apps[appid] = &app{secret: secret}
+}
+
+// SetClock replaces the sandbox clock (for tests of code and token expiry).
+// A nil now restores time.Now.
+func (s *Sandbox) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// apiRoute is one WeChat API; handle runs with s.mu held.
+type apiRoute struct {
+	method string
+	handle func(s *Sandbox, r *http.Request, body []byte) reply
+}
+
+var apiRoutes = map[string]apiRoute{
+	"/sns/jscode2session":              {http.MethodGet, (*Sandbox).jscode2session},
+	"/cgi-bin/token":                   {http.MethodGet, (*Sandbox).plainToken},
+	"/cgi-bin/stable_token":            {http.MethodPost, (*Sandbox).stableToken},
+	"/wxa/business/getuserphonenumber": {http.MethodPost, (*Sandbox).phoneNumber},
+	"/wxa/msg_sec_check":               {http.MethodPost, (*Sandbox).msgSecCheck},
+}
+
+// ServeHTTP implements http.Handler. Besides the WeChat APIs it serves
+// these POST control endpoints (JSON in, JSON out; HTTP 400 with
+// {"error"} on bad input):
+//
+//	/sandbox/login-code     {"appid","openid"?,"unionid"?} → {"code","openid"}
+//	/sandbox/phone-code     {"appid","phone"}              → {"code"}
+//	/sandbox/fail-next      {"path","errcode"}             → {}
+//	/sandbox/expire-tokens  {"appid"}                      → {}
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/sandbox/") {
+		s.serveControl(w, r)
+		return
+	}
+	route, ok := apiRoutes[r.URL.Path]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, errReply(errInvalidURL))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		writeJSON(w, http.StatusOK, errReply(errDataFormat))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.serveAPI(r, route, body))
+}
+
+func (s *Sandbox) serveAPI(r *http.Request, route apiRoute, body []byte) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code, ok := s.popFailure(r.URL.Path); ok {
+		return errReply(code)
+	}
+	if r.Method != route.method {
+		if route.method == http.MethodGet {
+			return errReply(errRequireGET)
+		}
+		return errReply(errRequirePOST)
+	}
+	return route.handle(s, r, body)
+}
+
+// popFailure takes the next queued errcode for path, if any.
+func (s *Sandbox) popFailure(path string) (int, bool) {
+	queue := s.failures[path]
+	if len(queue) == 0 {
+		return 0, false
+	}
+	if len(queue) == 1 {
+		delete(s.failures, path)
+	} else {
+		s.failures[path] = queue[1:]
+	}
+	return queue[0], true
+}
+
+// checkApp validates an appid/secret pair; it returns 0 when they match.
+func (s *Sandbox) checkApp(appid, secret string) int {
+	a, ok := s.apps[appid]
+	switch {
+	case appid == "":
+		return errMissingAppID
+	case !ok:
+		return errInvalidAppID
+	case secret == "":
+		return errMissingSecret
+	case secret != a.secret:
+		return errInvalidSecret
+	}
+	return 0
+}
+
+// checkToken validates the access_token query parameter and returns its
+// appid, or an errcode.
+func (s *Sandbox) checkToken(r *http.Request) (string, int) {
+	value := r.URL.Query().Get("access_token")
+	if value == "" {
+		return "", errMissingToken
+	}
+	t, ok := s.tokens[value]
+	switch {
+	case !ok || t.revoked:
+		return "", errInvalidToken
+	case !s.now().Before(t.expires):
+		return "", errExpiredToken
+	}
+	return t.appid, 0
+}
+
+// reply is a JSON response body.
+type reply map[string]any
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

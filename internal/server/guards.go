@@ -1,0 +1,124 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// refererAppID finds the appid in the Referer WeChat sets on wx.request:
+// https://servicewechat.com/{appid}/{version}/page-frame.html
+var refererAppID = regexp.MustCompile(`^https://servicewechat\.com/(wx[0-9a-f]{16})/`)
+
+// requestAppID is the mini program a request comes from: the X-Appid
+// header, or WeChat's Referer.
+func requestAppID(r *http.Request) string {
+	if id := r.Header.Get("X-Appid"); id != "" {
+		return id
+	}
+	if m := refererAppID.FindStringSubmatch(r.Header.Get("Referer")); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func (s *Server) guards() httpx.Guards {
+	return httpx.Guards{Shop: s.shopGuard, Member: s.memberGuard, Staff: s.staffGuard}
+}
+
+// shopGuard serves a public mini-program route: a member's session names
+// the shop, otherwise the appid does.
+func (s *Server) shopGuard(r *http.Request) (*http.Request, error) {
+	if _, ok := httpx.BearerToken(r); ok {
+		return s.memberGuard(r)
+	}
+	appid := requestAppID(r)
+	if appid == "" {
+		return r, errs.E(errs.Invalid, "appid_required", "send the mini program's appid in X-Appid")
+	}
+	sh, err := s.Shops.ByAppID(r.Context(), appid)
+	if err != nil {
+		return r, err
+	}
+	return r.WithContext(auth.WithShop(r.Context(), sh.ID)), nil
+}
+
+// memberGuard needs a buyer session of an enabled shop.
+func (s *Server) memberGuard(r *http.Request) (*http.Request, error) {
+	tok, _ := httpx.BearerToken(r)
+	m, err := s.Members.Authenticate(r.Context(), tok)
+	if err != nil {
+		return r, err
+	}
+	sh, err := s.Shops.Enabled(r.Context(), m.ShopID)
+	if err != nil {
+		return r, errs.E(errs.Unauthenticated, "unauthenticated", "this shop is disabled")
+	}
+	if appid := requestAppID(r); appid != "" && appid != sh.AppID {
+		return r, errs.E(errs.Forbidden, "shop_mismatch", "the session belongs to another mini program")
+	}
+	return r.WithContext(auth.WithMember(r.Context(), m)), nil
+}
+
+// staffGuard needs an admin session whose role grants perm. Shop-scoped
+// permissions need a shop: staff act on their own; operators pick one with
+// X-Shop-Id.
+func (s *Server) staffGuard(r *http.Request, perm auth.Permission) (*http.Request, error) {
+	if !account.CheckCSRF(r) {
+		return r, errs.E(errs.Forbidden, "csrf_failed", "send the X-CSRF-Token header with cookie sessions")
+	}
+	st, err := s.Accounts.Authenticate(r.Context(), account.SessionToken(r))
+	if err != nil {
+		return r, err
+	}
+	if perm != "" && !st.Role.Can(perm) {
+		return r, errs.E(errs.Forbidden, "permission_denied", "your role may not do this ("+string(perm)+")")
+	}
+	if st.Role == auth.RoleOperator {
+		if st.ShopID, err = s.operatorShop(r); err != nil {
+			return r, err
+		}
+	}
+	if perm != "" && perm != auth.PermShops && st.ShopID == 0 {
+		return r, errs.E(errs.Invalid, "shop_required", "operators choose the shop to act on with the X-Shop-Id header")
+	}
+	return r.WithContext(auth.WithStaff(r.Context(), st)), nil
+}
+
+func (s *Server) operatorShop(r *http.Request) (int64, error) {
+	v := r.Header.Get("X-Shop-Id")
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.Field("X-Shop-Id", "invalid_shop", "X-Shop-Id must be a shop id")
+	}
+	if _, err := s.Shops.Get(r.Context(), id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// clientIP is the caller's address: the connection's, or with TrustProxy
+// the last address the load balancer appended to X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,255 @@
+// Package server wires kaidian together: it opens the database, builds the
+// domain services, registers every route, and runs the HTTP server and the
+// background loops.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/ratelimit"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
+	"github.com/kaidian/kaidian/internal/platform/session"
+	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/shop"
+)
+
+// Version is set at build time with -ldflags "-X …/server.Version=…".
+var Version = "dev"
+
+// Server is one kaidian process.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	DB       *db.DB
+	Registry *prometheus.Registry
+	API      *httpx.API
+	mux      *http.ServeMux
+	handler  http.Handler
+
+	Sessions *session.Store
+	Limiter  *ratelimit.Limiter
+	WeChat   *wechat.Client
+	Shops    *shop.Service
+	Accounts *account.Service
+	Members  *member.Service
+	Catalog  *catalog.Service
+}
+
+// Options adds what only some processes have.
+type Options struct {
+	// Extra mounts more handlers on the mux (the demo's WeChat sandbox).
+	Extra map[string]http.Handler
+	// HTTPClient is used for calls to WeChat (tests); nil = a default client.
+	HTTPClient *http.Client
+}
+
+// New opens the database, applies migrations, builds every service and
+// loads the catalog read model.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+	d, err := db.Open(ctx, cfg.DatabaseURL())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, DB: d}
+	if err := s.build(ctx, opts); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(ctx context.Context, opts Options) error {
+	applied, err := s.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		s.log.Info("migrated", "applied", applied, "engine", s.DB.Engine)
+	}
+	box, err := s.secretBox()
+	if err != nil {
+		return err
+	}
+	s.Sessions = session.NewStore(s.DB)
+	s.Limiter = ratelimit.New(s.DB)
+	s.WeChat = wechat.NewClient(s.cfg.WeChatAPI, opts.HTTPClient, &wechatTokens{db: s.DB})
+	s.Shops = shop.NewService(s.DB, box)
+	s.Accounts = account.NewService(s.DB, s.Sessions, s.Limiter)
+	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
+	s.Catalog = catalog.NewService(s.DB, s.Shops)
+	if err := s.Catalog.Load(ctx); err != nil {
+		return err
+	}
+	if err := s.bootstrapOperator(ctx); err != nil {
+		return err
+	}
+	s.routes(opts.Extra)
+	return nil
+}
+
+// secretBox loads the key that seals shop secrets: KAIDIAN_SECRET_KEY, or a
+// key file in the data folder (created on first start). Several servers on
+// one PostgreSQL database must share the key, through the variable.
+func (s *Server) secretBox() (*secretbox.Box, error) {
+	if s.cfg.SecretKey != "" {
+		key, err := secretbox.ParseKey(s.cfg.SecretKey)
+		if err != nil {
+			return nil, err
+		}
+		return secretbox.New(key)
+	}
+	if err := mkdirData(s.cfg.DataDir); err != nil {
+		return nil, err
+	}
+	key, err := secretbox.LoadOrCreateKeyFile(filepath.Join(s.cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return secretbox.New(key)
+}
+
+func (s *Server) bootstrapOperator(ctx context.Context) error {
+	if s.cfg.AdminPassword == "" {
+		return nil
+	}
+	has, err := s.Accounts.HasOperator(ctx)
+	if err != nil || has {
+		return err
+	}
+	_, err = s.Accounts.CreateOperator(ctx, account.NewAccount{Username: "admin", DisplayName: "Operator", Password: s.cfg.AdminPassword})
+	if err == nil {
+		s.log.Info("created operator account", "username", "admin")
+	}
+	return err
+}
+
+func (s *Server) routes(extra map[string]http.Handler) {
+	s.mux = http.NewServeMux()
+	s.API = httpx.NewAPI(s.mux, s.guards())
+	s.Registry = prometheus.NewRegistry()
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)))
+	metrics := httpx.NewMetrics(s.Registry)
+	s.opsRoutes()
+	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
+	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
+	(&member.Handlers{Svc: s.Members}).Routes(s.API)
+	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	for prefix, h := range extra {
+		s.mux.Handle(prefix, h)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Code: "route_not_found", Message: "no such route; see /openapi.json"})
+	})
+	s.handler = httpx.Middleware(s.mux, s.log, metrics)
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases the database.
+func (s *Server) Close() error { return s.DB.Close() }
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: in-flight
+// requests get cfg.ShutdownTimeout to finish. Background loops run alongside.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	loops, stopLoops := context.WithCancel(context.Background())
+	defer stopLoops()
+	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
+	go s.sweep(loops)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes expired sessions and old rate-limit windows.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("session sweep failed", "err", err)
+			}
+			if _, err := s.Limiter.Sweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				s.log.Warn("rate-limit sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) opsRoutes() {
+	const tag = "operations"
+	s.API.Add(httpx.Route{Method: "GET", Path: "/healthz", Tag: tag, Summary: "The process is up", Response: statusBody{}, Handler: s.healthz})
+	s.API.Add(httpx.Route{Method: "GET", Path: "/readyz", Tag: tag, Summary: "The database answers", Response: statusBody{}, Handler: s.readyz})
+	s.API.Add(httpx.Route{Method: "GET", Path: "/metrics", Tag: tag, Summary: "Prometheus metrics (text format)", Handler: s.metrics})
+	s.API.Add(httpx.Route{Method: "GET", Path: "/openapi.json", Tag: tag, Summary: "This document", Handler: s.openapi})
+}
+
+type statusBody struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	httpx.WriteJSON(w, http.StatusOK, statusBody{Status: "ok", Version: Version})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.PingContext(ctx); err != nil {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, httpx.ErrorBody{Code: "database_unreachable", Message: "the database does not answer"})
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, statusBody{Status: "ready", Version: Version})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	httpx.WriteJSON(w, http.StatusOK, s.API.OpenAPI("kaidian API", Version))
+	return nil
+}

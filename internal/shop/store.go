@@ -1,0 +1,295 @@
+package shop
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
+)
+
+// SecretsInput changes secrets: a nil field stays as it is, "" clears it.
+type SecretsInput struct {
+	AppSecret     *string `json:"app_secret,omitempty"`
+	MchPrivateKey *string `json:"mch_private_key,omitempty"`
+	APIv3Key      *string `json:"apiv3_key,omitempty"`
+	PlatformCert  *string `json:"platform_cert,omitempty"`
+	PayPublicKey  *string `json:"pay_public_key,omitempty"`
+}
+
+// CreateInput is what an operator gives to create a shop.
+type CreateInput struct {
+	Name            string        `json:"name"`
+	AppID           string        `json:"appid"`
+	SubjectType     SubjectType   `json:"subject_type"`
+	BrandAuthorized bool          `json:"brand_authorized"`
+	MchID           string        `json:"mch_id"`
+	MchCertSerial   string        `json:"mch_cert_serial"`
+	PayPublicKeyID  string        `json:"pay_public_key_id"`
+	Secrets         *SecretsInput `json:"secrets,omitempty"`
+}
+
+// UpdateInput changes a shop; nil fields stay as they are. Subject type,
+// brand authorization and disabling are for operators only.
+type UpdateInput struct {
+	Name            *string       `json:"name,omitempty"`
+	SubjectType     *SubjectType  `json:"subject_type,omitempty"`
+	BrandAuthorized *bool         `json:"brand_authorized,omitempty"`
+	Disabled        *bool         `json:"disabled,omitempty"`
+	MchID           *string       `json:"mch_id,omitempty"`
+	MchCertSerial   *string       `json:"mch_cert_serial,omitempty"`
+	PayPublicKeyID  *string       `json:"pay_public_key_id,omitempty"`
+	Secrets         *SecretsInput `json:"secrets,omitempty"`
+}
+
+// Service stores shops and keeps a short cache of shops by appid for the
+// mini-program API (every public request names its appid).
+type Service struct {
+	db  *db.DB
+	box *secretbox.Box
+
+	mu    sync.Mutex
+	cache map[string]cachedShop // by appid
+	byID  map[int64]cachedShop
+}
+
+type cachedShop struct {
+	shop Shop
+	at   time.Time
+}
+
+// cacheTTL bounds how long another process's change takes to be seen.
+const cacheTTL = 3 * time.Second
+
+// NewService returns the shop service; secrets are sealed with box.
+func NewService(d *db.DB, box *secretbox.Box) *Service {
+	return &Service{db: d, box: box, cache: map[string]cachedShop{}, byID: map[int64]cachedShop{}}
+}
+
+const shopColumns = `id, name, appid, subject_type, brand_authorized, disabled, mch_id, mch_cert_serial,
+	pay_public_key_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
+	pay_public_key <> '', created_at, updated_at`
+
+func scanShop(row interface{ Scan(...any) error }) (Shop, error) {
+	var s Shop
+	var created, updated int64
+	err := row.Scan(&s.ID, &s.Name, &s.AppID, &s.SubjectType, &s.BrandAuthorized, &s.Disabled, &s.MchID,
+		&s.MchCertSerial, &s.PayPublicKeyID, &s.SecretsSet.AppSecret, &s.SecretsSet.MchPrivateKey,
+		&s.SecretsSet.APIv3Key, &s.SecretsSet.PlatformCert, &s.SecretsSet.PayPublicKey, &created, &updated)
+	s.CreatedAt, s.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return s, err
+}
+
+// Create validates in and stores a new shop.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Shop, error) {
+	var v errs.Validator
+	validName(&v, in.Name)
+	v.Check(appIDPattern.MatchString(in.AppID), "appid", "must be a mini-program appid: wx followed by 16 hex digits")
+	v.Check(ValidSubject(in.SubjectType), "subject_type", "must be personal, individual or enterprise")
+	validatePay(&v, in.MchID, in.MchCertSerial, in.PayPublicKeyID)
+	validateSecrets(&v, in.Secrets)
+	if err := v.Err(); err != nil {
+		return Shop{}, err
+	}
+	now := db.Now()
+	var id int64
+	err := s.db.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, brand_authorized, mch_id, mch_cert_serial,
+		pay_public_key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		strings.TrimSpace(in.Name), in.AppID, in.SubjectType, in.BrandAuthorized, in.MchID, in.MchCertSerial,
+		in.PayPublicKeyID, now, now).Scan(&id)
+	if db.IsUniqueViolation(err) {
+		return Shop{}, errs.Field("appid", "appid_taken", "another shop already uses this appid")
+	}
+	if err != nil {
+		return Shop{}, errs.Wrap("create shop", err)
+	}
+	if err := s.writeSecrets(ctx, id, in.Secrets); err != nil {
+		return Shop{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+func validatePay(v *errs.Validator, mchID, serial, pubKeyID string) {
+	v.Check(mchID == "" || mchIDPattern.MatchString(mchID), "mch_id", "must be the 8 to 12 digit merchant id")
+	v.Check(serial == "" || serialPattern.MatchString(serial), "mch_cert_serial", "must be the hex serial of the merchant certificate")
+	v.Check(pubKeyID == "" || strings.HasPrefix(pubKeyID, "PUB_KEY_ID_"), "pay_public_key_id", "must start with PUB_KEY_ID_")
+}
+
+// Get returns the shop with id.
+func (s *Service) Get(ctx context.Context, id int64) (Shop, error) {
+	sh, err := scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE id = ?`, id))
+	if db.IsNoRows(err) {
+		return Shop{}, errs.E(errs.NotFound, "shop_not_found", "no such shop")
+	}
+	return sh, errs.Wrap("get shop", err)
+}
+
+// ByAppID returns the enabled shop with appid, from a cache at most a few
+// seconds old.
+func (s *Service) ByAppID(ctx context.Context, appid string) (Shop, error) {
+	s.mu.Lock()
+	c, ok := s.cache[appid]
+	s.mu.Unlock()
+	if ok && time.Since(c.at) < cacheTTL {
+		return c.shop, nil
+	}
+	sh, err := scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE appid = ? AND disabled = FALSE`, appid))
+	if db.IsNoRows(err) {
+		return Shop{}, errs.E(errs.NotFound, "shop_not_found", "no enabled shop has this appid")
+	}
+	if err != nil {
+		return Shop{}, errs.Wrap("shop by appid", err)
+	}
+	s.mu.Lock()
+	s.cache[appid] = cachedShop{shop: sh, at: time.Now()}
+	s.mu.Unlock()
+	return sh, nil
+}
+
+// Enabled returns the shop with id from the same short cache, or NotFound
+// when it does not exist or is disabled.
+func (s *Service) Enabled(ctx context.Context, id int64) (Shop, error) {
+	s.mu.Lock()
+	c, ok := s.byID[id]
+	s.mu.Unlock()
+	if !ok || time.Since(c.at) >= cacheTTL {
+		sh, err := s.Get(ctx, id)
+		if err != nil {
+			return Shop{}, err
+		}
+		c = cachedShop{shop: sh, at: time.Now()}
+		s.mu.Lock()
+		s.byID[id] = c
+		s.mu.Unlock()
+	}
+	if c.shop.Disabled {
+		return Shop{}, errs.E(errs.NotFound, "shop_not_found", "this shop is disabled")
+	}
+	return c.shop, nil
+}
+
+// List returns every shop, oldest first.
+func (s *Service) List(ctx context.Context) ([]Shop, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+shopColumns+` FROM shops ORDER BY id`)
+	if err != nil {
+		return nil, errs.Wrap("list shops", err)
+	}
+	defer rows.Close()
+	out := []Shop{}
+	for rows.Next() {
+		sh, err := scanShop(rows)
+		if err != nil {
+			return nil, errs.Wrap("list shops", err)
+		}
+		out = append(out, sh)
+	}
+	return out, errs.Wrap("list shops", rows.Err())
+}
+
+// Update applies in to the shop with id.
+func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, error) {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return Shop{}, err
+	}
+	applyUpdate(&cur, in)
+	var v errs.Validator
+	validName(&v, cur.Name)
+	v.Check(ValidSubject(cur.SubjectType), "subject_type", "must be personal, individual or enterprise")
+	validatePay(&v, cur.MchID, cur.MchCertSerial, cur.PayPublicKeyID)
+	validateSecrets(&v, in.Secrets)
+	if err := v.Err(); err != nil {
+		return Shop{}, err
+	}
+	_, err = s.db.Exec(ctx, `UPDATE shops SET name = ?, subject_type = ?, brand_authorized = ?, disabled = ?,
+		mch_id = ?, mch_cert_serial = ?, pay_public_key_id = ?, updated_at = ? WHERE id = ?`,
+		strings.TrimSpace(cur.Name), cur.SubjectType, cur.BrandAuthorized, cur.Disabled, cur.MchID,
+		cur.MchCertSerial, cur.PayPublicKeyID, db.Now(), id)
+	if err != nil {
+		return Shop{}, errs.Wrap("update shop", err)
+	}
+	if err := s.writeSecrets(ctx, id, in.Secrets); err != nil {
+		return Shop{}, err
+	}
+	s.forget(cur.AppID, id)
+	return s.Get(ctx, id)
+}
+
+func applyUpdate(cur *Shop, in UpdateInput) {
+	setIf(&cur.Name, in.Name)
+	setIf(&cur.SubjectType, in.SubjectType)
+	setIf(&cur.BrandAuthorized, in.BrandAuthorized)
+	setIf(&cur.Disabled, in.Disabled)
+	setIf(&cur.MchID, in.MchID)
+	setIf(&cur.MchCertSerial, in.MchCertSerial)
+	setIf(&cur.PayPublicKeyID, in.PayPublicKeyID)
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func (s *Service) forget(appid string, id int64) {
+	s.mu.Lock()
+	delete(s.cache, appid)
+	delete(s.byID, id)
+	s.mu.Unlock()
+}
+
+var secretColumns = []struct {
+	column string
+	get    func(*SecretsInput) *string
+}{
+	{"app_secret", func(in *SecretsInput) *string { return in.AppSecret }},
+	{"mch_private_key", func(in *SecretsInput) *string { return in.MchPrivateKey }},
+	{"apiv3_key", func(in *SecretsInput) *string { return in.APIv3Key }},
+	{"platform_cert", func(in *SecretsInput) *string { return in.PlatformCert }},
+	{"pay_public_key", func(in *SecretsInput) *string { return in.PayPublicKey }},
+}
+
+// writeSecrets seals and stores the secrets that in sets.
+func (s *Service) writeSecrets(ctx context.Context, id int64, in *SecretsInput) error {
+	if in == nil {
+		return nil
+	}
+	for _, c := range secretColumns {
+		v := c.get(in)
+		if v == nil {
+			continue
+		}
+		sealed, err := s.box.Seal(*v)
+		if err != nil {
+			return errs.Wrap("seal secret", err)
+		}
+		if _, err := s.db.Exec(ctx, `UPDATE shops SET `+c.column+` = ? WHERE id = ?`, sealed, id); err != nil {
+			return errs.Wrap("store secret", err)
+		}
+	}
+	return nil
+}
+
+// Secrets returns the shop's credentials in clear, for server-side calls to
+// WeChat. Never send them to a client or a log.
+func (s *Service) Secrets(ctx context.Context, id int64) (Secrets, error) {
+	var sealed [5]string
+	err := s.db.QueryRow(ctx, `SELECT app_secret, mch_private_key, apiv3_key, platform_cert, pay_public_key
+		FROM shops WHERE id = ?`, id).Scan(&sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4])
+	if db.IsNoRows(err) {
+		return Secrets{}, errs.E(errs.NotFound, "shop_not_found", "no such shop")
+	}
+	if err != nil {
+		return Secrets{}, errs.Wrap("read secrets", err)
+	}
+	var plain [5]string
+	for i, v := range sealed {
+		if plain[i], err = s.box.Open(v); err != nil {
+			return Secrets{}, errs.Wrap("open secret", err)
+		}
+	}
+	return Secrets{AppSecret: plain[0], MchPrivateKey: plain[1], APIv3Key: plain[2], PlatformCert: plain[3], PayPublicKey: plain[4]}, nil
+}
