@@ -86,18 +86,21 @@ func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginRe
 
 func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session) (Member, bool, error) {
 	now := db.Now()
-	var id, createdAt int64
+	var id int64
 	err := s.db.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, openid) DO UPDATE SET
-			unionid = CASE WHEN excluded.unionid <> '' THEN excluded.unionid ELSE members.unionid END,
-			updated_at = excluded.updated_at
-		RETURNING id, created_at`, shopID, ws.OpenID, ws.UnionID, now, now).Scan(&id, &createdAt)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`,
+		shopID, ws.OpenID, ws.UnionID, now, now).Scan(&id)
+	created := err == nil
+	if db.IsNoRows(err) { // known user: keep a unionid WeChat now reveals
+		err = s.db.QueryRow(ctx, `UPDATE members SET updated_at = ?,
+			unionid = CASE WHEN ? <> '' THEN ? ELSE unionid END
+			WHERE shop_id = ? AND openid = ? RETURNING id`, now, ws.UnionID, ws.UnionID, shopID, ws.OpenID).Scan(&id)
+	}
 	if err != nil {
 		return Member{}, false, errs.Wrap("upsert member", err)
 	}
 	m, err := s.Get(ctx, shopID, id)
-	return m, createdAt == now, err
+	return m, created, err
 }
 
 // wechatError turns a WeChat failure into an error the mini program can act on.

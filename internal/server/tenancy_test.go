@@ -1,0 +1,146 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// attackBodies are valid bodies for routes that take one, so an attack is
+// judged on tenancy, not rejected for bad input.
+func attackBodies(categoryID int64) map[string]any {
+	return map[string]any{
+		"PUT /admin/api/v1/products/{id}":                 productBody(categoryID, "乙改甲", true),
+		"POST /admin/api/v1/products/{id}/shelf":          map[string]any{"on_shelf": false},
+		"PATCH /admin/api/v1/categories/{id}":             map[string]any{"name": "乙改甲"},
+		"PATCH /admin/api/v1/staff/{id}":                  map[string]any{"display_name": "乙改甲", "password": "stolen-pass-1"},
+		"PATCH /admin/api/v1/shops/{id}":                  map[string]any{"name": "乙改甲"},
+		"POST /admin/api/v1/members/{id}/revoke-sessions": nil,
+		"POST /admin/api/v1/products/{id}/restore":        nil,
+		"DELETE /admin/api/v1/products/{id}":              nil,
+		"DELETE /admin/api/v1/categories/{id}":            nil,
+	}
+}
+
+// targetID picks shop A's resource for a route with an {id}.
+func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) int64 {
+	switch {
+	case strings.HasSuffix(rt.Path, "/restore"):
+		return deletedProduct
+	case strings.Contains(rt.Path, "/products/"):
+		return a.productID
+	case strings.Contains(rt.Path, "/categories/"):
+		return a.categoryID
+	case strings.Contains(rt.Path, "/staff/"):
+		return a.ownerID
+	case strings.Contains(rt.Path, "/members/"):
+		return a.memberID
+	case strings.Contains(rt.Path, "/shops/"):
+		return a.id
+	}
+	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
+	return 0
+}
+
+// snapshot is everything of shop A that an attack might change.
+func snapshot(e *env, a testShop, deletedProduct int64) string {
+	var b strings.Builder
+	for _, p := range []string{
+		fmt.Sprintf("/admin/api/v1/products/%d", a.productID),
+		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
+		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
+		"/admin/api/v1/shop", "/admin/api/v1/products",
+	} {
+		r := e.do(a.owner, "GET", p, nil)
+		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
+	}
+	r := e.do(a.member, "GET", "/api/v1/me", nil)
+	fmt.Fprintf(&b, "me %d %s\n", r.status, r.body)
+	return b.String()
+}
+
+// TestShopsAreIsolatedOnEveryRoute sends every route that exists, as shop
+// B's owner and as shop B's buyer, at shop A's resources. None may succeed,
+// no list may show A's data, and A must be unchanged afterwards.
+func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		b := e.newShop(op, "乙", "enterprise")
+		gone := e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "甲回收站商品", false))
+		deleted := int64(gone["id"].(float64))
+		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
+		before := snapshot(e, a, deleted)
+		bodies := attackBodies(b.categoryID)
+
+		for _, rt := range selfRoutesLast(e.srv.API.Routes()) {
+			attackers := []caller{b.owner}
+			if strings.HasPrefix(rt.Path, "/api/") {
+				attackers = []caller{b.member, {appid: b.appid}}
+			}
+			path := rt.Path
+			hasID := strings.Contains(path, "{id}")
+			if hasID {
+				path = strings.Replace(path, "{id}", fmt.Sprint(targetID(t, rt, a, deleted)), 1)
+			}
+			for _, who := range attackers {
+				res := e.do(who, rt.Method, path, bodies[rt.Method+" "+rt.Path])
+				if hasID && res.status != 403 && res.status != 404 {
+					t.Errorf("%s %s as shop B: status %d, want 403/404: %s", rt.Method, path, res.status, res.body)
+				}
+				if res.status == 401 && who.token != "" {
+					t.Errorf("%s %s: shop B's session stopped working: %s", rt.Method, path, res.body)
+				}
+				if res.status >= 500 {
+					t.Errorf("%s %s as shop B: status %d", rt.Method, path, res.status)
+				}
+				if strings.Contains(string(res.body), "甲") {
+					t.Errorf("%s %s as shop B shows shop A's data: %s", rt.Method, path, res.body)
+				}
+			}
+		}
+		if after := snapshot(e, a, deleted); after != before {
+			t.Errorf("shop A changed under shop B's requests:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+}
+
+func TestMemberSessionIsBoundToItsShop(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		b := e.newShop(op, "乙", "enterprise")
+		cross := caller{token: a.member.token, appid: b.appid}
+		if r := e.do(cross, "GET", "/api/v1/me", nil); r.status != 403 || r.code() != "shop_mismatch" {
+			t.Fatalf("A's buyer with B's appid: %d %s, want 403 shop_mismatch", r.status, r.body)
+		}
+		r := e.do(caller{appid: b.appid}, "GET", fmt.Sprintf("/api/v1/products/%d", a.productID), nil)
+		if r.status != 404 {
+			t.Fatalf("A's product through B's appid: %d, want 404", r.status)
+		}
+		r = e.do(caller{appid: a.appid}, "GET", fmt.Sprintf("/api/v1/products/%d", a.productID), nil)
+		if r.status != 200 {
+			t.Fatalf("A's product through A's appid: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// selfRoutesLast moves the routes that end or replace the caller's own
+// session (logout, password change) to the end, so the attacker's session
+// lasts through every other route.
+func selfRoutesLast(routes []httpx.Route) []httpx.Route {
+	var first, password, logout []httpx.Route
+	for _, rt := range routes {
+		switch {
+		case strings.HasSuffix(rt.Path, "/logout"):
+			logout = append(logout, rt)
+		case strings.HasSuffix(rt.Path, "/auth/password"):
+			password = append(password, rt)
+		default:
+			first = append(first, rt)
+		}
+	}
+	return append(append(first, password...), logout...)
+}
