@@ -103,7 +103,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		for _, want := range []string{
 			`kaidian_http_requests_total{method="GET",route="GET /api/v1/products",status="200"}`,
 			`kaidian_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/products"`,
-			`go_sql_open_connections`, `go_goroutines`,
+			`go_sql_open_connections`, `go_goroutines`, `kaidian_jobs{kind="maintenance.sweep",state="queued"} 1`,
 		} {
 			if !strings.Contains(r.String(), want) {
 				t.Errorf("/metrics lacks %s", want)

@@ -23,6 +23,7 @@ import (
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
 	"github.com/kaidian/kaidian/internal/platform/ratelimit"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
@@ -50,6 +51,7 @@ type Server struct {
 	Accounts *account.Service
 	Members  *member.Service
 	Catalog  *catalog.Service
+	Jobs     *jobs.Queue
 }
 
 // Options adds what only some processes have.
@@ -94,6 +96,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Accounts = account.NewService(s.DB, s.Sessions, s.Limiter)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
+	s.Jobs = jobs.New(s.DB, s.log)
+	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.API = httpx.NewAPI(s.mux, s.guards())
 	s.Registry = prometheus.NewRegistry()
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)))
+		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)), newJobsCollector(s.Jobs))
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
@@ -176,7 +180,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	loops, stopLoops := context.WithCancel(context.Background())
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
-	go s.sweep(loops)
+	go s.Jobs.Run(loops, time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -194,25 +198,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
-}
-
-// sweep deletes expired sessions and old rate-limit windows.
-func (s *Server) sweep(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("session sweep failed", "err", err)
-			}
-			if _, err := s.Limiter.Sweep(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-				s.log.Warn("rate-limit sweep failed", "err", err)
-			}
-		}
-	}
 }
 
 func (s *Server) opsRoutes() {

@@ -1,0 +1,159 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+)
+
+// claim takes the next due job: queued and due, or running with an expired
+// lock (its process died). It returns false when there is none.
+func (q *Queue) claim(ctx context.Context) (Job, bool, error) {
+	now := time.Now().UnixMilli()
+	skipLocked := ""
+	if q.db.Engine == db.Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	var j Job
+	var shop sql.NullInt64
+	var payload string
+	err := q.db.QueryRow(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?
+		WHERE id = (SELECT id FROM jobs
+			WHERE (state = 'queued' AND run_at <= ?) OR (state = 'running' AND locked_until < ?)
+			ORDER BY run_at, id LIMIT 1`+skipLocked+`)
+		RETURNING id, kind, shop_id, payload, attempts`,
+		q.worker, now+q.lockFor.Milliseconds(), now, now).Scan(&j.ID, &j.Kind, &shop, &payload, &j.Attempts)
+	if db.IsNoRows(err) {
+		return Job{}, false, nil
+	}
+	if err != nil {
+		return Job{}, false, err
+	}
+	j.ShopID, j.Payload = shop.Int64, []byte(payload)
+	return j, true, nil
+}
+
+// WorkOne runs the next due job, if any, and reports whether it ran one.
+func (q *Queue) WorkOne(ctx context.Context) (bool, error) {
+	j, ok, err := q.claim(ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	q.mu.RLock()
+	h := q.handlers[j.Kind]
+	q.mu.RUnlock()
+	runErr := fmt.Errorf("no handler for job kind %q", j.Kind)
+	if h != nil {
+		runErr = q.run(ctx, h, j)
+	}
+	return true, q.finish(ctx, j, runErr)
+}
+
+// run calls h, turning a panic into an error so one bad job cannot stop the worker.
+func (q *Queue) run(ctx context.Context, h Handler, j Job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, q.lockFor)
+	defer cancel()
+	return h(ctx, j)
+}
+
+// finish records the outcome, if this worker still holds the job.
+func (q *Queue) finish(ctx context.Context, j Job, runErr error) error {
+	now := time.Now()
+	if runErr == nil {
+		_, err := q.db.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, last_error = '', locked_until = 0
+			WHERE id = ? AND locked_by = ?`, now.UnixMilli(), j.ID, q.worker)
+		return err
+	}
+	q.log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", runErr.Error())
+	msg := runErr.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	_, err := q.db.Exec(ctx, `UPDATE jobs SET
+		state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+		finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE NULL END,
+		run_at = ?, last_error = ?, locked_until = 0
+		WHERE id = ? AND locked_by = ?`, now.UnixMilli(), now.Add(Backoff(j.Attempts)).UnixMilli(), msg, j.ID, q.worker)
+	return err
+}
+
+// Backoff is the wait before retry n+1: 1 s, 4 s, 9 s, … capped at 1 hour.
+func Backoff(attempt int) time.Duration {
+	d := time.Duration(attempt*attempt) * time.Second
+	if d > time.Hour || d <= 0 {
+		return time.Hour
+	}
+	return d
+}
+
+// Run works jobs until ctx ends, polling every poll when idle, and keeps
+// one job of each periodic kind queued.
+func (q *Queue) Run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		q.schedulePeriodic(ctx)
+		for ctx.Err() == nil {
+			ran, err := q.WorkOne(ctx)
+			if err != nil && ctx.Err() == nil {
+				q.log.Warn("job queue", "err", err.Error())
+			}
+			if !ran || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (q *Queue) schedulePeriodic(ctx context.Context) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	for kind, every := range q.every {
+		_, err := Enqueue(ctx, q.db, kind, struct{}{}, Options{UniqueKey: "every:" + kind, RunAt: time.Now().Add(every)})
+		if err != nil && ctx.Err() == nil {
+			q.log.Warn("schedule periodic job", "kind", kind, "err", err.Error())
+		}
+	}
+}
+
+// Counts returns the number of jobs by kind and state (queued, running,
+// failed), for the metrics.
+func (q *Queue) Counts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := q.db.Query(ctx, `SELECT kind, state, COUNT(*) FROM jobs WHERE state <> 'done' GROUP BY kind, state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{kind, state}] = n
+	}
+	return out, rows.Err()
+}
+
+// Purge deletes jobs that finished before cutoff.
+func (q *Queue) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := q.db.Exec(ctx, `DELETE FROM jobs WHERE state IN ('done','failed') AND finished_at < ?`, cutoff.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
