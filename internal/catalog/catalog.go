@@ -94,6 +94,7 @@ type SKUInput struct {
 	SpecValues []string `json:"spec_values"`
 	Price      int64    `json:"price" doc:"fen, 0 to 100,000,000"`
 	Stock      int64    `json:"stock" doc:"0 to 10,000,000"`
+	StockSeen  *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
 	Code       string   `json:"code"`
 }
 
@@ -171,14 +172,15 @@ func validateSpecs(v *errs.Validator, specs []SpecDim) {
 
 func validateSKUs(v *errs.Validator, specs []SpecDim, skus []SKUInput) {
 	v.Check(len(skus) >= 1 && len(skus) <= MaxSKUs, "skus", "must hold 1 to 600 SKUs")
-	combos, codes := map[string]bool{}, map[string]bool{}
+	combos, codes, ids := map[string]bool{}, map[string]bool{}, map[int64]bool{}
 	for i, s := range skus {
 		field := fmt.Sprintf("skus[%d]", i)
 		v.Check(s.Price >= 0 && s.Price <= MaxPriceFen, field+".price", "must be 0 to 100,000,000 fen")
 		v.Check(s.Stock >= 0 && s.Stock <= MaxStock, field+".stock", "must be 0 to 10,000,000")
 		v.Check(len(s.Code) <= 64 && (s.Code == "" || !codes[s.Code]), field+".code", "must be at most 64 characters and unique")
 		codes[s.Code] = s.Code != ""
-		v.Check(s.ID >= 0, field+".id", "must be an existing SKU id")
+		v.Check(s.ID >= 0 && (s.ID == 0 || !ids[s.ID]), field+".id", "must be an existing SKU id, once")
+		ids[s.ID] = true
 		v.Check(matchesSpecs(specs, s.SpecValues), field+".spec_values", "must give one value of each spec dimension, in order")
 		key := strings.Join(s.SpecValues, "\x00")
 		v.Check(!combos[key], field+".spec_values", "two SKUs have the same spec values")

@@ -92,6 +92,21 @@ func depth(flat []Category, id int64) int {
 	return d
 }
 
+// height returns how many levels id and its subtree span (1 = no children);
+// a category not created yet (id 0) has none.
+func height(flat []Category, id int64) int {
+	if id == 0 {
+		return 1
+	}
+	h := 0
+	for _, c := range flat {
+		if c.ParentID == id {
+			h = max(h, height(flat, c.ID))
+		}
+	}
+	return h + 1
+}
+
 func findCategory(flat []Category, id int64) (Category, bool) {
 	for _, c := range flat {
 		if c.ID == id {
@@ -179,7 +194,7 @@ func applyCategory(c *Category, in CategoryInput, flat []Category, operator bool
 		c.ParentID = *in.ParentID
 		_, found := findCategory(flat, c.ParentID)
 		v.Check(c.ParentID == 0 || found, "parent_id", "must be 0 or a category of this shop")
-		v.Check(c.ParentID == 0 || depth(flat, c.ParentID) < MaxCategoryDepth, "parent_id", "categories nest at most 3 levels")
+		v.Check(c.ParentID == 0 || depth(flat, c.ParentID)+height(flat, c.ID) <= MaxCategoryDepth, "parent_id", "categories nest at most 3 levels")
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -22,15 +22,30 @@ type Shops interface {
 // sh is loaded before the transaction starts, so a transaction never waits
 // for a second connection.
 func checkPublish(ctx context.Context, q db.Querier, sh shop.Shop, categoryID int64) error {
-	var needsAuth bool
-	err := q.QueryRow(ctx, `SELECT needs_brand_auth FROM categories WHERE id = ? AND shop_id = ?`, categoryID, sh.ID).Scan(&needsAuth)
-	if db.IsNoRows(err) {
-		return errs.Field("category_id", "category_not_found", "must be a category of this shop")
-	}
+	needsAuth, err := brandGated(ctx, q, sh.ID, categoryID)
 	if err != nil {
-		return errs.Wrap("check category", err)
+		return err
 	}
 	return sh.CanPublishInCategory(needsAuth)
+}
+
+// brandGated reports whether category or any category above it needs a
+// brand authorization (a subcategory cannot escape its parent's gate).
+func brandGated(ctx context.Context, q db.Querier, shopID, categoryID int64) (bool, error) {
+	for id, level := categoryID, 0; id != 0 && level <= MaxCategoryDepth; level++ {
+		var needsAuth bool
+		var parent int64
+		err := q.QueryRow(ctx, `SELECT needs_brand_auth, COALESCE(parent_id, 0) FROM categories WHERE id = ? AND shop_id = ?`,
+			id, shopID).Scan(&needsAuth, &parent)
+		if db.IsNoRows(err) {
+			return false, errs.Field("category_id", "category_not_found", "must be a category of this shop")
+		}
+		if err != nil || needsAuth {
+			return needsAuth, errs.Wrap("check category", err)
+		}
+		id = parent
+	}
+	return false, nil
 }
 
 // CreateProduct stores a new product with its SKUs.
@@ -278,12 +293,28 @@ func saveSKU(ctx context.Context, tx *db.Tx, shopID, spuID int64, sku SKUInput, 
 	if !ok {
 		return errs.Field("skus", "sku_not_found", "a SKU id does not belong to this product")
 	}
+	expected, newStock := skuStockChange(sku, stock)
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET spec_values = ?, price = ?, stock = ?, code = ?, updated_at = ?
-		WHERE id = ? AND shop_id = ? AND stock = ?`, jsonText(sku.SpecValues), sku.Price, sku.Stock, sku.Code, now, sku.ID, shopID, stock))
+		WHERE id = ? AND shop_id = ? AND stock = ?`, jsonText(sku.SpecValues), sku.Price, newStock, sku.Code, now, sku.ID, shopID, expected))
 	if db.IsNoRows(err) {
-		return errs.E(errs.Conflict, "stock_changed", "stock changed while you edited; reload and try again")
+		return errs.E(errs.Conflict, "stock_changed", "stock changed (a sale?) since the editor loaded it; reload and try again")
 	}
 	return err
+}
+
+// skuStockChange decides the compare-and-set of an existing SKU's stock.
+// With stock_seen (the stock the editor loaded): an unchanged stock is left
+// alone, so sales made meanwhile are kept; a changed one must still be
+// stock_seen in the database. Without it, stock is set outright.
+func skuStockChange(sku SKUInput, current int64) (expected, next int64) {
+	switch {
+	case sku.StockSeen == nil:
+		return current, sku.Stock
+	case sku.Stock == *sku.StockSeen:
+		return current, current
+	default:
+		return *sku.StockSeen, sku.Stock
+	}
 }
 
 // SetShelf puts product id on or off the shelf.

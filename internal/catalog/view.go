@@ -58,9 +58,13 @@ type spuRow struct {
 }
 
 func (v *view) apply(r spuRow) {
+	sum := Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
+		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if cur, ok := v.items[r.id]; ok && cur.updated == r.updated {
+	// Skip only a row seen before. updated_at has millisecond resolution, so
+	// a second write in the same millisecond must still be applied.
+	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && cur.sum == sum {
 		return
 	}
 	if r.updated > v.watermark {
@@ -71,8 +75,6 @@ func (v *view) apply(r spuRow) {
 		v.idx.Remove(r.id)
 		return
 	}
-	sum := Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
-		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf}
 	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, sum: sum}
 	v.idx.Upsert(search.Doc{ID: r.id, ShopID: r.shopID, CategoryID: r.categoryID,
 		Text: r.title + " " + r.subtitle, Visible: r.onShelf})
