@@ -147,12 +147,22 @@ func (e *env) do(c caller, method, path string, body any) response {
 		data, _ := json.Marshal(b)
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	contentType := ""
+	if body != nil {
+		contentType = "application/json"
+	}
+	return e.send(c, method, path, rd, contentType)
+}
+
+// send makes one request as c.
+func (e *env) send(c caller, method, path string, body io.Reader, contentType string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.ts.URL+path, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -281,21 +291,7 @@ var _ = account.CookieName
 // doWithType sends body with an explicit content type.
 func (e *env) doWithType(c caller, method, path, body, contentType string) response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	res, err := testClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, body: data, header: res.Header}
+	return e.send(c, method, path, strings.NewReader(body), contentType)
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
