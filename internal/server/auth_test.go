@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/platform/db"
 )
 
 func TestBuyerLoginPhoneAndLogout(t *testing.T) {
@@ -206,4 +207,18 @@ func TestCookieSessionsNeedCSRFToken(t *testing.T) {
 			t.Errorf("a cookie POST with the CSRF token: %d, want 201", got)
 		}
 	})
+}
+
+func TestStaffLoginIsRateLimitedPerAddress(t *testing.T) {
+	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
+	for i := 0; i < account.LoginPerAddress; i++ {
+		creds := map[string]string{"username": fmt.Sprintf("guess%02d", i), "password": "wrong-password"}
+		if r := e.do(caller{}, "POST", "/admin/api/v1/auth/login", creds); r.status != 401 {
+			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	good := map[string]string{"username": "admin", "password": operatorPassword}
+	if r := e.do(caller{}, "POST", "/admin/api/v1/auth/login", good); r.status != 429 {
+		t.Fatalf("after %d attempts from one address, another account must wait too: %d %s", account.LoginPerAddress, r.status, r.body)
+	}
 }
