@@ -34,6 +34,7 @@ type DB struct {
 	*sql.DB
 	Engine Engine
 	rebind sync.Map // query text -> rebound text (PostgreSQL only)
+	stmts  stmtCache
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -91,6 +92,12 @@ func ping(ctx context.Context, d *DB) (*DB, error) {
 	return d, nil
 }
 
+// Close releases the cached statements and closes the database.
+func (d *DB) Close() error {
+	d.stmts.close()
+	return d.DB.Close()
+}
+
 // Q returns query in this engine's placeholder style.
 func (d *DB) Q(query string) string {
 	if d.Engine != Postgres {
@@ -128,16 +135,25 @@ func rebindDollar(q string) string {
 
 // Exec runs a statement written with `?` placeholders.
 func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := d.stmts.get(ctx, d, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return d.ExecContext(ctx, d.Q(query), args...)
 }
 
 // Query runs a query written with `?` placeholders.
 func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.stmts.get(ctx, d, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return d.QueryContext(ctx, d.Q(query), args...)
 }
 
 // QueryRow runs a single-row query written with `?` placeholders.
 func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := d.stmts.get(ctx, d, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return d.QueryRowContext(ctx, d.Q(query), args...)
 }
 
@@ -147,18 +163,37 @@ type Tx struct {
 	db *DB
 }
 
+// stmt returns the cached statement bound to this transaction, or nil. It
+// never prepares: that would take a second connection while this one holds
+// the write lock, and a full pool would then deadlock.
+func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.db.stmts.peek(query); st != nil {
+		return t.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 // Exec runs a statement inside the transaction.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.ExecContext(ctx, t.db.Q(query), args...)
 }
 
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.QueryContext(ctx, t.db.Q(query), args...)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.QueryRowContext(ctx, t.db.Q(query), args...)
 }
 
