@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,7 @@ type env struct {
 	sandbox *sandbox.Sandbox
 	logs    *syncBuffer
 	dsn     string
+	extra   http.Header // added to every request
 }
 
 const operatorPassword = "operator-pass-1"
@@ -164,6 +166,9 @@ func (e *env) send(c caller, method, path string, body io.Reader, contentType st
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	for k, v := range e.extra {
+		req.Header[k] = v
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -215,6 +220,9 @@ type testShop struct {
 	productID  int64
 	member     caller
 	memberID   int64
+	skuID      int64
+	orderID    int64
+	cartLineID int64
 }
 
 var shopCounter struct {
@@ -247,7 +255,13 @@ func (e *env) newShop(op caller, marker, subject string) testShop {
 	ts.categoryID = int64(cat["id"].(float64))
 	p := e.must(ts.owner, 201, "POST", "/admin/api/v1/products", productBody(ts.categoryID, marker+"连衣裙", subject != "personal"))
 	ts.productID = int64(p["id"].(float64))
+	ts.skuID = int64(p["skus"].([]any)[0].(map[string]any)["id"].(float64))
 	ts.member, ts.memberID = e.memberLogin(appid, "openid-"+marker)
+	if subject != "personal" {
+		ts.orderID = e.buyNow(ts.member, ts.skuID, 1)
+		cart := e.must(ts.member, 200, "POST", "/api/v1/cart/items", map[string]any{"sku_id": ts.skuID, "quantity": 2})
+		ts.cartLineID = int64(cart["lines"].([]any)[0].(map[string]any)["id"].(float64))
+	}
 	return ts
 }
 
@@ -297,3 +311,37 @@ func (e *env) doWithType(c caller, method, path, body, contentType string) respo
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 var testClient = &http.Client{Timeout: 30 * time.Second}
+
+var testAddress = map[string]any{"name": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
+	"district": "西湖区", "detail": "文三路 1 号"}
+
+var orderKeys struct {
+	sync.Mutex
+	n int
+}
+
+// buyNow places an order for qty of a SKU and returns its id.
+func (e *env) buyNow(buyer caller, skuID, qty int64) int64 {
+	e.t.Helper()
+	orderKeys.Lock()
+	orderKeys.n++
+	key := fmt.Sprintf("test-order-%06d", orderKeys.n)
+	orderKeys.Unlock()
+	r := e.withHeader("Idempotency-Key", key).do(buyer, "POST", "/api/v1/orders",
+		map[string]any{"items": []map[string]any{{"sku_id": skuID, "quantity": qty}}, "address": testAddress})
+	if r.status != 201 {
+		e.t.Fatalf("buy now: %d %s", r.status, r.body)
+	}
+	return int64(r.json(e.t)["id"].(float64))
+}
+
+// withHeader returns a copy of e that adds a header to its requests.
+func (e *env) withHeader(name, value string) *env {
+	c := *e
+	c.extra = http.Header{}
+	for k, v := range e.extra {
+		c.extra[k] = v
+	}
+	c.extra.Set(name, value)
+	return &c
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
@@ -52,6 +53,7 @@ type Server struct {
 	Members  *member.Service
 	Catalog  *catalog.Service
 	Jobs     *jobs.Queue
+	Orders   *order.Service
 }
 
 // Options adds what only some processes have.
@@ -97,6 +99,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Jobs = jobs.New(s.DB, s.log)
+	s.Orders = order.NewService(s.DB, s.Shops)
+	s.Orders.RegisterJobs(s.Jobs)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -156,6 +160,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

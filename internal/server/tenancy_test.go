@@ -21,6 +21,10 @@ func attackBodies(categoryID int64) map[string]any {
 		"POST /admin/api/v1/products/{id}/restore":        nil,
 		"DELETE /admin/api/v1/products/{id}":              nil,
 		"DELETE /admin/api/v1/categories/{id}":            nil,
+		"POST /admin/api/v1/orders/{id}/ship":             map[string]any{"carrier": "顺丰", "tracking_no": "SF1234567"},
+		"POST /admin/api/v1/orders/{id}/cancel":           map[string]any{"reason": "乙改甲"},
+		"PUT /admin/api/v1/orders/{id}/note":              map[string]any{"note": "乙改甲"},
+		"PATCH /api/v1/cart/items/{id}":                   map[string]any{"quantity": 5},
 	}
 }
 
@@ -39,6 +43,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.memberID
 	case strings.Contains(rt.Path, "/shops/"):
 		return a.id
+	case strings.Contains(rt.Path, "/orders/"):
+		return a.orderID
+	case strings.Contains(rt.Path, "/cart/items/"):
+		return a.cartLineID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -56,8 +64,14 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	r := e.do(a.member, "GET", "/api/v1/me", nil)
-	fmt.Fprintf(&b, "me %d %s\n", r.status, r.body)
+	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders"} {
+		r := e.do(a.owner, "GET", p, nil)
+		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
+	}
+	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders"} {
+		r := e.do(a.member, "GET", p, nil)
+		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
+	}
 	return b.String()
 }
 
@@ -75,9 +89,21 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID)
 
+		// Shop B's buyer cannot put shop A's SKU in a cart or an order.
+		if r := e.do(b.member, "POST", "/api/v1/cart/items", map[string]any{"sku_id": a.skuID, "quantity": 1}); r.status != 400 {
+			t.Errorf("B's buyer added A's SKU to a cart: %d %s", r.status, r.body)
+		}
+		r := e.withHeader("Idempotency-Key", "cross-shop-1").do(b.member, "POST", "/api/v1/orders",
+			map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}, "address": testAddress})
+		if r.status != 400 || r.code() != "sku_unavailable" {
+			t.Errorf("B's buyer ordered A's SKU: %d %s", r.status, r.body)
+		}
 		for _, rt := range selfRoutesLast(e.srv.API.Routes()) {
 			attackers := []caller{b.owner}
-			if strings.HasPrefix(rt.Path, "/api/") {
+			switch rt.Access {
+			case httpx.Member:
+				attackers = []caller{b.member}
+			case httpx.Shop:
 				attackers = []caller{b.member, {appid: b.appid}}
 			}
 			path := rt.Path

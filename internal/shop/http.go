@@ -18,6 +18,11 @@ type WeChatSettings struct {
 	Secrets        *SecretsInput `json:"secrets,omitempty" doc:"write-only; responses show only whether each is set"`
 }
 
+// Settings is what shop owners may change about how their shop sells.
+type Settings struct {
+	Orders *OrderSettings `json:"orders,omitempty"`
+}
+
 // Routes registers the shop routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: shops"
@@ -32,6 +37,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Request: UpdateInput{}, Response: Shop{}, Handler: h.update})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shop", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopRead,
 		Summary: "The shop this session acts on", Response: Shop{}, Handler: h.own})
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/settings", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
+		Summary: "Change the shop's order rules (unpaid-order timeout, shipping fee)", Request: Settings{}, Response: Shop{}, Handler: h.updateSettings})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/wechat", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
 		Summary: "Change the shop's WeChat Pay settings and secrets", Request: WeChatSettings{}, Response: Shop{}, Handler: h.updateWeChat})
 }
@@ -103,6 +110,19 @@ func (h *Handlers) updateWeChat(w http.ResponseWriter, r *http.Request) error {
 	}
 	sh, err := h.Svc.Update(r.Context(), auth.StaffShop(r.Context()), UpdateInput{
 		MchID: in.MchID, MchCertSerial: in.MchCertSerial, PayPublicKeyID: in.PayPublicKeyID, Secrets: in.Secrets})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, sh)
+	return nil
+}
+
+func (h *Handlers) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var in Settings
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	sh, err := h.Svc.Update(r.Context(), auth.StaffShop(r.Context()), UpdateInput{Orders: in.Orders})
 	if err != nil {
 		return err
 	}

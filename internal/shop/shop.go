@@ -35,8 +35,22 @@ type Shop struct {
 	MchCertSerial   string      `json:"mch_cert_serial"`
 	PayPublicKeyID  string      `json:"pay_public_key_id"`
 	SecretsSet      SecretsSet  `json:"secrets_set"`
-	CreatedAt       time.Time   `json:"created_at"`
-	UpdatedAt       time.Time   `json:"updated_at"`
+	OrderSettings
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// OrderSettings are a shop's rules for orders.
+type OrderSettings struct {
+	UnpaidCancelMinutes int64 `json:"unpaid_cancel_minutes" doc:"an unpaid order is cancelled after this many minutes (1 to 1440, default 15)"`
+	ShippingFee         int64 `json:"shipping_fee" doc:"fen per order"`
+	FreeShippingOver    int64 `json:"free_shipping_over" doc:"fen; goods worth at least this ship free (0 = never)"`
+}
+
+func validateOrderSettings(v *errs.Validator, o OrderSettings) {
+	v.Check(o.UnpaidCancelMinutes >= 1 && o.UnpaidCancelMinutes <= 1440, "unpaid_cancel_minutes", "must be 1 to 1440")
+	v.Check(o.ShippingFee >= 0 && o.ShippingFee <= 1_000_000, "shipping_fee", "must be 0 to 1,000,000 fen")
+	v.Check(o.FreeShippingOver >= 0 && o.FreeShippingOver <= 100_000_000, "free_shipping_over", "must be 0 to 100,000,000 fen")
 }
 
 // SecretsSet says which secrets are configured, without showing them.

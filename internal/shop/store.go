@@ -35,14 +35,15 @@ type CreateInput struct {
 // UpdateInput changes a shop; nil fields stay as they are. Subject type,
 // brand authorization and disabling are for operators only.
 type UpdateInput struct {
-	Name            *string       `json:"name,omitempty"`
-	SubjectType     *SubjectType  `json:"subject_type,omitempty"`
-	BrandAuthorized *bool         `json:"brand_authorized,omitempty"`
-	Disabled        *bool         `json:"disabled,omitempty"`
-	MchID           *string       `json:"mch_id,omitempty"`
-	MchCertSerial   *string       `json:"mch_cert_serial,omitempty"`
-	PayPublicKeyID  *string       `json:"pay_public_key_id,omitempty"`
-	Secrets         *SecretsInput `json:"secrets,omitempty"`
+	Name            *string        `json:"name,omitempty"`
+	SubjectType     *SubjectType   `json:"subject_type,omitempty"`
+	BrandAuthorized *bool          `json:"brand_authorized,omitempty"`
+	Disabled        *bool          `json:"disabled,omitempty"`
+	MchID           *string        `json:"mch_id,omitempty"`
+	MchCertSerial   *string        `json:"mch_cert_serial,omitempty"`
+	PayPublicKeyID  *string        `json:"pay_public_key_id,omitempty"`
+	Secrets         *SecretsInput  `json:"secrets,omitempty"`
+	Orders          *OrderSettings `json:"orders,omitempty"`
 }
 
 // Service stores shops and keeps a short cache of shops by appid for the
@@ -71,14 +72,15 @@ func NewService(d *db.DB, box *secretbox.Box) *Service {
 
 const shopColumns = `id, name, appid, subject_type, brand_authorized, disabled, mch_id, mch_cert_serial,
 	pay_public_key_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
-	pay_public_key <> '', created_at, updated_at`
+	pay_public_key <> '', unpaid_cancel_minutes, shipping_fee, free_shipping_over, created_at, updated_at`
 
 func scanShop(row interface{ Scan(...any) error }) (Shop, error) {
 	var s Shop
 	var created, updated int64
 	err := row.Scan(&s.ID, &s.Name, &s.AppID, &s.SubjectType, &s.BrandAuthorized, &s.Disabled, &s.MchID,
 		&s.MchCertSerial, &s.PayPublicKeyID, &s.SecretsSet.AppSecret, &s.SecretsSet.MchPrivateKey,
-		&s.SecretsSet.APIv3Key, &s.SecretsSet.PlatformCert, &s.SecretsSet.PayPublicKey, &created, &updated)
+		&s.SecretsSet.APIv3Key, &s.SecretsSet.PlatformCert, &s.SecretsSet.PayPublicKey,
+		&s.UnpaidCancelMinutes, &s.ShippingFee, &s.FreeShippingOver, &created, &updated)
 	s.CreatedAt, s.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return s, err
 }
@@ -201,13 +203,15 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 	v.Check(ValidSubject(cur.SubjectType), "subject_type", "must be personal, individual or enterprise")
 	validatePay(&v, cur.MchID, cur.MchCertSerial, cur.PayPublicKeyID)
 	validateSecrets(&v, in.Secrets)
+	validateOrderSettings(&v, cur.OrderSettings)
 	if err := v.Err(); err != nil {
 		return Shop{}, err
 	}
 	_, err = s.db.Exec(ctx, `UPDATE shops SET name = ?, subject_type = ?, brand_authorized = ?, disabled = ?,
-		mch_id = ?, mch_cert_serial = ?, pay_public_key_id = ?, updated_at = ? WHERE id = ?`,
+		mch_id = ?, mch_cert_serial = ?, pay_public_key_id = ?, unpaid_cancel_minutes = ?, shipping_fee = ?,
+		free_shipping_over = ?, updated_at = ? WHERE id = ?`,
 		strings.TrimSpace(cur.Name), cur.SubjectType, cur.BrandAuthorized, cur.Disabled, cur.MchID,
-		cur.MchCertSerial, cur.PayPublicKeyID, db.Now(), id)
+		cur.MchCertSerial, cur.PayPublicKeyID, cur.UnpaidCancelMinutes, cur.ShippingFee, cur.FreeShippingOver, db.Now(), id)
 	if err != nil {
 		return Shop{}, errs.Wrap("update shop", err)
 	}
@@ -226,6 +230,7 @@ func applyUpdate(cur *Shop, in UpdateInput) {
 	setIf(&cur.MchID, in.MchID)
 	setIf(&cur.MchCertSerial, in.MchCertSerial)
 	setIf(&cur.PayPublicKeyID, in.PayPublicKeyID)
+	setIf(&cur.OrderSettings, in.Orders)
 }
 
 func setIf[T any](dst *T, v *T) {

@@ -48,13 +48,16 @@ const (
 	PermCatalogWrite Permission = "catalog.write"  // change products and categories
 	PermMembersRead  Permission = "members.read"   // see buyers
 	PermSessions     Permission = "sessions.admin" // revoke buyers' sessions
+	PermOrdersRead   Permission = "orders.read"    // see orders
+	PermOrdersManage Permission = "orders.manage"  // ship, cancel, annotate orders
 )
 
 var rolePermissions = map[Role][]Permission{
-	RoleOwner:      {PermShopRead, PermShopSettings, PermStaff, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermSessions},
-	RoleOperations: {PermShopRead, PermCatalogRead, PermCatalogWrite, PermMembersRead},
-	RoleService:    {PermShopRead, PermCatalogRead, PermMembersRead, PermSessions},
-	RoleFinance:    {PermShopRead, PermCatalogRead},
+	RoleOwner: {PermShopRead, PermShopSettings, PermStaff, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermSessions,
+		PermOrdersRead, PermOrdersManage},
+	RoleOperations: {PermShopRead, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermOrdersRead, PermOrdersManage},
+	RoleService:    {PermShopRead, PermCatalogRead, PermMembersRead, PermSessions, PermOrdersRead, PermOrdersManage},
+	RoleFinance:    {PermShopRead, PermCatalogRead, PermOrdersRead},
 }
 
 // Can reports whether role grants p. Operators can do everything.

@@ -1,0 +1,261 @@
+package order
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/shop"
+)
+
+// Limits on one order.
+const (
+	MaxLines       = 50
+	MaxQuantity    = 999
+	maxNoteRunes   = 200
+	AutoCancelKind = "order.auto_cancel"
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Item is a SKU and quantity to buy.
+type Item struct {
+	SKUID    int64 `json:"sku_id"`
+	Quantity int64 `json:"quantity"`
+}
+
+// CreateInput is a checkout: explicit items ("buy now") or the cart's
+// selected lines.
+type CreateInput struct {
+	Items     []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
+	FromCart  bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
+	Address   Address `json:"address"`
+	BuyerNote string  `json:"buyer_note"`
+}
+
+// Shops gives orders the shop's rules and gates.
+type Shops interface {
+	Enabled(ctx context.Context, id int64) (shop.Shop, error)
+}
+
+// Service runs orders.
+type Service struct {
+	db    *db.DB
+	shops Shops
+	now   func() time.Time
+}
+
+// NewService returns the order service.
+func NewService(d *db.DB, shops Shops) *Service {
+	return &Service{db: d, shops: shops, now: time.Now}
+}
+
+// Create places an order for member m of shopID, pricing every line on the
+// server and locking stock. The same idempotency key returns the same order
+// (a different request under a used key is refused).
+func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string, in CreateInput) (Order, error) {
+	if len(key) < 8 || len(key) > 64 {
+		return Order{}, errs.Field("Idempotency-Key", "idempotency_key_required", "send an Idempotency-Key header of 8 to 64 characters")
+	}
+	sh, err := s.shops.Enabled(ctx, shopID)
+	if err != nil {
+		return Order{}, err
+	}
+	if err := sh.CanTakePayments(); err != nil {
+		return Order{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Order{}, err
+	}
+	hash := in.hash()
+	if o, found, err := s.byIdempotencyKey(ctx, shopID, memberID, key, hash); found || err != nil {
+		return o, err
+	}
+	var id int64
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		id, err = s.place(ctx, tx, sh, memberID, key, hash, in)
+		return err
+	})
+	if db.IsUniqueViolation(err) { // a concurrent request with the same key won
+		o, _, err := s.byIdempotencyKey(ctx, shopID, memberID, key, hash)
+		return o, err
+	}
+	if err != nil {
+		return Order{}, errs.Wrap("create order", err)
+	}
+	return s.Get(ctx, shopID, id, memberID)
+}
+
+func (in *CreateInput) validate() error {
+	var v errs.Validator
+	v.Check(len(in.Items) > 0 != in.FromCart, "items", "give items, or from_cart: true, not both")
+	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
+	for i, it := range in.Items {
+		v.Check(it.SKUID > 0, fmt.Sprintf("items[%d].sku_id", i), "must be a SKU id")
+		v.Check(it.Quantity >= 1 && it.Quantity <= MaxQuantity, fmt.Sprintf("items[%d].quantity", i), "must be 1 to 999")
+	}
+	in.Address.validate(&v)
+	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
+	return v.Err()
+}
+
+func (in CreateInput) hash() string {
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Service) byIdempotencyKey(ctx context.Context, shopID, memberID int64, key, hash string) (Order, bool, error) {
+	var id int64
+	var stored string
+	err := s.db.QueryRow(ctx, `SELECT id, request_hash FROM orders WHERE shop_id = ? AND member_id = ? AND idempotency_key = ?`,
+		shopID, memberID, key).Scan(&id, &stored)
+	if db.IsNoRows(err) {
+		return Order{}, false, nil
+	}
+	if err != nil {
+		return Order{}, false, errs.Wrap("idempotency", err)
+	}
+	if stored != hash {
+		return Order{}, true, errs.E(errs.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different order")
+	}
+	o, err := s.Get(ctx, shopID, id, memberID)
+	return o, true, err
+}
+
+// place inserts the order first (so a duplicate key fails before any stock
+// moves), then prices and locks every line.
+func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (int64, error) {
+	items := in.Items
+	if in.FromCart {
+		var err error
+		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
+			return 0, err
+		}
+	}
+	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	deadline := now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute)
+	id, err := insertOrder(ctx, tx, sh, memberID, key, hash, in, lines, now, deadline)
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range lines {
+		if err := insertLine(ctx, tx, sh.ID, id, l); err != nil {
+			return 0, err
+		}
+		if err := lockStock(ctx, tx, sh.ID, id, l.SKUID, l.Quantity, now); err != nil {
+			return 0, err
+		}
+	}
+	if err := logEvent(ctx, tx, sh.ID, id, MemberActor(memberID), "", PendingPayment, "order placed", now); err != nil {
+		return 0, err
+	}
+	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: id}, jobs.Options{
+		ShopID: sh.ID, RunAt: deadline, UniqueKey: "order-cancel:" + itoa(id), MaxAttempts: 50})
+	return id, err
+}
+
+// mergeItems adds up repeated SKUs and orders items by SKU id, so
+// concurrent orders lock rows in the same order.
+func mergeItems(items []Item) []Item {
+	qty := map[int64]int64{}
+	for _, it := range items {
+		qty[it.SKUID] += it.Quantity
+	}
+	out := make([]Item, 0, len(qty))
+	for id, q := range qty {
+		out = append(out, Item{SKUID: id, Quantity: q})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SKUID < out[j].SKUID })
+	return out
+}
+
+// priceLines reads each SKU's current price on the server.
+func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]Line, error) {
+	var lines []Line
+	for _, it := range items {
+		if it.Quantity > MaxQuantity {
+			return nil, errs.Field("items", "quantity_too_large", "at most 999 of one SKU")
+		}
+		var l Line
+		var specs, images string
+		err := tx.QueryRow(ctx, `SELECT k.id, k.spu_id, p.title, k.spec_values, p.images, k.price
+			FROM skus k JOIN spus p ON p.id = k.spu_id
+			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
+			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.Title, &specs, &images, &l.UnitPrice)
+		if db.IsNoRows(err) {
+			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
+		}
+		if err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(specs), &l.SpecValues)
+		var imgs []string
+		if json.Unmarshal([]byte(images), &imgs) == nil && len(imgs) > 0 {
+			l.Image = imgs[0]
+		}
+		l.Quantity, l.Amount, l.TaxRate = it.Quantity, l.UnitPrice*it.Quantity, 1300
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+func totals(sh shop.Shop, lines []Line) (goods, shipping int64) {
+	for _, l := range lines {
+		goods += l.Amount
+	}
+	shipping = sh.ShippingFee
+	if sh.FreeShippingOver > 0 && goods >= sh.FreeShippingOver {
+		shipping = 0
+	}
+	return goods, shipping
+}
+
+func insertOrder(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput,
+	lines []Line, now, deadline time.Time) (int64, error) {
+	goods, shipping := totals(sh, lines)
+	addr, _ := json.Marshal(in.Address)
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, member_id, order_no, status, goods_amount, shipping_fee,
+		total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		sh.ID, memberID, newOrderNo(now), PendingPayment, goods, shipping, goods+shipping, string(addr), in.BuyerNote,
+		in.Address.Phone, key, hash, deadline.UnixMilli(), now.UnixMilli(), now.UnixMilli()).Scan(&id)
+	return id, err
+}
+
+func insertLine(ctx context.Context, tx *db.Tx, shopID, orderID int64, l Line) error {
+	specs, _ := json.Marshal(l.SpecValues)
+	_, err := tx.Exec(ctx, `INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, spec_values, image,
+		unit_price, quantity, amount, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate)
+	return err
+}
+
+var china = time.FixedZone("CST", 8*3600)
+
+// newOrderNo is a 22-digit order number: China time to the second and 8
+// random digits (WeChat Pay allows 6 to 32 characters).
+func newOrderNo(now time.Time) string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	return now.In(china).Format("20060102150405") + fmt.Sprintf("%08d", n.Int64())
+}
+
+type autoCancel struct {
+	OrderID int64 `json:"order_id"`
+}

@@ -1,0 +1,308 @@
+package order
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves carts and orders.
+type Handlers struct{ Svc *Service }
+
+type noteRequest struct {
+	Note string `json:"note"`
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+var pageParams = []httpx.Param{
+	{Name: "status", Type: "string", Description: "pending_payment, paid, shipped, completed, cancelled or closed"},
+	{Name: "after", Type: "integer", Description: "cursor: the next value of the previous page"},
+	{Name: "limit", Type: "integer", Description: "1 to 100, default 20"},
+}
+
+// Routes registers the cart and order routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const mini = "mini: orders"
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/cart", Tag: mini, Access: httpx.Member, Summary: "My cart", Response: Cart{}, Handler: h.cart})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/cart/items", Tag: mini, Access: httpx.Member,
+		Summary: "Add a SKU to my cart", Request: Item{}, Response: Cart{}, Handler: h.addToCart})
+	api.Add(httpx.Route{Method: "PATCH", Path: "/api/v1/cart/items/{id}", Tag: mini, Access: httpx.Member,
+		Summary: "Change a cart line's quantity or selection", Request: CartUpdate{}, Response: Cart{}, Handler: h.updateCart})
+	api.Add(httpx.Route{Method: "DELETE", Path: "/api/v1/cart/items/{id}", Tag: mini, Access: httpx.Member,
+		Summary: "Remove a cart line", Response: Cart{}, Handler: h.removeFromCart})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Place an order from the cart's selected lines or as buy-now; needs an Idempotency-Key header",
+		Request: CreateInput{}, Response: Order{}, Handler: h.create})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member,
+		Summary: "My orders, newest first", Query: pageParams, Response: Page{}, Handler: h.listMine})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Tag: mini, Access: httpx.Member,
+		Summary: "One of my orders", Response: Order{}, Handler: h.getMine})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/cancel", Tag: mini, Access: httpx.Member,
+		Summary: "Cancel my unpaid order", Request: cancelRequest{}, Response: Order{}, Handler: h.cancelMine})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/confirm-receipt", Tag: mini, Access: httpx.Member,
+		Summary: "Confirm I received my order", Response: Order{}, Handler: h.confirm})
+
+	const admin = "admin: orders"
+	read, manage := auth.PermOrdersRead, auth.PermOrdersManage
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Search orders by number, phone, status and date", Response: Page{}, Handler: h.search,
+		Query: append([]httpx.Param{{Name: "order_no", Type: "string"}, {Name: "phone", Type: "string"},
+			{Name: "from", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"},
+			{Name: "to", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"}}, pageParams...)})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "An order with its lines and event log", Response: Order{}, Handler: h.getAny})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/ship", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Ship a paid order", Request: ShipInput{}, Response: Order{}, Handler: h.ship})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/cancel", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Cancel an unpaid order", Request: cancelRequest{}, Response: Order{}, Handler: h.cancelAny})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/orders/{id}/note", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Set the staff note", Request: noteRequest{}, Response: Order{}, Handler: h.note})
+}
+
+func member(r *http.Request) auth.Member {
+	m, _ := auth.MemberFrom(r.Context())
+	return m
+}
+
+func staff(r *http.Request) auth.Staff {
+	st, _ := auth.StaffFrom(r.Context())
+	return st
+}
+
+func (h *Handlers) cart(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.Cart(r.Context(), m.ShopID, m.ID)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) addToCart(w http.ResponseWriter, r *http.Request) error {
+	var in Item
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.AddToCart(r.Context(), m.ShopID, m.ID, in)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) updateCart(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in CartUpdate
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.UpdateCartLine(r.Context(), m.ShopID, m.ID, id, in)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) removeFromCart(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.RemoveCartLine(r.Context(), m.ShopID, m.ID, id)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
+	var in CreateInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, r.Header.Get("Idempotency-Key"), in)
+	return write(w, http.StatusCreated, v, err)
+}
+
+func pageFilter(r *http.Request) (Filter, error) {
+	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return Filter{}, err
+	}
+	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	if err != nil {
+		return Filter{}, err
+	}
+	st := Status(r.URL.Query().Get("status"))
+	if st != "" && !ValidStatus(st) {
+		return Filter{}, errs.Field("status", "invalid_query", "unknown status")
+	}
+	return Filter{Status: st, After: after, Limit: int(limit)}, nil
+}
+
+func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
+	f, err := pageFilter(r)
+	if err != nil {
+		return err
+	}
+	m := member(r)
+	f.MemberID = m.ID
+	v, err := h.Svc.List(r.Context(), m.ShopID, f)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) cancelMine(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in cancelRequest
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	m := member(r)
+	if err := h.Svc.Cancel(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID), reason(in.Reason, "cancelled by the buyer")); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m := member(r)
+	if err := h.Svc.Complete(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID)); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
+	f, err := pageFilter(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f.OrderNo, f.Phone = strings.TrimSpace(q.Get("order_no")), strings.TrimSpace(q.Get("phone"))
+	if f.From, err = chinaDate(q.Get("from"), "from", 0); err != nil {
+		return err
+	}
+	if f.To, err = chinaDate(q.Get("to"), "to", 1); err != nil {
+		return err
+	}
+	v, err := h.Svc.List(r.Context(), staff(r).ShopID, f)
+	return write(w, http.StatusOK, v, err)
+}
+
+// chinaDate parses YYYY-MM-DD as midnight in China time, plus days.
+func chinaDate(s, field string, days int) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, china)
+	if err != nil {
+		return time.Time{}, errs.Field(field, "invalid_query", field+" must be a date like 2026-11-22")
+	}
+	return t.AddDate(0, 0, days), nil
+}
+
+func (h *Handlers) getAny(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), staff(r).ShopID, id, 0)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) ship(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in ShipInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st := staff(r)
+	if err := h.Svc.Ship(r.Context(), st.ShopID, id, StaffActor(st.AccountID), in); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) cancelAny(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in cancelRequest
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	st := staff(r)
+	if err := h.Svc.Cancel(r.Context(), st.ShopID, id, 0, StaffActor(st.AccountID), reason(in.Reason, "cancelled by staff")); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) note(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in noteRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st := staff(r)
+	if err := h.Svc.SetStaffNote(r.Context(), st.ShopID, id, in.Note); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return write(w, http.StatusOK, v, err)
+}
+
+// decodeOptional decodes a body when there is one.
+func decodeOptional(w http.ResponseWriter, r *http.Request, dst any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return httpx.Decode(w, r, dst, 0)
+}
+
+func reason(given, fallback string) string {
+	given = strings.TrimSpace(given)
+	if given == "" || runes(given) > 200 {
+		return fallback
+	}
+	return given
+}
+
+// write sends a service result: v with status, or the error.
+func write(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, status, v)
+	return nil
+}

@@ -1,0 +1,146 @@
+// Package order is the buying path: carts, orders with an explicit state
+// machine and an event log, and stock that is locked when an order is
+// created, deducted when it is paid and released when it is cancelled, each
+// movement a compare-and-set recorded in a stock ledger.
+package order
+
+import (
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/errs"
+)
+
+// Status is where an order is in its life.
+type Status string
+
+const (
+	PendingPayment Status = "pending_payment"
+	Paid           Status = "paid"
+	Shipped        Status = "shipped"
+	Completed      Status = "completed"
+	Cancelled      Status = "cancelled"
+	Closed         Status = "closed" // fully refunded
+)
+
+// transitions is the state machine: the statuses each status may move to.
+var transitions = map[Status][]Status{
+	PendingPayment: {Paid, Cancelled},
+	Paid:           {Shipped, Closed},
+	Shipped:        {Completed, Closed},
+	Completed:      {Closed},
+}
+
+// CanMove reports whether the state machine allows from → to.
+func CanMove(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidStatus reports whether s is a status.
+func ValidStatus(s Status) bool {
+	_, ok := transitions[s]
+	return ok || s == Cancelled || s == Closed
+}
+
+func illegal(from, to Status) error {
+	return errs.E(errs.Conflict, "illegal_transition", "an order that is "+string(from)+" cannot become "+string(to))
+}
+
+// Address is the shipping address, kept on the order as it was at checkout.
+type Address struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+	Detail   string `json:"detail"`
+}
+
+func (a Address) validate(v *errs.Validator) {
+	v.Check(runes(a.Name) >= 1 && runes(a.Name) <= 30, "address.name", "must be 1 to 30 characters")
+	v.Check(validPhone(a.Phone), "address.phone", "must be a phone number")
+	v.Check(runes(a.Province) >= 1 && runes(a.Province) <= 20, "address.province", "must be 1 to 20 characters")
+	v.Check(runes(a.City) >= 1 && runes(a.City) <= 20, "address.city", "must be 1 to 20 characters")
+	v.Check(runes(a.District) <= 20, "address.district", "must be at most 20 characters")
+	v.Check(runes(a.Detail) >= 1 && runes(a.Detail) <= 120, "address.detail", "must be 1 to 120 characters")
+}
+
+func runes(s string) int { return len([]rune(s)) }
+
+func validPhone(p string) bool {
+	if len(p) < 5 || len(p) > 20 {
+		return false
+	}
+	for i, c := range p {
+		if !(c >= '0' && c <= '9') && !(i == 0 && c == '+') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// Line is one SKU of an order, as it was bought.
+type Line struct {
+	ID         int64    `json:"id"`
+	SPUID      int64    `json:"spu_id"`
+	SKUID      int64    `json:"sku_id"`
+	Title      string   `json:"title"`
+	SpecValues []string `json:"spec_values"`
+	Image      string   `json:"image"`
+	UnitPrice  int64    `json:"unit_price" doc:"fen"`
+	Quantity   int64    `json:"quantity"`
+	Amount     int64    `json:"amount" doc:"fen"`
+	TaxRate    int64    `json:"tax_rate" doc:"basis points: 1300 = 13%"`
+}
+
+// Event is one transition in an order's log.
+type Event struct {
+	Actor     string    `json:"actor" doc:"member:ID, staff:ID or system"`
+	From      Status    `json:"from"`
+	To        Status    `json:"to"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Order is an order with its lines (and, for staff, its events).
+type Order struct {
+	ID             int64      `json:"id"`
+	OrderNo        string     `json:"order_no"`
+	MemberID       int64      `json:"member_id"`
+	Status         Status     `json:"status"`
+	GoodsAmount    int64      `json:"goods_amount" doc:"fen"`
+	ShippingFee    int64      `json:"shipping_fee" doc:"fen"`
+	DiscountAmount int64      `json:"discount_amount" doc:"fen"`
+	TotalAmount    int64      `json:"total_amount" doc:"fen: what the buyer pays"`
+	PaidAmount     int64      `json:"paid_amount" doc:"fen"`
+	RefundedAmount int64      `json:"refunded_amount" doc:"fen"`
+	Address        Address    `json:"address"`
+	BuyerNote      string     `json:"buyer_note"`
+	StaffNote      string     `json:"staff_note,omitempty"`
+	PayDeadline    time.Time  `json:"pay_deadline"`
+	Carrier        string     `json:"carrier"`
+	TrackingNo     string     `json:"tracking_no"`
+	PaidAt         *time.Time `json:"paid_at"`
+	ShippedAt      *time.Time `json:"shipped_at"`
+	CompletedAt    *time.Time `json:"completed_at"`
+	CancelledAt    *time.Time `json:"cancelled_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	Lines          []Line     `json:"lines"`
+	Events         []Event    `json:"events,omitempty"`
+}
+
+// Actor names who makes a change, for the event log.
+type Actor string
+
+// System is the actor of jobs (auto-cancel, payment notifications).
+const System Actor = "system"
+
+// MemberActor and StaffActor name people.
+func MemberActor(id int64) Actor { return Actor("member:" + itoa(id)) }
+
+// StaffActor names a staff account.
+func StaffActor(id int64) Actor { return Actor("staff:" + itoa(id)) }

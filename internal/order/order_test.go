@@ -1,0 +1,368 @@
+package order_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
+	"github.com/kaidian/kaidian/internal/shop"
+)
+
+// env is a shop with one product of two SKUs on a fresh database.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	db     *db.DB
+	shops  *shop.Service
+	orders *order.Service
+	jobs   *jobs.Queue
+	shopID int64
+	skus   []int64 // prices 10000 and 2500 fen
+}
+
+var address = order.Address{Name: "张三", Phone: "13800138000", Province: "浙江省", City: "杭州市", District: "西湖区", Detail: "文三路 1 号"}
+
+func newEnv(t *testing.T, d *db.DB, subject shop.SubjectType, stock int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	box, _ := secretbox.New(make([]byte, 32))
+	shops := shop.NewService(d, box)
+	sh, err := shops.Create(ctx, shop.CreateInput{Name: "店", AppID: fmt.Sprintf("wx%016x", time.Now().UnixNano()), SubjectType: shop.Enterprise})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.NewService(d, shops)
+	c, err := cat.CreateCategory(ctx, sh.ID, catalog.CategoryInput{Name: ptr("女装")}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cat.CreateProduct(ctx, sh.ID, catalog.ProductInput{CategoryID: c.ID, Title: "夏季连衣裙", OnShelf: true,
+		Specs: []catalog.SpecDim{{Name: "尺码", Values: []string{"M", "L"}}},
+		SKUs:  []catalog.SKUInput{{SpecValues: []string{"M"}, Price: 10000, Stock: stock}, {SpecValues: []string{"L"}, Price: 2500, Stock: stock}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != shop.Enterprise {
+		if _, err := shops.Update(ctx, sh.ID, shop.UpdateInput{SubjectType: &subject}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{t: t, ctx: ctx, db: d, shops: shops, shopID: sh.ID, skus: []int64{p.SKUs[0].ID, p.SKUs[1].ID}}
+	e.restart()
+	return e
+}
+
+// restart builds new services on the same database, as a restarted server would.
+func (e *env) restart() {
+	e.orders = order.NewService(e.db, e.shops)
+	e.jobs = jobs.New(e.db, slog.New(slog.DiscardHandler))
+	e.orders.RegisterJobs(e.jobs)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var memberSeq atomic.Int64
+
+// member inserts a buyer of the shop.
+func (e *env) member() int64 {
+	e.t.Helper()
+	var id int64
+	err := e.db.QueryRow(e.ctx, `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
+		e.shopID, fmt.Sprintf("o-%d", memberSeq.Add(1))).Scan(&id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+func (e *env) buy(memberID int64, key string, items ...order.Item) (order.Order, error) {
+	return e.orders.Create(e.ctx, e.shopID, memberID, key, order.CreateInput{Items: items, Address: address})
+}
+
+// stock returns a SKU's sellable and locked units.
+func (e *env) stock(skuID int64) (stock, locked int64) {
+	e.t.Helper()
+	if err := e.db.QueryRow(e.ctx, `SELECT stock, locked FROM skus WHERE id = ?`, skuID).Scan(&stock, &locked); err != nil {
+		e.t.Fatal(err)
+	}
+	return
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if !errs.Is(err, code) {
+		t.Fatalf("got %v, want %s", err, code)
+	}
+}
+
+// TestNoOversellUnderConcurrency fires 500 concurrent orders by 500 buyers
+// at a SKU with 100 in stock: exactly 100 succeed and stock ends at 0.
+func TestNoOversellUnderConcurrency(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 100)
+		buyers := make([]int64, 500)
+		for i := range buyers {
+			buyers[i] = e.member()
+		}
+		var ok, soldOut atomic.Int32
+		var wg sync.WaitGroup
+		for i, m := range buyers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.buy(m, fmt.Sprintf("flash-%04d", i), order.Item{SKUID: e.skus[0], Quantity: 1})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errs.Is(err, "out_of_stock"):
+					soldOut.Add(1)
+				default:
+					t.Errorf("order %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		stock, locked := e.stock(e.skus[0])
+		var orders, ledger int64
+		d.QueryRow(e.ctx, `SELECT COUNT(*) FROM orders WHERE shop_id = ?`, e.shopID).Scan(&orders)
+		d.QueryRow(e.ctx, `SELECT COALESCE(SUM(quantity), 0) FROM stock_ledger WHERE sku_id = ?`, e.skus[0]).Scan(&ledger)
+		if ok.Load() != 100 || soldOut.Load() != 400 || orders != 100 || stock != 0 || locked != 100 || ledger != -100 {
+			t.Fatalf("ok %d, sold out %d, orders %d, stock %d, locked %d, ledger %d; want 100, 400, 100, 0, 100, -100",
+				ok.Load(), soldOut.Load(), orders, stock, locked, ledger)
+		}
+	})
+}
+
+func TestPricesComeFromTheServerAndShippingRules(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		e.shops.Update(e.ctx, e.shopID, shop.UpdateInput{Orders: &shop.OrderSettings{UnpaidCancelMinutes: 15, ShippingFee: 800, FreeShippingOver: 20000}})
+		m := e.member()
+		small, err := e.buy(m, "order-small-1", order.Item{SKUID: e.skus[1], Quantity: 2}, order.Item{SKUID: e.skus[1], Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if small.GoodsAmount != 7500 || small.ShippingFee != 800 || small.TotalAmount != 8300 || len(small.Lines) != 1 || small.Lines[0].Quantity != 3 {
+			t.Fatalf("small order: %+v", small)
+		}
+		big, _ := e.buy(m, "order-big-01", order.Item{SKUID: e.skus[0], Quantity: 2})
+		if big.GoodsAmount != 20000 || big.ShippingFee != 0 || big.TotalAmount != 20000 || big.Lines[0].TaxRate != 1300 {
+			t.Fatalf("free shipping over 200 yuan: %+v", big)
+		}
+		if big.Address != address || big.Status != order.PendingPayment || len(big.OrderNo) != 22 {
+			t.Fatalf("order: %+v", big)
+		}
+	})
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		item := order.Item{SKUID: e.skus[0], Quantity: 1}
+		var wg sync.WaitGroup
+		ids := make([]int64, 8)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o, err := e.buy(m, "same-key-123", item)
+				if err != nil {
+					t.Error(err)
+				}
+				ids[i] = o.ID
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if id != ids[0] {
+				t.Fatalf("one key gave orders %v", ids)
+			}
+		}
+		if stock, _ := e.stock(e.skus[0]); stock != 9 {
+			t.Fatalf("stock %d after one order sent 8 times, want 9", stock)
+		}
+		_, err := e.buy(m, "same-key-123", order.Item{SKUID: e.skus[0], Quantity: 2})
+		wantCode(t, err, "idempotency_key_reused")
+		_, err = e.buy(m, "short", item)
+		wantCode(t, err, "idempotency_key_required")
+	})
+}
+
+func TestLifecycleMovesStockAndLogsEvents(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		o, _ := e.buy(m, "life-0000001", order.Item{SKUID: e.skus[0], Quantity: 3})
+		if s, l := e.stock(e.skus[0]); s != 7 || l != 3 {
+			t.Fatalf("after order: stock %d locked %d", s, l)
+		}
+		wantCode(t, e.orders.Ship(e.ctx, e.shopID, o.ID, order.StaffActor(1), order.ShipInput{Carrier: "顺丰", TrackingNo: "SF123456"}), "illegal_transition")
+		_, err := e.orders.MarkPaid(e.ctx, e.shopID, o.ID, o.TotalAmount-1, "tx-1")
+		wantCode(t, err, "amount_mismatch")
+		for i := 0; i < 3; i++ { // the notification arrives three times
+			applied, err := e.orders.MarkPaid(e.ctx, e.shopID, o.ID, o.TotalAmount, "tx-1")
+			if err != nil || applied != (i == 0) {
+				t.Fatalf("payment %d: applied %v, %v", i, applied, err)
+			}
+		}
+		if s, l := e.stock(e.skus[0]); s != 7 || l != 0 {
+			t.Fatalf("after payment: stock %d locked %d", s, l)
+		}
+		wantCode(t, e.orders.Cancel(e.ctx, e.shopID, o.ID, m, order.MemberActor(m), "changed my mind"), "illegal_transition")
+		if err := e.orders.Ship(e.ctx, e.shopID, o.ID, order.StaffActor(1), order.ShipInput{Carrier: "顺丰", TrackingNo: "SF123456"}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.orders.Complete(e.ctx, e.shopID, o.ID, e.member(), order.MemberActor(m)), "order_not_found")
+		if err := e.orders.Complete(e.ctx, e.shopID, o.ID, m, order.MemberActor(m)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.orders.Get(e.ctx, e.shopID, o.ID, 0)
+		var path []string
+		for _, ev := range got.Events {
+			path = append(path, string(ev.To))
+		}
+		if fmt.Sprint(path) != "[pending_payment paid shipped completed]" || got.Carrier != "顺丰" || got.PaidAt == nil || got.CompletedAt == nil {
+			t.Fatalf("events %v, order %+v", path, got)
+		}
+		if got.Events[2].Actor != "staff:1" || got.Events[1].Actor != "system" {
+			t.Fatalf("actors: %+v", got.Events)
+		}
+	})
+}
+
+func TestCancelReleasesStockOnce(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 5)
+		m := e.member()
+		o, _ := e.buy(m, "cancel-00001", order.Item{SKUID: e.skus[1], Quantity: 5})
+		_, err := e.buy(m, "cancel-00002", order.Item{SKUID: e.skus[1], Quantity: 1})
+		wantCode(t, err, "out_of_stock")
+		wantCode(t, e.orders.Cancel(e.ctx, e.shopID, o.ID, e.member(), order.MemberActor(m), ""), "order_not_found")
+		var wg sync.WaitGroup
+		var cancelled atomic.Int32
+		for range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if e.orders.Cancel(e.ctx, e.shopID, o.ID, m, order.MemberActor(m), "") == nil {
+					cancelled.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if s, l := e.stock(e.skus[1]); cancelled.Load() != 1 || s != 5 || l != 0 {
+			t.Fatalf("cancelled %d times; stock %d locked %d", cancelled.Load(), s, l)
+		}
+		applied, err := e.orders.MarkPaid(e.ctx, e.shopID, o.ID, o.TotalAmount, "late")
+		if applied || err != nil {
+			t.Fatalf("a payment for a cancelled order applied: %v %v", applied, err)
+		}
+	})
+}
+
+// TestAutoCancelSurvivesARestart: the cancel job is in the database, so a
+// restarted server still cancels the unpaid order at its deadline, and
+// leaves a paid order alone.
+func TestAutoCancelSurvivesARestart(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 5)
+		m := e.member()
+		unpaid, _ := e.buy(m, "auto-cancel1", order.Item{SKUID: e.skus[0], Quantity: 2})
+		paid, _ := e.buy(m, "auto-cancel2", order.Item{SKUID: e.skus[0], Quantity: 1})
+		e.orders.MarkPaid(e.ctx, e.shopID, paid.ID, paid.TotalAmount, "tx")
+		if ran, _ := e.jobs.WorkOne(e.ctx); ran {
+			t.Fatal("a cancel job ran before the deadline")
+		}
+		e.restart()
+		d.Exec(e.ctx, `UPDATE jobs SET run_at = 0 WHERE kind = ?`, order.AutoCancelKind) // the deadline passes
+		for ran := true; ran; {
+			var err error
+			if ran, err = e.jobs.WorkOne(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u, _ := e.orders.Get(e.ctx, e.shopID, unpaid.ID, 0)
+		p, _ := e.orders.Get(e.ctx, e.shopID, paid.ID, 0)
+		if u.Status != order.Cancelled || u.Events[1].Actor != "system" || p.Status != order.Paid {
+			t.Fatalf("after the deadline: unpaid %s, paid %s", u.Status, p.Status)
+		}
+		if s, l := e.stock(e.skus[0]); s != 4 || l != 0 {
+			t.Fatalf("stock %d locked %d, want 4 and 0", s, l)
+		}
+	})
+}
+
+func TestCartCheckout(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		e.orders.AddToCart(e.ctx, e.shopID, m, order.Item{SKUID: e.skus[0], Quantity: 1})
+		e.orders.AddToCart(e.ctx, e.shopID, m, order.Item{SKUID: e.skus[0], Quantity: 2})
+		cart, err := e.orders.AddToCart(e.ctx, e.shopID, m, order.Item{SKUID: e.skus[1], Quantity: 1})
+		if err != nil || len(cart.Lines) != 2 || cart.SelectedTotal != 3*10000+2500 {
+			t.Fatalf("cart: %+v %v", cart, err)
+		}
+		var l int64
+		for _, line := range cart.Lines {
+			if line.SKUID == e.skus[1] {
+				l = line.ID
+			}
+		}
+		cart, _ = e.orders.UpdateCartLine(e.ctx, e.shopID, m, l, order.CartUpdate{Selected: ptr(false)})
+		if cart.SelectedTotal != 30000 {
+			t.Fatalf("unselected line still counted: %d", cart.SelectedTotal)
+		}
+		_, err = e.orders.UpdateCartLine(e.ctx, e.shopID, e.member(), l, order.CartUpdate{Quantity: ptr(int64(3))})
+		wantCode(t, err, "cart_line_not_found")
+		o, err := e.orders.Create(e.ctx, e.shopID, m, "from-cart-01", order.CreateInput{FromCart: true, Address: address})
+		if err != nil || o.GoodsAmount != 30000 || len(o.Lines) != 1 {
+			t.Fatalf("order from cart: %+v %v", o, err)
+		}
+		cart, _ = e.orders.Cart(e.ctx, e.shopID, m)
+		if len(cart.Lines) != 1 || cart.Lines[0].SKUID != e.skus[1] {
+			t.Fatalf("ordered lines must leave the cart, the rest stay: %+v", cart.Lines)
+		}
+		_, err = e.orders.Create(e.ctx, e.shopID, m, "from-cart-02", order.CreateInput{FromCart: true, Address: address})
+		wantCode(t, err, "cart_empty")
+	})
+}
+
+func TestBadOrders(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		cases := []struct {
+			in   order.CreateInput
+			code string
+		}{
+			{order.CreateInput{Address: address}, "invalid_fields"},
+			{order.CreateInput{Items: []order.Item{{SKUID: e.skus[0], Quantity: 0}}, Address: address}, "invalid_fields"},
+			{order.CreateInput{Items: []order.Item{{SKUID: e.skus[0], Quantity: -1}}, Address: address}, "invalid_fields"},
+			{order.CreateInput{Items: []order.Item{{SKUID: e.skus[0], Quantity: 1000}}, Address: address}, "invalid_fields"},
+			{order.CreateInput{Items: []order.Item{{SKUID: 999999, Quantity: 1}}, Address: address}, "sku_unavailable"},
+			{order.CreateInput{Items: []order.Item{{SKUID: e.skus[0], Quantity: 1}}}, "invalid_fields"},
+			{order.CreateInput{Items: []order.Item{{SKUID: e.skus[0], Quantity: 600}, {SKUID: e.skus[0], Quantity: 600}}, Address: address}, "quantity_too_large"},
+		}
+		for i, c := range cases {
+			_, err := e.orders.Create(e.ctx, e.shopID, m, fmt.Sprintf("bad-order-%02d", i), c.in)
+			wantCode(t, err, c.code)
+		}
+		if s, l := e.stock(e.skus[0]); s != 10 || l != 0 {
+			t.Fatalf("bad orders moved stock: %d %d", s, l)
+		}
+		personal := newEnv(t, d, shop.Personal, 10)
+		_, err := personal.buy(personal.member(), "personal-001", order.Item{SKUID: personal.skus[0], Quantity: 1})
+		wantCode(t, err, "subject_cannot_pay")
+	})
+}

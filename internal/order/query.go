@@ -1,0 +1,173 @@
+package order
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+)
+
+const orderColumns = `id, order_no, member_id, status, goods_amount, shipping_fee, discount_amount, total_amount,
+	paid_amount, refunded_amount, address, buyer_note, staff_note, pay_deadline, carrier, tracking_no,
+	paid_at, shipped_at, completed_at, cancelled_at, created_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
+	var o Order
+	var addr string
+	var deadline, created int64
+	var paid, shipped, completed, cancelled sql.NullInt64
+	err := row.Scan(&o.ID, &o.OrderNo, &o.MemberID, &o.Status, &o.GoodsAmount, &o.ShippingFee, &o.DiscountAmount,
+		&o.TotalAmount, &o.PaidAmount, &o.RefundedAmount, &addr, &o.BuyerNote, &o.StaffNote, &deadline, &o.Carrier,
+		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created)
+	if err != nil {
+		return Order{}, err
+	}
+	_ = json.Unmarshal([]byte(addr), &o.Address)
+	o.PayDeadline, o.CreatedAt = ms(deadline), ms(created)
+	o.PaidAt, o.ShippedAt, o.CompletedAt, o.CancelledAt = msPtr(paid), msPtr(shipped), msPtr(completed), msPtr(cancelled)
+	o.Lines = []Line{}
+	return o, nil
+}
+
+func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func msPtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := ms(v.Int64)
+	return &t
+}
+
+// Get returns order id of shopID with its lines. A memberID other than 0
+// limits it to that buyer's orders; staff (0) also get the event log.
+func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders
+		WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`, id, shopID, memberID, memberID))
+	if db.IsNoRows(err) {
+		return Order{}, errOrderNotFound
+	}
+	if err != nil {
+		return Order{}, errs.Wrap("get order", err)
+	}
+	if o.Lines, err = s.lines(ctx, shopID, id); err != nil {
+		return Order{}, err
+	}
+	if memberID == 0 {
+		o.Events, err = s.events(ctx, shopID, id)
+	} else {
+		o.StaffNote = ""
+	}
+	return o, err
+}
+
+func (s *Service) lines(ctx context.Context, shopID, orderID int64) ([]Line, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, spu_id, sku_id, title, spec_values, image, unit_price, quantity, amount, tax_rate
+		FROM order_lines WHERE order_id = ? AND shop_id = ? ORDER BY id`, orderID, shopID)
+	if err != nil {
+		return nil, errs.Wrap("order lines", err)
+	}
+	defer rows.Close()
+	out := []Line{}
+	for rows.Next() {
+		var l Line
+		var specs string
+		if err := rows.Scan(&l.ID, &l.SPUID, &l.SKUID, &l.Title, &specs, &l.Image, &l.UnitPrice, &l.Quantity, &l.Amount, &l.TaxRate); err != nil {
+			return nil, errs.Wrap("order lines", err)
+		}
+		_ = json.Unmarshal([]byte(specs), &l.SpecValues)
+		out = append(out, l)
+	}
+	return out, errs.Wrap("order lines", rows.Err())
+}
+
+func (s *Service) events(ctx context.Context, shopID, orderID int64) ([]Event, error) {
+	rows, err := s.db.Query(ctx, `SELECT actor, from_status, to_status, reason, created_at FROM order_events
+		WHERE order_id = ? AND shop_id = ? ORDER BY id`, orderID, shopID)
+	if err != nil {
+		return nil, errs.Wrap("order events", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.Actor, &e.From, &e.To, &e.Reason, &at); err != nil {
+			return nil, errs.Wrap("order events", err)
+		}
+		e.CreatedAt = ms(at)
+		out = append(out, e)
+	}
+	return out, errs.Wrap("order events", rows.Err())
+}
+
+// Filter selects orders. Every field is optional.
+type Filter struct {
+	MemberID int64     // a buyer's own orders
+	Status   Status    //
+	OrderNo  string    //
+	Phone    string    // the shipping address's phone
+	From, To time.Time // created in [From, To)
+	After    int64     // cursor: orders with a smaller id
+	Limit    int
+}
+
+// Page is a page of orders, newest first.
+type Page struct {
+	Items []Order `json:"items"`
+	Next  int64   `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+}
+
+// List returns shopID's orders matching f, newest first, with their lines.
+func (s *Service) List(ctx context.Context, shopID int64, f Filter) (Page, error) {
+	where, args := []string{"shop_id = ?"}, []any{shopID}
+	add := func(ok bool, clause string, v any) {
+		if ok {
+			where, args = append(where, clause), append(args, v)
+		}
+	}
+	add(f.MemberID != 0, "member_id = ?", f.MemberID)
+	add(f.Status != "", "status = ?", string(f.Status))
+	add(f.OrderNo != "", "order_no = ?", f.OrderNo)
+	add(f.Phone != "", "phone = ?", f.Phone)
+	add(!f.From.IsZero(), "created_at >= ?", f.From.UnixMilli())
+	add(!f.To.IsZero(), "created_at < ?", f.To.UnixMilli())
+	add(f.After > 0, "id < ?", f.After)
+	args = append(args, f.Limit+1)
+	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM orders WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return Page{}, errs.Wrap("list orders", err)
+	}
+	page, err := collect(rows, f.Limit)
+	if err != nil {
+		return Page{}, err
+	}
+	for i := range page.Items {
+		if page.Items[i].Lines, err = s.lines(ctx, shopID, page.Items[i].ID); err != nil {
+			return Page{}, err
+		}
+	}
+	return page, nil
+}
+
+func collect(rows *sql.Rows, limit int) (Page, error) {
+	defer rows.Close()
+	page := Page{Items: []Order{}}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return Page{}, errs.Wrap("list orders", err)
+		}
+		page.Items = append(page.Items, o)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.Next = page.Items[limit-1].ID
+	}
+	return page, errs.Wrap("list orders", rows.Err())
+}

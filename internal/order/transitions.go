@@ -1,0 +1,179 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
+)
+
+var errOrderNotFound = errs.E(errs.NotFound, "order_not_found", "no such order")
+
+// move changes an order's status from → to with a compare-and-set, logs the
+// event, and sets extra columns (name = value pairs). It returns
+// illegal_transition when the order is not in from (anymore).
+func move(ctx context.Context, tx *db.Tx, shopID, orderID int64, from, to Status, actor Actor, reason string, now time.Time, set ...any) error {
+	if !CanMove(from, to) {
+		return illegal(from, to)
+	}
+	assign, args := "", []any{to, now.UnixMilli()}
+	for i := 0; i+1 < len(set); i += 2 {
+		assign += ", " + set[i].(string) + " = ?"
+		args = append(args, set[i+1])
+	}
+	args = append(args, orderID, shopID, from)
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE orders SET status = ?, updated_at = ?`+assign+`
+		WHERE id = ? AND shop_id = ? AND status = ?`, args...))
+	if db.IsNoRows(err) {
+		return currentIllegal(ctx, tx, shopID, orderID, to)
+	}
+	if err != nil {
+		return err
+	}
+	return logEvent(ctx, tx, shopID, orderID, actor, from, to, reason, now)
+}
+
+// currentIllegal explains a failed compare-and-set: the order is gone, or
+// in a status that cannot move to `to`.
+func currentIllegal(ctx context.Context, tx *db.Tx, shopID, orderID int64, to Status) error {
+	var cur Status
+	err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&cur)
+	if db.IsNoRows(err) {
+		return errOrderNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return illegal(cur, to)
+}
+
+func logEvent(ctx context.Context, tx *db.Tx, shopID, orderID int64, actor Actor, from, to Status, reason string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO order_events (shop_id, order_id, actor, from_status, to_status, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, shopID, orderID, string(actor), string(from), string(to), reason, now.UnixMilli())
+	return err
+}
+
+// statusOf reads an order's status inside tx; memberID 0 means any member.
+func statusOf(ctx context.Context, tx *db.Tx, shopID, orderID, memberID int64) (Status, error) {
+	var st Status
+	err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`,
+		orderID, shopID, memberID, memberID).Scan(&st)
+	if db.IsNoRows(err) {
+		return "", errOrderNotFound
+	}
+	return st, err
+}
+
+// Cancel cancels an unpaid order and returns its stock to sale. memberID
+// limits it to the buyer's own orders (0 for staff and jobs).
+func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, actor Actor, reason string) error {
+	now := s.now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := statusOf(ctx, tx, shopID, orderID, memberID); err != nil {
+			return err
+		}
+		if err := move(ctx, tx, shopID, orderID, PendingPayment, Cancelled, actor, reason, now, "cancelled_at", now.UnixMilli()); err != nil {
+			return err
+		}
+		return releaseStock(ctx, tx, shopID, orderID, now)
+	})
+	return errs.Wrap("cancel order", err)
+}
+
+// MarkPaid records a payment of amount for an unpaid order and takes its
+// locked stock out. A repeated call for a paid order changes nothing and
+// reports applied = false (payment notifications arrive more than once).
+func (s *Service) MarkPaid(ctx context.Context, shopID, orderID, amount int64, transactionID string) (applied bool, err error) {
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		var total int64
+		var st Status
+		if err := tx.QueryRow(ctx, `SELECT status, total_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &total); err != nil {
+			return err
+		}
+		if st != PendingPayment {
+			return nil
+		}
+		if amount != total {
+			return errs.E(errs.Conflict, "amount_mismatch", "the payment amount differs from the order total")
+		}
+		if err := move(ctx, tx, shopID, orderID, PendingPayment, Paid, System, "payment received", now,
+			"paid_at", now.UnixMilli(), "paid_amount", amount, "transaction_id", transactionID); err != nil {
+			return err
+		}
+		applied = true
+		return deductStock(ctx, tx, shopID, orderID, now)
+	})
+	if db.IsNoRows(err) {
+		return false, errOrderNotFound
+	}
+	return applied, errs.Wrap("mark paid", err)
+}
+
+// ShipInput is what staff record when they ship.
+type ShipInput struct {
+	Carrier    string `json:"carrier"`
+	TrackingNo string `json:"tracking_no"`
+}
+
+// Ship marks a paid order shipped with its carrier and tracking number.
+func (s *Service) Ship(ctx context.Context, shopID, orderID int64, actor Actor, in ShipInput) error {
+	in.Carrier, in.TrackingNo = strings.TrimSpace(in.Carrier), strings.TrimSpace(in.TrackingNo)
+	var v errs.Validator
+	v.Check(runes(in.Carrier) >= 1 && runes(in.Carrier) <= 30, "carrier", "must be 1 to 30 characters")
+	v.Check(len(in.TrackingNo) >= 4 && len(in.TrackingNo) <= 40, "tracking_no", "must be 4 to 40 characters")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		return move(ctx, tx, shopID, orderID, Paid, Shipped, actor, "shipped with "+in.Carrier, now,
+			"shipped_at", now.UnixMilli(), "carrier", in.Carrier, "tracking_no", in.TrackingNo)
+	})
+	return errs.Wrap("ship order", err)
+}
+
+// Complete marks a shipped order received (by its buyer, or staff).
+func (s *Service) Complete(ctx context.Context, shopID, orderID, memberID int64, actor Actor) error {
+	now := s.now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := statusOf(ctx, tx, shopID, orderID, memberID); err != nil {
+			return err
+		}
+		return move(ctx, tx, shopID, orderID, Shipped, Completed, actor, "received", now, "completed_at", now.UnixMilli())
+	})
+	return errs.Wrap("complete order", err)
+}
+
+// SetStaffNote replaces the staff note of an order.
+func (s *Service) SetStaffNote(ctx context.Context, shopID, orderID int64, note string) error {
+	if runes(note) > 500 {
+		return errs.Field("note", "note_too_long", "must be at most 500 characters")
+	}
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE orders SET staff_note = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
+		strings.TrimSpace(note), s.now().UnixMilli(), orderID, shopID))
+	if db.IsNoRows(err) {
+		return errOrderNotFound
+	}
+	return errs.Wrap("note order", err)
+}
+
+// RegisterJobs sets the auto-cancel handler: an order still unpaid at its
+// deadline is cancelled (a paid or cancelled one is left alone).
+func (s *Service) RegisterJobs(q *jobs.Queue) {
+	q.Handle(AutoCancelKind, func(ctx context.Context, j jobs.Job) error {
+		var p autoCancel
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return err
+		}
+		err := s.Cancel(ctx, j.ShopID, p.OrderID, 0, System, "not paid in time")
+		if errs.Is(err, "illegal_transition") || errs.Is(err, "order_not_found") {
+			return nil
+		}
+		return err
+	})
+}
