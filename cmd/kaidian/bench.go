@@ -2,10 +2,456 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/bench"
+	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/server"
 )
 
+const benchUsage = `Usage: kaidian bench [flags]
+
+Loads a generated Chinese catalog straight into a database, starts the
+kaidian server on it (127.0.0.1, random port) and drives it over loopback
+TCP with keep-alive clients in this process. A bare net/http handler that
+writes fixed JSON is measured with the same clients: it is the ceiling of
+the machine, and the catalog figures are reported as shares of it.
+
+Scenarios:
+  bare       GET of ~200 bytes of fixed JSON from a plain net/http server
+  detail     GET /api/v1/products/{id}            (random product on the shelf)
+  category   GET /api/v1/products?category_id=…&limit=20  (random leaf or top)
+  search     GET /api/v1/products?q=…&limit=20    (title words, 1 in 4 two words)
+  demo-rss   RSS of a "kaidian demo" subprocess after it idles 5 s (not default)
+
+Flags:
+`
+
+// benchTargets are the goals of the issue, on the 2-core reference machine.
+var benchTargets = map[string]bench.Target{
+	"detail":   {MinRatio: 0.5, MaxP99: 10 * time.Millisecond},
+	"category": {MinRatio: 0.5, MaxP99: 10 * time.Millisecond},
+	"search":   {MinRPS: 2000, MaxP99: 50 * time.Millisecond},
+}
+
+// demoRSSLimit is the goal for an idle `kaidian demo`.
+const demoRSSLimit = 60 << 20
+
+var allScenarios = []string{"bare", "detail", "category", "search", "demo-rss"}
+
+type benchFlags struct {
+	db         string
+	spus       int
+	skusPerSPU int
+	shops      int
+	clients    int
+	duration   time.Duration
+	warmup     time.Duration
+	scenarios  []string
+	json       bool
+	keep       bool
+	seed       uint64
+	profileDir string
+	client     string
+	rounds     int
+}
+
+func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
+	var f benchFlags
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, benchUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.db, "db", "", "database: a postgres:// URL (a fresh schema bench_<random> is created in it, unless the URL sets search_path) or a SQLite file; default a new SQLite file in a temporary folder")
+	fs.IntVar(&f.spus, "spus", 200_000, "products (SPUs) in all, dealt round-robin to the shops")
+	fs.IntVar(&f.skusPerSPU, "skus-per-spu", 5, fmt.Sprintf("SKUs per product, 1 to %d", bench.MaxSKUsPerSPU))
+	fs.IntVar(&f.shops, "shops", 1, "shops (mini programs)")
+	fs.IntVar(&f.clients, "clients", 64, "concurrent keep-alive clients")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "measured time per scenario")
+	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "unmeasured time before each scenario")
+	scen := fs.String("scenarios", "bare,detail,category,search", "comma list of "+strings.Join(allScenarios, ", "))
+	fs.StringVar(&f.client, "client", "net/http", "load generator client: net/http (http.Transport, keep-alive) or raw (hand-written HTTP/1.1 on one keep-alive connection per client: lighter, so more of the CPU is left to the servers)")
+	fs.IntVar(&f.rounds, "rounds", 1, "run the scenario list this many times, interleaved, and report the median requests/s of each scenario (latency percentiles over all rounds); steadier on a noisy machine")
+	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
+	fs.StringVar(&f.profileDir, "profile", "", "write a CPU profile of each measured window (cpu-<scenario>.pprof) and a heap profile after start (heap.pprof) to this folder")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range strings.Split(*scen, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(allScenarios, s) {
+			return f, fmt.Errorf("bench: unknown scenario %q (have %s)", s, strings.Join(allScenarios, ", "))
+		}
+		if !slices.Contains(f.scenarios, s) {
+			f.scenarios = append(f.scenarios, s)
+		}
+	}
+	switch {
+	case len(f.scenarios) == 0:
+		return f, fmt.Errorf("bench: no scenario")
+	case f.rounds < 1:
+		return f, fmt.Errorf("bench: rounds must be at least 1")
+	case f.clients < 1:
+		return f, fmt.Errorf("bench: clients must be at least 1")
+	case f.client != "net/http" && f.client != "raw":
+		return f, fmt.Errorf("bench: --client must be net/http or raw")
+	case f.duration <= 0 || f.warmup < 0:
+		return f, fmt.Errorf("bench: duration must be positive and warmup not negative")
+	}
+	return f, nil
+}
+
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
-	return fmt.Errorf("bench: not built yet")
+	f, err := parseBenchFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+	rep := newBenchReport(f)
+
+	if slices.Contains(f.scenarios, "demo-rss") {
+		logf("demo-rss: starting kaidian demo in a subprocess, idling %s", demoIdle)
+		d, err := measureDemoRSS(ctx, logf)
+		if err != nil {
+			return fmt.Errorf("demo-rss: %w", err)
+		}
+		rep.Demo = d
+	}
+	if slices.ContainsFunc(f.scenarios, func(s string) bool { return s != "demo-rss" }) {
+		if err := benchCatalog(ctx, f, rep, logf); err != nil {
+			return err
+		}
+	}
+	if f.json {
+		return rep.writeJSON(stdout)
+	}
+	rep.writeText(stdout)
+	return nil
+}
+
+// benchCatalog loads the catalog, serves it and runs the HTTP scenarios.
+func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func(string, ...any)) (err error) {
+	ds, err := bench.NewDataset(bench.Spec{Shops: f.shops, SPUs: f.spus, SKUsPerSPU: f.skusPerSPU, Seed: f.seed})
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	dataDir, err := os.MkdirTemp("", "kaidian-bench-")
+	if err != nil {
+		return err
+	}
+	target, cleanup, err := benchDatabase(ctx, f, dataDir)
+	if err != nil {
+		os.RemoveAll(dataDir)
+		return err
+	}
+	defer func() {
+		if cerr := cleanup(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	rep.Database = target
+
+	if err := loadCatalog(ctx, target.dsn, ds, rep, logf); err != nil {
+		return err
+	}
+	if rep.Memory.AfterLoad, err = bench.SelfMemory(); err != nil {
+		logf("memory: %v", err)
+	}
+
+	// The server, as `kaidian serve` builds it, at log level warn.
+	cfg, err := config.Load("serve", []string{"--db", target.dsn, "--data", filepath.Join(dataDir, "server"),
+		"--log-level", "warn", "--addr", "127.0.0.1:0"}, func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	logf("server.New: migrate, load the read model and search index")
+	if err := bench.ResetPeakRSS(); err != nil {
+		logf("memory: %v", err)
+	}
+	start := time.Now()
+	srv, err := server.New(ctx, cfg, newLogger(cfg.LogLevel), server.Options{})
+	if err != nil {
+		return fmt.Errorf("server.New: %w", err)
+	}
+	defer srv.Close()
+	rep.ServerStart = time.Since(start)
+	if rep.Memory.AfterStart, err = bench.SelfMemory(); err != nil {
+		logf("memory: %v", err)
+	}
+	rep.Memory.ReadModelHeap = int64(rep.Memory.AfterStart.HeapAlloc) - int64(rep.Memory.AfterLoad.HeapAlloc)
+	logf("server ready in %s; heap in use %s, RSS %s", rep.ServerStart.Round(time.Millisecond),
+		mb(rep.Memory.AfterStart.HeapInuse), mb(rep.Memory.AfterStart.RSS))
+	if f.profileDir != "" {
+		if err := writeHeapProfile(f.profileDir); err != nil {
+			return err
+		}
+	}
+
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	kaidianURL, waitKaidian, err := serveOnLoopback(serveCtx, func(ln net.Listener) error { return srv.Serve(serveCtx, ln) })
+	if err != nil {
+		stopServing()
+		return err
+	}
+	bareURL, waitBare, err := serveOnLoopback(serveCtx, func(ln net.Listener) error { return serveBare(serveCtx, ln) })
+	if err != nil {
+		stopServing()
+		waitKaidian()
+		return err
+	}
+	defer func() {
+		stopServing()
+		waitKaidian()
+		waitBare()
+	}()
+
+	client := bench.NewClient(f.clients)
+	scenarios := map[string]bench.Scenario{
+		"bare":     {Name: "bare", Base: bareURL, Next: func(*mrand.Rand) bench.Request { return bench.Request{Path: "/"} }},
+		"detail":   {Name: "detail", Base: kaidianURL, Next: ds.DetailRequest},
+		"category": {Name: "category", Base: kaidianURL, Next: ds.CategoryRequest},
+		"search":   {Name: "search", Base: kaidianURL, Next: ds.SearchRequest},
+	}
+	results, samples := map[string][]bench.Result{}, map[string]string{}
+	for round := 1; round <= f.rounds; round++ {
+		for _, name := range f.scenarios {
+			sc, ok := scenarios[name]
+			if !ok {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if round == 1 {
+				sample, err := sampleScenario(ctx, client, sc, f.seed)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				samples[name] = sample
+				logf("%s: %s", name, sample)
+			}
+			logf("%s (round %d/%d): %s warmup + %s with %d %s clients", name, round, f.rounds, f.warmup, f.duration, f.clients, f.client)
+			cfg := bench.RunConfig{Clients: f.clients, Warmup: f.warmup, Duration: f.duration, Client: client,
+				Raw: f.client == "raw", Seed: f.seed + uint64(round)}
+			if f.profileDir != "" && round == 1 {
+				cfg.OnMeasure = cpuProfiler(filepath.Join(f.profileDir, "cpu-"+name+".pprof"), logf)
+			}
+			res := bench.Run(ctx, cfg, sc)
+			results[name] = append(results[name], res)
+			logf("%s: %.0f requests/s, p99 %s, %d errors", name, res.RPS(), res.Latency.Quantile(0.99), res.Errors)
+		}
+	}
+	for _, name := range f.scenarios {
+		if rs := results[name]; len(rs) > 0 {
+			rep.addScenario(rs, samples[name])
+		}
+	}
+	if rep.Memory.AfterRun, err = bench.SelfMemory(); err != nil {
+		logf("memory: %v", err)
+	}
+	return nil
+}
+
+// benchTarget is where the catalog lives.
+type benchTarget struct {
+	Engine string `json:"engine"`
+	Where  string `json:"where"` // SQLite file, or PostgreSQL schema
+	dsn    string
+}
+
+// benchDatabase picks the database: a fresh SQLite file under dataDir, a
+// fresh schema in the PostgreSQL of f.db, or f.db itself. cleanup removes
+// what was created (unless --keep) and dataDir.
+func benchDatabase(ctx context.Context, f benchFlags, dataDir string) (benchTarget, func() error, error) {
+	removeDir := func() error { return os.RemoveAll(dataDir) }
+	switch {
+	case f.db == "":
+		dir := dataDir
+		if f.keep {
+			var err error
+			if dir, err = os.MkdirTemp("", "kaidian-bench-db-"); err != nil {
+				return benchTarget{}, nil, err
+			}
+		}
+		path := filepath.Join(dir, "kaidian.db")
+		t := benchTarget{Engine: string(db.SQLite), Where: path, dsn: path}
+		return t, func() error {
+			if f.keep {
+				fmt.Fprintf(os.Stderr, "bench: kept the database; reuse it with --db %s\n", path)
+			}
+			return removeDir()
+		}, nil
+	case !db.IsPostgresURL(f.db):
+		return benchTarget{Engine: string(db.SQLite), Where: f.db, dsn: f.db}, removeDir, nil
+	}
+	u, err := url.Parse(f.db)
+	if err != nil {
+		return benchTarget{}, nil, fmt.Errorf("bench: --db: %w", err)
+	}
+	if sp := u.Query().Get("search_path"); sp != "" {
+		return benchTarget{Engine: string(db.Postgres), Where: "schema " + sp, dsn: f.db}, removeDir, nil
+	}
+	b := make([]byte, 6)
+	_, _ = crand.Read(b)
+	schema := "bench_" + hex.EncodeToString(b)
+	admin, err := db.Open(ctx, f.db)
+	if err != nil {
+		return benchTarget{}, nil, err
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return benchTarget{}, nil, fmt.Errorf("bench: create schema: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	t := benchTarget{Engine: string(db.Postgres), Where: "schema " + schema, dsn: u.String()}
+	return t, func() error {
+		defer removeDir()
+		if f.keep {
+			fmt.Fprintf(os.Stderr, "bench: kept schema %s; reuse it with --db '%s'\n", schema, u.Redacted())
+			return nil
+		}
+		admin, err := db.Open(context.Background(), f.db)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		_, err = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		return err
+	}, nil
+}
+
+// loadCatalog migrates the database and bulk-loads ds, or reuses a catalog
+// of the same size left by an earlier --keep run.
+func loadCatalog(ctx context.Context, dsn string, ds *bench.Dataset, rep *benchReport, logf func(string, ...any)) error {
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		return err
+	}
+	var shops, spus, skus int
+	err = d.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM shops), (SELECT COUNT(*) FROM spus), (SELECT COUNT(*) FROM skus)`).
+		Scan(&shops, &spus, &skus)
+	if err != nil {
+		return err
+	}
+	if shops > 0 {
+		if shops != ds.Shops || spus != ds.SPUs || skus != ds.SKUs() {
+			return fmt.Errorf("bench: the database holds %d shops, %d SPUs, %d SKUs, not the %d, %d, %d asked for; use an empty one",
+				shops, spus, skus, ds.Shops, ds.SPUs, ds.SKUs())
+		}
+		logf("reusing the catalog in the database: %d shops, %d SPUs, %d SKUs", shops, spus, skus)
+		rep.Load = loadReport{Shops: shops, Categories: shops * bench.CatsPerShop, SPUs: spus, SKUs: skus, Reused: true}
+		return nil
+	}
+	logf("loading %d SPUs × %d = %d SKUs into %d shop(s) on %s", ds.SPUs, ds.SKUsPerSPU, ds.SKUs(), ds.Shops, d.Engine)
+	st, err := bench.Load(ctx, d, ds, bench.LoadOptions{Progress: func(n int) {
+		if n%100_000 == 0 || n == ds.SPUs {
+			logf("  %d / %d SPUs", n, ds.SPUs)
+		}
+	}})
+	if err != nil {
+		return fmt.Errorf("bench: load: %w", err)
+	}
+	rep.Load = loadReport{Shops: st.Shops, Categories: st.Categories, SPUs: st.SPUs, SKUs: st.SKUs,
+		Insert: st.Insert, Finish: st.Finish}
+	logf("loaded in %s (+ %s finishing)", st.Insert.Round(time.Millisecond), st.Finish.Round(time.Millisecond))
+	return nil
+}
+
+// serveOnLoopback listens on 127.0.0.1:0 and runs serve in the background;
+// wait waits for it to return.
+func serveOnLoopback(ctx context.Context, serve func(net.Listener) error) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "bench: server:", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() { <-done }, nil
+}
+
+// serveBare runs the ceiling server with the same timeouts as kaidian's.
+func serveBare(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: bench.BareHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	return srv.Serve(ln)
+}
+
+func cpuProfiler(path string, logf func(string, ...any)) func() func() {
+	return func() func() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			logf("profile: %v", err)
+			return nil
+		}
+		out, err := os.Create(path)
+		if err != nil {
+			logf("profile: %v", err)
+			return nil
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			out.Close()
+			logf("profile: %v", err)
+			return nil
+		}
+		return func() {
+			pprof.StopCPUProfile()
+			out.Close()
+			logf("wrote %s", path)
+		}
+	}
+}
+
+func writeHeapProfile(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(filepath.Join(dir, "heap.pprof"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	runtime.GC()
+	return pprof.Lookup("heap").WriteTo(out, 0)
 }
