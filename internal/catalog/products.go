@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -143,63 +144,78 @@ func (s *Service) afterWrite(ctx context.Context, shopID, id int64) (Product, er
 // Product returns product id of shopID with its SKUs. Unless staff is
 // true, only products on the shelf are found.
 func (s *Service) Product(ctx context.Context, shopID, id int64, staff bool) (Product, error) {
-	p, err := s.loadSPU(ctx, shopID, id)
+	p, err := s.loadProduct(ctx, shopID, id)
 	if err != nil {
 		return Product{}, err
 	}
 	if !staff && (!p.OnShelf || p.Deleted) {
 		return Product{}, errProductNotFound
 	}
-	p.SKUs, err = s.loadSKUs(ctx, shopID, id)
-	return p, err
+	return p, nil
 }
 
-func (s *Service) loadSPU(ctx context.Context, shopID, id int64) (Product, error) {
-	var p Product
-	var images, specs string
-	var deleted *int64
-	var created, updated int64
-	err := s.db.QueryRow(ctx, `SELECT id, category_id, title, subtitle, description, images, specs, on_shelf, sort,
-		price_min, price_max, deleted_at, created_at, updated_at FROM spus WHERE id = ? AND shop_id = ?`, id, shopID).
-		Scan(&p.ID, &p.CategoryID, &p.Title, &p.Subtitle, &p.Description, &images, &specs, &p.OnShelf, &p.Sort,
-			&p.PriceMin, &p.PriceMax, &deleted, &created, &updated)
-	if db.IsNoRows(err) {
-		return Product{}, errProductNotFound
-	}
+// loadProduct reads a product and its live SKUs in one query (one round
+// trip on PostgreSQL): one row per SKU, the product's columns repeated.
+func (s *Service) loadProduct(ctx context.Context, shopID, id int64) (Product, error) {
+	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
+		p.on_shelf, p.sort, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
+		k.id, k.spec_values, k.price, k.stock, k.code
+		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL
+		WHERE p.id = ? AND p.shop_id = ? ORDER BY k.id`, id, shopID)
 	if err != nil {
 		return Product{}, errs.Wrap("get product", err)
 	}
-	p.Deleted = deleted != nil
-	p.CreatedAt, p.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-	if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
-		return Product{}, errs.Wrap("decode images", err)
+	defer rows.Close()
+	var p Product
+	p.SKUs = []SKU{}
+	found := false
+	for rows.Next() {
+		sku, err := scanProductRow(rows, &p, !found)
+		if err != nil {
+			return Product{}, errs.Wrap("get product", err)
+		}
+		found = true
+		if sku != nil {
+			p.SKUs = append(p.SKUs, *sku)
+		}
 	}
-	if err := json.Unmarshal([]byte(specs), &p.Specs); err != nil {
-		return Product{}, errs.Wrap("decode specs", err)
+	if err := rows.Err(); err != nil {
+		return Product{}, errs.Wrap("get product", err)
+	}
+	if !found {
+		return Product{}, errProductNotFound
 	}
 	return p, nil
 }
 
-func (s *Service) loadSKUs(ctx context.Context, shopID, spuID int64) ([]SKU, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, spec_values, price, stock, code FROM skus
-		WHERE spu_id = ? AND shop_id = ? AND deleted_at IS NULL ORDER BY id`, spuID, shopID)
+// scanProductRow scans one row of loadProduct; the product's columns are
+// decoded only on the first row.
+func scanProductRow(rows *sql.Rows, p *Product, first bool) (*SKU, error) {
+	var images, specs string
+	var deleted, skuID sql.NullInt64
+	var created, updated int64
+	var values, code sql.NullString
+	var price, stock sql.NullInt64
+	err := rows.Scan(&p.ID, &p.CategoryID, &p.Title, &p.Subtitle, &p.Description, &images, &specs, &p.OnShelf, &p.Sort,
+		&p.PriceMin, &p.PriceMax, &deleted, &created, &updated, &skuID, &values, &price, &stock, &code)
 	if err != nil {
-		return nil, errs.Wrap("list skus", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []SKU{}
-	for rows.Next() {
-		var k SKU
-		var values string
-		if err := rows.Scan(&k.ID, &values, &k.Price, &k.Stock, &k.Code); err != nil {
-			return nil, errs.Wrap("list skus", err)
+	if first {
+		p.Deleted = deleted.Valid
+		p.CreatedAt, p.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(values), &k.SpecValues); err != nil {
-			return nil, errs.Wrap("decode sku", err)
+		if err := json.Unmarshal([]byte(specs), &p.Specs); err != nil {
+			return nil, err
 		}
-		out = append(out, k)
 	}
-	return out, errs.Wrap("list skus", rows.Err())
+	if !skuID.Valid {
+		return nil, nil
+	}
+	sku := &SKU{ID: skuID.Int64, Price: price.Int64, Stock: stock.Int64, Code: code.String}
+	return sku, json.Unmarshal([]byte(values.String), &sku.SpecValues)
 }
 
 // ReplaceProduct overwrites product id with in. SKUs with an id are kept

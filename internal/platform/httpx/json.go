@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
 )
@@ -44,13 +46,40 @@ var kindStatus = map[errs.Kind]int{
 func Status(k errs.Kind) int { return kindStatus[k] }
 
 // WriteJSON writes v as JSON with status.
+// The body is encoded into a pooled buffer first, so it goes out with a
+// Content-Length in one write instead of chunked. HTML escaping is off:
+// responses are application/json with nosniff, never HTML.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	if v == nil {
+		w.WriteHeader(status)
 		return
 	}
-	_ = json.NewEncoder(w).Encode(v)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"code":"internal","message":"internal error"}` + "\n"))
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBuf returns a buffer to the pool unless it grew large (a big import
+// report), which would pin memory.
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 256<<10 {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
 }
 
 // WriteError writes err as a JSON error. Internal errors are logged with the
