@@ -25,6 +25,23 @@ const (
 	MaxDescription = 20_000
 )
 
+// Kind is what a product is; it sets the VAT rate on its order lines.
+type Kind string
+
+const (
+	KindGoods   Kind = "goods"
+	KindService Kind = "service"
+	KindDigital Kind = "digital" // paid content
+)
+
+// TaxRate is the VAT rate of a kind in basis points: 1300 = 13%.
+func (k Kind) TaxRate() int64 {
+	if k == KindService || k == KindDigital {
+		return 600
+	}
+	return 1300
+}
+
 // Category is a node of a shop's category tree.
 type Category struct {
 	ID             int64      `json:"id"`
@@ -63,6 +80,7 @@ type Product struct {
 	Sort        int64     `json:"sort"`
 	PriceMin    int64     `json:"price_min" doc:"fen"`
 	PriceMax    int64     `json:"price_max" doc:"fen"`
+	Kind        Kind      `json:"kind"`
 	SKUs        []SKU     `json:"skus"`
 	Deleted     bool      `json:"deleted,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -109,6 +127,7 @@ type ProductInput struct {
 	SKUs        []SKUInput `json:"skus"`
 	OnShelf     bool       `json:"on_shelf"`
 	Sort        int64      `json:"sort"`
+	Kind        Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
 }
 
 func (in *ProductInput) normalize() {
@@ -137,6 +156,10 @@ func (in *ProductInput) validate() error {
 	v.Check(runes(in.Subtitle) <= 200, "subtitle", "must be at most 200 characters")
 	v.Check(len(in.Description) <= MaxDescription, "description", "must be at most 20,000 bytes")
 	v.Check(in.Sort >= -1_000_000 && in.Sort <= 1_000_000, "sort", "must be between -1,000,000 and 1,000,000")
+	if in.Kind == "" {
+		in.Kind = KindGoods
+	}
+	v.Check(in.Kind == KindGoods || in.Kind == KindService || in.Kind == KindDigital, "kind", "must be goods, service or digital")
 	validateImages(&v, in.Images)
 	validateSpecs(&v, in.Specs)
 	validateSKUs(&v, in.Specs, in.SKUs)

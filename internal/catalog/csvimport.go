@@ -230,6 +230,7 @@ func newImportProduct(line int, get func(string) string) *importProduct {
 	p.in.Images = splitNonEmpty(get("images"), "|")
 	p.in.OnShelf = get("on_shelf") == "1" || strings.EqualFold(get("on_shelf"), "true")
 	p.in.Sort, _ = strconv.ParseInt(get("sort"), 10, 64)
+	p.in.Kind = Kind(get("kind"))
 	p.in.CategoryID = 1 // resolved from the path at import; keeps validate quiet
 	return p
 }

@@ -94,10 +94,10 @@ func insertProduct(ctx context.Context, tx *db.Tx, shopID int64, in ProductInput
 	now := db.Now()
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO spus (shop_id, category_id, title, subtitle, description, images, specs,
-		on_shelf, sort, price_min, price_max, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		on_shelf, sort, kind, price_min, price_max, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, lo, hi, now, now).Scan(&id)
+		in.OnShelf, in.Sort, in.Kind, lo, hi, now, now).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) Product(ctx context.Context, shopID, id int64, staff bool) (Pr
 // trip on PostgreSQL): one row per SKU, the product's columns repeated.
 func (s *Service) loadProduct(ctx context.Context, shopID, id int64) (Product, error) {
 	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
-		p.on_shelf, p.sort, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
+		p.on_shelf, p.sort, p.kind, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
 		k.id, k.spec_values, k.price, k.stock, k.code
 		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL
 		WHERE p.id = ? AND p.shop_id = ? ORDER BY k.id`, id, shopID)
@@ -197,7 +197,7 @@ func scanProductRow(rows *sql.Rows, p *Product, first bool) (*SKU, error) {
 	var values, code sql.NullString
 	var price, stock sql.NullInt64
 	err := rows.Scan(&p.ID, &p.CategoryID, &p.Title, &p.Subtitle, &p.Description, &images, &specs, &p.OnShelf, &p.Sort,
-		&p.PriceMin, &p.PriceMax, &deleted, &created, &updated, &skuID, &values, &price, &stock, &code)
+		&p.Kind, &p.PriceMin, &p.PriceMax, &deleted, &created, &updated, &skuID, &values, &price, &stock, &code)
 	if err != nil {
 		return nil, err
 	}
@@ -248,10 +248,10 @@ func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in Produ
 func updateSPU(ctx context.Context, tx *db.Tx, shopID, id int64, in ProductInput) error {
 	lo, hi := priceRange(in.SKUs)
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE spus SET category_id = ?, title = ?, subtitle = ?, description = ?,
-		images = ?, specs = ?, on_shelf = ?, sort = ?, price_min = ?, price_max = ?, updated_at = ?
+		images = ?, specs = ?, on_shelf = ?, sort = ?, kind = ?, price_min = ?, price_max = ?, updated_at = ?
 		WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`,
 		in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, lo, hi, db.Now(), id, shopID))
+		in.OnShelf, in.Sort, in.Kind, lo, hi, db.Now(), id, shopID))
 	if db.IsNoRows(err) {
 		return errProductNotFound
 	}

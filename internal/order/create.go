@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
@@ -194,10 +195,11 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 		}
 		var l Line
 		var specs, images string
-		err := tx.QueryRow(ctx, `SELECT k.id, k.spu_id, p.title, k.spec_values, p.images, k.price
+		var kind catalog.Kind
+		err := tx.QueryRow(ctx, `SELECT k.id, k.spu_id, p.title, k.spec_values, p.images, k.price, p.kind
 			FROM skus k JOIN spus p ON p.id = k.spu_id
 			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
-			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.Title, &specs, &images, &l.UnitPrice)
+			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
 		if db.IsNoRows(err) {
 			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
 		}
@@ -209,7 +211,7 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 		if json.Unmarshal([]byte(images), &imgs) == nil && len(imgs) > 0 {
 			l.Image = imgs[0]
 		}
-		l.Quantity, l.Amount, l.TaxRate = it.Quantity, l.UnitPrice*it.Quantity, 1300
+		l.Quantity, l.Amount, l.TaxRate = it.Quantity, l.UnitPrice*it.Quantity, kind.TaxRate()
 		lines = append(lines, l)
 	}
 	return lines, nil

@@ -49,6 +49,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/confirm-receipt", Tag: mini, Access: httpx.Member,
 		Summary: "Confirm I received my order", Response: Order{}, Handler: h.confirm})
 
+	api.Add(httpx.Route{Method: "PUT", Path: "/api/v1/orders/{id}/invoice", Tag: mini, Access: httpx.Member,
+		Summary: "Ask for a VAT invoice (personal or company title) on my order", Request: InvoiceRequest{}, Response: Order{}, Handler: h.requestInvoice})
+
 	const admin = "admin: orders"
 	read, manage := auth.PermOrdersRead, auth.PermOrdersManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders", Tag: admin, Access: httpx.Staff, Perm: read,
@@ -62,6 +65,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Ship a paid order", Request: ShipInput{}, Response: Order{}, Handler: h.ship})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/cancel", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Cancel an unpaid order", Request: cancelRequest{}, Response: Order{}, Handler: h.cancelAny})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/invoice/issue", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Record that the requested invoice was issued, with its number", Request: IssueInput{}, Response: Order{}, Handler: h.issueInvoice})
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/orders/{id}/note", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Set the staff note", Request: noteRequest{}, Response: Order{}, Handler: h.note})
 }
@@ -276,6 +281,40 @@ func (h *Handlers) note(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := staff(r)
 	if err := h.Svc.SetStaffNote(r.Context(), st.ShopID, id, in.Note); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) requestInvoice(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in InvoiceRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	if err := h.Svc.RequestInvoice(r.Context(), m.ShopID, id, m.ID, in); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return write(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) issueInvoice(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in IssueInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st := staff(r)
+	if err := h.Svc.IssueInvoice(r.Context(), st.ShopID, id, StaffActor(st.AccountID), st.AccountID, in); err != nil {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)

@@ -95,6 +95,7 @@ type Line struct {
 	Quantity   int64    `json:"quantity"`
 	Amount     int64    `json:"amount" doc:"fen"`
 	TaxRate    int64    `json:"tax_rate" doc:"basis points: 1300 = 13%"`
+	TaxAmount  int64    `json:"tax_amount" doc:"fen of VAT included in amount"`
 }
 
 // Event is one transition in an order's log.
@@ -118,6 +119,8 @@ type Order struct {
 	TotalAmount    int64      `json:"total_amount" doc:"fen: what the buyer pays"`
 	PaidAmount     int64      `json:"paid_amount" doc:"fen"`
 	RefundedAmount int64      `json:"refunded_amount" doc:"fen"`
+	TaxAmount      int64      `json:"tax_amount" doc:"fen of VAT included in the goods (prices include VAT; rounded half up per line)"`
+	Invoice        *Invoice   `json:"invoice"`
 	Address        Address    `json:"address"`
 	BuyerNote      string     `json:"buyer_note"`
 	StaffNote      string     `json:"staff_note,omitempty"`

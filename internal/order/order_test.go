@@ -366,3 +366,52 @@ func TestBadOrders(t *testing.T) {
 		wantCode(t, err, "subject_cannot_pay")
 	})
 }
+
+func TestTaxRatesAndInvoices(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		if _, err := d.Exec(e.ctx, `UPDATE spus SET kind = 'digital' WHERE shop_id = ?`, e.shopID); err != nil {
+			t.Fatal(err)
+		}
+		m := e.member()
+		o, err := e.buy(m, "invoice-0001", order.Item{SKUID: e.skus[0], Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 100.00 yuan at 6%: 10000 × 600 / 10600 = 566.04 → 566 fen.
+		if o.Lines[0].TaxRate != 600 || o.Lines[0].TaxAmount != 566 || o.TaxAmount != 566 {
+			t.Fatalf("digital content tax: %+v", o.Lines[0])
+		}
+		err = e.orders.RequestInvoice(e.ctx, e.shopID, o.ID, m, order.InvoiceRequest{TitleType: "company", Title: "杭州开店科技有限公司"})
+		wantCode(t, err, "invalid_fields")
+		good := order.InvoiceRequest{TitleType: "company", Title: "杭州开店科技有限公司", TaxID: "91330100mA27xxxx1x", Email: "fin@example.com"}
+		if err := e.orders.RequestInvoice(e.ctx, e.shopID, o.ID, m, good); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.orders.RequestInvoice(e.ctx, e.shopID, o.ID, e.member(), good), "order_not_found")
+		wantCode(t, e.orders.IssueInvoice(e.ctx, e.shopID, o.ID, order.StaffActor(1), 1, order.IssueInput{InvoiceNo: "044001900111"}), "order_not_invoiceable")
+		e.orders.MarkPaid(e.ctx, e.shopID, o.ID, o.TotalAmount, "tx")
+		if err := e.orders.IssueInvoice(e.ctx, e.shopID, o.ID, order.StaffActor(1), 1, order.IssueInput{InvoiceNo: "044001900111"}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.orders.RequestInvoice(e.ctx, e.shopID, o.ID, m, good), "invoice_issued")
+		got, _ := e.orders.Get(e.ctx, e.shopID, o.ID, 0)
+		last := got.Events[len(got.Events)-1]
+		if got.Invoice == nil || got.Invoice.Status != "issued" || got.Invoice.TaxID != "91330100MA27XXXX1X" || last.Reason != "invoice 044001900111 issued" {
+			t.Fatalf("invoice %+v, last event %+v", got.Invoice, last)
+		}
+	})
+}
+
+func TestTaxIncludedRoundsHalfUp(t *testing.T) {
+	for _, c := range []struct{ amount, rate, want int64 }{
+		{11300, 1300, 1300}, {10600, 600, 600}, {100, 1300, 12}, {1, 1300, 0}, {0, 600, 0},
+		{9900, 1300, 1139}, // 1138.94
+		{565, 1300, 65},    // 65.0
+		{53, 600, 3},       // 3.0
+	} {
+		if got := order.TaxIncluded(c.amount, c.rate); got != c.want {
+			t.Errorf("TaxIncluded(%d, %d) = %d, want %d", c.amount, c.rate, got, c.want)
+		}
+	}
+}

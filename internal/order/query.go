@@ -57,6 +57,10 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 	if o.Lines, err = s.lines(ctx, shopID, id); err != nil {
 		return Order{}, err
 	}
+	addTax(&o)
+	if o.Invoice, err = s.invoice(ctx, shopID, id); err != nil {
+		return Order{}, err
+	}
 	if memberID == 0 {
 		o.Events, err = s.events(ctx, shopID, id)
 	} else {
@@ -151,6 +155,7 @@ func (s *Service) List(ctx context.Context, shopID int64, f Filter) (Page, error
 		if page.Items[i].Lines, err = s.lines(ctx, shopID, page.Items[i].ID); err != nil {
 			return Page{}, err
 		}
+		addTax(&page.Items[i])
 	}
 	return page, nil
 }

@@ -1,5 +1,7 @@
-// Package ratelimit counts hits per key in fixed windows stored in the
-// database, so every server process sees the same counts.
+// Package ratelimit counts hits per key in the database, so every server
+// process sees the same counts. It uses a sliding window: the previous
+// fixed window's hits count in proportion to how much of it is still within
+// the last window-length, so bursts cannot double up at a boundary.
 package ratelimit
 
 import (
@@ -19,20 +21,26 @@ type Limiter struct {
 func New(d *db.DB) *Limiter { return &Limiter{db: d, now: time.Now} }
 
 // Allow records a hit on key and reports whether it is within limit for the
-// current window.
+// last window.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	start := l.now().UnixMilli() / window.Milliseconds() * window.Milliseconds()
-	var hits int
+	now, size := l.now().UnixMilli(), window.Milliseconds()
+	start := now / size * size
+	var hits, prev int64
 	err := l.db.QueryRow(ctx, `
-		INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1)
+		INSERT INTO rate_limits (key, window_start, hits, prev_hits) VALUES (?, ?, 1, 0)
 		ON CONFLICT (key) DO UPDATE SET
+			prev_hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.prev_hits
+				WHEN rate_limits.window_start = excluded.window_start - ? THEN rate_limits.hits ELSE 0 END,
 			hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
 			window_start = excluded.window_start
-		RETURNING hits`, key, start).Scan(&hits)
+		RETURNING hits, prev_hits`, key, start, size).Scan(&hits, &prev)
 	if err != nil {
 		return false, err
 	}
-	return hits <= limit, nil
+	// hits + prev × (the share of the previous window still within reach)
+	// ≤ limit, in integers scaled by the window size.
+	overlap := size - (now - start)
+	return hits*size+prev*overlap <= int64(limit)*size, nil
 }
 
 // Reset forgets key's hits (after a successful login, say).

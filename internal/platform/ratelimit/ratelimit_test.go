@@ -38,9 +38,9 @@ func TestAllowCountsAcrossGoroutinesAndWindows(t *testing.T) {
 		if ok, _ := l.Allow(ctx, "login:b", 10, time.Minute); !ok {
 			t.Fatal("another key must have its own count")
 		}
-		now = now.Add(time.Minute)
+		now = now.Add(2 * time.Minute)
 		if ok, _ := l.Allow(ctx, "login:a", 10, time.Minute); !ok {
-			t.Fatal("a new window must start a new count")
+			t.Fatal("hits over a window ago must not count")
 		}
 		if err := l.Reset(ctx, "login:b"); err != nil {
 			t.Fatal(err)
@@ -48,6 +48,30 @@ func TestAllowCountsAcrossGoroutinesAndWindows(t *testing.T) {
 		n, err := l.Sweep(ctx, now)
 		if err != nil || n != 0 {
 			t.Fatalf("sweep removed %d (err %v); the current window must stay", n, err)
+		}
+	})
+}
+
+// TestNoDoubleBurstAcrossAWindowBoundary: ten hits just before a boundary
+// still count just after it.
+func TestNoDoubleBurstAcrossAWindowBoundary(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		l := New(d)
+		now := time.Date(2026, 11, 22, 16, 59, 59, 0, time.UTC) // one second before a 15-minute boundary
+		l.now = func() time.Time { return now }
+		for i := 0; i < 10; i++ {
+			if ok, err := l.Allow(ctx, "k", 10, 15*time.Minute); !ok || err != nil {
+				t.Fatalf("hit %d: %v %v", i+1, ok, err)
+			}
+		}
+		now = now.Add(2 * time.Second)
+		if ok, _ := l.Allow(ctx, "k", 10, 15*time.Minute); ok {
+			t.Fatal("a new window forgot the hits of two seconds ago")
+		}
+		now = now.Add(15 * time.Minute)
+		if ok, _ := l.Allow(ctx, "k", 10, 15*time.Minute); !ok {
+			t.Fatal("hits from over a window ago still count")
 		}
 	})
 }
