@@ -21,6 +21,8 @@ type Config struct {
 	DB              string        // postgres://… URL, or a SQLite file path; default <data>/kaidian.db
 	SecretKey       string        // base64 32-byte key that seals shop secrets; default <data>/secret.key
 	WeChatAPI       string        // base URL of WeChat's mini-program API
+	WeChatPayAPI    string        // base URL of WeChat Pay API v3
+	PublicURL       string        // this server's public base URL (WeChat Pay notify_url); default http://<addr>
 	LogLevel        string        // debug, info, warn, error
 	TrustProxy      bool          // take the client address from X-Forwarded-For
 	AdminPassword   string        // creates operator "admin" with this password when no operator exists
@@ -40,6 +42,8 @@ var settings = []setting{
 	{"db", "KAIDIAN_DB", "", "database: postgres://… or a SQLite file (default <data>/kaidian.db)", func(c *Config, v string) error { c.DB = v; return nil }},
 	{"secret-key", "KAIDIAN_SECRET_KEY", "", "base64 32-byte key sealing shop secrets (default: <data>/secret.key, created if missing)", func(c *Config, v string) error { c.SecretKey = v; return nil }},
 	{"wechat-api", "KAIDIAN_WECHAT_API", "https://api.weixin.qq.com", "WeChat mini-program API base URL", func(c *Config, v string) error { c.WeChatAPI = strings.TrimRight(v, "/"); return nil }},
+	{"wechatpay-api", "KAIDIAN_WECHATPAY_API", "https://api.mch.weixin.qq.com", "WeChat Pay API v3 base URL", func(c *Config, v string) error { c.WeChatPayAPI = strings.TrimRight(v, "/"); return nil }},
+	{"public-url", "KAIDIAN_PUBLIC_URL", "", "this server's public base URL, for WeChat Pay notifications (default http://<addr>)", func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }},
 	{"log-level", "KAIDIAN_LOG_LEVEL", "info", "log level: debug, info, warn, error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"trust-proxy", "KAIDIAN_TRUST_PROXY", "false", "trust X-Forwarded-For from a load balancer", boolSetter(func(c *Config) *bool { return &c.TrustProxy })},
 	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
@@ -141,6 +145,14 @@ func (c Config) check() error {
 	return nil
 }
 
+// PublicBase is PublicURL, or http://<addr> when unset.
+func (c Config) PublicBase() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return "http://" + c.Addr
+}
+
 // DatabaseURL is the database to open: DB, or the SQLite file in DataDir.
 func (c Config) DatabaseURL() string {
 	if c.DB != "" {
@@ -156,6 +168,7 @@ func (c Config) Redacted() map[string]any {
 		db = db[:strings.Index(db, "://")+3] + "***" + db[i:]
 	}
 	return map[string]any{"addr": c.Addr, "data": c.DataDir, "db": db, "wechat_api": c.WeChatAPI,
+		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != ""}
 }
 

@@ -233,3 +233,13 @@ func MaskPhone(p string) string {
 	}
 	return string(r)
 }
+
+// OpenID returns a member's openid in its shop's mini program (for payments).
+func (s *Service) OpenID(ctx context.Context, shopID, id int64) (string, error) {
+	var openid string
+	err := s.db.QueryRow(ctx, `SELECT openid FROM members WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&openid)
+	if db.IsNoRows(err) {
+		return "", errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return openid, errs.Wrap("openid", err)
+}

@@ -54,6 +54,14 @@ type Service struct {
 	db    *db.DB
 	shops Shops
 	now   func() time.Time
+	// beforeCancel runs before an unpaid order is cancelled: payment closes
+	// the WeChat Pay order there, so a cancelled order cannot be paid.
+	beforeCancel func(ctx context.Context, shopID int64, o Order) error
+}
+
+// BeforeCancel sets what must succeed before an order is cancelled.
+func (s *Service) BeforeCancel(fn func(ctx context.Context, shopID int64, o Order) error) {
+	s.beforeCancel = fn
 }
 
 // NewService returns the order service.

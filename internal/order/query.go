@@ -176,3 +176,17 @@ func collect(rows *sql.Rows, limit int) (Page, error) {
 	}
 	return page, errs.Wrap("list orders", rows.Err())
 }
+
+// ByNo returns shopID's order with the order number (for payment
+// notifications, which name orders by number).
+func (s *Service) ByNo(ctx context.Context, shopID int64, orderNo string) (Order, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM orders WHERE order_no = ? AND shop_id = ?`, orderNo, shopID).Scan(&id)
+	if db.IsNoRows(err) {
+		return Order{}, errOrderNotFound
+	}
+	if err != nil {
+		return Order{}, errs.Wrap("order by number", err)
+	}
+	return s.Get(ctx, shopID, id, 0)
+}

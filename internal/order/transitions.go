@@ -71,6 +71,18 @@ func statusOf(ctx context.Context, tx *db.Tx, shopID, orderID, memberID int64) (
 // Cancel cancels an unpaid order and returns its stock to sale. memberID
 // limits it to the buyer's own orders (0 for staff and jobs).
 func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, actor Actor, reason string) error {
+	if s.beforeCancel != nil {
+		o, err := s.Get(ctx, shopID, orderID, memberID)
+		if err != nil {
+			return err
+		}
+		if o.Status != PendingPayment {
+			return illegal(o.Status, Cancelled)
+		}
+		if err := s.beforeCancel(ctx, shopID, o); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		if _, err := statusOf(ctx, tx, shopID, orderID, memberID); err != nil {

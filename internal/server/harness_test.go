@@ -19,6 +19,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
+	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
 )
 
@@ -40,12 +41,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// env is one kaidian server on a fresh database, with a WeChat sandbox.
+// env is one kaidian server on a fresh database, with a WeChat sandbox
+// and a WeChat Pay sandbox.
 type env struct {
 	t       *testing.T
 	srv     *server.Server
 	ts      *httptest.Server
 	sandbox *sandbox.Sandbox
+	pay     *paysandbox.Sandbox
 	logs    *syncBuffer
 	dsn     string
 	extra   http.Header // added to every request
@@ -62,8 +65,18 @@ func newEnv(t *testing.T, dsn string, sb *sandbox.Sandbox) *env {
 	}
 	sbServer := httptest.NewServer(sb)
 	t.Cleanup(sbServer.Close)
+	pay, err := paysandbox.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pay.Close)
+	payServer := httptest.NewServer(pay)
+	t.Cleanup(payServer.Close)
+	ts := httptest.NewUnstartedServer(nil)
+	ts.URL = "http://" + ts.Listener.Addr().String()
 	logs := &syncBuffer{}
 	cfg, err := config.Load("test", []string{"--data", t.TempDir(), "--db", dsn, "--wechat-api", sbServer.URL,
+		"--wechatpay-api", payServer.URL, "--public-url", ts.URL,
 		"--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "--admin-password", operatorPassword,
 		"--log-level", "debug", "--sync-interval", "100ms"}, func(string) string { return "" })
 	if err != nil {
@@ -75,24 +88,22 @@ func newEnv(t *testing.T, dsn string, sb *sandbox.Sandbox) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &env{t: t, srv: srv, ts: serve(t, srv), sandbox: sb, logs: logs, dsn: dsn}
+	serve(t, srv, ts)
+	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, logs: logs, dsn: dsn}
 }
 
-// serve runs srv.Serve (with its background loops) on a loopback port
-// until the test ends.
-func serve(t *testing.T, srv *server.Server) *httptest.Server {
-	ts := httptest.NewUnstartedServer(nil)
+// serve runs srv.Serve (with its background loops) on ts's loopback
+// listener until the test ends.
+func serve(t *testing.T, srv *server.Server, ts *httptest.Server) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ts.Listener) }()
-	ts.URL = "http://" + ts.Listener.Addr().String()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return ts
 }
 
 // forEachEngine runs fn with a fresh env on every test engine.

@@ -22,6 +22,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
@@ -54,6 +55,7 @@ type Server struct {
 	Catalog  *catalog.Service
 	Jobs     *jobs.Queue
 	Orders   *order.Service
+	Payments *payment.Service
 }
 
 // Options adds what only some processes have.
@@ -101,6 +103,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
 	s.Orders.RegisterJobs(s.Jobs)
+	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
+		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient}, s.log)
+	s.Payments.RegisterJobs(s.Jobs)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -161,6 +166,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
+	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

@@ -43,7 +43,7 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.ownerID
 	case strings.Contains(rt.Path, "/members/"):
 		return a.memberID
-	case strings.Contains(rt.Path, "/shops/"):
+	case strings.Contains(rt.Path, "/shops/"), strings.HasPrefix(rt.Path, "/webhooks/"):
 		return a.id
 	case strings.Contains(rt.Path, "/orders/"):
 		return a.orderID
@@ -115,7 +115,10 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			}
 			for _, who := range attackers {
 				res := e.do(who, rt.Method, path, bodies[rt.Method+" "+rt.Path])
-				if hasID && res.status != 403 && res.status != 404 {
+				if hasID && rt.Access == httpx.Public && (res.status < 400 || res.status >= 500) {
+					t.Errorf("%s %s as shop B: status %d, want 4xx: %s", rt.Method, path, res.status, res.body)
+				}
+				if hasID && rt.Access != httpx.Public && res.status != 403 && res.status != 404 {
 					t.Errorf("%s %s as shop B: status %d, want 403/404: %s", rt.Method, path, res.status, res.body)
 				}
 				if res.status == 401 && who.token != "" {

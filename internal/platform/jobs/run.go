@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,9 +65,24 @@ func (q *Queue) run(ctx context.Context, h Handler, j Job) (err error) {
 	return h(ctx, j)
 }
 
+// RetryLater is returned by a handler whose work is not done yet (a
+// payment still pending): the job runs again after After, quietly. It still
+// counts as an attempt.
+type RetryLater struct{ After time.Duration }
+
+func (r RetryLater) Error() string { return "retry in " + r.After.String() }
+
 // finish records the outcome, if this worker still holds the job.
 func (q *Queue) finish(ctx context.Context, j Job, runErr error) error {
 	now := time.Now()
+	var later RetryLater
+	if errors.As(runErr, &later) {
+		_, err := q.db.Exec(ctx, `UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+			finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE NULL END,
+			run_at = ?, last_error = 'waiting', locked_until = 0 WHERE id = ? AND locked_by = ?`,
+			now.UnixMilli(), now.Add(later.After).UnixMilli(), j.ID, q.worker)
+		return err
+	}
 	if runErr == nil {
 		_, err := q.db.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, last_error = '', locked_until = 0
 			WHERE id = ? AND locked_by = ?`, now.UnixMilli(), j.ID, q.worker)

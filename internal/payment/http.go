@@ -1,0 +1,82 @@
+package payment
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/wechatpay"
+)
+
+// Handlers serves payment routes and WeChat Pay's notifications.
+type Handlers struct{ Svc *Service }
+
+// Routes registers the payment routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Tag: "mini: orders", Access: httpx.Member,
+		Summary: "Get the wx.requestPayment parameters for my unpaid order", Response: wechatpay.PaymentParams{}, Handler: h.pay})
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
+		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
+		BodyLimit: 1 << 20, Handler: h.notify})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time", Response: []DayStats{},
+		Query: []httpx.Param{{Name: "days", Type: "integer", Description: "1 to 90, default 30"}}, Handler: h.stats})
+}
+
+func (h *Handlers) pay(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	params, err := h.Svc.Pay(r.Context(), m.ShopID, m.ID, id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, params)
+	return nil
+}
+
+// notify answers WeChat: 204 when applied (or already applied), 4xx for a
+// notification we refuse (WeChat gives up on it after its retries), 5xx when
+// we could not decide now (WeChat retries).
+func (h *Handlers) notify(w http.ResponseWriter, r *http.Request) error {
+	shopID, err := httpx.PathID(r, "id")
+	if err == nil {
+		err = h.Svc.Notify(r.Context(), shopID, r)
+	}
+	status := http.StatusNoContent
+	switch {
+	case err == nil:
+		w.WriteHeader(status)
+		return nil
+	case wechatpay.IsRejected(err) || errors.Is(err, errMismatch):
+		status = http.StatusBadRequest
+	case errs.As(err).Kind != errs.Internal && errs.As(err).Kind != errs.Unavailable:
+		status = http.StatusBadRequest
+	case errors.Is(err, errNotConfigured):
+		status = http.StatusNotFound
+	default:
+		status = http.StatusInternalServerError
+		httpx.Logger(r.Context()).Error("payment notification failed", "err", err.Error())
+	}
+	httpx.WriteJSON(w, status, map[string]string{"code": "FAIL", "message": "notification not accepted"})
+	return nil
+}
+
+func (h *Handlers) stats(w http.ResponseWriter, r *http.Request) error {
+	days, err := httpx.QueryInt(r, "days", 30, 1, 90)
+	if err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	out, err := h.Svc.Stats(r.Context(), st.ShopID, time.Now(), int(days))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
