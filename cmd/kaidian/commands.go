@@ -12,6 +12,7 @@ import (
 	"github.com/kaidian/kaidian/internal/demo"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
+	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
 
 	"net/http"
@@ -81,18 +82,28 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	cfg.WeChatAPI = base + demo.SandboxMount
+	cfg.WeChatAPI, cfg.WeChatPayAPI, cfg.PublicURL = base+demo.SandboxMount, base+demo.PaySandboxMount, base
 	sb := sandbox.New()
 	sb.AddApp(demo.AppID, demo.AppSecret)
+	pay, err := paysandbox.New()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer pay.Close()
 	log := newLogger(cfg.LogLevel)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{
-		demo.SandboxMount + "/": http.StripPrefix(demo.SandboxMount, sb)}})
+		demo.SandboxMount + "/":    http.StripPrefix(demo.SandboxMount, sb),
+		demo.PaySandboxMount + "/": http.StripPrefix(demo.PaySandboxMount, pay)}})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer srv.Close()
 	seeded, err := demo.Seed(ctx, srv)
+	if err == nil {
+		err = demo.ConnectPay(ctx, srv, pay)
+	}
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("seed demo: %w", err)
