@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
@@ -21,6 +22,16 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
 		BodyLimit: 1 << 20, Handler: h.notify})
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Tag: "webhooks", Access: httpx.Public,
+		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersManage, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid)",
+		Request: RefundInput{}, Response: Refund{}, Status: http.StatusCreated, Handler: h.requestRefund})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "An order's refunds", Response: []Refund{}, Handler: h.orderRefunds})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds", Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff)", Response: []Refund{},
+		Query: []httpx.Param{{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}}, Handler: h.refunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time", Response: []DayStats{},
 		Query: []httpx.Param{{Name: "days", Type: "integer", Description: "1 to 90, default 30"}}, Handler: h.stats})
@@ -40,6 +51,65 @@ func (h *Handlers) pay(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h *Handlers) requestRefund(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in RefundInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, in, order.StaffActor(st.AccountID))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, ref)
+	return nil
+}
+
+func (h *Handlers) orderRefunds(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	if _, err := h.Svc.orders.Get(r.Context(), st.ShopID, id, 0); err != nil {
+		return err
+	}
+	list, err := h.Svc.Refunds(r.Context(), st.ShopID, id, "")
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", "pending", "processing", "succeeded", "failed", "abnormal":
+	default:
+		return errs.Field("status", "invalid_query", "unknown refund status")
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	list, err := h.Svc.Refunds(r.Context(), st.ShopID, 0, status)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handlers) refundNotify(w http.ResponseWriter, r *http.Request) error {
+	shopID, err := httpx.PathID(r, "id")
+	if err == nil {
+		err = h.Svc.RefundNotify(r.Context(), shopID, r)
+	}
+	return replyToWeChat(w, r, err)
+}
+
 // notify answers WeChat: 204 when applied (or already applied), 4xx for a
 // notification we refuse (WeChat gives up on it after its retries), 5xx when
 // we could not decide now (WeChat retries).
@@ -48,6 +118,10 @@ func (h *Handlers) notify(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = h.Svc.Notify(r.Context(), shopID, r)
 	}
+	return replyToWeChat(w, r, err)
+}
+
+func replyToWeChat(w http.ResponseWriter, r *http.Request, err error) error {
 	status := http.StatusNoContent
 	switch {
 	case err == nil:

@@ -197,8 +197,11 @@ func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transact
 	}
 	status := "paid"
 	if !applied && o.Status == order.Cancelled {
-		status = "paid_late" // paid after cancellation: to be refunded
-		s.log.Warn("payment arrived for a cancelled order", "shop", sh.ID, "order", o.ID, "transaction", tx.TransactionID)
+		status = "paid_late" // paid after cancellation: refunded automatically
+		s.log.Warn("payment arrived for a cancelled order; refunding it", "shop", sh.ID, "order", o.ID, "transaction", tx.TransactionID)
+		if err := s.refundLatePayment(ctx, sh.ID, o, tx); err != nil {
+			return err
+		}
 	}
 	_, err = s.db.Exec(ctx, `UPDATE payments SET status = ?, transaction_id = ?, paid_at = ?, updated_at = ?
 		WHERE shop_id = ? AND order_id = ? AND channel = 'wechatpay' AND status = 'created'`,
@@ -215,6 +218,8 @@ type queryJob struct {
 // cancelled.
 func (s *Service) RegisterJobs(q *jobs.Queue) {
 	q.Handle(QueryKind, s.queryPayment)
+	q.Handle(RefundSubmitKind, s.submitRefund)
+	q.Handle(RefundQueryKind, s.queryRefund)
 	s.orders.BeforeCancel(s.closeBeforeCancel)
 }
 

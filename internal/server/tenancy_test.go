@@ -27,6 +27,7 @@ func attackBodies(categoryID int64) map[string]any {
 		"PATCH /api/v1/cart/items/{id}":                   map[string]any{"quantity": 5},
 		"PUT /api/v1/orders/{id}/invoice":                 map[string]any{"title_type": "personal", "title": "乙改甲"},
 		"POST /admin/api/v1/orders/{id}/invoice/issue":    map[string]any{"invoice_no": "12345678901"},
+		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 	}
 }
 

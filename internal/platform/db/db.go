@@ -268,3 +268,6 @@ func IsUniqueViolation(err error) bool {
 
 // Now is the time stamp stores write: Unix milliseconds, UTC.
 func Now() int64 { return time.Now().UnixMilli() }
+
+// NowTime is Now as a time.Time.
+func NowTime() time.Time { return time.UnixMilli(Now()) }
