@@ -53,23 +53,31 @@ type refundJob struct {
 // aside on the order at once (never more than was paid) and sent to WeChat
 // by a job.
 func (s *Service) RequestRefund(ctx context.Context, shopID, orderID int64, in RefundInput, actor order.Actor) (Refund, error) {
-	in.Reason = strings.TrimSpace(in.Reason)
-	if len([]rune(in.Reason)) > maxRefundReasonLen {
-		return Refund{}, errs.Field("reason", "reason_too_long", "must be at most 80 characters")
-	}
 	var id int64
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		o, err := order.ReserveRefund(ctx, tx, shopID, orderID, in.Amount, actor, fmt.Sprintf("refund of %d fen requested", in.Amount))
-		if err != nil {
-			return err
-		}
-		id, err = insertRefund(ctx, tx, shopID, orderID, o.OrderNo, in.Amount, o.PaidAmount, in.Reason, false, string(actor))
+		var err error
+		id, err = RequestRefundTx(ctx, tx, shopID, orderID, in, actor)
 		return err
 	})
 	if err != nil {
 		return Refund{}, errs.Wrap("request refund", err)
 	}
 	return s.refund(ctx, shopID, id)
+}
+
+// RequestRefundTx is RequestRefund inside the caller's transaction (an
+// approved after-sales request and its refund commit together). It returns
+// the refund's id.
+func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in RefundInput, actor order.Actor) (int64, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	if len([]rune(in.Reason)) > maxRefundReasonLen {
+		return 0, errs.Field("reason", "reason_too_long", "must be at most 80 characters")
+	}
+	o, err := order.ReserveRefund(ctx, tx, shopID, orderID, in.Amount, actor, fmt.Sprintf("refund of %d fen requested", in.Amount))
+	if err != nil {
+		return 0, err
+	}
+	return insertRefund(ctx, tx, shopID, orderID, o.OrderNo, in.Amount, o.PaidAmount, in.Reason, false, string(actor))
 }
 
 // insertRefund stores a refund with the next out_refund_no of its order

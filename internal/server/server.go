@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/aftersale"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/member"
@@ -56,6 +57,7 @@ type Server struct {
 	Jobs     *jobs.Queue
 	Orders   *order.Service
 	Payments *payment.Service
+	After    *aftersale.Service
 }
 
 // Options adds what only some processes have.
@@ -106,6 +108,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
 		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
+	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -167,6 +170,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
+	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -28,6 +29,8 @@ func attackBodies(categoryID int64) map[string]any {
 		"PUT /api/v1/orders/{id}/invoice":                 map[string]any{"title_type": "personal", "title": "乙改甲"},
 		"POST /admin/api/v1/orders/{id}/invoice/issue":    map[string]any{"invoice_no": "12345678901"},
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
+		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
+		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
 	}
 }
 
@@ -46,6 +49,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.memberID
 	case strings.Contains(rt.Path, "/shops/"), strings.HasPrefix(rt.Path, "/webhooks/"):
 		return a.id
+	case strings.Contains(rt.Path, "/aftersales/"):
+		return a.aftersaleID
 	case strings.Contains(rt.Path, "/orders/"):
 		return a.orderID
 	case strings.Contains(rt.Path, "/cart/items/"):
@@ -67,11 +72,11 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders"} {
+	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales"} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders"} {
+	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -89,6 +94,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		gone := e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "甲回收站商品", false))
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
+		a.aftersaleID = e.openAftersale(a)
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID)
 
@@ -175,4 +181,17 @@ func selfRoutesLast(routes []httpx.Route) []httpx.Route {
 		}
 	}
 	return append(append(first, password...), logout...)
+}
+
+// openAftersale pays a new order of shop a (without WeChat) and opens an
+// after-sales request on it.
+func (e *env) openAftersale(a testShop) int64 {
+	e.t.Helper()
+	id := e.buyNow(a.member, a.skuID, 1)
+	if _, err := e.srv.Orders.MarkPaid(context.Background(), a.id, id, 9900, "tx-test"); err != nil {
+		e.t.Fatal(err)
+	}
+	r := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/orders/%d/aftersales", id),
+		map[string]any{"amount": 5000, "reason": "甲的售后", "photos": []string{"https://img.example.com/x.jpg"}})
+	return int64(r["id"].(float64))
 }

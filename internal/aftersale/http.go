@@ -1,0 +1,146 @@
+package aftersale
+
+import (
+	"net/http"
+
+	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves after-sales to buyers and staff.
+type Handlers struct{ Svc *Service }
+
+type rejectRequest struct {
+	Reason string `json:"reason"`
+}
+
+var statusParam = []httpx.Param{{Name: "status", Type: "string", Description: "requested, approved, rejected or cancelled"}}
+
+// Routes registers the after-sales routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const mini, admin = "mini: after-sales", "admin: after-sales"
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Ask for a refund on my paid order (reason, amount, photos)", Request: NewRequest{}, Response: Request{}, Handler: h.create})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales", Tag: mini, Access: httpx.Member,
+		Summary: "My after-sales requests", Response: []Request{}, Handler: h.listMine})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales/{id}", Tag: mini, Access: httpx.Member,
+		Summary: "One of my after-sales requests with its log", Response: Request{}, Handler: h.getMine})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/aftersales/{id}/cancel", Tag: mini, Access: httpx.Member,
+		Summary: "Withdraw my open request", Response: Request{}, Handler: h.cancel})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
+		Summary: "After-sales requests, newest first", Query: statusParam, Response: []Request{}, Handler: h.list})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales/{id}", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
+		Summary: "An after-sales request with its log", Response: Request{}, Handler: h.get})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
+		Summary: "Approve: the refund goes out", Response: Request{}, Handler: h.approve})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
+		Summary: "Reject with a reason the buyer sees", Request: rejectRequest{}, Response: Request{}, Handler: h.reject})
+}
+
+func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in NewRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	return reply(w, http.StatusCreated)(h.Svc.Create(r.Context(), m.ShopID, m.ID, id, in))
+}
+
+func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
+	m, _ := auth.MemberFrom(r.Context())
+	return replyList(w)(h.Svc.List(r.Context(), m.ShopID, m.ID, ""))
+}
+
+func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), m.ShopID, id, m.ID))
+}
+
+func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	if err := h.Svc.Cancel(r.Context(), m.ShopID, m.ID, id); err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), m.ShopID, id, m.ID))
+}
+
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", Requested, Approved, Rejected, Cancelled:
+	default:
+		return errs.Field("status", "invalid_query", "unknown status")
+	}
+	return replyList(w)(h.Svc.List(r.Context(), auth.StaffShop(r.Context()), 0, status))
+}
+
+func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), auth.StaffShop(r.Context()), id, 0))
+}
+
+func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	if err := h.Svc.Approve(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID)); err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), st.ShopID, id, 0))
+}
+
+func (h *Handlers) reject(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in rejectRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	if err := h.Svc.Reject(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID), in.Reason); err != nil {
+		return err
+	}
+	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), st.ShopID, id, 0))
+}
+
+// reply and replyList write a service result or its error.
+func reply(w http.ResponseWriter, status int) func(Request, error) error {
+	return func(v Request, err error) error {
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, status, v)
+		return nil
+	}
+}
+
+func replyList(w http.ResponseWriter) func([]Request, error) error {
+	return func(v []Request, err error) error {
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, v)
+		return nil
+	}
+}
