@@ -32,6 +32,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff)", Response: []Refund{},
 		Query: []httpx.Param{{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}}, Handler: h.refunds})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "A reconciliation with every difference", Response: Report{}, Handler: h.report})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
+		Perm: auth.PermOrdersManage, Summary: "Reconcile a day now (replaces that day's report)", Request: reconcileRequest{},
+		Response: Report{}, Status: http.StatusCreated, Handler: h.reconcile})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time", Response: []DayStats{},
 		Query: []httpx.Param{{Name: "days", Type: "integer", Description: "1 to 90, default 30"}}, Handler: h.stats})
@@ -152,5 +159,48 @@ func (h *Handlers) stats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type reconcileRequest struct {
+	Date string `json:"date" doc:"YYYY-MM-DD, China time; not in the future"`
+}
+
+func (h *Handlers) reports(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Svc.Reports(r.Context(), auth.StaffShop(r.Context()))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (h *Handlers) report(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	rep, err := h.Svc.Report(r.Context(), auth.StaffShop(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (h *Handlers) reconcile(w http.ResponseWriter, r *http.Request) error {
+	var in reconcileRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation(time.DateOnly, in.Date, china)
+	if err != nil || day.After(time.Now()) {
+		return errs.Field("date", "invalid_date", "must be a past or current date like 2026-11-21")
+	}
+	rep, err := h.Svc.Reconcile(r.Context(), auth.StaffShop(r.Context()), day)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, rep)
 	return nil
 }

@@ -220,6 +220,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	q.Handle(QueryKind, s.queryPayment)
 	q.Handle(RefundSubmitKind, s.submitRefund)
 	q.Handle(RefundQueryKind, s.queryRefund)
+	q.Every(ReconcileKind, time.Hour, s.reconcileDue)
 	s.orders.BeforeCancel(s.closeBeforeCancel)
 }
 

@@ -235,6 +235,7 @@ type testShop struct {
 	orderID     int64
 	cartLineID  int64
 	aftersaleID int64
+	reportID    int64
 }
 
 var shopCounter struct {

@@ -51,6 +51,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
 		return a.aftersaleID
+	case strings.Contains(rt.Path, "/reconciliations/"):
+		return a.reportID
 	case strings.Contains(rt.Path, "/orders/"):
 		return a.orderID
 	case strings.Contains(rt.Path, "/cart/items/"):
@@ -72,7 +74,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales"} {
+	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -95,6 +97,10 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
 		a.aftersaleID = e.openAftersale(a)
+		if err := e.srv.DB.QueryRow(context.Background(), `INSERT INTO reconciliations (shop_id, bill_date, status, created_at)
+			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {
+			t.Fatal(err)
+		}
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID)
 
