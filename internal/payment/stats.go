@@ -53,3 +53,30 @@ func (s *Service) Stats(ctx context.Context, shopID int64, now time.Time, days i
 	}
 	return out, errs.Wrap("payment stats", rows.Err())
 }
+
+// Today returns, per shop, today's (China time) payment attempts and
+// successes, for the metrics.
+func (s *Service) Today(ctx context.Context) (map[int64]DayStats, error) {
+	now := s.now().In(china)
+	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, china)
+	rows, err := s.db.Query(ctx, `SELECT shop_id, COUNT(*), SUM(CASE WHEN status IN ('paid','paid_late') THEN 1 ELSE 0 END)
+		FROM payments WHERE created_at >= ? GROUP BY shop_id`, start.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]DayStats{}
+	for rows.Next() {
+		var shop int64
+		var d DayStats
+		if err := rows.Scan(&shop, &d.Attempts, &d.Paid); err != nil {
+			return nil, err
+		}
+		d.Date = start.Format(time.DateOnly)
+		if d.Attempts > 0 {
+			d.Rate = float64(d.Paid) / float64(d.Attempts)
+		}
+		out[shop] = d
+	}
+	return out, rows.Err()
+}

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
 )
 
@@ -46,5 +48,42 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for key, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), key[0], key[1])
+	}
+}
+
+// paymentCollector exports today's payment attempts, successes and success
+// rate per shop (the target rate is at least 0.98).
+type paymentCollector struct {
+	s                     *payment.Service
+	attempts, paid, ratio *prometheus.Desc
+}
+
+func newPaymentCollector(s *payment.Service) *paymentCollector {
+	labels := []string{"shop"}
+	return &paymentCollector{s: s,
+		attempts: prometheus.NewDesc("kaidian_payment_attempts_today", "Orders that asked WeChat Pay to pay today (China time).", labels, nil),
+		paid:     prometheus.NewDesc("kaidian_payments_paid_today", "Of those, paid.", labels, nil),
+		ratio:    prometheus.NewDesc("kaidian_payment_success_ratio_today", "Paid / attempts today; the target is at least 0.98.", labels, nil)}
+}
+
+func (c *paymentCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.attempts
+	ch <- c.paid
+	ch <- c.ratio
+}
+
+func (c *paymentCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	today, err := c.s.Today(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.attempts, err)
+		return
+	}
+	for shop, d := range today {
+		id := strconv.FormatInt(shop, 10)
+		ch <- prometheus.MustNewConstMetric(c.attempts, prometheus.GaugeValue, float64(d.Attempts), id)
+		ch <- prometheus.MustNewConstMetric(c.paid, prometheus.GaugeValue, float64(d.Paid), id)
+		ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, d.Rate, id)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
@@ -75,6 +76,11 @@ func TestWeChatPayEndToEnd(t *testing.T) {
 				o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
 				if n := len(o["events"].([]any)); n != 2 || o["paid_amount"] != o["total_amount"] {
 					t.Fatalf("a repeated notification changed the order: %d events, %v", n, o)
+				}
+				metrics := e.do(caller{}, "GET", "/metrics", nil).String()
+				want := fmt.Sprintf(`kaidian_payment_success_ratio_today{shop="%d"} 1`, a.id)
+				if !strings.Contains(metrics, want) {
+					t.Fatalf("/metrics lacks %s", want)
 				}
 				stats := e.mustList(a.owner, "/admin/api/v1/payments/stats?days=1")
 				if stats[0]["attempts"] != float64(1) || stats[0]["paid"] != float64(1) || stats[0]["rate"] != float64(1) {

@@ -161,7 +161,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.API = httpx.NewAPI(s.mux, s.guards())
 	s.Registry = prometheus.NewRegistry()
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)), newJobsCollector(s.Jobs))
+		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)), newJobsCollector(s.Jobs), newPaymentCollector(s.Payments))
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
