@@ -28,6 +28,7 @@ type Config struct {
 	AdminPassword   string        // creates operator "admin" with this password when no operator exists
 	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
 	SyncInterval    time.Duration // how often the catalog read model polls for changes
+	PayQueryAfter   time.Duration // how long to wait for a WeChat Pay notification before querying
 }
 
 // setting describes one option: its flag, its variable and its default.
@@ -48,6 +49,7 @@ var settings = []setting{
 	{"trust-proxy", "KAIDIAN_TRUST_PROXY", "false", "trust X-Forwarded-For from a load balancer", boolSetter(func(c *Config) *bool { return &c.TrustProxy })},
 	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"shutdown-timeout", "KAIDIAN_SHUTDOWN_TIMEOUT", "20s", "time in-flight requests get on SIGTERM", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"pay-query-after", "KAIDIAN_PAY_QUERY_AFTER", "1m", "wait this long for a WeChat Pay notification before asking WeChat", durationSetter(func(c *Config) *time.Duration { return &c.PayQueryAfter })},
 	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval })},
 }
 

@@ -175,7 +175,7 @@ func (s *Service) submitRefund(ctx context.Context, j jobs.Job) error {
 	if err := s.settleRefund(ctx, j.ShopID, outRefundNo, res.Status, res.RefundID, ""); err != nil {
 		return err
 	}
-	_, err = jobs.Enqueue(ctx, s.db, RefundQueryKind, p, jobs.Options{ShopID: j.ShopID, RunAt: s.now().Add(time.Minute),
+	_, err = jobs.Enqueue(ctx, s.db, RefundQueryKind, p, jobs.Options{ShopID: j.ShopID, RunAt: s.now().Add(s.cfg.QueryAfter),
 		UniqueKey: fmt.Sprintf("refund-query:%d", p.RefundID), MaxAttempts: 60})
 	return err
 }
@@ -199,7 +199,7 @@ func (s *Service) queryRefund(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	if res.Status == wechatpay.RefundStatusProcessing {
-		return jobs.RetryLater{After: 2 * time.Minute}
+		return jobs.RetryLater{After: 2 * s.cfg.QueryAfter}
 	}
 	return s.settleRefund(ctx, j.ShopID, r.OutRefundNo, res.Status, res.RefundID, "")
 }

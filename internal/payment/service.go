@@ -32,9 +32,10 @@ type OpenIDs interface {
 
 // Config is what the payment service needs from the deployment.
 type Config struct {
-	APIBase   string       // WeChat Pay API, https://api.mch.weixin.qq.com in production
-	PublicURL string       // this server's public base URL, for notify_url
-	HTTP      *http.Client // nil = a client with a 10 s timeout
+	APIBase    string        // WeChat Pay API, https://api.mch.weixin.qq.com in production
+	PublicURL  string        // this server's public base URL, for notify_url
+	HTTP       *http.Client  // nil = a client with a 10 s timeout
+	QueryAfter time.Duration // how long to wait for a notification before asking WeChat (default 1 minute), and between asks
 }
 
 // Service takes payments for orders.
@@ -52,6 +53,9 @@ type Service struct {
 func NewService(d *db.DB, shops Shops, orders *order.Service, members OpenIDs, cfg Config, log *slog.Logger) *Service {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.QueryAfter <= 0 {
+		cfg.QueryAfter = time.Minute
 	}
 	return &Service{db: d, orders: orders, members: members, cfg: cfg, log: log, now: time.Now,
 		clients: &clients{shops: shops, baseURL: cfg.APIBase, http: cfg.HTTP, byShop: map[int64]cachedClient{}}}
@@ -122,7 +126,7 @@ func (s *Service) recordPrepay(ctx context.Context, shopID int64, o order.Order,
 			return err
 		}
 		_, err = jobs.Enqueue(ctx, tx, QueryKind, queryJob{OrderID: o.ID}, jobs.Options{ShopID: shopID,
-			RunAt: s.now().Add(time.Minute), UniqueKey: "payment-query:" + strconv.FormatInt(o.ID, 10), MaxAttempts: 30})
+			RunAt: s.now().Add(s.cfg.QueryAfter), UniqueKey: "payment-query:" + strconv.FormatInt(o.ID, 10), MaxAttempts: 30})
 		return err
 	})
 	return errs.Wrap("record prepay", err)
@@ -248,7 +252,7 @@ func (s *Service) queryPayment(ctx context.Context, j jobs.Job) error {
 	if s.now().After(o.PayDeadline.Add(time.Minute)) {
 		return nil // the auto-cancel job takes it from here
 	}
-	return jobs.RetryLater{After: 2 * time.Minute}
+	return jobs.RetryLater{After: 2 * s.cfg.QueryAfter}
 }
 
 // closeBeforeCancel closes the WeChat Pay order of an order about to be

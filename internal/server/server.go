@@ -106,7 +106,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Orders = order.NewService(s.DB, s.Shops)
 	s.Orders.RegisterJobs(s.Jobs)
 	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
-		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient}, s.log)
+		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient,
+			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.registerJobs()
