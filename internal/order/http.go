@@ -169,33 +169,16 @@ func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) cancelMine(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var in cancelRequest
-	if err := decodeOptional(w, r, &in); err != nil {
-		return err
-	}
-	m := member(r)
-	if err := h.Svc.Cancel(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID), reason(in.Reason, "cancelled by the buyer")); err != nil {
-		return err
-	}
-	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return write(w, http.StatusOK, v, err)
+	return h.memberAction(w, r, &in, func(m auth.Member, id int64) error {
+		return h.Svc.Cancel(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID), reason(in.Reason, "cancelled by the buyer"))
+	})
 }
 
 func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	m := member(r)
-	if err := h.Svc.Complete(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID)); err != nil {
-		return err
-	}
-	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return write(w, http.StatusOK, v, err)
+	return h.memberAction(w, r, nil, func(m auth.Member, id int64) error {
+		return h.Svc.Complete(r.Context(), m.ShopID, id, m.ID, MemberActor(m.ID))
+	})
 }
 
 func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
@@ -237,88 +220,76 @@ func (h *Handlers) getAny(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) ship(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var in ShipInput
-	if err := httpx.Decode(w, r, &in, 0); err != nil {
-		return err
-	}
-	st := staff(r)
-	if err := h.Svc.Ship(r.Context(), st.ShopID, id, StaffActor(st.AccountID), in); err != nil {
-		return err
-	}
-	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
-	return write(w, http.StatusOK, v, err)
+	return h.staffAction(w, r, &in, func(st auth.Staff, id int64) error {
+		return h.Svc.Ship(r.Context(), st.ShopID, id, StaffActor(st.AccountID), in)
+	})
 }
 
 func (h *Handlers) cancelAny(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var in cancelRequest
-	if err := decodeOptional(w, r, &in); err != nil {
-		return err
-	}
-	st := staff(r)
-	if err := h.Svc.Cancel(r.Context(), st.ShopID, id, 0, StaffActor(st.AccountID), reason(in.Reason, "cancelled by staff")); err != nil {
-		return err
-	}
-	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
-	return write(w, http.StatusOK, v, err)
+	return h.staffAction(w, r, &in, func(st auth.Staff, id int64) error {
+		return h.Svc.Cancel(r.Context(), st.ShopID, id, 0, StaffActor(st.AccountID), reason(in.Reason, "cancelled by staff"))
+	})
 }
 
 func (h *Handlers) note(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var in noteRequest
-	if err := httpx.Decode(w, r, &in, 0); err != nil {
-		return err
-	}
-	st := staff(r)
-	if err := h.Svc.SetStaffNote(r.Context(), st.ShopID, id, in.Note); err != nil {
-		return err
-	}
-	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
-	return write(w, http.StatusOK, v, err)
+	return h.staffAction(w, r, &in, func(st auth.Staff, id int64) error {
+		return h.Svc.SetStaffNote(r.Context(), st.ShopID, id, in.Note)
+	})
 }
 
 func (h *Handlers) requestInvoice(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
+	var in InvoiceRequest
+	return h.memberAction(w, r, &in, func(m auth.Member, id int64) error {
+		return h.Svc.RequestInvoice(r.Context(), m.ShopID, id, m.ID, in)
+	})
+}
+
+func (h *Handlers) issueInvoice(w http.ResponseWriter, r *http.Request) error {
+	var in IssueInput
+	return h.staffAction(w, r, &in, func(st auth.Staff, id int64) error {
+		return h.Svc.IssueInvoice(r.Context(), st.ShopID, id, StaffActor(st.AccountID), st.AccountID, in)
+	})
+}
+
+// memberAction runs act on the buyer's order named in the path, after
+// decoding the optional JSON body into in (nil for none), and answers with
+// the order as the buyer sees it.
+func (h *Handlers) memberAction(w http.ResponseWriter, r *http.Request, in any, act func(auth.Member, int64) error) error {
+	id, err := pathAndBody(w, r, in)
 	if err != nil {
 		return err
 	}
-	var in InvoiceRequest
-	if err := httpx.Decode(w, r, &in, 0); err != nil {
-		return err
-	}
 	m := member(r)
-	if err := h.Svc.RequestInvoice(r.Context(), m.ShopID, id, m.ID, in); err != nil {
+	if err := act(m, id); err != nil {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
 	return write(w, http.StatusOK, v, err)
 }
 
-func (h *Handlers) issueInvoice(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
+// staffAction is memberAction for staff: the answer is the staff view.
+func (h *Handlers) staffAction(w http.ResponseWriter, r *http.Request, in any, act func(auth.Staff, int64) error) error {
+	id, err := pathAndBody(w, r, in)
 	if err != nil {
 		return err
 	}
-	var in IssueInput
-	if err := httpx.Decode(w, r, &in, 0); err != nil {
-		return err
-	}
 	st := staff(r)
-	if err := h.Svc.IssueInvoice(r.Context(), st.ShopID, id, StaffActor(st.AccountID), st.AccountID, in); err != nil {
+	if err := act(st, id); err != nil {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
 	return write(w, http.StatusOK, v, err)
+}
+
+func pathAndBody(w http.ResponseWriter, r *http.Request, in any) (int64, error) {
+	id, err := httpx.PathID(r, "id")
+	if err != nil || in == nil {
+		return id, err
+	}
+	return id, decodeOptional(w, r, in)
 }
 
 // decodeOptional decodes a body when there is one.
