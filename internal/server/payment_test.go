@@ -183,3 +183,24 @@ func (e *env) runDueJobs(kind string) {
 		}
 	}
 }
+
+// TestNotificationWithWrongAmountIsRefused: a correctly signed notification
+// whose amount differs from the order total is refused and changes nothing.
+func TestNotificationWithWrongAmountIsRefused(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		e.enablePay(op, a, paysandbox.KeyModeCertificate)
+		params := e.payParams(a.member, a.orderID) // WeChat now holds 9900
+		if _, err := e.srv.DB.Exec(context.Background(), `UPDATE orders SET total_amount = 9800 WHERE id = ?`, a.orderID); err != nil {
+			t.Fatal(err)
+		}
+		d, err := e.pay.PayWithParams(context.Background(), a.appid, params)
+		if err != nil || d.Delivered || d.Attempts[0].Status != 400 {
+			t.Fatalf("a notification for 9900 on an order of 9800: %v %+v", err, d)
+		}
+		if st := e.orderStatus(a.owner, a.orderID); st != "pending_payment" {
+			t.Fatalf("the order became %s", st)
+		}
+	})
+}
