@@ -39,6 +39,10 @@ Scenarios:
   detail     GET /api/v1/products/{id}            (random product on the shelf)
   category   GET /api/v1/products?category_id=…&limit=20  (random leaf or top)
   search     GET /api/v1/products?q=…&limit=20    (title words, 1 in 4 two words)
+  orders     POST /api/v1/orders as 100 buyers of shop 1 (one random SKU, a new
+             Idempotency-Key each; --clients defaults to 100 for it), then a
+             database check: one order per 201, stock + locked unchanged,
+             no oversell (not default)
   demo-rss   RSS of a "kaidian demo" subprocess after it idles 5 s (not default)
 
 Flags:
@@ -54,7 +58,7 @@ var benchTargets = map[string]bench.Target{
 // demoRSSLimit is the goal for an idle `kaidian demo`.
 const demoRSSLimit = 60 << 20
 
-var allScenarios = []string{"bare", "detail", "category", "search", "demo-rss"}
+var allScenarios = []string{"bare", "detail", "category", "search", "orders", "demo-rss"}
 
 type benchFlags struct {
 	db         string
@@ -62,6 +66,7 @@ type benchFlags struct {
 	skusPerSPU int
 	shops      int
 	clients    int
+	clientsSet bool // --clients given: the orders scenario uses it too
 	duration   time.Duration
 	warmup     time.Duration
 	scenarios  []string
@@ -98,6 +103,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
+	fs.Visit(func(fl *flag.Flag) { f.clientsSet = f.clientsSet || fl.Name == "clients" })
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
@@ -232,11 +238,28 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	}()
 
 	client := bench.NewClient(f.clients)
+	var orders *bench.Orders
+	var ordersBefore *ordersState
+	ordersClients := f.clients
+	if !f.clientsSet {
+		ordersClients = ordersBuyers
+	}
+	ordersClient := bench.NewClient(ordersClients)
+	if slices.Contains(f.scenarios, "orders") {
+		if orders, ordersBefore, err = setupOrders(ctx, srv, ds); err != nil {
+			return err
+		}
+		logf("orders: %d buyers of shop %d with a session each, %d units in each of its %d SKUs",
+			len(orders.Buyers), orders.Shop, bench.OrderStock, ordersBefore.skus)
+	}
 	scenarios := map[string]bench.Scenario{
 		"bare":     {Name: "bare", Base: bareURL, Next: func(*mrand.Rand) bench.Request { return bench.Request{Path: "/"} }},
 		"detail":   {Name: "detail", Base: kaidianURL, Next: ds.DetailRequest},
 		"category": {Name: "category", Base: kaidianURL, Next: ds.CategoryRequest},
 		"search":   {Name: "search", Base: kaidianURL, Next: ds.SearchRequest},
+	}
+	if orders != nil {
+		scenarios["orders"] = bench.Scenario{Name: "orders", Base: kaidianURL, PerClient: orders.Client}
 	}
 	results, samples := map[string][]bench.Result{}, map[string]string{}
 	for round := 1; round <= f.rounds; round++ {
@@ -248,16 +271,28 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			clients, hc := f.clients, client
+			if name == "orders" {
+				clients, hc = ordersClients, ordersClient
+			}
 			if round == 1 {
-				sample, err := sampleScenario(ctx, client, sc, f.seed)
+				var sample string
+				var err error
+				if name == "orders" {
+					var created uint64
+					sample, created, err = sampleOrders(ctx, hc, sc.Base, orders, f.seed)
+					ordersBefore.createdBySelf += created
+				} else {
+					sample, err = sampleScenario(ctx, hc, sc, f.seed)
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				samples[name] = sample
 				logf("%s: %s", name, sample)
 			}
-			logf("%s (round %d/%d): %s warmup + %s with %d %s clients", name, round, f.rounds, f.warmup, f.duration, f.clients, f.client)
-			cfg := bench.RunConfig{Clients: f.clients, Warmup: f.warmup, Duration: f.duration, Client: client,
+			logf("%s (round %d/%d): %s warmup + %s with %d %s clients", name, round, f.rounds, f.warmup, f.duration, clients, f.client)
+			cfg := bench.RunConfig{Clients: clients, Warmup: f.warmup, Duration: f.duration, Client: hc,
 				Raw: f.client == "raw", Seed: f.seed + uint64(round)}
 			if f.profileDir != "" && round == 1 {
 				cfg.OnMeasure = cpuProfiler(filepath.Join(f.profileDir, "cpu-"+name+".pprof"), logf)
@@ -269,8 +304,24 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	}
 	for _, name := range f.scenarios {
 		if rs := results[name]; len(rs) > 0 {
-			rep.addScenario(rs, samples[name])
+			clients := f.clients
+			if name == "orders" {
+				clients = ordersClients
+			}
+			rep.addScenario(rs, samples[name], clients)
 		}
+	}
+	if orders != nil && len(results["orders"]) > 0 {
+		created := ordersBefore.createdBySelf
+		for _, res := range results["orders"] {
+			created += res.AllOK
+		}
+		msg, ok, err := checkOrders(ctx, srv.DB, ordersBefore, created)
+		if err != nil {
+			return fmt.Errorf("orders: check: %w", err)
+		}
+		logf("orders: %s", msg)
+		rep.setCheck("orders", msg, ok)
 	}
 	if rep.Memory.AfterRun, err = bench.SelfMemory(); err != nil {
 		logf("memory: %v", err)

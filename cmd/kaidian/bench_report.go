@@ -77,6 +77,7 @@ type memoryReport struct {
 
 type scenarioReport struct {
 	Name     string            `json:"name"`
+	Clients  int               `json:"clients"`
 	Requests uint64            `json:"requests"`
 	Errors   uint64            `json:"errors"`
 	Seconds  float64           `json:"seconds"`
@@ -100,6 +101,8 @@ type scenarioReport struct {
 	Missed   []string          `json:"missed,omitempty"`
 	Statuses map[string]uint64 `json:"error_statuses,omitempty"`
 	ErrorLog []string          `json:"error_sample,omitempty"`
+	Check    string            `json:"consistency,omitempty"` // the orders scenario's database check
+	CheckOK  *bool             `json:"consistency_ok,omitempty"`
 	p99      time.Duration
 }
 
@@ -150,7 +153,7 @@ func (r *benchReport) bareRPS() float64 {
 
 // addScenario reports the rounds of one scenario: the median requests/s
 // (and the range), latency percentiles over every round's requests.
-func (r *benchReport) addScenario(rounds []bench.Result, sample string) {
+func (r *benchReport) addScenario(rounds []bench.Result, sample string, clients int) {
 	var h bench.Histogram
 	var reqs, errs, bytes uint64
 	var window time.Duration
@@ -177,7 +180,7 @@ func (r *benchReport) addScenario(rounds []bench.Result, sample string) {
 		errLog = append(errLog, res.ErrSample...)
 	}
 	sort.Float64s(rates)
-	s := scenarioReport{Name: rounds[0].Name, Rounds: len(rounds), Requests: reqs, Errors: errs, Seconds: window.Seconds(),
+	s := scenarioReport{Name: rounds[0].Name, Clients: clients, Rounds: len(rounds), Requests: reqs, Errors: errs, Seconds: window.Seconds(),
 		RPS: median(rates), RPSMin: rates[0], RPSMax: rates[len(rates)-1],
 		P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
 		P999: ms(h.Quantile(0.999)), Max: ms(h.Max()), Mean: ms(h.Mean()), Sample: sample,
@@ -193,6 +196,17 @@ func (r *benchReport) addScenario(rounds []bench.Result, sample string) {
 	}
 	s.ErrorLog = errLog
 	r.Scenarios = append(r.Scenarios, s)
+	r.judge()
+}
+
+// setCheck records the database check of scenario name; a failed check is
+// a MISS.
+func (r *benchReport) setCheck(name, msg string, ok bool) {
+	for i := range r.Scenarios {
+		if s := &r.Scenarios[i]; s.Name == name {
+			s.Check, s.CheckOK = msg, &ok
+		}
+	}
 	r.judge()
 }
 
@@ -214,10 +228,16 @@ func (r *benchReport) judge() {
 			s.Ratio = s.RPS / bare
 		}
 		t, ok := r.targets[s.Name]
+		if s.Name == "orders" {
+			t, ok = ordersTargets[r.Database.Engine]
+		}
 		if !ok || t.Zero() {
 			continue
 		}
 		met, missed := t.Met(s.RPS, bare, s.p99, s.Errors)
+		if s.CheckOK != nil && !*s.CheckOK {
+			met, missed = false, append(missed, "database check failed")
+		}
 		s.Target, s.Missed, s.Result = t.String(), missed, map[bool]string{true: "PASS", false: "MISS"}[met]
 		r.Summary[s.Name] = s.Result
 	}
@@ -309,6 +329,12 @@ func (r *benchReport) writeText(w io.Writer) {
 				line += "; " + sc.Sample
 			}
 			fmt.Fprintln(w, line)
+			if sc.Clients != s.Clients {
+				fmt.Fprintf(w, "          (%d clients)\n", sc.Clients)
+			}
+			if sc.Check != "" {
+				fmt.Fprintf(w, "          database check: %s\n", sc.Check)
+			}
 			if sc.Errors > 0 {
 				keys := make([]string, 0, len(sc.Statuses))
 				for k := range sc.Statuses {

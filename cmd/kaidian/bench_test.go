@@ -10,8 +10,11 @@ import (
 
 func TestBenchFlags(t *testing.T) {
 	f, err := parseBenchFlags([]string{"--scenarios", "search, bare,search", "--spus", "10"}, &bytes.Buffer{})
-	if err != nil || strings.Join(f.scenarios, ",") != "search,bare" || f.spus != 10 || f.clients != 64 || f.skusPerSPU != 5 {
+	if err != nil || strings.Join(f.scenarios, ",") != "search,bare" || f.spus != 10 || f.clients != 64 || f.clientsSet || f.skusPerSPU != 5 {
 		t.Fatalf("%+v %v", f, err)
+	}
+	if f, err := parseBenchFlags([]string{"--clients", "64", "--scenarios", "orders"}, &bytes.Buffer{}); err != nil || !f.clientsSet {
+		t.Errorf("--clients 64: %+v %v", f, err)
 	}
 	for _, bad := range [][]string{{"--scenarios", "nope"}, {"--scenarios", ","}, {"--clients", "0"}, {"--client", "curl"}, {"extra"}} {
 		if _, err := parseBenchFlags(bad, &bytes.Buffer{}); err == nil {
@@ -49,6 +52,42 @@ func TestBenchSmall(t *testing.T) {
 	for _, s := range rep.Scenarios {
 		if s.Requests == 0 || s.Errors != 0 || (s.Name != "bare" && s.Result == "") {
 			t.Errorf("scenario %+v", s)
+		}
+	}
+}
+
+// TestBenchOrders runs the orders scenario on a tiny catalog for a moment,
+// with both load generator clients, and checks the database check passed.
+func TestBenchOrders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	for _, client := range []string{"net/http", "raw"} {
+		var out bytes.Buffer
+		err := runBench(context.Background(), []string{"--spus", "300", "--shops", "2", "--scenarios", "orders", "--client", client,
+			"--duration", "200ms", "--warmup", "50ms", "--json"}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Scenarios []struct {
+				Name, Consistency string
+				Clients           int
+				Requests, Errors  uint64
+				ConsistencyOK     *bool `json:"consistency_ok"`
+				Result            string
+			}
+		}
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if len(rep.Scenarios) != 1 {
+			t.Fatalf("report %s", out.String())
+		}
+		s := rep.Scenarios[0]
+		if s.Name != "orders" || s.Clients != 100 || s.Requests == 0 || s.Errors != 0 || s.Result == "" ||
+			s.ConsistencyOK == nil || !*s.ConsistencyOK {
+			t.Errorf("%s: scenario %+v", client, s)
 		}
 	}
 }

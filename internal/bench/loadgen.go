@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,17 +10,32 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Request is one request of a scenario: a GET of Path (with its query) on
-// the scenario's base URL, with an X-Appid header when AppID is set.
+// Request is one request of a scenario: a GET (or Method) of Path (with its
+// query) on the scenario's base URL, with an X-Appid header when AppID is
+// set, the extra Headers, and Body (sent as application/json) if any.
 type Request struct {
-	Path  string
-	AppID string
+	Method  string // "" = GET
+	Path    string
+	AppID   string
+	Headers []Header
+	Body    []byte
+}
+
+// Header is one request header.
+type Header struct{ Name, Value string }
+
+func (r *Request) method() string {
+	if r.Method == "" {
+		return http.MethodGet
+	}
+	return r.Method
 }
 
 // Scenario is a named request mix against one server.
@@ -27,6 +43,10 @@ type Scenario struct {
 	Name string
 	Base string                     // http://host:port
 	Next func(r *rand.Rand) Request // called by each client with its own source
+	// PerClient, if set, replaces Next: it is called once per client with
+	// the client's number (0 to Clients-1) and returns that client's Next,
+	// so that a client can act as one user.
+	PerClient func(client int) func(r *rand.Rand) Request
 }
 
 // RunConfig says how hard and how long to drive a scenario.
@@ -50,9 +70,13 @@ type RunConfig struct {
 // Result is a scenario's measurement. Only requests started inside the
 // measured window count.
 type Result struct {
-	Name      string
-	Requests  uint64
-	Errors    uint64 // transport errors and non-2xx answers
+	Name     string
+	Requests uint64
+	Errors   uint64 // transport errors and non-2xx answers
+	// AllOK counts the 2xx answers of the whole run, warmup and requests
+	// that ended after the window included (to reconcile with what the
+	// server wrote).
+	AllOK     uint64
 	Window    time.Duration
 	Latency   Histogram
 	Bytes     uint64         // response bodies
@@ -96,6 +120,7 @@ func NewClient(clients int) *http.Client {
 type worker struct {
 	hist      Histogram
 	n, errs   uint64
+	allOK     uint64
 	bytes     uint64
 	statuses  map[int]uint64
 	errSample []string
@@ -124,6 +149,10 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+			next := sc.Next
+			if sc.PerClient != nil {
+				next = sc.PerClient(i)
+			}
 			send := func(req Request) (int64, int, error) { return do(ctx, cfg.Client, sc.Base, req) }
 			if cfg.Raw || cfg.Client == nil {
 				rc := &rawConn{addr: strings.TrimPrefix(sc.Base, "http://")}
@@ -135,10 +164,13 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 				if p == stopped {
 					return
 				}
-				req := sc.Next(r)
+				req := next(r)
 				start := time.Now()
 				n, status, err := send(req)
 				took := time.Since(start)
+				if err == nil && status >= 200 && status <= 299 {
+					w.allOK++
+				}
 				if err != nil && ctx.Err() == nil {
 					time.Sleep(time.Millisecond) // a dead server must not spin us
 				}
@@ -155,7 +187,7 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 					}
 					if len(w.errSample) < 3 {
 						if err == nil {
-							err = fmt.Errorf("GET %s: status %d", req.Path, status)
+							err = fmt.Errorf("%s %s: status %d", req.method(), req.Path, status)
 						}
 						w.errSample = append(w.errSample, err.Error())
 					}
@@ -192,6 +224,7 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 	for _, w := range workers {
 		res.Requests += w.n
 		res.Errors += w.errs
+		res.AllOK += w.allOK
 		res.Bytes += w.bytes
 		res.Latency.Merge(&w.hist)
 		for s, c := range w.statuses {
@@ -210,12 +243,9 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 
 // do sends one request and reads the whole answer.
 func do(ctx context.Context, c *http.Client, base string, r Request) (int64, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+r.Path, nil)
+	req, err := NewHTTPRequest(ctx, base, r)
 	if err != nil {
 		return 0, 0, err
-	}
-	if r.AppID != "" {
-		req.Header.Set("X-Appid", r.AppID)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -224,6 +254,28 @@ func do(ctx context.Context, c *http.Client, base string, r Request) (int64, int
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return n, resp.StatusCode, err
+}
+
+// NewHTTPRequest builds the net/http request of r on base.
+func NewHTTPRequest(ctx context.Context, base string, r Request) (*http.Request, error) {
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method(), base+r.Path, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.AppID != "" {
+		req.Header.Set("X-Appid", r.AppID)
+	}
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range r.Headers {
+		req.Header.Set(h.Name, h.Value)
+	}
+	return req, nil
 }
 
 // rawConn is one keep-alive HTTP/1.1 connection driven by hand.
@@ -251,7 +303,8 @@ func (rc *rawConn) do(ctx context.Context, r Request) (int64, int, error) {
 		}
 		rc.unwatch = context.AfterFunc(ctx, func() { c.Close() })
 	}
-	rc.buf = append(rc.buf[:0], "GET "...)
+	rc.buf = append(rc.buf[:0], r.method()...)
+	rc.buf = append(rc.buf, ' ')
 	rc.buf = append(rc.buf, r.Path...)
 	rc.buf = append(rc.buf, " HTTP/1.1\r\nHost: "...)
 	rc.buf = append(rc.buf, rc.addr...)
@@ -261,7 +314,19 @@ func (rc *rawConn) do(ctx context.Context, r Request) (int64, int, error) {
 		rc.buf = append(rc.buf, r.AppID...)
 		rc.buf = append(rc.buf, "\r\n"...)
 	}
+	for _, h := range r.Headers {
+		rc.buf = append(rc.buf, h.Name...)
+		rc.buf = append(rc.buf, ": "...)
+		rc.buf = append(rc.buf, h.Value...)
+		rc.buf = append(rc.buf, "\r\n"...)
+	}
+	if r.Body != nil {
+		rc.buf = append(rc.buf, "Content-Type: application/json\r\nContent-Length: "...)
+		rc.buf = strconv.AppendInt(rc.buf, int64(len(r.Body)), 10)
+		rc.buf = append(rc.buf, "\r\n"...)
+	}
 	rc.buf = append(rc.buf, "\r\n"...)
+	rc.buf = append(rc.buf, r.Body...)
 	if _, err := rc.c.Write(rc.buf); err != nil {
 		rc.close()
 		return 0, 0, err

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -100,5 +101,63 @@ func TestParseStatus(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if o := a.OtherCPU(TakeCPUSnapshot()); o < 0 {
 		t.Errorf("other CPU %v", o)
+	}
+}
+
+func TestRunPost(t *testing.T) {
+	type seen struct{ method, key, ctype, body string }
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case got <- seen{r.Method, r.Header.Get("Idempotency-Key"), r.Header.Get("Content-Type"), string(b)}:
+		default:
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":1}`))
+	}))
+	defer srv.Close()
+	for _, raw := range []bool{false, true} {
+		cfg := RunConfig{Clients: 2, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond,
+			Client: NewClient(2), Raw: raw, Seed: 1}
+		var perClient [2]bool
+		res := Run(context.Background(), cfg, Scenario{Name: "post", Base: srv.URL,
+			PerClient: func(i int) func(*rand.Rand) Request {
+				perClient[i] = true
+				return func(*rand.Rand) Request {
+					return Request{Method: "POST", Path: "/o", Body: []byte(`{"a":1}`), Headers: []Header{{"Idempotency-Key", "k-123456"}}}
+				}
+			}})
+		if res.Requests == 0 || res.Errors != 0 || res.AllOK < res.Requests || !perClient[0] || !perClient[1] {
+			t.Fatalf("raw %v: %+v", raw, res)
+		}
+		if s := <-got; s != (seen{"POST", "k-123456", "application/json", `{"a":1}`}) {
+			t.Errorf("raw %v: server saw %+v", raw, s)
+		}
+	}
+}
+
+func TestOrders(t *testing.T) {
+	ds, err := NewDataset(Spec{Shops: 3, SPUs: 100, SKUsPerSPU: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Orders{Data: ds, Shop: 2, Buyers: []Buyer{{1, "tok1"}, {2, "tok2"}}}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		sku := ds.OrderSKU(r, 2)
+		spu := (sku-1)/4 + 1
+		if spu < 1 || spu > 100 || ds.ShopOf(spu) != 2 || !OnShelf(spu) {
+			t.Fatalf("SKU %d of SPU %d", sku, spu)
+		}
+	}
+	req, key := o.Request(r, 1)
+	if req.Method != "POST" || req.Path != "/api/v1/orders" || key != "bench-order-1" || len(key) < 8 ||
+		req.Headers[0] != (Header{"Authorization", "Bearer tok2"}) || req.Headers[1].Value != key ||
+		!strings.Contains(string(req.Body), `"quantity":1}],"address":{"name":"张三"`) {
+		t.Fatalf("%+v %s", req, req.Body)
+	}
+	if next := o.Client(2)(r); next.Headers[0].Value != "Bearer tok1" || next.Headers[1].Value != "bench-order-2" || o.Keys() != 2 {
+		t.Fatalf("%+v", next)
 	}
 }
