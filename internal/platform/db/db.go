@@ -35,6 +35,9 @@ type DB struct {
 	Engine Engine
 	rebind sync.Map // query text -> rebound text (PostgreSQL only)
 	stmts  stmtCache
+	// writeMu serialises transactions on SQLite, which allows one writer:
+	// waiting here is cheaper and fairer than SQLite's busy-sleep loop.
+	writeMu sync.Mutex
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -162,16 +165,21 @@ func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // Tx is a transaction that speaks the same `?` dialect as DB.
 type Tx struct {
 	*sql.Tx
-	db *DB
+	db     *DB
+	missed []string // statements to prepare once the transaction is over
 }
 
 // stmt returns the cached statement bound to this transaction, or nil. It
 // never prepares: that would take a second connection while this one holds
 // the write lock, and a full pool would then deadlock.
 func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.db.Engine != SQLite {
+		return nil
+	}
 	if st := t.db.stmts.peek(query); st != nil {
 		return t.StmtContext(ctx, st)
 	}
+	t.missed = append(t.missed, query)
 	return nil
 }
 
@@ -205,11 +213,16 @@ func (t *Tx) Engine() Engine { return t.db.Engine }
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (a panic rolls back too).
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if d.Engine == SQLite {
+		d.writeMu.Lock()
+		defer d.writeMu.Unlock()
+	}
 	sqltx, err := d.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: sqltx, db: d}
+	defer d.prepareMissed(ctx, tx)
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqltx.Rollback()
@@ -223,6 +236,14 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return err
 	}
 	return sqltx.Commit()
+}
+
+// prepareMissed caches the statements a transaction ran unprepared, now
+// that its connection is back in the pool; the next transaction finds them.
+func (d *DB) prepareMissed(ctx context.Context, tx *Tx) {
+	for _, q := range tx.missed {
+		d.stmts.get(ctx, d, q)
+	}
 }
 
 // Querier is what both *DB and *Tx offer, for helpers that run either way.
