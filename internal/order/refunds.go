@@ -57,3 +57,13 @@ func CloseIfRefunded(ctx context.Context, tx *db.Tx, shopID, orderID, refundedOK
 	}
 	return move(ctx, tx, shopID, orderID, st, Closed, System, "fully refunded", db.NowTime())
 }
+
+// LogNote records something that happened to an order without changing its
+// status (from = to = the current status), inside tx.
+func LogNote(ctx context.Context, tx *db.Tx, shopID, orderID int64, actor Actor, note string) error {
+	st, err := statusOf(ctx, tx, shopID, orderID, 0)
+	if err != nil {
+		return err
+	}
+	return logEvent(ctx, tx, shopID, orderID, actor, st, st, note, db.NowTime())
+}

@@ -296,9 +296,12 @@ func (s *Service) refundLatePayment(ctx context.Context, shopID int64, o order.O
 		if err := dbtx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE order_id = ? AND late_payment = TRUE`, o.ID).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		_, err := insertRefund(ctx, dbtx, shopID, o.ID, o.OrderNo, tx.Amount.Total, tx.Amount.Total,
-			"订单已取消，款项原路退回", true, string(order.System))
-		return err
+		if _, err := insertRefund(ctx, dbtx, shopID, o.ID, o.OrderNo, tx.Amount.Total, tx.Amount.Total,
+			"订单已取消，款项原路退回", true, string(order.System)); err != nil {
+			return err
+		}
+		return order.LogNote(ctx, dbtx, shopID, o.ID, order.System,
+			fmt.Sprintf("payment %s of %d fen arrived after cancellation; refunding it", tx.TransactionID, tx.Amount.Total))
 	})
 	return errs.Wrap("refund late payment", err)
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -131,8 +132,11 @@ func TestLatePaymentIsRefunded(t *testing.T) {
 		if len(refunds) != 1 || refunds[0]["late_payment"] != true || refunds[0]["amount"] != float64(9900) || refunds[0]["status"] != "processing" {
 			t.Fatalf("late payment refunds: %v", refunds)
 		}
-		if st := e.orderStatus(a.owner, a.orderID); st != "cancelled" {
-			t.Fatalf("the order is %s", st)
+		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
+		events := o["events"].([]any)
+		last := events[len(events)-1].(map[string]any)
+		if o["status"] != "cancelled" || last["actor"] != "system" || !strings.Contains(last["reason"].(string), "arrived after cancellation") {
+			t.Fatalf("the order is %v, last event %v", o["status"], last)
 		}
 	})
 }
