@@ -76,6 +76,7 @@ func crashAndRecover(t *testing.T, dsn string) {
 		params[i] = c.post(fmt.Sprintf("/api/v1/orders/%d/pay", ids[i]), shop.buyer, "", "")
 	}
 
+	unpaid := c.order(shop, "crash-unpaid-0001") // never paid: its auto-cancel job must outlive the kill
 	var paidAtWeChat, delivered atomic.Int32
 	killed := killWhenPaid(t, dsn, first, orders/3)
 	var wg sync.WaitGroup
@@ -103,6 +104,7 @@ func crashAndRecover(t *testing.T, dsn string) {
 		t.Fatalf("the sandbox took %d of %d payments and delivered %d notifications: the kill must cut some off", want, orders, delivered.Load())
 	}
 	t.Logf("%d payments at WeChat, %d notifications delivered before the kill", want, delivered.Load())
+	checkAutoCancel(t, dsn, unpaid)
 	checkPaidOnce(t, dsn, want)
 }
 
@@ -128,6 +130,27 @@ func killWhenPaid(t *testing.T, dsn string, server *exec.Cmd, n int) <-chan stru
 		server.Wait()
 	}()
 	return done
+}
+
+// checkAutoCancel brings the unpaid order's deadline forward and waits for
+// the restarted server to cancel it with the job queued before the kill.
+func checkAutoCancel(t *testing.T, dsn string, orderID int64) {
+	d, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, `UPDATE jobs SET run_at = 0 WHERE unique_key = ?`, fmt.Sprintf("order-cancel:%d", orderID)); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && status != "cancelled"; time.Sleep(100 * time.Millisecond) {
+		d.QueryRow(ctx, `SELECT status FROM orders WHERE id = ?`, orderID).Scan(&status)
+	}
+	if status != "cancelled" {
+		t.Fatalf("the unpaid order is %q after the restarted server's auto-cancel", status)
+	}
 }
 
 // checkPaidOnce waits until want orders are paid and checks each was paid
