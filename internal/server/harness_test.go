@@ -44,7 +44,7 @@ func (s *syncBuffer) String() string {
 // env is one kaidian server on a fresh database, with a WeChat sandbox
 // and a WeChat Pay sandbox.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *server.Server
 	ts      *httptest.Server
 	sandbox *sandbox.Sandbox
@@ -58,7 +58,7 @@ const operatorPassword = "operator-pass-1"
 
 // newEnv starts a server on engine's test database. The sandbox and the
 // database may be shared with another env (two server instances).
-func newEnv(t *testing.T, dsn string, sb *sandbox.Sandbox) *env {
+func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox) *env {
 	t.Helper()
 	if sb == nil {
 		sb = sandbox.New()
@@ -94,7 +94,7 @@ func newEnv(t *testing.T, dsn string, sb *sandbox.Sandbox) *env {
 
 // serve runs srv.Serve (with its background loops) on ts's loopback
 // listener until the test ends.
-func serve(t *testing.T, srv *server.Server, ts *httptest.Server) {
+func serve(t testing.TB, srv *server.Server, ts *httptest.Server) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ts.Listener) }()
@@ -129,7 +129,7 @@ type response struct {
 	header http.Header
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
