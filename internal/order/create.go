@@ -90,20 +90,17 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 	if o, found, err := s.byIdempotencyKey(ctx, shopID, memberID, key, hash); found || err != nil {
 		return o, err
 	}
-	var id int64
+	var o Order
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		id, err = s.place(ctx, tx, sh, memberID, key, hash, in)
+		o, err = s.place(ctx, tx, sh, memberID, key, hash, in)
 		return err
 	})
 	if db.IsUniqueViolation(err) { // a concurrent request with the same key won
 		o, _, err := s.byIdempotencyKey(ctx, shopID, memberID, key, hash)
 		return o, err
 	}
-	if err != nil {
-		return Order{}, errs.Wrap("create order", err)
-	}
-	return s.Get(ctx, shopID, id, memberID)
+	return o, errs.Wrap("create order", err)
 }
 
 func (in *CreateInput) validate() error {
@@ -145,38 +142,49 @@ func (s *Service) byIdempotencyKey(ctx context.Context, shopID, memberID int64, 
 
 // place inserts the order first (so a duplicate key fails before any stock
 // moves), then prices and locks every line.
-func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (int64, error) {
+// It returns the order as the buyer sees it, built from what it wrote
+// (reading it back would cost three more round trips per order).
+func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (Order, error) {
 	items := in.Items
 	if in.FromCart {
 		var err error
 		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
-			return 0, err
+			return Order{}, err
 		}
 	}
 	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
 	if err != nil {
-		return 0, err
+		return Order{}, err
 	}
-	now := s.now()
-	deadline := now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute)
-	id, err := insertOrder(ctx, tx, sh, memberID, key, hash, in, lines, now, deadline)
-	if err != nil {
-		return 0, err
+	o := newOrder(sh, memberID, in, lines, s.now())
+	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
+		return Order{}, err
 	}
-	for _, l := range lines {
-		if err := insertLine(ctx, tx, sh.ID, id, l); err != nil {
-			return 0, err
+	for i, l := range o.Lines {
+		if o.Lines[i].ID, err = insertLine(ctx, tx, sh.ID, o.ID, l); err != nil {
+			return Order{}, err
 		}
-		if err := lockStock(ctx, tx, sh.ID, id, l.SKUID, l.Quantity, now); err != nil {
-			return 0, err
+		if err := lockStock(ctx, tx, sh.ID, o.ID, l.SKUID, l.Quantity, o.CreatedAt); err != nil {
+			return Order{}, err
 		}
 	}
-	if err := logEvent(ctx, tx, sh.ID, id, MemberActor(memberID), "", PendingPayment, "order placed", now); err != nil {
-		return 0, err
+	if err := logEvent(ctx, tx, sh.ID, o.ID, MemberActor(memberID), "", PendingPayment, "order placed", o.CreatedAt); err != nil {
+		return Order{}, err
 	}
-	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: id}, jobs.Options{
-		ShopID: sh.ID, RunAt: deadline, UniqueKey: "order-cancel:" + itoa(id), MaxAttempts: 50})
-	return id, err
+	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
+		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
+	return o, err
+}
+
+// newOrder prices a new order (times at millisecond precision, as stored).
+func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, now time.Time) Order {
+	now = ms(now.UnixMilli())
+	goods, shipping := totals(sh, lines)
+	o := Order{OrderNo: newOrderNo(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: goods,
+		ShippingFee: shipping, TotalAmount: goods + shipping, Address: in.Address, BuyerNote: in.BuyerNote,
+		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines}
+	addTax(&o)
+	return o
 }
 
 // mergeItems adds up repeated SKUs and orders items by SKU id, so
@@ -236,25 +244,24 @@ func totals(sh shop.Shop, lines []Line) (goods, shipping int64) {
 	return goods, shipping
 }
 
-func insertOrder(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput,
-	lines []Line, now, deadline time.Time) (int64, error) {
-	goods, shipping := totals(sh, lines)
-	addr, _ := json.Marshal(in.Address)
+func insertOrder(ctx context.Context, tx *db.Tx, shopID int64, key, hash string, o Order) (int64, error) {
+	addr, _ := json.Marshal(o.Address)
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, member_id, order_no, status, goods_amount, shipping_fee,
 		total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		sh.ID, memberID, newOrderNo(now), PendingPayment, goods, shipping, goods+shipping, string(addr), in.BuyerNote,
-		in.Address.Phone, key, hash, deadline.UnixMilli(), now.UnixMilli(), now.UnixMilli()).Scan(&id)
+		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.TotalAmount, string(addr), o.BuyerNote,
+		o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
 	return id, err
 }
 
-func insertLine(ctx context.Context, tx *db.Tx, shopID, orderID int64, l Line) error {
+func insertLine(ctx context.Context, tx *db.Tx, shopID, orderID int64, l Line) (int64, error) {
 	specs, _ := json.Marshal(l.SpecValues)
-	_, err := tx.Exec(ctx, `INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, spec_values, image,
-		unit_price, quantity, amount, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate)
-	return err
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, spec_values, image,
+		unit_price, quantity, amount, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate).Scan(&id)
+	return id, err
 }
 
 var china = time.FixedZone("CST", 8*3600)

@@ -2,6 +2,7 @@ package order_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -414,4 +415,27 @@ func TestTaxIncludedRoundsHalfUp(t *testing.T) {
 			t.Errorf("TaxIncluded(%d, %d) = %d, want %d", c.amount, c.rate, got, c.want)
 		}
 	}
+}
+
+// TestCreatedOrderIsWhatIsStored: the order Create returns (built without
+// reading it back) equals the order Get reads.
+func TestCreatedOrderIsWhatIsStored(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		created, err := e.orders.Create(e.ctx, e.shopID, m, "same-as-stored", order.CreateInput{
+			Items: []order.Item{{SKUID: e.skus[1], Quantity: 2}, {SKUID: e.skus[0], Quantity: 1}}, Address: address, BuyerNote: "请包装好"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := e.orders.Get(e.ctx, e.shopID, created.ID, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(created)
+		b, _ := json.Marshal(stored)
+		if string(a) != string(b) {
+			t.Fatalf("created:\n%s\nstored:\n%s", a, b)
+		}
+	})
 }
