@@ -49,12 +49,14 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, _ := auth.MemberFrom(r.Context())
-	return reply(w, http.StatusCreated)(h.Svc.Create(r.Context(), m.ShopID, m.ID, id, in))
+	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, id, in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
 }
 
 func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	m, _ := auth.MemberFrom(r.Context())
-	return replyList(w)(h.Svc.List(r.Context(), m.ShopID, m.ID, ""))
+	v, err := h.Svc.List(r.Context(), m.ShopID, m.ID, "")
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -63,7 +65,8 @@ func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, _ := auth.MemberFrom(r.Context())
-	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), m.ShopID, id, m.ID))
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) error {
@@ -75,7 +78,8 @@ func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Svc.Cancel(r.Context(), m.ShopID, m.ID, id); err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), m.ShopID, id, m.ID))
+	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
@@ -85,7 +89,8 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errs.Field("status", "invalid_query", "unknown status")
 	}
-	return replyList(w)(h.Svc.List(r.Context(), auth.StaffShop(r.Context()), 0, status))
+	v, err := h.Svc.List(r.Context(), auth.StaffShop(r.Context()), 0, status)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
@@ -93,7 +98,8 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), auth.StaffShop(r.Context()), id, 0))
+	v, err := h.Svc.Get(r.Context(), auth.StaffShop(r.Context()), id, 0)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
@@ -105,7 +111,8 @@ func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Svc.Approve(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID)); err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), st.ShopID, id, 0))
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) reject(w http.ResponseWriter, r *http.Request) error {
@@ -121,26 +128,6 @@ func (h *Handlers) reject(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Svc.Reject(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID), in.Reason); err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK)(h.Svc.Get(r.Context(), st.ShopID, id, 0))
-}
-
-// reply and replyList write a service result or its error.
-func reply(w http.ResponseWriter, status int) func(Request, error) error {
-	return func(v Request, err error) error {
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, status, v)
-		return nil
-	}
-}
-
-func replyList(w http.ResponseWriter) func([]Request, error) error {
-	return func(v []Request, err error) error {
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, http.StatusOK, v)
-		return nil
-	}
+	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }

@@ -84,7 +84,7 @@ func staff(r *http.Request) auth.Staff {
 func (h *Handlers) cart(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	v, err := h.Svc.Cart(r.Context(), m.ShopID, m.ID)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) addToCart(w http.ResponseWriter, r *http.Request) error {
@@ -94,7 +94,7 @@ func (h *Handlers) addToCart(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.AddToCart(r.Context(), m.ShopID, m.ID, in)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) updateCart(w http.ResponseWriter, r *http.Request) error {
@@ -108,7 +108,7 @@ func (h *Handlers) updateCart(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.UpdateCartLine(r.Context(), m.ShopID, m.ID, id, in)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) removeFromCart(w http.ResponseWriter, r *http.Request) error {
@@ -118,7 +118,7 @@ func (h *Handlers) removeFromCart(w http.ResponseWriter, r *http.Request) error 
 	}
 	m := member(r)
 	v, err := h.Svc.RemoveCartLine(r.Context(), m.ShopID, m.ID, id)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
@@ -128,7 +128,7 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, r.Header.Get("Idempotency-Key"), in)
-	return write(w, http.StatusCreated, v, err)
+	return httpx.Respond(w, http.StatusCreated, v, err)
 }
 
 func pageFilter(r *http.Request) (Filter, error) {
@@ -155,7 +155,7 @@ func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	f.MemberID = m.ID
 	v, err := h.Svc.List(r.Context(), m.ShopID, f)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -165,7 +165,7 @@ func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) cancelMine(w http.ResponseWriter, r *http.Request) error {
@@ -195,7 +195,7 @@ func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.List(r.Context(), staff(r).ShopID, f)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 // chinaDate parses YYYY-MM-DD as midnight in China time, plus days.
@@ -216,7 +216,7 @@ func (h *Handlers) getAny(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), staff(r).ShopID, id, 0)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) ship(w http.ResponseWriter, r *http.Request) error {
@@ -267,7 +267,7 @@ func (h *Handlers) memberAction(w http.ResponseWriter, r *http.Request, in any, 
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 // staffAction is memberAction for staff: the answer is the staff view.
@@ -281,7 +281,7 @@ func (h *Handlers) staffAction(w http.ResponseWriter, r *http.Request, in any, a
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
-	return write(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func pathAndBody(w http.ResponseWriter, r *http.Request, in any) (int64, error) {
@@ -306,13 +306,4 @@ func reason(given, fallback string) string {
 		return fallback
 	}
 	return given
-}
-
-// write sends a service result: v with status, or the error.
-func write(w http.ResponseWriter, status int, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, status, v)
-	return nil
 }

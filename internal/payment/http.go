@@ -134,12 +134,9 @@ func replyToWeChat(w http.ResponseWriter, r *http.Request, err error) error {
 	case err == nil:
 		w.WriteHeader(status)
 		return nil
-	case wechatpay.IsRejected(err) || errors.Is(err, errMismatch):
+	case wechatpay.IsRejected(err) || errors.Is(err, errMismatch),
+		errs.As(err).Kind != errs.Internal && errs.As(err).Kind != errs.Unavailable: // includes an unconfigured shop
 		status = http.StatusBadRequest
-	case errs.As(err).Kind != errs.Internal && errs.As(err).Kind != errs.Unavailable:
-		status = http.StatusBadRequest
-	case errors.Is(err, errNotConfigured):
-		status = http.StatusNotFound
 	default:
 		status = http.StatusInternalServerError
 		httpx.Logger(r.Context()).Error("payment notification failed", "err", err.Error())

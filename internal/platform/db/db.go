@@ -213,6 +213,8 @@ func (t *Tx) Engine() Engine { return t.db.Engine }
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (a panic rolls back too).
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	var tx *Tx
+	defer func() { d.prepareMissed(ctx, tx) }() // after the writer lock is released
 	if d.Engine == SQLite {
 		d.writeMu.Lock()
 		defer d.writeMu.Unlock()
@@ -221,8 +223,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Tx: sqltx, db: d}
-	defer d.prepareMissed(ctx, tx)
+	tx = &Tx{Tx: sqltx, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqltx.Rollback()
@@ -241,6 +242,9 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // prepareMissed caches the statements a transaction ran unprepared, now
 // that its connection is back in the pool; the next transaction finds them.
 func (d *DB) prepareMissed(ctx context.Context, tx *Tx) {
+	if tx == nil {
+		return
+	}
 	for _, q := range tx.missed {
 		d.stmts.get(ctx, d, q)
 	}

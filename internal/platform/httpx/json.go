@@ -82,6 +82,16 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
+// Respond writes a service result: v as JSON with status, or, when err is
+// set, returns err for the route to write.
+func Respond(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, status, v)
+	return nil
+}
+
 // WriteError writes err as a JSON error. Internal errors are logged with the
 // request id and shown only as "internal error".
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
