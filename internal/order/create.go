@@ -16,6 +16,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/promotion/pricing"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -38,10 +39,12 @@ type Item struct {
 // CreateInput is a checkout: explicit items ("buy now") or the cart's
 // selected lines.
 type CreateInput struct {
-	Items     []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
-	FromCart  bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
-	Address   Address `json:"address"`
-	BuyerNote string  `json:"buyer_note"`
+	Items        []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
+	FromCart     bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
+	FlashClaimID int64   `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
+	CouponID     int64   `json:"coupon_id,omitempty" doc:"a coupon from the buyer's wallet (member coupon id)"`
+	Address      Address `json:"address"`
+	BuyerNote    string  `json:"buyer_note"`
 }
 
 // Shops gives orders the shop's rules and gates.
@@ -51,9 +54,10 @@ type Shops interface {
 
 // Service runs orders.
 type Service struct {
-	db    *db.DB
-	shops Shops
-	now   func() time.Time
+	db     *db.DB
+	shops  Shops
+	promos Promotions
+	now    func() time.Time
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
@@ -104,15 +108,32 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 }
 
 func (in *CreateInput) validate() error {
+	if err := in.validateItems(); err != nil {
+		return err
+	}
 	var v errs.Validator
-	v.Check(len(in.Items) > 0 != in.FromCart, "items", "give items, or from_cart: true, not both")
+	in.Address.validate(&v)
+	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
+	return v.Err()
+}
+
+// validateItems checks what is bought (shared with the preview).
+func (in *CreateInput) validateItems() error {
+	var v errs.Validator
+	sources := 0
+	for _, given := range []bool{len(in.Items) > 0, in.FromCart, in.FlashClaimID != 0} {
+		if given {
+			sources++
+		}
+	}
+	v.Check(sources == 1, "items", "give items, from_cart: true or flash_claim_id, exactly one")
+	v.Check(in.FlashClaimID >= 0, "flash_claim_id", "must be a claim id")
+	v.Check(in.CouponID >= 0, "coupon_id", "must be a coupon id")
 	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
 	for i, it := range in.Items {
 		v.Check(it.SKUID > 0, fmt.Sprintf("items[%d].sku_id", i), "must be a SKU id")
 		v.Check(it.Quantity >= 1 && it.Quantity <= MaxQuantity, fmt.Sprintf("items[%d].quantity", i), "must be 1 to 999")
 	}
-	in.Address.validate(&v)
-	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
 	return v.Err()
 }
 
@@ -140,29 +161,43 @@ func (s *Service) byIdempotencyKey(ctx context.Context, shopID, memberID int64, 
 	return o, true, err
 }
 
-// place inserts the order first (so a duplicate key fails before any stock
-// moves), then prices and locks every line.
+// place prices the order (promotion prices, coupon, shipping), inserts it
+// (a duplicate idempotency key fails here, before any stock moves), then
+// locks stock and takes the claim and coupon it uses.
 // It returns the order as the buyer sees it, built from what it wrote
 // (reading it back would cost three more round trips per order).
 func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (Order, error) {
+	now := ms(s.now().UnixMilli())
+	applied, err := s.lookupPromotions(ctx, tx, sh.ID, memberID, in, now)
+	if err != nil {
+		return Order{}, err
+	}
 	items := in.Items
-	if in.FromCart {
-		var err error
+	switch {
+	case in.FromCart:
 		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
 			return Order{}, err
 		}
+	case applied.Flash != nil:
+		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
 	}
 	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
 	if err != nil {
 		return Order{}, err
 	}
-	o := newOrder(sh, memberID, in, lines, s.now())
+	if applied.Flash != nil {
+		lines[0].setFlash(*applied.Flash)
+	}
+	o := newOrder(sh, memberID, in, lines, applied, now)
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
 	}
 	for i, l := range o.Lines {
 		if o.Lines[i].ID, err = insertLine(ctx, tx, sh.ID, o.ID, l); err != nil {
 			return Order{}, err
+		}
+		if l.FlashSaleID != 0 { // its units are held by the sale already
+			continue
 		}
 		if err := lockStock(ctx, tx, sh.ID, o.ID, l.SKUID, l.Quantity, o.CreatedAt); err != nil {
 			return Order{}, err
@@ -171,20 +206,63 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 	if err := logEvent(ctx, tx, sh.ID, o.ID, MemberActor(memberID), "", PendingPayment, "order placed", o.CreatedAt); err != nil {
 		return Order{}, err
 	}
+	if s.promos != nil && (in.FlashClaimID != 0 || in.CouponID != 0) {
+		if err := s.promos.Take(ctx, tx, sh.ID, memberID, o.ID, in, now); err != nil {
+			return Order{}, err
+		}
+	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
 		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
 	return o, err
 }
 
-// newOrder prices a new order (times at millisecond precision, as stored).
-func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, now time.Time) Order {
-	now = ms(now.UnixMilli())
-	goods, shipping := totals(sh, lines)
-	o := Order{OrderNo: newOrderNo(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: goods,
-		ShippingFee: shipping, TotalAmount: goods + shipping, Address: in.Address, BuyerNote: in.BuyerNote,
+func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, memberID int64, in CreateInput, now time.Time) (Applied, error) {
+	if in.FlashClaimID == 0 && in.CouponID == 0 {
+		return Applied{}, nil
+	}
+	if s.promos == nil {
+		return Applied{}, errs.Field("coupon_id", "promotions_unavailable", "this server runs without promotions")
+	}
+	return s.promos.Lookup(ctx, q, shopID, memberID, in, now)
+}
+
+func (l *Line) setFlash(f FlashLine) {
+	l.OriginalPrice, l.UnitPrice, l.FlashSaleID = l.UnitPrice, f.Price, f.SaleID
+	l.Amount = l.UnitPrice * l.Quantity
+}
+
+// newOrder prices a new order with the pricing engine (now is at
+// millisecond precision, as stored).
+func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, now time.Time) Order {
+	res := pricing.Price(pricingLines(lines), applied.Coupon, shipping(sh))
+	for i := range lines {
+		lines[i].Discount = res.Lines[i].CouponDiscount
+	}
+	o := Order{OrderNo: newOrderNo(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
+		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
+		Address: in.Address, BuyerNote: in.BuyerNote, CouponID: in.CouponID, Breakdown: &res,
 		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines}
+	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
+		o.PayDeadline = ms(f.ExpiresAt.UnixMilli())
+	}
 	addTax(&o)
 	return o
+}
+
+func shipping(sh shop.Shop) pricing.Shipping {
+	return pricing.Shipping{Fee: sh.ShippingFee, FreeAbove: sh.FreeShippingOver}
+}
+
+func pricingLines(lines []Line) []pricing.Line {
+	out := make([]pricing.Line, len(lines))
+	for i, l := range lines {
+		list := l.UnitPrice
+		if l.OriginalPrice > 0 {
+			list = l.OriginalPrice
+		}
+		out[i] = pricing.Line{SPUID: l.SPUID, CategoryID: l.categoryID, ListPrice: list, UnitPrice: l.UnitPrice, Quantity: l.Quantity}
+	}
+	return out
 }
 
 // mergeItems adds up repeated SKUs and orders items by SKU id, so
@@ -203,7 +281,7 @@ func mergeItems(items []Item) []Item {
 }
 
 // priceLines reads each SKU's current price on the server.
-func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]Line, error) {
+func priceLines(ctx context.Context, q db.Querier, shopID int64, items []Item) ([]Line, error) {
 	var lines []Line
 	for _, it := range items {
 		if it.Quantity > MaxQuantity {
@@ -212,10 +290,10 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 		var l Line
 		var specs, images string
 		var kind catalog.Kind
-		err := tx.QueryRow(ctx, `SELECT k.id, k.spu_id, p.title, k.spec_values, p.images, k.price, p.kind
+		err := q.QueryRow(ctx, `SELECT k.id, k.spu_id, p.category_id, p.title, k.spec_values, p.images, k.price, p.kind
 			FROM skus k JOIN spus p ON p.id = k.spu_id
 			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
-			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
+			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.categoryID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
 		if db.IsNoRows(err) {
 			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
 		}
@@ -233,25 +311,17 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 	return lines, nil
 }
 
-func totals(sh shop.Shop, lines []Line) (goods, shipping int64) {
-	for _, l := range lines {
-		goods += l.Amount
-	}
-	shipping = sh.ShippingFee
-	if sh.FreeShippingOver > 0 && goods >= sh.FreeShippingOver {
-		shipping = 0
-	}
-	return goods, shipping
-}
-
 func insertOrder(ctx context.Context, tx *db.Tx, shopID int64, key, hash string, o Order) (int64, error) {
 	addr, _ := json.Marshal(o.Address)
 	var id int64
+	breakdown, _ := json.Marshal(o.Breakdown)
 	err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, member_id, order_no, status, goods_amount, shipping_fee,
-		total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.TotalAmount, string(addr), o.BuyerNote,
-		o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
+		discount_amount, total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline,
+		breakdown, coupon_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.DiscountAmount, o.TotalAmount, string(addr),
+		o.BuyerNote, o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), string(breakdown), nullID(o.CouponID),
+		o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
 	return id, err
 }
 
@@ -259,9 +329,19 @@ func insertLine(ctx context.Context, tx *db.Tx, shopID, orderID int64, l Line) (
 	specs, _ := json.Marshal(l.SpecValues)
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, spec_values, image,
-		unit_price, quantity, amount, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate).Scan(&id)
+		unit_price, quantity, amount, tax_rate, original_price, discount, flash_sale_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate,
+		l.OriginalPrice, l.Discount, nullID(l.FlashSaleID)).Scan(&id)
 	return id, err
+}
+
+// nullID stores 0 as NULL (an optional reference).
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 var china = time.FixedZone("CST", 8*3600)

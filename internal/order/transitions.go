@@ -91,7 +91,13 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 		if err := move(ctx, tx, shopID, orderID, PendingPayment, Cancelled, actor, reason, now, "cancelled_at", now.UnixMilli()); err != nil {
 			return err
 		}
-		return releaseStock(ctx, tx, shopID, orderID, now)
+		if err := releaseStock(ctx, tx, shopID, orderID, now); err != nil {
+			return err
+		}
+		if s.promos != nil {
+			return s.promos.Cancelled(ctx, tx, shopID, orderID, now)
+		}
+		return nil
 	})
 	return errs.Wrap("cancel order", err)
 }

@@ -236,6 +236,8 @@ type testShop struct {
 	cartLineID  int64
 	aftersaleID int64
 	reportID    int64
+	saleID      int64
+	couponID    int64
 }
 
 var shopCounter struct {

@@ -31,6 +31,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -58,6 +59,7 @@ type Server struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	After    *aftersale.Service
+	Promos   *promotion.Service
 }
 
 // Options adds what only some processes have.
@@ -110,6 +112,14 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
+	s.Promos = promotion.NewService(s.DB, s.Shops, box.DeriveKey("flash-claim-token"))
+	s.Promos.RegisterJobs(s.Jobs)
+	s.Orders.SetPromotions(s.Promos)
+	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
+		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
+			s.log.Error("new-member coupons", "shop", shopID, "member", memberID, "err", err)
+		}
+	})
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -172,6 +182,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
+	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
@@ -185,7 +196,12 @@ func (s *Server) routes(extra map[string]http.Handler) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases the database.
-func (s *Server) Close() error { return s.DB.Close() }
+func (s *Server) Close() error {
+	if s.Promos != nil {
+		s.Promos.Claimer.Close()
+	}
+	return s.DB.Close()
+}
 
 // Serve answers on ln until ctx ends, then shuts down gracefully: in-flight
 // requests get cfg.ShutdownTimeout to finish. Background loops run alongside.

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
 // attackBodies are valid bodies for routes that take one, so an attack is
 // judged on tenancy, not rejected for bad input.
-func attackBodies(categoryID int64) map[string]any {
+func attackBodies(categoryID, memberID int64) map[string]any {
 	return map[string]any{
 		"PUT /admin/api/v1/products/{id}":                 productBody(categoryID, "乙改甲", true),
 		"POST /admin/api/v1/products/{id}/shelf":          map[string]any{"on_shelf": false},
@@ -31,6 +32,8 @@ func attackBodies(categoryID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
+		"POST /api/v1/flash-sales/{id}/claim":             map[string]any{"quantity": 1},
+		"POST /admin/api/v1/coupons/{id}/grant":           map[string]any{"member_id": memberID},
 	}
 }
 
@@ -57,6 +60,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.orderID
 	case strings.Contains(rt.Path, "/cart/items/"):
 		return a.cartLineID
+	case strings.Contains(rt.Path, "/flash-sales/"):
+		return a.saleID
+	case strings.Contains(rt.Path, "/coupons/"):
+		return a.couponID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -69,7 +76,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", a.productID),
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
-		"/admin/api/v1/shop", "/admin/api/v1/products",
+		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
+		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -78,7 +86,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales"} {
+	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -101,8 +109,9 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {
 			t.Fatal(err)
 		}
+		a.saleID, a.couponID = e.newSale(a, "甲秒杀", 5, time.Now()), e.newCoupon(a, "甲满减券", true)
 		before := snapshot(e, a, deleted)
-		bodies := attackBodies(b.categoryID)
+		bodies := attackBodies(b.categoryID, b.memberID)
 
 		// Shop B's buyer cannot put shop A's SKU in a cart or an order.
 		if r := e.do(b.member, "POST", "/api/v1/cart/items", map[string]any{"sku_id": a.skuID, "quantity": 1}); r.status != 400 {

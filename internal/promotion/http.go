@@ -1,0 +1,232 @@
+package promotion
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves flash sales and coupons.
+type Handlers struct {
+	Svc      *Service
+	ClientIP func(r *http.Request) string
+	// PerAddress is how many claims one address may send per second (0 = 20).
+	PerAddress int
+	addresses  addressLimiter
+}
+
+type claimRequest struct {
+	Quantity int64  `json:"quantity" doc:"default 1; at most the sale's per-user limit"`
+	Token    string `json:"token" doc:"from GET /api/v1/flash-sales/{id}/token"`
+}
+
+type tokenResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type grantRequest struct {
+	MemberID int64 `json:"member_id"`
+}
+
+// Routes registers the promotion routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const mini = "mini: promotions"
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's current and upcoming flash sales", Response: []Sale{}, Handler: h.currentSales})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
+		Summary: "One flash sale with its remaining units", Response: Sale{}, Handler: h.publicSale})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Tag: mini, Access: httpx.Member,
+		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
+		Request: claimRequest{}, Response: Claim{}, Handler: h.claim})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
+		Summary: "Coupons buyers can claim now", Response: []Coupon{}, Handler: h.claimableCoupons})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
+		Summary: "My coupon wallet", Response: []WalletCoupon{}, Handler: h.wallet})
+
+	const admin = "admin: promotions"
+	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Flash sales, newest start first", Response: []Sale{}, Handler: h.listSales})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a flash sale (its units leave the SKU's stock at once)", Request: NewSale{}, Response: Sale{}, Handler: h.createSale})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A flash sale's results: claims, orders, buyers, GMV, refunds", Response: SaleResults{}, Handler: h.saleResults})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a coupon", Request: NewCoupon{}, Response: Coupon{}, Handler: h.createCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A coupon", Response: Coupon{}, Handler: h.getCoupon})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/disable", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Give a coupon to a buyer", Request: grantRequest{}, Response: WalletCoupon{}, Handler: h.grantCoupon})
+}
+
+func staffShop(r *http.Request) int64 {
+	st, _ := auth.StaffFrom(r.Context())
+	return st.ShopID
+}
+
+func member(r *http.Request) auth.Member {
+	m, _ := auth.MemberFrom(r.Context())
+	return m
+}
+
+func (h *Handlers) currentSales(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Sales(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) publicSale(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		return h.Svc.Sale(r.Context(), auth.ShopFrom(r.Context()), id)
+	})
+}
+
+func (h *Handlers) token(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		m := member(r)
+		tok, exp, err := h.Svc.Claimer.Token(r.Context(), m.ShopID, id, m.ID)
+		return tokenResponse{Token: tok, ExpiresAt: exp}, err
+	})
+}
+
+func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if h.ClientIP != nil && !h.addresses.allow(h.ClientIP(r), h.PerAddress, time.Now()) {
+		return errTooFast
+	}
+	var in claimRequest
+	if err := httpx.Decode(w, r, &in, 4<<10); err != nil {
+		return err
+	}
+	if in.Quantity == 0 {
+		in.Quantity = 1
+	}
+	m := member(r)
+	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, in.Quantity, in.Token)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) claimableCoupons(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.ListCoupons(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) claimCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusCreated, func(id int64) (any, error) {
+		m := member(r)
+		return h.Svc.ClaimCoupon(r.Context(), m.ShopID, m.ID, id)
+	})
+}
+
+func (h *Handlers) wallet(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.Wallet(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) listSales(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Sales(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createSale(w http.ResponseWriter, r *http.Request) error {
+	var in NewSale
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateSale(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) saleResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Results(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) listCoupons(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.ListCoupons(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createCoupon(w http.ResponseWriter, r *http.Request) error {
+	var in NewCoupon
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateCoupon(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) getCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Coupon(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) disableCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		if err := h.Svc.DisableCoupon(r.Context(), staffShop(r), id); err != nil {
+			return nil, err
+		}
+		return h.Svc.Coupon(r.Context(), staffShop(r), id)
+	})
+}
+
+func (h *Handlers) grantCoupon(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in grantRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if in.MemberID <= 0 {
+		return errs.Field("member_id", "member_id_required", "must be a member id")
+	}
+	v, err := h.Svc.GrantCoupon(r.Context(), staffShop(r), in.MemberID, id)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+// withID reads the {id} path value, runs fn and responds with its result.
+func (h *Handlers) withID(w http.ResponseWriter, r *http.Request, status int, fn func(id int64) (any, error)) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := fn(id)
+	return httpx.Respond(w, status, v, err)
+}
+
+// addressLimiter counts claims per address in one-second windows, in
+// memory: a flash sale's burst must not reach the database to be limited.
+type addressLimiter struct {
+	mu     sync.Mutex
+	second int64
+	counts map[string]int
+}
+
+func (l *addressLimiter) allow(addr string, perSecond int, now time.Time) bool {
+	if perSecond <= 0 {
+		perSecond = 20
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sec := now.Unix(); sec != l.second || l.counts == nil {
+		l.second, l.counts = sec, map[string]int{}
+	}
+	l.counts[addr]++
+	return l.counts[addr] <= perSecond
+}
