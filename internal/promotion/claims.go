@@ -193,13 +193,13 @@ func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.
 	if h.soldOut.Load() && !h.recheckDue(nowMS) {
 		return ErrSoldOut
 	}
+	if c.key != nil && !c.tokenValid(h.sale.ID, memberID, token, now) {
+		return errBadToken
+	}
 	if last, loaded := h.lastTry.Swap(memberID, nowMS); loaded && nowMS-last.(int64) < memberGap.Milliseconds() {
 		return errTooFast
 	}
 	if c.key != nil {
-		if !c.tokenValid(h.sale.ID, memberID, token, now) {
-			return errBadToken
-		}
 		if _, used := h.usedToken.LoadOrStore(token, struct{}{}); used {
 			return errTokenUsed
 		}
