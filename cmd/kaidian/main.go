@@ -22,6 +22,7 @@ Usage:
   kaidian serve   [flags]   run the server
   kaidian migrate [flags]   apply database migrations and exit
   kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
+  kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return runMigrate(ctx, rest, stdout, getenv)
 	case "bench":
 		return runBench(ctx, rest, stdout)
+	case "bench-flash":
+		return runBenchFlash(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,10 +69,16 @@ type Claimer struct {
 	key      []byte
 	MaxBatch int
 
-	mu    sync.Mutex
-	sales map[int64]*hotSale
+	mu    sync.Mutex // held while a sale is loaded
+	sales sync.Map   // sale id → *hotSale
 	done  chan struct{}
+
+	batches, batched atomic.Int64 // transactions written, claims they carried
 }
+
+// Stats reports how many batch transactions the engine wrote and how many
+// claims they carried (for benchmarks and metrics).
+func (c *Claimer) Stats() (batches, claims int64) { return c.batches.Load(), c.batched.Load() }
 
 // hotSale is a sale's in-memory state in this process.
 type hotSale struct {
@@ -81,9 +87,15 @@ type hotSale struct {
 	queue     chan *claimReq
 	soldOut   atomic.Bool
 	nextCheck atomic.Int64 // unix ms: when a sold-out sale may be checked again
-	holders   sync.Map     // member id → unix ms until which they hold a claim
-	lastTry   sync.Map     // member id → unix ms of their last attempt
-	usedToken sync.Map     // token → struct{}
+	// known is the sale's remaining units as this process last read them,
+	// inflight the units of claims admitted but not yet written. A claim
+	// that would take inflight past known is sold out without a
+	// transaction. This only holds requests back; the database decides who
+	// wins (another process may have sold what known still counts).
+	known, inflight atomic.Int64
+	holders         sync.Map // member id → unix ms until which they hold a claim
+	lastTry         sync.Map // member id → unix ms of their last attempt
+	usedToken       sync.Map // token → struct{}
 }
 
 type claimReq struct {
@@ -99,7 +111,7 @@ type claimResult struct {
 // NewClaimer returns a claim engine; key signs claim tokens (processes that
 // share a database must share it).
 func NewClaimer(d *db.DB, key []byte) *Claimer {
-	return &Claimer{db: d, now: time.Now, key: key, MaxBatch: defaultMaxBatch, sales: map[int64]*hotSale{}, done: make(chan struct{})}
+	return &Claimer{db: d, now: time.Now, key: key, MaxBatch: defaultMaxBatch, done: make(chan struct{})}
 }
 
 // Close stops the per-sale writers.
@@ -190,9 +202,6 @@ func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.
 	if until, ok := h.holders.Load(memberID); ok && nowMS < until.(int64) {
 		return errAlreadyClaimed
 	}
-	if h.soldOut.Load() && !h.recheckDue(nowMS) {
-		return ErrSoldOut
-	}
 	if c.key != nil && !c.tokenValid(h.sale.ID, memberID, token, now) {
 		return errBadToken
 	}
@@ -204,6 +213,13 @@ func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.
 			return errTokenUsed
 		}
 	}
+	// Sold out as far as this process knows: only one request per
+	// soldOutRecheck goes on to ask the database.
+	over := h.inflight.Add(qty) > h.known.Load()
+	if (over || h.soldOut.Load()) && !h.recheckDue(nowMS) {
+		h.inflight.Add(-qty)
+		return ErrSoldOut
+	}
 	return nil
 }
 
@@ -213,28 +229,30 @@ func (h *hotSale) recheckDue(nowMS int64) bool {
 	return nowMS >= next && h.nextCheck.CompareAndSwap(next, nowMS+soldOutRecheck.Milliseconds())
 }
 
-// hot returns the sale's in-memory state, loading it on first use and
+// hot returns the sale's in-memory state, loading it on first use (once:
+// a burst of first buyers waits for one read, not one read each) and
 // starting its writer.
 func (c *Claimer) hot(ctx context.Context, shopID, saleID int64) (*hotSale, error) {
-	c.mu.Lock()
-	h := c.sales[saleID]
-	c.mu.Unlock()
-	if h == nil {
-		sl, err := scanSale(c.db.QueryRow(ctx, `SELECT `+saleColumns+` FROM flash_sales WHERE id = ? AND shop_id = ?`, saleID, shopID))
-		if db.IsNoRows(err) {
-			return nil, errSaleNotFound
-		}
-		if err != nil {
-			return nil, errs.Wrap("flash sale", err)
-		}
+	v, ok := c.sales.Load(saleID)
+	if !ok {
 		c.mu.Lock()
-		if h = c.sales[saleID]; h == nil {
-			h = &hotSale{shopID: shopID, sale: sl, queue: make(chan *claimReq, 8192)}
-			c.sales[saleID] = h
+		defer c.mu.Unlock()
+		if v, ok = c.sales.Load(saleID); !ok {
+			sl, err := scanSale(c.db.QueryRow(ctx, `SELECT `+saleColumns+` FROM flash_sales WHERE id = ? AND shop_id = ?`, saleID, shopID))
+			if db.IsNoRows(err) {
+				return nil, errSaleNotFound
+			}
+			if err != nil {
+				return nil, errs.Wrap("flash sale", err)
+			}
+			h := &hotSale{shopID: shopID, sale: sl, queue: make(chan *claimReq, 8192)}
+			h.known.Store(sl.Remaining)
+			c.sales.Store(saleID, h)
 			go c.write(h)
+			v = h
 		}
-		c.mu.Unlock()
 	}
+	h := v.(*hotSale)
 	if h.shopID != shopID {
 		return nil, errSaleNotFound
 	}
@@ -271,6 +289,8 @@ func (c *Claimer) write(h *hotSale) {
 // with a compare-and-set on the remaining count it read.
 func (c *Claimer) settle(h *hotSale, batch []*claimReq) {
 	ctx := context.Background()
+	c.batches.Add(1)
+	c.batched.Add(int64(len(batch)))
 	now := c.now()
 	expires := now.Add(time.Duration(h.sale.PayMinutes) * time.Minute)
 	results := make([]claimResult, len(batch))
@@ -281,38 +301,12 @@ func (c *Claimer) settle(h *hotSale, batch []*claimReq) {
 		if left, err = lockRemaining(ctx, tx, h.shopID, h.sale.ID); err != nil {
 			return err
 		}
-		held, err := liveHolders(ctx, tx, h.sale.ID, batch)
-		if err != nil {
-			return err
-		}
-		var members, qtys []int64
 		before := left
-		for i, r := range batch {
-			switch {
-			case held[r.memberID]:
-				results[i].err = errAlreadyClaimed
-			case left == 0:
-				results[i].err = ErrSoldOut
-			case r.qty > left:
-				results[i].err = errNotEnoughLeft
-			default:
-				held[r.memberID] = true
-				left -= r.qty
-				members, qtys = append(members, r.memberID), append(qtys, r.qty)
-			}
-		}
-		if len(members) == 0 {
-			return nil
-		}
-		ids, err := insertClaims(ctx, tx, h.shopID, h.sale.ID, members, qtys, expires, now)
-		if err != nil {
+		if left, err = c.award(ctx, tx, h, batch, results, left, expires, now); err != nil {
 			return err
 		}
-		for i, r := range batch {
-			if results[i].err == nil {
-				results[i].claim = Claim{ID: ids[r.memberID], SaleID: h.sale.ID, Quantity: r.qty, Status: "held",
-					ExpiresAt: ms(expires), CreatedAt: ms(now)}
-			}
+		if left == before {
+			return nil
 		}
 		return db.ExpectOne(tx.Exec(ctx, `UPDATE flash_sales SET remaining = ?, updated_at = ? WHERE id = ? AND remaining = ?`,
 			left, now.UnixMilli(), h.sale.ID, before))
@@ -327,6 +321,14 @@ func (c *Claimer) settle(h *hotSale, batch []*claimReq) {
 			h.nextCheck.Store(now.Add(soldOutRecheck).UnixMilli())
 		}
 	}
+	var qty int64
+	for _, r := range batch {
+		qty += r.qty
+	}
+	if err == nil {
+		h.known.Store(left)
+	}
+	h.inflight.Add(-qty)
 	for i, r := range batch {
 		if results[i].err == nil {
 			h.holders.Store(r.memberID, expires.UnixMilli())
@@ -350,73 +352,129 @@ func lockRemaining(ctx context.Context, tx *db.Tx, shopID, saleID int64) (int64,
 	return left, err
 }
 
-// liveHolders returns which members of the batch already hold a live
-// claim, and marks later duplicates within the batch as holders too.
-func liveHolders(ctx context.Context, tx *db.Tx, saleID int64, batch []*claimReq) (map[int64]bool, error) {
-	ids := make([]int64, len(batch))
+// award gives units to the batch's buyers in arrival order while they
+// last. Candidates are inserted with ON CONFLICT DO NOTHING: a buyer who
+// already holds a live claim (from an earlier batch or another process)
+// is not inserted and is told so, and the units meant for them go to the
+// next buyers in the queue. It fills results and returns the units left.
+func (c *Claimer) award(ctx context.Context, tx *db.Tx, h *hotSale, batch []*claimReq, results []claimResult,
+	left int64, expires, now time.Time) (int64, error) {
+	pending := make([]int, 0, len(batch))
+	seen := make(map[int64]bool, len(batch))
 	for i, r := range batch {
-		ids[i] = r.memberID
-	}
-	var rows interface {
-		Next() bool
-		Scan(...any) error
-		Close() error
-		Err() error
-	}
-	var err error
-	if tx.Engine() == db.Postgres {
-		rows, err = tx.Query(ctx, `SELECT member_id FROM flash_claims WHERE sale_id = ? AND status <> 'expired' AND member_id = ANY(?)`, saleID, ids)
-	} else {
-		list, _ := json.Marshal(ids)
-		rows, err = tx.Query(ctx, `SELECT member_id FROM flash_claims WHERE sale_id = ? AND status <> 'expired'
-			AND member_id IN (SELECT value FROM json_each(?))`, saleID, string(list))
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	held := make(map[int64]bool, len(batch))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		if seen[r.memberID] {
+			results[i].err = errAlreadyClaimed
+			continue
 		}
-		held[id] = true
+		seen[r.memberID] = true
+		pending = append(pending, i)
 	}
-	return held, rows.Err()
+	for left > 0 {
+		var cand, rest []int
+		var members, qtys []int64
+		budget := left
+		for _, i := range pending {
+			if q := batch[i].qty; q <= budget {
+				cand, members, qtys = append(cand, i), append(members, batch[i].memberID), append(qtys, q)
+				budget -= q
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		if len(cand) == 0 {
+			break
+		}
+		ids, err := insertClaims(ctx, tx, h.shopID, h.sale.ID, members, qtys, expires, now)
+		if err != nil {
+			return 0, err
+		}
+		for _, i := range cand {
+			r := batch[i]
+			id, ok := ids[r.memberID]
+			if !ok {
+				results[i].err = errAlreadyClaimed
+				continue
+			}
+			left -= r.qty
+			results[i].claim = Claim{ID: id, SaleID: h.sale.ID, Quantity: r.qty, Status: "held", ExpiresAt: ms(expires), CreatedAt: ms(now)}
+		}
+		pending = rest
+	}
+	for _, i := range pending {
+		results[i].err = ErrSoldOut
+		if left > 0 {
+			results[i].err = errNotEnoughLeft
+		}
+	}
+	return left, nil
 }
 
-// insertClaims writes the batch's winning claims in one statement and
-// returns their ids by member.
+// insertClaims writes claims in one statement, skipping buyers who hold a
+// live claim already, and returns the new ids by member.
 func insertClaims(ctx context.Context, tx *db.Tx, shopID, saleID int64, members, qtys []int64, expires, now time.Time) (map[int64]int64, error) {
-	var q string
-	var list any
-	if tx.Engine() == db.Postgres {
-		q = `INSERT INTO flash_claims (shop_id, sale_id, member_id, quantity, status, expires_at, created_at)
-			SELECT ?, ?, m, n, 'held', ?, ? FROM unnest(?::bigint[], ?::bigint[]) AS t(m, n) RETURNING member_id, id`
-		list = nil
-	} else {
-		pairs := make([][2]int64, len(members))
-		for i := range members {
-			pairs[i] = [2]int64{members[i], qtys[i]}
-		}
-		b, _ := json.Marshal(pairs)
-		list = string(b)
-		q = `INSERT INTO flash_claims (shop_id, sale_id, member_id, quantity, status, expires_at, created_at)
-			SELECT ?, ?, value ->> 0, value ->> 1, 'held', ?, ? FROM json_each(?) RETURNING member_id, id`
+	if tx.Engine() == db.SQLite {
+		return insertClaimsSQLite(ctx, tx, shopID, saleID, members, qtys, expires, now)
 	}
-	args := []any{shopID, saleID, expires.UnixMilli(), now.UnixMilli()}
-	if list == nil {
-		args = append(args, members, qtys)
-	} else {
-		args = append(args, list)
-	}
-	rows, err := tx.Query(ctx, q, args...)
+	rows, err := tx.Query(ctx, `INSERT INTO flash_claims (shop_id, sale_id, member_id, quantity, status, expires_at, created_at)
+		SELECT ?, ?, m, n, 'held', ?, ? FROM unnest(?::bigint[], ?::bigint[]) AS t(m, n)
+		ON CONFLICT DO NOTHING RETURNING member_id, id`, shopID, saleID, expires.UnixMilli(), now.UnixMilli(), members, qtys)
 	if err != nil {
 		return nil, err
 	}
+	return claimIDs(rows, len(members))
+}
+
+// insertClaimsSQLite numbers the claims itself (the transaction holds
+// SQLite's only write lock, so MAX(id) cannot move) and sends them as one
+// JSON array: one statement, no row coming back unless a buyer was
+// skipped.
+func insertClaimsSQLite(ctx context.Context, tx *db.Tx, shopID, saleID int64, members, qtys []int64, expires, now time.Time) (map[int64]int64, error) {
+	var last int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM flash_claims`).Scan(&last); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, 32*len(members)+2)
+	buf = append(buf, '[')
+	for i := range members {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '[')
+		buf = strconv.AppendInt(buf, last+1+int64(i), 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, members[i], 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, qtys[i], 10)
+		buf = append(buf, ']')
+	}
+	buf = append(buf, ']')
+	res, err := tx.Exec(ctx, `INSERT INTO flash_claims (id, shop_id, sale_id, member_id, quantity, status, expires_at, created_at)
+		SELECT value ->> 0, ?, ?, value ->> 1, value ->> 2, 'held', ?, ? FROM json_each(?) WHERE TRUE
+		ON CONFLICT DO NOTHING`, shopID, saleID, expires.UnixMilli(), now.UnixMilli(), string(buf))
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	if n == int64(len(members)) {
+		ids := make(map[int64]int64, len(members))
+		for i, m := range members {
+			ids[m] = last + 1 + int64(i)
+		}
+		return ids, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT member_id, id FROM flash_claims WHERE id > ? AND id <= ?`, last, last+int64(len(members)))
+	if err != nil {
+		return nil, err
+	}
+	return claimIDs(rows, len(members))
+}
+
+func claimIDs(rows *sql.Rows, n int) (map[int64]int64, error) {
 	defer rows.Close()
-	ids := make(map[int64]int64, len(members))
+	ids := make(map[int64]int64, n)
 	for rows.Next() {
 		var m, id int64
 		if err := rows.Scan(&m, &id); err != nil {

@@ -73,7 +73,7 @@ type Options struct {
 // New opens the database, applies migrations, builds every service and
 // loads the catalog read model.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
-	d, err := db.Open(ctx, cfg.DatabaseURL())
+	d, err := db.OpenWith(ctx, cfg.DatabaseURL(), db.Options{SQLiteSync: cfg.SQLiteSync})
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
-	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP}).Routes(s.API)
+	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

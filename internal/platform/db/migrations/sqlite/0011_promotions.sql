@@ -35,6 +35,7 @@ CREATE TABLE flash_sales (
 );
 CREATE INDEX flash_sales_shop ON flash_sales (shop_id, starts_at);
 CREATE INDEX flash_sales_unsettled ON flash_sales (ends_at) WHERE settled_at IS NULL;
+CREATE INDEX flash_sales_ends ON flash_sales (ends_at);
 
 -- A buyer's claim on units of a flash sale: held until it becomes an order
 -- (ordered) or its payment window passes (expired). One live claim per
@@ -51,8 +52,7 @@ CREATE TABLE flash_claims (
     created_at  INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX flash_claims_live ON flash_claims (sale_id, member_id) WHERE status <> 'expired';
-CREATE INDEX flash_claims_held ON flash_claims (expires_at) WHERE status = 'held';
-CREATE INDEX flash_claims_member ON flash_claims (shop_id, member_id, id);
+CREATE INDEX flash_claims_order ON flash_claims (order_id) WHERE order_id IS NOT NULL;
 
 -- A coupon template: what it takes off, where, when, how many.
 -- kind amount: `amount` fen off; percent: the buyer pays rate_bp/10000, at
