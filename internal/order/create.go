@@ -42,6 +42,8 @@ type CreateInput struct {
 	Items        []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
 	FromCart     bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
 	FlashClaimID int64   `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
+	GroupDealID  int64   `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
+	GroupID      int64   `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
 	CouponID     int64   `json:"coupon_id,omitempty" doc:"a coupon from the buyer's wallet (member coupon id)"`
 	Address      Address `json:"address"`
 	BuyerNote    string  `json:"buyer_note"`
@@ -121,12 +123,13 @@ func (in *CreateInput) validate() error {
 func (in *CreateInput) validateItems() error {
 	var v errs.Validator
 	sources := 0
-	for _, given := range []bool{len(in.Items) > 0, in.FromCart, in.FlashClaimID != 0} {
+	for _, given := range []bool{len(in.Items) > 0, in.FromCart, in.FlashClaimID != 0, in.GroupDealID != 0, in.GroupID != 0} {
 		if given {
 			sources++
 		}
 	}
-	v.Check(sources == 1, "items", "give items, from_cart: true or flash_claim_id, exactly one")
+	v.Check(sources == 1, "items", "give items, from_cart: true, flash_claim_id, group_deal_id or group_id, exactly one")
+	v.Check(in.GroupDealID >= 0 && in.GroupID >= 0, "group_id", "must be an id")
 	v.Check(in.FlashClaimID >= 0, "flash_claim_id", "must be a claim id")
 	v.Check(in.CouponID >= 0, "coupon_id", "must be a coupon id")
 	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
@@ -180,14 +183,14 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		}
 	case applied.Flash != nil:
 		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
+	case applied.Group != nil:
+		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
 	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
 	if err != nil {
 		return Order{}, err
 	}
-	if applied.Flash != nil {
-		lines[0].setFlash(*applied.Flash)
-	}
+	applied.setPrices(lines)
 	o := newOrder(sh, memberID, in, lines, applied, now)
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
@@ -206,10 +209,12 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 	if err := logEvent(ctx, tx, sh.ID, o.ID, MemberActor(memberID), "", PendingPayment, "order placed", o.CreatedAt); err != nil {
 		return Order{}, err
 	}
-	if s.promos != nil && (in.FlashClaimID != 0 || in.CouponID != 0) {
-		if err := s.promos.Take(ctx, tx, sh.ID, memberID, o.ID, in, now); err != nil {
+	if s.promos != nil && in.usesPromotions() {
+		taken, err := s.promos.Take(ctx, tx, sh.ID, memberID, o.ID, in, now)
+		if err != nil {
 			return Order{}, err
 		}
+		o.GroupID = taken.GroupID
 	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
 		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
@@ -217,7 +222,7 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 }
 
 func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, memberID int64, in CreateInput, now time.Time) (Applied, error) {
-	if in.FlashClaimID == 0 && in.CouponID == 0 {
+	if !in.usesPromotions() {
 		return Applied{}, nil
 	}
 	if s.promos == nil {
@@ -226,8 +231,23 @@ func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, me
 	return s.promos.Lookup(ctx, q, shopID, memberID, in, now)
 }
 
-func (l *Line) setFlash(f FlashLine) {
-	l.OriginalPrice, l.UnitPrice, l.FlashSaleID = l.UnitPrice, f.Price, f.SaleID
+func (in CreateInput) usesPromotions() bool {
+	return in.FlashClaimID != 0 || in.CouponID != 0 || in.GroupDealID != 0 || in.GroupID != 0
+}
+
+// setPrices puts a flash-sale or group price on the order's single line.
+func (a Applied) setPrices(lines []Line) {
+	switch {
+	case a.Flash != nil:
+		lines[0].setPromotionPrice(a.Flash.Price)
+		lines[0].FlashSaleID = a.Flash.SaleID
+	case a.Group != nil:
+		lines[0].setPromotionPrice(a.Group.Price)
+	}
+}
+
+func (l *Line) setPromotionPrice(price int64) {
+	l.OriginalPrice, l.UnitPrice = l.UnitPrice, price
 	l.Amount = l.UnitPrice * l.Quantity
 }
 

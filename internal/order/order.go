@@ -139,6 +139,7 @@ type Order struct {
 	CancelledAt    *time.Time      `json:"cancelled_at"`
 	CreatedAt      time.Time       `json:"created_at"`
 	CouponID       int64           `json:"coupon_id,omitempty" doc:"the member coupon used"`
+	GroupID        int64           `json:"group_id,omitempty" doc:"the group-buying group this order is a seat in"`
 	Breakdown      *pricing.Result `json:"breakdown,omitempty" doc:"the pricing engine's itemised result at checkout"`
 	Lines          []Line          `json:"lines"`
 	Events         []Event         `json:"events,omitempty"`

@@ -12,6 +12,8 @@ type PreviewInput struct {
 	Items        []Item `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
 	FromCart     bool   `json:"from_cart"`
 	FlashClaimID int64  `json:"flash_claim_id,omitempty"`
+	GroupDealID  int64  `json:"group_deal_id,omitempty"`
+	GroupID      int64  `json:"group_id,omitempty"`
 	CouponID     int64  `json:"coupon_id,omitempty" doc:"price with this coupon; omit to get the suggested one applied"`
 }
 
@@ -26,7 +28,8 @@ type Preview struct {
 // Preview prices a checkout exactly as Create would, without changing
 // anything, and suggests the best coupon (applied when none is named).
 func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p PreviewInput) (Preview, error) {
-	in := CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID, CouponID: p.CouponID}
+	in := CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID, CouponID: p.CouponID,
+		GroupDealID: p.GroupDealID, GroupID: p.GroupID}
 	if err := in.validateItems(); err != nil {
 		return Preview{}, err
 	}
@@ -47,14 +50,14 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 		}
 	case applied.Flash != nil:
 		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
+	case applied.Group != nil:
+		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
 	lines, err := priceLines(ctx, s.db, shopID, mergeItems(items))
 	if err != nil {
 		return Preview{}, errs.Wrap("preview", err)
 	}
-	if applied.Flash != nil {
-		lines[0].setFlash(*applied.Flash)
-	}
+	applied.setPrices(lines)
 	out := Preview{CouponID: in.CouponID, Coupons: []CouponOption{}}
 	if s.promos != nil {
 		if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(lines), shipping(sh), now); err != nil {

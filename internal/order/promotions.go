@@ -16,7 +16,11 @@ type Promotions interface {
 	Lookup(ctx context.Context, q db.Querier, shopID, memberID int64, in CreateInput, now time.Time) (Applied, error)
 	// Take marks them used by the new order with compare-and-set updates,
 	// so a coupon or claim is used once even under concurrent checkouts.
-	Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID int64, in CreateInput, now time.Time) error
+	// It reports the group a group-buying order took a seat in.
+	Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID int64, in CreateInput, now time.Time) (Taken, error)
+	// Paid tells promotions an order was paid (a group member's seat
+	// counts from then), inside the payment's transaction.
+	Paid(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error
 	// Cancelled gives back what a cancelled order used: its coupon and its
 	// flash-sale units.
 	Cancelled(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error
@@ -25,10 +29,24 @@ type Promotions interface {
 	Coupons(ctx context.Context, shopID, memberID int64, lines []pricing.Line, ship pricing.Shipping, now time.Time) ([]CouponOption, error)
 }
 
+// Taken is what Take did that the new order shows.
+type Taken struct {
+	GroupID int64
+}
+
 // Applied is what a checkout uses besides plain SKUs.
 type Applied struct {
 	Flash  *FlashLine
+	Group  *GroupLine
 	Coupon *pricing.Coupon
+}
+
+// GroupLine is a group-buying seat as an order line: one unit at the
+// price of the deal's smallest tier (the difference to the tier the group
+// reaches is refunded when it closes).
+type GroupLine struct {
+	SKUID int64
+	Price int64
 }
 
 // FlashLine is a flash-sale claim as an order line: its units are already

@@ -124,7 +124,13 @@ func (s *Service) MarkPaid(ctx context.Context, shopID, orderID, amount int64, t
 			return err
 		}
 		applied = true
-		return deductStock(ctx, tx, shopID, orderID, now)
+		if err := deductStock(ctx, tx, shopID, orderID, now); err != nil {
+			return err
+		}
+		if s.promos != nil {
+			return s.promos.Paid(ctx, tx, shopID, orderID, now)
+		}
+		return nil
 	})
 	if db.IsNoRows(err) {
 		return false, errOrderNotFound

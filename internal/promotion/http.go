@@ -45,6 +45,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
 		Request: claimRequest{}, Response: Claim{}, Handler: h.claim})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []Deal{}, Handler: h.currentDeals})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals/{id}", Tag: mini, Access: httpx.Shop,
+		Summary: "A group-buying deal with its tiers", Response: Deal{}, Handler: h.publicDeal})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/groups/{id}", Tag: mini, Access: httpx.Shop,
+		Summary:  "A group (the share link): who joined, how many are missing, time left; join with POST /api/v1/orders {group_id}",
+		Response: GroupView{}, Handler: h.group})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
 		Summary: "Coupons buyers can claim now", Response: []Coupon{}, Handler: h.claimableCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
@@ -60,6 +67,14 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Create a flash sale (its units leave the SKU's stock at once)", Request: NewSale{}, Response: Sale{}, Handler: h.createSale})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A flash sale's results: claims, orders, buyers, GMV, refunds", Response: SaleResults{}, Handler: h.saleResults})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Group-buying deals", Response: []Deal{}, Handler: h.listDeals})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a group-buying deal with tiered prices by group size", Request: NewDeal{}, Response: Deal{}, Handler: h.createDeal})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A deal's results: groups (succeeded, failed, virtual), members, GMV, refunds", Response: DealResults{}, Handler: h.dealResults})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/groups/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A group, with virtual members shown as such", Response: GroupView{}, Handler: h.staffGroup})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
@@ -155,6 +170,41 @@ func (h *Handlers) createSale(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) saleResults(w http.ResponseWriter, r *http.Request) error {
 	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Results(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) currentDeals(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Deals(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) publicDeal(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Deal(r.Context(), auth.ShopFrom(r.Context()), id) })
+}
+
+func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Group(r.Context(), auth.ShopFrom(r.Context()), id) })
+}
+
+func (h *Handlers) listDeals(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Deals(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createDeal(w http.ResponseWriter, r *http.Request) error {
+	var in NewDeal
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateDeal(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) dealResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.DealResults(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) staffGroup(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Group(r.Context(), staffShop(r), id) })
 }
 
 func (h *Handlers) listCoupons(w http.ResponseWriter, r *http.Request) error {

@@ -27,18 +27,25 @@ type Shops interface {
 	Enabled(ctx context.Context, id int64) (shop.Shop, error)
 }
 
+// Orders is what promotions need of the order service: cancelling the
+// unpaid orders of a closed group.
+type Orders interface {
+	Cancel(ctx context.Context, shopID, orderID, memberID int64, actor order.Actor, reason string) error
+}
+
 // Service runs a shop's promotions.
 type Service struct {
 	db      *db.DB
 	shops   Shops
+	orders  Orders
 	now     func() time.Time
 	Claimer *Claimer
 }
 
 // NewService returns the promotion service; key signs flash-sale claim
 // tokens.
-func NewService(d *db.DB, shops Shops, key []byte) *Service {
-	return &Service{db: d, shops: shops, now: time.Now, Claimer: NewClaimer(d, key)}
+func NewService(d *db.DB, shops Shops, orders Orders, key []byte) *Service {
+	return &Service{db: d, shops: shops, orders: orders, now: time.Now, Claimer: NewClaimer(d, key)}
 }
 
 var _ order.Promotions = (*Service)(nil)
@@ -57,6 +64,16 @@ func (s *Service) Lookup(ctx context.Context, q db.Querier, shopID, memberID int
 			return a, err
 		}
 		a.Flash = &f
+	}
+	if in.GroupDealID != 0 || in.GroupID != 0 {
+		if in.CouponID != 0 {
+			return a, errGroupCoupon
+		}
+		g, err := lookupGroup(ctx, q, shopID, memberID, in.GroupDealID, in.GroupID, now)
+		if err != nil {
+			return a, err
+		}
+		a.Group = &g
 	}
 	if in.CouponID != 0 {
 		mc, err := s.walletCoupon(ctx, q, shopID, memberID, in.CouponID, now)
@@ -90,18 +107,25 @@ func lookupClaim(ctx context.Context, q db.Querier, shopID, memberID, claimID in
 	return f, nil
 }
 
-// Take marks the claim ordered and the coupon used by the new order, each
-// with a compare-and-set.
-func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID int64, in order.CreateInput, now time.Time) error {
+// Take marks the claim ordered, the coupon used and the group seat taken
+// by the new order, each with a compare-and-set.
+func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID int64, in order.CreateInput, now time.Time) (order.Taken, error) {
+	var t order.Taken
 	if in.FlashClaimID != 0 {
 		err := db.ExpectOne(tx.Exec(ctx, `UPDATE flash_claims SET status = 'ordered', order_id = ?
 			WHERE id = ? AND shop_id = ? AND member_id = ? AND status = 'held' AND expires_at > ?`,
 			orderID, in.FlashClaimID, shopID, memberID, now.UnixMilli()))
 		if db.IsNoRows(err) {
-			return errClaimExpired
+			return t, errClaimExpired
 		}
 		if err != nil {
-			return err
+			return t, err
+		}
+	}
+	if in.GroupDealID != 0 || in.GroupID != 0 {
+		var err error
+		if t.GroupID, err = takeSeat(ctx, tx, shopID, memberID, orderID, in.GroupDealID, in.GroupID, now); err != nil {
+			return t, err
 		}
 	}
 	if in.CouponID != 0 {
@@ -109,11 +133,16 @@ func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID
 			WHERE id = ? AND shop_id = ? AND member_id = ? AND status = 'unused'`,
 			orderID, now.UnixMilli(), in.CouponID, shopID, memberID))
 		if db.IsNoRows(err) {
-			return errCouponUsed
+			return t, errCouponUsed
 		}
-		return err
+		return t, err
 	}
-	return nil
+	return t, nil
+}
+
+// Paid counts a group-buying seat once its order is paid.
+func (s *Service) Paid(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error {
+	return seatPaid(ctx, tx, shopID, orderID)
 }
 
 // Cancelled gives a cancelled order's coupon back to the buyer and its
@@ -122,6 +151,9 @@ func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID
 func (s *Service) Cancelled(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error {
 	if _, err := tx.Exec(ctx, `UPDATE member_coupons SET status = 'unused', order_id = NULL, used_at = NULL
 		WHERE order_id = ? AND shop_id = ? AND status = 'used'`, orderID, shopID); err != nil {
+		return err
+	}
+	if err := seatCancelled(ctx, tx, shopID, orderID); err != nil {
 		return err
 	}
 	var claimID, saleID, qty int64
@@ -179,6 +211,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 		_, err := s.SettleSales(ctx)
 		return err
 	})
+	s.registerGroupJobs(q)
 }
 
 // ExpireClaims ends held claims whose payment window has passed (a few

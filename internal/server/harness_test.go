@@ -238,6 +238,8 @@ type testShop struct {
 	reportID    int64
 	saleID      int64
 	couponID    int64
+	dealID      int64
+	groupID     int64
 }
 
 var shopCounter struct {

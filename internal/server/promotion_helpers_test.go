@@ -21,3 +21,35 @@ func (e *env) newCoupon(a testShop, name string, claimable bool) int64 {
 		"claimable": claimable})
 	return int64(c["id"].(float64))
 }
+
+// newDeal adds a group-buying deal on shop a's SKU: 2 people ¥99, 3 people
+// ¥79, 4 people ¥59, groups of 30 minutes.
+func (e *env) newDeal(a testShop, title string, allowVirtual bool) int64 {
+	e.t.Helper()
+	d := e.must(a.owner, 201, "POST", "/admin/api/v1/group-deals", map[string]any{"sku_id": a.skuID, "title": title,
+		"tiers":            []map[string]any{{"size": 2, "price": 9900}, {"size": 3, "price": 7900}, {"size": 4, "price": 5900}},
+		"duration_minutes": 30, "allow_virtual": allowVirtual,
+		"starts_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+	return int64(d["id"].(float64))
+}
+
+// openGroup opens a group of deal as buyer; it returns the group and the order.
+func (e *env) openGroup(buyer caller, dealID int64, key string) (groupID, orderID int64) {
+	e.t.Helper()
+	r := e.withHeader("Idempotency-Key", key).do(buyer, "POST", "/api/v1/orders", map[string]any{"group_deal_id": dealID, "address": testAddress})
+	if r.status != 201 {
+		e.t.Fatalf("open group: %d %s", r.status, r.body)
+	}
+	o := r.json(e.t)
+	return int64(o["group_id"].(float64)), int64(o["id"].(float64))
+}
+
+// joinGroup joins a group as buyer and returns the order.
+func (e *env) joinGroup(buyer caller, groupID int64, key string) int64 {
+	e.t.Helper()
+	r := e.withHeader("Idempotency-Key", key).do(buyer, "POST", "/api/v1/orders", map[string]any{"group_id": groupID, "address": testAddress})
+	if r.status != 201 {
+		e.t.Fatalf("join group: %d %s", r.status, r.body)
+	}
+	return int64(r.json(e.t)["id"].(float64))
+}

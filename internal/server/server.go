@@ -112,7 +112,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
-	s.Promos = promotion.NewService(s.DB, s.Shops, box.DeriveKey("flash-claim-token"))
+	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {

@@ -64,6 +64,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.saleID
 	case strings.Contains(rt.Path, "/coupons/"):
 		return a.couponID
+	case strings.Contains(rt.Path, "/group-deals/"):
+		return a.dealID
+	case strings.Contains(rt.Path, "/groups/"):
+		return a.groupID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -77,7 +81,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
 		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
-		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID),
+		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
+		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -110,6 +115,8 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.saleID, a.couponID = e.newSale(a, "甲秒杀", 5, time.Now()), e.newCoupon(a, "甲满减券", true)
+		a.dealID = e.newDeal(a, "甲拼团", false)
+		a.groupID, _ = e.openGroup(a.member, a.dealID, "tenancy-group")
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID, b.memberID)
 
