@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,18 @@ type claimRequest struct {
 type tokenResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type bindRequest struct {
+	PromoterID int64 `json:"promoter_id"`
+}
+
+type withdrawRequest struct {
+	Amount int64 `json:"amount" doc:"fen"`
+}
+
+type commissionRequest struct {
+	PerUnit int64 `json:"per_unit" doc:"fen per unit; -1 removes the product's own commission"`
 }
 
 type grantRequest struct {
@@ -58,6 +71,19 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
 		Summary: "My coupon wallet", Response: []WalletCoupon{}, Handler: h.wallet})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/referrals", Tag: mini, Access: httpx.Member,
+		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
+		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+		Summary: "Become a promoter (分销员)", Response: Promoter{}, Handler: h.becomePromoter})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
+		Summary: "My commissions", Response: []Commission{}, Handler: h.myCommissions})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: Withdrawal{}, Handler: h.withdraw})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
+		Summary: "My withdrawals", Response: []Withdrawal{}, Handler: h.myWithdrawals})
 
 	const admin = "admin: promotions"
 	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
@@ -75,6 +101,27 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A deal's results: groups (succeeded, failed, virtual), members, GMV, refunds", Response: DealResults{}, Handler: h.dealResults})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/groups/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A group, with virtual members shown as such", Response: GroupView{}, Handler: h.staffGroup})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/distribution/settings", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Distribution settings", Response: DistributionSettings{}, Handler: h.settings})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/distribution/settings", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Set distribution: binding period, commission rates (one or two levels), after-sales window, referral coupon",
+		Request: DistributionSettings{}, Response: DistributionSettings{}, Handler: h.setSettings})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}/commission", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Set a product's fixed level-one commission per unit (per_unit -1 removes it)", Status: http.StatusNoContent,
+		Request: commissionRequest{}, Handler: h.setProductCommission})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Promoters and their balances", Response: []Promoter{}, Handler: h.listPromoters})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters/{id}/commissions", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A promoter's commissions", Response: []Commission{}, Handler: h.promoterCommissions})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Withdrawal requests", Query: []httpx.Param{{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}},
+		Response: []Withdrawal{}, Handler: h.listWithdrawals})
+	for _, action := range []string{"approve", "reject", "pay"} {
+		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
+			Summary: map[string]string{"approve": "Approve a withdrawal", "reject": "Reject a withdrawal (the amount goes back to available)",
+				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
+			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
+	}
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
@@ -248,6 +295,131 @@ func (h *Handlers) grantCoupon(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := h.Svc.GrantCoupon(r.Context(), staffShop(r), in.MemberID, id)
 	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) bind(w http.ResponseWriter, r *http.Request) error {
+	var in bindRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if in.PromoterID <= 0 {
+		return errs.Field("promoter_id", "promoter_id_required", "must be a promoter id")
+	}
+	m := member(r)
+	v, err := h.Svc.Bind(r.Context(), m.ShopID, m.ID, in.PromoterID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) becomePromoter(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.BecomePromoter(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) myPromoter(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) myCommissions(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	p, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Commissions(r.Context(), m.ShopID, p.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) error {
+	var in withdrawRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.Withdraw(r.Context(), m.ShopID, m.ID, in.Amount)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) myWithdrawals(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	p, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Withdrawals(r.Context(), m.ShopID, p.ID, "")
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) settings(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Settings(r.Context(), h.Svc.db, staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, errs.Wrap("distribution settings", err))
+}
+
+func (h *Handlers) setSettings(w http.ResponseWriter, r *http.Request) error {
+	var in DistributionSettings
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.SetSettings(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) setProductCommission(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in commissionRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if err := h.Svc.SetProductCommission(r.Context(), staffShop(r), id, in.PerUnit); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) listPromoters(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Promoters(r.Context(), staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) promoterCommissions(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		var n int
+		if err := h.Svc.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM promoters WHERE id = ? AND shop_id = ?`, id, staffShop(r)).Scan(&n); err != nil || n == 0 {
+			return nil, errPromoterNotFound
+		}
+		return h.Svc.Commissions(r.Context(), staffShop(r), id)
+	})
+}
+
+func (h *Handlers) listWithdrawals(w http.ResponseWriter, r *http.Request) error {
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "requested" && status != "approved" && status != "rejected" && status != "paid" {
+		return errs.Field("status", "invalid_status", "must be requested, approved, rejected or paid")
+	}
+	v, err := h.Svc.Withdrawals(r.Context(), staffShop(r), 0, status)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) decide(action string) httpx.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := httpx.PathID(r, "id")
+		if err != nil {
+			return err
+		}
+		var in DecideInput
+		if err := httpx.Decode(w, r, &in, 0); err != nil {
+			return err
+		}
+		st, _ := auth.StaffFrom(r.Context())
+		v, err := h.Svc.Decide(r.Context(), st.ShopID, id, action, "staff:"+strconv.FormatInt(st.AccountID, 10), in)
+		return httpx.Respond(w, http.StatusOK, v, err)
+	}
 }
 
 // withID reads the {id} path value, runs fn and responds with its result.

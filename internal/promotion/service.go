@@ -141,8 +141,13 @@ func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID
 }
 
 // Paid counts a group-buying seat once its order is paid.
+// Paid counts a group-buying seat once its order is paid and records the
+// order's frozen commissions.
 func (s *Service) Paid(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error {
-	return seatPaid(ctx, tx, shopID, orderID)
+	if err := seatPaid(ctx, tx, shopID, orderID); err != nil {
+		return err
+	}
+	return s.commissionOnPaid(ctx, tx, shopID, orderID, now)
 }
 
 // Cancelled gives a cancelled order's coupon back to the buyer and its
@@ -212,6 +217,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 		return err
 	})
 	s.registerGroupJobs(q)
+	s.registerDistributionJobs(q)
 }
 
 // ExpireClaims ends held claims whose payment window has passed (a few

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"time"
 )
 
@@ -52,4 +53,29 @@ func (e *env) joinGroup(buyer caller, groupID int64, key string) int64 {
 		e.t.Fatalf("join group: %d %s", r.status, r.body)
 	}
 	return int64(r.json(e.t)["id"].(float64))
+}
+
+// enableDistribution turns distribution on for shop a: 10% level one, 5%
+// level two, 7-day after-sales window, 30-day binding.
+func (e *env) enableDistribution(a testShop, extra map[string]any) {
+	e.t.Helper()
+	body := map[string]any{"enabled": true, "binding_days": 30, "level1_rate_bp": 1000, "level2_rate_bp": 500, "settle_days": 7}
+	for k, v := range extra {
+		body[k] = v
+	}
+	e.must(a.owner, 200, "PUT", "/admin/api/v1/distribution/settings", body)
+}
+
+// promoterWithWithdrawal makes shop a's buyer a promoter with 50 yuan
+// available and a withdrawal of 20 yuan requested.
+func (e *env) promoterWithWithdrawal(a testShop) (promoterID, withdrawalID int64) {
+	e.t.Helper()
+	e.enableDistribution(a, nil)
+	p := e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)
+	promoterID = int64(p["id"].(float64))
+	if _, err := e.srv.DB.Exec(context.Background(), `UPDATE promoters SET available = 5000 WHERE id = ?`, promoterID); err != nil {
+		e.t.Fatal(err)
+	}
+	w := e.must(a.member, 201, "POST", "/api/v1/me/withdrawals", map[string]any{"amount": 2000})
+	return promoterID, int64(w["id"].(float64))
 }

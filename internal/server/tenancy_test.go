@@ -34,6 +34,10 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
 		"POST /api/v1/flash-sales/{id}/claim":             map[string]any{"quantity": 1},
 		"POST /admin/api/v1/coupons/{id}/grant":           map[string]any{"member_id": memberID},
+		"PUT /admin/api/v1/products/{id}/commission":      map[string]any{"per_unit": 100},
+		"POST /admin/api/v1/withdrawals/{id}/approve":     map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/withdrawals/{id}/reject":      map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/withdrawals/{id}/pay":         map[string]any{"reference": "乙改甲"},
 	}
 }
 
@@ -64,6 +68,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.saleID
 	case strings.Contains(rt.Path, "/coupons/"):
 		return a.couponID
+	case strings.Contains(rt.Path, "/promoters/"):
+		return a.promoterID
+	case strings.Contains(rt.Path, "/withdrawals/"):
+		return a.withdrawalID
 	case strings.Contains(rt.Path, "/group-deals/"):
 		return a.dealID
 	case strings.Contains(rt.Path, "/groups/"):
@@ -83,6 +91,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
 		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
 		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
+		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals",
+		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -91,7 +101,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons"} {
+	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -117,6 +128,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.saleID, a.couponID = e.newSale(a, "甲秒杀", 5, time.Now()), e.newCoupon(a, "甲满减券", true)
 		a.dealID = e.newDeal(a, "甲拼团", false)
 		a.groupID, _ = e.openGroup(a.member, a.dealID, "tenancy-group")
+		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID, b.memberID)
 
