@@ -186,11 +186,10 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 	case applied.Group != nil:
 		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
-	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
+	lines, err := s.priceWithPromotions(ctx, tx, sh.ID, items, applied, now)
 	if err != nil {
 		return Order{}, err
 	}
-	applied.setPrices(lines)
 	o := newOrder(sh, memberID, in, lines, applied, now)
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
@@ -233,6 +232,37 @@ func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, me
 
 func (in CreateInput) usesPromotions() bool {
 	return in.FlashClaimID != 0 || in.CouponID != 0 || in.GroupDealID != 0 || in.GroupID != 0
+}
+
+// priceWithPromotions prices the items at the SKUs' prices, then puts on
+// the promotion price: the flash-sale or group price of a single-line
+// order, or else each SKU's running time-limited price.
+func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID int64, items []Item, applied Applied, now time.Time) ([]Line, error) {
+	lines, err := priceLines(ctx, q, shopID, mergeItems(items))
+	if err != nil {
+		return nil, err
+	}
+	if applied.Flash != nil || applied.Group != nil {
+		applied.setPrices(lines)
+		return lines, nil
+	}
+	if s.promos == nil {
+		return lines, nil
+	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.SKUID
+	}
+	prices, err := s.promos.PromoPrices(ctx, shopID, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range lines {
+		if p, ok := prices[l.SKUID]; ok && p < l.UnitPrice {
+			lines[i].setPromotionPrice(p)
+		}
+	}
+	return lines, nil
 }
 
 // setPrices puts a flash-sale or group price on the order's single line.

@@ -53,11 +53,10 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 	case applied.Group != nil:
 		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
-	lines, err := priceLines(ctx, s.db, shopID, mergeItems(items))
+	lines, err := s.priceWithPromotions(ctx, s.db, shopID, items, applied, now)
 	if err != nil {
 		return Preview{}, errs.Wrap("preview", err)
 	}
-	applied.setPrices(lines)
 	out := Preview{CouponID: in.CouponID, Coupons: []CouponOption{}}
 	if s.promos != nil {
 		if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(lines), shipping(sh), now); err != nil {

@@ -18,6 +18,9 @@ type Promotions interface {
 	// so a coupon or claim is used once even under concurrent checkouts.
 	// It reports the group a group-buying order took a seat in.
 	Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID int64, in CreateInput, now time.Time) (Taken, error)
+	// PromoPrices returns the running time-limited price of each SKU that
+	// has one.
+	PromoPrices(ctx context.Context, shopID int64, skuIDs []int64, now time.Time) (map[int64]int64, error)
 	// Paid tells promotions an order was paid (a group member's seat
 	// counts from then), inside the payment's transaction.
 	Paid(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error

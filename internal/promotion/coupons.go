@@ -389,3 +389,35 @@ func (s *Service) Coupons(ctx context.Context, shopID, memberID int64, lines []p
 	}
 	return out, nil
 }
+
+// CouponResults is how a coupon did.
+type CouponResults struct {
+	Coupon        Coupon `json:"coupon"`
+	Used          int64  `json:"used" doc:"copies used by orders that are not cancelled"`
+	Orders        int64  `json:"orders"`
+	PaidOrders    int64  `json:"paid_orders"`
+	Buyers        int64  `json:"buyers" doc:"distinct buyers with a paid order"`
+	Discount      int64  `json:"discount" doc:"fen the coupon took off paid orders"`
+	GMV           int64  `json:"gmv" doc:"paid minus refunded on those orders, fen"`
+	RefundedTotal int64  `json:"refunded_total" doc:"fen"`
+}
+
+// CouponResults reports a coupon's orders, buyers, GMV and refunds.
+func (s *Service) CouponResults(ctx context.Context, shopID, id int64) (CouponResults, error) {
+	c, err := s.Coupon(ctx, shopID, id)
+	if err != nil {
+		return CouponResults{}, err
+	}
+	r := CouponResults{Coupon: c}
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*),
+		COUNT(CASE WHEN o.paid_at IS NOT NULL THEN 1 END),
+		COUNT(DISTINCT CASE WHEN o.paid_at IS NOT NULL THEN o.member_id END),
+		COALESCE(SUM(CASE WHEN o.paid_at IS NOT NULL THEN o.discount_amount ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN o.paid_at IS NOT NULL THEN o.paid_amount - o.refunded_amount ELSE 0 END), 0),
+		COALESCE(SUM(o.refunded_amount), 0)
+		FROM member_coupons m JOIN orders o ON o.id = m.order_id
+		WHERE m.coupon_id = ? AND m.shop_id = ? AND m.status = 'used'`, id, shopID).
+		Scan(&r.Orders, &r.PaidOrders, &r.Buyers, &r.Discount, &r.GMV, &r.RefundedTotal)
+	r.Used = r.Orders
+	return r, errs.Wrap("coupon results", err)
+}

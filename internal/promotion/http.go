@@ -65,6 +65,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/groups/{id}", Tag: mini, Access: httpx.Shop,
 		Summary:  "A group (the share link): who joined, how many are missing, time left; join with POST /api/v1/orders {group_id}",
 		Response: GroupView{}, Handler: h.group})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/timed-discounts", Tag: mini, Access: httpx.Shop,
+		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []TimedDiscount{}, Handler: h.timedDiscounts})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
 		Summary: "Coupons buyers can claim now", Response: []Coupon{}, Handler: h.claimableCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
@@ -122,12 +124,18 @@ func (h *Handlers) Routes(api *httpx.API) {
 				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
 			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
 	}
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Time-limited prices not ended yet", Response: []TimedDiscount{}, Handler: h.staffTimedDiscounts})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Schedule a time-limited price (限时折扣) for a SKU", Request: NewTimedDiscount{}, Response: TimedDiscount{}, Handler: h.createTimedDiscount})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Create a coupon", Request: NewCoupon{}, Response: Coupon{}, Handler: h.createCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A coupon", Response: Coupon{}, Handler: h.getCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}/results", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A coupon's results: orders, buyers, discount given, GMV, refunds", Response: CouponResults{}, Handler: h.couponResults})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/disable", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
@@ -232,6 +240,25 @@ func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
 	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Group(r.Context(), auth.ShopFrom(r.Context()), id) })
 }
 
+func (h *Handlers) timedDiscounts(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.TimedDiscounts(r.Context(), auth.ShopFrom(r.Context()))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) staffTimedDiscounts(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.TimedDiscounts(r.Context(), staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createTimedDiscount(w http.ResponseWriter, r *http.Request) error {
+	var in NewTimedDiscount
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateTimedDiscount(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
 func (h *Handlers) listDeals(w http.ResponseWriter, r *http.Request) error {
 	v, err := h.Svc.Deals(r.Context(), staffShop(r), false)
 	return httpx.Respond(w, http.StatusOK, v, err)
@@ -270,6 +297,10 @@ func (h *Handlers) createCoupon(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) getCoupon(w http.ResponseWriter, r *http.Request) error {
 	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Coupon(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) couponResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.CouponResults(r.Context(), staffShop(r), id) })
 }
 
 func (h *Handlers) disableCoupon(w http.ResponseWriter, r *http.Request) error {

@@ -40,6 +40,7 @@ type Service struct {
 	orders  Orders
 	now     func() time.Time
 	Claimer *Claimer
+	timed   timedCache
 }
 
 // NewService returns the promotion service; key signs flash-sale claim

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 func (e *env) claimCoupon(buyer caller, couponID int64) int64 {
@@ -72,6 +73,9 @@ func TestCouponCheckoutAllocatesAndComesBackOnCancel(t *testing.T) {
 			map[string]any{"items": items, "coupon_id": w1, "address": testAddress})
 		if r.status != 409 || r.code() != "coupon_used" {
 			t.Fatalf("a used coupon again: %d %s", r.status, r.body)
+		}
+		if res := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/coupons/%d/results", small), nil); res["orders"].(float64) != 1 || res["paid_orders"].(float64) != 0 {
+			t.Fatalf("coupon results: %v", res)
 		}
 		e.must(a.member, 200, "POST", fmt.Sprintf("/api/v1/orders/%d/cancel", orderID), map[string]any{})
 		if s := e.walletStatus(a.member, w1); s != "unused" {
@@ -192,6 +196,37 @@ func TestCouponsGivenByStaffAndToNewBuyers(t *testing.T) {
 			if r := e.do(a.owner, "POST", "/admin/api/v1/coupons", bad); r.status != 400 {
 				t.Errorf("bad coupon %v: %d %s", bad, r.status, r.body)
 			}
+		}
+	})
+}
+
+func TestTimedDiscountPricesCheckout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		now := time.Now()
+		if r := e.do(a.owner, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "涨价", "price": 10000,
+			"starts_at": now.Add(-time.Minute).UTC().Format(time.RFC3339), "ends_at": now.Add(time.Hour).UTC().Format(time.RFC3339)}); r.status != 400 {
+			t.Fatalf("a 'discount' above the price: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "限时8折", "price": 7920,
+			"starts_at": now.Add(-time.Minute).UTC().Format(time.RFC3339), "ends_at": now.Add(time.Hour).UTC().Format(time.RFC3339)})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "明天更低", "price": 5000,
+			"starts_at": now.Add(24 * time.Hour).UTC().Format(time.RFC3339), "ends_at": now.Add(48 * time.Hour).UTC().Format(time.RFC3339)})
+		if list := e.mustList(caller{appid: a.appid}, "/api/v1/timed-discounts"); len(list) != 2 {
+			t.Fatalf("buyers see running and scheduled discounts: %v", list)
+		}
+		w := e.claimCoupon(a.member, e.newCoupon(a, "满50减10", true))
+		r := e.withHeader("Idempotency-Key", "timed-order-1").do(a.member, "POST", "/api/v1/orders",
+			map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 2}}, "coupon_id": w, "address": testAddress})
+		if r.status != 201 {
+			t.Fatalf("order: %d %s", r.status, r.body)
+		}
+		o := r.json(t)
+		line := o["lines"].([]any)[0].(map[string]any)
+		bd := o["breakdown"].(map[string]any)
+		if line["unit_price"].(float64) != 7920 || line["original_price"].(float64) != 9900 || bd["promo_discount"].(float64) != 3960 ||
+			bd["coupon_discount"].(float64) != 1000 || o["total_amount"].(float64) != 2*7920-1000 {
+			t.Fatalf("time-limited price, then the coupon: line %v breakdown %v total %v", line, bd, o["total_amount"])
 		}
 	})
 }

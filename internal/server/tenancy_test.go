@@ -91,7 +91,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
 		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
 		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
-		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals",
+		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
