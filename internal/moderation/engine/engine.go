@@ -4,7 +4,11 @@
 // and matched with an Aho-Corasick automaton in a single pass; matches are
 // reported as byte spans of the original text.
 //
-// Traditional→simplified Chinese folding and pinyin matching are not done.
+// Traditional characters are folded to simplified ones (發票 matches 发票)
+// with a table generated from the Unicode Han Database: tables_unihan.go is
+// written by `go generate` (internal/gen; it reads Debian's unicode-data
+// package, `apt-get install -y unicode-data`). A rule can also ask to match
+// its pinyin and initials (Rule.Forms), with readings from the same data.
 package engine
 
 import (

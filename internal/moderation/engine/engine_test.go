@@ -246,3 +246,49 @@ func TestConcurrentFind(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestTraditionalFolding(t *testing.T) {
+	e := mustBuild(t, []Rule{block("微信"), block("发票"), review("赌博"), block("台湾独立")}, nil)
+	for text, span := range map[string]string{
+		"加「微信」":    "微信",
+		"代開發票":     "發票",
+		"網上賭博平台":   "賭博",
+		"臺灣獨立":     "臺灣獨立",
+		"代开發 票":    "發 票",
+		"乾杯，頭髮很乾淨": "",
+	} {
+		got := strings.Join(spans(text, e.Find(text)), "|")
+		if got != span {
+			t.Errorf("Find(%q) = %q, want %q", text, got, span)
+		}
+	}
+	for in, want := range map[string]string{"發票": "发票", "賭博": "赌博", "頭髮": "头发", "乾坤": "乾坤", "著名": "著名", "後來": "后来"} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// A traditional rule matches simplified text too.
+	e = mustBuild(t, []Rule{block("發票")}, nil)
+	if len(e.Find("代开发票")) != 1 {
+		t.Error("traditional rule did not match simplified text")
+	}
+}
+
+func TestTradTableShape(t *testing.T) {
+	if n := len(tradSparse); n == 0 || len(tradSimpPairs) < 10000 {
+		t.Fatalf("table too small: %d sparse, %d bytes", n, len(tradSimpPairs))
+	}
+	for r := range tradSparse {
+		if r <= 0xFFFF {
+			t.Errorf("BMP rune %U outside the dense range would never be folded", r)
+		}
+	}
+	for i, s := range tradDense {
+		if s != 0 && foldHan(s) != s {
+			t.Errorf("%c folds to %c which folds again", rune(i+hanDenseLo), s)
+		}
+	}
+	if Pinyin('中') != "zhong" || Pinyin('绿') != "lv" || Pinyin('發') != "fa" || Pinyin('a') != "" {
+		t.Errorf("readings: %q %q %q", Pinyin('中'), Pinyin('绿'), Pinyin('發'))
+	}
+}

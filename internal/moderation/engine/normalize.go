@@ -61,7 +61,7 @@ func foldRune(dst []rune, r rune) []rune {
 		return appendSignificant(dst, r)
 	}
 	if r >= 0x4E00 && r <= 0x9FFF { // CJK Unified Ideographs: NFKC-stable
-		return append(dst, r)
+		return append(dst, foldHan(r))
 	}
 	if s, ok := extraFold(r); ok {
 		for _, c := range s {
@@ -96,6 +96,7 @@ func appendSignificant(dst []rune, r rune) []rune {
 		if !unicode.IsLetter(r) && !unicode.IsNumber(r) {
 			return dst
 		}
+		r = foldHan(r)
 	}
 	if h, ok := homoglyphs[r]; ok {
 		r = h
@@ -128,8 +129,9 @@ func normalizeUnits(text string, dst []unit) []unit {
 
 // Normalize returns the normalised form of s that matching operates on:
 // per-rune NFKC plus a small table for enclosed characters NFKC misses,
-// lower case, the homoglyph table, and with every rune that is not a
-// letter or number removed.
+// lower case, the homoglyph table, traditional Chinese characters folded
+// to simplified ones (Unihan), and with every rune that is not a letter or
+// number removed.
 func Normalize(s string) string {
 	var tmp [8]rune
 	out := make([]rune, 0, len(s))
