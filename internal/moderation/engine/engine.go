@@ -37,6 +37,8 @@ const (
 type Rule struct {
 	Word, Category string
 	Level          Level
+	// Forms asks for extra spellings of the word's Han characters.
+	Forms Forms
 }
 
 // Match is one occurrence of a rule in a text.
@@ -49,10 +51,13 @@ type Match struct {
 
 // pattern is a normalised word with what it stands for.
 type pattern struct {
-	rule   int  // index into Engine.rules, or -1 for allow-only words
-	allow  bool // word is on the allow-list
-	latin  bool // word is only [a-z0-9]: enforce word boundaries
-	length int  // length in runes
+	rule  int  // index into Engine.rules, or -1 for allow-only words
+	allow bool // word is on the allow-list
+	// boundStart and boundEnd enforce a Latin word boundary before and
+	// after a match: set for words of only [a-z0-9], and at the Latin ends
+	// of pinyin spellings.
+	boundStart, boundEnd bool
+	length               int // length in runes
 }
 
 // Engine matches texts against a fixed rule set. It is immutable once
@@ -78,6 +83,7 @@ func Build(rules []Rule, allow []string) (*Engine, error) {
 			return nil, err
 		}
 	}
+	e.addSpellings(index, &words)
 	for _, w := range allow {
 		n := Normalize(w)
 		if n == "" {
@@ -121,7 +127,8 @@ func (e *Engine) newPattern(n string, rule int, index map[string]int, words *[][
 	p := len(e.patterns)
 	index[n] = p
 	*words = append(*words, w)
-	e.patterns = append(e.patterns, pattern{rule: rule, latin: isLatinWord(w), length: len(w)})
+	latin := isLatinWord(w)
+	e.patterns = append(e.patterns, pattern{rule: rule, boundStart: latin, boundEnd: latin, length: len(w)})
 	return p
 }
 
@@ -159,7 +166,7 @@ func (e *Engine) Find(text string) []Match {
 		if pt.allow {
 			allows = append(allows, s)
 		}
-		if pt.rule >= 0 && (!pt.latin || atBoundary(units, s)) {
+		if pt.rule >= 0 && atBoundary(units, s, pt) {
 			hits = append(hits, s)
 		}
 	})
@@ -173,12 +180,12 @@ func (e *Engine) Find(text string) []Match {
 // or digits. A neighbour only counts when no skipped rune (space,
 // punctuation, symbol...) separates it from the match, so "you sb" matches
 // "sb" while "usb" does not.
-func atBoundary(units []unit, s span) bool {
-	if s.first > 0 && !units[s.first].gap && isLatinAlnum(units[s.first-1].r) {
+func atBoundary(units []unit, s span, pt pattern) bool {
+	if pt.boundStart && s.first > 0 && !units[s.first].gap && isLatinAlnum(units[s.first-1].r) {
 		return false
 	}
 	next := s.last + 1
-	return next >= len(units) || units[next].gap || !isLatinAlnum(units[next].r)
+	return !pt.boundEnd || next >= len(units) || units[next].gap || !isLatinAlnum(units[next].r)
 }
 
 // suppress drops hits lying entirely inside an allow-listed occurrence.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 )
 
 func mustBuild(t testing.TB, rules []Rule, allow []string) *Engine {
@@ -43,6 +44,9 @@ func TestNormalize(t *testing.T) {
 		"WeiXin!!":             "weixin",
 		"Ｏ0o":                  "ooo",
 		"vх":                   "vx", // Cyrillic х
+		"⒜⒝Ⓐⓑ🄐🄰":               "ababaa",
+		"𝟘𝟚٣३〇":                "o233o",
+		"₀²":                   "o2",
 		"":                     "",
 	}
 	for in, want := range cases {
@@ -290,5 +294,75 @@ func TestTradTableShape(t *testing.T) {
 	}
 	if Pinyin('中') != "zhong" || Pinyin('绿') != "lv" || Pinyin('發') != "fa" || Pinyin('a') != "" {
 		t.Errorf("readings: %q %q %q", Pinyin('中'), Pinyin('绿'), Pinyin('發'))
+	}
+}
+
+func TestPinyinForms(t *testing.T) {
+	e := mustBuild(t, []Rule{
+		{Word: "微信", Category: "ads", Level: LevelBlock, Forms: FormPinyin | FormInitials},
+		{Word: "赌博", Category: "fraud", Level: LevelReview, Forms: FormPinyin},
+		{Word: "发票", Category: "fraud", Level: LevelBlock},
+	}, nil)
+	for text, span := range map[string]string{
+		"加weixin":      "weixin",
+		"加 Wei Xin 聊":  "Wei Xin",
+		"加微xin":        "微xin",
+		"加wei信":        "wei信",
+		"加wx":          "wx",
+		"加w信":          "w信",
+		"加ＷＸ号":         "ＷＸ",
+		"dubo网站":       "dubo",
+		"db网站":         "", // 赌博 did not ask for initials
+		"fapiao":       "", // 发票 did not ask for pinyin
+		"weixinhao":    "", // glued to other Latin letters
+		"towx":         "",
+		"我的微信":         "微信",
+		"加「微信」":        "微信",
+		"twixter wx 了": "wx",
+	} {
+		got := strings.Join(spans(text, e.Find(text)), "|")
+		if got != span {
+			t.Errorf("Find(%q) = %q, want %q", text, got, span)
+		}
+	}
+	ms := e.Find("加wx")
+	if len(ms) != 1 || ms[0].Rule.Word != "微信" || ms[0].Rule.Category != "ads" {
+		t.Fatalf("pinyin match reports %+v, want the 微信 rule", ms)
+	}
+}
+
+func TestPinyinSpellingDoesNotOverrideRule(t *testing.T) {
+	e := mustBuild(t, []Rule{
+		{Word: "微信", Category: "ads", Level: LevelReview, Forms: FormInitials},
+		{Word: "wx", Category: "other", Level: LevelBlock},
+	}, nil)
+	ms := e.Find("加wx")
+	if len(ms) != 1 || ms[0].Rule.Word != "wx" {
+		t.Fatalf("got %+v, want the explicit wx rule", ms)
+	}
+}
+
+func TestParseForms(t *testing.T) {
+	for in, want := range map[string]Forms{"": 0, "pinyin": FormPinyin, "initials": FormInitials, "pinyin,initials": FormPinyin | FormInitials} {
+		got, err := ParseForms(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("ParseForms(%q) = %v, %v (String %q)", in, got, err, got.String())
+		}
+	}
+	if _, err := ParseForms("zhuyin"); err == nil {
+		t.Error("unknown form accepted")
+	}
+}
+
+func TestDigitRangesAreWholeDecades(t *testing.T) {
+	for _, rg := range unicode.Nd.R16 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("Nd range %U..%U stride %d", rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("Nd range %U..%U stride %d", rg.Lo, rg.Hi, rg.Stride)
+		}
 	}
 }

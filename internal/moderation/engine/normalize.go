@@ -31,6 +31,30 @@ var homoglyphs = map[rune]rune{
 	'ο': 'o', 'ν': 'v', 'ρ': 'p',
 }
 
+// asciiDigit maps decimal digits of other scripts (Arabic-Indic ٣,
+// Devanagari ३, …, which NFKC keeps) and the ideographic zero 〇 to ASCII
+// digits; other runes are returned as they are. Every range of Unicode's
+// Nd category is a run of whole 0..9 sequences.
+func asciiDigit(r rune) rune {
+	if r == '〇' {
+		return '0'
+	}
+	if !unicode.Is(unicode.Nd, r) {
+		return r
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return '0' + (r-lo)%10
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return '0' + (r-lo)%10
+		}
+	}
+	return r
+}
+
 // extraFold covers enclosed letters and digits that NFKC leaves unchanged
 // (negative / double circled and dingbat digits, negative circled and
 // negative squared Latin capitals).
@@ -96,7 +120,7 @@ func appendSignificant(dst []rune, r rune) []rune {
 		if !unicode.IsLetter(r) && !unicode.IsNumber(r) {
 			return dst
 		}
-		r = foldHan(r)
+		r = foldHan(asciiDigit(r))
 	}
 	if h, ok := homoglyphs[r]; ok {
 		r = h
