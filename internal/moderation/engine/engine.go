@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Level is how serious a rule match is.
@@ -146,6 +147,9 @@ func severity(l Level) int {
 // Len returns the number of distinct rules (after merging duplicates).
 func (e *Engine) Len() int { return len(e.rules) }
 
+// unitPool recycles the normalised-text buffers of Find.
+var unitPool = sync.Pool{New: func() any { return new([]unit) }}
+
 // span is a match in unit indices, inclusive.
 type span struct {
 	rule        int
@@ -158,7 +162,10 @@ func (e *Engine) Find(text string) []Match {
 	if text == "" || len(e.patterns) == 0 {
 		return nil
 	}
-	units := normalizeUnits(text, make([]unit, 0, len(text)))
+	buf := unitPool.Get().(*[]unit)
+	defer unitPool.Put(buf)
+	units := normalizeUnits(text, (*buf)[:0])
+	*buf = units
 	var hits, allows []span
 	e.ac.scan(units, func(p int32, last int) {
 		pt := e.patterns[p]

@@ -366,3 +366,19 @@ func TestDigitRangesAreWholeDecades(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldFastPathsAgreeWithTables checks the cached BMP table and the
+// emoji shortcut against folding computed from the Unicode tables.
+func TestFoldFastPathsAgreeWithTables(t *testing.T) {
+	var a, b [8]rune
+	for r := range rune(0x10000) {
+		if got, want := string(foldRune(a[:0], r)), string(slowFoldRune(b[:0], r)); got != want {
+			t.Fatalf("%U: fast %q, slow %q", r, got, want)
+		}
+	}
+	for r := rune(0x1F300); r <= 0x1FAFF; r++ {
+		if out := slowFoldRune(b[:0], r); len(out) != 0 {
+			t.Fatalf("%U folds to %q, but the emoji shortcut drops it", r, string(out))
+		}
+	}
+}

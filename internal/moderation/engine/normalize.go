@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -76,11 +77,46 @@ func extraFold(r rune) (string, bool) {
 	return "", false
 }
 
+// bmpFold caches foldRune for the Basic Multilingual Plane: the one rune a
+// BMP rune folds to, 0 if it folds to nothing, or -1 if it expands to
+// several runes. It is filled on first use (about 10 ms).
+var bmpFold = sync.OnceValue(func() []rune {
+	t := make([]rune, 0x10000)
+	var tmp [8]rune
+	for r := range rune(0x10000) {
+		switch out := slowFoldRune(tmp[:0], r); len(out) {
+		case 0:
+		case 1:
+			t[r] = out[0]
+		default:
+			t[r] = -1
+		}
+	}
+	return t
+})
+
 // foldRune appends the normalised, significant runes produced by r to dst.
 // Insignificant runes (anything that is not a letter or number after
 // NFKC: spaces, punctuation, symbols, emoji, marks, format characters such
 // as U+200B..U+200D, U+2060, U+FEFF) produce nothing.
 func foldRune(dst []rune, r rune) []rune {
+	if r < 0x10000 {
+		switch f := bmpFold()[r]; f {
+		case 0:
+			return dst
+		case -1:
+		default:
+			return append(dst, f)
+		}
+	}
+	if r >= 0x1F300 && r <= 0x1FAFF { // pictographs and emoji: all symbols
+		return dst
+	}
+	return slowFoldRune(dst, r)
+}
+
+// slowFoldRune is foldRune computed from the Unicode tables.
+func slowFoldRune(dst []rune, r rune) []rune {
 	if r < utf8.RuneSelf {
 		return appendSignificant(dst, r)
 	}
@@ -131,9 +167,15 @@ func appendSignificant(dst []rune, r rune) []rune {
 // normalizeUnits converts text into the normalised stream used for
 // matching, keeping for every unit the byte span of its source rune.
 func normalizeUnits(text string, dst []unit) []unit {
+	table := bmpFold()
 	var tmp [8]rune
 	gap := false
 	for i, r := range text {
+		if r < 0x10000 && table[r] > 0 { // the common case: one rune in, one out
+			dst = append(dst, unit{r: table[r], start: i, end: i + utf8.RuneLen(r), gap: gap})
+			gap = false
+			continue
+		}
 		rs := foldRune(tmp[:0], r)
 		if len(rs) == 0 {
 			gap = true
