@@ -23,7 +23,8 @@ Reads text on stdin, one item per line, and prints one JSON object per line:
 original line (start_char and end_char count characters).
 
   --rules FILE  rules from FILE (word<TAB>category<TAB>level[<TAB>forms] per
-                line) instead of the configured ones in the database
+                line; level block, review or allow) instead of the
+                configured ones in the database
   --shop ID     with the configured rules: add this shop's rules to the base
                 and operator lists
 `

@@ -25,6 +25,8 @@ type Level string
 const (
 	LevelBlock  Level = "block"
 	LevelReview Level = "review"
+	// LevelAllow puts a rule's word on the allow-list instead (Build).
+	LevelAllow Level = "allow"
 )
 
 // Verdicts returned by Engine.Verdict.
@@ -74,12 +76,17 @@ type Engine struct {
 // must have a word that is non-empty after Normalize and a level of
 // "block" or "review". Rules whose words normalise identically are merged,
 // keeping the stricter rule (the first one on a tie). Allow-list words
-// suppress any match lying entirely inside one of their occurrences.
+// suppress any match lying entirely inside one of their occurrences; rules
+// of level "allow" are allow-list words too.
 func Build(rules []Rule, allow []string) (*Engine, error) {
 	e := &Engine{}
 	index := make(map[string]int) // normalised word -> pattern
 	var words [][]rune
 	for i, r := range rules {
+		if r.Level == LevelAllow {
+			allow = append(allow[:len(allow):len(allow)], r.Word)
+			continue
+		}
 		if err := e.addRule(r, i, index, &words); err != nil {
 			return nil, err
 		}
@@ -181,6 +188,47 @@ func (e *Engine) Find(text string) []Match {
 		hits = suppress(hits, allows, len(units))
 	}
 	return e.toMatches(units, hits)
+}
+
+// AllowSpans returns the byte spans of the original text covered by
+// allow-list words, so that a caller combining several engines can drop
+// another engine's matches inside them (see Suppress).
+func (e *Engine) AllowSpans(text string) [][2]int {
+	if !e.hasAllow || text == "" {
+		return nil
+	}
+	buf := unitPool.Get().(*[]unit)
+	defer unitPool.Put(buf)
+	units := normalizeUnits(text, (*buf)[:0])
+	*buf = units
+	var out [][2]int
+	e.ac.scan(units, func(p int32, last int) {
+		if pt := e.patterns[p]; pt.allow {
+			out = append(out, [2]int{units[last-pt.length+1].start, units[last].end})
+		}
+	})
+	return out
+}
+
+// Suppress drops the matches lying entirely inside one of the spans.
+func Suppress(ms []Match, spans [][2]int) []Match {
+	if len(spans) == 0 {
+		return ms
+	}
+	kept := ms[:0]
+	for _, m := range ms {
+		inside := false
+		for _, sp := range spans {
+			if sp[0] <= m.Start && m.End <= sp[1] {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			kept = append(kept, m)
+		}
+	}
+	return kept
 }
 
 // atBoundary reports whether a Latin match is not glued to Latin letters

@@ -382,3 +382,20 @@ func TestFoldFastPathsAgreeWithTables(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowLevelAndSpans(t *testing.T) {
+	e := mustBuild(t, []Rule{block("大麻"), {Word: "大麻花", Category: "food", Level: LevelAllow}}, nil)
+	if e.Len() != 1 || len(e.Find("天津大麻花")) != 0 || len(e.Find("出售大麻")) != 1 {
+		t.Fatalf("allow rule: len %d, %v, %v", e.Len(), e.Find("天津大麻花"), e.Find("出售大麻"))
+	}
+	text := "天津大 麻花和大麻"
+	allowed := e.AllowSpans(text)
+	if len(allowed) != 1 || text[allowed[0][0]:allowed[0][1]] != "大 麻花" {
+		t.Fatalf("AllowSpans = %v", allowed)
+	}
+	other := mustBuild(t, []Rule{block("大麻"), review("麻花")}, nil)
+	kept := Suppress(other.Find(text), allowed)
+	if got := strings.Join(spans(text, kept), "|"); got != "大麻" {
+		t.Fatalf("Suppress kept %q", got)
+	}
+}

@@ -33,7 +33,8 @@ const maxRuleFileLine = 64 << 10
 
 // ReadRules reads the text rule format: one rule a line,
 // word<TAB>category<TAB>level, optionally <TAB>forms ("pinyin",
-// "initials" or "pinyin,initials"). Blank lines and lines starting with
+// "initials" or "pinyin,initials"). Level is block, review, or allow for
+// an allow-list word. Blank lines and lines starting with
 // '#' are skipped. Every bad line is reported (as FileErrors) and then no
 // rules are returned.
 func ReadRules(r io.Reader) ([]Rule, error) {
@@ -132,8 +133,8 @@ func CheckRule(r Rule) error {
 		return fmt.Errorf("word %q is empty after normalisation", r.Word)
 	case r.Category == "" || len(r.Category) > 32 || strings.ContainsAny(r.Category, "\t\r\n,"):
 		return fmt.Errorf("category %q must be 1-32 bytes without tabs, commas or newlines", r.Category)
-	case r.Level != LevelBlock && r.Level != LevelReview:
-		return fmt.Errorf("level %q must be block or review", r.Level)
+	case r.Level != LevelBlock && r.Level != LevelReview && r.Level != LevelAllow:
+		return fmt.Errorf("level %q must be block, review or allow", r.Level)
 	case len(r.Word) > 200 || strings.ContainsAny(r.Word, "\t\r\n"):
 		return fmt.Errorf("word must be at most 200 bytes without tabs or newlines")
 	}
