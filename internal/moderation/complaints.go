@@ -46,8 +46,8 @@ func (in *NewComplaint) validate() error {
 	n := utf8.RuneCountInString(in.Reason)
 	var v errs.Validator
 	v.Check(in.ItemID > 0, "item_id", "must name a piece of content")
-	v.Check(n >= 5 && n <= 1000, "reason", "must be 5 to 1,000 characters")
-	v.Check(utf8.RuneCountInString(in.Contact) <= 100, "contact", "at most 100 characters")
+	v.Check(n >= 5 && n <= 1000 && clean(in.Reason), "reason", "must be 5 to 1,000 characters")
+	v.Check(utf8.RuneCountInString(in.Contact) <= 100 && clean(in.Contact), "contact", "at most 100 characters")
 	return v.Err()
 }
 
@@ -127,7 +127,7 @@ func (s *Service) ListComplaints(ctx context.Context, shopID int64, status strin
 // TakeDown upholds an open complaint: the item is removed.
 func (s *Service) TakeDown(ctx context.Context, shopID, id int64, actor, note string) (Complaint, error) {
 	note = strings.TrimSpace(note)
-	if utf8.RuneCountInString(note) > 200 {
+	if utf8.RuneCountInString(note) > 200 || !clean(note) {
 		return Complaint{}, errs.Field("note", "note_too_long", "at most 200 characters")
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {

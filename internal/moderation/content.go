@@ -65,12 +65,13 @@ func (in *NewItem) validate() error {
 	var v errs.Validator
 	_, ok := kindScenes[in.Kind]
 	v.Check(ok, "kind", "must be comment, review, nickname or post")
-	v.Check(utf8.RuneCountInString(in.Target) <= 64, "target", "at most 64 characters")
-	v.Check(n >= 1 && utf8.RuneCountInString(in.Text) <= MaxTextRunes && utf8.ValidString(in.Text), "text", "must be 1 to 2,000 characters of UTF-8")
+	v.Check(utf8.RuneCountInString(in.Target) <= 64 && clean(in.Target), "target", "at most 64 characters")
+	v.Check(n >= 1 && utf8.RuneCountInString(in.Text) <= MaxTextRunes && clean(in.Text), "text", "must be 1 to 2,000 characters")
 	return v.Err()
 }
 
-func memberActor(id int64) string { return fmt.Sprintf("member:%d", id) }
+// clean reports whether s is UTF-8 without NUL (which PostgreSQL refuses).
+func clean(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // StaffActor names a staff account in the decision log.
 func StaffActor(accountID int64) string { return fmt.Sprintf("staff:%d", accountID) }
@@ -205,6 +206,9 @@ func (s *Service) ListItems(ctx context.Context, shopID int64, q ItemQuery) ([]I
 	case "", Published, Pending, Rejected, Removed:
 	default:
 		return nil, errs.Field("status", "invalid_query", "must be published, pending, rejected or removed")
+	}
+	if !clean(q.Target) || len(q.Target) > 256 {
+		return nil, errs.Field("target", "invalid_query", "not a valid target")
 	}
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 50

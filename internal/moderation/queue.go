@@ -34,7 +34,7 @@ type Settings struct {
 
 func checkReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
-	if n := utf8.RuneCountInString(reason); n < 2 || n > 200 {
+	if n := utf8.RuneCountInString(reason); n < 2 || n > 200 || !clean(reason) {
 		return "", errs.Field("reason", "reason_required", "say why, in 2 to 200 characters")
 	}
 	return reason, nil

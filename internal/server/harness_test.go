@@ -236,6 +236,7 @@ type testShop struct {
 	cartLineID  int64
 	aftersaleID int64
 	reportID    int64
+	mod         modIDs
 }
 
 var shopCounter struct {

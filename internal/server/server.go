@@ -22,6 +22,7 @@ import (
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -58,6 +59,8 @@ type Server struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	After    *aftersale.Service
+	// Moderation checks buyers' content and runs the review queues.
+	Moderation *moderation.Service
 }
 
 // Options adds what only some processes have.
@@ -110,6 +113,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
+	if err := s.buildModeration(ctx); err != nil {
+		return err
+	}
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -172,6 +178,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
@@ -197,6 +204,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Jobs.Run(loops, time.Second)
+	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

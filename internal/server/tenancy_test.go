@@ -31,6 +31,12 @@ func attackBodies(categoryID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
+
+		// moderation
+		"POST /admin/api/v1/moderation/items/{id}/reject":         map[string]any{"reason": "乙改甲"},
+		"POST /admin/api/v1/moderation/items/{id}/ban":            map[string]any{"days": 1, "reason": "乙改甲"},
+		"POST /admin/api/v1/moderation/complaints/{id}/take-down": map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/moderation/complaints/{id}/reject":    map[string]any{"reason": "乙改甲"},
 	}
 }
 
@@ -51,6 +57,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
 		return a.aftersaleID
+	case strings.Contains(rt.Path, "/moderation/"):
+		return a.mod.target(rt.Path)
 	case strings.Contains(rt.Path, "/reconciliations/"):
 		return a.reportID
 	case strings.Contains(rt.Path, "/orders/"):
@@ -70,6 +78,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
 		"/admin/api/v1/shop", "/admin/api/v1/products",
+		"/admin/api/v1/moderation/rules", "/admin/api/v1/moderation/items", "/admin/api/v1/moderation/complaints",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -97,6 +106,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
 		a.aftersaleID = e.openAftersale(a)
+		a.mod = e.seedModeration(a)
 		if err := e.srv.DB.QueryRow(context.Background(), `INSERT INTO reconciliations (shop_id, bill_date, status, created_at)
 			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // LineError is a rule-file line that could not be read.
@@ -135,8 +136,8 @@ func CheckRule(r Rule) error {
 		return fmt.Errorf("category %q must be 1-32 bytes without tabs, commas or newlines", r.Category)
 	case r.Level != LevelBlock && r.Level != LevelReview && r.Level != LevelAllow:
 		return fmt.Errorf("level %q must be block, review or allow", r.Level)
-	case len(r.Word) > 200 || strings.ContainsAny(r.Word, "\t\r\n"):
-		return fmt.Errorf("word must be at most 200 bytes without tabs or newlines")
+	case len(r.Word) > 200 || strings.ContainsAny(r.Word, "\t\r\n\x00") || !utf8.ValidString(r.Word+r.Category):
+		return fmt.Errorf("word must be at most 200 bytes of UTF-8 without tabs, newlines or NUL")
 	}
 	return nil
 }
