@@ -12,7 +12,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/moderation/engine"
+	"github.com/kaidian/kaidian/internal/platform/db"
 )
 
 const moderateUsage = `Usage: kaidian moderate [--rules FILE] [--shop ID] [server flags] < lines
@@ -165,7 +168,21 @@ func moderateOne(e *engine.Engine, n int, line string) moderateLine {
 	return res
 }
 
-// configuredEngine builds the engine from the rules in the database.
+// configuredEngine builds the engine from the rules in the database: the
+// base and operator lists, plus the shop's own with --shop.
 func configuredEngine(ctx context.Context, args []string, getenv func(string) string, shopID int64) (*engine.Engine, error) {
-	return nil, errors.New("moderate: --rules FILE is required")
+	cfg, err := config.Load("moderate", args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL())
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	rules, err := moderation.NewService(d, nil, newLogger(cfg.LogLevel)).RulesFor(ctx, shopID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the configured rules (has the database been migrated?): %w", err)
+	}
+	return engine.Build(rules, nil)
 }

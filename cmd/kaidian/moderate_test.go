@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kaidian/kaidian/internal/moderation"
+	"github.com/kaidian/kaidian/internal/platform/db"
 )
 
 func writeRules(t *testing.T, text string) string {
@@ -108,5 +112,26 @@ func TestSplitFlags(t *testing.T) {
 	own, rest := splitFlags([]string{"--rules", "f", "--db=x", "-shop=3", "--data", "d"}, "rules", "shop")
 	if strings.Join(own, " ") != "--rules f -shop=3" || strings.Join(rest, " ") != "--db=x --data d" {
 		t.Fatalf("own %q rest %q", own, rest)
+	}
+}
+
+func TestModerateConfiguredRules(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	if err := run(ctx, []string{"migrate", "--data", data}, &bytes.Buffer{}, noenv); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(data, "kaidian.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := moderation.NewService(d, nil, slog.New(slog.DiscardHandler))
+	if _, err := svc.AddRule(ctx, 0, moderation.NewRule{Scope: "base", Word: "赌博", Category: "gambling", Level: "block"}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	got, err := moderate(t, []string{"--data", data}, "网上賭博\n你好\n")
+	if err != nil || len(got) != 2 || got[0].Verdict != "block" || got[0].Matches[0].Text != "賭博" || got[1].Verdict != "pass" {
+		t.Fatalf("%+v %v", got, err)
 	}
 }
