@@ -108,3 +108,13 @@ func verdictOf(ms []engine.Match) string {
 func (s *Service) RulesFor(ctx context.Context, shopID int64) ([]engine.Rule, error) {
 	return s.loadRules(ctx, `scope IN ('base', 'operator') OR (scope = 'shop' AND scope_key = ?)`, shopID)
 }
+
+// CheckStaffText refuses staff-written text (product titles and
+// descriptions) that a block rule matches, with 422 content_blocked. Text
+// that review rules match is let through: products have no review queue.
+func (s *Service) CheckStaffText(shopID int64, text string) error {
+	if v, ms := s.Check(shopID, text); v == engine.VerdictBlock {
+		return blocked(ms)
+	}
+	return nil
+}

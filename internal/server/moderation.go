@@ -6,11 +6,12 @@ import (
 	"github.com/kaidian/kaidian/internal/moderation"
 )
 
-// buildModeration creates the moderation service, its periodic job, and
-// compiles the rules in the database.
+// buildModeration creates the moderation service, its periodic job, its
+// check of product text, and compiles the rules in the database.
 func (s *Server) buildModeration(ctx context.Context) error {
 	s.Moderation = moderation.NewService(s.DB, secChecker{s}, s.log)
 	s.Moderation.RegisterJobs(s.Jobs)
+	s.Catalog.SetTextCheck(s.Moderation.CheckStaffText)
 	return s.Moderation.Load(ctx)
 }
 

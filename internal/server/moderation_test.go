@@ -167,3 +167,26 @@ func TestRuleChangeReachesTheOtherServer(t *testing.T) {
 		})
 	}
 }
+
+// TestProductTextIsChecked: block rules refuse product titles and
+// descriptions, in the product API and the CSV import.
+func TestProductTextIsChecked(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		e.must(caller{token: op.token, shopID: a.id}, 201, "POST", "/admin/api/v1/moderation/rules",
+			map[string]any{"scope": "base", "word": "高仿", "category": "counterfeit", "level": "block"})
+		body := productBody(a.categoryID, "高 仿名牌包", true)
+		if r := e.do(a.owner, "POST", "/admin/api/v1/products", body); r.status != 422 || r.code() != "content_blocked" {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		if r := e.do(a.owner, "PUT", fmt.Sprintf("/admin/api/v1/products/%d", a.productID), body); r.status != 422 {
+			t.Fatalf("replace: %d %s", r.status, r.body)
+		}
+		csv := "product_key,category,title,price,stock,description\np1,女装,连衣裙,99.00,5,正品\np2,包,名牌包,99.00,5,超A高仿\n"
+		if r := e.doWithType(a.owner, "POST", "/admin/api/v1/products/import", csv, "text/csv"); r.status != 422 || !strings.Contains(string(r.body), "line 3") {
+			t.Fatalf("import: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "真皮手提包", true))
+	})
+}
