@@ -157,6 +157,22 @@ func (e *Engine) Len() int { return len(e.rules) }
 // unitPool recycles the normalised-text buffers of Find.
 var unitPool = sync.Pool{New: func() any { return new([]unit) }}
 
+// maxPooledUnits keeps buffers of very long texts out of the pool.
+const maxPooledUnits = 64 << 10
+
+// getUnits normalises text into a pooled buffer; call putUnits after.
+func getUnits(text string) *[]unit {
+	buf := unitPool.Get().(*[]unit)
+	*buf = normalizeUnits(text, (*buf)[:0])
+	return buf
+}
+
+func putUnits(buf *[]unit) {
+	if cap(*buf) <= maxPooledUnits {
+		unitPool.Put(buf)
+	}
+}
+
 // span is a match in unit indices, inclusive.
 type span struct {
 	rule        int
@@ -169,10 +185,9 @@ func (e *Engine) Find(text string) []Match {
 	if text == "" || len(e.patterns) == 0 {
 		return nil
 	}
-	buf := unitPool.Get().(*[]unit)
-	defer unitPool.Put(buf)
-	units := normalizeUnits(text, (*buf)[:0])
-	*buf = units
+	buf := getUnits(text)
+	defer putUnits(buf)
+	units := *buf
 	var hits, allows []span
 	e.ac.scan(units, func(p int32, last int) {
 		pt := e.patterns[p]
@@ -197,10 +212,9 @@ func (e *Engine) AllowSpans(text string) [][2]int {
 	if !e.hasAllow || text == "" {
 		return nil
 	}
-	buf := unitPool.Get().(*[]unit)
-	defer unitPool.Put(buf)
-	units := normalizeUnits(text, (*buf)[:0])
-	*buf = units
+	buf := getUnits(text)
+	defer putUnits(buf)
+	units := *buf
 	var out [][2]int
 	e.ac.scan(units, func(p int32, last int) {
 		if pt := e.patterns[p]; pt.allow {
