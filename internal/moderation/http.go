@@ -96,6 +96,10 @@ func (h *Handlers) queueRoutes(api *httpx.API) {
 		Summary: "Reject held or published content with a reason", Request: reasonBody{}, Response: Item{}, Handler: h.reject})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/ban", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject the content and ban its author from posting for some days", Request: BanInput{}, Response: Item{}, Handler: h.ban})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/bans", Tag: tag, Access: httpx.Staff, Perm: read,
+		Summary: "Bans still in force, newest first", Response: []Ban{}, Handler: h.bans})
+	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/moderation/bans/{id}", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusNoContent,
+		Summary: "Lift a ban now", Handler: h.liftBan})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/decisions", Tag: tag, Access: httpx.Staff, Perm: read,
 		Summary: "The decision log, newest first", Query: []httpx.Param{afterParam}, Response: []Decision{}, Handler: h.decisions})
 }
@@ -334,6 +338,24 @@ func (h *Handlers) ban(w http.ResponseWriter, r *http.Request) error {
 	return staffAction(w, r, &in, func(shopID, id int64, actor string) (Item, error) {
 		return h.Svc.Ban(r.Context(), shopID, id, actor, in)
 	})
+}
+
+func (h *Handlers) bans(w http.ResponseWriter, r *http.Request) error {
+	bs, err := h.Svc.ActiveBans(r.Context(), auth.StaffShop(r.Context()))
+	return httpx.Respond(w, http.StatusOK, bs, err)
+}
+
+func (h *Handlers) liftBan(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	if err := h.Svc.LiftBan(r.Context(), st.ShopID, id, StaffActor(st.AccountID)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (h *Handlers) decisions(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,4 +205,51 @@ func (s *Service) wechatOn(ctx context.Context, shopID int64) (bool, error) {
 		return false, nil
 	}
 	return on, err
+}
+
+// Ban is a member's ban from submitting content.
+type Ban struct {
+	ID        int64     `json:"id"`
+	MemberID  int64     `json:"member_id"`
+	Until     time.Time `json:"until"`
+	Reason    string    `json:"reason"`
+	Actor     string    `json:"actor"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ActiveBans lists the shop's bans that have not ended, newest first.
+func (s *Service) ActiveBans(ctx context.Context, shopID int64) ([]Ban, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, member_id, until_at, reason, actor, created_at FROM moderation_bans
+		WHERE shop_id = ? AND until_at > ? ORDER BY id DESC LIMIT 500`, shopID, db.Now())
+	if err != nil {
+		return nil, errs.Wrap("bans", err)
+	}
+	defer rows.Close()
+	out := []Ban{}
+	for rows.Next() {
+		var b Ban
+		var until, created int64
+		if err := rows.Scan(&b.ID, &b.MemberID, &until, &b.Reason, &b.Actor, &created); err != nil {
+			return nil, errs.Wrap("bans", err)
+		}
+		b.Until, b.CreatedAt = time.UnixMilli(until).UTC(), time.UnixMilli(created).UTC()
+		out = append(out, b)
+	}
+	return out, errs.Wrap("bans", rows.Err())
+}
+
+// LiftBan ends a ban now and logs it.
+func (s *Service) LiftBan(ctx context.Context, shopID, id int64, actor string) error {
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		now := db.Now()
+		err := db.ExpectOne(tx.Exec(ctx, `UPDATE moderation_bans SET until_at = ? WHERE id = ? AND shop_id = ? AND until_at > ?`, now, id, shopID, now))
+		if db.IsNoRows(err) {
+			return errs.E(errs.NotFound, "ban_not_found", "no such active ban")
+		}
+		if err != nil {
+			return err
+		}
+		return logDecision(ctx, tx, shopID, 0, 0, actor, "lift_ban", "ban "+strconv.FormatInt(id, 10))
+	})
+	return errs.Wrap("lift ban", err)
 }

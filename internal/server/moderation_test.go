@@ -12,15 +12,24 @@ import (
 )
 
 // modIDs are shop A's moderation resources for the tenancy test.
-type modIDs struct{ rule, item, complaint int64 }
+type modIDs struct{ rule, item, complaint, ban int64 }
 
-// seedModeration gives shop a a rule, a published comment and a complaint.
+// seedModeration gives shop a a rule, a published comment, a complaint
+// and a ban on another of its buyers.
 func (e *env) seedModeration(a testShop) modIDs {
 	e.t.Helper()
 	rule := e.must(a.owner, 201, "POST", "/admin/api/v1/moderation/rules", map[string]any{"word": "甲店禁词", "category": "ads", "level": "review"})
 	item := e.must(a.member, 201, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": "product:1", "text": "甲店的东西很好"})
 	c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": item["id"], "reason": "甲店侵权投诉内容"})
-	return modIDs{rule: id(rule), item: id(item), complaint: id(c)}
+	other, _ := e.memberLogin(a.appid, "openid-banned-甲")
+	spam := e.must(other, 201, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "text": "甲店垃圾广告"})
+	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/ban", id(spam)), map[string]any{"days": 1, "reason": "甲店封禁"})
+	bans := e.do(a.owner, "GET", "/admin/api/v1/moderation/bans", nil)
+	var list []struct{ ID int64 }
+	if err := json.Unmarshal(bans.body, &list); err != nil || len(list) != 1 {
+		e.t.Fatalf("bans: %s", bans.body)
+	}
+	return modIDs{rule: id(rule), item: id(item), complaint: id(c), ban: list[0].ID}
 }
 
 func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
@@ -32,6 +41,8 @@ func (m modIDs) target(path string) int64 {
 		return m.rule
 	case strings.Contains(path, "/moderation/complaints/"):
 		return m.complaint
+	case strings.Contains(path, "/moderation/bans/"):
+		return m.ban
 	}
 	return m.item
 }
@@ -84,8 +95,17 @@ func TestModerationOverHTTP(t *testing.T) {
 		if r := submit("你好"); r.status != 403 || r.code() != "member_banned" {
 			t.Fatalf("banned member posted: %d %s", r.status, r.body)
 		}
+		var bans []struct{ ID int64 }
+		if err := json.Unmarshal(e.do(a.owner, "GET", "/admin/api/v1/moderation/bans", nil).body, &bans); err != nil || len(bans) != 1 {
+			t.Fatalf("bans %v %v", bans, err)
+		}
+		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/moderation/bans/%d", bans[0].ID), nil)
+		if r := submit("你好"); r.status != 201 {
+			t.Fatalf("after lifting the ban: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/ban", heldID), map[string]any{"days": 3, "reason": "再次引流"})
 		log := e.do(a.owner, "GET", "/admin/api/v1/moderation/decisions", nil)
-		for _, action := range []string{`"action":"approve"`, `"action":"reject"`, `"action":"ban"`} {
+		for _, action := range []string{`"action":"approve"`, `"action":"reject"`, `"action":"ban"`, `"action":"lift_ban"`} {
 			if !strings.Contains(string(log.body), action) {
 				t.Errorf("decision log lacks %s: %s", action, log.body)
 			}
@@ -100,10 +120,10 @@ func TestModerationOverHTTP(t *testing.T) {
 			ID   int64  `json:"id"`
 			Text string `json:"text"`
 		}
-		if err := json.Unmarshal(list.body, &published); err != nil || len(published) != 2 || published[1].Text != "衣服很好看" {
+		if err := json.Unmarshal(list.body, &published); err != nil || len(published) != 3 || published[2].Text != "衣服很好看" {
 			t.Fatalf("published list %s", list.body)
 		}
-		c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": published[1].ID, "reason": "盗用我的原创文案"})
+		c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": published[2].ID, "reason": "盗用我的原创文案"})
 		if c["status"] != "open" || c["overdue"] != false {
 			t.Fatalf("complaint %v", c)
 		}

@@ -78,7 +78,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
 		"/admin/api/v1/shop", "/admin/api/v1/products",
-		"/admin/api/v1/moderation/rules", "/admin/api/v1/moderation/items", "/admin/api/v1/moderation/complaints",
+		"/admin/api/v1/moderation/rules", "/admin/api/v1/moderation/items", "/admin/api/v1/moderation/complaints", "/admin/api/v1/moderation/bans",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
