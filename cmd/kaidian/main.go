@@ -53,11 +53,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return runMigrate(ctx, rest, stdout, getenv)
 	case "bench":
 		return runBench(ctx, rest, stdout)
-	case "moderate":
-		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil
+	case "moderate":
+		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil

@@ -231,12 +231,12 @@ type testShop struct {
 	productID   int64
 	member      caller
 	memberID    int64
+	mod         modIDs
 	skuID       int64
 	orderID     int64
 	cartLineID  int64
 	aftersaleID int64
 	reportID    int64
-	mod         modIDs
 }
 
 var shopCounter struct {

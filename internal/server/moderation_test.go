@@ -8,8 +8,31 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 )
+
+// moderationAttackBodies are valid bodies for the moderation routes the
+// tenancy test attacks (see attackBodies).
+var moderationAttackBodies = map[string]any{
+	"POST /admin/api/v1/moderation/items/{id}/reject":         map[string]any{"reason": "乙改甲"},
+	"POST /admin/api/v1/moderation/items/{id}/ban":            map[string]any{"days": 1, "reason": "乙改甲"},
+	"POST /admin/api/v1/moderation/complaints/{id}/take-down": map[string]any{"note": "乙改甲"},
+	"POST /admin/api/v1/moderation/complaints/{id}/reject":    map[string]any{"reason": "乙改甲"},
+}
+
+// attackBody is the tenancy test's body for a route.
+func attackBody(bodies map[string]any, rt httpx.Route) any {
+	key := rt.Method + " " + rt.Path
+	if b, ok := bodies[key]; ok {
+		return b
+	}
+	return moderationAttackBodies[key]
+}
+
+// moderationLists are shop A's moderation lists in the tenancy snapshot.
+var moderationLists = []string{"/admin/api/v1/moderation/rules", "/admin/api/v1/moderation/items",
+	"/admin/api/v1/moderation/complaints", "/admin/api/v1/moderation/bans"}
 
 // modIDs are shop A's moderation resources for the tenancy test.
 type modIDs struct{ rule, item, complaint, ban int64 }

@@ -56,11 +56,13 @@ type Server struct {
 	Members  *member.Service
 	Catalog  *catalog.Service
 	Jobs     *jobs.Queue
+
+	// Moderation checks buyers' and staff's text and runs the review queues.
+	Moderation *moderation.Service
+
 	Orders   *order.Service
 	Payments *payment.Service
 	After    *aftersale.Service
-	// Moderation checks buyers' content and runs the review queues.
-	Moderation *moderation.Service
 }
 
 // Options adds what only some processes have.
@@ -113,11 +115,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
-	if err := s.buildModeration(ctx); err != nil {
-		return err
-	}
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
+		return err
+	}
+	if err := s.buildModeration(ctx); err != nil {
 		return err
 	}
 	if err := s.bootstrapOperator(ctx); err != nil {
@@ -175,10 +177,10 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
-	(&moderation.Handlers{Svc: s.Moderation}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

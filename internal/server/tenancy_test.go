@@ -31,12 +31,6 @@ func attackBodies(categoryID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
-
-		// moderation
-		"POST /admin/api/v1/moderation/items/{id}/reject":         map[string]any{"reason": "乙改甲"},
-		"POST /admin/api/v1/moderation/items/{id}/ban":            map[string]any{"days": 1, "reason": "乙改甲"},
-		"POST /admin/api/v1/moderation/complaints/{id}/take-down": map[string]any{"note": "乙改甲"},
-		"POST /admin/api/v1/moderation/complaints/{id}/reject":    map[string]any{"reason": "乙改甲"},
 	}
 }
 
@@ -78,12 +72,11 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
 		"/admin/api/v1/shop", "/admin/api/v1/products",
-		"/admin/api/v1/moderation/rules", "/admin/api/v1/moderation/items", "/admin/api/v1/moderation/complaints", "/admin/api/v1/moderation/bans",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"} {
+	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"}, moderationLists...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -137,7 +130,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 				path = strings.Replace(path, "{id}", fmt.Sprint(targetID(t, rt, a, deleted)), 1)
 			}
 			for _, who := range attackers {
-				res := e.do(who, rt.Method, path, bodies[rt.Method+" "+rt.Path])
+				res := e.do(who, rt.Method, path, attackBody(bodies, rt))
 				if hasID && rt.Access == httpx.Public && (res.status < 400 || res.status >= 500) {
 					t.Errorf("%s %s as shop B: status %d, want 4xx: %s", rt.Method, path, res.status, res.body)
 				}
