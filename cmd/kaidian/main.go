@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil
+	case "moderate":
+		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil

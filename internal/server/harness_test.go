@@ -242,6 +242,7 @@ type testShop struct {
 	groupID      int64
 	promoterID   int64
 	withdrawalID int64
+	mod          modIDs
 }
 
 var shopCounter struct {

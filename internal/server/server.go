@@ -22,6 +22,7 @@ import (
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -56,6 +57,10 @@ type Server struct {
 	Members  *member.Service
 	Catalog  *catalog.Service
 	Jobs     *jobs.Queue
+
+	// Moderation checks buyers' and staff's text and runs the review queues.
+	Moderation *moderation.Service
+
 	Orders   *order.Service
 	Payments *payment.Service
 	After    *aftersale.Service
@@ -124,6 +129,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
 	}
+	if err := s.buildModeration(ctx); err != nil {
+		return err
+	}
 	if err := s.bootstrapOperator(ctx); err != nil {
 		return err
 	}
@@ -179,6 +187,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
@@ -213,6 +222,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Jobs.Run(loops, time.Second)
+	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

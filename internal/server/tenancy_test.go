@@ -58,6 +58,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
 		return a.aftersaleID
+	case strings.Contains(rt.Path, "/moderation/"):
+		return a.mod.target(rt.Path)
 	case strings.Contains(rt.Path, "/reconciliations/"):
 		return a.reportID
 	case strings.Contains(rt.Path, "/orders/"):
@@ -97,7 +99,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"} {
+	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"}, moderationLists...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -121,6 +123,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
 		a.aftersaleID = e.openAftersale(a)
+		a.mod = e.seedModeration(a)
 		if err := e.srv.DB.QueryRow(context.Background(), `INSERT INTO reconciliations (shop_id, bill_date, status, created_at)
 			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {
 			t.Fatal(err)
@@ -155,7 +158,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 				path = strings.Replace(path, "{id}", fmt.Sprint(targetID(t, rt, a, deleted)), 1)
 			}
 			for _, who := range attackers {
-				res := e.do(who, rt.Method, path, bodies[rt.Method+" "+rt.Path])
+				res := e.do(who, rt.Method, path, attackBody(bodies, rt))
 				if hasID && rt.Access == httpx.Public && (res.status < 400 || res.status >= 500) {
 					t.Errorf("%s %s as shop B: status %d, want 4xx: %s", rt.Method, path, res.status, res.body)
 				}
