@@ -23,6 +23,7 @@ Usage:
   kaidian migrate [flags]   apply database migrations and exit
   kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
   kaidian bench-flash [flags] run the flash-sale benchmark
+  kaidian bench-groups [flags] run the group-buying settlement benchmark
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return runBench(ctx, rest, stdout)
 	case "bench-flash":
 		return runBenchFlash(ctx, rest, stdout)
+	case "bench-groups":
+		return runBenchGroups(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil
