@@ -43,6 +43,7 @@ type groupsFlags struct {
 	setupWorkers int
 	sqliteSync   string
 	keep         bool
+	profile      string
 }
 
 func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error {
@@ -57,6 +58,7 @@ func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error 
 	fs.IntVar(&f.setupWorkers, "setup-workers", 8, "concurrent buyers during setup")
 	fs.StringVar(&f.sqliteSync, "sqlite-sync", "normal", "SQLite synchronous setting")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database")
+	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the settlement to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,6 +117,11 @@ func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "group-buying settlement on %s (%s), %d cores, %s: %d groups × %d paid members\n",
 		srv.DB.Engine, target.Where, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), f.groups, f.size)
+	if f.profile != "" {
+		if stop := cpuProfiler(f.profile, logf)(); stop != nil {
+			defer stop()
+		}
+	}
 	return g.settleAll(ctx, stdout, f)
 }
 
