@@ -75,7 +75,7 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&f.clients, "clients", 256, "HTTP connections in the HTTP run")
 	fs.StringVar(&f.sqliteSync, "sqlite-sync", "full", "SQLite synchronous setting: full (commits wait for the disk) or normal")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database")
-	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the engine run to this file")
+	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the engine run to this file (and of the HTTP run to FILE.http)")
 	fs.BoolVar(&f.skipHTTP, "no-http", false, "skip the HTTP run")
 	fs.BoolVar(&f.skip, "no-baseline", false, "skip the baseline run")
 	if err := fs.Parse(args); err != nil {
@@ -141,7 +141,11 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "engine / baseline: %.1f×\n", engine.confirmedPerSec()/base.confirmedPerSec())
 	}
 	if !f.skipHTTP {
-		if err := w.httpRun(ctx, stdout, f.httpBuyers, f.httpUnits, f.clients); err != nil {
+		var profile func() func()
+		if f.profile != "" {
+			profile = cpuProfiler(f.profile+".http", logf)
+		}
+		if err := w.httpRun(ctx, stdout, f.httpBuyers, f.httpUnits, f.clients, profile); err != nil {
 			return err
 		}
 	}
@@ -311,7 +315,7 @@ func checkSale(ctx context.Context, d *db.DB, sale int64, units int, confirmed i
 
 // httpRun serves kaidian and a bare net/http server on loopback and sends
 // each the same burst: one request per buyer over --clients connections.
-func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, clients int) error {
+func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, clients int, profile func() func()) error {
 	sale, err := w.newSale(ctx, "http", units)
 	if err != nil {
 		return err
@@ -348,10 +352,17 @@ func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, 
 	path := "/api/v1/flash-sales/" + strconv.FormatInt(sale, 10) + "/claim"
 	client := bench.NewClient(clients)
 	bare := burst(ctx, client, clients, buyers, func(int) bench.Request { return bench.Request{Path: "/"} }, bareURL)
+	var stopProfile func()
+	if profile != nil {
+		stopProfile = profile()
+	}
 	res := burst(ctx, client, clients, buyers, func(i int) bench.Request {
 		return bench.Request{Method: "POST", Path: path, AppID: appid, Body: []byte(`{"quantity":1,"token":"` + list[i].token + `"}`),
 			Headers: []bench.Header{{Name: "Authorization", Value: list[i].session}}}
 	}, kaidianURL)
+	if stopProfile != nil {
+		stopProfile()
+	}
 	res.name, res.units = "http", units
 	res.confirmed = res.outcomes["201"]
 	if res.check, err = checkSale(ctx, w.srv.DB, sale, units, res.confirmed); err != nil {

@@ -46,8 +46,13 @@ type Service struct {
 	wx       WeChat
 	// onNew runs after a buyer's first login (new-member coupons); its
 	// failure is logged by the caller's hook, not the login's.
-	onNew func(ctx context.Context, shopID, memberID int64)
+	onNew   func(ctx context.Context, shopID, memberID int64)
+	onEnded func(token string, memberID int64)
 }
+
+// OnSessionsEnded sets what runs after sessions end here: one token
+// (logout) or every session of a member (token ""), so caches can forget them.
+func (s *Service) OnSessionsEnded(fn func(token string, memberID int64)) { s.onEnded = fn }
 
 // OnNewMember sets what runs after a buyer's first login.
 func (s *Service) OnNewMember(fn func(ctx context.Context, shopID, memberID int64)) { s.onNew = fn }
@@ -160,7 +165,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Member, 
 
 // Logout ends the session of token.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.sessions.Revoke(ctx, token)
+	err := s.sessions.Revoke(ctx, token)
+	if err == nil && s.onEnded != nil {
+		s.onEnded(token, 0)
+	}
+	return err
 }
 
 // RevokeSessions ends every session of member id of shopID.
@@ -168,7 +177,11 @@ func (s *Service) RevokeSessions(ctx context.Context, shopID, id int64) (int64, 
 	if _, err := s.Get(ctx, shopID, id); err != nil {
 		return 0, err
 	}
-	return s.sessions.RevokeSubject(ctx, session.Member, id)
+	n, err := s.sessions.RevokeSubject(ctx, session.Member, id)
+	if err == nil && s.onEnded != nil {
+		s.onEnded("", id)
+	}
+	return n, err
 }
 
 // BindPhone asks WeChat for the phone number behind a getPhoneNumber code

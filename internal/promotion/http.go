@@ -57,7 +57,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
-		Request: claimRequest{}, Response: Claim{}, Handler: h.claim})
+		Request: claimRequest{}, Response: Claim{}, Handler: h.claim, HotAuth: true})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
 		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []Deal{}, Handler: h.currentDeals})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals/{id}", Tag: mini, Access: httpx.Shop,

@@ -395,3 +395,26 @@ func (e *env) memberToken(a testShop, memberID int64) caller {
 	}
 	return c
 }
+
+// TestHotSessionsEndWithLogout: the claim route caches sessions for a
+// second, but a logout on this server ends the session there at once.
+func TestHotSessionsEndWithLogout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		e.setStock(a, 100)
+		sale := e.newSale(a, "缓存秒杀", 5, time.Now())
+		path := fmt.Sprintf("/api/v1/flash-sales/%d/claim", sale)
+		if r := e.do(a.member, "POST", path, map[string]any{"token": "bad.token"}); r.status != 400 {
+			t.Fatalf("first claim (session now cached): %d %s", r.status, r.body)
+		}
+		if r := e.do(caller{token: a.member.token, appid: "wx0000000000000000"}, "POST", path, map[string]any{"token": "bad.token"}); r.status != 403 {
+			t.Fatalf("a cached session with another shop's appid: %d %s", r.status, r.body)
+		}
+		if r := e.do(a.member, "POST", "/api/v1/auth/logout", nil); r.status != 204 {
+			t.Fatalf("logout: %d %s", r.status, r.body)
+		}
+		if r := e.do(a.member, "POST", path, map[string]any{"token": "bad.token"}); r.status != 401 {
+			t.Fatalf("a logged-out session on the cached route: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/platform/auth"
@@ -30,7 +32,7 @@ func requestAppID(r *http.Request) string {
 }
 
 func (s *Server) guards() httpx.Guards {
-	return httpx.Guards{Shop: s.shopGuard, Member: s.memberGuard, Staff: s.staffGuard}
+	return httpx.Guards{Shop: s.shopGuard, Member: s.memberGuard, MemberHot: s.memberGuardHot, Staff: s.staffGuard}
 }
 
 // shopGuard serves a public mini-program route: a member's session names
@@ -65,6 +67,75 @@ func (s *Server) memberGuard(r *http.Request) (*http.Request, error) {
 		return r, errs.E(errs.Forbidden, "shop_mismatch", "the session belongs to another mini program")
 	}
 	return r.WithContext(auth.WithMember(r.Context(), m)), nil
+}
+
+// memberGuardHot is memberGuard with the session taken from a
+// one-second cache: a burst of flash-sale claims does not look every
+// session up in the database. A logout here evicts at once; one on
+// another server takes effect here within the second.
+func (s *Server) memberGuardHot(r *http.Request) (*http.Request, error) {
+	tok, _ := httpx.BearerToken(r)
+	if m, ok := s.hotSessions.get(tok, time.Now()); ok {
+		if appid := requestAppID(r); appid != "" && appid != m.appid {
+			return r, errs.E(errs.Forbidden, "shop_mismatch", "the session belongs to another mini program")
+		}
+		return r.WithContext(auth.WithMember(r.Context(), m.member)), nil
+	}
+	r2, err := s.memberGuard(r)
+	if err != nil {
+		return r2, err
+	}
+	m, _ := auth.MemberFrom(r2.Context())
+	if sh, err := s.Shops.Enabled(r.Context(), m.ShopID); err == nil {
+		s.hotSessions.put(tok, hotMember{member: m, appid: sh.AppID}, time.Now())
+	}
+	return r2, nil
+}
+
+// hotSessionCache holds recently checked buyer sessions for a second.
+type hotSessionCache struct {
+	mu sync.RWMutex
+	m  map[string]hotMember
+}
+
+type hotMember struct {
+	member auth.Member
+	appid  string
+	until  time.Time
+}
+
+const hotSessionTTL = time.Second
+
+func (c *hotSessionCache) get(tok string, now time.Time) (hotMember, bool) {
+	c.mu.RLock()
+	m, ok := c.m[tok]
+	c.mu.RUnlock()
+	return m, ok && now.Before(m.until)
+}
+
+func (c *hotSessionCache) put(tok string, m hotMember, now time.Time) {
+	m.until = now.Add(hotSessionTTL)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 500_000 {
+		c.m = make(map[string]hotMember) // bounded: start over rather than grow without end
+	}
+	c.m[tok] = m
+	c.mu.Unlock()
+}
+
+// forget drops one token, or with token "" every session of memberID.
+func (c *hotSessionCache) forget(tok string, memberID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tok != "" {
+		delete(c.m, tok)
+		return
+	}
+	for k, m := range c.m {
+		if m.member.ID == memberID {
+			delete(c.m, k)
+		}
+	}
 }
 
 // staffGuard needs an admin session whose role grants perm. Shop-scoped

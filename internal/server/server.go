@@ -65,6 +65,8 @@ type Server struct {
 	Payments *payment.Service
 	After    *aftersale.Service
 	Promos   *promotion.Service
+
+	hotSessions hotSessionCache
 }
 
 // Options adds what only some processes have.
@@ -120,6 +122,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
+	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
 			s.log.Error("new-member coupons", "shop", shopID, "member", memberID, "err", err)

@@ -39,7 +39,12 @@ type Route struct {
 	Status    int             // success status (default 200)
 	Query     []Param
 	BodyLimit int64 // 0 = DefaultBodyLimit
-	Handler   Handler
+	// HotAuth lets a Member route take the buyer's session from a
+	// short-lived in-process cache (Guards.MemberHot): for routes hit in
+	// bursts, such as flash-sale claims, where a session revoked on
+	// another server may still pass for a moment.
+	HotAuth bool
+	Handler Handler
 }
 
 // Guards authenticate requests; the server supplies them. Each returns the
@@ -47,7 +52,9 @@ type Route struct {
 type Guards struct {
 	Shop   func(r *http.Request) (*http.Request, error)
 	Member func(r *http.Request) (*http.Request, error)
-	Staff  func(r *http.Request, perm auth.Permission) (*http.Request, error)
+	// MemberHot is Member for HotAuth routes (nil = Member).
+	MemberHot func(r *http.Request) (*http.Request, error)
+	Staff     func(r *http.Request, perm auth.Permission) (*http.Request, error)
 }
 
 // API is the route registry of one server.
@@ -103,6 +110,9 @@ func (a *API) guard(rt Route, r *http.Request) (*http.Request, error) {
 	case Shop:
 		return a.guards.Shop(r)
 	case Member:
+		if rt.HotAuth && a.guards.MemberHot != nil {
+			return a.guards.MemberHot(r)
+		}
 		return a.guards.Member(r)
 	case Staff:
 		return a.guards.Staff(r, rt.Perm)
