@@ -160,7 +160,7 @@ func TestPricesComeFromTheServerAndShippingRules(t *testing.T) {
 		if big.GoodsAmount != 20000 || big.ShippingFee != 0 || big.TotalAmount != 20000 || big.Lines[0].TaxRate != 1300 {
 			t.Fatalf("free shipping over 200 yuan: %+v", big)
 		}
-		if big.Address != address || big.Status != order.PendingPayment || len(big.OrderNo) != 22 {
+		if big.Address != address || big.Status != order.PendingPayment || len(big.OrderNo) != 26 {
 			t.Fatalf("order: %+v", big)
 		}
 	})
@@ -436,6 +436,35 @@ func TestCreatedOrderIsWhatIsStored(t *testing.T) {
 		b, _ := json.Marshal(stored)
 		if string(a) != string(b) {
 			t.Fatalf("created:\n%s\nstored:\n%s", a, b)
+		}
+	})
+}
+
+// TestOrderNumberClashIsRetried: a random order number that another order
+// already has is replaced, not reported as the idempotent replay of an
+// unrelated order (which answered 201 with an empty order before).
+func TestOrderNumberClashIsRetried(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 10)
+		m := e.member()
+		var calls atomic.Int32
+		restore := order.SetOrderNumbers(func(time.Time) string {
+			if calls.Add(1) <= 2 {
+				return "20261122000000000000000001" // the first order's number, and a clash for the second
+			}
+			return "20261122000000000000000002"
+		})
+		defer restore()
+		first, err := e.buy(m, "clash-key-1", order.Item{SKUID: e.skus[0], Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := e.buy(m, "clash-key-2", order.Item{SKUID: e.skus[0], Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.ID == 0 || second.ID == first.ID || second.OrderNo != "20261122000000000000000002" {
+			t.Fatalf("after a clash: first %d %s, second %d %s", first.ID, first.OrderNo, second.ID, second.OrderNo)
 		}
 	})
 }

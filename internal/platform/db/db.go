@@ -38,6 +38,10 @@ type DB struct {
 	// writeMu serialises transactions on SQLite, which allows one writer:
 	// waiting here is cheaper and fairer than SQLite's busy-sleep loop.
 	writeMu sync.Mutex
+	group   groupCommit
+	// stop ends the background checkpoints (SQLite).
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -86,7 +90,7 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	// mmap_size lets reads use the OS page cache directly instead of pread
 	// into each connection's small page cache (+68% on product reads at 1M SKUs).
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=synchronous(" + sync + ")&_pragma=mmap_size(1073741824)&_txlock=immediate"
+		"&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(20000)&_pragma=synchronous(" + sync + ")&_pragma=mmap_size(1073741824)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -94,7 +98,33 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return ping(ctx, &DB{DB: sqldb, Engine: SQLite})
+	d, err := ping(ctx, &DB{DB: sqldb, Engine: SQLite, stop: make(chan struct{})})
+	if err == nil {
+		go d.checkpoints(checkpointEvery)
+	}
+	return d, err
+}
+
+// checkpointEvery is how often SQLite's WAL is copied back into the
+// database file, in the background. The commit that crosses
+// wal_autocheckpoint would otherwise do it, holding the write lock (every
+// page a checkpoint copies was a pwrite inside some buyer's order); the
+// larger automatic limit is only a backstop.
+const checkpointEvery = 500 * time.Millisecond
+
+func (d *DB) checkpoints(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			// PASSIVE copies what it can without waiting for readers or
+			// the writer; errors (busy) just mean next time.
+			_, _ = d.DB.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
@@ -120,6 +150,11 @@ func ping(ctx context.Context, d *DB) (*DB, error) {
 
 // Close releases the cached statements and closes the database.
 func (d *DB) Close() error {
+	d.stopOnce.Do(func() {
+		if d.stop != nil {
+			close(d.stop)
+		}
+	})
 	d.stmts.close()
 	return d.DB.Close()
 }
