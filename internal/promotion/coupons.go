@@ -122,7 +122,7 @@ func timeMS(t *time.Time) any {
 const couponColumns = `id, name, kind, amount, rate_bp, cap, threshold, scope, scope_ids, valid_from, valid_until, valid_days,
 	total_quantity, issued, per_user_limit, claimable, auto_rule, disabled_at IS NOT NULL, created_at`
 
-func scanCoupon(row interface{ Scan(...any) error }) (Coupon, error) {
+func scanCoupon(row db.Scanner) (Coupon, error) {
 	var c Coupon
 	var ids string
 	var from, until *int64
@@ -153,20 +153,8 @@ func (s *Service) ListCoupons(ctx context.Context, shopID int64, claimableOnly b
 		q += ` AND claimable = TRUE AND disabled_at IS NULL AND issued < total_quantity AND (valid_until IS NULL OR valid_until > ?)`
 		args = append(args, s.now().UnixMilli())
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY id DESC LIMIT 200`, args...)
-	if err != nil {
-		return nil, errs.Wrap("coupons", err)
-	}
-	defer rows.Close()
-	out := []Coupon{}
-	for rows.Next() {
-		c, err := scanCoupon(rows)
-		if err != nil {
-			return nil, errs.Wrap("coupons", err)
-		}
-		out = append(out, c)
-	}
-	return out, errs.Wrap("coupons", rows.Err())
+	out, err := db.All(ctx, s.db, scanCoupon, q+` ORDER BY id DESC LIMIT 200`, args...)
+	return out, errs.Wrap("coupons", err)
 }
 
 // DisableCoupon stops a coupon from being claimed or granted (copies in
@@ -312,7 +300,7 @@ type walletCoupon = WalletCoupon
 const walletColumns = `m.id, m.coupon_id, c.name, c.kind, c.amount, c.rate_bp, c.cap, c.threshold, c.scope, c.scope_ids,
 	m.source, m.status, m.order_id, m.valid_from, m.valid_until`
 
-func scanWallet(row interface{ Scan(...any) error }) (WalletCoupon, error) {
+func scanWallet(row db.Scanner) (WalletCoupon, error) {
 	var w WalletCoupon
 	var ids string
 	var from, until int64
@@ -348,21 +336,9 @@ func (s *Service) walletCoupon(ctx context.Context, q db.Querier, shopID, member
 
 // Wallet lists the buyer's coupons, soonest to expire first.
 func (s *Service) Wallet(ctx context.Context, shopID, memberID int64) ([]WalletCoupon, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+walletColumns+` FROM member_coupons m JOIN coupons c ON c.id = m.coupon_id
+	out, err := db.All(ctx, s.db, scanWallet, `SELECT `+walletColumns+` FROM member_coupons m JOIN coupons c ON c.id = m.coupon_id
 		WHERE m.shop_id = ? AND m.member_id = ? ORDER BY m.status DESC, m.valid_until, m.id LIMIT 500`, shopID, memberID)
-	if err != nil {
-		return nil, errs.Wrap("wallet", err)
-	}
-	defer rows.Close()
-	out := []WalletCoupon{}
-	for rows.Next() {
-		w, err := scanWallet(rows)
-		if err != nil {
-			return nil, errs.Wrap("wallet", err)
-		}
-		out = append(out, w)
-	}
-	return out, errs.Wrap("wallet", rows.Err())
+	return out, errs.Wrap("wallet", err)
 }
 
 // Coupons prices each of the buyer's usable coupons against lines and

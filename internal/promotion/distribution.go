@@ -120,7 +120,7 @@ type Promoter struct {
 
 const promoterColumns = `id, member_id, parent_id, frozen, available, withdrawing, paid_out, created_at`
 
-func scanPromoter(row interface{ Scan(...any) error }) (Promoter, error) {
+func scanPromoter(row db.Scanner) (Promoter, error) {
 	var p Promoter
 	var created int64
 	err := row.Scan(&p.ID, &p.MemberID, &p.ParentID, &p.Frozen, &p.Available, &p.Withdrawing, &p.PaidOut, &created)
@@ -173,20 +173,8 @@ func (s *Service) MyPromoter(ctx context.Context, shopID, memberID int64) (Promo
 
 // Promoters lists the shop's promoters.
 func (s *Service) Promoters(ctx context.Context, shopID int64) ([]Promoter, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? ORDER BY id DESC LIMIT 500`, shopID)
-	if err != nil {
-		return nil, errs.Wrap("promoters", err)
-	}
-	defer rows.Close()
-	out := []Promoter{}
-	for rows.Next() {
-		p, err := scanPromoter(rows)
-		if err != nil {
-			return nil, errs.Wrap("promoters", err)
-		}
-		out = append(out, p)
-	}
-	return out, errs.Wrap("promoters", rows.Err())
+	out, err := db.All(ctx, s.db, scanPromoter, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? ORDER BY id DESC LIMIT 500`, shopID)
+	return out, errs.Wrap("promoters", err)
 }
 
 // Binding is who brought a buyer.
@@ -426,23 +414,15 @@ type Commission struct {
 
 // Commissions lists a promoter's commissions, newest first.
 func (s *Service) Commissions(ctx context.Context, shopID, promoterID int64) ([]Commission, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, order_id, level, base_amount, amount, status, created_at FROM commissions
-		WHERE shop_id = ? AND promoter_id = ? ORDER BY id DESC LIMIT 200`, shopID, promoterID)
-	if err != nil {
-		return nil, errs.Wrap("commissions", err)
-	}
-	defer rows.Close()
-	out := []Commission{}
-	for rows.Next() {
+	out, err := db.All(ctx, s.db, func(row db.Scanner) (Commission, error) {
 		var c Commission
 		var created int64
-		if err := rows.Scan(&c.ID, &c.OrderID, &c.Level, &c.Base, &c.Amount, &c.Status, &created); err != nil {
-			return nil, errs.Wrap("commissions", err)
-		}
+		err := row.Scan(&c.ID, &c.OrderID, &c.Level, &c.Base, &c.Amount, &c.Status, &created)
 		c.CreatedAt = time.UnixMilli(created).UTC()
-		out = append(out, c)
-	}
-	return out, errs.Wrap("commissions", rows.Err())
+		return c, err
+	}, `SELECT id, order_id, level, base_amount, amount, status, created_at FROM commissions
+		WHERE shop_id = ? AND promoter_id = ? ORDER BY id DESC LIMIT 200`, shopID, promoterID)
+	return out, errs.Wrap("commissions", err)
 }
 
 // Withdrawal is a promoter's request to be paid.
@@ -459,7 +439,7 @@ type Withdrawal struct {
 
 const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at`
 
-func scanWithdrawal(row interface{ Scan(...any) error }) (Withdrawal, error) {
+func scanWithdrawal(row db.Scanner) (Withdrawal, error) {
 	var w Withdrawal
 	var created int64
 	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created)
@@ -511,21 +491,9 @@ func (s *Service) withdrawal(ctx context.Context, shopID, id int64) (Withdrawal,
 // Withdrawals lists withdrawals of the shop (promoterID > 0: of one
 // promoter; status "": any).
 func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, status string) ([]Withdrawal, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE shop_id = ?
+	out, err := db.All(ctx, s.db, scanWithdrawal, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE shop_id = ?
 		AND (? = 0 OR promoter_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 500`, shopID, promoterID, promoterID, status, status)
-	if err != nil {
-		return nil, errs.Wrap("withdrawals", err)
-	}
-	defer rows.Close()
-	out := []Withdrawal{}
-	for rows.Next() {
-		w, err := scanWithdrawal(rows)
-		if err != nil {
-			return nil, errs.Wrap("withdrawals", err)
-		}
-		out = append(out, w)
-	}
-	return out, errs.Wrap("withdrawals", rows.Err())
+	return out, errs.Wrap("withdrawals", err)
 }
 
 // DecideInput is a staff decision on a withdrawal.

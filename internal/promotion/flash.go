@@ -107,7 +107,7 @@ func stockLedger(ctx context.Context, tx *db.Tx, shopID, skuID, saleID int64, ki
 
 const saleColumns = `id, sku_id, title, price, quantity, remaining, per_user_limit, pay_minutes, starts_at, ends_at, settled_at, created_at`
 
-func scanSale(row interface{ Scan(...any) error }) (Sale, error) {
+func scanSale(row db.Scanner) (Sale, error) {
 	var sl Sale
 	var starts, ends, created int64
 	var settled *int64
@@ -145,20 +145,8 @@ func (s *Service) Sales(ctx context.Context, shopID int64, current bool) ([]Sale
 		q += ` AND ends_at > ?`
 		args = append(args, s.now().UnixMilli())
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY starts_at DESC, id DESC LIMIT 200`, args...)
-	if err != nil {
-		return nil, errs.Wrap("flash sales", err)
-	}
-	defer rows.Close()
-	out := []Sale{}
-	for rows.Next() {
-		sl, err := scanSale(rows)
-		if err != nil {
-			return nil, errs.Wrap("flash sales", err)
-		}
-		out = append(out, sl)
-	}
-	return out, errs.Wrap("flash sales", rows.Err())
+	out, err := db.All(ctx, s.db, scanSale, q+` ORDER BY starts_at DESC, id DESC LIMIT 200`, args...)
+	return out, errs.Wrap("flash sales", err)
 }
 
 // SaleResults is how a promotion did: claims, orders, buyers, GMV, refunds.

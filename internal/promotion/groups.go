@@ -101,7 +101,7 @@ func (s *Service) CreateDeal(ctx context.Context, shopID int64, in NewDeal) (Dea
 
 const dealColumns = `id, sku_id, title, tiers, duration_minutes, allow_virtual, starts_at, ends_at, created_at`
 
-func scanDeal(row interface{ Scan(...any) error }) (Deal, error) {
+func scanDeal(row db.Scanner) (Deal, error) {
 	var d Deal
 	var tiers string
 	var starts, ends, created int64
@@ -130,20 +130,8 @@ func (s *Service) Deals(ctx context.Context, shopID int64, current bool) ([]Deal
 		q += ` AND ends_at > ?`
 		args = append(args, s.now().UnixMilli())
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY id DESC LIMIT 200`, args...)
-	if err != nil {
-		return nil, errs.Wrap("deals", err)
-	}
-	defer rows.Close()
-	out := []Deal{}
-	for rows.Next() {
-		d, err := scanDeal(rows)
-		if err != nil {
-			return nil, errs.Wrap("deals", err)
-		}
-		out = append(out, d)
-	}
-	return out, errs.Wrap("deals", rows.Err())
+	out, err := db.All(ctx, s.db, scanDeal, q+` ORDER BY id DESC LIMIT 200`, args...)
+	return out, errs.Wrap("deals", err)
 }
 
 // tierFor is the tier a group of n members reaches (ok = false under the

@@ -67,23 +67,15 @@ func (s *Service) CreateTimedDiscount(ctx context.Context, shopID int64, in NewT
 
 // TimedDiscounts lists the shop's time-limited prices that have not ended.
 func (s *Service) TimedDiscounts(ctx context.Context, shopID int64) ([]TimedDiscount, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, sku_id, title, price, starts_at, ends_at, created_at FROM timed_discounts
-		WHERE shop_id = ? AND ends_at > ? ORDER BY starts_at, id LIMIT 1000`, shopID, s.now().UnixMilli())
-	if err != nil {
-		return nil, errs.Wrap("timed discounts", err)
-	}
-	defer rows.Close()
-	out := []TimedDiscount{}
-	for rows.Next() {
+	out, err := db.All(ctx, s.db, func(row db.Scanner) (TimedDiscount, error) {
 		var d TimedDiscount
 		var starts, ends, created int64
-		if err := rows.Scan(&d.ID, &d.SKUID, &d.Title, &d.Price, &starts, &ends, &created); err != nil {
-			return nil, errs.Wrap("timed discounts", err)
-		}
+		err := row.Scan(&d.ID, &d.SKUID, &d.Title, &d.Price, &starts, &ends, &created)
 		d.StartsAt, d.EndsAt, d.CreatedAt = time.UnixMilli(starts).UTC(), time.UnixMilli(ends).UTC(), time.UnixMilli(created).UTC()
-		out = append(out, d)
-	}
-	return out, errs.Wrap("timed discounts", rows.Err())
+		return d, err
+	}, `SELECT id, sku_id, title, price, starts_at, ends_at, created_at FROM timed_discounts
+		WHERE shop_id = ? AND ends_at > ? ORDER BY starts_at, id LIMIT 1000`, shopID, s.now().UnixMilli())
+	return out, errs.Wrap("timed discounts", err)
 }
 
 // PromoPrices returns the lowest running time-limited price of each SKU

@@ -352,3 +352,25 @@ func Now() int64 { return time.Now().UnixMilli() }
 
 // NowTime is Now as a time.Time.
 func NowTime() time.Time { return time.UnixMilli(Now()) }
+
+// Scanner is a row to scan: *sql.Row or *sql.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// All runs query and scans every row with scan; an empty result is an
+// empty (not nil) slice, which encodes as [] in JSON.
+func All[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
