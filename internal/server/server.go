@@ -19,8 +19,10 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/aftersale"
+	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
@@ -47,17 +49,18 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 
-	Sessions *session.Store
-	Limiter  *ratelimit.Limiter
-	WeChat   *wechat.Client
-	Shops    *shop.Service
-	Accounts *account.Service
-	Members  *member.Service
-	Catalog  *catalog.Service
-	Jobs     *jobs.Queue
-	Orders   *order.Service
-	Payments *payment.Service
-	After    *aftersale.Service
+	Sessions  *session.Store
+	Limiter   *ratelimit.Limiter
+	WeChat    *wechat.Client
+	Shops     *shop.Service
+	Accounts  *account.Service
+	Members   *member.Service
+	Catalog   *catalog.Service
+	Jobs      *jobs.Queue
+	Orders    *order.Service
+	Payments  *payment.Service
+	After     *aftersale.Service
+	Analytics *analytics.Service
 }
 
 // Options adds what only some processes have.
@@ -110,6 +113,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
+	s.Analytics = analytics.NewService(s.DB)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -172,10 +176,19 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
+	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
+	// The fallback serves the embedded admin console at /admin/ (its pages are
+	// not API routes, so they stay out of the route registry) and a JSON 404
+	// for everything else, /admin/api/… included.
+	ui := console.New()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if console.Serves(r) {
+			ui.ServeHTTP(w, r)
+			return
+		}
 		httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Code: "route_not_found", Message: "no such route; see /openapi.json"})
 	})
 	s.handler = httpx.Middleware(s.mux, s.log, metrics)
