@@ -35,7 +35,7 @@ func TestConsoleIsServedAtAdminWithoutShadowingTheAPI(t *testing.T) {
 				t.Errorf("%s: CSP %q lacks %q", p, csp, want)
 			}
 		}
-		if strings.Contains(csp, "unsafe-eval") || strings.Contains(strings.SplitN(csp, "script-src", 2)[1], "unsafe-inline;") {
+		if strings.Contains(csp, "unsafe-") {
 			t.Errorf("CSP allows script it should not: %q", csp)
 		}
 	}
