@@ -13,6 +13,9 @@ export default defineConfig({
     // each screen's chunk carries only what it needs.
     Components({ resolvers: [ElementPlusResolver({ importStyle: 'css' })], dts: false }),
   ],
+  // npm run dev: the console at http://127.0.0.1:5173/admin/ with the API of
+  // a kaidian demo on :8080 (same origin for the browser, so cookies work).
+  server: { host: '127.0.0.1', proxy: { '/admin/api': 'http://127.0.0.1:8080' } },
   build: {
     outDir: '../../internal/console/dist',
     emptyOutDir: true,
