@@ -414,6 +414,27 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	b.run("injected nodes", chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem('kaidian.shop', '%d')`, a.id), nil),
 		chromedp.Navigate(e.ts.URL+"/admin/products"), waitJS(`document.querySelectorAll('.product-title').length >= 2`),
 		chromedp.Evaluate(`document.querySelectorAll('img[src="x"], script:not([src])').length`, &injected))
+	// A finance clerk, in English: a menu without staff or settings, and an
+	// order without the buttons that change it.
+	e.must(caller{token: op.token, shopID: a.id}, 201, "POST", "/admin/api/v1/staff",
+		map[string]any{"username": "finance_" + a.appid, "password": "finance-pass-1", "role": "finance"})
+	b.run("log out the operator", chromedp.Navigate(e.ts.URL+"/admin/dashboard"), click(`[data-test=user-menu]`),
+		clickText(`.el-dropdown-menu__item`, "退出登录"), chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery),
+		chromedp.Evaluate(`localStorage.setItem('kaidian.locale', 'en')`, nil))
+	b.login("finance_"+a.appid, "finance-pass-1")
+	b.run("finance menu", chromedp.Text(`.layout-aside`, &menu, chromedp.ByQuery))
+	if !strings.Contains(menu, "Orders") || !strings.Contains(menu, "Reconciliation") || strings.Contains(menu, "Staff") ||
+		strings.Contains(menu, "Settings") || strings.Contains(menu, "CSV import") {
+		t.Fatalf("finance's menu in English: %q", menu)
+	}
+	var buttons int
+	b.run("finance order", chromedp.Navigate(fmt.Sprintf("%s/admin/orders/%d", e.ts.URL, orderID)),
+		chromedp.WaitVisible(`[data-test=events]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('[data-test=ship], [data-test=refund], [data-test=cancel], [data-test=save-note]').length`, &buttons))
+	if buttons != 0 {
+		t.Fatalf("finance sees %d buttons that change the order", buttons)
+	}
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.dialogs) > 0 || injected > 0 {

@@ -2,7 +2,7 @@ import { createI18n } from 'vue-i18n'
 import zh from './locales/zh-CN.js'
 import en from './locales/en.js'
 
-export const locales = { 'zh-CN': '中文', en: 'English' }
+export const locales = { 'zh-CN': '中文', en: 'English' } // i18n-ignore: each language is named in itself
 
 export const i18n = createI18n({
   legacy: false,
