@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDashboardCountsTodaysOrdersPaymentsAndRefunds(t *testing.T) {
@@ -43,6 +45,26 @@ func TestDashboardCountsTodaysOrdersPaymentsAndRefunds(t *testing.T) {
 		// Shop b's figures hold only its own standing order.
 		if m := e.must(b.owner, 200, "GET", "/admin/api/v1/dashboard", nil)["today"].(map[string]any); m["orders"] != float64(1) || m["gmv"] != float64(0) {
 			t.Fatalf("shop b sees %v", m)
+		}
+		// Business days are China's: an order placed at 23:59:59 China time
+		// yesterday counts for yesterday, one at 00:00 today for today.
+		china := time.FixedZone("CST", 8*3600)
+		now := time.Now().In(china)
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, china)
+		if _, err := e.srv.DB.Exec(context.Background(), `UPDATE orders SET created_at = ? WHERE id = ?`, midnight.UnixMilli()-1, b.orderID); err != nil {
+			t.Fatal(err)
+		}
+		m := e.must(b.owner, 200, "GET", "/admin/api/v1/dashboard", nil)
+		days := m["days"].([]any)
+		if m["today"].(map[string]any)["orders"] != float64(0) || days[28].(map[string]any)["orders"] != float64(1) ||
+			m["last_30_days"].(map[string]any)["orders"] != float64(1) {
+			t.Fatalf("an order at 23:59:59 yesterday: today %v, yesterday %v", m["today"], days[28])
+		}
+		if _, err := e.srv.DB.Exec(context.Background(), `UPDATE orders SET created_at = ? WHERE id = ?`, midnight.UnixMilli(), b.orderID); err != nil {
+			t.Fatal(err)
+		}
+		if m := e.must(b.owner, 200, "GET", "/admin/api/v1/dashboard", nil); m["today"].(map[string]any)["orders"] != float64(1) {
+			t.Fatalf("an order at 00:00 today: %v", m["today"])
 		}
 		// Finance may read it; an operator needs a shop.
 		if r := e.do(op, "GET", "/admin/api/v1/dashboard", nil); r.status != 400 || r.code() != "shop_required" {
