@@ -22,4 +22,5 @@ export const session = reactive({
 
 export const money = (fen) => (fen === null || fen === undefined ? '' : '¥' + (fen / 100).toFixed(2))
 export const toFen = (yuan) => Math.round(Number(yuan || 0) * 100)
-export const dateTime = (s) => (s ? new Date(s).toLocaleString('zh-CN', { hour12: false }) : '')
+// Times show in China time, the shops' business time, whatever the browser's zone.
+export const dateTime = (s) => (s ? new Date(s).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) : '')
