@@ -387,6 +387,19 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("dashboard: GMV %s → %s (want %s), refunded %s, paid orders %s", gmvBefore, gmvAfter, want, refunded, paid)
 	}
 
+	// Every other screen of the owner's menu opens (the end of the test
+	// fails on any script exception).
+	for _, path := range []string{"categories", "import", "aftersales", "refunds", "reconciliations", "settings", "staff", "password"} {
+		b.run("open "+path, chromedp.Navigate(e.ts.URL+"/admin/"+path), chromedp.WaitVisible(`.page .card`, chromedp.ByQuery),
+			waitJS(`!document.querySelector('.el-loading-mask')`))
+	}
+	var tree string
+	b.run("category tree", chromedp.Navigate(e.ts.URL+"/admin/categories"), waitJS(`document.querySelector('[data-test=category-tree] .el-tree-node')`),
+		chromedp.Text(`[data-test=category-tree]`, &tree, chromedp.ByQuery))
+	if !strings.Contains(tree, "甲分类") {
+		t.Fatalf("category tree: %q", tree)
+	}
+
 	// The operator sees the shops and creates one; its secrets show only as set.
 	b.run("log out", click(`[data-test=user-menu]`), clickText(`.el-dropdown-menu__item`, "退出登录"),
 		chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery))
