@@ -310,6 +310,10 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		waitJS(`document.querySelectorAll('[data-test=sku-grid] .el-table__body tr').length === 6`),
 		fill(`[data-test=sku-code-0]`, "E2E-RED-S"),
 	)
+	// The API's error about one SKU shows under that SKU's cell.
+	b.run("price too high", fill(`[data-test=sku-price-4]`, "2000000"), click(`[data-test=save-product]`),
+		waitJS(`(() => { const c = document.querySelector('[data-test=sku-price-4]').closest('td'); return c && c.querySelector('.field-error'); })()`),
+		fill(`[data-test=sku-price-4]`, "88"))
 	b.screenshot("product-editor")
 	var productURL string
 	b.run("save product", click(`[data-test=save-product]`),
@@ -377,13 +381,35 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("refunds: %v", refunds)
 	}
 
+	// The buyer asks for 30 yuan back (with a photo URL that is a script);
+	// staff approve it on the after-sales screen.
+	as := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/orders/%d/aftersales", orderID),
+		map[string]any{"amount": 3000, "reason": "<b>颜色不符</b>", "photos": []string{"https://img.example.com/p.jpg"}})
+	b.run("approve after-sale", chromedp.Navigate(e.ts.URL+"/admin/aftersales"),
+		waitJS(`document.querySelectorAll('[data-test=aftersales] .el-table__body tr').length === 1`),
+		clickText(`[data-test=aftersales] button`, "同意退款"),
+		clickText(`.el-message-box__btns button`, "确定"),
+		waitJS(`document.querySelectorAll('[data-test=aftersales] .el-table__body tr').length === 0`))
+	if got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/aftersales/%v", as["id"]), nil); got["status"] != "approved" {
+		t.Fatalf("after-sale: %v", got["status"])
+	}
+
+	// A state-changing request with the session cookie but no CSRF header is refused.
+	var csrf string
+	b.run("no CSRF header", chromedp.Evaluate(fmt.Sprintf(`fetch('/admin/api/v1/orders/%d/note', { method: 'PUT', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ note: 'forged' }) }).then((r) => r.status + ' ' + r.headers.get('content-type') ).then(async (s) => s)`, orderID), &csrf,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if !strings.HasPrefix(csrf, "403") {
+		t.Fatalf("a cookie request without X-CSRF-Token: %s", csrf)
+	}
+
 	// The dashboard shows today's sale and refund.
 	b.run("dashboard after", chromedp.Navigate(e.ts.URL+"/admin/dashboard"),
 		waitJS(`document.querySelector('[data-today=gmv]') && !document.querySelector('.el-loading-mask') && document.querySelector('canvas')`))
 	b.screenshot("dashboard")
 	gmvAfter, refunded, paid := b.text(`[data-today=gmv]`), b.text(`[data-today=refunded]`), b.text(`[data-today=paid_orders]`)
 	want := fmt.Sprintf("¥%.2f", o["paid_amount"].(float64)/100)
-	if gmvAfter == gmvBefore || gmvAfter != want || refunded != "¥50.00" || paid != "1" {
+	if gmvAfter == gmvBefore || gmvAfter != want || refunded != "¥80.00" || paid != "1" {
 		t.Fatalf("dashboard: GMV %s → %s (want %s), refunded %s, paid orders %s", gmvBefore, gmvAfter, want, refunded, paid)
 	}
 
