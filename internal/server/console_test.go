@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"compress/gzip"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,6 +40,25 @@ func TestConsoleIsServedAtAdminWithoutShadowingTheAPI(t *testing.T) {
 		if strings.Contains(csp, "unsafe-") {
 			t.Errorf("CSP allows script it should not: %q", csp)
 		}
+	}
+	// Hashed assets: gzipped when asked, cached for a year.
+	_, index := get("/admin/")
+	m := regexp.MustCompile(`src="(/admin/assets/[^"]+\.js)"`).FindStringSubmatch(index)
+	if m == nil {
+		t.Fatalf("index.html names no script: %s", index)
+	}
+	res, body := get(m[1], "Accept-Encoding", "gzip")
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") ||
+		!strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("%s: %d %v", m[1], res.StatusCode, res.Header)
+	}
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if res, raw := get(m[1], "Accept-Encoding", "identity"); res.Header.Get("Content-Encoding") != "" || raw != string(plain) {
+		t.Fatalf("without gzip: %q, %d bytes vs %d", res.Header.Get("Content-Encoding"), len(raw), len(plain))
 	}
 	if res, _ := get("/admin"); res.StatusCode != 301 || res.Header.Get("Location") != "/admin/" {
 		t.Fatalf("/admin: %d %s", res.StatusCode, res.Header.Get("Location"))
