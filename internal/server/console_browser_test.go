@@ -419,6 +419,19 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		b.run("open "+path, chromedp.Navigate(e.ts.URL+"/admin/"+path), chromedp.WaitVisible(`.page .card`, chromedp.ByQuery),
 			waitJS(`!document.querySelector('.el-loading-mask')`))
 	}
+	// CSV import: a file with an error reports its line and imports nothing;
+	// the corrected file imports.
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "bad.csv"), filepath.Join(dir, "good.csv")
+	header := "product_key,category,title,price,stock,spec\n"
+	os.WriteFile(bad, []byte(header+"k1,导入/T恤,导入T恤,29.90,5,尺码:M\nk1,导入/T恤,导入T恤,abc,5,尺码:L\n"), 0o644)
+	os.WriteFile(good, []byte(header+"k1,导入/T恤,导入T恤,29.90,5,尺码:M\nk1,导入/T恤,导入T恤,29.90,5,尺码:L\n"), 0o644)
+	b.run("import a bad CSV", chromedp.Navigate(e.ts.URL+"/admin/import"), chromedp.WaitVisible(`[data-test=csv-file]`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`[data-test=csv-file]`, []string{bad}, chromedp.ByQuery), click(`[data-test=csv-import]`),
+		waitJS(`document.querySelector('[data-test=csv-errors]') && document.querySelector('[data-test=csv-errors]').textContent.includes('3')`))
+	b.run("import a good CSV", chromedp.SetUploadFiles(`[data-test=csv-file]`, []string{good}, chromedp.ByQuery), click(`[data-test=csv-import]`),
+		waitJS(`document.querySelector('.el-alert--success') && document.querySelector('.el-alert--success').textContent.includes('1 个商品')`))
+
 	var tree string
 	b.run("category tree", chromedp.Navigate(e.ts.URL+"/admin/categories"), waitJS(`document.querySelector('[data-test=category-tree] .el-tree-node')`),
 		chromedp.Text(`[data-test=category-tree]`, &tree, chromedp.ByQuery))
