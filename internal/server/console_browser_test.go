@@ -454,6 +454,16 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		click(`[data-test=save-shop]`),
 		waitJS(`/\/admin\/shops\/\d+$/.test(location.pathname)`),
 		waitJS(`document.querySelector('[data-test=secret-state-app_secret]').textContent.includes('已设置')`))
+	// The new shop's owner account, added on the shop's page.
+	b.run("add the new shop's owner", click(`[data-test=add-staff]`), chromedp.WaitVisible(`[data-test=staff-username]`, chromedp.ByQuery),
+		fill(`[data-test=staff-username]`, "owner_e2e"), fill(`[data-test=staff-password]`, "owner-e2e-pass-1"),
+		pick(`[data-test=staff-role]`, `.el-select-dropdown__item`, "店主"),
+		click(`[data-test=staff-save]`),
+		waitJS(`[...document.querySelectorAll('[data-test=staff] .el-table__body tr')].some((r) => r.textContent.includes('owner_e2e'))`))
+	newOwner := e.staffLogin("owner_e2e", "owner-e2e-pass-1")
+	if sh := e.must(newOwner, 200, "GET", "/admin/api/v1/shop", nil); sh["appid"] != "wx00000000000e2e01" || sh["subject_type"] != "enterprise" {
+		t.Fatalf("the new owner's shop: %v", sh)
+	}
 	var html string
 	b.run("page html", chromedp.OuterHTML("html", &html, chromedp.ByQuery))
 	if strings.Contains(html, "e2e-app-secret-0123456789") {

@@ -1,4 +1,4 @@
-import{v as Zy}from"./el-loading-PW6cryO5.js";import{u as qy,o as Ky,w as Qy,a as Jy,b as jy,c as Rf,d as se,F as tm,r as em,t as cr,e as Ni,f as Yn,g as Ef,m as kf,h as rm}from"./index-D7-gBiyy.js";import{f as im}from"./util-DhvLCwOl.js";/*! *****************************************************************************
+import{v as Zy}from"./el-loading-D0WGeILR.js";import{u as qy,o as Ky,w as Qy,a as Jy,b as jy,c as Rf,d as se,F as tm,r as em,t as cr,e as Ni,f as Yn,g as Ef,m as kf,h as rm}from"./index-DHdovIWS.js";import{f as im}from"./util-Dtvtofmb.js";/*! *****************************************************************************
 Copyright (c) Microsoft Corporation.
 
 Permission to use, copy, modify, and/or distribute this software for any
