@@ -2,7 +2,6 @@ import { createRouter, createWebHistory } from 'vue-router'
 import { nav, pages } from './nav.js'
 import { session } from './session.js'
 import { get } from './api.js'
-import Layout from './layout/Layout.vue'
 import Login from './views/Login.vue'
 
 const screens = [...nav.flatMap((g) => g.items), ...pages].map((s) => ({
@@ -15,7 +14,9 @@ export const router = createRouter({
   history: createWebHistory('/admin/'),
   routes: [
     { path: '/login', component: Login, meta: { public: true } },
-    { path: '/', component: Layout, children: [{ path: '', redirect: () => firstScreen() }, ...screens] },
+    // The layout (menu, header) loads with the first screen after login, not
+    // with the login screen.
+    { path: '/', component: () => import('./layout/Layout.vue'), children: [{ path: '', redirect: () => firstScreen() }, ...screens] },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
