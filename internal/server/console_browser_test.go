@@ -393,6 +393,13 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("refunds: %v", refunds)
 	}
 
+	// The shop's older, unpaid order is cancelled from its page.
+	b.run("cancel", chromedp.Navigate(fmt.Sprintf("%s/admin/orders/%d", e.ts.URL, a.orderID)), click(`[data-test=cancel]`),
+		chromedp.WaitVisible(`[data-test=cancel-reason]`, chromedp.ByQuery), fill(`[data-test=cancel-reason]`, "买家要求取消"),
+		click(`[data-test=cancel-submit]`),
+		waitJS(`document.querySelector('[data-test=order-status-tag]').textContent.includes('已取消')`),
+		waitJS(`document.querySelector('[data-test=events]').textContent.includes('买家要求取消')`))
+
 	// The buyer asks for 30 yuan back (with a photo URL that is a script);
 	// staff approve it on the after-sales screen.
 	as := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/orders/%d/aftersales", orderID),
