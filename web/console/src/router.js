@@ -35,6 +35,8 @@ export function allowed(it) {
 export async function loadMe() {
   try {
     session.me = await get('/auth/me', { quiet401: true, noShop: true })
+    // Only operators choose a shop; staff always act on their own.
+    if (session.me.account.role !== 'operator') session.setShop(0)
   } catch (e) {
     session.me = null
     if (e.status !== 401) throw e
