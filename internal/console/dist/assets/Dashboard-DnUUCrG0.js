@@ -1,4 +1,4 @@
-import{v as Zy}from"./el-loading-rKnnrT57.js";import{aw as qy,q as Ky,z as Qy,s as Jy,a9 as jy,c as Rf,$ as se,a2 as tm,aA as em,av as cr,b as Ni,t as Yn,o as Ef,aK as kf,aJ as rm}from"./index-DY4yykeT.js";import{f as im}from"./util-GI5vEg7T.js";/*! *****************************************************************************
+import{v as Zy}from"./el-loading-jZcj4bkF.js";import{aw as qy,q as Ky,z as Qy,s as Jy,a9 as jy,c as Rf,$ as se,a2 as tm,aA as em,av as cr,b as Ni,t as Yn,o as Ef,aK as kf,aJ as rm}from"./index-f5Hy18VE.js";import{f as im}from"./util-BBwcJACn.js";/*! *****************************************************************************
 Copyright (c) Microsoft Corporation.
 
 Permission to use, copy, modify, and/or distribute this software for any
