@@ -22,6 +22,8 @@ Usage:
   kaidian serve   [flags]   run the server
   kaidian migrate [flags]   apply database migrations and exit
   kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
+  kaidian bench-flash [flags] run the flash-sale benchmark
+  kaidian bench-groups [flags] run the group-buying settlement benchmark
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -53,9 +55,15 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return runMigrate(ctx, rest, stdout, getenv)
 	case "bench":
 		return runBench(ctx, rest, stdout)
+	case "bench-flash":
+		return runBenchFlash(ctx, rest, stdout)
+	case "bench-groups":
+		return runBenchGroups(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil
+	case "moderate":
+		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil

@@ -52,6 +52,9 @@ func (s *Service) ImportCSV(ctx context.Context, shopID int64, r io.Reader) (Imp
 	if err != nil {
 		return ImportResult{}, err
 	}
+	if err := s.checkImport(shopID, products); err != nil {
+		return ImportResult{}, err
+	}
 	sh, err := s.shops.Get(ctx, shopID)
 	if err != nil {
 		return ImportResult{}, err

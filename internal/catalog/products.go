@@ -54,6 +54,9 @@ func (s *Service) CreateProduct(ctx context.Context, shopID int64, in ProductInp
 	if err := in.validate(); err != nil {
 		return Product{}, err
 	}
+	if err := s.checkText(shopID, in); err != nil {
+		return Product{}, err
+	}
 	sh, err := s.shops.Get(ctx, shopID)
 	if err != nil {
 		return Product{}, err
@@ -224,6 +227,9 @@ func scanProductRow(rows *sql.Rows, p *Product, first bool) (*SKU, error) {
 // never overwrites a concurrent sale: that gives 409 stock_changed.
 func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in ProductInput) (Product, error) {
 	if err := in.validate(); err != nil {
+		return Product{}, err
+	}
+	if err := s.checkText(shopID, in); err != nil {
 		return Product{}, err
 	}
 	sh, err := s.shops.Get(ctx, shopID)

@@ -15,6 +15,8 @@ type Service struct {
 	db    *db.DB
 	shops Shops
 	view  *view
+
+	textCheck TextCheck // see SetTextCheck
 }
 
 // NewService returns the catalog. Call Load before serving and Run to keep

@@ -29,6 +29,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
 	SyncInterval    time.Duration // how often the catalog read model polls for changes
 	PayQueryAfter   time.Duration // how long to wait for a WeChat Pay notification before querying
+	SQLiteSync      string        // normal or full: whether every SQLite commit waits for the disk
+	FlashPerAddress int           // flash-sale claims one client address may send per second
 }
 
 // setting describes one option: its flag, its variable and its default.
@@ -50,7 +52,20 @@ var settings = []setting{
 	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"shutdown-timeout", "KAIDIAN_SHUTDOWN_TIMEOUT", "20s", "time in-flight requests get on SIGTERM", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"pay-query-after", "KAIDIAN_PAY_QUERY_AFTER", "1m", "wait this long for a WeChat Pay notification before asking WeChat", durationSetter(func(c *Config) *time.Duration { return &c.PayQueryAfter })},
+	{"sqlite-sync", "KAIDIAN_SQLITE_SYNC", "normal", "SQLite durability: normal (survives a process crash) or full (every commit waits for the disk, survives a power cut)", func(c *Config, v string) error { c.SQLiteSync = v; return nil }},
+	{"flash-per-address", "KAIDIAN_FLASH_PER_ADDRESS", "20", "flash-sale claims one client address may send per second (see trust-proxy)", intSetter(func(c *Config) *int { return &c.FlashPerAddress })},
 	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval })},
+}
+
+func intSetter(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err == nil && n < 1 {
+			err = fmt.Errorf("must be at least 1")
+		}
+		*field(c) = n
+		return err
+	}
 }
 
 func boolSetter(field func(*Config) *bool) func(*Config, string) error {

@@ -44,7 +44,13 @@ type Service struct {
 	sessions *session.Store
 	apps     Apps
 	wx       WeChat
+	// onNew runs after a buyer's first login (new-member coupons); its
+	// failure is logged by the caller's hook, not the login's.
+	onNew func(ctx context.Context, shopID, memberID int64)
 }
+
+// OnNewMember sets what runs after a buyer's first login.
+func (s *Service) OnNewMember(fn func(ctx context.Context, shopID, memberID int64)) { s.onNew = fn }
 
 // NewService returns the member service.
 func NewService(d *db.DB, sessions *session.Store, apps Apps, wx WeChat) *Service {
@@ -80,6 +86,9 @@ func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginRe
 	token, expires, err := s.sessions.Create(ctx, session.Member, m.ID, shopID, SessionTTL)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if created && s.onNew != nil {
+		s.onNew(ctx, shopID, m.ID)
 	}
 	return LoginResult{Token: token, ExpiresAt: expires.UTC(), Member: m, Created: created}, nil
 }

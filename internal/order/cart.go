@@ -154,23 +154,34 @@ func (s *Service) RemoveCartLine(ctx context.Context, shopID, memberID, lineID i
 // takeCart removes the selected lines from the cart and returns them as
 // items, inside the checkout's transaction (a failed checkout keeps them).
 func takeCart(ctx context.Context, tx *db.Tx, shopID, memberID int64) ([]Item, error) {
-	rows, err := tx.Query(ctx, `SELECT sku_id, quantity FROM cart_items WHERE shop_id = ? AND member_id = ? AND selected = TRUE`, shopID, memberID)
+	items, err := selectedCart(ctx, tx, shopID, memberID)
 	if err != nil {
 		return nil, err
 	}
+	_, err = tx.Exec(ctx, `DELETE FROM cart_items WHERE shop_id = ? AND member_id = ? AND selected = TRUE`, shopID, memberID)
+	return items, err
+}
+
+// selectedCart returns the cart's selected lines as items.
+func selectedCart(ctx context.Context, q db.Querier, shopID, memberID int64) ([]Item, error) {
+	rows, err := q.Query(ctx, `SELECT sku_id, quantity FROM cart_items WHERE shop_id = ? AND member_id = ? AND selected = TRUE`, shopID, memberID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var items []Item
 	for rows.Next() {
 		var it Item
 		if err := rows.Scan(&it.SKUID, &it.Quantity); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		items = append(items, it)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	if len(items) == 0 {
 		return nil, errs.E(errs.Invalid, "cart_empty", "no selected lines in the cart")
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM cart_items WHERE shop_id = ? AND member_id = ? AND selected = TRUE`, shopID, memberID)
-	return items, err
+	return items, nil
 }

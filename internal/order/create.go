@@ -16,6 +16,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/promotion/pricing"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -38,10 +39,14 @@ type Item struct {
 // CreateInput is a checkout: explicit items ("buy now") or the cart's
 // selected lines.
 type CreateInput struct {
-	Items     []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
-	FromCart  bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
-	Address   Address `json:"address"`
-	BuyerNote string  `json:"buyer_note"`
+	Items        []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
+	FromCart     bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
+	FlashClaimID int64   `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
+	GroupDealID  int64   `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
+	GroupID      int64   `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
+	CouponID     int64   `json:"coupon_id,omitempty" doc:"a coupon from the buyer's wallet (member coupon id)"`
+	Address      Address `json:"address"`
+	BuyerNote    string  `json:"buyer_note"`
 }
 
 // Shops gives orders the shop's rules and gates.
@@ -51,9 +56,10 @@ type Shops interface {
 
 // Service runs orders.
 type Service struct {
-	db    *db.DB
-	shops Shops
-	now   func() time.Time
+	db     *db.DB
+	shops  Shops
+	promos Promotions
+	now    func() time.Time
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
@@ -104,15 +110,33 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 }
 
 func (in *CreateInput) validate() error {
+	if err := in.validateItems(); err != nil {
+		return err
+	}
 	var v errs.Validator
-	v.Check(len(in.Items) > 0 != in.FromCart, "items", "give items, or from_cart: true, not both")
+	in.Address.validate(&v)
+	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
+	return v.Err()
+}
+
+// validateItems checks what is bought (shared with the preview).
+func (in *CreateInput) validateItems() error {
+	var v errs.Validator
+	sources := 0
+	for _, given := range []bool{len(in.Items) > 0, in.FromCart, in.FlashClaimID != 0, in.GroupDealID != 0, in.GroupID != 0} {
+		if given {
+			sources++
+		}
+	}
+	v.Check(sources == 1, "items", "give items, from_cart: true, flash_claim_id, group_deal_id or group_id, exactly one")
+	v.Check(in.GroupDealID >= 0 && in.GroupID >= 0, "group_id", "must be an id")
+	v.Check(in.FlashClaimID >= 0, "flash_claim_id", "must be a claim id")
+	v.Check(in.CouponID >= 0, "coupon_id", "must be a coupon id")
 	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
 	for i, it := range in.Items {
 		v.Check(it.SKUID > 0, fmt.Sprintf("items[%d].sku_id", i), "must be a SKU id")
 		v.Check(it.Quantity >= 1 && it.Quantity <= MaxQuantity, fmt.Sprintf("items[%d].quantity", i), "must be 1 to 999")
 	}
-	in.Address.validate(&v)
-	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
 	return v.Err()
 }
 
@@ -140,29 +164,42 @@ func (s *Service) byIdempotencyKey(ctx context.Context, shopID, memberID int64, 
 	return o, true, err
 }
 
-// place inserts the order first (so a duplicate key fails before any stock
-// moves), then prices and locks every line.
+// place prices the order (promotion prices, coupon, shipping), inserts it
+// (a duplicate idempotency key fails here, before any stock moves), then
+// locks stock and takes the claim and coupon it uses.
 // It returns the order as the buyer sees it, built from what it wrote
 // (reading it back would cost three more round trips per order).
 func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (Order, error) {
-	items := in.Items
-	if in.FromCart {
-		var err error
-		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
-			return Order{}, err
-		}
-	}
-	lines, err := priceLines(ctx, tx, sh.ID, mergeItems(items))
+	now := ms(s.now().UnixMilli())
+	applied, err := s.lookupPromotions(ctx, tx, sh.ID, memberID, in, now)
 	if err != nil {
 		return Order{}, err
 	}
-	o := newOrder(sh, memberID, in, lines, s.now())
+	items := in.Items
+	switch {
+	case in.FromCart:
+		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
+			return Order{}, err
+		}
+	case applied.Flash != nil:
+		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
+	case applied.Group != nil:
+		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
+	}
+	lines, err := s.priceWithPromotions(ctx, tx, sh.ID, items, applied, now)
+	if err != nil {
+		return Order{}, err
+	}
+	o := newOrder(sh, memberID, in, lines, applied, now)
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
 	}
 	for i, l := range o.Lines {
 		if o.Lines[i].ID, err = insertLine(ctx, tx, sh.ID, o.ID, l); err != nil {
 			return Order{}, err
+		}
+		if l.FlashSaleID != 0 { // its units are held by the sale already
+			continue
 		}
 		if err := lockStock(ctx, tx, sh.ID, o.ID, l.SKUID, l.Quantity, o.CreatedAt); err != nil {
 			return Order{}, err
@@ -171,20 +208,111 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 	if err := logEvent(ctx, tx, sh.ID, o.ID, MemberActor(memberID), "", PendingPayment, "order placed", o.CreatedAt); err != nil {
 		return Order{}, err
 	}
+	if s.promos != nil && in.usesPromotions() {
+		taken, err := s.promos.Take(ctx, tx, sh.ID, memberID, o.ID, in, now)
+		if err != nil {
+			return Order{}, err
+		}
+		o.GroupID = taken.GroupID
+	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
 		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
 	return o, err
 }
 
-// newOrder prices a new order (times at millisecond precision, as stored).
-func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, now time.Time) Order {
-	now = ms(now.UnixMilli())
-	goods, shipping := totals(sh, lines)
-	o := Order{OrderNo: newOrderNo(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: goods,
-		ShippingFee: shipping, TotalAmount: goods + shipping, Address: in.Address, BuyerNote: in.BuyerNote,
+func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, memberID int64, in CreateInput, now time.Time) (Applied, error) {
+	if !in.usesPromotions() {
+		return Applied{}, nil
+	}
+	if s.promos == nil {
+		return Applied{}, errs.Field("coupon_id", "promotions_unavailable", "this server runs without promotions")
+	}
+	return s.promos.Lookup(ctx, q, shopID, memberID, in, now)
+}
+
+func (in CreateInput) usesPromotions() bool {
+	return in.FlashClaimID != 0 || in.CouponID != 0 || in.GroupDealID != 0 || in.GroupID != 0
+}
+
+// priceWithPromotions prices the items at the SKUs' prices, then puts on
+// the promotion price: the flash-sale or group price of a single-line
+// order, or else each SKU's running time-limited price.
+func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID int64, items []Item, applied Applied, now time.Time) ([]Line, error) {
+	lines, err := priceLines(ctx, q, shopID, mergeItems(items))
+	if err != nil {
+		return nil, err
+	}
+	if applied.Flash != nil || applied.Group != nil {
+		applied.setPrices(lines)
+		return lines, nil
+	}
+	if s.promos == nil {
+		return lines, nil
+	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.SKUID
+	}
+	prices, err := s.promos.PromoPrices(ctx, shopID, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range lines {
+		if p, ok := prices[l.SKUID]; ok && p < l.UnitPrice {
+			lines[i].setPromotionPrice(p)
+		}
+	}
+	return lines, nil
+}
+
+// setPrices puts a flash-sale or group price on the order's single line.
+func (a Applied) setPrices(lines []Line) {
+	switch {
+	case a.Flash != nil:
+		lines[0].setPromotionPrice(a.Flash.Price)
+		lines[0].FlashSaleID = a.Flash.SaleID
+	case a.Group != nil:
+		lines[0].setPromotionPrice(a.Group.Price)
+	}
+}
+
+func (l *Line) setPromotionPrice(price int64) {
+	l.OriginalPrice, l.UnitPrice = l.UnitPrice, price
+	l.Amount = l.UnitPrice * l.Quantity
+}
+
+// newOrder prices a new order with the pricing engine (now is at
+// millisecond precision, as stored).
+func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, now time.Time) Order {
+	res := pricing.Price(pricingLines(lines), applied.Coupon, shipping(sh))
+	for i := range lines {
+		lines[i].Discount = res.Lines[i].CouponDiscount
+	}
+	o := Order{OrderNo: newOrderNo(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
+		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
+		Address: in.Address, BuyerNote: in.BuyerNote, CouponID: in.CouponID, Breakdown: &res,
 		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines}
+	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
+		o.PayDeadline = ms(f.ExpiresAt.UnixMilli())
+	}
 	addTax(&o)
 	return o
+}
+
+func shipping(sh shop.Shop) pricing.Shipping {
+	return pricing.Shipping{Fee: sh.ShippingFee, FreeAbove: sh.FreeShippingOver}
+}
+
+func pricingLines(lines []Line) []pricing.Line {
+	out := make([]pricing.Line, len(lines))
+	for i, l := range lines {
+		list := l.UnitPrice
+		if l.OriginalPrice > 0 {
+			list = l.OriginalPrice
+		}
+		out[i] = pricing.Line{SPUID: l.SPUID, CategoryID: l.categoryID, ListPrice: list, UnitPrice: l.UnitPrice, Quantity: l.Quantity}
+	}
+	return out
 }
 
 // mergeItems adds up repeated SKUs and orders items by SKU id, so
@@ -203,7 +331,7 @@ func mergeItems(items []Item) []Item {
 }
 
 // priceLines reads each SKU's current price on the server.
-func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]Line, error) {
+func priceLines(ctx context.Context, q db.Querier, shopID int64, items []Item) ([]Line, error) {
 	var lines []Line
 	for _, it := range items {
 		if it.Quantity > MaxQuantity {
@@ -212,10 +340,10 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 		var l Line
 		var specs, images string
 		var kind catalog.Kind
-		err := tx.QueryRow(ctx, `SELECT k.id, k.spu_id, p.title, k.spec_values, p.images, k.price, p.kind
+		err := q.QueryRow(ctx, `SELECT k.id, k.spu_id, p.category_id, p.title, k.spec_values, p.images, k.price, p.kind
 			FROM skus k JOIN spus p ON p.id = k.spu_id
 			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
-			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
+			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.categoryID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
 		if db.IsNoRows(err) {
 			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
 		}
@@ -233,25 +361,17 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, items []Item) ([]L
 	return lines, nil
 }
 
-func totals(sh shop.Shop, lines []Line) (goods, shipping int64) {
-	for _, l := range lines {
-		goods += l.Amount
-	}
-	shipping = sh.ShippingFee
-	if sh.FreeShippingOver > 0 && goods >= sh.FreeShippingOver {
-		shipping = 0
-	}
-	return goods, shipping
-}
-
 func insertOrder(ctx context.Context, tx *db.Tx, shopID int64, key, hash string, o Order) (int64, error) {
 	addr, _ := json.Marshal(o.Address)
 	var id int64
+	breakdown, _ := json.Marshal(o.Breakdown)
 	err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, member_id, order_no, status, goods_amount, shipping_fee,
-		total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.TotalAmount, string(addr), o.BuyerNote,
-		o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
+		discount_amount, total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline,
+		breakdown, coupon_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.DiscountAmount, o.TotalAmount, string(addr),
+		o.BuyerNote, o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), string(breakdown), nullID(o.CouponID),
+		o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
 	return id, err
 }
 
@@ -259,9 +379,19 @@ func insertLine(ctx context.Context, tx *db.Tx, shopID, orderID int64, l Line) (
 	specs, _ := json.Marshal(l.SpecValues)
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, spec_values, image,
-		unit_price, quantity, amount, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate).Scan(&id)
+		unit_price, quantity, amount, tax_rate, original_price, discount, flash_sale_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, orderID, l.SPUID, l.SKUID, l.Title, string(specs), l.Image, l.UnitPrice, l.Quantity, l.Amount, l.TaxRate,
+		l.OriginalPrice, l.Discount, nullID(l.FlashSaleID)).Scan(&id)
 	return id, err
+}
+
+// nullID stores 0 as NULL (an optional reference).
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 var china = time.FixedZone("CST", 8*3600)

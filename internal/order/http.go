@@ -40,6 +40,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Place an order from the cart's selected lines or as buy-now; needs an Idempotency-Key header",
 		Request: CreateInput{}, Response: Order{}, Handler: h.create})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/preview", Tag: mini, Access: httpx.Member,
+		Summary: "Price a checkout (itemised: promotion prices, coupon, shipping) and suggest the best coupon, without placing it",
+		Request: PreviewInput{}, Response: Preview{}, Handler: h.preview})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member,
 		Summary: "My orders, newest first", Query: pageParams, Response: Page{}, Handler: h.listMine})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Tag: mini, Access: httpx.Member,
@@ -129,6 +132,16 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, r.Header.Get("Idempotency-Key"), in)
 	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) preview(w http.ResponseWriter, r *http.Request) error {
+	var in PreviewInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.Preview(r.Context(), m.ShopID, m.ID, in)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func pageFilter(r *http.Request) (Filter, error) {

@@ -138,7 +138,7 @@ func TaxIncluded(amount, rate int64) int64 {
 func addTax(o *Order) {
 	o.TaxAmount = 0
 	for i := range o.Lines {
-		o.Lines[i].TaxAmount = TaxIncluded(o.Lines[i].Amount, o.Lines[i].TaxRate)
+		o.Lines[i].TaxAmount = TaxIncluded(o.Lines[i].Amount-o.Lines[i].Discount, o.Lines[i].TaxRate)
 		o.TaxAmount += o.Lines[i].TaxAmount
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/promotion/pricing"
 )
 
 // Status is where an order is in its life.
@@ -95,7 +96,12 @@ type Line struct {
 	Quantity   int64    `json:"quantity"`
 	Amount     int64    `json:"amount" doc:"fen"`
 	TaxRate    int64    `json:"tax_rate" doc:"basis points: 1300 = 13%"`
-	TaxAmount  int64    `json:"tax_amount" doc:"fen of VAT included in amount"`
+	TaxAmount  int64    `json:"tax_amount" doc:"fen of VAT included in what the line costs after its discount"`
+
+	OriginalPrice int64 `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
+	Discount      int64 `json:"discount" doc:"this line's share of the coupon, fen (a refund of the line returns amount − discount)"`
+	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
+	categoryID    int64 // for coupon scopes; not stored on the line
 }
 
 // Event is one transition in an order's log.
@@ -109,31 +115,34 @@ type Event struct {
 
 // Order is an order with its lines (and, for staff, its events).
 type Order struct {
-	ID             int64      `json:"id"`
-	OrderNo        string     `json:"order_no"`
-	MemberID       int64      `json:"member_id"`
-	Status         Status     `json:"status"`
-	GoodsAmount    int64      `json:"goods_amount" doc:"fen"`
-	ShippingFee    int64      `json:"shipping_fee" doc:"fen"`
-	DiscountAmount int64      `json:"discount_amount" doc:"fen"`
-	TotalAmount    int64      `json:"total_amount" doc:"fen: what the buyer pays"`
-	PaidAmount     int64      `json:"paid_amount" doc:"fen"`
-	RefundedAmount int64      `json:"refunded_amount" doc:"fen"`
-	TaxAmount      int64      `json:"tax_amount" doc:"fen of VAT included in the goods (prices include VAT; rounded half up per line)"`
-	Invoice        *Invoice   `json:"invoice"`
-	Address        Address    `json:"address"`
-	BuyerNote      string     `json:"buyer_note"`
-	StaffNote      string     `json:"staff_note,omitempty"`
-	PayDeadline    time.Time  `json:"pay_deadline"`
-	Carrier        string     `json:"carrier"`
-	TrackingNo     string     `json:"tracking_no"`
-	PaidAt         *time.Time `json:"paid_at"`
-	ShippedAt      *time.Time `json:"shipped_at"`
-	CompletedAt    *time.Time `json:"completed_at"`
-	CancelledAt    *time.Time `json:"cancelled_at"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Lines          []Line     `json:"lines"`
-	Events         []Event    `json:"events,omitempty"`
+	ID             int64           `json:"id"`
+	OrderNo        string          `json:"order_no"`
+	MemberID       int64           `json:"member_id"`
+	Status         Status          `json:"status"`
+	GoodsAmount    int64           `json:"goods_amount" doc:"fen"`
+	ShippingFee    int64           `json:"shipping_fee" doc:"fen"`
+	DiscountAmount int64           `json:"discount_amount" doc:"fen"`
+	TotalAmount    int64           `json:"total_amount" doc:"fen: what the buyer pays"`
+	PaidAmount     int64           `json:"paid_amount" doc:"fen"`
+	RefundedAmount int64           `json:"refunded_amount" doc:"fen"`
+	TaxAmount      int64           `json:"tax_amount" doc:"fen of VAT included in the goods (prices include VAT; rounded half up per line)"`
+	Invoice        *Invoice        `json:"invoice"`
+	Address        Address         `json:"address"`
+	BuyerNote      string          `json:"buyer_note"`
+	StaffNote      string          `json:"staff_note,omitempty"`
+	PayDeadline    time.Time       `json:"pay_deadline"`
+	Carrier        string          `json:"carrier"`
+	TrackingNo     string          `json:"tracking_no"`
+	PaidAt         *time.Time      `json:"paid_at"`
+	ShippedAt      *time.Time      `json:"shipped_at"`
+	CompletedAt    *time.Time      `json:"completed_at"`
+	CancelledAt    *time.Time      `json:"cancelled_at"`
+	CreatedAt      time.Time       `json:"created_at"`
+	CouponID       int64           `json:"coupon_id,omitempty" doc:"the member coupon used"`
+	GroupID        int64           `json:"group_id,omitempty" doc:"the group-buying group this order is a seat in"`
+	Breakdown      *pricing.Result `json:"breakdown,omitempty" doc:"the pricing engine's itemised result at checkout"`
+	Lines          []Line          `json:"lines"`
+	Events         []Event         `json:"events,omitempty"`
 }
 
 // Actor names who makes a change, for the event log.

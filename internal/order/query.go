@@ -9,24 +9,29 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/promotion/pricing"
 )
 
 const orderColumns = `id, order_no, member_id, status, goods_amount, shipping_fee, discount_amount, total_amount,
 	paid_amount, refunded_amount, address, buyer_note, staff_note, pay_deadline, carrier, tracking_no,
-	paid_at, shipped_at, completed_at, cancelled_at, created_at`
+	paid_at, shipped_at, completed_at, cancelled_at, created_at, breakdown, COALESCE(coupon_id, 0), COALESCE(group_id, 0)`
 
 func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
-	var addr string
+	var addr, breakdown string
 	var deadline, created int64
 	var paid, shipped, completed, cancelled sql.NullInt64
 	err := row.Scan(&o.ID, &o.OrderNo, &o.MemberID, &o.Status, &o.GoodsAmount, &o.ShippingFee, &o.DiscountAmount,
 		&o.TotalAmount, &o.PaidAmount, &o.RefundedAmount, &addr, &o.BuyerNote, &o.StaffNote, &deadline, &o.Carrier,
-		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created)
+		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.CouponID, &o.GroupID)
 	if err != nil {
 		return Order{}, err
 	}
 	_ = json.Unmarshal([]byte(addr), &o.Address)
+	if breakdown != "{}" {
+		o.Breakdown = new(pricing.Result)
+		_ = json.Unmarshal([]byte(breakdown), o.Breakdown)
+	}
 	o.PayDeadline, o.CreatedAt = ms(deadline), ms(created)
 	o.PaidAt, o.ShippedAt, o.CompletedAt, o.CancelledAt = msPtr(paid), msPtr(shipped), msPtr(completed), msPtr(cancelled)
 	o.Lines = []Line{}
@@ -70,7 +75,8 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 }
 
 func (s *Service) lines(ctx context.Context, shopID, orderID int64) ([]Line, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, spu_id, sku_id, title, spec_values, image, unit_price, quantity, amount, tax_rate
+	rows, err := s.db.Query(ctx, `SELECT id, spu_id, sku_id, title, spec_values, image, unit_price, quantity, amount, tax_rate,
+		original_price, discount, COALESCE(flash_sale_id, 0)
 		FROM order_lines WHERE order_id = ? AND shop_id = ? ORDER BY id`, orderID, shopID)
 	if err != nil {
 		return nil, errs.Wrap("order lines", err)
@@ -80,7 +86,8 @@ func (s *Service) lines(ctx context.Context, shopID, orderID int64) ([]Line, err
 	for rows.Next() {
 		var l Line
 		var specs string
-		if err := rows.Scan(&l.ID, &l.SPUID, &l.SKUID, &l.Title, &specs, &l.Image, &l.UnitPrice, &l.Quantity, &l.Amount, &l.TaxRate); err != nil {
+		if err := rows.Scan(&l.ID, &l.SPUID, &l.SKUID, &l.Title, &specs, &l.Image, &l.UnitPrice, &l.Quantity, &l.Amount, &l.TaxRate,
+			&l.OriginalPrice, &l.Discount, &l.FlashSaleID); err != nil {
 			return nil, errs.Wrap("order lines", err)
 		}
 		_ = json.Unmarshal([]byte(specs), &l.SpecValues)

@@ -25,6 +25,8 @@ func lockStock(ctx context.Context, tx *db.Tx, shopID, orderID, skuID, qty int64
 }
 
 // releaseStock returns an order's locked units to sale (cancellation).
+// Flash-sale lines are left out: their units go back to the sale (the
+// promotion package does that).
 func releaseStock(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error {
 	return moveLocked(ctx, tx, shopID, orderID, now, "release", func(l Item) (string, []any) {
 		return `UPDATE skus SET stock = stock + ?, locked = locked - ? WHERE id = ? AND shop_id = ? AND locked >= ?`,
@@ -43,7 +45,7 @@ func deductStock(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time
 // moveLocked applies update (a compare-and-set on locked units) to every
 // line of the order and records each movement.
 func moveLocked(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time, kind string, update func(Item) (string, []any)) error {
-	lines, err := lineQuantities(ctx, tx, shopID, orderID)
+	lines, err := lineQuantities(ctx, tx, shopID, orderID, kind == "release")
 	if err != nil {
 		return err
 	}
@@ -63,8 +65,9 @@ func moveLocked(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.
 	return nil
 }
 
-func lineQuantities(ctx context.Context, tx *db.Tx, shopID, orderID int64) ([]Item, error) {
-	rows, err := tx.Query(ctx, `SELECT sku_id, quantity FROM order_lines WHERE order_id = ? AND shop_id = ? ORDER BY sku_id`, orderID, shopID)
+func lineQuantities(ctx context.Context, tx *db.Tx, shopID, orderID int64, skipFlash bool) ([]Item, error) {
+	rows, err := tx.Query(ctx, `SELECT sku_id, quantity FROM order_lines WHERE order_id = ? AND shop_id = ?
+		AND (? = FALSE OR flash_sale_id IS NULL) ORDER BY sku_id`, orderID, shopID, skipFlash)
 	if err != nil {
 		return nil, err
 	}

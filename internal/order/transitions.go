@@ -91,7 +91,13 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 		if err := move(ctx, tx, shopID, orderID, PendingPayment, Cancelled, actor, reason, now, "cancelled_at", now.UnixMilli()); err != nil {
 			return err
 		}
-		return releaseStock(ctx, tx, shopID, orderID, now)
+		if err := releaseStock(ctx, tx, shopID, orderID, now); err != nil {
+			return err
+		}
+		if s.promos != nil {
+			return s.promos.Cancelled(ctx, tx, shopID, orderID, now)
+		}
+		return nil
 	})
 	return errs.Wrap("cancel order", err)
 }
@@ -118,7 +124,13 @@ func (s *Service) MarkPaid(ctx context.Context, shopID, orderID, amount int64, t
 			return err
 		}
 		applied = true
-		return deductStock(ctx, tx, shopID, orderID, now)
+		if err := deductStock(ctx, tx, shopID, orderID, now); err != nil {
+			return err
+		}
+		if s.promos != nil {
+			return s.promos.Paid(ctx, tx, shopID, orderID, now)
+		}
+		return nil
 	})
 	if db.IsNoRows(err) {
 		return false, errOrderNotFound

@@ -223,19 +223,26 @@ func (e *env) operator() caller { return e.staffLogin("admin", operatorPassword)
 
 // testShop is a shop with an owner, a category, a product and a member.
 type testShop struct {
-	id          int64
-	appid       string
-	owner       caller
-	ownerID     int64
-	categoryID  int64
-	productID   int64
-	member      caller
-	memberID    int64
-	skuID       int64
-	orderID     int64
-	cartLineID  int64
-	aftersaleID int64
-	reportID    int64
+	id           int64
+	appid        string
+	owner        caller
+	ownerID      int64
+	categoryID   int64
+	productID    int64
+	member       caller
+	memberID     int64
+	skuID        int64
+	orderID      int64
+	cartLineID   int64
+	aftersaleID  int64
+	reportID     int64
+	saleID       int64
+	couponID     int64
+	dealID       int64
+	groupID      int64
+	promoterID   int64
+	withdrawalID int64
+	mod          modIDs
 }
 
 var shopCounter struct {

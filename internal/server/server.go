@@ -24,6 +24,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -33,6 +34,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -49,17 +51,24 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 
-	Sessions  *session.Store
-	Limiter   *ratelimit.Limiter
-	WeChat    *wechat.Client
-	Shops     *shop.Service
-	Accounts  *account.Service
-	Members   *member.Service
-	Catalog   *catalog.Service
-	Jobs      *jobs.Queue
-	Orders    *order.Service
-	Payments  *payment.Service
-	After     *aftersale.Service
+	Sessions *session.Store
+	Limiter  *ratelimit.Limiter
+	WeChat   *wechat.Client
+	Shops    *shop.Service
+	Accounts *account.Service
+	Members  *member.Service
+	Catalog  *catalog.Service
+	Jobs     *jobs.Queue
+
+	// Moderation checks buyers' and staff's text and runs the review queues.
+	Moderation *moderation.Service
+
+	Orders   *order.Service
+	Payments *payment.Service
+	After    *aftersale.Service
+	Promos   *promotion.Service
+
+	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
 }
 
@@ -74,7 +83,7 @@ type Options struct {
 // New opens the database, applies migrations, builds every service and
 // loads the catalog read model.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
-	d, err := db.Open(ctx, cfg.DatabaseURL())
+	d, err := db.OpenWith(ctx, cfg.DatabaseURL(), db.Options{SQLiteSync: cfg.SQLiteSync})
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +122,20 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
+	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
+	s.Promos.RegisterJobs(s.Jobs)
+	s.Orders.SetPromotions(s.Promos)
+	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
+		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
+			s.log.Error("new-member coupons", "shop", shopID, "member", memberID, "err", err)
+		}
+	})
 	s.Analytics = analytics.NewService(s.DB)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
+		return err
+	}
+	if err := s.buildModeration(ctx); err != nil {
 		return err
 	}
 	if err := s.bootstrapOperator(ctx); err != nil {
@@ -173,9 +193,11 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
+	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
@@ -198,7 +220,12 @@ func (s *Server) routes(extra map[string]http.Handler) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases the database.
-func (s *Server) Close() error { return s.DB.Close() }
+func (s *Server) Close() error {
+	if s.Promos != nil {
+		s.Promos.Claimer.Close()
+	}
+	return s.DB.Close()
+}
 
 // Serve answers on ln until ctx ends, then shuts down gracefully: in-flight
 // requests get cfg.ShutdownTimeout to finish. Background loops run alongside.
@@ -210,6 +237,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Jobs.Run(loops, time.Second)
+	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
 // attackBodies are valid bodies for routes that take one, so an attack is
 // judged on tenancy, not rejected for bad input.
-func attackBodies(categoryID int64) map[string]any {
+func attackBodies(categoryID, memberID int64) map[string]any {
 	return map[string]any{
 		"PUT /admin/api/v1/products/{id}":                 productBody(categoryID, "乙改甲", true),
 		"POST /admin/api/v1/products/{id}/shelf":          map[string]any{"on_shelf": false},
@@ -31,6 +32,12 @@ func attackBodies(categoryID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
+		"POST /api/v1/flash-sales/{id}/claim":             map[string]any{"quantity": 1},
+		"POST /admin/api/v1/coupons/{id}/grant":           map[string]any{"member_id": memberID},
+		"PUT /admin/api/v1/products/{id}/commission":      map[string]any{"per_unit": 100},
+		"POST /admin/api/v1/withdrawals/{id}/approve":     map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/withdrawals/{id}/reject":      map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/withdrawals/{id}/pay":         map[string]any{"reference": "乙改甲"},
 	}
 }
 
@@ -51,12 +58,26 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
 		return a.aftersaleID
+	case strings.Contains(rt.Path, "/moderation/"):
+		return a.mod.target(rt.Path)
 	case strings.Contains(rt.Path, "/reconciliations/"):
 		return a.reportID
 	case strings.Contains(rt.Path, "/orders/"):
 		return a.orderID
 	case strings.Contains(rt.Path, "/cart/items/"):
 		return a.cartLineID
+	case strings.Contains(rt.Path, "/flash-sales/"):
+		return a.saleID
+	case strings.Contains(rt.Path, "/coupons/"):
+		return a.couponID
+	case strings.Contains(rt.Path, "/promoters/"):
+		return a.promoterID
+	case strings.Contains(rt.Path, "/withdrawals/"):
+		return a.withdrawalID
+	case strings.Contains(rt.Path, "/group-deals/"):
+		return a.dealID
+	case strings.Contains(rt.Path, "/groups/"):
+		return a.groupID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -69,16 +90,21 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", a.productID),
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
-		"/admin/api/v1/shop", "/admin/api/v1/products",
+		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
+		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
+		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
+		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
+		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"} {
+	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"}, moderationLists...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales"} {
+	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -97,12 +123,17 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
 		a.aftersaleID = e.openAftersale(a)
+		a.mod = e.seedModeration(a)
 		if err := e.srv.DB.QueryRow(context.Background(), `INSERT INTO reconciliations (shop_id, bill_date, status, created_at)
 			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {
 			t.Fatal(err)
 		}
+		a.saleID, a.couponID = e.newSale(a, "甲秒杀", 5, time.Now()), e.newCoupon(a, "甲满减券", true)
+		a.dealID = e.newDeal(a, "甲拼团", false)
+		a.groupID, _ = e.openGroup(a.member, a.dealID, "tenancy-group")
+		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
 		before := snapshot(e, a, deleted)
-		bodies := attackBodies(b.categoryID)
+		bodies := attackBodies(b.categoryID, b.memberID)
 
 		// Shop B's buyer cannot put shop A's SKU in a cart or an order.
 		if r := e.do(b.member, "POST", "/api/v1/cart/items", map[string]any{"sku_id": a.skuID, "quantity": 1}); r.status != 400 {
@@ -127,7 +158,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 				path = strings.Replace(path, "{id}", fmt.Sprint(targetID(t, rt, a, deleted)), 1)
 			}
 			for _, who := range attackers {
-				res := e.do(who, rt.Method, path, bodies[rt.Method+" "+rt.Path])
+				res := e.do(who, rt.Method, path, attackBody(bodies, rt))
 				if hasID && rt.Access == httpx.Public && (res.status < 400 || res.status >= 500) {
 					t.Errorf("%s %s as shop B: status %d, want 4xx: %s", rt.Method, path, res.status, res.body)
 				}

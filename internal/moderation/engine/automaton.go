@@ -5,15 +5,18 @@ import "slices"
 // automaton is an Aho-Corasick automaton over normalised runes. The trie
 // is stored in compressed-sparse-row form: the edges of state s are
 // labels/targets[edgeOff[s]:edgeOff[s+1]], sorted by label. The root's
-// edges are additionally held in a map because it has the most children.
+// edges are additionally held in a table indexed by rune because every
+// failure ends there.
 type automaton struct {
 	edgeOff []int32
 	labels  []rune
 	targets []int32
-	root    map[rune]int32
-	fail    []int32 // failure link of each state
-	out     []int32 // pattern ending at this state, or -1
-	dict    []int32 // output link: nearest state on the failure chain with out >= 0, or 0
+	// rootDense[r] is the root's child on r (0: none) for r below
+	// len(rootDense); built only when the root has many children.
+	rootDense []int32
+	fail      []int32 // failure link of each state
+	out       []int32 // pattern ending at this state, or -1
+	dict      []int32 // output link: nearest state on the failure chain with out >= 0, or 0
 }
 
 // trieEdge is a build-time edge.
@@ -68,23 +71,42 @@ func (a *automaton) setEdges(edges []trieEdge, states int) {
 	a.edgeOff = make([]int32, states+1)
 	a.labels = make([]rune, len(edges))
 	a.targets = make([]int32, len(edges))
-	a.root = make(map[rune]int32)
 	for i, e := range edges {
 		a.edgeOff[e.from+1]++
 		a.labels[i], a.targets[i] = e.label, e.to
-		if e.from == 0 {
-			a.root[e.label] = e.to
-		}
 	}
 	for s := 1; s <= states; s++ {
 		a.edgeOff[s] += a.edgeOff[s-1]
+	}
+	a.setRootDense()
+}
+
+// setRootDense indexes the root's children below U+10000 by rune when
+// there are enough of them to pay for the table (one int32 per rune up to
+// the largest label).
+func (a *automaton) setRootDense() {
+	lo, hi := a.edgeOff[0], a.edgeOff[1]
+	if hi-lo < 256 {
+		return
+	}
+	top := rune(0)
+	for _, l := range a.labels[lo:hi] {
+		if l < 0x10000 {
+			top = max(top, l)
+		}
+	}
+	a.rootDense = make([]int32, top+1)
+	for i := lo; i < hi; i++ {
+		if l := a.labels[i]; l <= top {
+			a.rootDense[l] = a.targets[i]
+		}
 	}
 }
 
 // child returns the trie child of s on r, or -1.
 func (a *automaton) child(s int32, r rune) int32 {
-	if s == 0 {
-		if t, ok := a.root[r]; ok {
+	if s == 0 && int(r) < len(a.rootDense) {
+		if t := a.rootDense[r]; t != 0 {
 			return t
 		}
 		return -1

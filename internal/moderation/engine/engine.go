@@ -4,13 +4,18 @@
 // and matched with an Aho-Corasick automaton in a single pass; matches are
 // reported as byte spans of the original text.
 //
-// Traditional→simplified Chinese folding and pinyin matching are not done.
+// Traditional characters are folded to simplified ones (發票 matches 发票)
+// with a table generated from the Unicode Han Database: tables_unihan.go is
+// written by `go generate` (internal/gen; it reads Debian's unicode-data
+// package, `apt-get install -y unicode-data`). A rule can also ask to match
+// its pinyin and initials (Rule.Forms), with readings from the same data.
 package engine
 
 import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Level is how serious a rule match is.
@@ -20,6 +25,8 @@ type Level string
 const (
 	LevelBlock  Level = "block"
 	LevelReview Level = "review"
+	// LevelAllow puts a rule's word on the allow-list instead (Build).
+	LevelAllow Level = "allow"
 )
 
 // Verdicts returned by Engine.Verdict.
@@ -33,6 +40,8 @@ const (
 type Rule struct {
 	Word, Category string
 	Level          Level
+	// Forms asks for extra spellings of the word's Han characters.
+	Forms Forms
 }
 
 // Match is one occurrence of a rule in a text.
@@ -45,10 +54,13 @@ type Match struct {
 
 // pattern is a normalised word with what it stands for.
 type pattern struct {
-	rule   int  // index into Engine.rules, or -1 for allow-only words
-	allow  bool // word is on the allow-list
-	latin  bool // word is only [a-z0-9]: enforce word boundaries
-	length int  // length in runes
+	rule  int  // index into Engine.rules, or -1 for allow-only words
+	allow bool // word is on the allow-list
+	// boundStart and boundEnd enforce a Latin word boundary before and
+	// after a match: set for words of only [a-z0-9], and at the Latin ends
+	// of pinyin spellings.
+	boundStart, boundEnd bool
+	length               int // length in runes
 }
 
 // Engine matches texts against a fixed rule set. It is immutable once
@@ -64,16 +76,22 @@ type Engine struct {
 // must have a word that is non-empty after Normalize and a level of
 // "block" or "review". Rules whose words normalise identically are merged,
 // keeping the stricter rule (the first one on a tie). Allow-list words
-// suppress any match lying entirely inside one of their occurrences.
+// suppress any match lying entirely inside one of their occurrences; rules
+// of level "allow" are allow-list words too.
 func Build(rules []Rule, allow []string) (*Engine, error) {
 	e := &Engine{}
 	index := make(map[string]int) // normalised word -> pattern
 	var words [][]rune
 	for i, r := range rules {
+		if r.Level == LevelAllow {
+			allow = append(allow[:len(allow):len(allow)], r.Word)
+			continue
+		}
 		if err := e.addRule(r, i, index, &words); err != nil {
 			return nil, err
 		}
 	}
+	e.addSpellings(index, &words)
 	for _, w := range allow {
 		n := Normalize(w)
 		if n == "" {
@@ -117,7 +135,8 @@ func (e *Engine) newPattern(n string, rule int, index map[string]int, words *[][
 	p := len(e.patterns)
 	index[n] = p
 	*words = append(*words, w)
-	e.patterns = append(e.patterns, pattern{rule: rule, latin: isLatinWord(w), length: len(w)})
+	latin := isLatinWord(w)
+	e.patterns = append(e.patterns, pattern{rule: rule, boundStart: latin, boundEnd: latin, length: len(w)})
 	return p
 }
 
@@ -135,6 +154,25 @@ func severity(l Level) int {
 // Len returns the number of distinct rules (after merging duplicates).
 func (e *Engine) Len() int { return len(e.rules) }
 
+// unitPool recycles the normalised-text buffers of Find.
+var unitPool = sync.Pool{New: func() any { return new([]unit) }}
+
+// maxPooledUnits keeps buffers of very long texts out of the pool.
+const maxPooledUnits = 64 << 10
+
+// getUnits normalises text into a pooled buffer; call putUnits after.
+func getUnits(text string) *[]unit {
+	buf := unitPool.Get().(*[]unit)
+	*buf = normalizeUnits(text, (*buf)[:0])
+	return buf
+}
+
+func putUnits(buf *[]unit) {
+	if cap(*buf) <= maxPooledUnits {
+		unitPool.Put(buf)
+	}
+}
+
 // span is a match in unit indices, inclusive.
 type span struct {
 	rule        int
@@ -147,7 +185,9 @@ func (e *Engine) Find(text string) []Match {
 	if text == "" || len(e.patterns) == 0 {
 		return nil
 	}
-	units := normalizeUnits(text, make([]unit, 0, len(text)))
+	buf := getUnits(text)
+	defer putUnits(buf)
+	units := *buf
 	var hits, allows []span
 	e.ac.scan(units, func(p int32, last int) {
 		pt := e.patterns[p]
@@ -155,7 +195,7 @@ func (e *Engine) Find(text string) []Match {
 		if pt.allow {
 			allows = append(allows, s)
 		}
-		if pt.rule >= 0 && (!pt.latin || atBoundary(units, s)) {
+		if pt.rule >= 0 && atBoundary(units, s, pt) {
 			hits = append(hits, s)
 		}
 	})
@@ -165,16 +205,56 @@ func (e *Engine) Find(text string) []Match {
 	return e.toMatches(units, hits)
 }
 
+// AllowSpans returns the byte spans of the original text covered by
+// allow-list words, so that a caller combining several engines can drop
+// another engine's matches inside them (see Suppress).
+func (e *Engine) AllowSpans(text string) [][2]int {
+	if !e.hasAllow || text == "" {
+		return nil
+	}
+	buf := getUnits(text)
+	defer putUnits(buf)
+	units := *buf
+	var out [][2]int
+	e.ac.scan(units, func(p int32, last int) {
+		if pt := e.patterns[p]; pt.allow {
+			out = append(out, [2]int{units[last-pt.length+1].start, units[last].end})
+		}
+	})
+	return out
+}
+
+// Suppress drops the matches lying entirely inside one of the spans.
+func Suppress(ms []Match, spans [][2]int) []Match {
+	if len(spans) == 0 {
+		return ms
+	}
+	kept := ms[:0]
+	for _, m := range ms {
+		inside := false
+		for _, sp := range spans {
+			if sp[0] <= m.Start && m.End <= sp[1] {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
 // atBoundary reports whether a Latin match is not glued to Latin letters
 // or digits. A neighbour only counts when no skipped rune (space,
 // punctuation, symbol...) separates it from the match, so "you sb" matches
 // "sb" while "usb" does not.
-func atBoundary(units []unit, s span) bool {
-	if s.first > 0 && !units[s.first].gap && isLatinAlnum(units[s.first-1].r) {
+func atBoundary(units []unit, s span, pt pattern) bool {
+	if pt.boundStart && s.first > 0 && !units[s.first].gap && isLatinAlnum(units[s.first-1].r) {
 		return false
 	}
 	next := s.last + 1
-	return next >= len(units) || units[next].gap || !isLatinAlnum(units[next].r)
+	return !pt.boundEnd || next >= len(units) || units[next].gap || !isLatinAlnum(units[next].r)
 }
 
 // suppress drops hits lying entirely inside an allow-listed occurrence.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 )
 
 func mustBuild(t testing.TB, rules []Rule, allow []string) *Engine {
@@ -43,6 +44,9 @@ func TestNormalize(t *testing.T) {
 		"WeiXin!!":             "weixin",
 		"Ｏ0o":                  "ooo",
 		"vх":                   "vx", // Cyrillic х
+		"⒜⒝Ⓐⓑ🄐🄰":               "ababaa",
+		"𝟘𝟚٣३〇":                "o233o",
+		"₀²":                   "o2",
 		"":                     "",
 	}
 	for in, want := range cases {
@@ -245,4 +249,153 @@ func TestConcurrentFind(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestTraditionalFolding(t *testing.T) {
+	e := mustBuild(t, []Rule{block("微信"), block("发票"), review("赌博"), block("台湾独立")}, nil)
+	for text, span := range map[string]string{
+		"加「微信」":    "微信",
+		"代開發票":     "發票",
+		"網上賭博平台":   "賭博",
+		"臺灣獨立":     "臺灣獨立",
+		"代开發 票":    "發 票",
+		"乾杯，頭髮很乾淨": "",
+	} {
+		got := strings.Join(spans(text, e.Find(text)), "|")
+		if got != span {
+			t.Errorf("Find(%q) = %q, want %q", text, got, span)
+		}
+	}
+	for in, want := range map[string]string{"發票": "发票", "賭博": "赌博", "頭髮": "头发", "乾坤": "乾坤", "著名": "著名", "後來": "后来"} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// A traditional rule matches simplified text too.
+	e = mustBuild(t, []Rule{block("發票")}, nil)
+	if len(e.Find("代开发票")) != 1 {
+		t.Error("traditional rule did not match simplified text")
+	}
+}
+
+func TestTradTableShape(t *testing.T) {
+	if n := len(tradSparse); n == 0 || len(tradSimpPairs) < 10000 {
+		t.Fatalf("table too small: %d sparse, %d bytes", n, len(tradSimpPairs))
+	}
+	for r := range tradSparse {
+		if r <= 0xFFFF {
+			t.Errorf("BMP rune %U outside the dense range would never be folded", r)
+		}
+	}
+	for i, s := range tradDense {
+		if s != 0 && foldHan(s) != s {
+			t.Errorf("%c folds to %c which folds again", rune(i+hanDenseLo), s)
+		}
+	}
+	if Pinyin('中') != "zhong" || Pinyin('绿') != "lv" || Pinyin('發') != "fa" || Pinyin('a') != "" {
+		t.Errorf("readings: %q %q %q", Pinyin('中'), Pinyin('绿'), Pinyin('發'))
+	}
+}
+
+func TestPinyinForms(t *testing.T) {
+	e := mustBuild(t, []Rule{
+		{Word: "微信", Category: "ads", Level: LevelBlock, Forms: FormPinyin | FormInitials},
+		{Word: "赌博", Category: "fraud", Level: LevelReview, Forms: FormPinyin},
+		{Word: "发票", Category: "fraud", Level: LevelBlock},
+	}, nil)
+	for text, span := range map[string]string{
+		"加weixin":      "weixin",
+		"加 Wei Xin 聊":  "Wei Xin",
+		"加微xin":        "微xin",
+		"加wei信":        "wei信",
+		"加wx":          "wx",
+		"加w信":          "w信",
+		"加ＷＸ号":         "ＷＸ",
+		"dubo网站":       "dubo",
+		"db网站":         "", // 赌博 did not ask for initials
+		"fapiao":       "", // 发票 did not ask for pinyin
+		"weixinhao":    "", // glued to other Latin letters
+		"towx":         "",
+		"我的微信":         "微信",
+		"加「微信」":        "微信",
+		"twixter wx 了": "wx",
+	} {
+		got := strings.Join(spans(text, e.Find(text)), "|")
+		if got != span {
+			t.Errorf("Find(%q) = %q, want %q", text, got, span)
+		}
+	}
+	ms := e.Find("加wx")
+	if len(ms) != 1 || ms[0].Rule.Word != "微信" || ms[0].Rule.Category != "ads" {
+		t.Fatalf("pinyin match reports %+v, want the 微信 rule", ms)
+	}
+}
+
+func TestPinyinSpellingDoesNotOverrideRule(t *testing.T) {
+	e := mustBuild(t, []Rule{
+		{Word: "微信", Category: "ads", Level: LevelReview, Forms: FormInitials},
+		{Word: "wx", Category: "other", Level: LevelBlock},
+	}, nil)
+	ms := e.Find("加wx")
+	if len(ms) != 1 || ms[0].Rule.Word != "wx" {
+		t.Fatalf("got %+v, want the explicit wx rule", ms)
+	}
+}
+
+func TestParseForms(t *testing.T) {
+	for in, want := range map[string]Forms{"": 0, "pinyin": FormPinyin, "initials": FormInitials, "pinyin,initials": FormPinyin | FormInitials} {
+		got, err := ParseForms(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("ParseForms(%q) = %v, %v (String %q)", in, got, err, got.String())
+		}
+	}
+	if _, err := ParseForms("zhuyin"); err == nil {
+		t.Error("unknown form accepted")
+	}
+}
+
+func TestDigitRangesAreWholeDecades(t *testing.T) {
+	for _, rg := range unicode.Nd.R16 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("Nd range %U..%U stride %d", rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("Nd range %U..%U stride %d", rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+}
+
+// TestFoldFastPathsAgreeWithTables checks the cached BMP table and the
+// emoji shortcut against folding computed from the Unicode tables.
+func TestFoldFastPathsAgreeWithTables(t *testing.T) {
+	var a, b [8]rune
+	for r := range rune(0x10000) {
+		if got, want := string(foldRune(a[:0], r)), string(slowFoldRune(b[:0], r)); got != want {
+			t.Fatalf("%U: fast %q, slow %q", r, got, want)
+		}
+	}
+	for r := rune(0x1F300); r <= 0x1FAFF; r++ {
+		if out := slowFoldRune(b[:0], r); len(out) != 0 {
+			t.Fatalf("%U folds to %q, but the emoji shortcut drops it", r, string(out))
+		}
+	}
+}
+
+func TestAllowLevelAndSpans(t *testing.T) {
+	e := mustBuild(t, []Rule{block("大麻"), {Word: "大麻花", Category: "food", Level: LevelAllow}}, nil)
+	if e.Len() != 1 || len(e.Find("天津大麻花")) != 0 || len(e.Find("出售大麻")) != 1 {
+		t.Fatalf("allow rule: len %d, %v, %v", e.Len(), e.Find("天津大麻花"), e.Find("出售大麻"))
+	}
+	text := "天津大 麻花和大麻"
+	allowed := e.AllowSpans(text)
+	if len(allowed) != 1 || text[allowed[0][0]:allowed[0][1]] != "大 麻花" {
+		t.Fatalf("AllowSpans = %v", allowed)
+	}
+	other := mustBuild(t, []Rule{block("大麻"), review("麻花")}, nil)
+	kept := Suppress(other.Find(text), allowed)
+	if got := strings.Join(spans(text, kept), "|"); got != "大麻" {
+		t.Fatalf("Suppress kept %q", got)
+	}
 }

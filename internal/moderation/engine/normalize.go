@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -31,6 +32,30 @@ var homoglyphs = map[rune]rune{
 	'ο': 'o', 'ν': 'v', 'ρ': 'p',
 }
 
+// asciiDigit maps decimal digits of other scripts (Arabic-Indic ٣,
+// Devanagari ३, …, which NFKC keeps) and the ideographic zero 〇 to ASCII
+// digits; other runes are returned as they are. Every range of Unicode's
+// Nd category is a run of whole 0..9 sequences.
+func asciiDigit(r rune) rune {
+	if r == '〇' {
+		return '0'
+	}
+	if !unicode.Is(unicode.Nd, r) {
+		return r
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return '0' + (r-lo)%10
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return '0' + (r-lo)%10
+		}
+	}
+	return r
+}
+
 // extraFold covers enclosed letters and digits that NFKC leaves unchanged
 // (negative / double circled and dingbat digits, negative circled and
 // negative squared Latin capitals).
@@ -52,16 +77,51 @@ func extraFold(r rune) (string, bool) {
 	return "", false
 }
 
+// bmpFold caches foldRune for the Basic Multilingual Plane: the one rune a
+// BMP rune folds to, 0 if it folds to nothing, or -1 if it expands to
+// several runes. It is filled on first use (about 10 ms).
+var bmpFold = sync.OnceValue(func() []rune {
+	t := make([]rune, 0x10000)
+	var tmp [8]rune
+	for r := range rune(0x10000) {
+		switch out := slowFoldRune(tmp[:0], r); len(out) {
+		case 0:
+		case 1:
+			t[r] = out[0]
+		default:
+			t[r] = -1
+		}
+	}
+	return t
+})
+
 // foldRune appends the normalised, significant runes produced by r to dst.
 // Insignificant runes (anything that is not a letter or number after
 // NFKC: spaces, punctuation, symbols, emoji, marks, format characters such
 // as U+200B..U+200D, U+2060, U+FEFF) produce nothing.
 func foldRune(dst []rune, r rune) []rune {
+	if r < 0x10000 {
+		switch f := bmpFold()[r]; f {
+		case 0:
+			return dst
+		case -1:
+		default:
+			return append(dst, f)
+		}
+	}
+	if r >= 0x1F300 && r <= 0x1FAFF { // pictographs and emoji: all symbols
+		return dst
+	}
+	return slowFoldRune(dst, r)
+}
+
+// slowFoldRune is foldRune computed from the Unicode tables.
+func slowFoldRune(dst []rune, r rune) []rune {
 	if r < utf8.RuneSelf {
 		return appendSignificant(dst, r)
 	}
 	if r >= 0x4E00 && r <= 0x9FFF { // CJK Unified Ideographs: NFKC-stable
-		return append(dst, r)
+		return append(dst, foldHan(r))
 	}
 	if s, ok := extraFold(r); ok {
 		for _, c := range s {
@@ -96,6 +156,7 @@ func appendSignificant(dst []rune, r rune) []rune {
 		if !unicode.IsLetter(r) && !unicode.IsNumber(r) {
 			return dst
 		}
+		r = foldHan(asciiDigit(r))
 	}
 	if h, ok := homoglyphs[r]; ok {
 		r = h
@@ -106,9 +167,15 @@ func appendSignificant(dst []rune, r rune) []rune {
 // normalizeUnits converts text into the normalised stream used for
 // matching, keeping for every unit the byte span of its source rune.
 func normalizeUnits(text string, dst []unit) []unit {
+	table := bmpFold()
 	var tmp [8]rune
 	gap := false
 	for i, r := range text {
+		if r < 0x10000 && table[r] > 0 { // the common case: one rune in, one out
+			dst = append(dst, unit{r: table[r], start: i, end: i + utf8.RuneLen(r), gap: gap})
+			gap = false
+			continue
+		}
 		rs := foldRune(tmp[:0], r)
 		if len(rs) == 0 {
 			gap = true
@@ -128,8 +195,9 @@ func normalizeUnits(text string, dst []unit) []unit {
 
 // Normalize returns the normalised form of s that matching operates on:
 // per-rune NFKC plus a small table for enclosed characters NFKC misses,
-// lower case, the homoglyph table, and with every rune that is not a
-// letter or number removed.
+// lower case, the homoglyph table, traditional Chinese characters folded
+// to simplified ones (Unihan), and with every rune that is not a letter or
+// number removed.
 func Normalize(s string) string {
 	var tmp [8]rune
 	out := make([]rune, 0, len(s))

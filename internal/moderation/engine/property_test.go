@@ -36,7 +36,7 @@ func bruteFind(e *Engine, allow []string, text string) []string {
 	for _, r := range e.rules {
 		w := []rune(Normalize(r.Word))
 		for _, o := range occ(w) {
-			if isLatinWord(w) && !atBoundary(units, span{first: o[0], last: o[1]}) {
+			if latin := isLatinWord(w); !atBoundary(units, span{first: o[0], last: o[1]}, pattern{boundStart: latin, boundEnd: latin}) {
 				continue
 			}
 			if slices.ContainsFunc(allowed, func(a [2]int) bool { return a[0] <= o[0] && o[1] <= a[1] }) {

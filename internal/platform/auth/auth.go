@@ -50,14 +50,18 @@ const (
 	PermSessions     Permission = "sessions.admin" // revoke buyers' sessions
 	PermOrdersRead   Permission = "orders.read"    // see orders
 	PermOrdersManage Permission = "orders.manage"  // ship, cancel, annotate orders
+
+	PermPromotionsRead   Permission = "promotions.read"   // see flash sales, coupons and their results
+	PermPromotionsManage Permission = "promotions.manage" // create flash sales and coupons, grant coupons
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleOwner: {PermShopRead, PermShopSettings, PermStaff, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermSessions,
-		PermOrdersRead, PermOrdersManage},
-	RoleOperations: {PermShopRead, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermOrdersRead, PermOrdersManage},
-	RoleService:    {PermShopRead, PermCatalogRead, PermMembersRead, PermSessions, PermOrdersRead, PermOrdersManage},
-	RoleFinance:    {PermShopRead, PermCatalogRead, PermOrdersRead},
+		PermOrdersRead, PermOrdersManage, PermPromotionsRead, PermPromotionsManage},
+	RoleOperations: {PermShopRead, PermCatalogRead, PermCatalogWrite, PermMembersRead, PermOrdersRead, PermOrdersManage,
+		PermPromotionsRead, PermPromotionsManage},
+	RoleService: {PermShopRead, PermCatalogRead, PermMembersRead, PermSessions, PermOrdersRead, PermOrdersManage},
+	RoleFinance: {PermShopRead, PermCatalogRead, PermOrdersRead, PermPromotionsRead},
 }
 
 // Can reports whether role grants p. Operators can do everything.

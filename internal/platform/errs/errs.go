@@ -22,6 +22,7 @@ const (
 	RateLimited                 // 429: slow down
 	Unavailable                 // 503: a dependency is down; try again
 	Gone                        // 410: the thing expired or was used up
+	Unprocessable               // 422: well-formed, but refused (e.g. prohibited content)
 )
 
 // Error is a domain error with a stable machine-readable code (such as

@@ -40,6 +40,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.RateLimited:     http.StatusTooManyRequests,
 	errs.Unavailable:     http.StatusServiceUnavailable,
 	errs.Gone:            http.StatusGone,
+	errs.Unprocessable:   http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status for an error kind.

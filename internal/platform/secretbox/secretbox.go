@@ -5,7 +5,9 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,7 +18,10 @@ import (
 const prefix = "sb1:"
 
 // Box seals and opens secrets with one key.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead   cipher.AEAD
+	derive []byte // HMAC key for DeriveKey, itself derived from the master key
+}
 
 // New returns a box for a 32-byte key.
 func New(key []byte) (*Box, error) {
@@ -31,7 +36,18 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kaidian secretbox derive"))
+	return &Box{aead: aead, derive: m.Sum(nil)}, nil
+}
+
+// DeriveKey returns a 32-byte key for one purpose (label), the same in
+// every process that shares the master key, and unrelated to the key that
+// seals secrets.
+func (b *Box) DeriveKey(label string) []byte {
+	m := hmac.New(sha256.New, b.derive)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // ParseKey decodes a base64 (standard or URL) 32-byte key.

@@ -1,0 +1,3 @@
+package engine
+
+//go:generate go run ./internal/gen -unihan /usr/share/unicode -o tables_unihan.go

@@ -1,0 +1,595 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
+)
+
+// SettleCommissionsKind is the periodic job that settles or reverses
+// commissions whose after-sales window has closed.
+const SettleCommissionsKind = "distribution.settle"
+
+const day = 24 * time.Hour
+
+// DistributionSettings is how a shop runs distribution (分销).
+type DistributionSettings struct {
+	Enabled          bool  `json:"enabled"`
+	BindingDays      int64 `json:"binding_days" doc:"how long a share link binds a visitor to its promoter"`
+	Level1RateBP     int64 `json:"level1_rate_bp" doc:"commission of the promoter who brought the buyer, basis points of the goods paid"`
+	Level2RateBP     int64 `json:"level2_rate_bp" doc:"commission of that promoter's own recruiter (0 = one level only)"`
+	SettleDays       int64 `json:"settle_days" doc:"commissions stay frozen until the order has been completed this many days (the after-sales window)"`
+	ReferralCouponID int64 `json:"referral_coupon_id" doc:"coupon given to a promoter when a buyer they brought pays a first order (0 = none)"`
+}
+
+func (in DistributionSettings) validate() error {
+	var v errs.Validator
+	v.Check(in.BindingDays >= 1 && in.BindingDays <= 365, "binding_days", "must be 1 to 365")
+	v.Check(in.Level1RateBP >= 0 && in.Level1RateBP <= 5000, "level1_rate_bp", "must be 0 to 5000 (50%)")
+	v.Check(in.Level2RateBP >= 0 && in.Level2RateBP <= 5000, "level2_rate_bp", "must be 0 to 5000 (50%)")
+	v.Check(in.SettleDays >= 0 && in.SettleDays <= 90, "settle_days", "must be 0 to 90")
+	v.Check(in.ReferralCouponID >= 0, "referral_coupon_id", "must be a coupon id or 0")
+	return v.Err()
+}
+
+// Settings returns the shop's distribution settings (defaults when none).
+func (s *Service) Settings(ctx context.Context, q db.Querier, shopID int64) (DistributionSettings, error) {
+	st := DistributionSettings{BindingDays: 30, SettleDays: 7}
+	var coupon *int64
+	err := q.QueryRow(ctx, `SELECT enabled, binding_days, level1_rate_bp, level2_rate_bp, settle_days, referral_coupon_id
+		FROM distribution_settings WHERE shop_id = ?`, shopID).Scan(&st.Enabled, &st.BindingDays, &st.Level1RateBP, &st.Level2RateBP, &st.SettleDays, &coupon)
+	if db.IsNoRows(err) {
+		return st, nil
+	}
+	if coupon != nil {
+		st.ReferralCouponID = *coupon
+	}
+	return st, err
+}
+
+// SetSettings replaces the shop's distribution settings.
+func (s *Service) SetSettings(ctx context.Context, shopID int64, in DistributionSettings) (DistributionSettings, error) {
+	if err := in.validate(); err != nil {
+		return DistributionSettings{}, err
+	}
+	if in.ReferralCouponID != 0 {
+		if _, err := s.Coupon(ctx, shopID, in.ReferralCouponID); err != nil {
+			return DistributionSettings{}, errs.Field("referral_coupon_id", "coupon_not_found", "no such coupon in this shop")
+		}
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO distribution_settings (shop_id, enabled, binding_days, level1_rate_bp, level2_rate_bp,
+		settle_days, referral_coupon_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id) DO UPDATE SET enabled = excluded.enabled, binding_days = excluded.binding_days,
+		level1_rate_bp = excluded.level1_rate_bp, level2_rate_bp = excluded.level2_rate_bp, settle_days = excluded.settle_days,
+		referral_coupon_id = excluded.referral_coupon_id, updated_at = excluded.updated_at`,
+		shopID, in.Enabled, in.BindingDays, in.Level1RateBP, in.Level2RateBP, in.SettleDays, nullID(in.ReferralCouponID), s.now().UnixMilli())
+	if err != nil {
+		return DistributionSettings{}, errs.Wrap("distribution settings", err)
+	}
+	return s.Settings(ctx, s.db, shopID)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// ProductCommission sets a fixed level-one commission per unit of a
+// product (perUnit < 0 removes it: the rate applies again).
+func (s *Service) SetProductCommission(ctx context.Context, shopID, spuID, perUnit int64) error {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM spus WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, spuID, shopID).Scan(&n); err != nil {
+		return errs.Wrap("product commission", err)
+	}
+	if n == 0 {
+		return errs.E(errs.NotFound, "product_not_found", "no such product")
+	}
+	if perUnit > 100_000_000 {
+		return errs.Field("per_unit", "invalid_amount", "at most 1,000,000 yuan")
+	}
+	var err error
+	if perUnit < 0 {
+		_, err = s.db.Exec(ctx, `DELETE FROM product_commissions WHERE shop_id = ? AND spu_id = ?`, shopID, spuID)
+	} else {
+		_, err = s.db.Exec(ctx, `INSERT INTO product_commissions (shop_id, spu_id, per_unit, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shop_id, spu_id) DO UPDATE SET per_unit = excluded.per_unit, updated_at = excluded.updated_at`,
+			shopID, spuID, perUnit, s.now().UnixMilli())
+	}
+	return errs.Wrap("product commission", err)
+}
+
+// Promoter is a buyer who earns commissions.
+type Promoter struct {
+	ID          int64     `json:"id" doc:"put it in share links: the visitor binds with POST /api/v1/referrals"`
+	MemberID    int64     `json:"member_id"`
+	ParentID    *int64    `json:"parent_id" doc:"the promoter who recruited this one (level two)"`
+	Frozen      int64     `json:"frozen" doc:"fen waiting for the after-sales window"`
+	Available   int64     `json:"available" doc:"fen that may be withdrawn"`
+	Withdrawing int64     `json:"withdrawing" doc:"fen asked for, not yet paid out"`
+	PaidOut     int64     `json:"paid_out"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+const promoterColumns = `id, member_id, parent_id, frozen, available, withdrawing, paid_out, created_at`
+
+func scanPromoter(row interface{ Scan(...any) error }) (Promoter, error) {
+	var p Promoter
+	var created int64
+	err := row.Scan(&p.ID, &p.MemberID, &p.ParentID, &p.Frozen, &p.Available, &p.Withdrawing, &p.PaidOut, &created)
+	p.CreatedAt = time.UnixMilli(created).UTC()
+	return p, err
+}
+
+var (
+	errNotPromoter      = errs.E(errs.NotFound, "not_a_promoter", "you are not a promoter of this shop")
+	errPromoterNotFound = errs.E(errs.NotFound, "promoter_not_found", "no such promoter")
+	errDistributionOff  = errs.E(errs.Conflict, "distribution_disabled", "this shop does not run distribution")
+)
+
+// BecomePromoter makes a buyer a promoter; the promoter they are bound to
+// (if any) becomes their recruiter. Asking again returns the same promoter.
+func (s *Service) BecomePromoter(ctx context.Context, shopID, memberID int64) (Promoter, error) {
+	st, err := s.Settings(ctx, s.db, shopID)
+	if err != nil {
+		return Promoter{}, errs.Wrap("become promoter", err)
+	}
+	if !st.Enabled {
+		return Promoter{}, errDistributionOff
+	}
+	now := s.now().UnixMilli()
+	var parent *int64
+	var p int64
+	err = s.db.QueryRow(ctx, `SELECT promoter_id FROM referral_bindings WHERE shop_id = ? AND member_id = ? AND expires_at > ?`,
+		shopID, memberID, now).Scan(&p)
+	if err == nil {
+		parent = &p
+	} else if !db.IsNoRows(err) {
+		return Promoter{}, errs.Wrap("become promoter", err)
+	}
+	_, err = s.db.Exec(ctx, `INSERT INTO promoters (shop_id, member_id, parent_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (shop_id, member_id) DO NOTHING`, shopID, memberID, parent, now)
+	if err != nil {
+		return Promoter{}, errs.Wrap("become promoter", err)
+	}
+	return s.MyPromoter(ctx, shopID, memberID)
+}
+
+// MyPromoter returns the buyer's promoter account.
+func (s *Service) MyPromoter(ctx context.Context, shopID, memberID int64) (Promoter, error) {
+	p, err := scanPromoter(s.db.QueryRow(ctx, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? AND member_id = ?`, shopID, memberID))
+	if db.IsNoRows(err) {
+		return p, errNotPromoter
+	}
+	return p, errs.Wrap("promoter", err)
+}
+
+// Promoters lists the shop's promoters.
+func (s *Service) Promoters(ctx context.Context, shopID int64) ([]Promoter, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? ORDER BY id DESC LIMIT 500`, shopID)
+	if err != nil {
+		return nil, errs.Wrap("promoters", err)
+	}
+	defer rows.Close()
+	out := []Promoter{}
+	for rows.Next() {
+		p, err := scanPromoter(rows)
+		if err != nil {
+			return nil, errs.Wrap("promoters", err)
+		}
+		out = append(out, p)
+	}
+	return out, errs.Wrap("promoters", rows.Err())
+}
+
+// Binding is who brought a buyer.
+type Binding struct {
+	PromoterID int64     `json:"promoter_id"`
+	BoundAt    time.Time `json:"bound_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	New        bool      `json:"new" doc:"false when an earlier, still live binding was kept"`
+}
+
+// Bind binds a visitor who came through promoterID's share link, unless
+// a live binding exists (the first promoter keeps the buyer for the
+// binding period). A promoter cannot bind themselves.
+func (s *Service) Bind(ctx context.Context, shopID, memberID, promoterID int64) (Binding, error) {
+	st, err := s.Settings(ctx, s.db, shopID)
+	if err != nil {
+		return Binding{}, errs.Wrap("bind", err)
+	}
+	if !st.Enabled {
+		return Binding{}, errDistributionOff
+	}
+	var owner int64
+	err = s.db.QueryRow(ctx, `SELECT member_id FROM promoters WHERE id = ? AND shop_id = ?`, promoterID, shopID).Scan(&owner)
+	if db.IsNoRows(err) {
+		return Binding{}, errPromoterNotFound
+	}
+	if err != nil {
+		return Binding{}, errs.Wrap("bind", err)
+	}
+	if owner == memberID {
+		return Binding{}, errs.Field("promoter_id", "self_referral", "a promoter cannot bind themselves")
+	}
+	now := s.now()
+	expires := now.Add(time.Duration(st.BindingDays) * day)
+	res, err := s.db.Exec(ctx, `INSERT INTO referral_bindings (shop_id, member_id, promoter_id, bound_at, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, member_id) DO UPDATE SET promoter_id = excluded.promoter_id, bound_at = excluded.bound_at,
+		expires_at = excluded.expires_at, rewarded = FALSE WHERE referral_bindings.expires_at <= ?`,
+		shopID, memberID, promoterID, now.UnixMilli(), expires.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return Binding{}, errs.Wrap("bind", err)
+	}
+	n, _ := res.RowsAffected()
+	var b Binding
+	var bound, exp int64
+	if err := s.db.QueryRow(ctx, `SELECT promoter_id, bound_at, expires_at FROM referral_bindings WHERE shop_id = ? AND member_id = ?`,
+		shopID, memberID).Scan(&b.PromoterID, &bound, &exp); err != nil {
+		return Binding{}, errs.Wrap("bind", err)
+	}
+	b.BoundAt, b.ExpiresAt, b.New = time.UnixMilli(bound).UTC(), time.UnixMilli(exp).UTC(), n == 1
+	return b, nil
+}
+
+// commissionOnPaid records the frozen commissions of a paid order whose
+// buyer is bound to a promoter: level one at the product's fixed amount
+// or the rate, level two at its rate, both rounded down to the fen. It
+// also gives the referral reward on the buyer's first paid order.
+func (s *Service) commissionOnPaid(ctx context.Context, tx *db.Tx, shopID, orderID int64, now time.Time) error {
+	st, err := s.Settings(ctx, tx, shopID)
+	if err != nil || !st.Enabled {
+		return err
+	}
+	var buyer, level1 int64
+	var parent *int64
+	var rewarded bool
+	err = tx.QueryRow(ctx, `SELECT o.member_id, b.promoter_id, p.parent_id, b.rewarded FROM orders o
+		JOIN referral_bindings b ON b.shop_id = o.shop_id AND b.member_id = o.member_id AND b.expires_at > ?
+		JOIN promoters p ON p.id = b.promoter_id
+		WHERE o.id = ? AND o.shop_id = ?`, now.UnixMilli(), orderID, shopID).Scan(&buyer, &level1, &parent, &rewarded)
+	if db.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	base, fixed, err := commissionBase(ctx, tx, shopID, orderID)
+	if err != nil {
+		return err
+	}
+	if err := addCommission(ctx, tx, shopID, orderID, level1, 1, st.Level1RateBP, fixed, base, now); err != nil {
+		return err
+	}
+	if parent != nil && st.Level2RateBP > 0 {
+		if err := addCommission(ctx, tx, shopID, orderID, *parent, 2, st.Level2RateBP, 0, base, now); err != nil {
+			return err
+		}
+	}
+	if rewarded || st.ReferralCouponID == 0 {
+		return nil
+	}
+	return s.referralReward(ctx, tx, shopID, buyer, level1, st.ReferralCouponID, now)
+}
+
+// commissionBase is what the buyer paid for goods (after discounts,
+// without shipping), and the fixed per-unit commissions of its products.
+func commissionBase(ctx context.Context, tx *db.Tx, shopID, orderID int64) (base, fixed int64, err error) {
+	err = tx.QueryRow(ctx, `SELECT COALESCE(SUM(l.amount - l.discount), 0), COALESCE(SUM(l.quantity * c.per_unit), 0)
+		FROM order_lines l LEFT JOIN product_commissions c ON c.shop_id = l.shop_id AND c.spu_id = l.spu_id
+		WHERE l.order_id = ? AND l.shop_id = ?`, orderID, shopID).Scan(&base, &fixed)
+	return base, fixed, err
+}
+
+// commissionAmount is the rate on base, rounded down, or the fixed amount
+// when the products have one; never more than base.
+func commissionAmount(rateBP, fixed, base int64) int64 {
+	amount := base * rateBP / 10000
+	if fixed > 0 {
+		amount = fixed
+	}
+	return min(max(amount, 0), base)
+}
+
+func addCommission(ctx context.Context, tx *db.Tx, shopID, orderID, promoterID, level, rateBP, fixed, base int64, now time.Time) error {
+	amount := commissionAmount(rateBP, fixed, base)
+	if amount == 0 {
+		return nil
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO commissions (shop_id, order_id, promoter_id, level, rate_bp, fixed, base_amount, amount, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'frozen', ?) ON CONFLICT (order_id, level) DO NOTHING`,
+		shopID, orderID, promoterID, level, rateBP, fixed, base, amount, now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // already recorded
+	}
+	return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET frozen = frozen + ? WHERE id = ? AND shop_id = ?`, amount, promoterID, shopID))
+}
+
+// referralReward queues the referral coupon for the promoter, once per
+// brought buyer (the binding's rewarded flag is the compare-and-set) and
+// only on the buyer's first paid order. The coupon is issued by a job, in
+// its own transaction: a coupon that ran out must not fail the payment.
+func (s *Service) referralReward(ctx context.Context, tx *db.Tx, shopID, buyer, promoterID, couponID int64, now time.Time) error {
+	var paidOrders int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE shop_id = ? AND member_id = ? AND paid_at IS NOT NULL`, shopID, buyer).Scan(&paidOrders); err != nil {
+		return err
+	}
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE referral_bindings SET rewarded = TRUE WHERE shop_id = ? AND member_id = ? AND rewarded = FALSE`,
+		shopID, buyer)); err != nil {
+		return err
+	}
+	if paidOrders > 1 { // not the buyer's first paid order: no reward, ever
+		return nil
+	}
+	var promoterMember int64
+	if err := tx.QueryRow(ctx, `SELECT member_id FROM promoters WHERE id = ?`, promoterID).Scan(&promoterMember); err != nil {
+		return err
+	}
+	_, err := jobs.Enqueue(ctx, tx, ReferralRewardKind, rewardJob{MemberID: promoterMember, CouponID: couponID},
+		jobs.Options{ShopID: shopID, UniqueKey: "referral-reward:" + strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(buyer, 10)})
+	return err
+}
+
+// ReferralRewardKind issues a referral coupon.
+const ReferralRewardKind = "distribution.reward"
+
+type rewardJob struct {
+	MemberID int64 `json:"member_id"`
+	CouponID int64 `json:"coupon_id"`
+}
+
+// SettleCommissions settles frozen commissions whose order has been
+// completed for the shop's settle_days (recomputed on what was not
+// refunded) and reverses those whose order was fully refunded. It reports
+// how many it changed.
+func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
+	now := s.now()
+	type due struct {
+		id, shopID, orderID, promoterID, rate, fixed, amount, settleDays int64
+		closed                                                           bool
+		completed                                                        *int64
+	}
+	rows, err := s.db.Query(ctx, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount,
+		COALESCE(d.settle_days, 7), o.status = 'closed', o.completed_at
+		FROM commissions c JOIN orders o ON o.id = c.order_id LEFT JOIN distribution_settings d ON d.shop_id = c.shop_id
+		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL) LIMIT 1000`)
+	if err != nil {
+		return 0, err
+	}
+	var list []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.id, &d.shopID, &d.orderID, &d.promoterID, &d.rate, &d.fixed, &d.amount, &d.settleDays, &d.closed, &d.completed); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if d.closed || (d.completed != nil && *d.completed+d.settleDays*day.Milliseconds() <= now.UnixMilli()) {
+			list = append(list, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, d := range list {
+		err := s.db.InTx(ctx, func(tx *db.Tx) error {
+			final := int64(0)
+			if !d.closed {
+				base, _, err := commissionBase(ctx, tx, d.shopID, d.orderID)
+				if err != nil {
+					return err
+				}
+				var paid, refunded int64
+				if err := tx.QueryRow(ctx, `SELECT paid_amount, refunded_amount FROM orders WHERE id = ?`, d.orderID).Scan(&paid, &refunded); err != nil {
+					return err
+				}
+				final = min(d.amount, commissionAmount(d.rate, d.fixed, max(base-refunded, 0)))
+			}
+			status := "settled"
+			if final == 0 {
+				status = "reversed"
+			}
+			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET status = ?, amount = ?, settled_at = ? WHERE id = ? AND status = 'frozen'`,
+				status, final, now.UnixMilli(), d.id)); err != nil {
+				return err
+			}
+			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET frozen = frozen - ?, available = available + ? WHERE id = ? AND frozen >= ?`,
+				d.amount, final, d.promoterID, d.amount))
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+// Commission is one commission as its promoter sees it.
+type Commission struct {
+	ID        int64     `json:"id"`
+	OrderID   int64     `json:"order_id"`
+	Level     int64     `json:"level"`
+	Base      int64     `json:"base_amount" doc:"goods paid, fen"`
+	Amount    int64     `json:"amount" doc:"fen (final once settled)"`
+	Status    string    `json:"status" doc:"frozen, settled or reversed"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Commissions lists a promoter's commissions, newest first.
+func (s *Service) Commissions(ctx context.Context, shopID, promoterID int64) ([]Commission, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, order_id, level, base_amount, amount, status, created_at FROM commissions
+		WHERE shop_id = ? AND promoter_id = ? ORDER BY id DESC LIMIT 200`, shopID, promoterID)
+	if err != nil {
+		return nil, errs.Wrap("commissions", err)
+	}
+	defer rows.Close()
+	out := []Commission{}
+	for rows.Next() {
+		var c Commission
+		var created int64
+		if err := rows.Scan(&c.ID, &c.OrderID, &c.Level, &c.Base, &c.Amount, &c.Status, &created); err != nil {
+			return nil, errs.Wrap("commissions", err)
+		}
+		c.CreatedAt = time.UnixMilli(created).UTC()
+		out = append(out, c)
+	}
+	return out, errs.Wrap("commissions", rows.Err())
+}
+
+// Withdrawal is a promoter's request to be paid.
+type Withdrawal struct {
+	ID         int64     `json:"id"`
+	PromoterID int64     `json:"promoter_id"`
+	Amount     int64     `json:"amount" doc:"fen"`
+	Status     string    `json:"status" doc:"requested, approved, rejected or paid"`
+	Note       string    `json:"note"`
+	Reference  string    `json:"reference" doc:"the payout's reference (bank or WeChat transfer number)"`
+	DecidedBy  string    `json:"decided_by"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at`
+
+func scanWithdrawal(row interface{ Scan(...any) error }) (Withdrawal, error) {
+	var w Withdrawal
+	var created int64
+	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created)
+	w.CreatedAt = time.UnixMilli(created).UTC()
+	return w, err
+}
+
+var errWithdrawalNotFound = errs.E(errs.NotFound, "withdrawal_not_found", "no such withdrawal")
+
+// Withdraw asks for amount of the promoter's available balance (moved to
+// withdrawing at once with a compare-and-set, so two requests cannot
+// spend the same fen).
+func (s *Service) Withdraw(ctx context.Context, shopID, memberID, amount int64) (Withdrawal, error) {
+	if amount < 100 || amount > 100_000_000 {
+		return Withdrawal{}, errs.Field("amount", "invalid_amount", "must be 1 to 1,000,000 yuan in fen")
+	}
+	p, err := s.MyPromoter(ctx, shopID, memberID)
+	if err != nil {
+		return Withdrawal{}, err
+	}
+	now := s.now().UnixMilli()
+	var id int64
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		err := db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET available = available - ?, withdrawing = withdrawing + ?
+			WHERE id = ? AND available >= ?`, amount, amount, p.ID, amount))
+		if db.IsNoRows(err) {
+			return errs.Field("amount", "insufficient_balance", "more than your available balance")
+		}
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO withdrawals (shop_id, promoter_id, amount, status, created_at, updated_at)
+			VALUES (?, ?, ?, 'requested', ?, ?) RETURNING id`, shopID, p.ID, amount, now, now).Scan(&id)
+	})
+	if err != nil {
+		return Withdrawal{}, errs.Wrap("withdraw", err)
+	}
+	return s.withdrawal(ctx, shopID, id)
+}
+
+func (s *Service) withdrawal(ctx context.Context, shopID, id int64) (Withdrawal, error) {
+	w, err := scanWithdrawal(s.db.QueryRow(ctx, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE id = ? AND shop_id = ?`, id, shopID))
+	if db.IsNoRows(err) {
+		return w, errWithdrawalNotFound
+	}
+	return w, errs.Wrap("withdrawal", err)
+}
+
+// Withdrawals lists withdrawals of the shop (promoterID > 0: of one
+// promoter; status "": any).
+func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, status string) ([]Withdrawal, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE shop_id = ?
+		AND (? = 0 OR promoter_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 500`, shopID, promoterID, promoterID, status, status)
+	if err != nil {
+		return nil, errs.Wrap("withdrawals", err)
+	}
+	defer rows.Close()
+	out := []Withdrawal{}
+	for rows.Next() {
+		w, err := scanWithdrawal(rows)
+		if err != nil {
+			return nil, errs.Wrap("withdrawals", err)
+		}
+		out = append(out, w)
+	}
+	return out, errs.Wrap("withdrawals", rows.Err())
+}
+
+// DecideInput is a staff decision on a withdrawal.
+type DecideInput struct {
+	Note      string `json:"note"`
+	Reference string `json:"reference" doc:"required when recording the payout"`
+}
+
+// Decide moves a withdrawal: approve (requested → approved), reject
+// (requested or approved → rejected, the amount goes back to available),
+// or pay (approved → paid, with the payout's reference).
+func (s *Service) Decide(ctx context.Context, shopID, id int64, action, by string, in DecideInput) (Withdrawal, error) {
+	in.Note, in.Reference = strings.TrimSpace(in.Note), strings.TrimSpace(in.Reference)
+	if len([]rune(in.Note)) > 200 || len(in.Reference) > 64 {
+		return Withdrawal{}, errs.Field("note", "too_long", "note at most 200 characters, reference at most 64")
+	}
+	from, to := map[string][]string{"approve": {"requested"}, "reject": {"requested", "approved"}, "pay": {"approved"}}[action], map[string]string{
+		"approve": "approved", "reject": "rejected", "pay": "paid"}[action]
+	if action == "pay" && in.Reference == "" {
+		return Withdrawal{}, errs.Field("reference", "reference_required", "give the payout's reference")
+	}
+	w, err := s.withdrawal(ctx, shopID, id)
+	if err != nil {
+		return w, err
+	}
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = ?, note = ?, reference = ?, decided_by = ?, updated_at = ?
+			WHERE id = ? AND shop_id = ? AND status IN (?, ?)`, to, in.Note, in.Reference, by, s.now().UnixMilli(), id, shopID, from[0], from[len(from)-1]))
+		if db.IsNoRows(err) {
+			return errs.E(errs.Conflict, "illegal_transition", "a "+w.Status+" withdrawal cannot be "+to)
+		}
+		if err != nil {
+			return err
+		}
+		switch action {
+		case "reject":
+			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, available = available + ? WHERE id = ? AND withdrawing >= ?`,
+				w.Amount, w.Amount, w.PromoterID, w.Amount))
+		case "pay":
+			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, paid_out = paid_out + ? WHERE id = ? AND withdrawing >= ?`,
+				w.Amount, w.Amount, w.PromoterID, w.Amount))
+		}
+		return nil
+	})
+	if err != nil {
+		return Withdrawal{}, errs.Wrap("decide withdrawal", err)
+	}
+	return s.withdrawal(ctx, shopID, id)
+}
+
+func (s *Service) registerDistributionJobs(q *jobs.Queue) {
+	q.Every(SettleCommissionsKind, time.Minute, func(ctx context.Context, _ jobs.Job) error {
+		_, err := s.SettleCommissions(ctx)
+		return err
+	})
+	q.Handle(ReferralRewardKind, func(ctx context.Context, j jobs.Job) error {
+		var p rewardJob
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return err
+		}
+		_, err := s.issue(ctx, j.ShopID, p.MemberID, p.CouponID, "rule")
+		if err != nil && errs.As(err).Kind != errs.Internal {
+			return nil // used up, disabled or over the limit: no reward
+		}
+		return err
+	})
+}

@@ -1,0 +1,485 @@
+package promotion
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Handlers serves flash sales and coupons.
+type Handlers struct {
+	Svc      *Service
+	ClientIP func(r *http.Request) string
+	// PerAddress is how many claims one address may send per second (0 = 20).
+	PerAddress int
+	addresses  addressLimiter
+}
+
+type claimRequest struct {
+	Quantity int64  `json:"quantity" doc:"default 1; at most the sale's per-user limit"`
+	Token    string `json:"token" doc:"from GET /api/v1/flash-sales/{id}/token"`
+}
+
+type tokenResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type bindRequest struct {
+	PromoterID int64 `json:"promoter_id"`
+}
+
+type withdrawRequest struct {
+	Amount int64 `json:"amount" doc:"fen"`
+}
+
+type commissionRequest struct {
+	PerUnit int64 `json:"per_unit" doc:"fen per unit; -1 removes the product's own commission"`
+}
+
+type grantRequest struct {
+	MemberID int64 `json:"member_id"`
+}
+
+// Routes registers the promotion routes.
+func (h *Handlers) Routes(api *httpx.API) {
+	const mini = "mini: promotions"
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's current and upcoming flash sales", Response: []Sale{}, Handler: h.currentSales})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
+		Summary: "One flash sale with its remaining units", Response: Sale{}, Handler: h.publicSale})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Tag: mini, Access: httpx.Member,
+		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
+		Request: claimRequest{}, Response: Claim{}, Handler: h.claim})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []Deal{}, Handler: h.currentDeals})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals/{id}", Tag: mini, Access: httpx.Shop,
+		Summary: "A group-buying deal with its tiers", Response: Deal{}, Handler: h.publicDeal})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/groups/{id}", Tag: mini, Access: httpx.Shop,
+		Summary:  "A group (the share link): who joined, how many are missing, time left; join with POST /api/v1/orders {group_id}",
+		Response: GroupView{}, Handler: h.group})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/timed-discounts", Tag: mini, Access: httpx.Shop,
+		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []TimedDiscount{}, Handler: h.timedDiscounts})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
+		Summary: "Coupons buyers can claim now", Response: []Coupon{}, Handler: h.claimableCoupons})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
+		Summary: "My coupon wallet", Response: []WalletCoupon{}, Handler: h.wallet})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/referrals", Tag: mini, Access: httpx.Member,
+		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
+		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+		Summary: "Become a promoter (分销员)", Response: Promoter{}, Handler: h.becomePromoter})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
+		Summary: "My commissions", Response: []Commission{}, Handler: h.myCommissions})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: Withdrawal{}, Handler: h.withdraw})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
+		Summary: "My withdrawals", Response: []Withdrawal{}, Handler: h.myWithdrawals})
+
+	const admin = "admin: promotions"
+	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Flash sales, newest start first", Response: []Sale{}, Handler: h.listSales})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a flash sale (its units leave the SKU's stock at once)", Request: NewSale{}, Response: Sale{}, Handler: h.createSale})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A flash sale's results: claims, orders, buyers, GMV, refunds", Response: SaleResults{}, Handler: h.saleResults})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Group-buying deals", Response: []Deal{}, Handler: h.listDeals})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a group-buying deal with tiered prices by group size", Request: NewDeal{}, Response: Deal{}, Handler: h.createDeal})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A deal's results: groups (succeeded, failed, virtual), members, GMV, refunds", Response: DealResults{}, Handler: h.dealResults})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/groups/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A group, with virtual members shown as such", Response: GroupView{}, Handler: h.staffGroup})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/distribution/settings", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Distribution settings", Response: DistributionSettings{}, Handler: h.settings})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/distribution/settings", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Set distribution: binding period, commission rates (one or two levels), after-sales window, referral coupon",
+		Request: DistributionSettings{}, Response: DistributionSettings{}, Handler: h.setSettings})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}/commission", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Set a product's fixed level-one commission per unit (per_unit -1 removes it)", Status: http.StatusNoContent,
+		Request: commissionRequest{}, Handler: h.setProductCommission})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Promoters and their balances", Response: []Promoter{}, Handler: h.listPromoters})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters/{id}/commissions", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A promoter's commissions", Response: []Commission{}, Handler: h.promoterCommissions})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Withdrawal requests", Query: []httpx.Param{{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}},
+		Response: []Withdrawal{}, Handler: h.listWithdrawals})
+	for _, action := range []string{"approve", "reject", "pay"} {
+		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
+			Summary: map[string]string{"approve": "Approve a withdrawal", "reject": "Reject a withdrawal (the amount goes back to available)",
+				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
+			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
+	}
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Time-limited prices not ended yet", Response: []TimedDiscount{}, Handler: h.staffTimedDiscounts})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Schedule a time-limited price (限时折扣) for a SKU", Request: NewTimedDiscount{}, Response: TimedDiscount{}, Handler: h.createTimedDiscount})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Create a coupon", Request: NewCoupon{}, Response: Coupon{}, Handler: h.createCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A coupon", Response: Coupon{}, Handler: h.getCoupon})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}/results", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A coupon's results: orders, buyers, discount given, GMV, refunds", Response: CouponResults{}, Handler: h.couponResults})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/disable", Tag: admin, Access: httpx.Staff, Perm: manage,
+		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+		Summary: "Give a coupon to a buyer", Request: grantRequest{}, Response: WalletCoupon{}, Handler: h.grantCoupon})
+}
+
+func staffShop(r *http.Request) int64 {
+	st, _ := auth.StaffFrom(r.Context())
+	return st.ShopID
+}
+
+func member(r *http.Request) auth.Member {
+	m, _ := auth.MemberFrom(r.Context())
+	return m
+}
+
+func (h *Handlers) currentSales(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Sales(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) publicSale(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		return h.Svc.Sale(r.Context(), auth.ShopFrom(r.Context()), id)
+	})
+}
+
+func (h *Handlers) token(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		m := member(r)
+		tok, exp, err := h.Svc.Claimer.Token(r.Context(), m.ShopID, id, m.ID)
+		return tokenResponse{Token: tok, ExpiresAt: exp}, err
+	})
+}
+
+func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if h.ClientIP != nil && !h.addresses.allow(h.ClientIP(r), h.PerAddress, time.Now()) {
+		return errTooFast
+	}
+	var in claimRequest
+	if err := httpx.Decode(w, r, &in, 4<<10); err != nil {
+		return err
+	}
+	if in.Quantity == 0 {
+		in.Quantity = 1
+	}
+	m := member(r)
+	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, in.Quantity, in.Token)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) claimableCoupons(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.ListCoupons(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) claimCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusCreated, func(id int64) (any, error) {
+		m := member(r)
+		return h.Svc.ClaimCoupon(r.Context(), m.ShopID, m.ID, id)
+	})
+}
+
+func (h *Handlers) wallet(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.Wallet(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) listSales(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Sales(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createSale(w http.ResponseWriter, r *http.Request) error {
+	var in NewSale
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateSale(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) saleResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Results(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) currentDeals(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Deals(r.Context(), auth.ShopFrom(r.Context()), true)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) publicDeal(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Deal(r.Context(), auth.ShopFrom(r.Context()), id) })
+}
+
+func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Group(r.Context(), auth.ShopFrom(r.Context()), id) })
+}
+
+func (h *Handlers) timedDiscounts(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.TimedDiscounts(r.Context(), auth.ShopFrom(r.Context()))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) staffTimedDiscounts(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.TimedDiscounts(r.Context(), staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createTimedDiscount(w http.ResponseWriter, r *http.Request) error {
+	var in NewTimedDiscount
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateTimedDiscount(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) listDeals(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Deals(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createDeal(w http.ResponseWriter, r *http.Request) error {
+	var in NewDeal
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateDeal(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) dealResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.DealResults(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) staffGroup(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Group(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) listCoupons(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.ListCoupons(r.Context(), staffShop(r), false)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) createCoupon(w http.ResponseWriter, r *http.Request) error {
+	var in NewCoupon
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.CreateCoupon(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) getCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Coupon(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) couponResults(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.CouponResults(r.Context(), staffShop(r), id) })
+}
+
+func (h *Handlers) disableCoupon(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		if err := h.Svc.DisableCoupon(r.Context(), staffShop(r), id); err != nil {
+			return nil, err
+		}
+		return h.Svc.Coupon(r.Context(), staffShop(r), id)
+	})
+}
+
+func (h *Handlers) grantCoupon(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in grantRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if in.MemberID <= 0 {
+		return errs.Field("member_id", "member_id_required", "must be a member id")
+	}
+	v, err := h.Svc.GrantCoupon(r.Context(), staffShop(r), in.MemberID, id)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) bind(w http.ResponseWriter, r *http.Request) error {
+	var in bindRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if in.PromoterID <= 0 {
+		return errs.Field("promoter_id", "promoter_id_required", "must be a promoter id")
+	}
+	m := member(r)
+	v, err := h.Svc.Bind(r.Context(), m.ShopID, m.ID, in.PromoterID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) becomePromoter(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.BecomePromoter(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) myPromoter(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	v, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) myCommissions(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	p, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Commissions(r.Context(), m.ShopID, p.ID)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) error {
+	var in withdrawRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m := member(r)
+	v, err := h.Svc.Withdraw(r.Context(), m.ShopID, m.ID, in.Amount)
+	return httpx.Respond(w, http.StatusCreated, v, err)
+}
+
+func (h *Handlers) myWithdrawals(w http.ResponseWriter, r *http.Request) error {
+	m := member(r)
+	p, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.Withdrawals(r.Context(), m.ShopID, p.ID, "")
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) settings(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Settings(r.Context(), h.Svc.db, staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, errs.Wrap("distribution settings", err))
+}
+
+func (h *Handlers) setSettings(w http.ResponseWriter, r *http.Request) error {
+	var in DistributionSettings
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	v, err := h.Svc.SetSettings(r.Context(), staffShop(r), in)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) setProductCommission(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in commissionRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if err := h.Svc.SetProductCommission(r.Context(), staffShop(r), id, in.PerUnit); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handlers) listPromoters(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.Promoters(r.Context(), staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) promoterCommissions(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		var n int
+		if err := h.Svc.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM promoters WHERE id = ? AND shop_id = ?`, id, staffShop(r)).Scan(&n); err != nil || n == 0 {
+			return nil, errPromoterNotFound
+		}
+		return h.Svc.Commissions(r.Context(), staffShop(r), id)
+	})
+}
+
+func (h *Handlers) listWithdrawals(w http.ResponseWriter, r *http.Request) error {
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "requested" && status != "approved" && status != "rejected" && status != "paid" {
+		return errs.Field("status", "invalid_status", "must be requested, approved, rejected or paid")
+	}
+	v, err := h.Svc.Withdrawals(r.Context(), staffShop(r), 0, status)
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) decide(action string) httpx.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := httpx.PathID(r, "id")
+		if err != nil {
+			return err
+		}
+		var in DecideInput
+		if err := httpx.Decode(w, r, &in, 0); err != nil {
+			return err
+		}
+		st, _ := auth.StaffFrom(r.Context())
+		v, err := h.Svc.Decide(r.Context(), st.ShopID, id, action, "staff:"+strconv.FormatInt(st.AccountID, 10), in)
+		return httpx.Respond(w, http.StatusOK, v, err)
+	}
+}
+
+// withID reads the {id} path value, runs fn and responds with its result.
+func (h *Handlers) withID(w http.ResponseWriter, r *http.Request, status int, fn func(id int64) (any, error)) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := fn(id)
+	return httpx.Respond(w, status, v, err)
+}
+
+// addressLimiter counts claims per address in one-second windows, in
+// memory: a flash sale's burst must not reach the database to be limited.
+type addressLimiter struct {
+	mu     sync.Mutex
+	second int64
+	counts map[string]int
+}
+
+func (l *addressLimiter) allow(addr string, perSecond int, now time.Time) bool {
+	if perSecond <= 0 {
+		perSecond = 20
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sec := now.Unix(); sec != l.second || l.counts == nil {
+		l.second, l.counts = sec, map[string]int{}
+	}
+	l.counts[addr]++
+	return l.counts[addr] <= perSecond
+}

@@ -1,0 +1,131 @@
+package pricing
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestAllocateAddsUpAndFavoursLargestRemainders(t *testing.T) {
+	got := Allocate(100, []int64{1, 1, 1})
+	want := []int64{34, 33, 33}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Allocate(100, 1,1,1) = %v, want %v", got, want)
+		}
+	}
+	got = Allocate(10, []int64{3000, 7000})
+	if got[0] != 3 || got[1] != 7 {
+		t.Fatalf("proportional split = %v, want [3 7]", got)
+	}
+	// 5 over 3,3,4: exact shares 1.5, 1.5, 2.0 → floors 1,1,2, the leftover
+	// fen goes to the first of the tied remainders.
+	got = Allocate(5, []int64{3, 3, 4})
+	if got[0] != 2 || got[1] != 1 || got[2] != 2 {
+		t.Fatalf("tie = %v, want [2 1 2]", got)
+	}
+}
+
+func TestAllocateNeverExceedsWeightsAndAlwaysAddsUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 5000; n++ {
+		w := make([]int64, 1+r.IntN(8))
+		var sum int64
+		for i := range w {
+			w[i] = r.Int64N(1_000_000_000)
+			sum += w[i]
+		}
+		if sum == 0 {
+			continue
+		}
+		total := r.Int64N(sum + 1)
+		shares := Allocate(total, w)
+		var got int64
+		for i, s := range shares {
+			if s < 0 || s > w[i] {
+				t.Fatalf("share %d of %d over weights %v = %v", i, total, w, shares)
+			}
+			got += s
+		}
+		if got != total {
+			t.Fatalf("shares of %d over %v add to %d", total, w, got)
+		}
+	}
+}
+
+func TestPriceFullBreakdown(t *testing.T) {
+	lines := []Line{
+		{SPUID: 1, CategoryID: 10, ListPrice: 9900, UnitPrice: 7900, Quantity: 1, Promotion: "flash_sale"},
+		{SPUID: 2, CategoryID: 20, ListPrice: 3000, UnitPrice: 3000, Quantity: 3},
+	}
+	c := &Coupon{Kind: CouponAmount, Amount: 2000, Threshold: 15000, Scope: ScopeAll}
+	r := Price(lines, c, Shipping{Fee: 1000, FreeAbove: 20000})
+	// goods 7900 + 9000 = 16900 ≥ 15000: 2000 off, split 7900:9000 →
+	// 934.9… and 1065.0… → floors 934 and 1065, one fen left to the larger
+	// remainder (line 1: 0.91 vs 0.08).
+	if r.ListAmount != 18900 || r.PromoDiscount != 2000 || r.GoodsAmount != 16900 {
+		t.Fatalf("goods = %+v", r)
+	}
+	if !r.CouponApplies || r.CouponDiscount != 2000 || r.Lines[0].CouponDiscount != 935 || r.Lines[1].CouponDiscount != 1065 {
+		t.Fatalf("coupon = %+v", r)
+	}
+	// 14900 after the coupon is below the free-shipping threshold.
+	if r.ShippingFee != 1000 || r.Total != 14900+1000 {
+		t.Fatalf("shipping and total = %+v", r)
+	}
+	if r.Lines[0].Payable+r.Lines[1].Payable != r.GoodsAmount-r.CouponDiscount {
+		t.Fatalf("line payables do not add up: %+v", r.Lines)
+	}
+}
+
+func TestPercentCouponRoundsDownAndCaps(t *testing.T) {
+	lines := []Line{{SPUID: 1, ListPrice: 999, UnitPrice: 999, Quantity: 1}}
+	// 8.5折 on 999: 999 × 15% = 149.85 → 149 off.
+	r := Price(lines, &Coupon{Kind: CouponPercent, RateBP: 8500, Scope: ScopeAll}, Shipping{})
+	if r.CouponDiscount != 149 || r.Total != 850 {
+		t.Fatalf("percent = %+v", r)
+	}
+	r = Price(lines, &Coupon{Kind: CouponPercent, RateBP: 5000, Cap: 300, Scope: ScopeAll}, Shipping{})
+	if r.CouponDiscount != 300 {
+		t.Fatalf("cap = %+v", r)
+	}
+}
+
+func TestScopedCouponOnlyTouchesItsLines(t *testing.T) {
+	lines := []Line{
+		{SPUID: 1, CategoryID: 10, ListPrice: 5000, UnitPrice: 5000, Quantity: 1},
+		{SPUID: 2, CategoryID: 20, ListPrice: 5000, UnitPrice: 5000, Quantity: 1},
+	}
+	c := &Coupon{Kind: CouponAmount, Amount: 1000, Threshold: 6000, Scope: ScopeCategories, IDs: []int64{10}}
+	if r := Price(lines, c, Shipping{}); r.CouponApplies || r.CouponDiscount != 0 {
+		t.Fatalf("threshold is on in-scope goods only (5000 < 6000): %+v", r)
+	}
+	c.Threshold = 5000
+	r := Price(lines, c, Shipping{})
+	if r.Lines[0].CouponDiscount != 1000 || r.Lines[1].CouponDiscount != 0 {
+		t.Fatalf("scoped allocation = %+v", r.Lines)
+	}
+	c = &Coupon{Kind: CouponAmount, Amount: 9999, Scope: ScopeProducts, IDs: []int64{2}}
+	if r := Price(lines, c, Shipping{}); r.CouponDiscount != 5000 || r.Lines[1].Payable != 0 {
+		t.Fatalf("a coupon larger than its goods takes the goods, no more: %+v", r)
+	}
+}
+
+func TestShippingRules(t *testing.T) {
+	lines := []Line{{SPUID: 1, ListPrice: 5000, UnitPrice: 5000, Quantity: 1}}
+	ship := Shipping{Fee: 800, FreeAbove: 5000}
+	if r := Price(lines, nil, ship); r.ShippingFee != 0 || r.Total != 5000 {
+		t.Fatalf("free above threshold: %+v", r)
+	}
+	// The coupon brings the goods under the free-shipping threshold.
+	r := Price(lines, &Coupon{Kind: CouponAmount, Amount: 100, Scope: ScopeAll}, ship)
+	if r.ShippingFee != 800 || r.Total != 4900+800 {
+		t.Fatalf("threshold after coupon: %+v", r)
+	}
+	r = Price(lines, &Coupon{Kind: CouponShipping, Scope: ScopeAll}, Shipping{Fee: 800})
+	if !r.CouponApplies || r.ShippingDiscount != 800 || r.Total != 5000 {
+		t.Fatalf("free-shipping coupon: %+v", r)
+	}
+	if r := Price(lines, &Coupon{Kind: CouponShipping, Scope: ScopeAll}, Shipping{}); r.CouponApplies {
+		t.Fatalf("a free-shipping coupon on a free delivery does not apply: %+v", r)
+	}
+}
