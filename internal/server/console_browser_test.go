@@ -335,6 +335,19 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("the saved product: %v", p)
 	}
 
+	// Editing it: the editor loads the SKUs; a new price for one is saved
+	// onto the same SKU (its id kept), the others unchanged.
+	b.run("edit product", chromedp.Navigate(productURL), waitJS(`document.querySelectorAll('[data-test=sku-grid] .el-table__body tr').length === 6`),
+		waitJS(`document.querySelector('[data-test=sku-code-0] input, input[data-test=sku-code-0]') && (document.querySelector('input[data-test=sku-code-0]') || document.querySelector('[data-test=sku-code-0] input')).value === 'E2E-RED-S'`),
+		fill(`[data-test=sku-price-5]`, "99.5"), click(`[data-test=save-product]`),
+		waitJS(`document.querySelector('.el-message--success') !== null`))
+	p2 := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/products/%d", productID), nil)
+	skus2 := p2["skus"].([]any)
+	if len(skus2) != 6 || skus2[5].(map[string]any)["price"] != float64(9950) || skus2[5].(map[string]any)["id"] != skus[5].(map[string]any)["id"] ||
+		skus2[0].(map[string]any)["price"] != float64(8800) {
+		t.Fatalf("after the edit: %v", skus2)
+	}
+
 	// The product list shows the title as text.
 	b.run("products", chromedp.Navigate(e.ts.URL+"/admin/products"), waitJS(`document.querySelectorAll('.product-title').length >= 2`))
 	b.screenshot("products")
