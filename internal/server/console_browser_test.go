@@ -545,7 +545,7 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("user text ran as script: dialogs %v, injected nodes %d", b.dialogs, injected)
 	}
 	for _, c := range b.console {
-		if strings.Contains(c, "Content Security Policy") || strings.Contains(c, "exception") {
+		if strings.Contains(c, "Content Security Policy") || strings.HasPrefix(c, "exception") || strings.HasPrefix(c, "console.error") {
 			t.Errorf("browser console: %s", c)
 		}
 	}
