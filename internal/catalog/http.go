@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
@@ -43,7 +44,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Delete an empty category", Status: http.StatusNoContent, Handler: h.deleteCategory})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Products on and off the shelf", Response: Page{}, Query: listParams, Handler: h.listAdmin})
+		Summary: "Products on and off the shelf", Response: Page{}, Handler: h.listAdmin,
+		Query: append([]httpx.Param{{Name: "shelf", Type: "string", Description: "on or off: only products on (off) the shelf"}}, listParams...)})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Products in the bin, which can be restored", Response: []Summary{}, Handler: h.listDeleted})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: write,
@@ -90,7 +92,19 @@ func listQuery(r *http.Request, staff bool) (ListQuery, error) {
 		return ListQuery{}, err
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	return ListQuery{Text: q, CategoryID: cat, After: after, Limit: int(limit), Staff: staff}, nil
+	lq := ListQuery{Text: q, CategoryID: cat, After: after, Limit: int(limit), Staff: staff}
+	if staff {
+		switch r.URL.Query().Get("shelf") {
+		case "":
+		case "on":
+			lq.OnShelf = true
+		case "off":
+			lq.OffShelf = true
+		default:
+			return ListQuery{}, errs.Field("shelf", "invalid_query", "shelf must be on or off")
+		}
+	}
+	return lq, nil
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request, shopID int64, staff bool) error {

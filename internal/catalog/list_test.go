@@ -45,6 +45,8 @@ func TestSearchAndFilter(t *testing.T) {
 			{"leaf category", catalog.ListQuery{CategoryID: long}, []int64{maxi.ID}},
 			{"category and text", catalog.ListQuery{CategoryID: women, Text: "纯棉"}, []int64{tee.ID}},
 			{"other branch", catalog.ListQuery{CategoryID: men, Text: "连衣裙"}, nil},
+			{"staff, off the shelf", catalog.ListQuery{Staff: true, OffShelf: true}, []int64{winter.ID}},
+			{"staff, on the shelf", catalog.ListQuery{Staff: true, OnShelf: true, Text: "连衣裙"}, []int64{maxi.ID, floral.ID}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

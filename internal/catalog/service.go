@@ -61,6 +61,8 @@ type ListQuery struct {
 	After      int64  // cursor
 	Limit      int
 	Staff      bool // include products off the shelf
+	OffShelf   bool // staff: only products off the shelf
+	OnShelf    bool // staff: only products on the shelf
 }
 
 // MaxQueryRunes bounds a search's keywords.
@@ -71,7 +73,7 @@ func (s *Service) List(ctx context.Context, shopID int64, q ListQuery) (Page, er
 	if runes(q.Text) > MaxQueryRunes {
 		return Page{}, errs.Field("q", "query_too_long", "search at most 50 characters")
 	}
-	sq := search.Query{ShopID: shopID, Text: q.Text, After: q.After, Limit: q.Limit, IncludeHidden: q.Staff}
+	sq := search.Query{ShopID: shopID, Text: q.Text, After: q.After, Limit: q.Limit, IncludeHidden: q.Staff && !q.OnShelf, OnlyHidden: q.Staff && q.OffShelf}
 	if q.CategoryID != 0 {
 		ids, err := s.categoryIDs(ctx, shopID, q.CategoryID)
 		if err != nil {

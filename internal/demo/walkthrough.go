@@ -13,6 +13,7 @@ func Walkthrough(w io.Writer, base string) {
 	fmt.Fprintf(w, `
 kaidian demo is running at %[1]s
 
+  Console:      %[1]s/admin/   (the admin console in your browser)
   API:          %[1]s/api/v1/…   (mini programs; send X-Appid: %[2]s)
   Admin API:    %[1]s/admin/api/v1/…
   OpenAPI:      %[1]s/openapi.json

@@ -19,8 +19,10 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/aftersale"
+	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
@@ -65,6 +67,9 @@ type Server struct {
 	Payments *payment.Service
 	After    *aftersale.Service
 	Promos   *promotion.Service
+
+	// Analytics answers the console's dashboard.
+	Analytics *analytics.Service
 
 	hotSessions hotSessionCache
 }
@@ -128,6 +133,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 			s.log.Error("new-member coupons", "shop", shopID, "member", memberID, "err", err)
 		}
 	})
+	s.Analytics = analytics.NewService(s.DB)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -195,10 +201,19 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
+	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
+	// The fallback serves the embedded admin console at /admin/ (its pages are
+	// not API routes, so they stay out of the route registry) and a JSON 404
+	// for everything else, /admin/api/… included.
+	ui := console.New()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if console.Serves(r) {
+			ui.ServeHTTP(w, r)
+			return
+		}
 		httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Code: "route_not_found", Message: "no such route; see /openapi.json"})
 	})
 	s.handler = httpx.Middleware(s.mux, s.log, metrics)

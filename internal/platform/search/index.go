@@ -32,6 +32,7 @@ type Query struct {
 	Text          string  // space separated words, all must match; empty = every doc of the shop
 	CategoryIDs   []int64 // optional filter (a category and its descendants)
 	IncludeHidden bool    // also return docs with Visible == false
+	OnlyHidden    bool    // return only docs with Visible == false
 	After         int64   // cursor: only docs with ID < After (0 = from the newest)
 	Limit         int     // page size, clamped to [1, MaxLimit]
 }

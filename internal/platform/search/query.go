@@ -12,10 +12,11 @@ type plan struct {
 	verify []string // normalised words of 3+ runes: grams alone do not prove them
 	cats   []int64  // sorted, distinct; empty = any category
 	hidden bool
+	only   bool // hidden docs only
 }
 
 func newPlan(q Query) *plan {
-	p := &plan{hidden: q.IncludeHidden}
+	p := &plan{hidden: q.IncludeHidden || q.OnlyHidden, only: q.OnlyHidden}
 	for _, w := range strings.Fields(q.Text) {
 		p.addWord(Normalize(w))
 	}

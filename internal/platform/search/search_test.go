@@ -168,6 +168,8 @@ func TestHidden(t *testing.T) {
 	assertIDs(t, searchIDs(ix, Query{ShopID: 1, Text: "连衣裙"}), ids(1))
 	assertIDs(t, searchIDs(ix, Query{ShopID: 1}), ids(1))
 	assertIDs(t, searchIDs(ix, Query{ShopID: 1, Text: "连衣裙", IncludeHidden: true}), ids(2, 1))
+	assertIDs(t, searchIDs(ix, Query{ShopID: 1, Text: "连衣裙", OnlyHidden: true}), ids(2))
+	assertIDs(t, searchIDs(ix, Query{ShopID: 1, OnlyHidden: true}), ids(2))
 	ix.Upsert(doc(2, 1, "连衣裙")) // back on shelf
 	ix.Upsert(Doc{ID: 1, ShopID: 1, CategoryID: 1, Text: "连衣裙"})
 	assertIDs(t, searchIDs(ix, Query{ShopID: 1, Text: "连衣裙"}), ids(2))

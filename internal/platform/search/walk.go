@@ -103,7 +103,7 @@ type matcher struct {
 // descending ID order (the probes rely on it).
 func (m *matcher) match(s uint32) bool {
 	e := &m.sh.docs[s]
-	if !e.visible && !m.p.hidden {
+	if (!e.visible && !m.p.hidden) || (e.visible && m.p.only) {
 		return false
 	}
 	if m.checkCat {

@@ -1,0 +1,64 @@
+// The console's only way to the server: the admin API. The session is the
+// HttpOnly cookie the login set; state-changing requests echo the CSRF
+// cookie in X-CSRF-Token; operators name the shop they act on in X-Shop-Id.
+import { session } from './session.js'
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`)
+    this.status = status
+    this.code = (body && body.code) || 'http_' + status
+    this.fields = (body && body.fields) || {}
+  }
+}
+
+function cookie(name) {
+  for (const part of document.cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=')
+    if (k === name) return decodeURIComponent(v.join('='))
+  }
+  return ''
+}
+
+export async function api(method, path, body, opts = {}) {
+  const headers = { Accept: 'application/json' }
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = cookie('kaidian_csrf')
+  const shop = opts.shopId || session.shopId
+  if (shop && !opts.noShop) headers['X-Shop-Id'] = String(shop)
+  let payload
+  if (body !== undefined) {
+    if (opts.contentType) {
+      headers['Content-Type'] = opts.contentType
+      payload = body
+    } else {
+      headers['Content-Type'] = 'application/json'
+      payload = JSON.stringify(body)
+    }
+  }
+  const res = await fetch('/admin/api/v1' + path, { method, headers, body: payload, credentials: 'same-origin' })
+  if (res.status === 204) return null
+  let data = null
+  try { data = await res.json() } catch { data = null }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data)
+    if (res.status === 401 && !opts.quiet401) session.onUnauthenticated()
+    throw err
+  }
+  return data
+}
+
+export const get = (p, o) => api('GET', p, undefined, o)
+export const post = (p, b, o) => api('POST', p, b === undefined ? {} : b, o)
+export const put = (p, b, o) => api('PUT', p, b, o)
+export const patch = (p, b, o) => api('PATCH', p, b, o)
+export const del = (p, o) => api('DELETE', p, undefined, o)
+
+export function query(params) {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== null && v !== undefined) q.set(k, v)
+  const s = q.toString()
+  return s ? '?' + s : ''
+}
+
+// listOf accepts a bare array or a page {items}.
+export const listOf = (x) => (Array.isArray(x) ? x : (x && x.items) || [])

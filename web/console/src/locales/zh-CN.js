@@ -1,0 +1,68 @@
+export default {
+  app: { name: '开店', title: '开店 · 管理后台' },
+  common: {
+    search: '搜索', reset: '重置', save: '保存', cancel: '取消', confirm: '确定', edit: '编辑', create: '新建', delete: '删除',
+    actions: '操作', status: '状态', yes: '是', no: '否', back: '返回', loading: '加载中…', more: '加载更多', none: '暂无数据',
+    saved: '已保存', done: '操作成功', all: '全部', set: '已设置', notSet: '未设置', id: 'ID', createdAt: '创建时间', reason: '原因',
+    amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
+  },
+  nav: {
+    overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入',
+    orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
+    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理',
+    password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
+  },
+  roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务' },
+  login: {
+    title: '登录管理后台', username: '账号', password: '密码', submit: '登录', hint: '平台运营与店铺员工共用此入口',
+    bad: '账号或密码错误',
+  },
+  password: { title: '修改密码', old: '当前密码', new: '新密码', repeat: '再次输入新密码', mismatch: '两次输入不一致', changed: '密码已修改，其他会话已退出' },
+  dashboard: {
+    today: '今日', last30: '近 30 天', orders: '订单数', paidOrders: '支付订单', gmv: '成交额（GMV）', refunded: '退款金额',
+    successRate: '支付成功率', trend: '近 30 天趋势', rateTrend: '支付成功率趋势', attempts: '发起支付',
+  },
+  product: {
+    title: '商品名称', subtitle: '副标题', category: '分类', price: '价格（元）', priceRange: '价格', onShelf: '上架', offShelf: '下架',
+    shelf: '上下架', stock: '库存', code: '商品编码', image: '主图', images: '图片地址', description: '商品描述', sort: '排序',
+    kind: '商品类型', kinds: { goods: '实物商品', service: '服务', digital: '数字内容' }, keyword: '商品名称关键词',
+    new: '新建商品', editTitle: '编辑商品', specs: '规格', specName: '规格名', specValues: '规格值', addSpec: '添加规格',
+    specValuesHint: '输入规格值后回车，多个值用逗号分隔', skuGrid: '规格明细（SKU）', batch: '批量设置', apply: '应用到全部',
+    noSpecs: '不设规格时为单一 SKU', created: '商品已创建', putOn: '已上架', putOff: '已下架', deleteConfirm: '确定把该商品移入回收站？',
+    onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址',
+  },
+  category: { name: '分类名称', parent: '上级分类', top: '顶级分类', add: '添加分类', addChild: '添加子分类', deleteConfirm: '确定删除该分类？' },
+  import: { title: 'CSV 批量导入', hint: '每行一个 SKU，相同 product_key 的行为同一商品；全部成功才会导入。支持 UTF-8 与 GB18030（Excel）编码。', choose: '选择 CSV 文件', run: '开始导入', result: '导入 {products} 个商品、{skus} 个 SKU', line: '第 {line} 行' },
+  order: {
+    no: '订单号', phone: '手机号', status: '订单状态', dateRange: '下单日期', from: '开始日期', to: '结束日期', total: '实付金额',
+    paid: '已付', refunded: '已退', buyer: '收货人', address: '收货地址', lines: '商品明细', qty: '数量', unitPrice: '单价',
+    events: '订单日志', ship: '发货', carrier: '快递公司', trackingNo: '运单号', cancel: '取消订单', refund: '退款',
+    refundAmount: '退款金额（元）', refundFull: '全额退款', refundReason: '退款原因', staffNote: '商家备注', buyerNote: '买家留言',
+    refunds: '退款记录', shipped: '已发货', cancelled: '订单已取消', refundRequested: '退款已提交', detail: '订单详情',
+    goods: '商品金额', shipping: '运费', createdAt: '下单时间', paidAt: '支付时间', shippedAt: '发货时间', actor: '操作人',
+    transition: '状态变化', refundable: '可退金额',
+    statuses: { pending_payment: '待付款', paid: '待发货', shipped: '已发货', completed: '已完成', cancelled: '已取消', closed: '已关闭' },
+  },
+  aftersale: {
+    order: '订单', approve: '同意退款', reject: '拒绝', rejectReason: '拒绝原因', photos: '凭证',
+    statuses: { requested: '待处理', approved: '已同意', rejected: '已拒绝', cancelled: '已撤销' },
+  },
+  refund: {
+    no: '退款单号', order: '订单', requestedBy: '发起人', lastError: '错误', succeededAt: '到账时间',
+    statuses: { pending: '待提交', processing: '处理中', succeeded: '已退款', failed: '失败', abnormal: '异常' },
+  },
+  recon: {
+    date: '账单日期', wechatPaid: '微信收款', ourPaid: '系统收款', wechatRefund: '微信退款', ourRefund: '系统退款',
+    differences: '差异笔数', run: '重新对账', kind: '差异类型', outTradeNo: '商户订单号', outRefundNo: '退款单号', ours: '系统金额', theirs: '微信金额',
+    statuses: { matched: '已平', differences: '有差异', failed: '失败' },
+  },
+  shop: {
+    name: '店铺名称', appid: 'AppID', subject: '主体类型', subjects: { personal: '个人', individual: '个体工商户', enterprise: '企业' },
+    brandAuthorized: '品牌授权已核验', disabled: '停用', mchId: '商户号', certSerial: '商户证书序列号', payPublicKeyId: '微信支付公钥 ID',
+    secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', payPublicKey: '微信支付公钥',
+    create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
+    freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
+  },
+  staff: { username: '账号', displayName: '姓名', role: '角色', password: '初始密码', add: '添加员工', disable: '停用', enable: '启用', resetPassword: '重置密码', newPassword: '新密码' },
+  errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
+}

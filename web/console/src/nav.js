@@ -1,0 +1,48 @@
+// The navigation: groups of screens, each shown only to roles whose
+// permissions include its perm. A later feature (promotions, members,
+// content, moderation, messages, analytics, tickets) adds its group or its
+// items here and its screens under views/; the menu and the router both
+// read this list, so nothing else changes.
+export const nav = [
+  { key: 'overview', items: [{ path: '/dashboard', title: 'nav.dashboard', perm: 'orders.read', shop: true, view: () => import('./views/Dashboard.vue') }] },
+  {
+    key: 'catalog',
+    items: [
+      { path: '/products', title: 'nav.products', perm: 'catalog.read', shop: true, view: () => import('./views/Products.vue') },
+      { path: '/categories', title: 'nav.categories', perm: 'catalog.read', shop: true, view: () => import('./views/Categories.vue') },
+      { path: '/import', title: 'nav.import', perm: 'catalog.write', shop: true, view: () => import('./views/Import.vue') },
+    ],
+  },
+  {
+    key: 'orders',
+    items: [
+      { path: '/orders', title: 'nav.orderList', perm: 'orders.read', shop: true, view: () => import('./views/Orders.vue') },
+      { path: '/aftersales', title: 'nav.aftersales', perm: 'orders.read', shop: true, view: () => import('./views/Aftersales.vue') },
+    ],
+  },
+  {
+    key: 'finance',
+    items: [
+      { path: '/refunds', title: 'nav.refunds', perm: 'orders.read', shop: true, view: () => import('./views/Refunds.vue') },
+      { path: '/reconciliations', title: 'nav.reconciliations', perm: 'orders.read', shop: true, view: () => import('./views/Reconciliations.vue') },
+    ],
+  },
+  {
+    key: 'shop',
+    items: [
+      { path: '/settings', title: 'nav.settings', perm: 'shop.settings', shop: true, view: () => import('./views/ShopSettings.vue') },
+      { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
+    ],
+  },
+  { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') }] },
+]
+
+// Screens reached from others rather than from the menu.
+export const pages = [
+  { path: '/products/new', perm: 'catalog.write', shop: true, view: () => import('./views/ProductEdit.vue') },
+  { path: '/products/:id', perm: 'catalog.read', shop: true, view: () => import('./views/ProductEdit.vue') },
+  { path: '/orders/:id', perm: 'orders.read', shop: true, view: () => import('./views/OrderDetail.vue') },
+  { path: '/shops/new', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
+  { path: '/shops/:id', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
+  { path: '/password', view: () => import('./views/Password.vue') },
+]

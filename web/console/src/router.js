@@ -1,0 +1,60 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { nav, pages } from './nav.js'
+import { session } from './session.js'
+import { get } from './api.js'
+import Login from './views/Login.vue'
+
+const screens = [...nav.flatMap((g) => g.items), ...pages].map((s) => ({
+  path: s.path.slice(1),
+  component: s.view,
+  meta: { perm: s.perm, shop: !!s.shop, title: s.title },
+}))
+
+export const router = createRouter({
+  history: createWebHistory('/admin/'),
+  routes: [
+    { path: '/login', component: Login, meta: { public: true } },
+    // The layout (menu, header) loads with the first screen after login, not
+    // with the login screen.
+    { path: '/', component: () => import('./layout/Layout.vue'), children: [{ path: '', redirect: () => firstScreen() }, ...screens] },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+// firstScreen is the first menu screen the role may open.
+export function firstScreen() {
+  for (const g of nav) for (const it of g.items) if (allowed(it)) return it.path
+  return '/password'
+}
+
+export function allowed(it) {
+  if (it.perm && !session.can(it.perm)) return false
+  return true
+}
+
+export async function loadMe() {
+  try {
+    session.me = await get('/auth/me', { quiet401: true, noShop: true })
+    // Only operators choose a shop; staff always act on their own.
+    if (session.me.account.role !== 'operator') session.setShop(0)
+  } catch (e) {
+    session.me = null
+    if (e.status !== 401) throw e
+  }
+  session.loaded = true
+  return session.me
+}
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadMe()
+  if (to.meta.public) return session.me ? '/' : true
+  if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (to.meta.perm && !session.can(to.meta.perm)) return firstScreen()
+  if (to.meta.shop && session.isOperator && !session.shopId) return '/shops'
+  return true
+})
+
+session.onUnauthenticated = () => {
+  session.me = null
+  if (router.currentRoute.value.path !== '/login') router.push('/login')
+}

@@ -1,0 +1,26 @@
+import { reactive } from 'vue'
+
+// session is who is logged in and what they may do (from /auth/me), and the
+// shop an operator acts on. It holds no secret: the token is an HttpOnly cookie.
+export const session = reactive({
+  me: null, // {account, shop_id, permissions}
+  shopId: Number(localStorage.getItem('kaidian.shop')) || 0,
+  loaded: false,
+  onUnauthenticated: () => {},
+  can(p) {
+    return !!this.me && this.me.permissions.includes(p)
+  },
+  get isOperator() {
+    return !!this.me && this.me.account.role === 'operator'
+  },
+  setShop(id) {
+    this.shopId = id || 0
+    if (id) localStorage.setItem('kaidian.shop', String(id))
+    else localStorage.removeItem('kaidian.shop')
+  },
+})
+
+export const money = (fen) => (fen === null || fen === undefined ? '' : '¥' + (fen / 100).toFixed(2))
+export const toFen = (yuan) => Math.round(Number(yuan || 0) * 100)
+// Times show in China time, the shops' business time, whatever the browser's zone.
+export const dateTime = (s) => (s ? new Date(s).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) : '')
