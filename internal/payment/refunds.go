@@ -84,7 +84,7 @@ func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in R
 // (order number + R + sequence) and queues its submission.
 func insertRefund(ctx context.Context, tx *db.Tx, shopID, orderID int64, orderNo string, amount, total int64, reason string, late bool, by string) (int64, error) {
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE order_id = ?`, orderID).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE shop_id = ? AND order_id = ?`, shopID, orderID).Scan(&n); err != nil {
 		return 0, err
 	}
 	now := db.Now()
@@ -241,8 +241,8 @@ func (s *Service) afterSettle(ctx context.Context, tx *db.Tx, shopID, orderID, a
 		return order.ReleaseRefund(ctx, tx, shopID, orderID, amount)
 	case "succeeded":
 		var ok int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ? AND status = 'succeeded' AND late_payment = FALSE`,
-			orderID).Scan(&ok); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE shop_id = ? AND order_id = ? AND status = 'succeeded' AND late_payment = FALSE`,
+			shopID, orderID).Scan(&ok); err != nil {
 			return err
 		}
 		return order.CloseIfRefunded(ctx, tx, shopID, orderID, ok)
@@ -293,7 +293,7 @@ func (s *Service) RefundNotify(ctx context.Context, shopID int64, r *http.Reques
 func (s *Service) refundLatePayment(ctx context.Context, shopID int64, o order.Order, tx wechatpay.Transaction) error {
 	err := s.db.InTx(ctx, func(dbtx *db.Tx) error {
 		var n int
-		if err := dbtx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE order_id = ? AND late_payment = TRUE`, o.ID).Scan(&n); err != nil || n > 0 {
+		if err := dbtx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE shop_id = ? AND order_id = ? AND late_payment = TRUE`, shopID, o.ID).Scan(&n); err != nil || n > 0 {
 			return err
 		}
 		if _, err := insertRefund(ctx, dbtx, shopID, o.ID, o.OrderNo, tx.Amount.Total, tx.Amount.Total,

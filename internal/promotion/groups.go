@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/order"
@@ -308,10 +309,26 @@ func (s *Service) CloseDueGroups(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	// Settle several at once: on SQLite their transactions share commits
+	// (SettleGroup uses a grouped transaction), on PostgreSQL they run in
+	// parallel.
+	var wg sync.WaitGroup
+	errc := make(chan error, len(due))
+	sem := make(chan struct{}, 16)
 	for _, g := range due {
-		if err := s.SettleGroup(ctx, g[1], g[0]); err != nil {
-			return 0, err
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.SettleGroup(ctx, g[1], g[0]); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return 0, err
 	}
 	return len(due), nil
 }
@@ -325,7 +342,7 @@ func (s *Service) CloseDueGroups(ctx context.Context) (int, error) {
 // seats' orders are cancelled afterwards.
 func (s *Service) SettleGroup(ctx context.Context, shopID, groupID int64) error {
 	now := s.now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InGroupTx(ctx, func(tx *db.Tx) error {
 		var paid, expires int64
 		var status, tiersJSON string
 		var allowVirtual bool

@@ -62,3 +62,4 @@ CREATE TABLE group_members (
 );
 CREATE UNIQUE INDEX group_members_seat ON group_members (group_id, member_id) WHERE status <> 'cancelled';
 CREATE INDEX group_members_order ON group_members (order_id);
+CREATE INDEX group_members_group ON group_members (group_id, status);
