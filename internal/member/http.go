@@ -31,6 +31,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/phone", Tag: tag, Access: httpx.Member,
 		Summary: "Bind my phone number with the code from the getPhoneNumber button", Request: codeRequest{}, Response: Member{}, Handler: h.bindPhone})
 
+	api.Add(httpx.Route{Method: "PUT", Path: "/api/v1/me/birthday", Tag: tag, Access: httpx.Member,
+		Summary: "Set my birthday (MM-DD) for birthday coupons", Request: birthdayRequest{}, Response: Member{}, Handler: h.setBirthday})
+
 	const staffTag = "admin: members"
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
 		Summary: "List the shop's members, newest first", Response: Page{},
@@ -53,6 +56,20 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil
+}
+
+type birthdayRequest struct {
+	Birthday string `json:"birthday" doc:"MM-DD; empty clears it"`
+}
+
+func (h *Handlers) setBirthday(w http.ResponseWriter, r *http.Request) error {
+	var in birthdayRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	m, _ := auth.MemberFrom(r.Context())
+	v, err := h.Svc.SetBirthday(r.Context(), m.ShopID, m.ID, strings.TrimSpace(in.Birthday))
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {

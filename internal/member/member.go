@@ -24,6 +24,7 @@ type Member struct {
 	HasUnionID bool      `json:"has_unionid"`
 	Phone      string    `json:"phone" doc:"full to the member, masked (138****8000) to staff"`
 	Nickname   string    `json:"nickname"`
+	Birthday   string    `json:"birthday" doc:"MM-DD, or empty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
 
@@ -135,14 +136,33 @@ func wechatError(err error) error {
 	return &errs.Error{Kind: errs.Unavailable, Code: "wechat_unreachable", Message: "WeChat could not be reached; try again", Err: err}
 }
 
-const memberColumns = `id, shop_id, unionid <> '', phone, nickname, created_at`
+const memberColumns = `id, shop_id, unionid <> '', phone, nickname, birthday, created_at`
 
 func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
 	var created int64
-	err := row.Scan(&m.ID, &m.ShopID, &m.HasUnionID, &m.Phone, &m.Nickname, &created)
+	err := row.Scan(&m.ID, &m.ShopID, &m.HasUnionID, &m.Phone, &m.Nickname, &m.Birthday, &created)
 	m.CreatedAt = time.UnixMilli(created).UTC()
 	return m, err
+}
+
+// SetBirthday records a buyer's birthday, "MM-DD" (birthday coupons are
+// given on it, once a year); "" clears it.
+func (s *Service) SetBirthday(ctx context.Context, shopID, id int64, birthday string) (Member, error) {
+	if birthday != "" {
+		if _, err := time.Parse("2006-01-02", "2000-"+birthday); err != nil || len(birthday) != 5 {
+			return Member{}, errs.Field("birthday", "invalid_birthday", "must be MM-DD, e.g. 07-21")
+		}
+	}
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE members SET birthday = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
+		birthday, db.Now(), id, shopID))
+	if db.IsNoRows(err) {
+		return Member{}, errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	if err != nil {
+		return Member{}, errs.Wrap("set birthday", err)
+	}
+	return s.Get(ctx, shopID, id)
 }
 
 // Get returns member id of shopID.

@@ -31,7 +31,7 @@ type Coupon struct {
 	Issued        int64      `json:"issued"`
 	PerUserLimit  int64      `json:"per_user_limit"`
 	Claimable     bool       `json:"claimable" doc:"buyers can claim it themselves (else staff grant it)"`
-	AutoRule      string     `json:"auto_rule" doc:"'' or new_member: given to every new buyer"`
+	AutoRule      string     `json:"auto_rule" doc:"'', new_member (given to every new buyer) or birthday (given on the buyer's birthday, China time, once a year)"`
 	Disabled      bool       `json:"disabled"`
 	CreatedAt     time.Time  `json:"created_at"`
 }
@@ -86,7 +86,7 @@ func (in *NewCoupon) validate() error {
 	v.Check(in.ValidDays >= 0 && in.ValidDays <= 366, "valid_days", "must be 0 to 366")
 	v.Check(in.TotalQuantity >= 1 && in.TotalQuantity <= 100_000_000, "total_quantity", "must be 1 to 100,000,000")
 	v.Check(in.PerUserLimit >= 1 && in.PerUserLimit <= 100, "per_user_limit", "must be 1 to 100")
-	v.Check(in.AutoRule == "" || in.AutoRule == "new_member", "auto_rule", "must be empty or new_member")
+	v.Check(in.AutoRule == "" || in.AutoRule == "new_member" || in.AutoRule == "birthday", "auto_rule", "must be empty, new_member or birthday")
 	return v.Err()
 }
 
@@ -396,4 +396,46 @@ func (s *Service) CouponResults(ctx context.Context, shopID, id int64) (CouponRe
 		Scan(&r.Orders, &r.PaidOrders, &r.Buyers, &r.Discount, &r.GMV, &r.RefundedTotal)
 	r.Used = r.Orders
 	return r, errs.Wrap("coupon results", err)
+}
+
+// BirthdayCouponsKind gives birthday coupons (hourly; each once a year).
+const BirthdayCouponsKind = "coupon.birthday"
+
+var china = time.FixedZone("CST", 8*3600)
+
+// GiveBirthdayCoupons gives every buyer whose birthday is today (China
+// time) each of their shop's birthday coupons, once a year: the grant row
+// (coupon, member, year) is inserted first and decides. It reports how
+// many it gave.
+func (s *Service) GiveBirthdayCoupons(ctx context.Context) (int, error) {
+	today := s.now().In(china)
+	type due struct{ shopID, memberID, couponID int64 }
+	list, err := db.All(ctx, s.db, func(row db.Scanner) (due, error) {
+		var d due
+		return d, row.Scan(&d.shopID, &d.memberID, &d.couponID)
+	}, `SELECT m.shop_id, m.id, c.id FROM members m
+		JOIN coupons c ON c.shop_id = m.shop_id AND c.auto_rule = 'birthday' AND c.disabled_at IS NULL
+		WHERE m.birthday = ? AND m.birthday <> ''
+		AND NOT EXISTS (SELECT 1 FROM birthday_grants g WHERE g.coupon_id = c.id AND g.member_id = m.id AND g.year = ?)
+		LIMIT 5000`, today.Format("01-02"), today.Year())
+	if err != nil {
+		return 0, err
+	}
+	given := 0
+	for _, d := range list {
+		res, err := s.db.Exec(ctx, `INSERT INTO birthday_grants (shop_id, coupon_id, member_id, year, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, d.shopID, d.couponID, d.memberID, today.Year(), s.now().UnixMilli())
+		if err != nil {
+			return given, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // another server gave it
+		}
+		if _, err := s.issue(ctx, d.shopID, d.memberID, d.couponID, "rule"); err != nil && errs.As(err).Kind == errs.Internal {
+			return given, err
+		} else if err == nil {
+			given++
+		}
+	}
+	return given, nil
 }

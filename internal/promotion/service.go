@@ -219,6 +219,10 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	})
 	s.registerGroupJobs(q)
 	s.registerDistributionJobs(q)
+	q.Every(BirthdayCouponsKind, time.Hour, func(ctx context.Context, _ jobs.Job) error {
+		_, err := s.GiveBirthdayCoupons(ctx)
+		return err
+	})
 }
 
 // ExpireClaims ends held claims whose payment window has passed (a few

@@ -230,3 +230,37 @@ func TestTimedDiscountPricesCheckout(t *testing.T) {
 		}
 	})
 }
+
+func TestBirthdayCouponsOnceAYear(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		e.must(a.owner, 201, "POST", "/admin/api/v1/coupons", map[string]any{"name": "生日券", "kind": "amount", "amount": 2000,
+			"scope": "all", "valid_days": 7, "total_quantity": 100, "auto_rule": "birthday"})
+		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("01-02")
+		for _, bad := range []string{"13-01", "02-30", "7-1", "0721"} {
+			if r := e.do(a.member, "PUT", "/api/v1/me/birthday", map[string]any{"birthday": bad}); r.status != 400 {
+				t.Errorf("birthday %q: %d %s", bad, r.status, r.body)
+			}
+		}
+		if me := e.must(a.member, 200, "PUT", "/api/v1/me/birthday", map[string]any{"birthday": today}); me["birthday"] != today {
+			t.Fatalf("birthday not kept: %v", me)
+		}
+		other, _ := e.memberLogin(a.appid, "not-today")
+		notToday := "01-01"
+		if today == notToday {
+			notToday = "01-02"
+		}
+		e.must(other, 200, "PUT", "/api/v1/me/birthday", map[string]any{"birthday": notToday})
+		for range 2 {
+			if _, err := e.srv.Promos.GiveBirthdayCoupons(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if w := e.mustList(a.member, "/api/v1/me/coupons"); len(w) != 1 || w[0]["name"] != "生日券" {
+			t.Fatalf("the birthday buyer's wallet: %v", w)
+		}
+		if w := e.mustList(other, "/api/v1/me/coupons"); len(w) != 0 {
+			t.Fatalf("another buyer got a birthday coupon: %v", w)
+		}
+	})
+}

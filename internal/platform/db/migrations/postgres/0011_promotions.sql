@@ -77,7 +77,7 @@ CREATE TABLE coupons (
     issued          BIGINT NOT NULL DEFAULT 0,
     per_user_limit  BIGINT NOT NULL CHECK (per_user_limit >= 1),
     claimable       BOOLEAN NOT NULL DEFAULT TRUE,
-    auto_rule       TEXT    NOT NULL DEFAULT '' CHECK (auto_rule IN ('','new_member')),
+    auto_rule       TEXT    NOT NULL DEFAULT '' CHECK (auto_rule IN ('','new_member','birthday')),
     disabled_at     BIGINT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,

@@ -77,7 +77,7 @@ CREATE TABLE coupons (
     issued          INTEGER NOT NULL DEFAULT 0,
     per_user_limit  INTEGER NOT NULL CHECK (per_user_limit >= 1),
     claimable       BOOLEAN NOT NULL DEFAULT TRUE,
-    auto_rule       TEXT    NOT NULL DEFAULT '' CHECK (auto_rule IN ('','new_member')),
+    auto_rule       TEXT    NOT NULL DEFAULT '' CHECK (auto_rule IN ('','new_member','birthday')),
     disabled_at     INTEGER,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
