@@ -39,8 +39,9 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		chromedp.WaitVisible(`[data-test=coupon-save]`, chromedp.ByQuery),
 		fill(`[data-test=coupon-name]`, xssCoupon), fill(`[data-test=coupon-threshold]`, "50"),
 		click(`[data-test=coupon-save]`),
-		waitJS(`(() => { const f = document.querySelector('[data-test=coupon-amount]').closest('.el-form-item'); return f.classList.contains('is-error') && f.querySelector('.el-form-item__error'); })()`),
-		fill(`[data-test=coupon-amount]`, "10"), click(`[data-test=coupon-save]`),
+		waitJS(`(() => { const f = document.querySelector('[data-test=coupon-amount]').closest('.el-form-item'); return f.classList.contains('is-error') && f.querySelector('.el-form-item__error'); })()`))
+	b.screenshot("coupon-editor")
+	b.run("save the coupon", fill(`[data-test=coupon-amount]`, "10"), click(`[data-test=coupon-save]`),
 		waitJS(`document.querySelectorAll('.coupon-name').length === 1`))
 	b.screenshot("coupons")
 	if got := b.text(`.coupon-name`); got != xssCoupon {
@@ -50,6 +51,16 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 	if len(coupons) != 1 || coupons[0]["name"] != xssCoupon || coupons[0]["amount"] != float64(1000) || coupons[0]["threshold"] != float64(5000) ||
 		coupons[0]["valid_days"] != float64(7) {
 		t.Fatalf("the saved coupon: %v", coupons)
+	}
+	// Given to a member: an unknown member id is the API's error on its field.
+	couponID := id(coupons[0])
+	b.run("grant the coupon", click(fmt.Sprintf(`[data-test=coupon-grant-%d]`, couponID)), chromedp.WaitVisible(`[data-test=grant-submit]`, chromedp.ByQuery),
+		fill(`[data-test=grant-member]`, "999999"), click(`[data-test=grant-submit]`),
+		waitJS(`document.querySelector('[data-test=grant-member]').closest('.el-form-item').classList.contains('is-error')`),
+		fill(`[data-test=grant-member]`, fmt.Sprint(a.memberID)), click(`[data-test=grant-submit]`),
+		waitJS(`[...document.querySelectorAll('[data-test=coupons] .el-table__body td')].some((td) => td.textContent.trim() === '1 / 100')`))
+	if w := e.mustList(a.member, "/api/v1/me/coupons"); len(w) != 1 || w[0]["source"] != "grant" {
+		t.Fatalf("the member's wallet: %v", w)
 	}
 	b.run("coupon results", click(`.coupon-name`), chromedp.WaitVisible(`[data-test=coupon-results]`, chromedp.ByQuery))
 
@@ -83,14 +94,38 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		fill(`[data-test=deal-title]`, "E2E拼团"), fill(`[data-test=tier-price-0]`, "99"),
 		click(`[data-test=tier-add]`), fill(`[data-test=tier-size-1]`, "3"), fill(`[data-test=tier-price-1]`, "120"),
 		click(`[data-test=deal-save]`),
-		waitJS(`document.querySelector('[data-test=tiers]').closest('.el-form-item').classList.contains('is-error')`),
-		fill(`[data-test=tier-price-1]`, "79"), click(`[data-test=deal-save]`),
+		waitJS(`document.querySelector('[data-test=tiers]').closest('.el-form-item').classList.contains('is-error')`))
+	b.screenshot("group-deal-editor")
+	b.run("save the group deal", fill(`[data-test=tier-price-1]`, "79"), click(`[data-test=deal-save]`),
 		waitJS(`document.querySelectorAll('.deal-title').length === 1`))
 	deals := e.mustList(a.owner, "/admin/api/v1/group-deals")
 	if len(deals) != 1 || fmt.Sprint(deals[0]["tiers"]) != "[map[price:9900 size:2] map[price:7900 size:3]]" {
 		t.Fatalf("the saved deal: %v", deals)
 	}
 	b.run("deal results", click(`.deal-title`), chromedp.WaitVisible(`[data-test=deal-results]`, chromedp.ByQuery))
+	// A buyer opens a group; its page lists the leader.
+	groupID, _ := e.openGroup(a.member, id(deals[0]), "e2e-console-group")
+	b.run("group", fill(`[data-test=group-id]`, fmt.Sprint(groupID)), click(`[data-test=group-open]`),
+		waitJS(`document.querySelectorAll('[data-test=group-members] .el-table__body tr').length === 1`),
+		waitJS(`document.querySelector('[data-test=group-status]').textContent.includes('拼团中')`))
+
+	// Withdrawals: approve, then record the payout, whose reference is required.
+	_, withdrawalID := e.promoterWithWithdrawal(a)
+	b.run("approve a withdrawal", chromedp.Navigate(e.ts.URL+"/admin/distribution"), click(`#tab-withdrawals`),
+		waitJS(`document.querySelectorAll('[data-test=withdrawals] .el-table__body tr').length === 1`),
+		clickText(`[data-test=withdrawals] button`, "通过"), chromedp.WaitVisible(`[data-test=withdrawal-submit]`, chromedp.ByQuery),
+		click(`[data-test=withdrawal-submit]`),
+		waitJS(`document.querySelectorAll('[data-test=withdrawals] .el-table__body tr').length === 0`))
+	b.run("pay a withdrawal", clickText(`.el-radio-button`, "待打款"),
+		waitJS(`document.querySelectorAll('[data-test=withdrawals] .el-table__body tr').length === 1`),
+		clickText(`[data-test=withdrawals] button`, "登记打款"), chromedp.WaitVisible(`[data-test=withdrawal-reference]`, chromedp.ByQuery),
+		click(`[data-test=withdrawal-submit]`),
+		waitJS(`document.querySelector('[data-test=withdrawal-reference]').closest('.el-form-item').classList.contains('is-error')`),
+		fill(`[data-test=withdrawal-reference]`, "WX-E2E-0001"), click(`[data-test=withdrawal-submit]`),
+		waitJS(`document.querySelectorAll('[data-test=withdrawals] .el-table__body tr').length === 0`))
+	if ws := e.mustList(a.owner, "/admin/api/v1/withdrawals?status=paid"); len(ws) != 1 || id(ws[0]) != withdrawalID || ws[0]["reference"] != "WX-E2E-0001" {
+		t.Fatalf("paid withdrawals: %v", ws)
+	}
 
 	// The moderation queue: a buyer's comment held by a review rule is
 	// approved in the console and published.
@@ -111,6 +146,15 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 	if got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/moderation/items/%d", id(item)), nil); got["status"] != "published" {
 		t.Fatalf("after approving: %v", got["status"])
 	}
+
+	// A rule file with a bad line reports it and imports nothing; fixed, it imports.
+	b.run("import rules", chromedp.Navigate(e.ts.URL+"/admin/moderation/rules"), click(`[data-test=rule-import]`),
+		chromedp.WaitVisible(`[data-test=rule-import-run]`, chromedp.ByQuery),
+		fill(`[data-test=rule-text]`, "导入词\tads\treview\n坏行\tads\tnope"), click(`[data-test=rule-import-run]`),
+		waitJS(`document.querySelector('[data-test=rule-import-errors]') && document.querySelector('[data-test=rule-import-errors]').textContent.includes('第 2 行')`),
+		fill(`[data-test=rule-text]`, "导入词\tads\treview"), click(`[data-test=rule-import-run]`),
+		waitJS(`document.querySelector('.el-alert--success') !== null`),
+		waitJS(`document.querySelector('[data-test=rules]').textContent.includes('导入词')`))
 
 	// Every other new screen opens.
 	for _, path := range []string{"timed-discounts", "distribution", "moderation/rules", "moderation/complaints", "moderation/bans", "moderation/decisions"} {
