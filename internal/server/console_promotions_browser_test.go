@@ -13,10 +13,13 @@ import (
 const xssCoupon = `<img src=x onerror=alert(1)>满减券`
 
 // TestConsolePromotionsInARealBrowser walks the promotion and moderation
-// screens: the owner creates a coupon (named to tempt an XSS), a flash sale
-// and a group deal in the console, sees the API's and the form's errors
-// next to their fields, finds them in their lists as text, and approves a
-// buyer's comment held by a review rule.
+// screens as a shop owner: coupons (one named to tempt an XSS, one percent
+// with a fixed window; granted to a member), a flash sale, a time-limited
+// price and a group deal created in the console, each with a bad value whose
+// error shows next to its field, then found in their lists as text; a
+// group's page; a withdrawal approved and paid out; a held comment approved,
+// another's author banned and unbanned, a copyright complaint upheld; a rule
+// file with a bad line. No dialog, injected node, console error or CSP report.
 func TestConsolePromotionsInARealBrowser(t *testing.T) {
 	chromiumPath(t) // skip (or fail where required) before starting a server
 	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
@@ -52,6 +55,23 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		coupons[0]["valid_days"] != float64(7) {
 		t.Fatalf("the saved coupon: %v", coupons)
 	}
+	// A percent coupon with a fixed window: 8.5 折 capped at 20 yuan.
+	b.run("percent coupon", click(`[data-test=coupon-new]`), chromedp.WaitVisible(`[data-test=coupon-save]`, chromedp.ByQuery),
+		fill(`[data-test=coupon-name]`, "八五折券"), clickText(`[data-test=coupon-kind] .el-radio-button`, "折扣"),
+		chromedp.WaitVisible(`[data-test=coupon-rate]`, chromedp.ByQuery), fill(`[data-test=coupon-rate]`, "8.5"),
+		fill(`[data-test=coupon-cap]`, "20"), clickText(`.el-dialog .el-radio`, "固定时间段"),
+		click(`[data-test=coupon-save]`), waitJS(`document.querySelectorAll('.coupon-name').length === 2`))
+	var percent map[string]any
+	for _, c := range e.mustList(a.owner, "/admin/api/v1/coupons") {
+		if c["name"] == "八五折券" {
+			percent = c
+		}
+	}
+	if percent == nil || percent["kind"] != "percent" || percent["rate_bp"] != float64(8500) || percent["cap"] != float64(2000) ||
+		percent["valid_days"] != float64(0) || percent["valid_from"] == nil || percent["valid_until"] == nil {
+		t.Fatalf("the percent coupon: %v", percent)
+	}
+
 	// Given to a member: an unknown member id is the API's error on its field.
 	couponID := id(coupons[0])
 	b.run("grant the coupon", click(fmt.Sprintf(`[data-test=coupon-grant-%d]`, couponID)), chromedp.WaitVisible(`[data-test=grant-submit]`, chromedp.ByQuery),
@@ -84,6 +104,19 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		t.Fatalf("the saved sale: %v", sales)
 	}
 	b.run("flash-sale results", click(`.flash-title`), chromedp.WaitVisible(`[data-test=flash-results]`, chromedp.ByQuery))
+
+	// A time-limited price must be below the SKU's (¥99): the API says so on the price field.
+	b.run("new timed discount", chromedp.Navigate(e.ts.URL+"/admin/timed-discounts"), click(`[data-test=timed-new]`),
+		chromedp.WaitVisible(`[data-test=timed-save]`, chromedp.ByQuery),
+		pick(`[data-test=sku-product]`, `.el-select-dropdown__item`, "甲连衣裙"),
+		pick(`[data-test=sku-sku]`, `.el-select-dropdown__item`, "红 / M"),
+		fill(`[data-test=timed-title]`, "E2E限时价"), fill(`[data-test=timed-price]`, "120"), click(`[data-test=timed-save]`),
+		waitJS(`document.querySelector('[data-test=timed-price]').closest('.el-form-item').classList.contains('is-error')`),
+		fill(`[data-test=timed-price]`, "79"), click(`[data-test=timed-save]`),
+		waitJS(`[...document.querySelectorAll('[data-test=timed-discounts] .el-table__body td')].some((td) => td.textContent.includes('E2E限时价'))`))
+	if td := e.mustList(a.owner, "/admin/api/v1/timed-discounts"); len(td) != 1 || td[0]["price"] != float64(7900) {
+		t.Fatalf("timed discounts: %v", td)
+	}
 
 	// A group deal: tiers whose price rises with the size are refused on the
 	// tiers field before anything is sent; corrected, the deal is created.
@@ -147,6 +180,39 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		t.Fatalf("after approving: %v", got["status"])
 	}
 
+	// Another held comment: its author is banned for 3 days, then the ban is lifted.
+	other, otherID := e.memberLogin(a.appid, "openid-e2e-spammer")
+	spam := e.must(other, 201, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "text": "审核词广告"})
+	b.run("ban", chromedp.Navigate(e.ts.URL+"/admin/moderation/queue"),
+		waitJS(`document.querySelectorAll('[data-test=queue] .el-table__body tr').length === 1`),
+		clickText(`[data-test=queue] button`, "封禁作者"), chromedp.WaitVisible(`[data-test=decide-submit]`, chromedp.ByQuery),
+		fill(`[data-test=ban-days]`, "3"), click(`[data-test=decide-submit]`),
+		// Without a reason the API's error shows on the reason field.
+		waitJS(`document.querySelector('[data-test=decide-reason]').closest('.el-form-item').classList.contains('is-error')`),
+		fill(`[data-test=decide-reason]`, "发广告"), click(`[data-test=decide-submit]`),
+		waitJS(`document.querySelectorAll('[data-test=queue] .el-table__body tr').length === 0`))
+	if r := e.do(other, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "text": "你好"}); r.status < 400 {
+		t.Fatalf("a banned buyer posted: %d %s", r.status, r.body)
+	}
+	b.run("lift the ban", chromedp.Navigate(e.ts.URL+"/admin/moderation/bans"),
+		waitJS(fmt.Sprintf(`[...document.querySelectorAll('[data-test=bans] .el-table__body tr')].some((r) => r.textContent.includes('发广告') && r.textContent.includes('%d'))`, otherID)),
+		clickText(`[data-test=bans] button`, "解封"), clickText(`.el-message-box__btns button`, "确定"),
+		waitJS(`document.querySelectorAll('[data-test=bans] .el-table__body tr').length === 0`))
+	if got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/moderation/items/%d", id(spam)), nil); got["status"] != "rejected" {
+		t.Fatalf("the banned author's comment: %v", got["status"])
+	}
+
+	// A copyright complaint against the published comment: taken down.
+	c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": id(item), "reason": "抄袭了我的原创文案"})
+	b.run("complaint", chromedp.Navigate(e.ts.URL+"/admin/moderation/complaints"),
+		waitJS(`document.querySelectorAll('[data-test=complaints] .el-table__body tr').length === 1`),
+		clickText(`[data-test=complaints] button`, "下架内容"), chromedp.WaitVisible(`[data-test=complaint-submit]`, chromedp.ByQuery),
+		click(`[data-test=complaint-submit]`),
+		waitJS(`document.querySelectorAll('[data-test=complaints] .el-table__body tr').length === 0`))
+	if got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/moderation/items/%d", id(item)), nil); got["status"] != "removed" {
+		t.Fatalf("after the take-down: %v (complaint %v)", got["status"], c["id"])
+	}
+
 	// A rule file with a bad line reports it and imports nothing; fixed, it imports.
 	b.run("import rules", chromedp.Navigate(e.ts.URL+"/admin/moderation/rules"), click(`[data-test=rule-import]`),
 		chromedp.WaitVisible(`[data-test=rule-import-run]`, chromedp.ByQuery),
@@ -168,7 +234,7 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 	}
 
 	var injected int
-	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 1`),
+	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 2`),
 		chromedp.Evaluate(`document.querySelectorAll('img[src="x"], script:not([src])').length`, &injected))
 	b.mu.Lock()
 	defer b.mu.Unlock()
