@@ -222,10 +222,22 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		waitJS(`document.querySelector('.el-alert--success') !== null`),
 		waitJS(`document.querySelector('[data-test=rules]').textContent.includes('导入词')`))
 
-	// Every other new screen opens.
-	for _, path := range []string{"timed-discounts", "distribution", "moderation/rules", "moderation/complaints", "moderation/bans", "moderation/decisions"} {
-		b.run("open "+path, chromedp.Navigate(e.ts.URL+"/admin/"+path), chromedp.WaitVisible(`.page .card`, chromedp.ByQuery),
-			waitJS(`!document.querySelector('.el-loading-mask')`))
+	// Every new screen opens, in Chinese and in English, with no message key
+	// left untranslated (vue-i18n shows a missing key as itself).
+	screens := []string{"flash-sales", "group-deals", "coupons", "timed-discounts", "distribution", "moderation/queue", "moderation/rules",
+		"moderation/complaints", "moderation/bans", fmt.Sprintf("coupons/%d", couponID), fmt.Sprintf("flash-sales/%v", sales[0]["id"]),
+		fmt.Sprintf("group-deals/%v", deals[0]["id"]), fmt.Sprintf("groups/%d", groupID), "moderation/decisions"}
+	for _, locale := range []string{"en", "zh-CN"} {
+		b.run("locale "+locale, chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem('kaidian.locale', %q)`, locale), nil))
+		for _, path := range screens {
+			var key string
+			b.run("open "+path+" in "+locale, chromedp.Navigate(e.ts.URL+"/admin/"+path), chromedp.WaitVisible(`.page .card, .page .kpis`, chromedp.ByQuery),
+				waitJS(`!document.querySelector('.el-loading-mask')`),
+				chromedp.Evaluate(`(document.querySelector('#app').innerText.match(/\b(promo|flash|group|coupon|timed|dist|mod|nav|common|import)\.[A-Za-z_]+/) || [''])[0]`, &key))
+			if key != "" {
+				t.Errorf("%s in %s shows the message key %s", path, locale, key)
+			}
+		}
 	}
 	var decisions string
 	b.run("decision log", chromedp.Text(`[data-test=decisions]`, &decisions, chromedp.ByQuery))
