@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -221,6 +222,13 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		fill(`[data-test=rule-text]`, "导入词\tads\treview"), click(`[data-test=rule-import-run]`),
 		waitJS(`document.querySelector('.el-alert--success') !== null`),
 		waitJS(`document.querySelector('[data-test=rules]').textContent.includes('导入词')`))
+
+	// The shop's WeChat content check is switched on from the rules screen;
+	// exporting the rules raises no error.
+	b.run("wechat check", click(`[data-test=wechat-check]`), clickText(`.toolbar button`, "导出 CSV"), chromedp.Sleep(300*time.Millisecond))
+	waitFor(t, "wechat_check on", func() bool {
+		return e.must(a.owner, 200, "GET", "/admin/api/v1/moderation/settings", nil)["wechat_check"] == true
+	})
 
 	// Every new screen opens, in Chinese and in English, with no message key
 	// left untranslated (vue-i18n shows a missing key as itself).

@@ -104,6 +104,7 @@ export default {
     commissionStatuses: { frozen: 'Frozen', settled: 'Settled', reversed: 'Reversed' },
   },
   mod: {
+    wechatCheck: 'WeChat content check', wechatCheckHint: 'Also check buyers\' text with WeChat\'s msg_sec_check',
     scopes: { shop: 'Shop rules', operator: 'Platform rules', base: 'Base list' }, filterWord: 'Filter words', word: 'Word', category: 'Category',
     categoryHint: 'e.g. ads, abuse, fraud', level: 'Action', levels: { block: 'Block', review: 'Review', allow: 'Allow' }, forms: 'Also match',
     formNames: { pinyin: 'Pinyin', initials: 'Initials' }, addRule: 'Add rule', deleteConfirm: 'Delete the rule "{word}"?', import: 'Import rules',

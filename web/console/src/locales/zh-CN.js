@@ -107,6 +107,7 @@ export default {
     commissionStatuses: { frozen: '冻结中', settled: '已结算', reversed: '已冲回' },
   },
   mod: {
+    wechatCheck: '微信内容安全检测', wechatCheckHint: '买家提交的文字同时经微信 msg_sec_check 检测',
     scopes: { shop: '本店词库', operator: '平台词库', base: '基础词库' }, filterWord: '筛选敏感词', word: '敏感词', category: '分类',
     categoryHint: '如 ads、abuse、fraud', level: '处理方式', levels: { block: '拦截', review: '人工审核', allow: '白名单' }, forms: '匹配拼音',
     formNames: { pinyin: '全拼', initials: '首字母' }, addRule: '添加规则', deleteConfirm: '确定删除规则「{word}」？', import: '导入规则',
