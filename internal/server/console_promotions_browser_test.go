@@ -253,6 +253,33 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		t.Fatalf("the decision log: %q", decisions)
 	}
 
+	// A finance clerk sees the promotions but none of the buttons that change
+	// them, and no moderation screens.
+	e.must(caller{token: op.token, shopID: a.id}, 201, "POST", "/admin/api/v1/staff",
+		map[string]any{"username": "finance_" + a.appid, "password": "finance-pass-1", "role": "finance"})
+	b.run("log out", chromedp.Navigate(e.ts.URL+"/admin/coupons"), click(`[data-test=user-menu]`), clickText(`.el-dropdown-menu__item`, "退出登录"),
+		chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery))
+	b.login("finance_"+a.appid, "finance-pass-1")
+	b.run("finance menu", chromedp.Text(`.layout-aside`, &menu, chromedp.ByQuery))
+	if !strings.Contains(menu, "优惠券") || strings.Contains(menu, "审核队列") {
+		t.Fatalf("finance's menu: %q", menu)
+	}
+	var buttons int
+	for _, path := range []string{"coupons", "flash-sales", "group-deals", "timed-discounts"} {
+		b.run("finance "+path, chromedp.Navigate(e.ts.URL+"/admin/"+path), chromedp.WaitVisible(`.page .card`, chromedp.ByQuery),
+			waitJS(`!document.querySelector('.el-loading-mask') && document.querySelectorAll('.el-table__body tr').length > 0`),
+			chromedp.Evaluate(`document.querySelectorAll('[data-test$="-new"], [data-test^="coupon-grant"], [data-test^="coupon-disable"]').length`, &buttons))
+		if buttons != 0 {
+			t.Fatalf("finance sees %d buttons that change %s", buttons, path)
+		}
+	}
+	b.run("finance withdrawals", chromedp.Navigate(e.ts.URL+"/admin/distribution"), click(`#tab-withdrawals`), clickText(`.el-radio-button`, "已打款"),
+		waitJS(`document.querySelectorAll('[data-test=withdrawals] .el-table__body tr').length === 1`),
+		chromedp.Evaluate(`document.querySelectorAll('[data-test=withdrawals] button, [data-test=dist-save]').length`, &buttons))
+	if buttons != 0 {
+		t.Fatalf("finance sees %d buttons on the distribution screen", buttons)
+	}
+
 	var injected int
 	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 2`),
 		chromedp.Evaluate(`document.querySelectorAll('img[src="x"], script:not([src])').length`, &injected))
