@@ -280,6 +280,22 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		t.Fatalf("finance sees %d buttons on the distribution screen", buttons)
 	}
 
+	// The operator, acting on shop a, adds a word to the base list, which
+	// only operators see.
+	b.run("log out finance", click(`[data-test=user-menu]`), clickText(`.el-dropdown-menu__item`, "退出登录"),
+		chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem('kaidian.shop', '%d')`, a.id), nil))
+	b.login("admin", operatorPassword)
+	b.run("base rule", chromedp.Navigate(e.ts.URL+"/admin/moderation/rules"), waitJS(`(document.querySelector('[data-test=rules]') || { textContent: '' }).textContent.includes('导入词')`),
+		clickText(`.el-radio-button`, "基础词库"), waitJS(`!(document.querySelector('[data-test=rules]') || { textContent: '' }).textContent.includes('导入词')`),
+		click(`[data-test=rule-new]`), chromedp.WaitVisible(`[data-test=rule-save]`, chromedp.ByQuery),
+		fill(`[data-test=rule-word]`, "基础E2E词"), fill(`[data-test=rule-category]`, "abuse"), click(`[data-test=rule-save]`),
+		waitJS(`(document.querySelector('[data-test=rules]') || { textContent: '' }).textContent.includes('基础E2E词')`))
+	base := e.do(caller{token: op.token, shopID: a.id}, "GET", "/admin/api/v1/moderation/rules?scope=base", nil)
+	if base.status != 200 || !strings.Contains(string(base.body), "基础E2E词") {
+		t.Fatalf("the base list: %d %s", base.status, base.body)
+	}
+
 	var injected int
 	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 2`),
 		chromedp.Evaluate(`document.querySelectorAll('img[src="x"], script:not([src])').length`, &injected))
