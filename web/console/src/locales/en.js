@@ -91,7 +91,7 @@ export default {
     autoRule: 'Automatic issue', autoRules: { none: 'None', new_member: 'New members' }, issueBy: 'Issued by',
     active: 'Issuing', disabled: 'Stopped', disable: 'Stop', disableConfirm: 'Stop issuing this coupon? Copies already claimed stay usable.',
     grant: 'Give to a member', memberId: 'Member ID', granted: 'Given', used: 'Used', discount: 'Discount given',
-    over: 'over {n}', off: '{n} off', rateText: '{n} zhe', capText: 'at most {n} off',
+    over: 'over {n}', off: '{n} off', rateText: 'pay {p}%', capText: 'at most {n} off',
   },
   timed: { new: 'New time-limited price', hint: 'While it runs, the SKU sells at this price', price: 'Price', priceYuan: 'Price (yuan)' },
   dist: {
