@@ -73,6 +73,18 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 		t.Fatalf("the percent coupon: %v", percent)
 	}
 
+	// A coupon for a category, picked from the category tree.
+	b.run("category coupon", click(`[data-test=coupon-new]`), chromedp.WaitVisible(`[data-test=coupon-save]`, chromedp.ByQuery),
+		fill(`[data-test=coupon-name]`, "分类券"), fill(`[data-test=coupon-amount]`, "5"), clickText(`.el-dialog .el-radio`, "指定分类"),
+		pick(`[data-test=coupon-categories]`, `.el-tree-node__content`, "甲分类"), click(`[data-test=coupon-save]`),
+		waitJS(`document.querySelectorAll('.coupon-name').length === 3`),
+		waitJS(`[...document.querySelectorAll('[data-test=coupons] .el-table__body td')].some((td) => td.textContent.includes('指定分类') && td.textContent.includes('甲分类'))`))
+	for _, c := range e.mustList(a.owner, "/admin/api/v1/coupons") {
+		if c["name"] == "分类券" && (c["scope"] != "categories" || fmt.Sprint(c["scope_ids"]) != fmt.Sprintf("[%d]", a.categoryID)) {
+			t.Fatalf("the category coupon: %v", c)
+		}
+	}
+
 	// Given to a member: an unknown member id is the API's error on its field.
 	couponID := id(coupons[0])
 	b.run("grant the coupon", click(fmt.Sprintf(`[data-test=coupon-grant-%d]`, couponID)), chromedp.WaitVisible(`[data-test=grant-submit]`, chromedp.ByQuery),
@@ -297,7 +309,7 @@ func TestConsolePromotionsInARealBrowser(t *testing.T) {
 	}
 
 	var injected int
-	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 2`),
+	b.run("injected nodes", chromedp.Navigate(e.ts.URL+"/admin/coupons"), waitJS(`document.querySelectorAll('.coupon-name').length === 3`),
 		chromedp.Evaluate(`document.querySelectorAll('img[src="x"], script:not([src])').length`, &injected))
 	b.mu.Lock()
 	defer b.mu.Unlock()
