@@ -385,12 +385,16 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	// Ship it.
 	b.run("ship", click(`[data-test=ship]`), chromedp.WaitVisible(`[data-test=carrier]`, chromedp.ByQuery),
 		fill(`[data-test=carrier]`, "顺丰速运"), fill(`[data-test=tracking-no]`, "SF1234567890"),
+		// The page's buttons stay busy (disabled) until the reload after the
+		// note is done; a click before that would be lost.
+		waitJS(`!document.querySelector('[data-test=ship-submit]').disabled`),
 		click(`[data-test=ship-submit]`),
 		waitJS(`document.querySelector('[data-test=order-status-tag]').textContent.includes('已发货')`))
 
 	// Refund part of it: 50 yuan of 176.
 	b.run("refund", click(`[data-test=refund]`), chromedp.WaitVisible(`[data-test=refund-amount]`, chromedp.ByQuery),
 		fill(`[data-test=refund-amount]`, "50"), fill(`[data-test=refund-reason]`, "少发一件"),
+		waitJS(`!document.querySelector('[data-test=refund-submit]').disabled`),
 		click(`[data-test=refund-submit]`),
 		chromedp.WaitVisible(`[data-test=order-refunds]`, chromedp.ByQuery))
 	b.screenshot("order-detail")

@@ -37,6 +37,7 @@ export async function api(method, path, body, opts = {}) {
   }
   const res = await fetch('/admin/api/v1' + path, { method, headers, body: payload, credentials: 'same-origin' })
   if (res.status === 204) return null
+  if (opts.text && res.ok) return res.text()
   let data = null
   try { data = await res.json() } catch { data = null }
   if (!res.ok) {

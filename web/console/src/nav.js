@@ -28,6 +28,26 @@ export const nav = [
     ],
   },
   {
+    key: 'promotions',
+    items: [
+      { path: '/flash-sales', title: 'nav.flashSales', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/FlashSales.vue') },
+      { path: '/group-deals', title: 'nav.groupDeals', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/GroupDeals.vue') },
+      { path: '/coupons', title: 'nav.coupons', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Coupons.vue') },
+      { path: '/timed-discounts', title: 'nav.timedDiscounts', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/TimedDiscounts.vue') },
+      { path: '/distribution', title: 'nav.distribution', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Distribution.vue') },
+    ],
+  },
+  {
+    key: 'moderation',
+    items: [
+      { path: '/moderation/queue', title: 'nav.modQueue', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Queue.vue') },
+      { path: '/moderation/rules', title: 'nav.modRules', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Rules.vue') },
+      { path: '/moderation/complaints', title: 'nav.modComplaints', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Complaints.vue') },
+      { path: '/moderation/bans', title: 'nav.modBans', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Bans.vue') },
+      { path: '/moderation/decisions', title: 'nav.modDecisions', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Decisions.vue') },
+    ],
+  },
+  {
     key: 'shop',
     items: [
       { path: '/settings', title: 'nav.settings', perm: 'shop.settings', shop: true, view: () => import('./views/ShopSettings.vue') },
@@ -42,6 +62,10 @@ export const pages = [
   { path: '/products/new', perm: 'catalog.write', shop: true, view: () => import('./views/ProductEdit.vue') },
   { path: '/products/:id', perm: 'catalog.read', shop: true, view: () => import('./views/ProductEdit.vue') },
   { path: '/orders/:id', perm: 'orders.read', shop: true, view: () => import('./views/OrderDetail.vue') },
+  { path: '/flash-sales/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/FlashSaleDetail.vue') },
+  { path: '/group-deals/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/GroupDealDetail.vue') },
+  { path: '/groups/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/GroupDetail.vue') },
+  { path: '/coupons/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/CouponDetail.vue') },
   { path: '/shops/new', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
   { path: '/shops/:id', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
   { path: '/password', view: () => import('./views/Password.vue') },

@@ -24,3 +24,18 @@ export const money = (fen) => (fen === null || fen === undefined ? '' : '¥' + (
 export const toFen = (yuan) => Math.round(Number(yuan || 0) * 100)
 // Times show in China time, the shops' business time, whatever the browser's zone.
 export const dateTime = (s) => (s ? new Date(s).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) : '')
+
+// Date pickers hold China wall-clock time as 'YYYY-MM-DD HH:mm:ss' (their
+// value-format), whatever the browser's zone; chinaISO turns that into the
+// instant the API takes, chinaInput an instant into a picker's value.
+export const pickerFormat = 'YYYY-MM-DD HH:mm:ss'
+export const chinaISO = (s) => (s ? new Date(s.replace(' ', 'T') + '+08:00').toISOString() : null)
+export function chinaInput(d) {
+  const c = new Date(new Date(d).getTime() + 8 * 3600 * 1000).toISOString()
+  return c.slice(0, 10) + ' ' + c.slice(11, 19)
+}
+// dateRange is a [start, end] picker value from now + fromMinutes, lasting minutes.
+export function dateRange(fromMinutes, minutes) {
+  const start = Date.now() + fromMinutes * 60000
+  return [chinaInput(start), chinaInput(start + minutes * 60000)]
+}

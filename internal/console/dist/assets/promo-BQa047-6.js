@@ -1,0 +1,1 @@
+function t(n,e){const i=Date.now();return i<new Date(n).getTime()?"upcoming":i<new Date(e).getTime()?"running":"ended"}const r=n=>({upcoming:"warning",running:"success",ended:"info"})[n],s=n=>String(n||"").split(/[\s,;]+/).map(Number).filter(e=>Number.isInteger(e)&&e>0);export{t as a,s as i,r as p};
