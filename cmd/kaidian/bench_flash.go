@@ -81,22 +81,12 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
-	}
-	dataDir, err := os.MkdirTemp("", "kaidian-bench-flash-")
+	logf := stderrLog
+	dataDir, target, cleanup, err := scratchDatabase(ctx, "kaidian-bench-flash-", f.db, f.keep)
 	if err != nil {
 		return err
 	}
-	target, cleanup, err := benchDatabase(ctx, benchFlags{db: f.db, keep: f.keep}, dataDir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := cleanup(); err != nil {
-			logf("cleanup: %v", err)
-		}
-	}()
+	defer cleanup()
 	cfg, err := config.Load("bench-flash", []string{"--data", dataDir, "--db", target.dsn, "--sqlite-sync", f.sqliteSync,
 		"--log-level", "error", "--addr", "127.0.0.1:0",
 		// Every buyer of the run comes from 127.0.0.1.
@@ -433,4 +423,27 @@ func send(ctx context.Context, c *http.Client, base string, r bench.Request) (in
 		return resp.StatusCode, err
 	}
 	return resp.StatusCode, nil
+}
+
+// stderrLog prints a timestamped progress line.
+func stderrLog(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+}
+
+// scratchDatabase makes a data folder and a fresh database for a
+// benchmark (see benchDatabase); cleanup removes both unless keep.
+func scratchDatabase(ctx context.Context, prefix, dsn string, keep bool) (string, benchTarget, func(), error) {
+	dataDir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", benchTarget{}, nil, err
+	}
+	target, cleanup, err := benchDatabase(ctx, benchFlags{db: dsn, keep: keep}, dataDir)
+	if err != nil {
+		return "", benchTarget{}, nil, err
+	}
+	return dataDir, target, func() {
+		if err := cleanup(); err != nil {
+			stderrLog("cleanup: %v", err)
+		}
+	}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -62,22 +61,12 @@ func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
-	}
-	dataDir, err := os.MkdirTemp("", "kaidian-bench-groups-")
+	logf := stderrLog
+	dataDir, target, cleanup, err := scratchDatabase(ctx, "kaidian-bench-groups-", f.db, f.keep)
 	if err != nil {
 		return err
 	}
-	target, cleanup, err := benchDatabase(ctx, benchFlags{db: f.db, keep: f.keep}, dataDir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := cleanup(); err != nil {
-			logf("cleanup: %v", err)
-		}
-	}()
+	defer cleanup()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
