@@ -165,6 +165,16 @@ func (s *Service) SetBirthday(ctx context.Context, shopID, id int64, birthday st
 	return s.Get(ctx, shopID, id)
 }
 
+// SetNickname sets a buyer's nickname (moderation publishes it).
+func (s *Service) SetNickname(ctx context.Context, shopID, id int64, nickname string) error {
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE members SET nickname = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
+		nickname, db.Now(), id, shopID))
+	if db.IsNoRows(err) {
+		return errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return errs.Wrap("set nickname", err)
+}
+
 // Get returns member id of shopID.
 func (s *Service) Get(ctx context.Context, shopID, id int64) (Member, error) {
 	m, err := scanMember(s.db.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = ? AND shop_id = ?`, id, shopID))

@@ -99,7 +99,8 @@ func (s *Service) Submit(ctx context.Context, shopID, memberID int64, in NewItem
 	if verdict != engine.VerdictPass || wx.review {
 		status = Pending
 	}
-	return s.insertItem(ctx, shopID, memberID, in, status, verdict, ms, wx.note)
+	it, err := s.insertItem(ctx, shopID, memberID, in, status, verdict, ms, wx.note)
+	return s.published(ctx, shopID, it, err)
 }
 
 // blocked is the error for text a block rule matched.

@@ -33,9 +33,23 @@ type Service struct {
 	db     *db.DB
 	wechat SecChecker
 	log    *slog.Logger
+	// onPublished runs when an item becomes visible (at once or once
+	// approved): a published nickname becomes the buyer's nickname.
+	onPublished func(ctx context.Context, shopID int64, it Item) error
 
 	rules   atomic.Pointer[ruleSet]
 	rebuild sync.Mutex // one rebuild at a time
+}
+
+// OnPublished sets what runs when an item is published.
+func (s *Service) OnPublished(fn func(ctx context.Context, shopID int64, it Item) error) { s.onPublished = fn }
+
+// published runs the hook for an item that is now visible.
+func (s *Service) published(ctx context.Context, shopID int64, it Item, err error) (Item, error) {
+	if err != nil || it.Status != Published || s.onPublished == nil {
+		return it, err
+	}
+	return it, s.onPublished(ctx, shopID, it)
 }
 
 // ruleSet is the compiled rules at some versions. It is immutable.

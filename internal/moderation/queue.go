@@ -49,7 +49,8 @@ func (s *Service) Approve(ctx context.Context, shopID, id int64, actor string) (
 	if err != nil {
 		return Item{}, errs.Wrap("approve", err)
 	}
-	return s.GetItem(ctx, shopID, id)
+	it, err := s.GetItem(ctx, shopID, id)
+	return s.published(ctx, shopID, it, err)
 }
 
 // Reject takes a pending or published item down with a reason.

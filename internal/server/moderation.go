@@ -12,6 +12,12 @@ func (s *Server) buildModeration(ctx context.Context) error {
 	s.Moderation = moderation.NewService(s.DB, secChecker{s}, s.log)
 	s.Moderation.RegisterJobs(s.Jobs)
 	s.Catalog.SetTextCheck(s.Moderation.CheckStaffText)
+	s.Moderation.OnPublished(func(ctx context.Context, shopID int64, it moderation.Item) error {
+		if it.Kind != "nickname" {
+			return nil
+		}
+		return s.Members.SetNickname(ctx, shopID, it.MemberID, it.Text)
+	})
 	return s.Moderation.Load(ctx)
 }
 

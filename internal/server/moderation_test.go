@@ -233,3 +233,37 @@ func TestProductTextIsChecked(t *testing.T) {
 		e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "真皮手提包", true))
 	})
 }
+
+// TestNicknamesBecomeTheBuyersOnceClean: a clean nickname is the buyer's at
+// once, one held for review only once staff approve it, a blocked one never.
+func TestNicknamesBecomeTheBuyersOnceClean(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		e.must(a.owner, 201, "POST", "/admin/api/v1/moderation/rules", map[string]any{"word": "微信", "category": "ads", "level": "review"})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/moderation/rules", map[string]any{"word": "赌场", "category": "gambling", "level": "block"})
+		nick := func(text string) response {
+			return e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "nickname", "target": "member", "text": text})
+		}
+		me := func() string { return e.must(a.member, 200, "GET", "/api/v1/me", nil)["nickname"].(string) }
+		if r := nick("小红"); r.status != 201 {
+			t.Fatalf("clean nickname: %d %s", r.status, r.body)
+		}
+		if got := me(); got != "小红" {
+			t.Fatalf("nickname = %q, want 小红", got)
+		}
+		held := nick("加微信的小红")
+		if held.status != 201 || held.json(t)["status"] != "pending" {
+			t.Fatalf("review nickname: %d %s", held.status, held.body)
+		}
+		if got := me(); got != "小红" {
+			t.Fatalf("a held nickname took effect: %q", got)
+		}
+		if r := nick("赌场老板"); r.status != 422 {
+			t.Fatalf("blocked nickname: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/approve", int64(held.json(t)["id"].(float64))), nil)
+		if got := me(); got != "加微信的小红" {
+			t.Fatalf("after approval the nickname is %q", got)
+		}
+	})
+}
