@@ -42,7 +42,9 @@ type Service struct {
 }
 
 // OnPublished sets what runs when an item is published.
-func (s *Service) OnPublished(fn func(ctx context.Context, shopID int64, it Item) error) { s.onPublished = fn }
+func (s *Service) OnPublished(fn func(ctx context.Context, shopID int64, it Item) error) {
+	s.onPublished = fn
+}
 
 // published runs the hook for an item that is now visible.
 func (s *Service) published(ctx context.Context, shopID int64, it Item, err error) (Item, error) {
