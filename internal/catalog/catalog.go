@@ -128,6 +128,8 @@ type ProductInput struct {
 	OnShelf     bool       `json:"on_shelf"`
 	Sort        int64      `json:"sort"`
 	Kind        Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
+
+	reviewHold bool // the text waits for review: stored off the shelf
 }
 
 func (in *ProductInput) normalize() {

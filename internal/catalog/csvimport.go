@@ -60,36 +60,45 @@ func (s *Service) ImportCSV(ctx context.Context, shopID int64, r io.Reader) (Imp
 		return ImportResult{}, err
 	}
 	var res ImportResult
+	var ids []int64
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		res, err = s.importProducts(ctx, tx, sh, products)
+		res, ids, err = s.importProducts(ctx, tx, sh, products)
 		return err
 	})
 	if err != nil {
 		return ImportResult{}, skuCodeError(err)
 	}
+	for i, p := range products {
+		if err := s.held(ctx, shopID, ids[i], p.in); err != nil {
+			return res, err
+		}
+	}
 	return res, s.Sync(ctx)
 }
 
-func (s *Service) importProducts(ctx context.Context, tx *db.Tx, sh shop.Shop, products []*importProduct) (ImportResult, error) {
+func (s *Service) importProducts(ctx context.Context, tx *db.Tx, sh shop.Shop, products []*importProduct) (ImportResult, []int64, error) {
 	var res ImportResult
+	ids := make([]int64, 0, len(products))
 	paths := map[string]int64{}
 	for _, p := range products {
 		id, created, err := s.ensureCategoryPath(ctx, tx, sh.ID, p.category, paths)
 		if err != nil {
-			return res, lineError(p.line, err)
+			return res, nil, lineError(p.line, err)
 		}
 		res.Categories += created
 		p.in.CategoryID = id
 		if err := checkCategory(ctx, tx, sh, p.in); err != nil {
-			return res, lineError(p.line, err)
+			return res, nil, lineError(p.line, err)
 		}
-		if _, err := insertProduct(ctx, tx, sh.ID, p.in); err != nil {
-			return res, err
+		productID, err := insertProduct(ctx, tx, sh.ID, p.in)
+		if err != nil {
+			return res, nil, err
 		}
+		ids = append(ids, productID)
 		res.Products++
 		res.SKUs += len(p.in.SKUs)
 	}
-	return res, nil
+	return res, ids, nil
 }
 
 // ensureCategoryPath finds or creates every category of a path like a/b/c.

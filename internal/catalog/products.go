@@ -54,7 +54,7 @@ func (s *Service) CreateProduct(ctx context.Context, shopID int64, in ProductInp
 	if err := in.validate(); err != nil {
 		return Product{}, err
 	}
-	if err := s.checkText(shopID, in); err != nil {
+	if err := s.checkText(shopID, &in); err != nil {
 		return Product{}, err
 	}
 	sh, err := s.shops.Get(ctx, shopID)
@@ -72,6 +72,9 @@ func (s *Service) CreateProduct(ctx context.Context, shopID int64, in ProductInp
 	})
 	if err != nil {
 		return Product{}, skuCodeError(err)
+	}
+	if err := s.held(ctx, shopID, id, in); err != nil {
+		return Product{}, err
 	}
 	return s.afterWrite(ctx, shopID, id)
 }
@@ -97,10 +100,10 @@ func insertProduct(ctx context.Context, tx *db.Tx, shopID int64, in ProductInput
 	now := db.Now()
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO spus (shop_id, category_id, title, subtitle, description, images, specs,
-		on_shelf, sort, kind, price_min, price_max, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		on_shelf, sort, kind, price_min, price_max, review_hold, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, in.Kind, lo, hi, now, now).Scan(&id)
+		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, now, now).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -229,7 +232,7 @@ func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in Produ
 	if err := in.validate(); err != nil {
 		return Product{}, err
 	}
-	if err := s.checkText(shopID, in); err != nil {
+	if err := s.checkText(shopID, &in); err != nil {
 		return Product{}, err
 	}
 	sh, err := s.shops.Get(ctx, shopID)
@@ -248,16 +251,19 @@ func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in Produ
 	if err != nil {
 		return Product{}, skuCodeError(err)
 	}
+	if err := s.held(ctx, shopID, id, in); err != nil {
+		return Product{}, err
+	}
 	return s.afterWrite(ctx, shopID, id)
 }
 
 func updateSPU(ctx context.Context, tx *db.Tx, shopID, id int64, in ProductInput) error {
 	lo, hi := priceRange(in.SKUs)
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE spus SET category_id = ?, title = ?, subtitle = ?, description = ?,
-		images = ?, specs = ?, on_shelf = ?, sort = ?, kind = ?, price_min = ?, price_max = ?, updated_at = ?
+		images = ?, specs = ?, on_shelf = ?, sort = ?, kind = ?, price_min = ?, price_max = ?, review_hold = ?, updated_at = ?
 		WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`,
 		in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, in.Kind, lo, hi, db.Now(), id, shopID))
+		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, db.Now(), id, shopID))
 	if db.IsNoRows(err) {
 		return errProductNotFound
 	}
@@ -347,12 +353,16 @@ func (s *Service) SetShelf(ctx context.Context, shopID, id int64, on bool) (Prod
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		var categoryID int64
-		err := tx.QueryRow(ctx, `SELECT category_id FROM spus WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, id, shopID).Scan(&categoryID)
+		var hold bool
+		err := tx.QueryRow(ctx, `SELECT category_id, review_hold FROM spus WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, id, shopID).Scan(&categoryID, &hold)
 		if db.IsNoRows(err) {
 			return errProductNotFound
 		}
 		if err != nil {
 			return err
+		}
+		if on && hold {
+			return errInReview
 		}
 		if on {
 			if err := checkPublish(ctx, tx, sh, categoryID); err != nil {

@@ -17,6 +17,7 @@ type Service struct {
 	view  *view
 
 	textCheck TextCheck // see SetTextCheck
+	onHeld    HeldHook
 }
 
 // NewService returns the catalog. Call Load before serving and Run to keep

@@ -153,7 +153,7 @@ func (s *Service) insertItem(ctx context.Context, shopID, memberID int64, in New
 	var id int64
 	err := s.db.QueryRow(ctx, `INSERT INTO moderation_items (shop_id, member_id, kind, target, body, status, verdict, matches, wechat, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		shopID, memberID, in.Kind, in.Target, in.Text, status, verdict, string(matches), wx, now, now).Scan(&id)
+		shopID, nullMember(memberID), in.Kind, in.Target, in.Text, status, verdict, string(matches), wx, now, now).Scan(&id)
 	if err != nil {
 		return Item{}, errs.Wrap("submit", err)
 	}
@@ -168,7 +168,15 @@ func matchViews(ms []engine.Match) []MatchView {
 	return out
 }
 
-const itemColumns = `id, member_id, kind, target, body, status, verdict, matches, wechat, reject_reason, created_at`
+// nullMember stores a staff item (product text) without an author.
+func nullMember(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+const itemColumns = `id, COALESCE(member_id, 0), kind, target, body, status, verdict, matches, wechat, reject_reason, created_at`
 
 func scanItem(sc scanner) (Item, error) {
 	var it Item

@@ -82,6 +82,9 @@ func (s *Service) Ban(ctx context.Context, shopID, id int64, actor string, in Ba
 	if err != nil {
 		return Item{}, err
 	}
+	if it.MemberID == 0 {
+		return Item{}, errs.E(errs.Conflict, "no_author", "this item has no buyer to ban (it is staff's product text)")
+	}
 	until := time.Now().Add(time.Duration(in.Days) * 24 * time.Hour).UnixMilli()
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		if it.Status == Pending || it.Status == Published {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 
 	"github.com/kaidian/kaidian/internal/moderation/engine"
 )
@@ -112,9 +113,19 @@ func (s *Service) RulesFor(ctx context.Context, shopID int64) ([]engine.Rule, er
 // CheckStaffText refuses staff-written text (product titles and
 // descriptions) that a block rule matches, with 422 content_blocked. Text
 // that review rules match is let through: products have no review queue.
-func (s *Service) CheckStaffText(shopID int64, text string) error {
-	if v, ms := s.Check(shopID, text); v == engine.VerdictBlock {
-		return blocked(ms)
+func (s *Service) CheckStaffText(shopID int64, text string) (hold bool, err error) {
+	v, ms := s.Check(shopID, text)
+	if v == engine.VerdictBlock {
+		return false, blocked(ms)
 	}
-	return nil
+	return v == engine.VerdictReview, nil
+}
+
+// HoldProduct puts a product's text in the review queue (the catalog keeps
+// the product off the shelf until the item is approved).
+func (s *Service) HoldProduct(ctx context.Context, shopID, productID int64, text string) error {
+	_, ms := s.Check(shopID, text)
+	_, err := s.insertItem(ctx, shopID, 0, NewItem{Kind: "product", Target: "product:" + strconv.FormatInt(productID, 10), Text: text},
+		Pending, string(engine.VerdictReview), ms, "")
+	return err
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/kaidian/kaidian/internal/moderation"
 )
@@ -11,12 +13,19 @@ import (
 func (s *Server) buildModeration(ctx context.Context) error {
 	s.Moderation = moderation.NewService(s.DB, secChecker{s}, s.log)
 	s.Moderation.RegisterJobs(s.Jobs)
-	s.Catalog.SetTextCheck(s.Moderation.CheckStaffText)
+	s.Catalog.SetTextCheck(s.Moderation.CheckStaffText, s.Moderation.HoldProduct)
 	s.Moderation.OnPublished(func(ctx context.Context, shopID int64, it moderation.Item) error {
-		if it.Kind != "nickname" {
-			return nil
+		switch it.Kind {
+		case "nickname":
+			return s.Members.SetNickname(ctx, shopID, it.MemberID, it.Text)
+		case "product":
+			id, err := strconv.ParseInt(strings.TrimPrefix(it.Target, "product:"), 10, 64)
+			if err != nil {
+				return err
+			}
+			return s.Catalog.ReleaseReview(ctx, shopID, id)
 		}
-		return s.Members.SetNickname(ctx, shopID, it.MemberID, it.Text)
+		return nil
 	})
 	return s.Moderation.Load(ctx)
 }

@@ -267,3 +267,54 @@ func TestNicknamesBecomeTheBuyersOnceClean(t *testing.T) {
 		}
 	})
 }
+
+// TestProductTextForReviewIsHeldOffTheShelf: product text that matches a
+// review rule is saved off the shelf, queued, cannot go on the shelf, and
+// can once a reviewer approves it; its item has no author to ban.
+func TestProductTextForReviewIsHeldOffTheShelf(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		e.must(a.owner, 201, "POST", "/admin/api/v1/moderation/rules", map[string]any{"word": "最低价", "category": "ads", "level": "review"})
+		p := e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "全网最低价连衣裙", true))
+		id := int64(p["id"].(float64))
+		if p["on_shelf"] != false {
+			t.Fatalf("a held product went on the shelf: %v", p["on_shelf"])
+		}
+		shelf := fmt.Sprintf("/admin/api/v1/products/%d/shelf", id)
+		if r := e.do(a.owner, "POST", shelf, map[string]any{"on_shelf": true}); r.status != 409 || r.code() != "product_in_review" {
+			t.Fatalf("shelving a held product: %d %s", r.status, r.body)
+		}
+		queue := e.mustList(a.owner, "/admin/api/v1/moderation/items?status=pending")
+		var item map[string]any
+		for _, it := range queue {
+			if it["kind"] == "product" && it["target"] == fmt.Sprintf("product:%d", id) {
+				item = it
+			}
+		}
+		if item == nil {
+			t.Fatalf("the product is not in the review queue: %v", queue)
+		}
+		itemID := int64(item["id"].(float64))
+		if r := e.do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/ban", itemID), map[string]any{"days": 1, "reason": "广告文案"}); r.status != 409 {
+			t.Fatalf("banning the author of staff text: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/approve", itemID), nil)
+		if got := e.must(a.owner, 200, "POST", shelf, map[string]any{"on_shelf": true}); got["on_shelf"] != true {
+			t.Fatalf("after approval: %v", got["on_shelf"])
+		}
+		// A CSV import of held text: imported off the shelf and queued too.
+		csv := "product_key,category,title,price,stock,on_shelf\np1,女装,最低价T恤,59.00,5,1\n"
+		if r := e.doWithType(a.owner, "POST", "/admin/api/v1/products/import", csv, "text/csv"); r.status != 200 && r.status != 201 {
+			t.Fatalf("import: %d %s", r.status, r.body)
+		}
+		n := 0
+		for _, it := range e.mustList(a.owner, "/admin/api/v1/moderation/items?status=pending") {
+			if it["kind"] == "product" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("the imported held product is not queued: %d items", n)
+		}
+	})
+}

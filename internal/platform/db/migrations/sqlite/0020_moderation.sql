@@ -36,8 +36,8 @@ CREATE TABLE moderation_settings (
 CREATE TABLE moderation_items (
     id             INTEGER PRIMARY KEY,
     shop_id        INTEGER NOT NULL REFERENCES shops(id),
-    member_id      INTEGER NOT NULL REFERENCES members(id),
-    kind           TEXT    NOT NULL CHECK (kind IN ('comment','review','nickname','post')),
+    member_id      INTEGER REFERENCES members(id), -- NULL for staff's product text
+    kind           TEXT    NOT NULL CHECK (kind IN ('comment','review','nickname','post','product')),
     target         TEXT    NOT NULL DEFAULT '',
     body           TEXT    NOT NULL,
     status         TEXT    NOT NULL CHECK (status IN ('published','pending','rejected','removed')),
