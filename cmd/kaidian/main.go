@@ -24,6 +24,7 @@ Usage:
   kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
   kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian bench-groups [flags] run the group-buying settlement benchmark
+  kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):

@@ -1,9 +1,11 @@
 package moderation
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -11,7 +13,36 @@ import (
 )
 
 // Handlers serves moderation to buyers, complainants and staff.
-type Handlers struct{ Svc *Service }
+type Handlers struct {
+	Svc *Service
+	// Allow counts a request against a limit (ratelimit.Limiter.Allow);
+	// nil = no limits. ClientIP names the caller's address.
+	Allow    func(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+	ClientIP func(r *http.Request) string
+}
+
+// Limits on what buyers and visitors can send.
+const (
+	submissionsPerMinute = 20 // per buyer
+	complaintsPerHour    = 10 // per address
+)
+
+var errTooMany = errs.E(errs.RateLimited, "too_many_requests", "too many submissions; try again later")
+
+// limit counts one request under key and refuses it over the limit.
+func (h *Handlers) limit(ctx context.Context, key string, n int, window time.Duration) error {
+	if h.Allow == nil {
+		return nil
+	}
+	ok, err := h.Allow(ctx, key, n, window)
+	if err != nil {
+		return errs.Wrap("rate limit", err)
+	}
+	if !ok {
+		return errTooMany
+	}
+	return nil
+}
 
 type reasonBody struct {
 	Reason string `json:"reason"`
@@ -129,6 +160,9 @@ func (h *Handlers) submit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, _ := auth.MemberFrom(r.Context())
+	if err := h.limit(r.Context(), "content:member:"+strconv.FormatInt(m.ID, 10), submissionsPerMinute, time.Minute); err != nil {
+		return err
+	}
 	it, err := h.Svc.Submit(r.Context(), m.ShopID, m.ID, in)
 	return httpx.Respond(w, http.StatusCreated, forMember(it), err)
 }
@@ -149,6 +183,11 @@ func (h *Handlers) fileComplaint(w http.ResponseWriter, r *http.Request) error {
 	var in NewComplaint
 	if err := httpx.Decode(w, r, &in, 0); err != nil {
 		return err
+	}
+	if h.ClientIP != nil {
+		if err := h.limit(r.Context(), "complaint:ip:"+h.ClientIP(r), complaintsPerHour, time.Hour); err != nil {
+			return err
+		}
 	}
 	c, err := h.Svc.FileComplaint(r.Context(), auth.ShopFrom(r.Context()), in)
 	c.Contact = ""

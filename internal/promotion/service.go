@@ -314,7 +314,7 @@ func (s *Service) SettleSales(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// pricingCoupon is the engine's view of a wallet coupon.
+// rule is the pricing engine's view of a wallet coupon.
 func (mc walletCoupon) rule() pricing.Coupon {
 	return pricing.Coupon{Kind: pricing.CouponKind(mc.Kind), Amount: mc.Amount, RateBP: mc.RateBP, Cap: mc.Cap,
 		Threshold: mc.Threshold, Scope: pricing.Scope(mc.Scope), IDs: mc.ScopeIDs}

@@ -318,3 +318,28 @@ func TestProductTextForReviewIsHeldOffTheShelf(t *testing.T) {
 		}
 	})
 }
+
+// TestSubmissionsAndComplaintsAreRateLimited: a buyer may post 20 items a
+// minute, an address file 10 complaints an hour; beyond that, 429.
+func TestSubmissionsAndComplaintsAreRateLimited(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		got := map[int]int{}
+		for i := range 21 {
+			r := e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": "product:1", "text": fmt.Sprintf("好评第%d条", i)})
+			got[r.status]++
+		}
+		if got[201] != 20 || got[429] != 1 {
+			t.Fatalf("21 posts in a minute: %v", got)
+		}
+		item := e.mustList(a.member, "/api/v1/contents?target=product:1")[0]
+		got = map[int]int{}
+		for range 11 {
+			r := e.do(caller{appid: a.appid}, "POST", "/api/v1/complaints", map[string]any{"item_id": item["id"], "reason": "抄袭了我的原创内容", "contact": "13800138000"})
+			got[r.status]++
+		}
+		if got[201] != 10 || got[429] != 1 {
+			t.Fatalf("11 complaints in an hour: %v", got)
+		}
+	})
+}
