@@ -188,15 +188,10 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		return Order{}, err
 	}
 	items := in.Items
-	switch {
-	case in.FromCart:
+	if in.FromCart {
 		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
 			return Order{}, err
 		}
-	case applied.Flash != nil:
-		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
-	case applied.Group != nil:
-		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
 	lines, err := s.priceWithPromotions(ctx, tx, sh.ID, items, applied, now)
 	if err != nil {
@@ -248,8 +243,15 @@ func (in CreateInput) usesPromotions() bool {
 
 // priceWithPromotions prices the items at the SKUs' prices, then puts on
 // the promotion price: the flash-sale or group price of a single-line
-// order, or else each SKU's running time-limited price.
+// order (whose one item the claim or deal gives), or else each SKU's
+// running time-limited price.
 func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID int64, items []Item, applied Applied, now time.Time) ([]Line, error) {
+	switch {
+	case applied.Flash != nil:
+		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
+	case applied.Group != nil:
+		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
+	}
 	lines, err := priceLines(ctx, q, shopID, mergeItems(items))
 	if err != nil {
 		return nil, err

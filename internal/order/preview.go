@@ -43,15 +43,10 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 		return Preview{}, err
 	}
 	items := in.Items
-	switch {
-	case in.FromCart:
+	if in.FromCart {
 		if items, err = selectedCart(ctx, s.db, shopID, memberID); err != nil {
 			return Preview{}, err
 		}
-	case applied.Flash != nil:
-		items = []Item{{SKUID: applied.Flash.SKUID, Quantity: applied.Flash.Quantity}}
-	case applied.Group != nil:
-		items = []Item{{SKUID: applied.Group.SKUID, Quantity: 1}}
 	}
 	lines, err := s.priceWithPromotions(ctx, s.db, shopID, items, applied, now)
 	if err != nil {
