@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // Status is where an order is in its life.

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // PreviewInput is a checkout to price without placing it.

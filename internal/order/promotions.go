@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // Promotions is what checkout needs from the promotion package; server
