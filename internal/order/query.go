@@ -23,7 +23,7 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var paid, shipped, completed, cancelled sql.NullInt64
 	err := row.Scan(&o.ID, &o.OrderNo, &o.MemberID, &o.Status, &o.GoodsAmount, &o.ShippingFee, &o.DiscountAmount,
 		&o.TotalAmount, &o.PaidAmount, &o.RefundedAmount, &addr, &o.BuyerNote, &o.StaffNote, &deadline, &o.Carrier,
-		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.CouponID, &o.GroupID)
+		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.MemberCouponID, &o.GroupID)
 	if err != nil {
 		return Order{}, err
 	}
