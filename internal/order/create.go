@@ -39,16 +39,16 @@ type Item struct {
 // CreateInput is a checkout: explicit items ("buy now") or the cart's
 // selected lines.
 type CreateInput struct {
-	Items        []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
-	FromCart     bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
-	FlashClaimID int64   `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
-	GroupDealID  int64   `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
-	GroupID      int64   `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
+	Items        []Item `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
+	FromCart     bool   `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
+	FlashClaimID int64  `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
+	GroupDealID  int64  `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
+	GroupID      int64  `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
 	// MemberCouponID names the buyer's own copy of a coupon (a wallet entry,
 	// GET /api/v1/me/coupons), not the shop's coupon template.
-	MemberCouponID int64 `json:"member_coupon_id,omitempty" doc:"a coupon from my wallet: the id of GET /api/v1/me/coupons (not the coupon template's id); order creation applies only the coupon named here"`
-	Address      Address `json:"address"`
-	BuyerNote    string  `json:"buyer_note"`
+	MemberCouponID int64   `json:"member_coupon_id,omitempty" doc:"a coupon from my wallet: the id of GET /api/v1/me/coupons (not the coupon template's id); order creation applies only the coupon named here"`
+	Address        Address `json:"address"`
+	BuyerNote      string  `json:"buyer_note"`
 }
 
 // Shops gives orders the shop's rules and gates.
