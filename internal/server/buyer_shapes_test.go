@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // staffOnlyKeys are fields of staff shapes that a buyer's answer must
@@ -106,6 +107,42 @@ func TestBuyerOrderRoutesShowNoStaffFields(t *testing.T) {
 				if _, read := answers[route]; !read && !notOrders[route] {
 					t.Errorf("buyer route %s is not checked for staff-only fields", route)
 				}
+			}
+		}
+	})
+}
+
+// TestBuyerPromotionRoutesShowNoStaffFields reads the promotion routes
+// buyers call: they answered with the staff types (a coupon's issued
+// count and automatic rule, who decided a withdrawal).
+func TestBuyerPromotionRoutesShowNoStaffFields(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "促", "enterprise")
+		e.setStock(a, 100)
+		sale := e.newSale(a, "秒杀", 5, time.Now())
+		deal := e.newDeal(a, "拼团", false)
+		e.newCoupon(a, "满50减10", true)
+		e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "限时价", "price": 7900,
+			"starts_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339Nano)})
+		_, withdrawal := e.promoterWithWithdrawal(a)
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/withdrawals/%d/approve", withdrawal), map[string]any{"note": "ok"})
+		shopCaller := caller{appid: a.appid}
+		answers := map[string]response{
+			"GET /api/v1/flash-sales":      e.do(shopCaller, "GET", "/api/v1/flash-sales", nil),
+			"GET /api/v1/flash-sales/{id}": e.do(shopCaller, "GET", fmt.Sprintf("/api/v1/flash-sales/%d", sale), nil),
+			"GET /api/v1/group-deals":      e.do(shopCaller, "GET", "/api/v1/group-deals", nil),
+			"GET /api/v1/group-deals/{id}": e.do(shopCaller, "GET", fmt.Sprintf("/api/v1/group-deals/%d", deal), nil),
+			"GET /api/v1/timed-discounts":  e.do(shopCaller, "GET", "/api/v1/timed-discounts", nil),
+			"GET /api/v1/coupons":          e.do(shopCaller, "GET", "/api/v1/coupons", nil),
+			"GET /api/v1/me/withdrawals":   e.do(a.member, "GET", "/api/v1/me/withdrawals", nil),
+			"POST /api/v1/me/withdrawals":  e.do(a.member, "POST", "/api/v1/me/withdrawals", map[string]any{"amount": 1000}),
+		}
+		for route, ans := range answers {
+			if ans.status >= 300 || len(ans.body) < 10 {
+				t.Fatalf("%s: %d %s", route, ans.status, ans.body)
+			}
+			if leaked := leakedKeys(ans.body); len(leaked) > 0 {
+				t.Errorf("%s shows staff-only fields %v: %s", route, leaked, ans.body)
 			}
 		}
 	})
