@@ -95,6 +95,9 @@ func (s *Service) CreateCoupon(ctx context.Context, shopID int64, in NewCoupon) 
 	if err := in.validate(); err != nil {
 		return Coupon{}, err
 	}
+	if err := s.checkScope(ctx, shopID, in.Scope, in.ScopeIDs); err != nil {
+		return Coupon{}, err
+	}
 	if in.ScopeIDs == nil {
 		in.ScopeIDs = []int64{}
 	}
@@ -110,6 +113,36 @@ func (s *Service) CreateCoupon(ctx context.Context, shopID int64, in NewCoupon) 
 		return Coupon{}, errs.Wrap("create coupon", err)
 	}
 	return s.Coupon(ctx, shopID, id)
+}
+
+// checkScope refuses a scoped coupon naming a product or category that is
+// not the shop's (or no longer exists): it would silently never apply, or
+// name another shop's goods.
+func (s *Service) checkScope(ctx context.Context, shopID int64, scope string, ids []int64) error {
+	table := map[string]string{"categories": "categories", "products": "spus"}[scope]
+	if table == "" {
+		return nil
+	}
+	unique := map[int64]bool{}
+	for _, id := range ids {
+		unique[id] = true
+	}
+	deleted := ""
+	if table == "spus" {
+		deleted = " AND deleted_at IS NULL"
+	}
+	ok := 0
+	for id := range unique {
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE id = ? AND shop_id = ?`+deleted, id, shopID).Scan(&n); err != nil {
+			return errs.Wrap("coupon scope", err)
+		}
+		ok += n
+	}
+	if ok != len(unique) || len(unique) != len(ids) {
+		return errs.Field("scope_ids", "scope_not_found", "every id must be one of this shop's "+scope+", each once")
+	}
+	return nil
 }
 
 func timeMS(t *time.Time) any {

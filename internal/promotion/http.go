@@ -21,7 +21,7 @@ type Handlers struct {
 }
 
 type claimRequest struct {
-	Quantity int64  `json:"quantity" doc:"default 1; at most the sale's per-user limit"`
+	Quantity *int64 `json:"quantity" doc:"1 (the default) up to the sale's per-user limit"`
 	Token    string `json:"token" doc:"from GET /api/v1/flash-sales/{id}/token"`
 }
 
@@ -185,11 +185,15 @@ func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &in, 4<<10); err != nil {
 		return err
 	}
-	if in.Quantity == 0 {
-		in.Quantity = 1
+	qty := int64(1)
+	if in.Quantity != nil {
+		qty = *in.Quantity
+	}
+	if qty < 1 {
+		return errs.Field("quantity", "invalid_quantity", "must be at least 1")
 	}
 	m := member(r)
-	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, in.Quantity, in.Token)
+	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, qty, in.Token)
 	return httpx.Respond(w, http.StatusCreated, v, err)
 }
 
