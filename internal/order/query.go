@@ -197,3 +197,13 @@ func (s *Service) ByNo(ctx context.Context, shopID int64, orderNo string) (Order
 	}
 	return s.Get(ctx, shopID, id, 0)
 }
+
+// Bought reports whether the buyer has a paid order of the product that
+// was not fully refunded (reviews are only from buyers).
+func (s *Service) Bought(ctx context.Context, shopID, memberID, productID int64) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE l.shop_id = ? AND l.spu_id = ? AND o.member_id = ? AND o.shop_id = ? AND o.paid_at IS NOT NULL
+		AND o.status IN ('paid', 'shipped', 'completed')`, shopID, productID, memberID, shopID).Scan(&n)
+	return n > 0, errs.Wrap("bought", err)
+}
