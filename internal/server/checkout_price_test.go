@@ -224,3 +224,30 @@ func TestFullyDiscountedOrderIsPaidAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestFreeOrderIsNotAWeChatPayment: a 0-fen order's payment row (channel
+// free) is not a WeChat Pay payment: the day still reconciles with
+// WeChat's bill, and the payment success rate counts only WeChat Pay.
+func TestFreeOrderIsNotAWeChatPayment(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "账", "enterprise")
+		e.paidOrder(op, a) // 9900 through WeChat Pay
+		c := e.must(a.owner, 201, "POST", "/admin/api/v1/coupons", map[string]any{"name": "全免", "kind": "amount",
+			"amount": 100000, "scope": "all", "valid_days": 3, "total_quantity": 10, "claimable": true})
+		w := e.claimCoupon(a.member, int64(c["id"].(float64)))
+		o := e.withHeader("Idempotency-Key", "free-recon-1").must(a.member, 201, "POST", "/api/v1/orders", map[string]any{
+			"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}, "member_coupon_id": w, "address": testAddress})
+		if o["status"] != "paid" {
+			t.Fatalf("free order: %v", o["status"])
+		}
+		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+		if rep := e.must(a.owner, 201, "POST", "/admin/api/v1/reconciliations", map[string]any{"date": today}); rep["status"] != "matched" || rep["our_paid"] != float64(9900) {
+			t.Fatalf("the day with a free order: %v", rep)
+		}
+		stats := e.mustList(a.owner, "/admin/api/v1/payments/stats?days=1")
+		if len(stats) != 1 || stats[0]["attempts"] != float64(1) || stats[0]["paid"] != float64(1) {
+			t.Fatalf("payment stats: %v", stats)
+		}
+	})
+}
