@@ -313,14 +313,11 @@ func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID 
 		applied.setPrices(lines)
 		return lines, nil
 	}
-	if s.promos == nil {
-		return lines, nil
-	}
 	ids := make([]int64, len(lines))
 	for i, l := range lines {
 		ids[i] = l.SKUID
 	}
-	prices, err := s.promos.PromoPrices(ctx, shopID, ids, now)
+	prices, err := s.timedPrices(ctx, shopID, ids, now)
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +327,15 @@ func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID 
 		}
 	}
 	return lines, nil
+}
+
+// timedPrices is the running time-limited price of each SKU that has one
+// (checkout and the cart show the same prices).
+func (s *Service) timedPrices(ctx context.Context, shopID int64, skuIDs []int64, now time.Time) (map[int64]int64, error) {
+	if s.promos == nil || len(skuIDs) == 0 {
+		return nil, nil
+	}
+	return s.promos.PromoPrices(ctx, shopID, skuIDs, now)
 }
 
 // setPrices puts a flash-sale or group price on the order's single line.

@@ -251,3 +251,25 @@ func TestFreeOrderIsNotAWeChatPayment(t *testing.T) {
 		}
 	})
 }
+
+// TestCartShowsTheCheckoutPrice: with a time-limited price running, the
+// cart shows the price checkout charges (it showed the SKU's price, and
+// its selected total disagreed with the order placed from it).
+func TestCartShowsTheCheckoutPrice(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "车", "enterprise") // its cart holds 2 of the SKU
+		e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "限时价", "price": 7900,
+			"starts_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+		cart := e.must(a.member, 200, "GET", "/api/v1/cart", nil)
+		line := cart["lines"].([]any)[0].(map[string]any)
+		if line["unit_price"] != float64(7900) || line["list_price"] != float64(9900) || cart["selected_total"] != float64(2*7900) {
+			t.Fatalf("cart: %v", cart)
+		}
+		pv := e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"from_cart": true})
+		o := e.withHeader("Idempotency-Key", "cart-price-1").must(a.member, 201, "POST", "/api/v1/orders",
+			map[string]any{"from_cart": true, "address": testAddress})
+		if pv["breakdown"].(map[string]any)["goods_amount"] != cart["selected_total"] || o["goods_amount"] != cart["selected_total"] {
+			t.Fatalf("cart %v, preview %v, order %v", cart["selected_total"], pv["breakdown"], o["goods_amount"])
+		}
+	})
+}
