@@ -409,7 +409,7 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 				status = "reversed"
 			}
 			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET status = ?, amount = ?, settled_at = ?,
-				refunded_seen = (SELECT refunded_amount FROM orders WHERE id = ?) WHERE id = ? AND status = 'frozen'`,
+				refunded_seen = (`+succeededRefunds+`) WHERE id = ? AND status = 'frozen'`,
 				status, final, now.UnixMilli(), d.orderID, d.id)); err != nil {
 				return err
 			}
@@ -428,45 +428,51 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 	return len(list) + clawed, err
 }
 
+// succeededRefunds sums an order's refunds that WeChat confirmed (the
+// order's refunded_amount also counts refunds still in flight).
+const succeededRefunds = `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ? AND status = 'succeeded'`
+
 // clawBack takes back settled commissions whose order was refunded after
-// they settled (the refund path changes only the order; this sweep, like
-// settling, reads the order's refunded amount). The commission is
-// recomputed on what was not refunded; the difference becomes a negative
-// ledger row, paid from the promoter's available balance and, for what
-// that cannot cover, owed (taken from the next commissions that settle).
-// The (commission, refunded total) key makes each claw-back happen once.
+// they settled. The refund path changes only the order and its refunds;
+// this sweep, like settling, reads them. It goes through the refunds that
+// succeeded (far fewer than commissions), and for each commission whose
+// order's confirmed refunds grew since it last looked, recomputes the
+// commission on what was kept; the difference becomes a negative ledger
+// row, paid from the promoter's available balance and, for what that
+// cannot cover, owed (taken from the next commissions that settle). The
+// compare-and-set on clawed_back and the (commission, refunded total) key
+// make each claw-back happen once, also with several servers.
 func (s *Service) clawBack(ctx context.Context, now time.Time) (int, error) {
 	type due struct {
 		id, shopID, orderID, promoterID, rate, fixed, amount, clawed, refunded int64
-		closed                                                                 bool
 	}
 	list, err := db.All(ctx, s.db, func(row db.Scanner) (due, error) {
 		var d due
-		return d, row.Scan(&d.id, &d.shopID, &d.orderID, &d.promoterID, &d.rate, &d.fixed, &d.amount, &d.clawed, &d.refunded, &d.closed)
-	}, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount, c.clawed_back, o.refunded_amount,
-		o.status = 'closed'
-		FROM commissions c JOIN orders o ON o.id = c.order_id
-		WHERE c.status = 'settled' AND c.amount > c.clawed_back AND o.refunded_amount > c.refunded_seen LIMIT 500`)
+		return d, row.Scan(&d.id, &d.shopID, &d.orderID, &d.promoterID, &d.rate, &d.fixed, &d.amount, &d.clawed, &d.refunded)
+	}, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount, c.clawed_back, SUM(r.amount)
+		FROM refunds r JOIN commissions c ON c.order_id = r.order_id AND c.status = 'settled' AND c.amount > c.clawed_back
+		WHERE r.status = 'succeeded'
+		GROUP BY c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount, c.clawed_back, c.refunded_seen
+		HAVING SUM(r.amount) > c.refunded_seen LIMIT 500`)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, d := range list {
 		err := s.db.InTx(ctx, func(tx *db.Tx) error {
-			target := int64(0)
-			if !d.closed {
-				base, _, err := commissionBase(ctx, tx, d.shopID, d.orderID)
-				if err != nil {
-					return err
-				}
-				target = min(d.amount, commissionAmount(d.rate, d.fixed, max(base-d.refunded, 0)))
-			}
-			claw := d.amount - d.clawed - target
-			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET clawed_back = clawed_back + ?, refunded_seen = ?
-				WHERE id = ? AND status = 'settled' AND clawed_back = ?`, max(claw, 0), d.refunded, d.id, d.clawed)); err != nil {
+			base, _, err := commissionBase(ctx, tx, d.shopID, d.orderID)
+			if err != nil {
 				return err
 			}
-			if claw <= 0 {
+			// What the commission should be on what the buyer kept; it only
+			// falls as refunds add up, so the claw-back is never undone.
+			target := min(d.amount, commissionAmount(d.rate, d.fixed, max(base-d.refunded, 0)))
+			claw := max(d.amount-d.clawed-target, 0)
+			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET clawed_back = clawed_back + ?, refunded_seen = ?
+				WHERE id = ? AND status = 'settled' AND clawed_back = ?`, claw, d.refunded, d.id, d.clawed)); err != nil {
+				return err
+			}
+			if claw == 0 {
 				return nil
 			}
 			return takeBack(ctx, tx, d.shopID, d.promoterID, d.id, d.orderID, claw, d.refunded, now)

@@ -3,7 +3,7 @@
 -- promoter's available balance pays it, and what it cannot pay is owed and
 -- taken from the next commissions that settle (never lost, never negative).
 ALTER TABLE commissions ADD COLUMN clawed_back BIGINT NOT NULL DEFAULT 0 CHECK (clawed_back >= 0);
--- the order's refunded amount the commission last accounted for
+-- the order's confirmed (succeeded) refunds the commission last accounted for
 ALTER TABLE commissions ADD COLUMN refunded_seen BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE promoters ADD COLUMN owed BIGINT NOT NULL DEFAULT 0 CHECK (owed >= 0);
 
@@ -21,4 +21,3 @@ CREATE TABLE commission_clawbacks (
     UNIQUE (commission_id, refunded_total)
 );
 CREATE INDEX commission_clawbacks_promoter ON commission_clawbacks (shop_id, promoter_id, id);
-CREATE INDEX commissions_settled ON commissions (order_id) WHERE status = 'settled';
