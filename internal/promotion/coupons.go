@@ -311,7 +311,7 @@ func (c Coupon) window(now time.Time) (time.Time, time.Time) {
 
 // WalletCoupon is a coupon in a buyer's wallet.
 type WalletCoupon struct {
-	ID         int64     `json:"id" doc:"send as coupon_id at checkout"`
+	ID         int64     `json:"id" doc:"the member coupon id: send it as member_coupon_id at checkout"`
 	CouponID   int64     `json:"coupon_id"`
 	Name       string    `json:"name"`
 	Kind       string    `json:"kind"`

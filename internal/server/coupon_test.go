@@ -40,7 +40,7 @@ func TestCouponCheckoutAllocatesAndComesBackOnCancel(t *testing.T) {
 		pv := e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": items})
 		coupons := pv["coupons"].([]any)
 		first := coupons[0].(map[string]any)
-		if int64(first["id"].(float64)) != w2 || first["saving"].(float64) != 3000 || first["suggested"] != true {
+		if int64(first["member_coupon_id"].(float64)) != w2 || first["saving"].(float64) != 3000 || first["suggested"] != true {
 			t.Fatalf("best coupon = %v", coupons)
 		}
 		// The suggestion is priced on its own; the payable total is what this
