@@ -144,7 +144,7 @@ func (s *Service) ourDay(ctx context.Context, shopID int64, day time.Time) (ledg
 	from, to := day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()
 	out := newLedgerDay()
 	rows, err := s.db.Query(ctx, `SELECT out_trade_no, amount, out_trade_no FROM payments WHERE shop_id = ? AND status IN ('paid','paid_late')
-		AND paid_at >= ? AND paid_at < ?`, shopID, from, to)
+		AND channel = 'wechatpay' AND paid_at >= ? AND paid_at < ?`, shopID, from, to)
 	if err != nil {
 		return out, errs.Wrap("reconcile", err)
 	}
