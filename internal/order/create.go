@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"sort"
 	"strconv"
@@ -63,6 +64,7 @@ type Service struct {
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
+	logger       *slog.Logger // alarms of jobs; SetLogger
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
@@ -223,7 +225,7 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		o.GroupID = taken.GroupID
 	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
-		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
+		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: AutoCancelAttempts})
 	return o, err
 }
 

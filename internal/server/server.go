@@ -118,6 +118,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
+	s.Orders.SetLogger(s.log)
 	s.Orders.RegisterJobs(s.Jobs)
 	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
 		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient,
@@ -190,6 +191,9 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.Registry = prometheus.NewRegistry()
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)), newJobsCollector(s.Jobs), newPaymentCollector(s.Payments))
+	s.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kaidian_refund_late_success_total",
+		Help: "Refunds marked failed that WeChat Pay later reported succeeded (an alarm: money may have gone out twice)"},
+		func() float64 { return float64(s.Payments.LateRefundSuccesses()) }))
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
