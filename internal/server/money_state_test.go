@@ -152,7 +152,8 @@ func TestPartialRefundShownPerLine(t *testing.T) {
 			lines := e.must(who, 200, "GET", path, nil)["lines"].([]any)
 			var got []float64
 			for _, l := range lines {
-				got = append(got, l.(map[string]any)["refunded"].(float64))
+				v, _ := l.(map[string]any)["refunded"].(float64)
+				got = append(got, v)
 			}
 			if len(got) != 2 || got[0] != 3333 || got[1] != 6667 {
 				t.Fatalf("10000 of 29700 refunded over lines of 9900 and 19800: %v", got)

@@ -29,3 +29,26 @@ func (s *Sandbox) payIfAskedBeforeClose(o *order) {
 	}
 	go s.deliver(context.Background(), n) // ends with Close (see wait)
 }
+
+// RefundRecord is one refund the sandbox holds, for tests that check
+// nothing was refunded twice.
+type RefundRecord struct {
+	MchID       string `json:"mchid"`
+	OutTradeNo  string `json:"out_trade_no"`
+	OutRefundNo string `json:"out_refund_no"`
+	Amount      int64  `json:"amount"`
+	Total       int64  `json:"total"`
+	Status      string `json:"status"`
+}
+
+// RefundRecords lists every refund the sandbox has created.
+func (s *Sandbox) RefundRecords() []RefundRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []RefundRecord{}
+	for _, rf := range s.refunds {
+		out = append(out, RefundRecord{MchID: rf.mchid, OutTradeNo: rf.order.outTradeNo, OutRefundNo: rf.outRefundNo,
+			Amount: rf.amount, Total: rf.order.total, Status: rf.status})
+	}
+	return out
+}
