@@ -35,6 +35,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds/attention", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds that need attention: WeChat's answer unknown, not finished after 30 minutes, or abnormal; with how long and why",
 		Response: AttentionList{}, Handler: h.attention})
+	h.approvalRoutes(api)
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
@@ -71,6 +72,9 @@ func (h *Handlers) requestRefund(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
+	if err := CheckRefundLimit(r.Context(), h.Svc.db, st, in.Amount); err != nil {
+		return err
+	}
 	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, r.Header.Get("Idempotency-Key"), in, order.StaffActor(st.AccountID))
 	if err != nil {
 		return err

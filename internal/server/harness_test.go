@@ -243,6 +243,8 @@ type testShop struct {
 	promoterID   int64
 	withdrawalID int64
 	mod          modIDs
+
+	refundRequestID int64
 }
 
 var shopCounter struct {
