@@ -50,7 +50,10 @@ func TestUnknownRefundIsNeverFailedBlind(t *testing.T) {
 			}
 		}
 		ref := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
-		for e.jobAttempts(fmt.Sprintf("refund-submit:%v", ref["id"])) < 12 {
+		for runs := 0; e.jobAttempts(fmt.Sprintf("refund-submit:%v", ref["id"])) < 12; runs++ {
+			if runs > 24 {
+				t.Fatalf("the refund job stopped after %d tries", e.jobAttempts(fmt.Sprintf("refund-submit:%v", ref["id"])))
+			}
 			e.runDueJobs("refund.submit")
 		}
 		// The refund is created at WeChat, but its answer cannot be verified.
