@@ -63,6 +63,8 @@ type Service struct {
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
+	// onShipped runs in the ship transaction (see OnShipped).
+	onShipped func(ctx context.Context, tx *db.Tx, sh Shipment) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
