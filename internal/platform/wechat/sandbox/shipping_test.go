@@ -82,7 +82,9 @@ func TestUploadShippingInfoValidates(t *testing.T) {
 	}{
 		{"order_number_type", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 3} }), 268485194},
 		{"no transaction_id", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": ""} }), 268485195},
-		{"no mchid", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 1, "out_trade_no": "K0001"} }), 268485196},
+		{"no mchid", with(func(b map[string]any) {
+			b["order_key"] = map[string]any{"order_number_type": 1, "out_trade_no": "K0001"}
+		}), 268485196},
 		{"logistics_type 0", with(func(b map[string]any) { b["logistics_type"] = 0 }), 10060005},
 		{"logistics_type 5", with(func(b map[string]any) { b["logistics_type"] = 5 }), 10060005},
 		{"delivery_mode", with(func(b map[string]any) { b["delivery_mode"] = 3 }), 268485224},
@@ -101,10 +103,16 @@ func TestUploadShippingInfoValidates(t *testing.T) {
 		{"SF with an unmasked contact", e.express(map[string]any{"contact": map[string]any{"receiver_contact": "13800138000"}}), 10060014},
 		{"bad upload_time", with(func(b map[string]any) { b["upload_time"] = "2025-03-01 08:00:00" }), 268485216},
 		{"no payer", with(func(b map[string]any) { b["payer"] = map[string]any{"openid": ""} }), 10060014},
-		{"unknown order", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4209999999"} }), 10060001},
-		{"another app's order", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4200000003"} }), 10060001},
+		{"unknown order", with(func(b map[string]any) {
+			b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4209999999"}
+		}), 10060001},
+		{"another app's order", with(func(b map[string]any) {
+			b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4200000003"}
+		}), 10060001},
 		{"another payer", with(func(b map[string]any) { b["payer"] = map[string]any{"openid": "oSomeoneElse"} }), 10060031},
-		{"refunded", with(func(b map[string]any) { b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4200000002"} }), 10060004},
+		{"refunded", with(func(b map[string]any) {
+			b["order_key"] = map[string]any{"order_number_type": 2, "transaction_id": "4200000002"}
+		}), 10060004},
 	}
 	for _, c := range cases {
 		if got := e.ship(t, tok, c.body); got != c.want {
