@@ -149,19 +149,11 @@ func (s *Service) MarkPaidTx(ctx context.Context, tx *db.Tx, shopID, orderID, am
 	return true, nil
 }
 
-// ShipInput is what staff record when they ship.
-type ShipInput struct {
-	Carrier    string `json:"carrier"`
-	TrackingNo string `json:"tracking_no"`
-}
-
-// Ship marks a paid order shipped with its carrier and tracking number.
+// Ship marks a paid order shipped (by default with its carrier and
+// tracking number; see DeliveryType) and runs the OnShipped hook in the
+// same transaction.
 func (s *Service) Ship(ctx context.Context, shopID, orderID int64, actor Actor, in ShipInput) error {
-	in.Carrier, in.TrackingNo = strings.TrimSpace(in.Carrier), strings.TrimSpace(in.TrackingNo)
-	var v errs.Validator
-	v.Check(runes(in.Carrier) >= 1 && runes(in.Carrier) <= 30, "carrier", "must be 1 to 30 characters")
-	v.Check(len(in.TrackingNo) >= 4 && len(in.TrackingNo) <= 40, "tracking_no", "must be 4 to 40 characters")
-	if err := v.Err(); err != nil {
+	if err := in.normalize(); err != nil {
 		return err
 	}
 	now := s.now()
@@ -169,8 +161,12 @@ func (s *Service) Ship(ctx context.Context, shopID, orderID int64, actor Actor, 
 		if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
 			return err
 		}
-		return move(ctx, tx, shopID, orderID, Paid, Shipped, actor, "shipped with "+in.Carrier, now,
+		err := move(ctx, tx, shopID, orderID, Paid, Shipped, actor, in.reason(), now,
 			"shipped_at", now.UnixMilli(), "carrier", in.Carrier, "tracking_no", in.TrackingNo)
+		if err != nil {
+			return err
+		}
+		return s.shipped(ctx, tx, shopID, orderID, in, now)
 	})
 	return errs.Wrap("ship order", err)
 }

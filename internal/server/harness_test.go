@@ -71,6 +71,7 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env 
 		t.Fatal(err)
 	}
 	t.Cleanup(pay.Close)
+	sb.UsePayments(pay)
 	payServer := httptest.NewServer(pay)
 	t.Cleanup(payServer.Close)
 	ts := httptest.NewUnstartedServer(nil)

@@ -36,6 +36,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/shop"
+	"github.com/kaidian/kaidian/internal/wxshipping"
 )
 
 // Version is set at build time with -ldflags "-X …/server.Version=…".
@@ -65,6 +66,7 @@ type Server struct {
 
 	Orders   *order.Service
 	Payments *payment.Service
+	Shipping *wxshipping.Service
 	After    *aftersale.Service
 	Promos   *promotion.Service
 
@@ -132,6 +134,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient,
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
+	s.Shipping = wxshipping.NewService(s.DB, s.Orders, shopApps{s.Shops}, s.Members, s.WeChat, s.log)
+	s.Shipping.RegisterJobs(s.Jobs)
+	s.Orders.OnShipped(s.Shipping.Shipped)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
@@ -234,6 +239,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Allow: s.Limiter.Allow, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
+	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
