@@ -21,7 +21,7 @@ var statusParam = []httpx.Param{{Name: "status", Type: "string", Description: "r
 // Routes registers the after-sales routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini, admin = "mini: after-sales", "admin: after-sales"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Errors: map[int][]string{400: {"refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"aftersale_open", "order_not_refundable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask for a refund on my paid order (reason, amount, photos)", Request: NewRequest{}, Response: Request{}, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales", Tag: mini, Access: httpx.Member,
 		Summary: "My after-sales requests", Response: []Request{}, Handler: h.listMine})
@@ -33,7 +33,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "After-sales requests, newest first", Query: statusParam, Response: []Request{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales/{id}", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
 		Summary: "An after-sales request with its log", Response: Request{}, Handler: h.get})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Errors: map[int][]string{404: {"aftersale_not_found"}, 409: {"aftersale_not_open", "order_not_refundable", "wechatpay_not_configured"}}, Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Approve: the refund goes out", Response: Request{}, Handler: h.approve})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Reject with a reason the buyer sees", Request: rejectRequest{}, Response: Request{}, Handler: h.reject})

@@ -34,6 +34,11 @@ const (
 	KindDigital Kind = "digital" // paid content
 )
 
+// EnumValues lists the kinds for the API document.
+func (Kind) EnumValues() []string {
+	return []string{string(KindGoods), string(KindService), string(KindDigital)}
+}
+
 // TaxRate is the VAT rate of a kind in basis points: 1300 = 13%.
 func (k Kind) TaxRate() int64 {
 	if k == KindService || k == KindDigital {

@@ -22,7 +22,7 @@ type revokeResponse struct {
 // Routes registers the member routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "mini: account"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/login", Tag: tag, Access: httpx.Shop,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/login", Errors: map[int][]string{400: {"invalid_login_code"}, 403: {"wechat_risky_user"}, 429: {"wechat_rate_limited"}, 503: {"wechat_busy"}}, Tag: tag, Access: httpx.Shop,
 		Summary: "Log in with the code from wx.login", Request: codeRequest{}, Response: LoginResult{}, Handler: h.login})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/logout", Tag: tag, Access: httpx.Member,
 		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})
