@@ -219,7 +219,7 @@ func (s *Service) ListItems(ctx context.Context, shopID int64, q ItemQuery) ([]I
 	if !clean(q.Target) || len(q.Target) > 256 {
 		return nil, errs.Field("target", "invalid_query", "not a valid target")
 	}
-	if q.Limit <= 0 || q.Limit > 100 {
+	if q.Limit <= 0 || q.Limit > 101 { // a page of 100 asks for one more
 		q.Limit = 50
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+itemColumns+` FROM moderation_items WHERE shop_id = ?

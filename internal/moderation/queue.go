@@ -152,7 +152,7 @@ func nullID(id int64) any {
 
 // Decisions returns the shop's decision log, newest first.
 func (s *Service) Decisions(ctx context.Context, shopID, after int64, limit int) ([]Decision, error) {
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > 101 { // a page of 100 asks for one more
 		limit = 50
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, COALESCE(item_id, 0), COALESCE(complaint_id, 0), actor, action, note, created_at

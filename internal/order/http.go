@@ -30,11 +30,8 @@ var checkoutErrors = map[int][]string{
 	410: {"coupon_expired", "coupon_unavailable", "flash_claim_expired"},
 }
 
-var pageParams = []httpx.Param{
-	{Name: "status", Type: "string", Description: "pending_payment, paid, shipped, completed, cancelled or closed"},
-	{Name: "after", Type: "integer", Description: "cursor: the next value of the previous page"},
-	{Name: "limit", Type: "integer", Description: "1 to 100, default 20"},
-}
+var pageParams = httpx.PageParams(
+	httpx.Param{Name: "status", Type: "string", Enum: Status("").EnumValues()})
 
 // Routes registers the cart and order routes.
 func (h *Handlers) Routes(api *httpx.API) {
@@ -53,7 +50,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Price a checkout (itemised: promotion prices, coupon, shipping) and suggest the best coupon, without placing it",
 		Request: PreviewInput{}, Response: Preview{}, Handler: h.preview})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member,
-		Summary: "My orders, newest first", Query: pageParams, Response: Page{}, Handler: h.listMine})
+		Summary: "My orders, newest first", Query: pageParams, Response: httpx.Page[Order]{}, Handler: h.listMine})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Errors: map[int][]string{404: {"order_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "One of my orders", Response: Order{}, Handler: h.getMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/cancel", Tag: mini, Access: httpx.Member,
@@ -67,7 +64,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: orders"
 	read, manage := auth.PermOrdersRead, auth.PermOrdersManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Search orders by number, phone, status and date", Response: Page{}, Handler: h.search,
+		Summary: "Search orders by number, phone, status and date", Response: httpx.Page[Order]{}, Handler: h.search,
 		Query: append([]httpx.Param{{Name: "order_no", Type: "string"}, {Name: "phone", Type: "string"},
 			{Name: "from", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"},
 			{Name: "to", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"}}, pageParams...)})
@@ -154,11 +151,7 @@ func (h *Handlers) preview(w http.ResponseWriter, r *http.Request) error {
 }
 
 func pageFilter(r *http.Request) (Filter, error) {
-	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
-	if err != nil {
-		return Filter{}, err
-	}
-	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return Filter{}, err
 	}
@@ -166,7 +159,7 @@ func pageFilter(r *http.Request) (Filter, error) {
 	if st != "" && !ValidStatus(st) {
 		return Filter{}, errs.Field("status", "invalid_query", "unknown status")
 	}
-	return Filter{Status: st, After: after, Limit: int(limit)}, nil
+	return Filter{Status: st, After: after, Limit: limit}, nil
 }
 
 func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
@@ -177,7 +170,7 @@ func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	f.MemberID = m.ID
 	v, err := h.Svc.List(r.Context(), m.ShopID, f)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -217,7 +210,7 @@ func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.List(r.Context(), staff(r).ShopID, f)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
 // chinaDate parses YYYY-MM-DD as midnight in China time, plus days.

@@ -139,11 +139,15 @@ func TestModerationOverHTTP(t *testing.T) {
 		if !strings.Contains(string(list.body), "衣服很好看") || strings.Contains(string(list.body), "wei xin") {
 			t.Fatalf("published list: %s", list.body)
 		}
-		var published []struct {
-			ID   int64  `json:"id"`
-			Text string `json:"text"`
+		var page struct {
+			Items []struct {
+				ID   int64  `json:"id"`
+				Text string `json:"text"`
+			} `json:"items"`
 		}
-		if err := json.Unmarshal(list.body, &published); err != nil || len(published) != 3 || published[2].Text != "衣服很好看" {
+		err := json.Unmarshal(list.body, &page)
+		published := page.Items
+		if err != nil || len(published) != 3 || published[2].Text != "衣服很好看" {
 			t.Fatalf("published list %s", list.body)
 		}
 		c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": published[2].ID, "reason": "盗用我的原创文案"})

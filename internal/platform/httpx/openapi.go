@@ -182,8 +182,11 @@ func errorCodes(rt Route) map[int][]string {
 		add(http.StatusRequestEntityTooLarge, "body_too_large")
 		add(http.StatusUnsupportedMediaType, "unsupported_media_type")
 	}
-	if len(rt.Query) > 0 {
+	for _, q := range rt.Query {
 		add(http.StatusBadRequest, "invalid_query")
+		if q.Name == "cursor" {
+			add(http.StatusBadRequest, "invalid_cursor")
+		}
 	}
 	if hasPath {
 		add(http.StatusBadRequest, "invalid_id")
