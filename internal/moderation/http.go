@@ -128,7 +128,7 @@ func (h *Handlers) queueRoutes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/ban", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject the content and ban its author from posting for some days", Request: BanInput{}, Response: Item{}, Handler: h.ban})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/bans", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "Bans still in force, newest first", Response: []Ban{}, Handler: h.bans})
+		Summary: "Bans still in force, newest first", Query: pageParams, Response: httpx.Page[Ban]{}, Handler: h.bans})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/moderation/bans/{id}", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusNoContent,
 		Summary: "Lift a ban now", Handler: h.liftBan})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/decisions", Tag: tag, Access: httpx.Staff, Perm: read,
@@ -368,8 +368,12 @@ func (h *Handlers) ban(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) bans(w http.ResponseWriter, r *http.Request) error {
-	bs, err := h.Svc.ActiveBans(r.Context(), auth.StaffShop(r.Context()))
-	return httpx.Respond(w, http.StatusOK, bs, err)
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	bs, err := h.Svc.ActiveBans(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(bs, limit, func(x Ban) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) liftBan(w http.ResponseWriter, r *http.Request) error {
