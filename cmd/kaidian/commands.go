@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -20,7 +23,27 @@ import (
 
 func configUsage() string { return config.Usage() }
 
-func version() string { return server.Version }
+// version is the release (server.Version, set with -ldflags), the module
+// version and the commit the binary was built from, as Go's build info
+// records them.
+func version() string {
+	mod, commit, modified := "(unknown)", "unknown", false
+	if info, ok := debug.ReadBuildInfo(); ok {
+		mod = info.Main.Path + " " + info.Main.Version
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if modified {
+		commit += " (modified)"
+	}
+	return fmt.Sprintf("%s (module %s, commit %s, %s)", server.Version, mod, commit, runtime.Version())
+}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string) error {
 	cfg, err := config.Load("serve", args, getenv)
@@ -28,8 +51,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string) er
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	warnSettings(log, cfg)
 	log.Info("starting", "version", version(), "config", cfg.Redacted())
-	srv, err := server.New(ctx, cfg, log, server.Options{})
+	srv, err := server.New(ctx, cfg, log, server.Options{RequirePublicURL: true})
 	if err != nil {
 		return err
 	}
@@ -38,8 +62,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string) er
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() {
+			if err := srv.ServeMetrics(ctx, mln); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	return srv.Serve(ctx, ln)
+}
+
+// warnSettings logs the settings that were given but mean nothing: unknown
+// keys in the config file and unknown KAIDIAN_* variables.
+func warnSettings(log *slog.Logger, cfg config.Config) {
+	for _, w := range append(cfg.Warnings, config.UnknownVariables(os.Environ())...) {
+		log.Warn(w)
+	}
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
@@ -92,6 +137,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	}
 	defer pay.Close()
 	log := newLogger(cfg.LogLevel)
+	warnSettings(log, cfg)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{
 		demo.SandboxMount + "/":    http.StripPrefix(demo.SandboxMount, sb),
 		demo.PaySandboxMount + "/": http.StripPrefix(demo.PaySandboxMount, pay)}})

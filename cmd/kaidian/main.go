@@ -34,9 +34,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kaidian:", err)
-		}
+		fmt.Fprintln(os.Stderr, "kaidian:", err)
 		os.Exit(1)
 	}
 }
@@ -46,7 +44,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil
 	}
-	cmd, rest := args[0], args[1:]
+	err := runCommand(ctx, args[0], args[1:], stdout, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // --help printed the flags: a successful run
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer, getenv func(string) string) error {
 	switch cmd {
 	case "demo":
 		return runDemo(ctx, rest, stdout, getenv)

@@ -11,7 +11,6 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/platform/ratelimit"
 	"github.com/kaidian/kaidian/internal/platform/session"
 )
 
@@ -26,11 +25,7 @@ type Account struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// Login limits: attempts per username and per client address in a window.
 const (
-	LoginWindow      = 15 * time.Minute
-	LoginPerAccount  = 5
-	LoginPerAddress  = 30
 	SessionTTL       = 12 * time.Hour
 	minPasswordRunes = 8
 )
@@ -39,12 +34,13 @@ const (
 type Service struct {
 	db       *db.DB
 	sessions *session.Store
-	limits   *ratelimit.Limiter
+	now      func() time.Time
 }
 
-// NewService returns the account service.
-func NewService(d *db.DB, sessions *session.Store, limits *ratelimit.Limiter) *Service {
-	return &Service{db: d, sessions: sessions, limits: limits}
+// NewService returns the account service. Logins are throttled in the
+// database (see LoginPerAccount), not by the limiter.
+func NewService(d *db.DB, sessions *session.Store) *Service {
+	return &Service{db: d, sessions: sessions, now: time.Now}
 }
 
 var usernamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.@-]{3,40}$`)

@@ -36,7 +36,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
 		Summary: "Get a staff account", Response: Account{}, Handler: h.getStaff})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
-		Summary: "Change a staff account's role, name, password or status", Request: StaffUpdate{}, Response: Account{}, Handler: h.updateStaff})
+		Summary: "Change a staff account's role, name or status, or reset its password (ends its sessions at once); not your own password", Request: StaffUpdate{}, Response: Account{}, Handler: h.updateStaff})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/operators", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Add an operator admin", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createOperator})
 }
@@ -174,6 +174,10 @@ func (h *Handlers) updateStaff(w http.ResponseWriter, r *http.Request) error {
 	st, _ := auth.StaffFrom(r.Context())
 	if id == st.AccountID && (in.Role != nil || in.Disabled != nil) {
 		return errs.E(errs.Conflict, "cannot_change_self", "you cannot change your own role or disable yourself")
+	}
+	if id == st.AccountID && in.Password != nil {
+		// A stolen session must not be able to take the account over.
+		return errs.E(errs.Conflict, "old_password_required", "change your own password with POST /admin/api/v1/auth/password, which needs the old one")
 	}
 	a, err := h.Svc.UpdateStaff(r.Context(), st.ShopID, id, in)
 	if err != nil {

@@ -20,10 +20,11 @@ type LoginResult struct {
 
 var errBadLogin = errs.E(errs.Unauthenticated, "invalid_credentials", "wrong username or password")
 
-// Login checks a username and password. Attempts are limited per username
-// and per client address (addr), across every server process.
+// Login checks a username and password. Failures slow further tries of
+// the account from addr, and from addr altogether (see LoginPerAccount),
+// across every server process.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (LoginResult, error) {
-	if err := s.checkLoginLimits(ctx, username, addr); err != nil {
+	if err := s.loginWait(ctx, username, addr); err != nil {
 		return LoginResult{}, err
 	}
 	var id int64
@@ -33,35 +34,26 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (L
 		FROM accounts a LEFT JOIN shops s ON s.id = a.shop_id WHERE a.username = ?`, username).Scan(&id, &hash, &disabled)
 	if db.IsNoRows(err) {
 		CheckPassword(dummyHash, password) // same cost as a real check
-		return LoginResult{}, errBadLogin
+		return LoginResult{}, s.failLogin(ctx, username, addr)
 	}
 	if err != nil {
 		return LoginResult{}, errs.Wrap("login", err)
 	}
 	if !CheckPassword(hash, password) {
-		return LoginResult{}, errBadLogin
+		return LoginResult{}, s.failLogin(ctx, username, addr)
 	}
 	if disabled {
 		return LoginResult{}, errs.E(errs.Forbidden, "account_disabled", "this account or its shop is disabled")
 	}
-	_ = s.limits.Reset(ctx, "login:user:"+username)
+	s.loginSucceeded(ctx, username, addr)
 	return s.startSession(ctx, id)
 }
 
-func (s *Service) checkLoginLimits(ctx context.Context, username, addr string) error {
-	for _, l := range []struct {
-		key   string
-		limit int
-	}{{"login:user:" + username, LoginPerAccount}, {"login:addr:" + addr, LoginPerAddress}} {
-		ok, err := s.limits.Allow(ctx, l.key, l.limit, LoginWindow)
-		if err != nil {
-			return errs.Wrap("login limit", err)
-		}
-		if !ok {
-			return errs.E(errs.RateLimited, "too_many_login_attempts", "too many login attempts; wait 15 minutes")
-		}
+func (s *Service) failLogin(ctx context.Context, username, addr string) error {
+	if err := s.loginFailed(ctx, username, addr); err != nil {
+		return err
 	}
-	return nil
+	return errBadLogin
 }
 
 func (s *Service) startSession(ctx context.Context, id int64) (LoginResult, error) {

@@ -77,7 +77,7 @@ func (s *Service) Dashboard(ctx context.Context, shopID int64, now time.Time) (D
 			func(d *Day, amount int64, _ bool) { d.PaidOrders++; d.GMV += amount }},
 		{`SELECT created_at, amount, FALSE FROM refunds WHERE shop_id = ? AND created_at >= ? AND status <> 'failed'`,
 			func(d *Day, amount int64, _ bool) { d.Refunded += amount }},
-		{`SELECT created_at, 0, status IN ('paid', 'paid_late') FROM payments WHERE shop_id = ? AND created_at >= ?`,
+		{`SELECT created_at, 0, status IN ('paid', 'paid_late') FROM payments WHERE shop_id = ? AND channel = 'wechatpay' AND created_at >= ?`,
 			func(d *Day, _ int64, paid bool) {
 				d.PayAttempts++
 				if paid {

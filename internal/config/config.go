@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -31,30 +32,45 @@ type Config struct {
 	PayQueryAfter   time.Duration // how long to wait for a WeChat Pay notification before querying
 	SQLiteSync      string        // normal or full: whether every SQLite commit waits for the disk
 	FlashPerAddress int           // flash-sale claims one client address may send per second
+	MetricsAddr     string        // serve /metrics on this address only (not on Addr)
+	MetricsToken    string        // /metrics needs Authorization: Bearer <token>
+	MaxConns        int           // open connections the listener accepts at once
+	TLSCert         string        // certificate file: serve HTTPS (with TLSKey)
+	TLSKey          string        // private key file of TLSCert
+
+	// Warnings are problems found while loading that do not stop a start,
+	// such as unknown keys in the config file.
+	Warnings []string
 }
 
 // setting describes one option: its flag, its variable and its default.
 type setting struct {
 	flag, env, def, help string
 	set                  func(c *Config, v string) error
+	isBool               bool // a switch: --flag alone means true
 }
 
 var settings = []setting{
-	{"addr", "KAIDIAN_ADDR", "127.0.0.1:8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
-	{"data", "KAIDIAN_DATA", "./kaidian-data", "data folder (SQLite database, secret key)", func(c *Config, v string) error { c.DataDir = v; return nil }},
-	{"db", "KAIDIAN_DB", "", "database: postgres://… or a SQLite file (default <data>/kaidian.db)", func(c *Config, v string) error { c.DB = v; return nil }},
-	{"secret-key", "KAIDIAN_SECRET_KEY", "", "base64 32-byte key sealing shop secrets (default: <data>/secret.key, created if missing)", func(c *Config, v string) error { c.SecretKey = v; return nil }},
-	{"wechat-api", "KAIDIAN_WECHAT_API", "https://api.weixin.qq.com", "WeChat mini-program API base URL", func(c *Config, v string) error { c.WeChatAPI = strings.TrimRight(v, "/"); return nil }},
-	{"wechatpay-api", "KAIDIAN_WECHATPAY_API", "https://api.mch.weixin.qq.com", "WeChat Pay API v3 base URL", func(c *Config, v string) error { c.WeChatPayAPI = strings.TrimRight(v, "/"); return nil }},
-	{"public-url", "KAIDIAN_PUBLIC_URL", "", "this server's public base URL, for WeChat Pay notifications (default http://<addr>)", func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }},
-	{"log-level", "KAIDIAN_LOG_LEVEL", "info", "log level: debug, info, warn, error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
-	{"trust-proxy", "KAIDIAN_TRUST_PROXY", "false", "trust X-Forwarded-For from a load balancer", boolSetter(func(c *Config) *bool { return &c.TrustProxy })},
-	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
-	{"shutdown-timeout", "KAIDIAN_SHUTDOWN_TIMEOUT", "20s", "time in-flight requests get on SIGTERM", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"pay-query-after", "KAIDIAN_PAY_QUERY_AFTER", "1m", "wait this long for a WeChat Pay notification before asking WeChat", durationSetter(func(c *Config) *time.Duration { return &c.PayQueryAfter })},
-	{"sqlite-sync", "KAIDIAN_SQLITE_SYNC", "normal", "SQLite durability: normal (survives a process crash) or full (every commit waits for the disk, survives a power cut)", func(c *Config, v string) error { c.SQLiteSync = v; return nil }},
-	{"flash-per-address", "KAIDIAN_FLASH_PER_ADDRESS", "20", "flash-sale claims one client address may send per second (see trust-proxy)", intSetter(func(c *Config) *int { return &c.FlashPerAddress })},
-	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval })},
+	{"addr", "KAIDIAN_ADDR", "127.0.0.1:8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }, false},
+	{"data", "KAIDIAN_DATA", "./kaidian-data", "data folder (SQLite database, secret key)", func(c *Config, v string) error { c.DataDir = v; return nil }, false},
+	{"db", "KAIDIAN_DB", "", "database: postgres://… or a SQLite file (default <data>/kaidian.db)", func(c *Config, v string) error { c.DB = v; return nil }, false},
+	{"secret-key", "KAIDIAN_SECRET_KEY", "", "base64 32-byte key sealing shop secrets (default: <data>/secret.key, created if missing)", func(c *Config, v string) error { c.SecretKey = v; return nil }, false},
+	{"wechat-api", "KAIDIAN_WECHAT_API", "https://api.weixin.qq.com", "WeChat mini-program API base URL", func(c *Config, v string) error { c.WeChatAPI = strings.TrimRight(v, "/"); return nil }, false},
+	{"wechatpay-api", "KAIDIAN_WECHATPAY_API", "https://api.mch.weixin.qq.com", "WeChat Pay API v3 base URL", func(c *Config, v string) error { c.WeChatPayAPI = strings.TrimRight(v, "/"); return nil }, false},
+	{"public-url", "KAIDIAN_PUBLIC_URL", "", "this server's public base URL, for WeChat Pay notifications (default http://<addr>)", func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }, false},
+	{"log-level", "KAIDIAN_LOG_LEVEL", "info", "log level: debug, info, warn, error", func(c *Config, v string) error { c.LogLevel = v; return nil }, false},
+	{"trust-proxy", "KAIDIAN_TRUST_PROXY", "false", "trust X-Forwarded-For and X-Forwarded-Proto from a load balancer (a switch: --trust-proxy)", boolSetter(func(c *Config) *bool { return &c.TrustProxy }), true},
+	{"admin-password", "KAIDIAN_ADMIN_PASSWORD", "", "create operator 'admin' with this password if there is no operator", func(c *Config, v string) error { c.AdminPassword = v; return nil }, false},
+	{"shutdown-timeout", "KAIDIAN_SHUTDOWN_TIMEOUT", "20s", "time in-flight requests get on SIGTERM", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }), false},
+	{"pay-query-after", "KAIDIAN_PAY_QUERY_AFTER", "1m", "wait this long for a WeChat Pay notification before asking WeChat", durationSetter(func(c *Config) *time.Duration { return &c.PayQueryAfter }), false},
+	{"sqlite-sync", "KAIDIAN_SQLITE_SYNC", "normal", "SQLite durability: normal (survives a process crash) or full (every commit waits for the disk, survives a power cut)", func(c *Config, v string) error { c.SQLiteSync = v; return nil }, false},
+	{"flash-per-address", "KAIDIAN_FLASH_PER_ADDRESS", "20", "flash-sale claims one client address may send per second (see trust-proxy)", intSetter(func(c *Config) *int { return &c.FlashPerAddress }), false},
+	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval }), false},
+	{"metrics-addr", "KAIDIAN_METRICS_ADDR", "", "serve /metrics only on this address (e.g. 127.0.0.1:9090), not on the public one", func(c *Config, v string) error { c.MetricsAddr = v; return nil }, false},
+	{"metrics-token", "KAIDIAN_METRICS_TOKEN", "", "/metrics needs Authorization: Bearer <this token>", func(c *Config, v string) error { c.MetricsToken = v; return nil }, false},
+	{"max-conns", "KAIDIAN_MAX_CONNS", "4096", "open connections accepted at once; more wait in the kernel's backlog", intSetter(func(c *Config) *int { return &c.MaxConns }), false},
+	{"tls-cert", "KAIDIAN_TLS_CERT", "", "certificate file (PEM): serve HTTPS directly, with tls-key", func(c *Config, v string) error { c.TLSCert = v; return nil }, false},
+	{"tls-key", "KAIDIAN_TLS_KEY", "", "private key file (PEM) of tls-cert", func(c *Config, v string) error { c.TLSKey = v; return nil }, false},
 }
 
 func intSetter(field func(*Config) *int) func(*Config, string) error {
@@ -90,11 +106,16 @@ func Load(name string, args []string, getenv func(string) string) (Config, error
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	values := map[string]*string{}
 	for _, s := range settings {
-		values[s.flag] = fs.String(s.flag, s.def, s.help+" (env "+s.env+")")
+		v := &flagValue{s: s.def, isBool: s.isBool}
+		fs.Var(v, s.flag, s.help+" (env "+s.env+")")
+		values[s.flag] = &v.s
 	}
 	file := fs.String("config", getenv("KAIDIAN_CONFIG"), "file of KAIDIAN_*=value lines (env KAIDIAN_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (switches such as --trust-proxy take no value; write --trust-proxy=false to turn one off)", fs.Arg(0))
 	}
 	fromFile, err := readFile(*file)
 	if err != nil {
@@ -103,6 +124,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, error
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	var c Config
+	c.Warnings = unknownKeys(fromFile, "config file "+*file)
 	for _, s := range settings {
 		v := pick(*values[s.flag], explicit[s.flag], getenv(s.env), fromFile[s.env], s.def)
 		if err := s.set(&c, v); err != nil {
@@ -150,6 +172,55 @@ func readFile(path string) (map[string]string, error) {
 	return out, sc.Err()
 }
 
+// flagValue holds a flag's text; a switch (isBool) may stand alone.
+type flagValue struct {
+	s      string
+	isBool bool
+}
+
+func (f *flagValue) String() string     { return f.s }
+func (f *flagValue) Set(v string) error { f.s = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+
+// known reports whether name is a KAIDIAN_* variable kaidian reads.
+func known(name string) bool {
+	if name == "KAIDIAN_CONFIG" {
+		return true
+	}
+	for _, s := range settings {
+		if s.env == name {
+			return true
+		}
+	}
+	return others[name]
+}
+
+// others are KAIDIAN_* variables read outside this package (tests, tools).
+var others = map[string]bool{"KAIDIAN_TEST_POSTGRES": true}
+
+func unknownKeys(m map[string]string, where string) []string {
+	var out []string
+	for k := range m {
+		if !known(k) {
+			out = append(out, fmt.Sprintf("%s: unknown setting %s (ignored)", where, k))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UnknownVariables lists the KAIDIAN_* variables of environ (os.Environ)
+// that no setting reads: most likely misspelt.
+func UnknownVariables(environ []string) []string {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "KAIDIAN_") {
+			vars[k] = v
+		}
+	}
+	return unknownKeys(vars, "environment")
+}
+
 func (c Config) check() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -158,6 +229,9 @@ func (c Config) check() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.SyncInterval <= 0 {
 		return fmt.Errorf("shutdown-timeout and sync-interval must be positive")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls-cert and tls-key go together")
 	}
 	return nil
 }
@@ -186,7 +260,8 @@ func (c Config) Redacted() map[string]any {
 	}
 	return map[string]any{"addr": c.Addr, "data": c.DataDir, "db": db, "wechat_api": c.WeChatAPI,
 		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
-		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != ""}
+		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
+		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "tls": c.TLSCert != ""}
 }
 
 // Usage lists every setting, for --help.

@@ -43,3 +43,40 @@ func TestRedactedHidesThePassword(t *testing.T) {
 		t.Fatal("secret_key_set")
 	}
 }
+
+// --trust-proxy is a switch: alone it turns the setting on, and it never
+// swallows the argument after it.
+func TestTrustProxyIsASwitch(t *testing.T) {
+	c, err := Load("serve", []string{"--trust-proxy", "--addr", "127.0.0.1:9"}, env(nil))
+	if err != nil || !c.TrustProxy || c.Addr != "127.0.0.1:9" {
+		t.Fatalf("--trust-proxy alone: %+v %v", c, err)
+	}
+	if c, err := Load("serve", []string{"--trust-proxy=false"}, env(map[string]string{"KAIDIAN_TRUST_PROXY": "true"})); err != nil || c.TrustProxy {
+		t.Fatalf("--trust-proxy=false over the environment: %v %v", c.TrustProxy, err)
+	}
+	if c, err := Load("serve", nil, env(map[string]string{"KAIDIAN_TRUST_PROXY": "true"})); err != nil || !c.TrustProxy {
+		t.Fatalf("KAIDIAN_TRUST_PROXY=true: %v %v", c.TrustProxy, err)
+	}
+}
+
+func TestUnknownKeysAreReported(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kaidian.conf")
+	os.WriteFile(file, []byte("KAIDIAN_ADDR=0.0.0.0:1\nKAIDIAN_PUBLIK_URL=https://shop.example.com\n"), 0o600)
+	c, err := Load("serve", []string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "KAIDIAN_PUBLIK_URL") {
+		t.Fatalf("file warnings: %q", c.Warnings)
+	}
+	got := UnknownVariables([]string{"KAIDIAN_ADDR=x", "KAIDIAN_METRIC_TOKEN=y", "KAIDIAN_TEST_POSTGRES=z", "HOME=/root", "KAIDIAN_CONFIG=f"})
+	if len(got) != 1 || !strings.Contains(got[0], "KAIDIAN_METRIC_TOKEN") {
+		t.Fatalf("environment warnings: %q", got)
+	}
+}
+
+func TestTLSCertAndKeyGoTogether(t *testing.T) {
+	if _, err := Load("serve", []string{"--tls-cert", "cert.pem"}, env(nil)); err == nil {
+		t.Fatal("a certificate without its key was accepted")
+	}
+}

@@ -87,6 +87,11 @@ func (s *Service) Submit(ctx context.Context, shopID, memberID int64, in NewItem
 	} else if banned {
 		return Item{}, errs.E(errs.Forbidden, "member_banned", "you cannot post until "+until.Format(time.RFC3339))
 	}
+	if in.Kind == "review" {
+		if err := s.checkReviewer(ctx, shopID, memberID, in.Target); err != nil {
+			return Item{}, err
+		}
+	}
 	verdict, ms := s.Check(shopID, in.Text)
 	if verdict == engine.VerdictBlock {
 		return Item{}, blocked(ms)

@@ -36,6 +36,7 @@ type Service struct {
 	// onPublished runs when an item becomes visible (at once or once
 	// approved): a published nickname becomes the buyer's nickname.
 	onPublished func(ctx context.Context, shopID int64, it Item) error
+	purchases   Purchases // reviews are only from buyers
 
 	rules   atomic.Pointer[ruleSet]
 	rebuild sync.Mutex // one rebuild at a time

@@ -232,7 +232,7 @@ func TestSubmitAndReviewQueue(t *testing.T) {
 		if errs.As(err).Kind != errs.Unprocessable {
 			t.Fatalf("kind %v", errs.As(err).Kind)
 		}
-		held, err := e.svc.Submit(e.ctx, sh, m, moderation.NewItem{Kind: "review", Text: "有问题加微信聊"})
+		held, err := e.svc.Submit(e.ctx, sh, m, moderation.NewItem{Kind: "post", Text: "有问题加微信聊"}) // reviews need a buyer: see server.TestReviewsOnlyFromBuyersOfTheProduct
 		if err != nil || held.Status != moderation.Pending || len(held.Matches) != 1 || held.Matches[0].Start != 9 {
 			t.Fatalf("review: %+v %v", held, err)
 		}

@@ -19,7 +19,8 @@ type CartLine struct {
 	Title      string   `json:"title"`
 	SpecValues []string `json:"spec_values"`
 	Image      string   `json:"image"`
-	UnitPrice  int64    `json:"unit_price" doc:"fen, current price"`
+	UnitPrice  int64    `json:"unit_price" doc:"fen: the price checkout charges now (a running time-limited price, else the SKU's)"`
+	ListPrice  int64    `json:"list_price" doc:"fen: the SKU's own price"`
 	Quantity   int64    `json:"quantity"`
 	Selected   bool     `json:"selected"`
 	Available  bool     `json:"available" doc:"false when the product left the shelf or the SKU was retired"`
@@ -29,7 +30,7 @@ type CartLine struct {
 // Cart is a buyer's cart with the total of its selected, available lines.
 type Cart struct {
 	Lines         []CartLine `json:"lines"`
-	SelectedTotal int64      `json:"selected_total" doc:"fen"`
+	SelectedTotal int64      `json:"selected_total" doc:"fen: the selected, available lines at the prices checkout charges, before coupon and shipping"`
 }
 
 // CartUpdate changes a cart line; nil fields stay.
@@ -61,12 +62,37 @@ func (s *Service) Cart(ctx context.Context, shopID, memberID int64) (Cart, error
 		if json.Unmarshal([]byte(images), &imgs) == nil && len(imgs) > 0 {
 			l.Image = imgs[0]
 		}
+		l.ListPrice = l.UnitPrice
+		cart.Lines = append(cart.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return Cart{}, errs.Wrap("cart", err)
+	}
+	rows.Close()
+	return cart, s.priceCart(ctx, shopID, &cart)
+}
+
+// priceCart puts the running time-limited prices on the cart's lines, as
+// checkout does, and adds up the selected, available ones.
+func (s *Service) priceCart(ctx context.Context, shopID int64, cart *Cart) error {
+	ids := make([]int64, len(cart.Lines))
+	for i, l := range cart.Lines {
+		ids[i] = l.SKUID
+	}
+	prices, err := s.timedPrices(ctx, shopID, ids, s.now())
+	if err != nil {
+		return errs.Wrap("cart prices", err)
+	}
+	for i := range cart.Lines {
+		l := &cart.Lines[i]
+		if p, ok := prices[l.SKUID]; ok && p < l.UnitPrice {
+			l.UnitPrice = p
+		}
 		if l.Selected && l.Available {
 			cart.SelectedTotal += l.UnitPrice * l.Quantity
 		}
-		cart.Lines = append(cart.Lines, l)
 	}
-	return cart, errs.Wrap("cart", rows.Err())
+	return nil
 }
 
 // AddToCart adds quantity of a SKU (on top of what the cart holds, at most 999).

@@ -16,7 +16,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -39,14 +39,16 @@ type Item struct {
 // CreateInput is a checkout: explicit items ("buy now") or the cart's
 // selected lines.
 type CreateInput struct {
-	Items        []Item  `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
-	FromCart     bool    `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
-	FlashClaimID int64   `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
-	GroupDealID  int64   `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
-	GroupID      int64   `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
-	CouponID     int64   `json:"coupon_id,omitempty" doc:"a coupon from the buyer's wallet (member coupon id)"`
-	Address      Address `json:"address"`
-	BuyerNote    string  `json:"buyer_note"`
+	Items        []Item `json:"items,omitempty" doc:"buy now; leave empty to order the cart's selected lines"`
+	FromCart     bool   `json:"from_cart" doc:"order the selected cart lines (and remove them from the cart)"`
+	FlashClaimID int64  `json:"flash_claim_id,omitempty" doc:"order a held flash-sale claim (instead of items or the cart)"`
+	GroupDealID  int64  `json:"group_deal_id,omitempty" doc:"open a new group of this group-buying deal (one unit at the smallest tier's price)"`
+	GroupID      int64  `json:"group_id,omitempty" doc:"join this group (one unit at the smallest tier's price)"`
+	// MemberCouponID names the buyer's own copy of a coupon (a wallet entry,
+	// GET /api/v1/me/coupons), not the shop's coupon template.
+	MemberCouponID int64   `json:"member_coupon_id,omitempty" doc:"a coupon from my wallet: the id of GET /api/v1/me/coupons (not the coupon template's id); order creation applies only the coupon named here"`
+	Address        Address `json:"address"`
+	BuyerNote      string  `json:"buyer_note"`
 }
 
 // Shops gives orders the shop's rules and gates.
@@ -143,7 +145,7 @@ func (in *CreateInput) validateItems() error {
 	v.Check(sources == 1, "items", "give items, from_cart: true, flash_claim_id, group_deal_id or group_id, exactly one")
 	v.Check(in.GroupDealID >= 0 && in.GroupID >= 0, "group_id", "must be an id")
 	v.Check(in.FlashClaimID >= 0, "flash_claim_id", "must be a claim id")
-	v.Check(in.CouponID >= 0, "coupon_id", "must be a coupon id")
+	v.Check(in.MemberCouponID >= 0, "member_coupon_id", "must be the id of a coupon in your wallet")
 	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
 	for i, it := range in.Items {
 		v.Check(it.SKUID > 0, fmt.Sprintf("items[%d].sku_id", i), "must be a SKU id")
@@ -183,21 +185,17 @@ func (s *Service) byIdempotencyKey(ctx context.Context, shopID, memberID int64, 
 // (reading it back would cost three more round trips per order).
 func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID int64, key, hash string, in CreateInput) (Order, error) {
 	now := ms(s.now().UnixMilli())
-	applied, err := s.lookupPromotions(ctx, tx, sh.ID, memberID, in, now)
-	if err != nil {
-		return Order{}, err
-	}
 	items := in.Items
 	if in.FromCart {
+		var err error
 		if items, err = takeCart(ctx, tx, sh.ID, memberID); err != nil {
 			return Order{}, err
 		}
 	}
-	lines, err := s.priceWithPromotions(ctx, tx, sh.ID, items, applied, now)
+	o, err := s.quote(ctx, tx, sh, memberID, in, items, now)
 	if err != nil {
 		return Order{}, err
 	}
-	o := newOrder(sh, memberID, in, lines, applied, now)
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
 	}
@@ -222,23 +220,78 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		}
 		o.GroupID = taken.GroupID
 	}
+	if o.TotalAmount == 0 {
+		return o, s.completeFree(ctx, tx, sh.ID, &o)
+	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
 		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
 	return o, err
 }
+
+// quote is the one price of a checkout: it reads what the buyer asks to
+// use (flash claim, group seat, the coupon named by member_coupon_id),
+// prices the items on the server and runs the pricing engine. Preview
+// shows what it returns and order creation charges it, so the same body
+// gives the same breakdown (no coupon is ever applied that the body does
+// not name).
+func (s *Service) quote(ctx context.Context, q db.Querier, sh shop.Shop, memberID int64, in CreateInput, items []Item, now time.Time) (Order, error) {
+	applied, err := s.lookupPromotions(ctx, q, sh.ID, memberID, in, now)
+	if err != nil {
+		return Order{}, err
+	}
+	lines, err := s.priceWithPromotions(ctx, q, sh.ID, items, applied, now)
+	if err != nil {
+		return Order{}, err
+	}
+	o := newOrder(sh, memberID, in, lines, applied, now)
+	if o.TotalAmount < 0 || o.Breakdown.Total != o.TotalAmount {
+		return Order{}, fmt.Errorf("pricing: total %d fen is not payable", o.TotalAmount)
+	}
+	return o, nil
+}
+
+// completeFree marks a fully discounted order (0 fen to pay) paid at
+// once, inside its creation's transaction: there is nothing to ask WeChat
+// Pay for (it refuses a 0-fen prepay), so the order would otherwise be
+// unpayable. The payments row says no money moved (channel "free", 0
+// fen) and the order's log says why; stock is deducted and promotions
+// told, as for any payment.
+func (s *Service) completeFree(ctx context.Context, tx *db.Tx, shopID int64, o *Order) error {
+	now := o.CreatedAt
+	if err := move(ctx, tx, shopID, o.ID, PendingPayment, Paid, System, "nothing to pay: fully discounted", now,
+		"paid_at", now.UnixMilli(), "paid_amount", int64(0)); err != nil {
+		return err
+	}
+	if err := deductStock(ctx, tx, shopID, o.ID, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO payments (shop_id, order_id, channel, out_trade_no, amount, status, paid_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, 0, 'paid', ?, ?, ?)`, shopID, o.ID, FreeChannel, o.OrderNo, now.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+		return err
+	}
+	o.Status, o.PaidAt = Paid, &now
+	if s.promos != nil {
+		return s.promos.Paid(ctx, tx, shopID, o.ID, now)
+	}
+	return nil
+}
+
+// FreeChannel is the payments channel of an order that cost nothing: no
+// money moved and nothing exists at WeChat Pay.
+const FreeChannel = "free"
 
 func (s *Service) lookupPromotions(ctx context.Context, q db.Querier, shopID, memberID int64, in CreateInput, now time.Time) (Applied, error) {
 	if !in.usesPromotions() {
 		return Applied{}, nil
 	}
 	if s.promos == nil {
-		return Applied{}, errs.Field("coupon_id", "promotions_unavailable", "this server runs without promotions")
+		return Applied{}, errs.Field("member_coupon_id", "promotions_unavailable", "this server runs without promotions")
 	}
 	return s.promos.Lookup(ctx, q, shopID, memberID, in, now)
 }
 
 func (in CreateInput) usesPromotions() bool {
-	return in.FlashClaimID != 0 || in.CouponID != 0 || in.GroupDealID != 0 || in.GroupID != 0
+	return in.FlashClaimID != 0 || in.MemberCouponID != 0 || in.GroupDealID != 0 || in.GroupID != 0
 }
 
 // priceWithPromotions prices the items at the SKUs' prices, then puts on
@@ -260,14 +313,11 @@ func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID 
 		applied.setPrices(lines)
 		return lines, nil
 	}
-	if s.promos == nil {
-		return lines, nil
-	}
 	ids := make([]int64, len(lines))
 	for i, l := range lines {
 		ids[i] = l.SKUID
 	}
-	prices, err := s.promos.PromoPrices(ctx, shopID, ids, now)
+	prices, err := s.timedPrices(ctx, shopID, ids, now)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +327,15 @@ func (s *Service) priceWithPromotions(ctx context.Context, q db.Querier, shopID 
 		}
 	}
 	return lines, nil
+}
+
+// timedPrices is the running time-limited price of each SKU that has one
+// (checkout and the cart show the same prices).
+func (s *Service) timedPrices(ctx context.Context, shopID int64, skuIDs []int64, now time.Time) (map[int64]int64, error) {
+	if s.promos == nil || len(skuIDs) == 0 {
+		return nil, nil
+	}
+	return s.promos.PromoPrices(ctx, shopID, skuIDs, now)
 }
 
 // setPrices puts a flash-sale or group price on the order's single line.
@@ -304,7 +363,7 @@ func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applie
 	}
 	o := Order{OrderNo: orderNumber(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
 		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
-		Address: in.Address, BuyerNote: in.BuyerNote, CouponID: in.CouponID, Breakdown: &res,
+		Address: in.Address, BuyerNote: in.BuyerNote, MemberCouponID: in.MemberCouponID, Breakdown: &res,
 		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines}
 	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
 		o.PayDeadline = ms(f.ExpiresAt.UnixMilli())
@@ -384,7 +443,7 @@ func insertOrder(ctx context.Context, tx *db.Tx, shopID int64, key, hash string,
 		breakdown, coupon_id, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.DiscountAmount, o.TotalAmount, string(addr),
-		o.BuyerNote, o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), string(breakdown), nullID(o.CouponID),
+		o.BuyerNote, o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), string(breakdown), nullID(o.MemberCouponID),
 		o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
 	return id, err
 }

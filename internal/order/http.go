@@ -45,21 +45,21 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Remove a cart line", Response: Cart{}, Handler: h.removeFromCart})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Errors: checkoutErrors, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Place an order from the cart's selected lines or as buy-now; needs an Idempotency-Key header",
-		Request: CreateInput{}, Response: Order{}, Idempotent: true, Handler: h.create})
+		Request: CreateInput{}, Response: BuyerOrder{}, Idempotent: true, Handler: h.create})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/preview", Errors: checkoutErrors, Tag: mini, Access: httpx.Member,
 		Summary: "Price a checkout (itemised: promotion prices, coupon, shipping) and suggest the best coupon, without placing it",
 		Request: PreviewInput{}, Response: Preview{}, Handler: h.preview})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member,
-		Summary: "My orders, newest first", Query: pageParams, Response: httpx.Page[Order]{}, Handler: h.listMine})
+		Summary: "My orders, newest first", Query: pageParams, Response: httpx.Page[BuyerOrder]{}, Handler: h.listMine})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Errors: map[int][]string{404: {"order_not_found"}}, Tag: mini, Access: httpx.Member,
-		Summary: "One of my orders", Response: Order{}, Handler: h.getMine})
+		Summary: "One of my orders", Response: BuyerOrder{}, Handler: h.getMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/cancel", Tag: mini, Access: httpx.Member,
-		Summary: "Cancel my unpaid order", Request: cancelRequest{}, Response: Order{}, Handler: h.cancelMine})
+		Summary: "Cancel my unpaid order", Request: cancelRequest{}, Response: BuyerOrder{}, Handler: h.cancelMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/confirm-receipt", Tag: mini, Access: httpx.Member,
-		Summary: "Confirm I received my order", Response: Order{}, Handler: h.confirm})
+		Summary: "Confirm I received my order", Response: BuyerOrder{}, Handler: h.confirm})
 
 	api.Add(httpx.Route{Method: "PUT", Path: "/api/v1/orders/{id}/invoice", Tag: mini, Access: httpx.Member,
-		Summary: "Ask for a VAT invoice (personal or company title) on my order", Request: InvoiceRequest{}, Response: Order{}, Handler: h.requestInvoice})
+		Summary: "Ask for a VAT invoice (personal or company title) on my order", Request: InvoiceRequest{}, Response: BuyerOrder{}, Handler: h.requestInvoice})
 
 	const admin = "admin: orders"
 	read, manage := auth.PermOrdersRead, auth.PermOrdersManage
@@ -136,8 +136,8 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := member(r)
-	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, r.Header.Get("Idempotency-Key"), in)
-	return httpx.Respond(w, http.StatusCreated, v, err)
+	o, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, r.Header.Get("Idempotency-Key"), in)
+	return httpx.Respond(w, http.StatusCreated, o.ForBuyer(), err)
 }
 
 func (h *Handlers) preview(w http.ResponseWriter, r *http.Request) error {
@@ -168,8 +168,7 @@ func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := member(r)
-	f.MemberID = m.ID
-	v, err := h.Svc.List(r.Context(), m.ShopID, f)
+	v, err := h.Svc.BuyerOrders(r.Context(), m.ShopID, m.ID, f)
 	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
@@ -179,7 +178,7 @@ func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := member(r)
-	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	v, err := h.Svc.BuyerOrder(r.Context(), m.ShopID, id, m.ID)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
@@ -281,7 +280,7 @@ func (h *Handlers) memberAction(w http.ResponseWriter, r *http.Request, in any, 
 	if err := act(m, id); err != nil {
 		return err
 	}
-	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
+	v, err := h.Svc.BuyerOrder(r.Context(), m.ShopID, id, m.ID)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 

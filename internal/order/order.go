@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // Status is where an order is in its life.
@@ -143,7 +143,7 @@ type Order struct {
 	CompletedAt    *time.Time      `json:"completed_at"`
 	CancelledAt    *time.Time      `json:"cancelled_at"`
 	CreatedAt      time.Time       `json:"created_at"`
-	CouponID       int64           `json:"coupon_id,omitempty" doc:"the member coupon used"`
+	MemberCouponID int64           `json:"member_coupon_id,omitempty" doc:"the buyer's coupon (wallet entry) this order used"`
 	GroupID        int64           `json:"group_id,omitempty" doc:"the group-buying group this order is a seat in"`
 	Breakdown      *pricing.Result `json:"breakdown,omitempty" doc:"the pricing engine's itemised result at checkout"`
 	Lines          []Line          `json:"lines"`

@@ -4,32 +4,52 @@ import (
 	"context"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
-// PreviewInput is a checkout to price without placing it.
+// PreviewInput is a checkout to price without placing it: the body of
+// POST /api/v1/orders without the address and note.
 type PreviewInput struct {
-	Items        []Item `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
-	FromCart     bool   `json:"from_cart"`
-	FlashClaimID int64  `json:"flash_claim_id,omitempty"`
-	GroupDealID  int64  `json:"group_deal_id,omitempty"`
-	GroupID      int64  `json:"group_id,omitempty"`
-	CouponID     int64  `json:"coupon_id,omitempty" doc:"price with this coupon; omit to get the suggested one applied"`
+	Items          []Item `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
+	FromCart       bool   `json:"from_cart"`
+	FlashClaimID   int64  `json:"flash_claim_id,omitempty"`
+	GroupDealID    int64  `json:"group_deal_id,omitempty"`
+	GroupID        int64  `json:"group_id,omitempty"`
+	MemberCouponID int64  `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
 }
 
-// Preview is the itemised price of a checkout and the buyer's coupons.
+// Preview is the itemised price of a checkout, the buyer's coupons, and
+// the best of them as a suggestion. Total is what POST /api/v1/orders
+// charges for the same body: the suggestion is never applied on its own.
 type Preview struct {
-	Lines     []Line         `json:"lines"`
-	Breakdown pricing.Result `json:"breakdown"`
-	CouponID  int64          `json:"coupon_id" doc:"the coupon priced in (the one asked for, or the suggested one; 0 = none)"`
-	Coupons   []CouponOption `json:"coupons" doc:"the buyer's usable coupons, best first"`
+	Lines           []Line           `json:"lines"`
+	Breakdown       pricing.Result   `json:"breakdown"`
+	Total           int64            `json:"total" doc:"fen: what placing this checkout (with the coupon named, or none) charges"`
+	MemberCouponID  int64            `json:"member_coupon_id" doc:"the coupon priced in: the one named in the request (0 = none)"`
+	SuggestedCoupon *SuggestedCoupon `json:"suggested_coupon" doc:"the best coupon of my wallet for this checkout, when it beats the one named; send its member_coupon_id to get its price"`
+	Coupons         []CouponOption   `json:"coupons" doc:"my usable coupons, best first"`
 }
 
-// Preview prices a checkout exactly as Create would, without changing
-// anything, and suggests the best coupon (applied when none is named).
+// SuggestedCoupon is the coupon preview recommends, with the price the
+// checkout would have with it.
+type SuggestedCoupon struct {
+	MemberCouponID int64          `json:"member_coupon_id"`
+	Name           string         `json:"name"`
+	Saving         int64          `json:"saving" doc:"fen off compared with no coupon"`
+	Total          int64          `json:"total" doc:"fen: what the checkout would charge with this coupon"`
+	Breakdown      pricing.Result `json:"breakdown"`
+}
+
+func (p PreviewInput) checkout() CreateInput {
+	return CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID,
+		MemberCouponID: p.MemberCouponID, GroupDealID: p.GroupDealID, GroupID: p.GroupID}
+}
+
+// Preview prices a checkout with the same function order creation uses
+// (quote), changing nothing, and suggests the buyer's best coupon with
+// its own price.
 func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p PreviewInput) (Preview, error) {
-	in := CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID, CouponID: p.CouponID,
-		GroupDealID: p.GroupDealID, GroupID: p.GroupID}
+	in := p.checkout()
 	if err := in.validateItems(); err != nil {
 		return Preview{}, err
 	}
@@ -37,35 +57,37 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 	if err != nil {
 		return Preview{}, err
 	}
-	now := s.now()
-	applied, err := s.lookupPromotions(ctx, s.db, shopID, memberID, in, now)
-	if err != nil {
-		return Preview{}, err
-	}
+	now := ms(s.now().UnixMilli())
 	items := in.Items
 	if in.FromCart {
 		if items, err = selectedCart(ctx, s.db, shopID, memberID); err != nil {
 			return Preview{}, err
 		}
 	}
-	lines, err := s.priceWithPromotions(ctx, s.db, shopID, items, applied, now)
+	o, err := s.quote(ctx, s.db, sh, memberID, in, items, now)
 	if err != nil {
 		return Preview{}, errs.Wrap("preview", err)
 	}
-	out := Preview{CouponID: in.CouponID, Coupons: []CouponOption{}}
-	if s.promos != nil {
-		if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(lines), shipping(sh), now); err != nil {
-			return Preview{}, errs.Wrap("preview coupons", err)
-		}
+	out := Preview{Lines: o.Lines, Breakdown: *o.Breakdown, Total: o.TotalAmount, MemberCouponID: in.MemberCouponID,
+		Coupons: []CouponOption{}}
+	if s.promos == nil || in.GroupDealID != 0 || in.GroupID != 0 { // coupons do not apply to group buying
+		return out, nil
 	}
-	if in.CouponID == 0 && len(out.Coupons) > 0 && out.Coupons[0].Suggested {
-		in.CouponID = out.Coupons[0].ID
-		if applied, err = s.lookupPromotions(ctx, s.db, shopID, memberID, in, now); err != nil {
-			return Preview{}, err
-		}
-		out.CouponID = in.CouponID
+	if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(o.Lines), shipping(sh), now); err != nil {
+		return Preview{}, errs.Wrap("preview coupons", err)
 	}
-	o := newOrder(sh, memberID, in, lines, applied, now)
-	out.Lines, out.Breakdown = o.Lines, *o.Breakdown
+	if len(out.Coupons) == 0 || !out.Coupons[0].Suggested || out.Coupons[0].ID == in.MemberCouponID {
+		return out, nil
+	}
+	best := out.Coupons[0]
+	in.MemberCouponID = best.ID
+	with, err := s.quote(ctx, s.db, sh, memberID, in, items, now)
+	if err != nil {
+		return Preview{}, errs.Wrap("preview suggested coupon", err)
+	}
+	if with.TotalAmount < o.TotalAmount {
+		out.SuggestedCoupon = &SuggestedCoupon{MemberCouponID: best.ID, Name: best.Name, Saving: best.Saving,
+			Total: with.TotalAmount, Breakdown: *with.Breakdown}
+	}
 	return out, nil
 }

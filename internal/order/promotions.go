@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // Promotions is what checkout needs from the promotion package; server
@@ -64,7 +64,7 @@ type FlashLine struct {
 
 // CouponOption is one of the buyer's coupons with what it would save.
 type CouponOption struct {
-	ID        int64  `json:"id" doc:"member coupon id: send it as coupon_id"`
+	ID        int64  `json:"member_coupon_id" doc:"the wallet entry: send it as member_coupon_id"`
 	Name      string `json:"name"`
 	Saving    int64  `json:"saving" doc:"fen off this checkout"`
 	Applies   bool   `json:"applies" doc:"false when its threshold or scope is not met"`

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 const orderColumns = `id, order_no, member_id, status, goods_amount, shipping_fee, discount_amount, total_amount,
@@ -23,7 +23,7 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var paid, shipped, completed, cancelled sql.NullInt64
 	err := row.Scan(&o.ID, &o.OrderNo, &o.MemberID, &o.Status, &o.GoodsAmount, &o.ShippingFee, &o.DiscountAmount,
 		&o.TotalAmount, &o.PaidAmount, &o.RefundedAmount, &addr, &o.BuyerNote, &o.StaffNote, &deadline, &o.Carrier,
-		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.CouponID, &o.GroupID)
+		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.MemberCouponID, &o.GroupID)
 	if err != nil {
 		return Order{}, err
 	}
@@ -196,4 +196,14 @@ func (s *Service) ByNo(ctx context.Context, shopID int64, orderNo string) (Order
 		return Order{}, errs.Wrap("order by number", err)
 	}
 	return s.Get(ctx, shopID, id, 0)
+}
+
+// Bought reports whether the buyer has a paid order of the product that
+// was not fully refunded (reviews are only from buyers).
+func (s *Service) Bought(ctx context.Context, shopID, memberID, productID int64) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE l.shop_id = ? AND l.spu_id = ? AND o.member_id = ? AND o.shop_id = ? AND o.paid_at IS NOT NULL
+		AND o.status IN ('paid', 'shipped', 'completed')`, shopID, productID, memberID, shopID).Scan(&n)
+	return n > 0, errs.Wrap("bought", err)
 }

@@ -144,7 +144,7 @@ func (s *Service) ourDay(ctx context.Context, shopID int64, day time.Time) (ledg
 	from, to := day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()
 	out := newLedgerDay()
 	rows, err := s.db.Query(ctx, `SELECT out_trade_no, amount, out_trade_no FROM payments WHERE shop_id = ? AND status IN ('paid','paid_late')
-		AND paid_at >= ? AND paid_at < ?`, shopID, from, to)
+		AND channel = 'wechatpay' AND paid_at >= ? AND paid_at < ?`, shopID, from, to)
 	if err != nil {
 		return out, errs.Wrap("reconcile", err)
 	}
@@ -224,18 +224,21 @@ func sum(m map[string]int64) (total int64) {
 
 // store replaces the day's report.
 func (s *Service) store(ctx context.Context, shopID int64, r Report) (Report, error) {
+	// One upsert on (shop_id, bill_date): two staff reconciling the same day
+	// at once queue on the row's lock instead of both inserting after both
+	// deleted (a unique violation, then a 500, on PostgreSQL).
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM reconciliation_items WHERE reconciliation_id IN
-			(SELECT id FROM reconciliations WHERE shop_id = ? AND bill_date = ?)`, shopID, r.BillDate); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM reconciliations WHERE shop_id = ? AND bill_date = ?`, shopID, r.BillDate); err != nil {
-			return err
-		}
 		err := tx.QueryRow(ctx, `INSERT INTO reconciliations (shop_id, bill_date, status, wechat_paid, wechat_refund, our_paid,
-			our_refund, differences, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			our_refund, differences, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, bill_date) DO UPDATE SET status = excluded.status, wechat_paid = excluded.wechat_paid,
+				wechat_refund = excluded.wechat_refund, our_paid = excluded.our_paid, our_refund = excluded.our_refund,
+				differences = excluded.differences, error = excluded.error, created_at = excluded.created_at
+			RETURNING id`,
 			shopID, r.BillDate, r.Status, r.WeChatPaid, r.WeChatRefund, r.OurPaid, r.OurRefund, r.Differences, r.Error, db.Now()).Scan(&r.ID)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM reconciliation_items WHERE reconciliation_id = ? AND shop_id = ?`, r.ID, shopID); err != nil {
 			return err
 		}
 		for _, d := range r.Items {

@@ -14,6 +14,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/platform/paycerts"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay"
 	"github.com/kaidian/kaidian/internal/shop"
 )
@@ -58,7 +59,7 @@ func NewService(d *db.DB, shops Shops, orders *order.Service, members OpenIDs, c
 		cfg.QueryAfter = time.Minute
 	}
 	return &Service{db: d, orders: orders, members: members, cfg: cfg, log: log, now: time.Now,
-		clients: &clients{shops: shops, baseURL: cfg.APIBase, http: cfg.HTTP, byShop: map[int64]cachedClient{}}}
+		clients: &clients{shops: shops, certs: paycerts.New(d, log), log: log, baseURL: cfg.APIBase, http: cfg.HTTP, byShop: map[int64]cachedClient{}}}
 }
 
 // NotifyPath is where WeChat Pay posts a shop's payment notifications.
@@ -225,6 +226,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	q.Handle(RefundSubmitKind, s.submitRefund)
 	q.Handle(RefundQueryKind, s.queryRefund)
 	q.Every(ReconcileKind, time.Hour, s.reconcileDue)
+	q.Every(CertRefreshKind, paycerts.RefreshEvery, s.refreshCertificates)
 	s.orders.BeforeCancel(s.closeBeforeCancel)
 }
 

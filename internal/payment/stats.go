@@ -22,7 +22,7 @@ type DayStats struct {
 func (s *Service) Stats(ctx context.Context, shopID int64, now time.Time, days int) ([]DayStats, error) {
 	today := now.In(china)
 	start := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, china).AddDate(0, 0, -(days - 1))
-	rows, err := s.db.Query(ctx, `SELECT created_at, status FROM payments WHERE shop_id = ? AND created_at >= ?`, shopID, start.UnixMilli())
+	rows, err := s.db.Query(ctx, `SELECT created_at, status FROM payments WHERE shop_id = ? AND channel = 'wechatpay' AND created_at >= ?`, shopID, start.UnixMilli())
 	if err != nil {
 		return nil, errs.Wrap("payment stats", err)
 	}
@@ -60,7 +60,7 @@ func (s *Service) Today(ctx context.Context) (map[int64]DayStats, error) {
 	now := s.now().In(china)
 	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, china)
 	rows, err := s.db.Query(ctx, `SELECT shop_id, COUNT(*), SUM(CASE WHEN status IN ('paid','paid_late') THEN 1 ELSE 0 END)
-		FROM payments WHERE created_at >= ? GROUP BY shop_id`, start.UnixMilli())
+		FROM payments WHERE channel = 'wechatpay' AND created_at >= ? GROUP BY shop_id`, start.UnixMilli())
 	if err != nil {
 		return nil, err
 	}

@@ -170,7 +170,7 @@ func (c *Claimer) Claim(ctx context.Context, shopID, saleID, memberID, qty int64
 		return Claim{}, err
 	}
 	now := c.now()
-	if err := h.admit(c, memberID, qty, token, now); err != nil {
+	if err := h.admit(ctx, c, memberID, qty, token, now); err != nil {
 		return Claim{}, err
 	}
 	req := &claimReq{memberID: memberID, qty: qty, done: make(chan claimResult, 1)}
@@ -188,7 +188,7 @@ func (c *Claimer) Claim(ctx context.Context, shopID, saleID, memberID, qty int64
 }
 
 // admit turns away, in memory, every claim that cannot win.
-func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.Time) error {
+func (h *hotSale) admit(ctx context.Context, c *Claimer, memberID, qty int64, token string, now time.Time) error {
 	if now.Before(h.sale.StartsAt) {
 		return errNotStarted
 	}
@@ -199,14 +199,14 @@ func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.
 		return errs.Field("quantity", "over_limit", "must be 1 to "+strconv.FormatInt(h.sale.PerUserLimit, 10))
 	}
 	nowMS := now.UnixMilli()
-	if until, ok := h.holders.Load(memberID); ok && nowMS < until.(int64) {
-		return errAlreadyClaimed
-	}
 	if c.key != nil && !c.tokenValid(h.sale.ID, memberID, token, now) {
 		return errBadToken
 	}
 	if last, loaded := h.lastTry.Swap(memberID, nowMS); loaded && nowMS-last.(int64) < memberGap.Milliseconds() {
 		return errTooFast
+	}
+	if err := c.stillHolding(ctx, h, memberID, nowMS); err != nil {
+		return err
 	}
 	if c.key != nil {
 		if _, used := h.usedToken.LoadOrStore(token, struct{}{}); used {
@@ -220,6 +220,29 @@ func (h *hotSale) admit(c *Claimer, memberID, qty int64, token string, now time.
 		h.inflight.Add(-qty)
 		return ErrSoldOut
 	}
+	return nil
+}
+
+// stillHolding turns away a buyer who holds a live claim. This process
+// remembers the claims it gave; but a claim ends when its order is
+// cancelled, on any server, so a remembered claim is checked in the
+// database (at most once per memberGap per buyer, after the rate check)
+// and forgotten once it has ended: the buyer may claim again at once.
+func (c *Claimer) stillHolding(ctx context.Context, h *hotSale, memberID, nowMS int64) error {
+	until, ok := h.holders.Load(memberID)
+	if !ok || nowMS >= until.(int64) {
+		return nil
+	}
+	var live int
+	err := c.db.QueryRow(ctx, `SELECT COUNT(*) FROM flash_claims WHERE sale_id = ? AND member_id = ? AND status <> 'expired'`,
+		h.sale.ID, memberID).Scan(&live)
+	if err != nil {
+		return errs.Wrap("flash claim", err)
+	}
+	if live > 0 {
+		return errAlreadyClaimed
+	}
+	h.holders.CompareAndDelete(memberID, until)
 	return nil
 }
 

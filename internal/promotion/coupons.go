@@ -10,7 +10,7 @@ import (
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 )
 
 // Coupon is a coupon a shop issues.
@@ -95,6 +95,9 @@ func (s *Service) CreateCoupon(ctx context.Context, shopID int64, in NewCoupon) 
 	if err := in.validate(); err != nil {
 		return Coupon{}, err
 	}
+	if err := s.checkScope(ctx, shopID, in.Scope, in.ScopeIDs); err != nil {
+		return Coupon{}, err
+	}
 	if in.ScopeIDs == nil {
 		in.ScopeIDs = []int64{}
 	}
@@ -110,6 +113,36 @@ func (s *Service) CreateCoupon(ctx context.Context, shopID int64, in NewCoupon) 
 		return Coupon{}, errs.Wrap("create coupon", err)
 	}
 	return s.Coupon(ctx, shopID, id)
+}
+
+// checkScope refuses a scoped coupon naming a product or category that is
+// not the shop's (or no longer exists): it would silently never apply, or
+// name another shop's goods.
+func (s *Service) checkScope(ctx context.Context, shopID int64, scope string, ids []int64) error {
+	table := map[string]string{"categories": "categories", "products": "spus"}[scope]
+	if table == "" {
+		return nil
+	}
+	unique := map[int64]bool{}
+	for _, id := range ids {
+		unique[id] = true
+	}
+	deleted := ""
+	if table == "spus" {
+		deleted = " AND deleted_at IS NULL"
+	}
+	ok := 0
+	for id := range unique {
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE id = ? AND shop_id = ?`+deleted, id, shopID).Scan(&n); err != nil {
+			return errs.Wrap("coupon scope", err)
+		}
+		ok += n
+	}
+	if ok != len(unique) || len(unique) != len(ids) {
+		return errs.Field("scope_ids", "scope_not_found", "every id must be one of this shop's "+scope+", each once")
+	}
+	return nil
 }
 
 func timeMS(t *time.Time) any {
@@ -278,7 +311,7 @@ func (c Coupon) window(now time.Time) (time.Time, time.Time) {
 
 // WalletCoupon is a coupon in a buyer's wallet.
 type WalletCoupon struct {
-	ID         int64     `json:"id" doc:"send as coupon_id at checkout"`
+	ID         int64     `json:"id" doc:"the member coupon id: send it as member_coupon_id at checkout"`
 	CouponID   int64     `json:"coupon_id"`
 	Name       string    `json:"name"`
 	Kind       string    `json:"kind"`

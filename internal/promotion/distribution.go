@@ -115,15 +115,16 @@ type Promoter struct {
 	Available   int64     `json:"available" doc:"fen that may be withdrawn"`
 	Withdrawing int64     `json:"withdrawing" doc:"fen asked for, not yet paid out"`
 	PaidOut     int64     `json:"paid_out"`
+	Owed        int64     `json:"owed" doc:"fen of commissions clawed back after refunds that the available balance could not cover; taken from the next commissions that settle"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-const promoterColumns = `id, member_id, parent_id, frozen, available, withdrawing, paid_out, created_at`
+const promoterColumns = `id, member_id, parent_id, frozen, available, withdrawing, paid_out, owed, created_at`
 
 func scanPromoter(row db.Scanner) (Promoter, error) {
 	var p Promoter
 	var created int64
-	err := row.Scan(&p.ID, &p.MemberID, &p.ParentID, &p.Frozen, &p.Available, &p.Withdrawing, &p.PaidOut, &created)
+	err := row.Scan(&p.ID, &p.MemberID, &p.ParentID, &p.Frozen, &p.Available, &p.Withdrawing, &p.PaidOut, &p.Owed, &created)
 	p.CreatedAt = time.UnixMilli(created).UTC()
 	return p, err
 }
@@ -207,6 +208,11 @@ func (s *Service) Bind(ctx context.Context, shopID, memberID, promoterID int64) 
 	if owner == memberID {
 		return Binding{}, errs.Field("promoter_id", "self_referral", "a promoter cannot bind themselves")
 	}
+	if loop, err := recruitedBy(ctx, s.db, shopID, promoterID, memberID); err != nil {
+		return Binding{}, errs.Wrap("bind", err)
+	} else if loop {
+		return Binding{}, errs.Field("promoter_id", "referral_loop", "this promoter was recruited by you: a referral chain cannot loop")
+	}
 	now := s.now()
 	expires := now.Add(time.Duration(st.BindingDays) * day)
 	res, err := s.db.Exec(ctx, `INSERT INTO referral_bindings (shop_id, member_id, promoter_id, bound_at, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -227,6 +233,16 @@ func (s *Service) Bind(ctx context.Context, shopID, memberID, promoterID int64) 
 	return b, nil
 }
 
+// recruitedBy reports whether memberID is promoterID's recruiter (its
+// parent promoter): binding memberID to promoterID would close a loop
+// A→B→A in which A earns level two on A's own orders.
+func recruitedBy(ctx context.Context, q db.Querier, shopID, promoterID, memberID int64) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM promoters p JOIN promoters parent ON parent.id = p.parent_id
+		WHERE p.id = ? AND p.shop_id = ? AND parent.member_id = ?`, promoterID, shopID, memberID).Scan(&n)
+	return n > 0, err
+}
+
 // commissionOnPaid records the frozen commissions of a paid order whose
 // buyer is bound to a promoter: level one at the product's fixed amount
 // or the rate, level two at its rate, both rounded down to the fen. It
@@ -236,13 +252,14 @@ func (s *Service) commissionOnPaid(ctx context.Context, tx *db.Tx, shopID, order
 	if err != nil || !st.Enabled {
 		return err
 	}
-	var buyer, level1 int64
-	var parent *int64
+	var buyer, level1, level1Member int64
+	var parent, parentMember *int64
 	var rewarded bool
-	err = tx.QueryRow(ctx, `SELECT o.member_id, b.promoter_id, p.parent_id, b.rewarded FROM orders o
+	err = tx.QueryRow(ctx, `SELECT o.member_id, b.promoter_id, p.member_id, p.parent_id, pp.member_id, b.rewarded FROM orders o
 		JOIN referral_bindings b ON b.shop_id = o.shop_id AND b.member_id = o.member_id AND b.expires_at > ?
 		JOIN promoters p ON p.id = b.promoter_id
-		WHERE o.id = ? AND o.shop_id = ?`, now.UnixMilli(), orderID, shopID).Scan(&buyer, &level1, &parent, &rewarded)
+		LEFT JOIN promoters pp ON pp.id = p.parent_id
+		WHERE o.id = ? AND o.shop_id = ?`, now.UnixMilli(), orderID, shopID).Scan(&buyer, &level1, &level1Member, &parent, &parentMember, &rewarded)
 	if db.IsNoRows(err) {
 		return nil
 	}
@@ -253,10 +270,14 @@ func (s *Service) commissionOnPaid(ctx context.Context, tx *db.Tx, shopID, order
 	if err != nil {
 		return err
 	}
-	if err := addCommission(ctx, tx, shopID, orderID, level1, 1, st.Level1RateBP, fixed, base, now); err != nil {
-		return err
+	// A promoter never earns on their own purchase, at either level (a
+	// loop A→B→A would otherwise pay A level two on A's orders).
+	if level1Member != buyer {
+		if err := addCommission(ctx, tx, shopID, orderID, level1, 1, st.Level1RateBP, fixed, base, now); err != nil {
+			return err
+		}
 	}
-	if parent != nil && st.Level2RateBP > 0 {
+	if parent != nil && st.Level2RateBP > 0 && *parentMember != buyer {
 		if err := addCommission(ctx, tx, shopID, orderID, *parent, 2, st.Level2RateBP, 0, base, now); err != nil {
 			return err
 		}
@@ -387,29 +408,114 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 			if final == 0 {
 				status = "reversed"
 			}
-			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET status = ?, amount = ?, settled_at = ? WHERE id = ? AND status = 'frozen'`,
-				status, final, now.UnixMilli(), d.id)); err != nil {
+			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET status = ?, amount = ?, settled_at = ?,
+				refunded_seen = (`+succeededRefunds+`) WHERE id = ? AND status = 'frozen'`,
+				status, final, now.UnixMilli(), d.orderID, d.id)); err != nil {
 				return err
 			}
-			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET frozen = frozen - ?, available = available + ? WHERE id = ? AND frozen >= ?`,
-				d.amount, final, d.promoterID, d.amount))
+			// What the promoter owes from earlier claw-backs is paid first.
+			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET frozen = frozen - ?,
+				available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
+				owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
+				WHERE id = ? AND frozen >= ?`,
+				d.amount, final, final, final, final, d.promoterID, d.amount))
 		})
 		if err != nil {
 			return 0, err
 		}
 	}
-	return len(list), nil
+	clawed, err := s.clawBack(ctx, now)
+	return len(list) + clawed, err
+}
+
+// succeededRefunds sums an order's refunds that WeChat confirmed (the
+// order's refunded_amount also counts refunds still in flight).
+const succeededRefunds = `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ? AND status = 'succeeded'`
+
+// clawBack takes back settled commissions whose order was refunded after
+// they settled. The refund path changes only the order and its refunds;
+// this sweep, like settling, reads them. It goes through the refunds that
+// succeeded (far fewer than commissions), and for each commission whose
+// order's confirmed refunds grew since it last looked, recomputes the
+// commission on what was kept; the difference becomes a negative ledger
+// row, paid from the promoter's available balance and, for what that
+// cannot cover, owed (taken from the next commissions that settle). The
+// compare-and-set on clawed_back and the (commission, refunded total) key
+// make each claw-back happen once, also with several servers.
+func (s *Service) clawBack(ctx context.Context, now time.Time) (int, error) {
+	type due struct {
+		id, shopID, orderID, promoterID, rate, fixed, amount, clawed, refunded int64
+	}
+	list, err := db.All(ctx, s.db, func(row db.Scanner) (due, error) {
+		var d due
+		return d, row.Scan(&d.id, &d.shopID, &d.orderID, &d.promoterID, &d.rate, &d.fixed, &d.amount, &d.clawed, &d.refunded)
+	}, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount, c.clawed_back, SUM(r.amount)
+		FROM refunds r JOIN commissions c ON c.order_id = r.order_id AND c.status = 'settled' AND c.amount > c.clawed_back
+		WHERE r.status = 'succeeded'
+		GROUP BY c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount, c.clawed_back, c.refunded_seen
+		HAVING SUM(r.amount) > c.refunded_seen LIMIT 500`)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range list {
+		err := s.db.InTx(ctx, func(tx *db.Tx) error {
+			base, _, err := commissionBase(ctx, tx, d.shopID, d.orderID)
+			if err != nil {
+				return err
+			}
+			// What the commission should be on what the buyer kept; it only
+			// falls as refunds add up, so the claw-back is never undone.
+			target := min(d.amount, commissionAmount(d.rate, d.fixed, max(base-d.refunded, 0)))
+			claw := max(d.amount-d.clawed-target, 0)
+			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET clawed_back = clawed_back + ?, refunded_seen = ?
+				WHERE id = ? AND status = 'settled' AND clawed_back = ?`, claw, d.refunded, d.id, d.clawed)); err != nil {
+				return err
+			}
+			if claw == 0 {
+				return nil
+			}
+			return takeBack(ctx, tx, d.shopID, d.promoterID, d.id, d.orderID, claw, d.refunded, now)
+		})
+		if db.IsNoRows(err) || db.IsUniqueViolation(err) {
+			continue // changed meanwhile: the next sweep sees the new state
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// takeBack debits claw fen from a promoter: from the available balance
+// as far as it goes, the rest owed; and writes the negative ledger row.
+func takeBack(ctx context.Context, tx *db.Tx, shopID, promoterID, commissionID, orderID, claw, refunded int64, now time.Time) error {
+	var available int64
+	if err := tx.QueryRow(ctx, `SELECT available FROM promoters WHERE id = ? AND shop_id = ?`, promoterID, shopID).Scan(&available); err != nil {
+		return err
+	}
+	fromAvailable := min(available, claw)
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET available = available - ?, owed = owed + ? WHERE id = ? AND available = ?`,
+		fromAvailable, claw-fromAvailable, promoterID, available)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO commission_clawbacks (shop_id, commission_id, promoter_id, order_id, amount, from_available, owed,
+		refunded_total, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, commissionID, promoterID, orderID, -claw, fromAvailable, claw-fromAvailable, refunded, now.UnixMilli())
+	return err
 }
 
 // Commission is one commission as its promoter sees it.
 type Commission struct {
-	ID        int64     `json:"id"`
-	OrderID   int64     `json:"order_id"`
-	Level     int64     `json:"level"`
-	Base      int64     `json:"base_amount" doc:"goods paid, fen"`
-	Amount    int64     `json:"amount" doc:"fen (final once settled)"`
-	Status    string    `json:"status" enum:"frozen,settled,reversed" doc:"frozen, settled or reversed"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         int64     `json:"id"`
+	OrderID    int64     `json:"order_id"`
+	Level      int64     `json:"level"`
+	Base       int64     `json:"base_amount" doc:"goods paid, fen"`
+	Amount     int64     `json:"amount" doc:"fen (final once settled)"`
+	ClawedBack int64     `json:"clawed_back" doc:"fen taken back after the order was refunded later"`
+	Status     string    `json:"status" enum:"frozen,settled,reversed" doc:"frozen, settled or reversed"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Commissions lists a promoter's commissions, newest first.
@@ -417,10 +523,10 @@ func (s *Service) Commissions(ctx context.Context, shopID, promoterID int64) ([]
 	out, err := db.All(ctx, s.db, func(row db.Scanner) (Commission, error) {
 		var c Commission
 		var created int64
-		err := row.Scan(&c.ID, &c.OrderID, &c.Level, &c.Base, &c.Amount, &c.Status, &created)
+		err := row.Scan(&c.ID, &c.OrderID, &c.Level, &c.Base, &c.Amount, &c.ClawedBack, &c.Status, &created)
 		c.CreatedAt = time.UnixMilli(created).UTC()
 		return c, err
-	}, `SELECT id, order_id, level, base_amount, amount, status, created_at FROM commissions
+	}, `SELECT id, order_id, level, base_amount, amount, clawed_back, status, created_at FROM commissions
 		WHERE shop_id = ? AND promoter_id = ? ORDER BY id DESC LIMIT 200`, shopID, promoterID)
 	return out, errs.Wrap("commissions", err)
 }

@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,9 @@ func (s *Service) CreateSale(ctx context.Context, shopID int64, in NewSale) (Sal
 	if err := sh.CanTakePayments(); err != nil {
 		return Sale{}, err
 	}
+	if err := s.checkSalePrice(ctx, shopID, in); err != nil {
+		return Sale{}, err
+	}
 	var id int64
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET stock = stock - ?, locked = locked + ?
@@ -97,6 +101,23 @@ func (s *Service) CreateSale(ctx context.Context, shopID int64, in NewSale) (Sal
 		return Sale{}, errs.Wrap("create flash sale", err)
 	}
 	return s.Sale(ctx, shopID, id)
+}
+
+// checkSalePrice refuses a flash price that is not below the SKU's own
+// price: a "sale" that charges as much or more is a mistake.
+func (s *Service) checkSalePrice(ctx context.Context, shopID int64, in NewSale) error {
+	var list int64
+	err := s.db.QueryRow(ctx, `SELECT price FROM skus WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`, in.SKUID, shopID).Scan(&list)
+	if db.IsNoRows(err) {
+		return errs.Field("sku_id", "sku_not_found", "no such SKU in this shop")
+	}
+	if err != nil {
+		return errs.Wrap("flash sale", err)
+	}
+	if in.Price >= list {
+		return errs.Field("price", "not_a_discount", "must be below the SKU's price ("+strconv.FormatInt(list, 10)+" fen)")
+	}
+	return nil
 }
 
 func stockLedger(ctx context.Context, tx *db.Tx, shopID, skuID, saleID int64, kind string, qty int64, now time.Time) error {

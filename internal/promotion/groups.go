@@ -154,7 +154,7 @@ var (
 	errGroupFull     = errs.E(errs.Conflict, "group_full", "the group is full")
 	errInGroup       = errs.E(errs.Conflict, "already_in_group", "you are already in this group")
 	errDealNotOpen   = errs.E(errs.Conflict, "group_deal_not_open", "the deal is not running now")
-	errGroupCoupon   = errs.Field("coupon_id", "coupon_not_allowed", "coupons do not apply to group buying")
+	errGroupCoupon   = errs.Field("member_coupon_id", "coupon_not_allowed", "coupons do not apply to group buying")
 )
 
 // lookupGroup checks that a buyer may open a group of the deal (dealID) or

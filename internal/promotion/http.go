@@ -22,7 +22,7 @@ type Handlers struct {
 }
 
 type claimRequest struct {
-	Quantity int64  `json:"quantity" doc:"default 1; at most the sale's per-user limit"`
+	Quantity *int64 `json:"quantity" doc:"1 (the default) up to the sale's per-user limit"`
 	Token    string `json:"token" doc:"from GET /api/v1/flash-sales/{id}/token"`
 }
 
@@ -51,25 +51,25 @@ type grantRequest struct {
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: promotions"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's current and upcoming flash sales", Response: []Sale{}, Handler: h.currentSales})
+		Summary: "The shop's current and upcoming flash sales", Response: []BuyerSale{}, Handler: h.currentSales})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
-		Summary: "One flash sale with its remaining units", Response: Sale{}, Handler: h.publicSale})
+		Summary: "One flash sale with its remaining units", Response: BuyerSale{}, Handler: h.publicSale})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member,
 		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
 		Request: claimRequest{}, Response: Claim{}, Handler: h.claim, HotAuth: true})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []Deal{}, Handler: h.currentDeals})
+		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []BuyerDeal{}, Handler: h.currentDeals})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals/{id}", Tag: mini, Access: httpx.Shop,
-		Summary: "A group-buying deal with its tiers", Response: Deal{}, Handler: h.publicDeal})
+		Summary: "A group-buying deal with its tiers", Response: BuyerDeal{}, Handler: h.publicDeal})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/groups/{id}", Tag: mini, Access: httpx.Shop,
 		Summary:  "A group (the share link): who joined, how many are missing, time left; join with POST /api/v1/orders {group_id}",
 		Response: GroupView{}, Handler: h.group})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/timed-discounts", Tag: mini, Access: httpx.Shop,
-		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []TimedDiscount{}, Handler: h.timedDiscounts})
+		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []BuyerTimedDiscount{}, Handler: h.timedDiscounts})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
-		Summary: "Coupons buyers can claim now", Response: []Coupon{}, Handler: h.claimableCoupons})
+		Summary: "Coupons buyers can claim now", Response: []BuyerCoupon{}, Handler: h.claimableCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Errors: map[int][]string{403: {"coupon_not_claimable"}, 404: {"coupon_not_found"}, 409: {"already_claimed", "coupon_limit_reached"}, 410: {"coupon_expired", "coupon_unavailable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
@@ -84,9 +84,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
 		Summary: "My commissions", Response: []Commission{}, Handler: h.myCommissions})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
-		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: Withdrawal{}, Handler: h.withdraw})
+		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: BuyerWithdrawal{}, Handler: h.withdraw})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
-		Summary: "My withdrawals", Response: []Withdrawal{}, Handler: h.myWithdrawals})
+		Summary: "My withdrawals", Response: []BuyerWithdrawal{}, Handler: h.myWithdrawals})
 
 	const admin = "admin: promotions"
 	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
@@ -165,13 +165,15 @@ func member(r *http.Request) auth.Member {
 }
 
 func (h *Handlers) currentSales(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.Sales(r.Context(), auth.ShopFrom(r.Context()), true)
+	list, err := h.Svc.Sales(r.Context(), auth.ShopFrom(r.Context()), true)
+	v, err := forBuyers(list, err, Sale.forBuyer)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) publicSale(w http.ResponseWriter, r *http.Request) error {
 	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
-		return h.Svc.Sale(r.Context(), auth.ShopFrom(r.Context()), id)
+		sl, err := h.Svc.Sale(r.Context(), auth.ShopFrom(r.Context()), id)
+		return sl.forBuyer(), err
 	})
 }
 
@@ -195,16 +197,21 @@ func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &in, 4<<10); err != nil {
 		return err
 	}
-	if in.Quantity == 0 {
-		in.Quantity = 1
+	qty := int64(1)
+	if in.Quantity != nil {
+		qty = *in.Quantity
+	}
+	if qty < 1 {
+		return errs.Field("quantity", "invalid_quantity", "must be at least 1")
 	}
 	m := member(r)
-	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, in.Quantity, in.Token)
+	v, err := h.Svc.Claimer.Claim(r.Context(), m.ShopID, id, m.ID, qty, in.Token)
 	return httpx.Respond(w, http.StatusCreated, v, err)
 }
 
 func (h *Handlers) claimableCoupons(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.ListCoupons(r.Context(), auth.ShopFrom(r.Context()), true)
+	list, err := h.Svc.ListCoupons(r.Context(), auth.ShopFrom(r.Context()), true)
+	v, err := forBuyers(list, err, Coupon.forBuyer)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
@@ -239,12 +246,16 @@ func (h *Handlers) saleResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) currentDeals(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.Deals(r.Context(), auth.ShopFrom(r.Context()), true)
+	list, err := h.Svc.Deals(r.Context(), auth.ShopFrom(r.Context()), true)
+	v, err := forBuyers(list, err, Deal.forBuyer)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 func (h *Handlers) publicDeal(w http.ResponseWriter, r *http.Request) error {
-	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) { return h.Svc.Deal(r.Context(), auth.ShopFrom(r.Context()), id) })
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		d, err := h.Svc.Deal(r.Context(), auth.ShopFrom(r.Context()), id)
+		return d.forBuyer(), err
+	})
 }
 
 func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
@@ -252,7 +263,8 @@ func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) timedDiscounts(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.TimedDiscounts(r.Context(), auth.ShopFrom(r.Context()))
+	list, err := h.Svc.TimedDiscounts(r.Context(), auth.ShopFrom(r.Context()))
+	v, err := forBuyers(list, err, TimedDiscount.forBuyer)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
@@ -379,7 +391,7 @@ func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.Withdraw(r.Context(), m.ShopID, m.ID, in.Amount)
-	return httpx.Respond(w, http.StatusCreated, v, err)
+	return httpx.Respond(w, http.StatusCreated, v.forBuyer(), err)
 }
 
 func (h *Handlers) myWithdrawals(w http.ResponseWriter, r *http.Request) error {
@@ -388,7 +400,8 @@ func (h *Handlers) myWithdrawals(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.Svc.Withdrawals(r.Context(), m.ShopID, p.ID, "")
+	list, err := h.Svc.Withdrawals(r.Context(), m.ShopID, p.ID, "")
+	v, err := forBuyers(list, err, Withdrawal.forBuyer)
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
-	"github.com/kaidian/kaidian/internal/promotion/pricing"
+	"github.com/kaidian/kaidian/internal/pricing"
 	"github.com/kaidian/kaidian/internal/shop"
 )
 
@@ -67,7 +67,7 @@ func (s *Service) Lookup(ctx context.Context, q db.Querier, shopID, memberID int
 		a.Flash = &f
 	}
 	if in.GroupDealID != 0 || in.GroupID != 0 {
-		if in.CouponID != 0 {
+		if in.MemberCouponID != 0 {
 			return a, errGroupCoupon
 		}
 		g, err := lookupGroup(ctx, q, shopID, memberID, in.GroupDealID, in.GroupID, now)
@@ -76,8 +76,8 @@ func (s *Service) Lookup(ctx context.Context, q db.Querier, shopID, memberID int
 		}
 		a.Group = &g
 	}
-	if in.CouponID != 0 {
-		mc, err := s.walletCoupon(ctx, q, shopID, memberID, in.CouponID, now)
+	if in.MemberCouponID != 0 {
+		mc, err := s.walletCoupon(ctx, q, shopID, memberID, in.MemberCouponID, now)
 		if err != nil {
 			return a, err
 		}
@@ -129,10 +129,10 @@ func (s *Service) Take(ctx context.Context, tx *db.Tx, shopID, memberID, orderID
 			return t, err
 		}
 	}
-	if in.CouponID != 0 {
+	if in.MemberCouponID != 0 {
 		err := db.ExpectOne(tx.Exec(ctx, `UPDATE member_coupons SET status = 'used', order_id = ?, used_at = ?
 			WHERE id = ? AND shop_id = ? AND member_id = ? AND status = 'unused'`,
-			orderID, now.UnixMilli(), in.CouponID, shopID, memberID))
+			orderID, now.UnixMilli(), in.MemberCouponID, shopID, memberID))
 		if db.IsNoRows(err) {
 			return t, errCouponUsed
 		}

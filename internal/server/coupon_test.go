@@ -40,15 +40,20 @@ func TestCouponCheckoutAllocatesAndComesBackOnCancel(t *testing.T) {
 		pv := e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": items})
 		coupons := pv["coupons"].([]any)
 		first := coupons[0].(map[string]any)
-		if int64(first["id"].(float64)) != w2 || first["saving"].(float64) != 3000 || first["suggested"] != true {
+		if int64(first["member_coupon_id"].(float64)) != w2 || first["saving"].(float64) != 3000 || first["suggested"] != true {
 			t.Fatalf("best coupon = %v", coupons)
 		}
-		if int64(pv["coupon_id"].(float64)) != w2 || pv["breakdown"].(map[string]any)["total"].(float64) != 19800-3000 {
-			t.Fatalf("preview applies the suggestion: %v", pv)
+		// The suggestion is priced on its own; the payable total is what this
+		// body (no coupon) would be charged.
+		if pv["member_coupon_id"].(float64) != 0 || pv["total"].(float64) != 19800 || pv["breakdown"].(map[string]any)["total"].(float64) != 19800 {
+			t.Fatalf("preview without a coupon: %v", pv)
+		}
+		if sg := pv["suggested_coupon"].(map[string]any); int64(sg["member_coupon_id"].(float64)) != w2 || sg["total"].(float64) != 19800-3000 {
+			t.Fatalf("suggested coupon: %v", pv["suggested_coupon"])
 		}
 
 		r := e.withHeader("Idempotency-Key", "coupon-order-1").do(a.member, "POST", "/api/v1/orders",
-			map[string]any{"items": items, "coupon_id": w1, "address": testAddress})
+			map[string]any{"items": items, "member_coupon_id": w1, "address": testAddress})
 		if r.status != 201 {
 			t.Fatalf("order with coupon: %d %s", r.status, r.body)
 		}
@@ -70,7 +75,7 @@ func TestCouponCheckoutAllocatesAndComesBackOnCancel(t *testing.T) {
 			t.Fatalf("coupon after checkout: %s", s)
 		}
 		r = e.withHeader("Idempotency-Key", "coupon-order-2").do(a.member, "POST", "/api/v1/orders",
-			map[string]any{"items": items, "coupon_id": w1, "address": testAddress})
+			map[string]any{"items": items, "member_coupon_id": w1, "address": testAddress})
 		if r.status != 409 || r.code() != "coupon_used" {
 			t.Fatalf("a used coupon again: %d %s", r.status, r.body)
 		}
@@ -97,7 +102,7 @@ func TestCouponUsedOnceUnderConcurrentCheckouts(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				r := e.withHeader("Idempotency-Key", fmt.Sprintf("race-coupon-%02d", i)).do(a.member, "POST", "/api/v1/orders",
-					map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}, "coupon_id": w, "address": testAddress})
+					map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}, "member_coupon_id": w, "address": testAddress})
 				mu.Lock()
 				got[r.status]++
 				mu.Unlock()
@@ -217,7 +222,7 @@ func TestTimedDiscountPricesCheckout(t *testing.T) {
 		}
 		w := e.claimCoupon(a.member, e.newCoupon(a, "满50减10", true))
 		r := e.withHeader("Idempotency-Key", "timed-order-1").do(a.member, "POST", "/api/v1/orders",
-			map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 2}}, "coupon_id": w, "address": testAddress})
+			map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 2}}, "member_coupon_id": w, "address": testAddress})
 		if r.status != 201 {
 			t.Fatalf("order: %d %s", r.status, r.body)
 		}

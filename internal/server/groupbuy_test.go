@@ -200,7 +200,7 @@ func TestLastSeatGoesToOneBuyer(t *testing.T) {
 			t.Fatalf("6 buyers for the last seat: %v", got)
 		}
 		if r := e.withHeader("Idempotency-Key", "group-coupon").do(bs[0], "POST", "/api/v1/orders",
-			map[string]any{"group_deal_id": deal, "coupon_id": 1, "address": testAddress}); r.status != 400 {
+			map[string]any{"group_deal_id": deal, "member_coupon_id": 1, "address": testAddress}); r.status != 400 {
 			t.Fatalf("a coupon on a group order: %d %s", r.status, r.body)
 		}
 	})

@@ -60,8 +60,9 @@ type env struct {
 const operatorPassword = "operator-pass-1"
 
 // newEnv starts a server on engine's test database. The sandbox and the
-// database may be shared with another env (two server instances).
-func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox) *env {
+// database may be shared with another env (two server instances). args are
+// more settings (flags).
+func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env {
 	t.Helper()
 	if sb == nil {
 		sb = sandbox.New()
@@ -78,10 +79,10 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	ts.URL = "http://" + ts.Listener.Addr().String()
 	logs := &syncBuffer{}
-	cfg, err := config.Load("test", []string{"--data", t.TempDir(), "--db", dsn, "--wechat-api", sbServer.URL,
+	cfg, err := config.Load("test", append([]string{"--data", t.TempDir(), "--db", dsn, "--wechat-api", sbServer.URL,
 		"--wechatpay-api", payServer.URL, "--public-url", ts.URL,
 		"--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "--admin-password", operatorPassword,
-		"--log-level", "debug", "--sync-interval", "100ms"}, func(string) string { return "" })
+		"--log-level", "debug", "--sync-interval", "100ms"}, args...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

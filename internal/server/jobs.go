@@ -20,6 +20,9 @@ func (s *Server) registerJobs() {
 		if _, err := s.Limiter.Sweep(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 			return err
 		}
+		if _, err := s.Accounts.SweepLoginThrottle(ctx); err != nil {
+			return err
+		}
 		_, err := s.Jobs.Purge(ctx, time.Now().Add(-7*24*time.Hour))
 		return err
 	})

@@ -13,6 +13,7 @@ import (
 func (s *Server) buildModeration(ctx context.Context) error {
 	s.Moderation = moderation.NewService(s.DB, secChecker{s}, s.log)
 	s.Moderation.RegisterJobs(s.Jobs)
+	s.Moderation.SetPurchases(s.Orders)
 	s.Catalog.SetTextCheck(s.Moderation.CheckStaffText, s.Moderation.HoldProduct)
 	s.Moderation.OnPublished(func(ctx context.Context, shopID int64, it moderation.Item) error {
 		switch it.Kind {

@@ -156,9 +156,9 @@ func runMainFlows(t *testing.T, e *env) {
 
 	items := []map[string]any{{"sku_id": a.skuID, "quantity": 2}}
 	e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": items})
-	e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": items, "coupon_id": wallet})
+	e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": items, "member_coupon_id": wallet})
 	o := e.withHeader("Idempotency-Key", "doc-order-0001").must(a.member, 201, "POST", "/api/v1/orders",
-		map[string]any{"items": items, "coupon_id": wallet, "address": testAddress})
+		map[string]any{"items": items, "member_coupon_id": wallet, "address": testAddress})
 	e.do(a.member, "POST", "/api/v1/orders", map[string]any{"items": items, "address": testAddress}) // no key
 	orderID := int64(o["id"].(float64))
 	e.must(a.member, 200, "GET", fmt.Sprintf("/api/v1/orders/%d", orderID), nil)

@@ -11,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/aftersale"
@@ -80,6 +80,11 @@ type Options struct {
 	Extra map[string]http.Handler
 	// HTTPClient is used for calls to WeChat (tests); nil = a default client.
 	HTTPClient *http.Client
+	// RequirePublicURL refuses to start without --public-url once a shop
+	// takes WeChat Pay: its notify_url would point at the listen address,
+	// which WeChat cannot reach (serve sets it; the demo and tests serve
+	// WeChat Pay's sandbox locally).
+	RequirePublicURL bool
 }
 
 // New opens the database, applies migrations, builds every service and
@@ -105,6 +110,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if len(applied) > 0 {
 		s.log.Info("migrated", "applied", applied, "engine", s.DB.Engine)
 	}
+	if err := s.checkPublicURL(ctx, opts.RequirePublicURL); err != nil {
+		return err
+	}
 	box, err := s.secretBox()
 	if err != nil {
 		return err
@@ -113,7 +121,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Limiter = ratelimit.New(s.DB)
 	s.WeChat = wechat.NewClient(s.cfg.WeChatAPI, opts.HTTPClient, &wechatTokens{db: s.DB})
 	s.Shops = shop.NewService(s.DB, box)
-	s.Accounts = account.NewService(s.DB, s.Sessions, s.Limiter)
+	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Jobs = jobs.New(s.DB, s.log)
@@ -145,6 +153,29 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.routes(opts.Extra)
+	return nil
+}
+
+// checkPublicURL refuses a start without a public URL when a shop takes
+// WeChat Pay (required), and warns about one that is not HTTPS, which
+// WeChat Pay refuses as notify_url.
+func (s *Server) checkPublicURL(ctx context.Context, required bool) error {
+	if s.cfg.PublicURL != "" {
+		if !strings.HasPrefix(s.cfg.PublicURL, "https://") {
+			s.log.Warn("the public URL is not https://; WeChat Pay sends notifications only to HTTPS", "public_url", s.cfg.PublicURL)
+		}
+		return nil
+	}
+	var paying int
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM shops WHERE mch_id <> ''`).Scan(&paying); err != nil {
+		return fmt.Errorf("count shops with WeChat Pay: %w", err)
+	}
+	switch {
+	case paying > 0 && required:
+		return fmt.Errorf("%d shop(s) take WeChat Pay: set --public-url (KAIDIAN_PUBLIC_URL) to this server's public https:// address, where WeChat sends payment notifications", paying)
+	case required:
+		s.log.Warn("no --public-url: a shop that sets up WeChat Pay needs it for payment notifications; set it before", "default", s.cfg.PublicBase())
+	}
 	return nil
 }
 
@@ -189,7 +220,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.API = httpx.NewAPI(s.mux, s.guards())
 	s.Registry = prometheus.NewRegistry()
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)), newJobsCollector(s.Jobs), newPaymentCollector(s.Payments))
+		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)),
+		newCachedCollector(newJobsCollector(s.Jobs), GaugeTTL), newCachedCollector(newPaymentCollector(s.Payments), GaugeTTL))
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
@@ -218,9 +250,33 @@ func (s *Server) routes(extra map[string]http.Handler) {
 			ui.ServeHTTP(w, r)
 			return
 		}
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.WriteJSON(w, http.StatusMethodNotAllowed, httpx.ErrorBody{Code: "method_not_allowed",
+				Message: r.Method + " is not allowed here; allowed: " + strings.Join(allow, ", ")})
+			return
+		}
 		httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Code: "route_not_found", Message: "no such route; see /openapi.json"})
 	})
-	s.handler = httpx.Middleware(s.mux, s.log, metrics)
+	hardened := httpx.Harden(s.mux, httpx.Hardening{TrustProxy: s.cfg.TrustProxy, NoStore: []string{"/api/", "/admin/api/"}})
+	s.handler = httpx.Middleware(hardened, s.log, metrics)
+}
+
+// allowedMethods lists the methods a route serves at r's path: r fell
+// through to the fallback, so a non-empty list means a wrong method on a
+// known path (405), not an unknown path (404).
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // Handler is the whole HTTP surface.
@@ -237,6 +293,7 @@ func (s *Server) Close() error {
 // Serve answers on ln until ctx ends, then shuts down gracefully: in-flight
 // requests get cfg.ShutdownTimeout to finish. Background loops run alongside.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = limitConns(ln, s.cfg.MaxConns)
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
@@ -246,7 +303,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.Jobs.Run(loops, time.Second)
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -293,8 +356,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
-	promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+// ServeMetrics answers /metrics (and nothing else) on ln until ctx ends:
+// the --metrics-addr listener, kept off the public address.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(limitConns(ln, 64)); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error; each kind maps to one HTTP status.
@@ -34,6 +35,9 @@ type Error struct {
 	Message string
 	Fields  map[string]string
 	Err     error // the cause, logged for Internal errors, never shown
+	// RetryAfter is how long a RateLimited caller must wait (0: unknown),
+	// sent as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -104,7 +104,12 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.BodyLimit > 0 {
 				r.Body = http.MaxBytesReader(w, r.Body, rt.BodyLimit)
 			}
-			err = rt.Handler(w, r)
+			if rt.Request == nil && rt.Access != Public {
+				err = checkRawBody(r, rt.BodyLimit)
+			}
+			if err == nil {
+				err = rt.Handler(w, r)
+			}
 		}
 		if err != nil {
 			WriteError(w, r, err)

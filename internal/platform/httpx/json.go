@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
 )
@@ -102,22 +105,43 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Logger(r.Context()).Error("request failed", "err", err.Error(), "path", r.URL.Path)
 	}
 	if e.Kind == errs.RateLimited {
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
 	}
 	WriteJSON(w, status, ErrorBody{Code: e.Code, Message: e.Message, Fields: e.Fields})
 }
 
+// retryAfter is a Retry-After value in whole seconds, rounded up: the
+// limiter's own wait when the error carries it, else a minute.
+func retryAfter(d time.Duration) string {
+	if d <= 0 {
+		return "60"
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
+
 // Decode reads a JSON body into dst: at most limit bytes (0 = default),
-// unknown fields rejected, exactly one JSON value. Every failure is a 4xx
-// *errs.Error that names the field when it can.
+// unknown fields rejected, exactly one JSON value. The body must be sent as
+// application/json (a text/plain body is what a cross-site form can send:
+// login CSRF), hold only valid UTF-8 without NUL (JSON's \u0000 included:
+// PostgreSQL refuses both, so both databases see the same input), and name
+// each field once: Go's decoder matches names case-insensitively and keeps
+// the last, so {"Quantity":5,"quantity":1} would quietly mean 1. Every
+// failure is a 4xx *errs.Error that names the field when it can.
 func Decode(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	if limit <= 0 {
 		limit = DefaultBodyLimit
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONType(ct) {
-		return errs.E(errs.Unsupported, "unsupported_media_type", "the body must be application/json")
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return decodeError(err)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return decodeError(io.EOF)
+	}
+	if !isJSONType(r.Header.Get("Content-Type")) {
+		return errs.E(errs.Unsupported, "unsupported_media_type", "the body must be sent as Content-Type: application/json")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -125,15 +149,16 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, limit int64) error 
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.E(errs.Invalid, "malformed_json", "the body must hold a single JSON value")
 	}
-	return nil
+	if !utf8.Valid(raw) || hasNULEscape(raw) {
+		return ErrInvalidText("body")
+	}
+	return checkFieldNames(raw)
 }
 
 func isJSONType(ct string) bool {
-	ct = strings.ToLower(ct)
-	return strings.HasPrefix(ct, "application/json") || strings.Contains(ct, "+json") ||
-		strings.HasPrefix(ct, "text/plain") // wx.request and curl defaults are tolerated
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
-
 func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,4 +138,38 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// Hardening configures Harden.
+type Hardening struct {
+	// TrustProxy takes the load balancer's X-Forwarded-Proto: https as TLS.
+	TrustProxy bool
+	// NoStore lists path prefixes whose answers must not be cached (they
+	// carry personal data): Cache-Control: no-store.
+	NoStore []string
+}
+
+// HSTS is the Strict-Transport-Security value sent over HTTPS.
+const HSTS = "max-age=31536000; includeSubDomains"
+
+// Harden checks the text of every request once, at the edge (path, query
+// and headers; JSON bodies are checked by Decode), and adds the transport
+// headers: HSTS over HTTPS, no-store on personal answers.
+func Harden(next http.Handler, h Hardening) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil || (h.TrustProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
+			w.Header().Set("Strict-Transport-Security", HSTS)
+		}
+		for _, prefix := range h.NoStore {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				w.Header().Set("Cache-Control", "no-store")
+				break
+			}
+		}
+		if err := CheckRequestText(r); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

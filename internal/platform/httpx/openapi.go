@@ -37,7 +37,8 @@ func (a *API) OpenAPI(title, version string) map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": title, "version": version, "description": "Errors are " +
 			"{code, message, fields}: code is stable (a program may branch on it), message is for developers, " +
-			"fields names the input fields at fault. Each operation lists the statuses it can answer with their codes."},
+			"fields names the input fields at fault. Each operation lists the statuses it can answer with their codes; " +
+			"any path also answers 405 method_not_allowed (with Allow) to a method it does not serve."},
 		"paths": paths,
 		"components": map[string]any{
 			"schemas": g.components,
@@ -174,11 +175,12 @@ func (g *schemaGen) responses(rt Route) map[string]any {
 
 // errorCodes maps each status a route can answer to its stable codes.
 func errorCodes(rt Route) map[int][]string {
-	codes := map[int][]string{http.StatusInternalServerError: {"internal"}}
+	codes := map[int][]string{http.StatusInternalServerError: {"internal"},
+		http.StatusBadRequest: {"invalid_text"}} // NUL or invalid UTF-8 in a header, the query or the body
 	add := func(status int, c ...string) { codes[status] = append(codes[status], c...) }
 	hasPath := pathParam.MatchString(rt.Path)
 	if rt.Request != nil {
-		add(http.StatusBadRequest, "empty_body", "malformed_json", "invalid_type", "unknown_field", "invalid_fields")
+		add(http.StatusBadRequest, "empty_body", "malformed_json", "invalid_type", "unknown_field", "duplicate_field", "invalid_fields")
 		add(http.StatusRequestEntityTooLarge, "body_too_large")
 		add(http.StatusUnsupportedMediaType, "unsupported_media_type")
 	}

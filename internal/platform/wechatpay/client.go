@@ -29,7 +29,8 @@ const (
 type Client struct {
 	baseURL string
 	m       Merchant
-	v       *Verifier
+	v       atomic.Pointer[Verifier]
+	refresh atomic.Pointer[KeyRefresher]
 	http    *http.Client
 	clock   atomic.Pointer[func() time.Time]
 }
@@ -45,9 +46,53 @@ func NewClient(baseURL string, m Merchant, v *Verifier, httpClient *http.Client)
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: defaultTimeout}
 	}
-	c := &Client{baseURL: strings.TrimRight(baseURL, "/"), m: m, v: v, http: httpClient}
+	c := &Client{baseURL: strings.TrimRight(baseURL, "/"), m: m, http: httpClient}
+	c.v.Store(v)
 	c.SetClock(nil)
 	return c
+}
+
+// SetVerifier replaces the keys the client trusts (after a certificate
+// refresh); calls in flight finish with the old ones.
+func (c *Client) SetVerifier(v *Verifier) { c.v.Store(v) }
+
+// Verifier returns the keys the client trusts now.
+func (c *Client) Verifier() *Verifier { return c.v.Load() }
+
+// KeyRefresher is called when a response or notification is signed with a
+// platform certificate serial the client does not trust. It returns the
+// Verifier to trust from now on (typically after downloading the platform
+// certificates), or an error. It must limit how often it downloads: a
+// forger can send unknown serials at will.
+type KeyRefresher func(ctx context.Context, serial string) (*Verifier, error)
+
+// OnUnknownSerial sets the refresher; nil removes it. Serials of WeChat
+// Pay public keys ("PUB_KEY_ID_…") never trigger it: no download can
+// produce one.
+func (c *Client) OnUnknownSerial(f KeyRefresher) {
+	if f == nil {
+		c.refresh.Store(nil)
+		return
+	}
+	c.refresh.Store(&f)
+}
+
+// verify checks WeChat's signature on a response or notification. An
+// unknown certificate serial triggers the refresher once; the message is
+// then checked again with the keys it returns.
+func (c *Client) verify(ctx context.Context, h http.Header, body []byte) error {
+	err := c.Verifier().Verify(h, body, c.now())
+	refresh := c.refresh.Load()
+	serial := h.Get(HeaderSerial)
+	if !errors.Is(err, ErrUnknownSerial) || refresh == nil || strings.HasPrefix(strings.ToUpper(serial), publicKeyIDPrefix) {
+		return err
+	}
+	v, rerr := (*refresh)(ctx, serial)
+	if rerr != nil {
+		return fmt.Errorf("%w (certificate refresh: %v)", err, rerr)
+	}
+	c.SetVerifier(v)
+	return v.Verify(h, body, c.now())
 }
 
 // SetClock replaces the clock used for request timestamps and the response
@@ -99,7 +144,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	if err != nil {
 		return err
 	}
-	if err := c.v.Verify(resp.Header, body, c.now()); err != nil {
+	if err := c.verify(ctx, resp.Header, body); err != nil {
 		return cl.errorf("response: %w", err)
 	}
 	if out == nil || len(body) == 0 {

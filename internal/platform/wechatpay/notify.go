@@ -56,6 +56,11 @@ type resource struct {
 // A valid notification may be a redelivery: handle it idempotently, keyed
 // by the order or refund (or ID), and answer 2xx within 5 seconds.
 func ParseNotification(r *http.Request, v *Verifier, apiV3Key []byte, now time.Time) (Notification, error) {
+	return parseNotification(r, apiV3Key, func(h http.Header, body []byte) error { return v.Verify(h, body, now) })
+}
+
+// parseNotification is ParseNotification with the signature check given.
+func parseNotification(r *http.Request, apiV3Key []byte, verify func(http.Header, []byte) error) (Notification, error) {
 	if len(apiV3Key) != apiV3KeySize {
 		return Notification{}, fmt.Errorf("wechatpay: notification: APIv3 key has %d bytes, want %d", len(apiV3Key), apiV3KeySize)
 	}
@@ -63,7 +68,7 @@ func ParseNotification(r *http.Request, v *Verifier, apiV3Key []byte, now time.T
 	if err != nil {
 		return Notification{}, fmt.Errorf("wechatpay: notification: %w", err)
 	}
-	if err := v.Verify(r.Header, body, now); err != nil {
+	if err := verify(r.Header, body); err != nil {
 		return Notification{}, fmt.Errorf("wechatpay: notification: %w", err)
 	}
 	var env envelope
@@ -82,9 +87,12 @@ func ParseNotification(r *http.Request, v *Verifier, apiV3Key []byte, now time.T
 }
 
 // ParseNotification is the package function with the client's verifier,
-// APIv3 key and clock.
+// APIv3 key and clock; a notification signed with an unknown certificate
+// serial triggers the client's KeyRefresher (see OnUnknownSerial).
 func (c *Client) ParseNotification(r *http.Request) (Notification, error) {
-	return ParseNotification(r, c.v, c.m.APIv3Key, c.now())
+	return parseNotification(r, c.m.APIv3Key, func(h http.Header, body []byte) error {
+		return c.verify(r.Context(), h, body)
+	})
 }
 
 func readNotification(r *http.Request) ([]byte, error) {

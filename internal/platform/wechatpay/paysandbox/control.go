@@ -16,6 +16,7 @@ var controls = map[string]control{
 	"/sandbox/pay/merchant":             (*Sandbox).ctlMerchant,
 	"/sandbox/pay/platform":             (*Sandbox).ctlPlatform,
 	"/sandbox/pay/key-mode":             (*Sandbox).ctlKeyMode,
+	"/sandbox/pay/rotate-platform-cert": (*Sandbox).ctlRotatePlatformCert,
 	"/sandbox/pay/pay":                  (*Sandbox).ctlPay,
 	"/sandbox/pay/request-payment":      (*Sandbox).ctlRequestPayment,
 	"/sandbox/pay/renotify":             (*Sandbox).ctlRenotify,

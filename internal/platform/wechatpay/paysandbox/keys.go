@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 )
 
@@ -18,18 +19,28 @@ const (
 	certLifetime = 5 * 365 * 24 * time.Hour
 )
 
-// platformKeys are WeChat's side of the signatures; fixed for a Sandbox.
+// platformKeys are WeChat's side of the signatures. The public key is
+// fixed for a Sandbox; the platform certificate can be rotated
+// (RotatePlatformCertificate), and the certificates it replaced stay
+// listed by GET /v3/certificates until they expire, as at WeChat.
 type platformKeys struct {
-	certKey    *rsa.PrivateKey
-	certSerial string
-	certPEM    string
-	pubKey     *rsa.PrivateKey
-	pubKeyID   string
-	pubKeyPEM  string
+	mu        sync.RWMutex
+	cert      platformCert   // signs in KeyModeCertificate
+	retired   []platformCert // older certificates, still valid
+	pubKey    *rsa.PrivateKey
+	pubKeyID  string
+	pubKeyPEM string
+}
+
+// platformCert is one platform certificate and its private key.
+type platformCert struct {
+	key                 *rsa.PrivateKey
+	serial, pem         string
+	notBefore, notAfter time.Time
 }
 
 func newPlatformKeys(now time.Time) (*platformKeys, error) {
-	certKey, certPEM, serial, err := newKeyAndCert("Tenpay.com Root CA sandbox platform", now)
+	cert, err := newPlatformCert(now)
 	if err != nil {
 		return nil, err
 	}
@@ -42,10 +53,23 @@ func newPlatformKeys(now time.Time) (*platformKeys, error) {
 		return nil, fmt.Errorf("paysandbox: encode public key: %w", err)
 	}
 	return &platformKeys{
-		certKey: certKey, certSerial: serial, certPEM: certPEM,
+		cert:   cert,
 		pubKey: pubKey, pubKeyID: "PUB_KEY_ID_" + randomDigits(30),
 		pubKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
 	}, nil
+}
+
+func newPlatformCert(now time.Time) (platformCert, error) {
+	key, certPEM, serial, err := newKeyAndCert("Tenpay.com Root CA sandbox platform", now)
+	if err != nil {
+		return platformCert{}, err
+	}
+	block, _ := pem.Decode([]byte(certPEM))
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return platformCert{}, fmt.Errorf("paysandbox: parse platform certificate: %w", err)
+	}
+	return platformCert{key: key, serial: serial, pem: certPEM, notBefore: cert.NotBefore, notAfter: cert.NotAfter}, nil
 }
 
 // signer returns the key that signs in mode and its Wechatpay-Serial.
@@ -53,7 +77,38 @@ func (p *platformKeys) signer(mode KeyMode) (*rsa.PrivateKey, string) {
 	if mode == KeyModePublicKey {
 		return p.pubKey, p.pubKeyID
 	}
-	return p.certKey, p.certSerial
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.cert.key, p.cert.serial
+}
+
+// current returns the certificate that signs in KeyModeCertificate.
+func (p *platformKeys) current() platformCert {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.cert
+}
+
+// listed returns the certificates GET /v3/certificates lists at now: the
+// current one and the retired ones not yet expired, newest first.
+func (p *platformKeys) listed(now time.Time) []platformCert {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := []platformCert{p.cert}
+	for i := len(p.retired) - 1; i >= 0; i-- {
+		if now.Before(p.retired[i].notAfter) {
+			out = append(out, p.retired[i])
+		}
+	}
+	return out
+}
+
+// rotate makes next the signing certificate and retires the current one.
+func (p *platformKeys) rotate(next platformCert) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retired = append(p.retired, p.cert)
+	p.cert = next
 }
 
 // newKeyAndCert makes an RSA key and a self-signed certificate for it,
@@ -96,9 +151,10 @@ type Platform struct {
 
 // Platform returns the platform certificate and public key.
 func (s *Sandbox) Platform() Platform {
+	cert := s.keys.current()
 	return Platform{
 		KeyMode:    s.keyMode(),
-		CertSerial: s.keys.certSerial, CertificatePEM: s.keys.certPEM,
+		CertSerial: cert.serial, CertificatePEM: cert.pem,
 		PublicKeyID: s.keys.pubKeyID, PublicKeyPEM: s.keys.pubKeyPEM,
 	}
 }

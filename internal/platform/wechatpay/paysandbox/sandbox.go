@@ -17,9 +17,11 @@
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}
 //	GET  /v3/bill/tradebill?bill_date=&bill_type=&tar_type=
 //	GET  /v3/billdownload/file?token=   (unsigned file)
+//	GET  /v3/certificates               (platform certificates, sealed with the APIv3 key)
 //
 // The payer's side and the faults are driven by Go methods (Pay,
-// CompleteRefund, TamperNextNotification, FailNext, …) or the equivalent
+// CompleteRefund, TamperNextNotification, FailNext,
+// RotatePlatformCertificate, …) or the equivalent
 // JSON endpoints under /sandbox/pay/ (see ServeHTTP).
 package paysandbox
 
@@ -180,6 +182,7 @@ func (s *Sandbox) keyMode() KeyMode {
 //	/sandbox/pay/merchant             {"mchid"?,"appid"?}                  → Credentials
 //	/sandbox/pay/platform             {}                                   → Platform
 //	/sandbox/pay/key-mode             {"mode"}                             → {}
+//	/sandbox/pay/rotate-platform-cert {}                                   → Platform
 //	/sandbox/pay/pay                  {"mchid","out_trade_no"} or {"prepay_id"} → Delivery
 //	/sandbox/pay/request-payment      {"appid","params":{timeStamp,…}}     → Delivery
 //	/sandbox/pay/renotify             {"mchid","out_trade_no"}             → Delivery
@@ -206,6 +209,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("POST /v3/refund/domestic/refunds", s.signed((*Sandbox).createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", s.signed((*Sandbox).queryRefund))
 	mux.Handle("GET /v3/bill/tradebill", s.signed((*Sandbox).tradeBill))
+	mux.Handle("GET /v3/certificates", s.signed((*Sandbox).certificates))
 	mux.HandleFunc("GET /v3/billdownload/file", s.serveBillFile)
 	mux.Handle("/", s.signed(func(*Sandbox, *apiCall) result {
 		return apiError(http.StatusNotFound, "NOT_FOUND", "no such API")

@@ -129,3 +129,34 @@ func TestShippingRules(t *testing.T) {
 		t.Fatalf("a free-shipping coupon on a free delivery does not apply: %+v", r)
 	}
 }
+
+// TestPriceIsNeverNegativeAndAddsUp: for any lines, coupon and shipping
+// the total is at least 0 (an order is either payable or free, never
+// owed to the buyer), and it is the lines' payables plus net shipping.
+func TestPriceIsNeverNegativeAndAddsUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	kinds := []CouponKind{CouponAmount, CouponPercent, CouponShipping}
+	for n := 0; n < 5000; n++ {
+		lines := make([]Line, 1+r.IntN(5))
+		for i := range lines {
+			list := r.Int64N(100_000)
+			lines[i] = Line{SPUID: int64(i + 1), CategoryID: int64(i%2 + 1), ListPrice: list, UnitPrice: r.Int64N(list + 1), Quantity: 1 + r.Int64N(5)}
+		}
+		c := &Coupon{Kind: kinds[r.IntN(3)], Amount: r.Int64N(1_000_000), RateBP: 100 + r.Int64N(9900), Cap: r.Int64N(50_000),
+			Threshold: r.Int64N(200_000), Scope: ScopeAll}
+		if r.IntN(2) == 0 {
+			c.Scope, c.IDs = ScopeCategories, []int64{1}
+		}
+		res := Price(lines, c, Shipping{Fee: r.Int64N(2000), FreeAbove: r.Int64N(300_000)})
+		var payable int64
+		for _, l := range res.Lines {
+			payable += l.Payable
+			if l.Payable < 0 || l.CouponDiscount > l.Amount {
+				t.Fatalf("line %+v", l)
+			}
+		}
+		if res.Total < 0 || res.Total != payable+res.ShippingFee-res.ShippingDiscount || res.ShippingDiscount > res.ShippingFee {
+			t.Fatalf("lines %+v coupon %+v: %+v", lines, c, res)
+		}
+	}
+}

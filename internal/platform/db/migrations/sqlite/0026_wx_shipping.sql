@@ -1,0 +1,18 @@
+-- Shipping info reported to WeChat (发货信息管理, upload_shipping_info): one
+-- row per shipped order paid with WeChat Pay, written in the ship
+-- transaction together with the job that uploads it. Staff see the state.
+
+CREATE TABLE wx_shipping_uploads (
+    shop_id         INTEGER NOT NULL REFERENCES shops(id),
+    order_id        INTEGER NOT NULL REFERENCES orders(id),
+    logistics_type  INTEGER NOT NULL CHECK (logistics_type BETWEEN 1 AND 4),
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','uploaded','failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    errcode         INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    uploaded_at     INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (shop_id, order_id)
+);
+CREATE INDEX wx_shipping_state ON wx_shipping_uploads (shop_id, state, updated_at);
