@@ -136,6 +136,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 		return err
 	}
 	defer pay.Close()
+	sb.UsePayments(pay) // the shipping APIs ship the demo's payments
 	log := newLogger(cfg.LogLevel)
 	warnSettings(log, cfg)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
@@ -116,6 +117,13 @@ func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
+	req, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	if err != nil {
+		return err
+	}
+	if err := payment.CheckRefundLimit(r.Context(), h.Svc.db, st, req.Amount); err != nil {
+		return err
+	}
 	if err := h.Svc.Approve(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID)); err != nil {
 		return err
 	}

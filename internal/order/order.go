@@ -105,6 +105,7 @@ type Line struct {
 
 	OriginalPrice int64 `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
 	Discount      int64 `json:"discount" doc:"this line's share of the coupon, fen (a refund of the line returns amount − discount)"`
+	Refunded      int64 `json:"refunded" doc:"this line's share of the order's refunded_amount, fen, allocated in proportion to amount − discount like discounts (what goes beyond the goods is the shipping fee's)"`
 	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
 	categoryID    int64 // for coupon scopes; not stored on the line
 }

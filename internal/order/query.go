@@ -63,6 +63,7 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 		return Order{}, err
 	}
 	addTax(&o)
+	allocateRefund(&o)
 	if o.Invoice, err = s.invoice(ctx, shopID, id); err != nil {
 		return Order{}, err
 	}
@@ -163,6 +164,7 @@ func (s *Service) List(ctx context.Context, shopID int64, f Filter) (Page, error
 			return Page{}, err
 		}
 		addTax(&page.Items[i])
+		allocateRefund(&page.Items[i])
 	}
 	return page, nil
 }

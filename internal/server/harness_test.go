@@ -74,6 +74,7 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env 
 		t.Fatal(err)
 	}
 	t.Cleanup(pay.Close)
+	sb.UsePayments(pay)
 	payServer := httptest.NewServer(pay)
 	t.Cleanup(payServer.Close)
 	ts := httptest.NewUnstartedServer(nil)
@@ -251,6 +252,8 @@ type testShop struct {
 	promoterID   int64
 	withdrawalID int64
 	mod          modIDs
+
+	refundRequestID int64
 }
 
 var shopCounter struct {

@@ -40,8 +40,9 @@ type Route struct {
 	Status    int             // success status (default 200)
 	Query     []Param
 	BodyLimit int64 // 0 = DefaultBodyLimit
-	// Idempotent routes need an Idempotency-Key header (documented).
-	Idempotent bool
+	// Idempotent routes need an Idempotency-Key header; IdempotentOptional
+	// routes take one if sent (both documented).
+	Idempotent, IdempotentOptional bool
 	// Errors lists, by HTTP status, the stable codes the route's own logic
 	// answers, beyond those the platform gives every route of its kind (bad
 	// JSON, no session, no permission, bad id): they go into the document.

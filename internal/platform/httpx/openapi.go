@@ -122,8 +122,9 @@ func queryParamSchema(q Param) map[string]any {
 // Type is "required" or "optional" here.
 func headers(rt Route) []Param {
 	var out []Param
-	if rt.Idempotent {
-		out = append(out, Param{Name: "Idempotency-Key", Type: "required",
+	if rt.Idempotent || rt.IdempotentOptional {
+		need := map[bool]string{true: "required", false: "optional"}[rt.Idempotent]
+		out = append(out, Param{Name: "Idempotency-Key", Type: need,
 			Description: "8 to 64 characters chosen by the client; a retry with the same key returns the first answer instead of acting twice"})
 	}
 	if rt.Access == Shop {
@@ -211,7 +212,12 @@ func errorCodes(rt Route) map[int][]string {
 		}
 	}
 	if rt.Idempotent {
-		add(http.StatusBadRequest, "idempotency_key_required")
+		add(http.StatusBadRequest, "idempotency_key_required") // missing or not 8 to 64 characters
+	}
+	if rt.IdempotentOptional {
+		add(http.StatusBadRequest, "invalid_idempotency_key") // sent, but not 8 to 64 characters
+	}
+	if rt.Idempotent || rt.IdempotentOptional {
 		add(http.StatusConflict, "idempotency_key_reused")
 	}
 	for status, c := range rt.Errors {

@@ -75,3 +75,48 @@ func TestNoDoubleBurstAcrossAWindowBoundary(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckReturnsTheRealWait: the wait Check returns is when the next hit
+// passes (a second earlier it would not), in the same window as old hits
+// slide out and across a window boundary. Two keys with the same history
+// probe either side of the wait.
+func TestCheckReturnsTheRealWait(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		l := New(d)
+		for _, c := range []struct {
+			name  string
+			start time.Time // ten hits here, then one refused a second later
+		}{
+			{"slide", time.Date(2026, 11, 22, 10, 0, 59, 0, time.UTC)},
+			{"next-window", time.Date(2026, 11, 22, 10, 0, 10, 0, time.UTC)},
+		} {
+			now := c.start
+			l.now = func() time.Time { return now }
+			var wait time.Duration
+			for _, key := range []string{c.name + ":early", c.name + ":on-time"} {
+				now = c.start
+				for range 10 {
+					if w, err := l.Check(ctx, key, 10, time.Minute); w != 0 || err != nil {
+						t.Fatalf("%s: a hit within the limit waits %v (%v)", key, w, err)
+					}
+				}
+				now = now.Add(time.Second)
+				w, err := l.Check(ctx, key, 10, time.Minute)
+				if err != nil || w <= 0 || w > 2*time.Minute {
+					t.Fatalf("%s: the 11th hit: wait %v (%v)", key, w, err)
+				}
+				wait = w
+			}
+			refused := c.start.Add(time.Second)
+			now = refused.Add(wait - time.Second)
+			if w, _ := l.Check(ctx, c.name+":early", 10, time.Minute); w == 0 {
+				t.Errorf("%s: a hit a second before the wait of %v passed", c.name, wait)
+			}
+			now = refused.Add(wait)
+			if w, _ := l.Check(ctx, c.name+":on-time", 10, time.Minute); w != 0 {
+				t.Errorf("%s: a hit after the wait of %v must pass, waits %v more", c.name, wait, w)
+			}
+		}
+	})
+}

@@ -84,6 +84,7 @@ type Sandbox struct {
 	orders          map[string]*order  // by orderKey(mchid, out_trade_no)
 	prepays         map[string]*order  // by prepay_id
 	transactions    map[string]*order  // by transaction_id
+	payOnClose      map[string]bool    // by orderKey: PayBeforeNextClose
 	refunds         map[string]*refund // by orderKey(mchid, out_refund_no)
 	nonces          map[string]time.Time
 	noncesPruned    time.Time
