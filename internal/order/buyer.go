@@ -58,10 +58,11 @@ type BuyerLine struct {
 	Refunded      int64    `json:"refunded" doc:"this line's share of the order's refunded_amount, fen"`
 }
 
-// BuyerPage is a page of the buyer's orders, newest first.
+// BuyerPage is a page of the buyer's orders, newest first; the API answers
+// it as httpx.Page.
 type BuyerPage struct {
-	Items []BuyerOrder `json:"items"`
-	Next  int64        `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []BuyerOrder
+	Next  int64 // the After of the next page; 0 when there is none
 }
 
 // ForBuyer is the buyer's view of o.

@@ -23,6 +23,11 @@ const (
 	Closed         Status = "closed" // fully refunded
 )
 
+// EnumValues lists the statuses for the API document.
+func (Status) EnumValues() []string {
+	return []string{string(PendingPayment), string(Paid), string(Shipped), string(Completed), string(Cancelled), string(Closed)}
+}
+
 // transitions is the state machine: the statuses each status may move to.
 var transitions = map[Status][]Status{
 	PendingPayment: {Paid, Cancelled},
@@ -108,7 +113,7 @@ type Line struct {
 // Event is one transition in an order's log.
 type Event struct {
 	Actor     string    `json:"actor" doc:"member:ID, staff:ID or system"`
-	From      Status    `json:"from"`
+	From      Status    `json:"from,omitempty" doc:"absent on the event that created the order"`
 	To        Status    `json:"to"`
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`

@@ -128,10 +128,10 @@ type Filter struct {
 	Limit    int
 }
 
-// Page is a page of orders, newest first.
+// Page is a page of orders, newest first; the API answers it as httpx.Page.
 type Page struct {
-	Items []Order `json:"items"`
-	Next  int64   `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []Order
+	Next  int64 // the After of the next page; 0 when there is none
 }
 
 // List returns shopID's orders matching f, newest first, with their lines.

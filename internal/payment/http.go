@@ -17,17 +17,17 @@ type Handlers struct{ Svc *Service }
 
 // Routes registers the payment routes.
 func (h *Handlers) Routes(api *httpx.API) {
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Tag: "mini: orders", Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Errors: map[int][]string{404: {"order_not_found"}, 409: {"order_expired", "order_not_payable", "order_paid", "wechatpay_not_configured"}, 503: {"wechatpay_unavailable"}}, Tag: "mini: orders", Access: httpx.Member,
 		Summary: "Get the wx.requestPayment parameters for my unpaid order", Response: wechatpay.PaymentParams{}, Handler: h.pay})
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
 		BodyLimit: 1 << 20, Handler: h.notify})
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersManage, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); an Idempotency-Key header (8 to 64 characters) makes a repeat return the same refund",
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{400: {"invalid_amount", "refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"order_not_refundable", "wechatpay_not_configured"}}, Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersManage, IdempotentOptional: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); an Idempotency-Key header (8 to 64 characters) makes a repeat return the same refund",
 		Request: RefundInput{}, Response: Refund{}, Status: http.StatusCreated, Handler: h.requestRefund})
-	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{404: {"order_not_found"}}, Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "An order's refunds", Response: []Refund{}, Handler: h.orderRefunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff)", Response: []Refund{},

@@ -44,7 +44,7 @@ type Refund struct {
 	Amount       int64      `json:"amount" doc:"fen"`
 	Reason       string     `json:"reason"`
 	LatePayment  bool       `json:"late_payment" doc:"a payment that arrived after the order was cancelled, returned automatically"`
-	Status       string     `json:"status" doc:"pending (not yet accepted by WeChat), processing, succeeded, failed (WeChat refused or closed it: verified) or abnormal (flagged: WeChat needs manual handling)"`
+	Status       string     `json:"status" enum:"pending,processing,succeeded,failed,abnormal" doc:"pending (not yet accepted by WeChat), processing, succeeded, failed (WeChat refused or closed it: verified) or abnormal (flagged: WeChat needs manual handling)"`
 	LastError    string     `json:"last_error,omitempty"`
 	RequestedBy  string     `json:"requested_by"`
 	CreatedAt    time.Time  `json:"created_at"`

@@ -452,7 +452,7 @@ func (s *Service) cancelUnpaidSeats(ctx context.Context, shopID, groupID int64) 
 type GroupView struct {
 	ID             int64         `json:"id"`
 	Deal           BuyerDeal     `json:"deal"`
-	Status         string        `json:"status" doc:"forming, succeeded or failed"`
+	Status         string        `json:"status" enum:"forming,succeeded,failed" doc:"forming, succeeded or failed"`
 	Members        []GroupMember `json:"members"`
 	PaidMembers    int64         `json:"paid_members"`
 	VirtualMembers int64         `json:"virtual_members" doc:"模拟成团: seats filled by the system"`

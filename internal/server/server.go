@@ -252,6 +252,10 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	// for everything else, /admin/api/… included.
 	ui := console.New()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "/admin/", http.StatusFound) // a browser opening the server finds the console
+			return
+		}
 		if console.Serves(r) {
 			ui.ServeHTTP(w, r)
 			return

@@ -70,8 +70,12 @@ type Sandbox struct {
 	http    *http.Client // delivers notifications
 	clock   atomic.Pointer[func() time.Time]
 	hangMax time.Duration
-	closed  chan struct{}
-	close   sync.Once
+	// refundAfter > 0 completes each new refund with SUCCESS after this
+	// long, as WeChat does by itself (the demo); 0 leaves refunds
+	// PROCESSING until CompleteRefund.
+	refundAfter time.Duration
+	closed      chan struct{}
+	close       sync.Once
 
 	mu              sync.Mutex
 	mode            KeyMode
