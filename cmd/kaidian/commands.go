@@ -130,12 +130,13 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	cfg.WeChatAPI, cfg.WeChatPayAPI, cfg.PublicURL = base+demo.SandboxMount, base+demo.PaySandboxMount, base
 	sb := sandbox.New()
 	sb.AddApp(demo.AppID, demo.AppSecret)
-	pay, err := paysandbox.New()
+	pay, err := paysandbox.New(paysandbox.WithRefundsCompletedAfter(demo.RefundDelay))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer pay.Close()
+	sb.UsePayments(pay) // the shipping APIs ship the demo's payments
 	log := newLogger(cfg.LogLevel)
 	warnSettings(log, cfg)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kaidian/kaidian/internal/demo"
 )
 
 type lockedBuffer struct {
@@ -31,10 +34,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestDemoWalkthroughPaysAnOrder runs `kaidian demo` and follows its
-// walkthrough: sandbox login, search, order, pay through the WeChat Pay
-// sandbox, and the order is paid.
-func TestDemoWalkthroughPaysAnOrder(t *testing.T) {
+// TestDemoFollowsTheREADMEWalkthrough runs `kaidian demo` and follows its
+// walkthrough (the README shows the same commands: demo.Steps) exactly as
+// a reader would: each request with only the step's headers and body, each
+// <placeholder> filled from an earlier answer, each answer 2xx and showing
+// what the step says (the order paid, the refund succeeded a moment later,
+// the comment held by a seeded rule).
+func TestDemoFollowsTheREADMEWalkthrough(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
@@ -46,27 +52,111 @@ func TestDemoWalkthroughPaysAnOrder(t *testing.T) {
 		}
 	}()
 	base := waitForBase(t, out)
-	w := walker{t: t, base: base}
+	if !strings.Contains(out.String(), "--addr") {
+		t.Error("the demo's printout does not say how to pick another port")
+	}
+	saved := map[string]string{}
+	fill := func(s string) string {
+		for k, v := range saved {
+			s = strings.ReplaceAll(s, k, v)
+		}
+		return s
+	}
+	for _, st := range demo.Steps() {
+		for _, line := range strings.Split(st.Curl(base), "\n") {
+			if !strings.Contains(out.String(), line) {
+				t.Errorf("the demo does not print step %q as %s", st.Note, st.Curl(base))
+			}
+		}
+		answer := runStep(t, base, st, fill)
+		for deadline := time.Now().Add(15 * time.Second); st.Later && !shows(answer, st.Expect) && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			answer = runStep(t, base, st, fill)
+		}
+		if !shows(answer, st.Expect) {
+			t.Fatalf("step %q: the answer does not show %v: %s", st.Note, st.Expect, answer)
+		}
+		for placeholder, field := range st.Saves {
+			v := lookup(answer, field)
+			if v == nil {
+				t.Fatalf("step %q: no %q in %s", st.Note, field, answer)
+			}
+			saved[placeholder] = jsonText(v)
+		}
+	}
+}
 
-	code := w.call("POST", "/wechat/sandbox/login-code", "", nil, `{"appid":"wxd0c0ffee00000001"}`)["code"].(string)
-	token := w.call("POST", "/api/v1/auth/login", "", nil, fmt.Sprintf(`{"code":%q}`, code))["token"].(string)
-	auth := map[string]string{"Authorization": "Bearer " + token}
-	found := w.call("GET", "/api/v1/products?q=%E8%BF%9E%E8%A1%A3%E8%A3%99", "", nil, "") // 连衣裙
-	if n := len(found["items"].([]any)); n != 3 {
-		t.Fatalf("search found %d dresses", n)
+// runStep sends one step as curl would and returns its JSON answer.
+func runStep(t *testing.T, base string, st demo.Step, fill func(string) string) []byte {
+	t.Helper()
+	u, err := url.Parse(base + fill(st.Path))
+	if err != nil {
+		t.Fatal(err)
 	}
-	order := w.call("POST", "/api/v1/orders", "demo-order-0001", auth, `{"items":[{"sku_id":1,"quantity":1}],
-		"address":{"name":"张三","phone":"13800138000","province":"浙江省","city":"杭州市","district":"西湖区","detail":"文三路 1 号"}}`)
-	id := int64(order["id"].(float64))
-	params := w.call("POST", fmt.Sprintf("/api/v1/orders/%d/pay", id), "", auth, "")
-	p, _ := json.Marshal(params)
-	paid := w.call("POST", "/wechatpay/sandbox/pay/request-payment", "", nil, fmt.Sprintf(`{"appid":"wxd0c0ffee00000001","params":%s}`, p))
-	if paid["delivered"] != true {
-		t.Fatalf("the sandbox did not deliver the notification: %v", paid)
+	u.RawQuery = u.Query().Encode()
+	req, _ := http.NewRequest(st.Method, u.String(), strings.NewReader(fill(st.Body)))
+	if st.Body != "" { // curl --json
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
 	}
-	if got := w.call("GET", fmt.Sprintf("/api/v1/orders/%d", id), "", auth, ""); got["status"] != "paid" {
-		t.Fatalf("the demo order is %v", got["status"])
+	for _, h := range st.Headers {
+		name, value, _ := strings.Cut(fill(h), ": ")
+		req.Header.Set(name, value)
 	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 || !json.Valid(data) {
+		t.Fatalf("step %q: %s %s: %d %s", st.Note, st.Method, u, res.StatusCode, data)
+	}
+	return data
+}
+
+// lookup finds a dotted path (items.0.status) in a JSON answer; "" is the
+// whole answer.
+func lookup(answer []byte, path string) any {
+	var v any
+	_ = json.Unmarshal(answer, &v)
+	if path == "" {
+		return v
+	}
+	for _, key := range strings.Split(path, ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func shows(answer []byte, expect map[string]string) bool {
+	for path, want := range expect {
+		if v := lookup(answer, path); v == nil || jsonText(v) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonText is a value as it is pasted into a later command: strings bare,
+// numbers and objects as JSON.
+func jsonText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func waitForBase(t *testing.T, out *lockedBuffer) string {
@@ -78,35 +168,4 @@ func waitForBase(t *testing.T, out *lockedBuffer) string {
 	}
 	t.Fatalf("the demo did not start: %s", out.String())
 	return ""
-}
-
-type walker struct {
-	t    *testing.T
-	base string
-}
-
-func (w walker) call(method, path, key string, headers map[string]string, body string) map[string]any {
-	w.t.Helper()
-	req, _ := http.NewRequest(method, w.base+path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("X-Appid", "wxd0c0ffee00000001")
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	if res.StatusCode >= 300 || json.Unmarshal(data, &m) != nil {
-		w.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
-	}
-	return m
 }

@@ -20,7 +20,7 @@ type Account struct {
 	ShopID      int64     `json:"shop_id" doc:"0 for operators"`
 	Username    string    `json:"username"`
 	DisplayName string    `json:"display_name"`
-	Role        auth.Role `json:"role"`
+	Role        auth.Role `json:"role" doc:"owner, operations, service (客服, customer service) or finance; operator for the deployment's operators"`
 	Disabled    bool      `json:"disabled"`
 	CreatedAt   time.Time `json:"created_at"`
 }
@@ -50,7 +50,7 @@ type NewAccount struct {
 	Username    string    `json:"username"`
 	DisplayName string    `json:"display_name"`
 	Password    string    `json:"password"`
-	Role        auth.Role `json:"role"`
+	Role        auth.Role `json:"role" doc:"owner, operations, service (客服, customer service) or finance; operator for the deployment's operators"`
 }
 
 func (n NewAccount) validate(operator bool) error {
@@ -148,7 +148,7 @@ func (s *Service) ListStaff(ctx context.Context, shopID int64) ([]Account, error
 // StaffUpdate changes a staff account; nil fields stay as they are.
 type StaffUpdate struct {
 	DisplayName *string    `json:"display_name,omitempty"`
-	Role        *auth.Role `json:"role,omitempty"`
+	Role        *auth.Role `json:"role,omitempty" doc:"owner, operations, service (客服, customer service) or finance"`
 	Disabled    *bool      `json:"disabled,omitempty"`
 	Password    *string    `json:"password,omitempty" doc:"a new password; ends the account's sessions"`
 }

@@ -33,7 +33,7 @@ type Request struct {
 	Amount       int64     `json:"amount" doc:"fen"`
 	Reason       string    `json:"reason"`
 	Photos       []string  `json:"photos"`
-	Status       string    `json:"status" doc:"requested, approved, rejected or cancelled"`
+	Status       string    `json:"status" enum:"requested,approved,rejected,cancelled" doc:"requested, approved, rejected or cancelled"`
 	RejectReason string    `json:"reject_reason,omitempty"`
 	RefundID     int64     `json:"refund_id,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/payment"
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
@@ -16,24 +17,24 @@ type rejectRequest struct {
 	Reason string `json:"reason"`
 }
 
-var statusParam = []httpx.Param{{Name: "status", Type: "string", Description: "requested, approved, rejected or cancelled"}}
+var statusParam = httpx.PageParams(httpx.Param{Name: "status", Type: "string", Enum: []string{Requested, Approved, Rejected, Cancelled}})
 
 // Routes registers the after-sales routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini, admin = "mini: after-sales", "admin: after-sales"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Errors: map[int][]string{400: {"refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"aftersale_open", "order_not_refundable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask for a refund on my paid order (reason, amount, photos)", Request: NewRequest{}, Response: Request{}, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales", Tag: mini, Access: httpx.Member,
-		Summary: "My after-sales requests", Response: []Request{}, Handler: h.listMine})
+		Summary: "My after-sales requests, newest first", Query: httpx.PageParams(), Response: httpx.Page[Request]{}, Handler: h.listMine})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales/{id}", Tag: mini, Access: httpx.Member,
 		Summary: "One of my after-sales requests with its log", Response: Request{}, Handler: h.getMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/aftersales/{id}/cancel", Tag: mini, Access: httpx.Member,
 		Summary: "Withdraw my open request", Response: Request{}, Handler: h.cancel})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
-		Summary: "After-sales requests, newest first", Query: statusParam, Response: []Request{}, Handler: h.list})
+		Summary: "After-sales requests, newest first", Query: statusParam, Response: httpx.Page[Request]{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales/{id}", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
 		Summary: "An after-sales request with its log", Response: Request{}, Handler: h.get})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Errors: map[int][]string{404: {"aftersale_not_found"}, 409: {"aftersale_not_open", "order_not_refundable", "wechatpay_not_configured"}}, Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Approve: the refund goes out", Response: Request{}, Handler: h.approve})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Reject with a reason the buyer sees", Request: rejectRequest{}, Response: Request{}, Handler: h.reject})
@@ -55,8 +56,7 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	m, _ := auth.MemberFrom(r.Context())
-	v, err := h.Svc.List(r.Context(), m.ShopID, m.ID, "")
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return h.page(w, r, m.ShopID, m.ID, "")
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -89,8 +89,17 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errs.Field("status", "invalid_query", "unknown status")
 	}
-	v, err := h.Svc.List(r.Context(), auth.StaffShop(r.Context()), 0, status)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return h.page(w, r, auth.StaffShop(r.Context()), 0, status)
+}
+
+// page answers one page of requests (?cursor=, ?limit=).
+func (h *Handlers) page(w http.ResponseWriter, r *http.Request, shopID, memberID int64, status string) error {
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	rows, err := h.Svc.List(r.Context(), shopID, memberID, status, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, func(x Request) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
@@ -108,6 +117,13 @@ func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
+	req, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	if err != nil {
+		return err
+	}
+	if err := payment.CheckRefundLimit(r.Context(), h.Svc.db, st, req.Amount); err != nil {
+		return err
+	}
 	if err := h.Svc.Approve(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID)); err != nil {
 		return err
 	}

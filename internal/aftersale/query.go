@@ -55,10 +55,14 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Request,
 }
 
 // List returns a shop's requests, newest first: one buyer's (memberID) or
-// all, optionally by status.
-func (s *Service) List(ctx context.Context, shopID, memberID int64, status string) ([]Request, error) {
+// all, optionally by status, with ids below after (0 = from the newest);
+// up to limit+1 of them, so the caller knows whether a next page exists.
+func (s *Service) List(ctx context.Context, shopID, memberID int64, status string, after int64, limit int) ([]Request, error) {
+	if after <= 0 {
+		after = 1 << 62
+	}
 	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM aftersales WHERE shop_id = ? AND (? = 0 OR member_id = ?)
-		AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 200`, shopID, memberID, memberID, status, status)
+		AND (? = '' OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?`, shopID, memberID, memberID, status, status, after, limit+1)
 	if err != nil {
 		return nil, errs.Wrap("after-sales", err)
 	}

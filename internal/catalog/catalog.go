@@ -34,6 +34,11 @@ const (
 	KindDigital Kind = "digital" // paid content
 )
 
+// EnumValues lists the kinds for the API document.
+func (Kind) EnumValues() []string {
+	return []string{string(KindGoods), string(KindService), string(KindDigital)}
+}
+
 // TaxRate is the VAT rate of a kind in basis points: 1300 = 13%.
 func (k Kind) TaxRate() int64 {
 	if k == KindService || k == KindDigital {
@@ -99,10 +104,10 @@ type Summary struct {
 	OnShelf    bool   `json:"on_shelf"`
 }
 
-// Page is a page of products.
+// Page is a page of products; the API answers it as httpx.Page.
 type Page struct {
-	Items []Summary `json:"items"`
-	Next  int64     `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []Summary
+	Next  int64 // the After of the next page; 0 when there is none
 }
 
 // SKUInput is a SKU as staff send it. ID names an existing SKU to keep;

@@ -16,12 +16,9 @@ type shelfRequest struct {
 	OnShelf bool `json:"on_shelf"`
 }
 
-var listParams = []httpx.Param{
-	{Name: "q", Type: "string", Description: "keywords (Chinese works without spaces); every word must match"},
-	{Name: "category_id", Type: "integer", Description: "a category; its subcategories are included"},
-	{Name: "after", Type: "integer", Description: "cursor: the next value of the previous page"},
-	{Name: "limit", Type: "integer", Description: "1 to 100, default 20"},
-}
+var listParams = httpx.PageParams(
+	httpx.Param{Name: "q", Type: "string", Description: "keywords (Chinese works without spaces); every word must match"},
+	httpx.Param{Name: "category_id", Type: "integer", Description: "a category; its subcategories are included"})
 
 // Routes registers the catalog routes.
 func (h *Handlers) Routes(api *httpx.API) {
@@ -29,7 +26,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/categories", Tag: mini, Access: httpx.Shop,
 		Summary: "The shop's category tree", Response: []Category{}, Handler: h.categories})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products", Tag: mini, Access: httpx.Shop,
-		Summary: "Products on the shelf: by category, by keyword, newest first", Response: Page{}, Query: listParams, Handler: h.listMini})
+		Summary: "Products on the shelf: by category, by keyword, newest first", Response: httpx.Page[Summary]{}, Query: listParams, Handler: h.listMini})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "A product with its specs and SKUs", Response: Product{}, Handler: h.productMini})
 
@@ -44,7 +41,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Delete an empty category", Status: http.StatusNoContent, Handler: h.deleteCategory})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Products on and off the shelf", Response: Page{}, Handler: h.listAdmin,
+		Summary: "Products on and off the shelf", Response: httpx.Page[Summary]{}, Handler: h.listAdmin,
 		Query: append([]httpx.Param{{Name: "shelf", Type: "string", Description: "on or off: only products on (off) the shelf"}}, listParams...)})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Products in the bin, which can be restored", Response: []Summary{}, Handler: h.listDeleted})
@@ -79,11 +76,7 @@ func (h *Handlers) categories(w http.ResponseWriter, r *http.Request) error {
 }
 
 func listQuery(r *http.Request, staff bool) (ListQuery, error) {
-	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
-	if err != nil {
-		return ListQuery{}, err
-	}
-	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return ListQuery{}, err
 	}
@@ -92,7 +85,7 @@ func listQuery(r *http.Request, staff bool) (ListQuery, error) {
 		return ListQuery{}, err
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	lq := ListQuery{Text: q, CategoryID: cat, After: after, Limit: int(limit), Staff: staff}
+	lq := ListQuery{Text: q, CategoryID: cat, After: after, Limit: limit, Staff: staff}
 	if staff {
 		switch r.URL.Query().Get("shelf") {
 		case "":
@@ -116,7 +109,7 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, shopID int64, st
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(page.Items, page.Next))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
@@ -14,6 +15,10 @@ const (
 	MchID           = "1900000109"
 	PaySandboxMount = "/wechatpay"
 )
+
+// RefundDelay is how long the demo's WeChat Pay sandbox keeps a refund
+// PROCESSING before it completes it by itself.
+const RefundDelay = 2 * time.Second
 
 // ConnectPay registers the demo shop as a merchant of this run's WeChat Pay
 // sandbox (its keys are new on every start) and stores the credentials on

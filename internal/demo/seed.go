@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/server"
 	"github.com/kaidian/kaidian/internal/shop"
@@ -91,7 +92,29 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 	if _, err := s.Accounts.CreateStaff(ctx, sh.ID, account.NewAccount{Username: OwnerUser, DisplayName: "店长", Password: Password, Role: auth.RoleOwner}); err != nil {
 		return false, err
 	}
-	return true, seedCatalog(ctx, s.Catalog, sh.ID)
+	if err := seedCatalog(ctx, s.Catalog, sh.ID); err != nil {
+		return false, err
+	}
+	return true, seedRules(ctx, s.Moderation, sh.ID)
+}
+
+// rules are a few of the demo shop's own moderation rules, so buyers'
+// comments meet the review queue at once (the console's rules screen adds
+// more, or imports a file).
+var rules = []moderation.NewRule{
+	{Word: "加微信", Category: "引流", Level: "review"},
+	{Word: "刷单", Category: "欺诈", Level: "block", Forms: "pinyin"},
+	{Word: "代开发票", Category: "违法", Level: "block"},
+	{Word: "高仿", Category: "假货", Level: "review", Forms: "pinyin"},
+}
+
+func seedRules(ctx context.Context, m *moderation.Service, shopID int64) error {
+	for _, r := range rules {
+		if _, err := m.AddRule(ctx, shopID, r); err != nil {
+			return fmt.Errorf("rule %s: %w", r.Word, err)
+		}
+	}
+	return nil
 }
 
 func seedCatalog(ctx context.Context, c *catalog.Service, shopID int64) error {

@@ -8,10 +8,117 @@ import (
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
+// Step is one command of the walkthrough. The demo prints the steps, the
+// README shows them (a test keeps the two equal) and cmd/kaidian's test runs
+// them against a live demo: one list, so the walkthrough cannot rot.
+// Path, Headers and Body may hold <placeholders> that earlier steps saved.
+type Step struct {
+	Note    string   // the comment above the command
+	Method  string   //
+	Path    string   // after the base URL
+	Headers []string // "Name: value"
+	Body    string   // JSON
+	// Saves names placeholders filled from the answer: placeholder → field
+	// ("" = the whole answer).
+	Saves map[string]string
+	// Expect is what the answer shows: field path (a.0.b) → value.
+	Expect map[string]string
+	// Later: the answer reaches Expect by itself within seconds (the test
+	// polls; a reader runs the command again).
+	Later bool
+}
+
+const address = `{"name":"张三","phone":"13800138000","province":"浙江省","city":"杭州市","district":"西湖区","detail":"文三路 1 号"}`
+
+// Steps is the walkthrough: a buyer logs in, searches, buys and pays; the
+// owner sees the order, refunds part of it and changes the shop's order
+// rules; the buyer's comment meets a moderation rule.
+func Steps() []Step {
+	appid := "X-Appid: " + AppID
+	buyer, staff := "Authorization: Bearer <token>", "Authorization: Bearer <staff token>"
+	return []Step{
+		{Note: "1. get a login code from the sandbox (what wx.login gives a mini program). Each openid is one\n" +
+			"#    buyer: without \"openid\" you are always the same demo buyer; add \"openid\":\"buyer-2\" for another",
+			Method: "POST", Path: SandboxControl + "/login-code", Body: `{"appid":"` + AppID + `"}`, Saves: map[string]string{"<code>": "code"}},
+		{Note: "2. log in with that code; keep the token", Method: "POST", Path: "/api/v1/auth/login", Headers: []string{appid},
+			Body: `{"code":"<code>"}`, Saves: map[string]string{"<token>": "token"}},
+		{Note: "3. search the catalog (Chinese, no spaces needed)", Method: "GET", Path: "/api/v1/products?q=连衣裙", Headers: []string{appid}},
+		{Note: "4. view a product with its SKUs", Method: "GET", Path: "/api/v1/products/1", Headers: []string{appid},
+			Expect: map[string]string{"title": "夏季新款碎花连衣裙", "skus.0.id": "1"}},
+		{Note: "5. who am I (with the token from step 2)", Method: "GET", Path: "/api/v1/me", Headers: []string{buyer}},
+		{Note: "6. buy SKU 1 (the Idempotency-Key makes a retry return the same order); keep its id", Method: "POST", Path: "/api/v1/orders",
+			Headers: []string{buyer, "Idempotency-Key: demo-order-0001"},
+			Body:    `{"items":[{"sku_id":1,"quantity":1}],"address":` + address + `}`,
+			Saves:   map[string]string{"<order id>": "id"}, Expect: map[string]string{"status": "pending_payment"}},
+		{Note: "7. get the wx.requestPayment parameters for it", Method: "POST", Path: "/api/v1/orders/<order id>/pay", Headers: []string{buyer},
+			Saves: map[string]string{"<the JSON of step 7>": ""}},
+		{Note: "8. pay, as wx.requestPayment would: the WeChat Pay sandbox sends a signed notification back",
+			Method: "POST", Path: PaySandboxMount + "/sandbox/pay/request-payment",
+			Body: `{"appid":"` + AppID + `","params":<the JSON of step 7>}`, Expect: map[string]string{"delivered": "true"}},
+		{Note: "9. the order is paid", Method: "GET", Path: "/api/v1/orders/<order id>", Headers: []string{buyer},
+			Expect: map[string]string{"status": "paid"}},
+		{Note: "10. staff: the shop owner logs in (the operator is " + OperatorUser + "); keep the staff token",
+			Method: "POST", Path: "/admin/api/v1/auth/login", Body: `{"username":"` + OwnerUser + `","password":"` + Password + `"}`,
+			Saves: map[string]string{"<staff token>": "token"}},
+		{Note: "11. the shop's orders, newest first", Method: "GET", Path: "/admin/api/v1/orders", Headers: []string{staff},
+			Expect: map[string]string{"items.0.status": "paid"}},
+		{Note: "12. refund ¥10 of the order: WeChat Pay answers PROCESSING first", Method: "POST", Path: "/admin/api/v1/orders/<order id>/refunds",
+			Headers: []string{staff}, Body: `{"amount":1000,"reason":"少发一件"}`, Expect: map[string]string{"amount": "1000"}},
+		{Note: "13. a few seconds later the demo's WeChat Pay has sent the money back (real WeChat: minutes to days)",
+			Method: "GET", Path: "/admin/api/v1/orders/<order id>/refunds", Headers: []string{staff},
+			Expect: map[string]string{"0.status": "succeeded"}, Later: true},
+		{Note: "14. the shop's order rules: unpaid orders cancelled after 30 minutes, ¥8 shipping, free from ¥99",
+			Method: "PATCH", Path: "/admin/api/v1/shop/settings", Headers: []string{staff},
+			Body:   `{"orders":{"unpaid_cancel_minutes":30,"shipping_fee":800,"free_shipping_over":9900}}`,
+			Expect: map[string]string{"shipping_fee": "800", "unpaid_cancel_minutes": "30"}},
+		{Note: "15. a buyer's comment that matches a seeded moderation rule (加微信) waits in the review queue",
+			Method: "POST", Path: "/api/v1/contents", Headers: []string{buyer},
+			Body: `{"kind":"comment","target":"product:1","text":"好看！加微信领红包"}`, Expect: map[string]string{"status": "pending"}},
+	}
+}
+
+// Curl renders a step as the curl command a reader types.
+func (s Step) Curl(base string) string {
+	var b strings.Builder
+	b.WriteString("curl -s")
+	if s.Method != "GET" && (s.Body == "" || s.Method != "POST") {
+		b.WriteString(" -X " + s.Method)
+	}
+	url := base + s.Path
+	if strings.ContainsAny(url, "?<> ") {
+		url = "'" + url + "'"
+	}
+	b.WriteString(" " + url)
+	for _, h := range s.Headers {
+		b.WriteString(" -H '" + h + "'")
+	}
+	if s.Body != "" {
+		if b.Len()+len(s.Body) > 110 {
+			b.WriteString(" \\\n    ")
+		} else {
+			b.WriteString(" ")
+		}
+		b.WriteString("--json '" + s.Body + "'")
+	}
+	return b.String()
+}
+
+// Commands is the walkthrough as commented curl commands against base.
+func Commands(base string) string {
+	var b strings.Builder
+	for i, s := range Steps() {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "# %s\n%s\n", s.Note, s.Curl(base))
+	}
+	return b.String()
+}
+
 // Walkthrough prints where the demo runs and what to try.
 func Walkthrough(w io.Writer, base string) {
 	fmt.Fprintf(w, `
-kaidian demo is running at %[1]s
+kaidian demo is running at %[1]s   (another port: add --addr 127.0.0.1:9090 to the command)
 
   Console:      %[1]s/admin/   (the admin console in your browser)
   API:          %[1]s/api/v1/…   (mini programs; send X-Appid: %[2]s)
@@ -19,44 +126,19 @@ kaidian demo is running at %[1]s
   OpenAPI:      %[1]s/openapi.json
   Metrics:      %[1]s/metrics
   WeChat:       an in-process sandbox at %[1]s%[3]s stands in for api.weixin.qq.com,
-                and one at %[1]s%[8]s for WeChat Pay (api.mch.weixin.qq.com)
+                and one at %[1]s%[7]s for WeChat Pay (api.mch.weixin.qq.com); it completes
+                refunds by itself after %[8]s
 
   Operator login: %[4]s / %[6]s      Shop owner login: %[5]s / %[6]s
 
-Try it (in another terminal):
+Try it (in another terminal; replace each <placeholder> with what an earlier step answered):
 
-  # 1. get a login code from the sandbox (what wx.login gives a mini program)
-  curl -s %[1]s%[7]s/login-code --json '{"appid":"%[2]s"}'
-
-  # 2. log in with that code; keep the token
-  curl -s %[1]s/api/v1/auth/login -H 'X-Appid: %[2]s' --json '{"code":"<code>"}'
-
-  # 3. search the catalog (Chinese, no spaces needed)
-  curl -s '%[1]s/api/v1/products?q=连衣裙' -H 'X-Appid: %[2]s'
-
-  # 4. view a product with its SKUs
-  curl -s %[1]s/api/v1/products/1 -H 'X-Appid: %[2]s'
-
-  # 5. who am I (with the token from step 2)
-  curl -s %[1]s/api/v1/me -H 'Authorization: Bearer <token>'
-
-  # 6. buy SKU 1 (the Idempotency-Key makes a retry return the same order)
-  curl -s %[1]s/api/v1/orders -H 'Authorization: Bearer <token>' -H 'Idempotency-Key: demo-order-0001' \
-    --json '{"items":[{"sku_id":1,"quantity":1}],"address":{"name":"张三","phone":"13800138000","province":"浙江省","city":"杭州市","district":"西湖区","detail":"文三路 1 号"}}'
-
-  # 7. get the wx.requestPayment parameters for it
-  curl -s -X POST %[1]s/api/v1/orders/<order id>/pay -H 'Authorization: Bearer <token>'
-
-  # 8. pay, as wx.requestPayment would: the WeChat Pay sandbox sends a signed notification back
-  curl -s %[1]s%[8]s/sandbox/pay/request-payment --json '{"appid":"%[2]s","params":<the JSON of step 7>}'
-
-  # 9. the order is paid
-  curl -s %[1]s/api/v1/orders/<order id> -H 'Authorization: Bearer <token>'
-
-  # 10. staff: log in, list products and orders
-  curl -s %[1]s/admin/api/v1/auth/login --json '{"username":"%[5]s","password":"%[6]s"}'
-  curl -s %[1]s/admin/api/v1/orders -H 'Authorization: Bearer <staff token>'
-
-Stop with Ctrl-C. Data stays in the data folder; run the demo again to reuse it.
-`, base, AppID, SandboxMount, OperatorUser, OwnerUser, Password, SandboxControl, PaySandboxMount)
+`, base, AppID, SandboxMount, OperatorUser, OwnerUser, Password, PaySandboxMount, RefundDelay)
+	for _, line := range strings.Split(strings.TrimSuffix(Commands(base), "\n"), "\n") {
+		if line != "" {
+			line = "  " + line
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprint(w, "\nStop with Ctrl-C. Data stays in the data folder; run the demo again to reuse it.\n")
 }

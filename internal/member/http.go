@@ -22,7 +22,7 @@ type revokeResponse struct {
 // Routes registers the member routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "mini: account"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/login", Tag: tag, Access: httpx.Shop,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/login", Errors: map[int][]string{400: {"invalid_login_code"}, 403: {"wechat_risky_user"}, 429: {"wechat_rate_limited"}, 503: {"wechat_busy"}}, Tag: tag, Access: httpx.Shop,
 		Summary: "Log in with the code from wx.login", Request: codeRequest{}, Response: LoginResult{}, Handler: h.login})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/auth/logout", Tag: tag, Access: httpx.Member,
 		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})
@@ -36,9 +36,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 
 	const staffTag = "admin: members"
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
-		Summary: "List the shop's members, newest first", Response: Page{},
-		Query:   []httpx.Param{{Name: "after", Type: "integer", Description: "cursor from the previous page"}, {Name: "limit", Type: "integer", Description: "1 to 100, default 20"}},
-		Handler: h.list})
+		Summary: "List the shop's members, newest first", Response: httpx.Page[Member]{},
+		Query: httpx.PageParams(), Handler: h.list})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members/{id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
 		Summary: "Get a member", Response: Member{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/revoke-sessions", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermSessions,
@@ -106,19 +105,15 @@ func (h *Handlers) bindPhone(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
-	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	page, err := h.Svc.List(r.Context(), auth.StaffShop(r.Context()), after, limit)
 	if err != nil {
 		return err
 	}
-	page, err := h.Svc.List(r.Context(), auth.StaffShop(r.Context()), after, int(limit))
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(page.Items, page.Next))
 	return nil
 }
 

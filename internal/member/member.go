@@ -239,10 +239,10 @@ func (s *Service) BindPhone(ctx context.Context, m auth.Member, code string) (Me
 	return s.Get(ctx, m.ShopID, m.ID)
 }
 
-// Page is a page of members.
+// Page is a page of members; the API answers it as httpx.Page.
 type Page struct {
-	Items []Member `json:"items"`
-	Next  int64    `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []Member
+	Next  int64 // the after of the next page; 0 when there is none
 }
 
 // List returns shopID's members, newest first, after cursor (a member id).

@@ -27,7 +27,7 @@ type Complaint struct {
 	ItemID     int64     `json:"item_id"`
 	Reason     string    `json:"reason"`
 	Contact    string    `json:"contact,omitempty"`
-	Status     string    `json:"status" doc:"open, taken_down or rejected"`
+	Status     string    `json:"status" enum:"open,taken_down,rejected" doc:"open, taken_down or rejected"`
 	DueAt      time.Time `json:"due_at"`
 	Overdue    bool      `json:"overdue" doc:"still open after the 24-hour deadline (flagged by a periodic job, and computed on read)"`
 	Resolution string    `json:"resolution,omitempty"`

@@ -32,10 +32,10 @@ const MaxTextRunes = 2000
 type Item struct {
 	ID           int64       `json:"id"`
 	MemberID     int64       `json:"member_id"`
-	Kind         string      `json:"kind" doc:"comment, review, nickname or post"`
+	Kind         string      `json:"kind" enum:"comment,review,nickname,post" doc:"comment, review, nickname or post"`
 	Target       string      `json:"target" doc:"what it is about, e.g. product:12"`
 	Text         string      `json:"text"`
-	Status       string      `json:"status" doc:"published, pending (in review), rejected or removed"`
+	Status       string      `json:"status" enum:"published,pending,rejected,removed" doc:"published, pending (in review), rejected or removed"`
 	Verdict      string      `json:"verdict" doc:"the rules' verdict: pass or review"`
 	Matches      []MatchView `json:"matches,omitempty"`
 	WeChat       string      `json:"wechat,omitempty" doc:"msg_sec_check result (suggest:label), when the shop uses it"`
@@ -54,7 +54,7 @@ type MatchView struct {
 
 // NewItem is what a buyer submits.
 type NewItem struct {
-	Kind   string `json:"kind" doc:"comment, review, nickname or post"`
+	Kind   string `json:"kind" enum:"comment,review,nickname,post" doc:"comment, review, nickname or post"`
 	Target string `json:"target" doc:"up to 64 characters, e.g. product:12"`
 	Text   string `json:"text" doc:"1 to 2,000 characters"`
 }
@@ -224,7 +224,7 @@ func (s *Service) ListItems(ctx context.Context, shopID int64, q ItemQuery) ([]I
 	if !clean(q.Target) || len(q.Target) > 256 {
 		return nil, errs.Field("target", "invalid_query", "not a valid target")
 	}
-	if q.Limit <= 0 || q.Limit > 100 {
+	if q.Limit <= 0 || q.Limit > 101 { // a page of 100 asks for one more
 		q.Limit = 50
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+itemColumns+` FROM moderation_items WHERE shop_id = ?

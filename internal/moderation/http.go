@@ -65,7 +65,7 @@ type CheckResult struct {
 var (
 	scopeParam  = httpx.Param{Name: "scope", Type: "string", Description: "shop (default), or base / operator (operators only)"}
 	formatParam = httpx.Param{Name: "format", Type: "string", Description: "text (word<TAB>category<TAB>level[<TAB>forms] per line, default) or csv"}
-	afterParam  = httpx.Param{Name: "after", Type: "integer", Description: "cursor: the last id of the previous page"}
+	pageParams  = httpx.PageParams()
 )
 
 // Routes registers the moderation routes.
@@ -82,8 +82,8 @@ func (h *Handlers) miniRoutes(api *httpx.API) {
 		Summary: "Submit a comment, review, nickname or post: published, held for review, or refused with 422 content_blocked",
 		Request: NewItem{}, Response: Item{}, Handler: h.submit})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/contents", Tag: tag, Access: httpx.Shop,
-		Summary: "Published content about a target, newest first", Response: []Item{},
-		Query: []httpx.Param{{Name: "target", Type: "string", Description: "e.g. product:12"}, afterParam}, Handler: h.published})
+		Summary: "Published content about a target, newest first", Response: httpx.Page[Item]{},
+		Query: httpx.PageParams(httpx.Param{Name: "target", Type: "string", Description: "e.g. product:12"}), Handler: h.published})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated,
 		Summary: "File a copyright complaint against published content (staff decide within 24 hours)",
 		Request: NewComplaint{}, Response: Complaint{}, Handler: h.fileComplaint})
@@ -93,7 +93,7 @@ func (h *Handlers) ruleRoutes(api *httpx.API) {
 	const tag = "admin: moderation rules"
 	read, manage := auth.PermModerationRead, auth.PermModerationManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/rules", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "Rules of a scope, oldest first (1,000 a page)", Query: []httpx.Param{scopeParam, afterParam}, Response: []Rule{}, Handler: h.listRules})
+		Summary: "Rules of a scope, oldest first", Query: httpx.PageParams(scopeParam), Response: httpx.Page[Rule]{}, Handler: h.listRules})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/rules", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Add a rule (replaces one with the same word); in effect on every server within seconds", Request: NewRule{}, Response: Rule{}, Handler: h.addRule})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/moderation/rules/{id}", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusNoContent,
@@ -116,9 +116,9 @@ func (h *Handlers) queueRoutes(api *httpx.API) {
 	const tag = "admin: moderation queue"
 	read, manage := auth.PermModerationRead, auth.PermModerationManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/items", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "Submitted content, newest first (status=pending is the review queue)", Response: []Item{},
-		Query: []httpx.Param{{Name: "status", Type: "string", Description: "published, pending, rejected or removed"},
-			{Name: "target", Type: "string", Description: "e.g. product:12"}, afterParam}, Handler: h.listItems})
+		Summary: "Submitted content, newest first (status=pending is the review queue)", Response: httpx.Page[Item]{},
+		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Enum: []string{Published, Pending, Rejected, Removed}},
+			httpx.Param{Name: "target", Type: "string", Description: "e.g. product:12"}), Handler: h.listItems})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/items/{id}", Tag: tag, Access: httpx.Staff, Perm: read,
 		Summary: "One piece of content with its matches", Response: Item{}, Handler: h.getItem})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/approve", Tag: tag, Access: httpx.Staff, Perm: manage,
@@ -128,11 +128,11 @@ func (h *Handlers) queueRoutes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/ban", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject the content and ban its author from posting for some days", Request: BanInput{}, Response: Item{}, Handler: h.ban})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/bans", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "Bans still in force, newest first", Response: []Ban{}, Handler: h.bans})
+		Summary: "Bans still in force, newest first", Query: pageParams, Response: httpx.Page[Ban]{}, Handler: h.bans})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/moderation/bans/{id}", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusNoContent,
 		Summary: "Lift a ban now", Handler: h.liftBan})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/decisions", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "The decision log, newest first", Query: []httpx.Param{afterParam}, Response: []Decision{}, Handler: h.decisions})
+		Summary: "The decision log, newest first", Query: pageParams, Response: httpx.Page[Decision]{}, Handler: h.decisions})
 }
 
 func (h *Handlers) complaintRoutes(api *httpx.API) {
@@ -168,15 +168,15 @@ func (h *Handlers) submit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) published(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	items, err := h.Svc.ListItems(r.Context(), auth.ShopFrom(r.Context()), ItemQuery{Status: Published, Target: r.URL.Query().Get("target"), After: after})
+	items, err := h.Svc.ListItems(r.Context(), auth.ShopFrom(r.Context()), ItemQuery{Status: Published, Target: r.URL.Query().Get("target"), After: after, Limit: limit + 1})
 	for i := range items {
 		items[i] = forMember(items[i])
 	}
-	return httpx.Respond(w, http.StatusOK, items, err)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(items, limit, itemID), err)
 }
 
 func (h *Handlers) fileComplaint(w http.ResponseWriter, r *http.Request) error {
@@ -192,18 +192,6 @@ func (h *Handlers) fileComplaint(w http.ResponseWriter, r *http.Request) error {
 	c, err := h.Svc.FileComplaint(r.Context(), auth.ShopFrom(r.Context()), in)
 	c.Contact = ""
 	return httpx.Respond(w, http.StatusCreated, c, err)
-}
-
-func queryInt(r *http.Request, name string) (int64, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, errs.Field(name, "invalid_query", name+" must be a non-negative integer")
-	}
-	return n, nil
 }
 
 // scope returns the request's rule scope (query parameter scope).
@@ -227,12 +215,12 @@ func (h *Handlers) listRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryInt(r, "after")
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	rules, err := h.Svc.ListRules(r.Context(), auth.StaffShop(r.Context()), sc, after, 0)
-	return httpx.Respond(w, http.StatusOK, rules, err)
+	rules, err := h.Svc.ListRules(r.Context(), auth.StaffShop(r.Context()), sc, after, limit+1)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rules, limit, func(x Rule) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) addRule(w http.ResponseWriter, r *http.Request) error {
@@ -325,13 +313,13 @@ func (h *Handlers) putSettings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listItems(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	items, err := h.Svc.ListItems(r.Context(), auth.StaffShop(r.Context()), ItemQuery{Status: q.Get("status"), Target: q.Get("target"), After: after})
-	return httpx.Respond(w, http.StatusOK, items, err)
+	items, err := h.Svc.ListItems(r.Context(), auth.StaffShop(r.Context()), ItemQuery{Status: q.Get("status"), Target: q.Get("target"), After: after, Limit: limit + 1})
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(items, limit, itemID), err)
 }
 
 func (h *Handlers) getItem(w http.ResponseWriter, r *http.Request) error {
@@ -380,8 +368,12 @@ func (h *Handlers) ban(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) bans(w http.ResponseWriter, r *http.Request) error {
-	bs, err := h.Svc.ActiveBans(r.Context(), auth.StaffShop(r.Context()))
-	return httpx.Respond(w, http.StatusOK, bs, err)
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	bs, err := h.Svc.ActiveBans(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(bs, limit, func(x Ban) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) liftBan(w http.ResponseWriter, r *http.Request) error {
@@ -398,12 +390,16 @@ func (h *Handlers) liftBan(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) decisions(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	ds, err := h.Svc.Decisions(r.Context(), auth.StaffShop(r.Context()), after, 0)
-	return httpx.Respond(w, http.StatusOK, ds, err)
+	ds, err := h.Svc.Decisions(r.Context(), auth.StaffShop(r.Context()), after, limit+1)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(ds, limit, func(x Decision) int64 { return x.ID }), err)
+}
+
+func itemID(x Item) int64 {
+	return x.ID
 }
 
 func (h *Handlers) listComplaints(w http.ResponseWriter, r *http.Request) error {

@@ -152,7 +152,7 @@ func nullID(id int64) any {
 
 // Decisions returns the shop's decision log, newest first.
 func (s *Service) Decisions(ctx context.Context, shopID, after int64, limit int) ([]Decision, error) {
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > 101 { // a page of 100 asks for one more
 		limit = 50
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, COALESCE(item_id, 0), COALESCE(complaint_id, 0), actor, action, note, created_at
@@ -221,10 +221,15 @@ type Ban struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// ActiveBans lists the shop's bans that have not ended, newest first.
-func (s *Service) ActiveBans(ctx context.Context, shopID int64) ([]Ban, error) {
+// ActiveBans lists the shop's bans that have not ended, newest first, with
+// ids below after (0 = from the newest): up to limit+1, so the caller knows
+// whether a next page exists.
+func (s *Service) ActiveBans(ctx context.Context, shopID, after int64, limit int) ([]Ban, error) {
+	if after <= 0 {
+		after = 1 << 62
+	}
 	rows, err := s.db.Query(ctx, `SELECT id, member_id, until_at, reason, actor, created_at FROM moderation_bans
-		WHERE shop_id = ? AND until_at > ? ORDER BY id DESC LIMIT 500`, shopID, db.Now())
+		WHERE shop_id = ? AND until_at > ? AND id < ? ORDER BY id DESC LIMIT ?`, shopID, db.Now(), after, limit+1)
 	if err != nil {
 		return nil, errs.Wrap("bans", err)
 	}

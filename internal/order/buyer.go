@@ -55,12 +55,14 @@ type BuyerLine struct {
 	OriginalPrice int64    `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
 	Discount      int64    `json:"discount" doc:"this line's share of the coupon, fen"`
 	FlashSaleID   int64    `json:"flash_sale_id,omitempty"`
+	Refunded      int64    `json:"refunded" doc:"this line's share of the order's refunded_amount, fen"`
 }
 
-// BuyerPage is a page of the buyer's orders, newest first.
+// BuyerPage is a page of the buyer's orders, newest first; the API answers
+// it as httpx.Page.
 type BuyerPage struct {
-	Items []BuyerOrder `json:"items"`
-	Next  int64        `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []BuyerOrder
+	Next  int64 // the After of the next page; 0 when there is none
 }
 
 // ForBuyer is the buyer's view of o.
@@ -74,7 +76,7 @@ func (o Order) ForBuyer() BuyerOrder {
 	for i, l := range o.Lines {
 		b.Lines[i] = BuyerLine{ID: l.ID, SPUID: l.SPUID, SKUID: l.SKUID, Title: l.Title, SpecValues: l.SpecValues, Image: l.Image,
 			UnitPrice: l.UnitPrice, Quantity: l.Quantity, Amount: l.Amount, TaxRate: l.TaxRate, TaxAmount: l.TaxAmount,
-			OriginalPrice: l.OriginalPrice, Discount: l.Discount, FlashSaleID: l.FlashSaleID}
+			OriginalPrice: l.OriginalPrice, Discount: l.Discount, FlashSaleID: l.FlashSaleID, Refunded: l.Refunded}
 	}
 	return b
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"sort"
 	"strconv"
@@ -65,6 +66,9 @@ type Service struct {
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
+	logger       *slog.Logger // alarms of jobs; SetLogger
+	// onShipped runs in the ship transaction (see OnShipped).
+	onShipped func(ctx context.Context, tx *db.Tx, sh Shipment) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
@@ -224,7 +228,7 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		return o, s.completeFree(ctx, tx, sh.ID, &o)
 	}
 	_, err = jobs.Enqueue(ctx, tx, AutoCancelKind, autoCancel{OrderID: o.ID}, jobs.Options{
-		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: 50})
+		ShopID: sh.ID, RunAt: o.PayDeadline, UniqueKey: "order-cancel:" + itoa(o.ID), MaxAttempts: AutoCancelAttempts})
 	return o, err
 }
 

@@ -21,31 +21,37 @@ type cancelRequest struct {
 	Reason string `json:"reason"`
 }
 
-var pageParams = []httpx.Param{
-	{Name: "status", Type: "string", Description: "pending_payment, paid, shipped, completed, cancelled or closed"},
-	{Name: "after", Type: "integer", Description: "cursor: the next value of the previous page"},
-	{Name: "limit", Type: "integer", Description: "1 to 100, default 20"},
+// checkoutErrors are the codes preview and order creation answer besides
+// bad input (the two price the same way).
+var checkoutErrors = map[int][]string{
+	400: {"cart_empty", "invalid_fields", "quantity_too_large", "sku_unavailable", "promotions_unavailable"},
+	404: {"sku_not_found", "coupon_not_found", "flash_claim_not_found", "group_deal_not_found", "group_not_found"},
+	409: {"amount_mismatch", "out_of_stock", "coupon_used", "group_full", "group_closed", "group_deal_not_open", "already_in_group"},
+	410: {"coupon_expired", "coupon_unavailable", "flash_claim_expired"},
 }
+
+var pageParams = httpx.PageParams(
+	httpx.Param{Name: "status", Type: "string", Enum: Status("").EnumValues()})
 
 // Routes registers the cart and order routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: orders"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/cart", Tag: mini, Access: httpx.Member, Summary: "My cart", Response: Cart{}, Handler: h.cart})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/cart/items", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/cart/items", Errors: map[int][]string{404: {"sku_not_found"}, 409: {"cart_full"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Add a SKU to my cart", Request: Item{}, Response: Cart{}, Handler: h.addToCart})
-	api.Add(httpx.Route{Method: "PATCH", Path: "/api/v1/cart/items/{id}", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "PATCH", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Change a cart line's quantity or selection", Request: CartUpdate{}, Response: Cart{}, Handler: h.updateCart})
-	api.Add(httpx.Route{Method: "DELETE", Path: "/api/v1/cart/items/{id}", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "DELETE", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Remove a cart line", Response: Cart{}, Handler: h.removeFromCart})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Errors: checkoutErrors, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Place an order from the cart's selected lines or as buy-now; needs an Idempotency-Key header",
-		Request: CreateInput{}, Response: BuyerOrder{}, Handler: h.create})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/preview", Tag: mini, Access: httpx.Member,
+		Request: CreateInput{}, Response: BuyerOrder{}, Idempotent: true, Handler: h.create})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/preview", Errors: checkoutErrors, Tag: mini, Access: httpx.Member,
 		Summary: "Price a checkout (itemised: promotion prices, coupon, shipping) and suggest the best coupon, without placing it",
 		Request: PreviewInput{}, Response: Preview{}, Handler: h.preview})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders", Tag: mini, Access: httpx.Member,
-		Summary: "My orders, newest first", Query: pageParams, Response: BuyerPage{}, Handler: h.listMine})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Tag: mini, Access: httpx.Member,
+		Summary: "My orders, newest first", Query: pageParams, Response: httpx.Page[BuyerOrder]{}, Handler: h.listMine})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/orders/{id}", Errors: map[int][]string{404: {"order_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "One of my orders", Response: BuyerOrder{}, Handler: h.getMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/cancel", Tag: mini, Access: httpx.Member,
 		Summary: "Cancel my unpaid order", Request: cancelRequest{}, Response: BuyerOrder{}, Handler: h.cancelMine})
@@ -58,11 +64,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: orders"
 	read, manage := auth.PermOrdersRead, auth.PermOrdersManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Search orders by number, phone, status and date", Response: Page{}, Handler: h.search,
+		Summary: "Search orders by number, phone, status and date", Response: httpx.Page[Order]{}, Handler: h.search,
 		Query: append([]httpx.Param{{Name: "order_no", Type: "string"}, {Name: "phone", Type: "string"},
 			{Name: "from", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"},
 			{Name: "to", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"}}, pageParams...)})
-	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}", Errors: map[int][]string{404: {"order_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "An order with its lines and event log", Response: Order{}, Handler: h.getAny})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/ship", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Ship a paid order", Request: ShipInput{}, Response: Order{}, Handler: h.ship})
@@ -145,11 +151,7 @@ func (h *Handlers) preview(w http.ResponseWriter, r *http.Request) error {
 }
 
 func pageFilter(r *http.Request) (Filter, error) {
-	after, err := httpx.QueryInt(r, "after", 0, 0, 1<<62)
-	if err != nil {
-		return Filter{}, err
-	}
-	limit, err := httpx.QueryInt(r, "limit", 20, 1, 100)
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return Filter{}, err
 	}
@@ -157,7 +159,7 @@ func pageFilter(r *http.Request) (Filter, error) {
 	if st != "" && !ValidStatus(st) {
 		return Filter{}, errs.Field("status", "invalid_query", "unknown status")
 	}
-	return Filter{Status: st, After: after, Limit: int(limit)}, nil
+	return Filter{Status: st, After: after, Limit: limit}, nil
 }
 
 func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
@@ -167,7 +169,7 @@ func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := member(r)
 	v, err := h.Svc.BuyerOrders(r.Context(), m.ShopID, m.ID, f)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -207,7 +209,7 @@ func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.List(r.Context(), staff(r).ShopID, f)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
 // chinaDate parses YYYY-MM-DD as midnight in China time, plus days.

@@ -16,7 +16,7 @@ type Invoice struct {
 	Title     string `json:"title" doc:"the person's name or the company's registered name"`
 	TaxID     string `json:"tax_id,omitempty" doc:"the company's taxpayer id (统一社会信用代码), required for company titles"`
 	Email     string `json:"email,omitempty" doc:"where to send the electronic invoice"`
-	Status    string `json:"status" doc:"requested or issued"`
+	Status    string `json:"status" enum:"requested,issued" doc:"requested or issued"`
 	InvoiceNo string `json:"invoice_no,omitempty"`
 }
 

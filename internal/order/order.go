@@ -23,6 +23,11 @@ const (
 	Closed         Status = "closed" // fully refunded
 )
 
+// EnumValues lists the statuses for the API document.
+func (Status) EnumValues() []string {
+	return []string{string(PendingPayment), string(Paid), string(Shipped), string(Completed), string(Cancelled), string(Closed)}
+}
+
 // transitions is the state machine: the statuses each status may move to.
 var transitions = map[Status][]Status{
 	PendingPayment: {Paid, Cancelled},
@@ -100,6 +105,7 @@ type Line struct {
 
 	OriginalPrice int64 `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
 	Discount      int64 `json:"discount" doc:"this line's share of the coupon, fen (a refund of the line returns amount − discount)"`
+	Refunded      int64 `json:"refunded" doc:"this line's share of the order's refunded_amount, fen, allocated in proportion to amount − discount like discounts (what goes beyond the goods is the shipping fee's)"`
 	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
 	categoryID    int64 // for coupon scopes; not stored on the line
 }
@@ -107,7 +113,7 @@ type Line struct {
 // Event is one transition in an order's log.
 type Event struct {
 	Actor     string    `json:"actor" doc:"member:ID, staff:ID or system"`
-	From      Status    `json:"from"`
+	From      Status    `json:"from,omitempty" doc:"absent on the event that created the order"`
 	To        Status    `json:"to"`
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`

@@ -22,7 +22,7 @@ type PreviewInput struct {
 // the best of them as a suggestion. Total is what POST /api/v1/orders
 // charges for the same body: the suggestion is never applied on its own.
 type Preview struct {
-	Lines           []Line           `json:"lines"`
+	Lines           []BuyerLine      `json:"lines"`
 	Breakdown       pricing.Result   `json:"breakdown"`
 	Total           int64            `json:"total" doc:"fen: what placing this checkout (with the coupon named, or none) charges"`
 	MemberCouponID  int64            `json:"member_coupon_id" doc:"the coupon priced in: the one named in the request (0 = none)"`
@@ -68,7 +68,7 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 	if err != nil {
 		return Preview{}, errs.Wrap("preview", err)
 	}
-	out := Preview{Lines: o.Lines, Breakdown: *o.Breakdown, Total: o.TotalAmount, MemberCouponID: in.MemberCouponID,
+	out := Preview{Lines: o.ForBuyer().Lines, Breakdown: *o.Breakdown, Total: o.TotalAmount, MemberCouponID: in.MemberCouponID,
 		Coupons: []CouponOption{}}
 	if s.promos == nil || in.GroupDealID != 0 || in.GroupID != 0 { // coupons do not apply to group buying
 		return out, nil

@@ -63,6 +63,7 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 		return Order{}, err
 	}
 	addTax(&o)
+	allocateRefund(&o)
 	if o.Invoice, err = s.invoice(ctx, shopID, id); err != nil {
 		return Order{}, err
 	}
@@ -127,10 +128,10 @@ type Filter struct {
 	Limit    int
 }
 
-// Page is a page of orders, newest first.
+// Page is a page of orders, newest first; the API answers it as httpx.Page.
 type Page struct {
-	Items []Order `json:"items"`
-	Next  int64   `json:"next" doc:"pass as ?after= for the next page; 0 when there is none"`
+	Items []Order
+	Next  int64 // the After of the next page; 0 when there is none
 }
 
 // List returns shopID's orders matching f, newest first, with their lines.
@@ -163,6 +164,7 @@ func (s *Service) List(ctx context.Context, shopID int64, f Filter) (Page, error
 			return Page{}, err
 		}
 		addTax(&page.Items[i])
+		allocateRefund(&page.Items[i])
 	}
 	return page, nil
 }

@@ -67,3 +67,76 @@ func LogNote(ctx context.Context, tx *db.Tx, shopID, orderID int64, actor Actor,
 	}
 	return logEvent(ctx, tx, shopID, orderID, actor, st, st, note, db.NowTime())
 }
+
+// allocateRefund spreads the order's refunded amount over its lines in
+// proportion to what each line cost after its discount (largest remainder,
+// so the shares add up exactly); what exceeds the goods is the shipping
+// fee's and stays off the lines.
+func allocateRefund(o *Order) {
+	var goods int64
+	for _, l := range o.Lines {
+		goods += l.Amount - l.Discount
+	}
+	refund := min(o.RefundedAmount, goods)
+	if refund <= 0 {
+		return
+	}
+	left := refund
+	rest := make([]int64, len(o.Lines))
+	for i := range o.Lines {
+		paid := o.Lines[i].Amount - o.Lines[i].Discount
+		o.Lines[i].Refunded = refund * paid / goods
+		rest[i] = refund * paid % goods
+		left -= o.Lines[i].Refunded
+	}
+	for ; left > 0; left-- {
+		best := 0
+		for i := range rest {
+			if rest[i] > rest[best] {
+				best = i
+			}
+		}
+		o.Lines[best].Refunded++
+		rest[best] = -1
+	}
+}
+
+// errFullRefundPending refuses to ship or confirm an order whose whole
+// payment is being refunded.
+var errFullRefundPending = errs.E(errs.Conflict, "refund_in_progress",
+	"the whole payment of this order is being refunded; it cannot be shipped or confirmed")
+
+// checkNotFullyRefunding fails when refunds requested (and not failed)
+// cover everything paid, inside tx.
+func checkNotFullyRefunding(ctx context.Context, tx *db.Tx, shopID, orderID int64) error {
+	var paid, refunded int64
+	err := tx.QueryRow(ctx, `SELECT paid_amount, refunded_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&paid, &refunded)
+	if db.IsNoRows(err) {
+		return errOrderNotFound
+	}
+	if err == nil && paid > 0 && refunded >= paid {
+		return errFullRefundPending
+	}
+	return err
+}
+
+// ReserveLateRefund counts again a refund that was released as failed and
+// that WeChat later reported succeeded, inside tx. refunded_amount never
+// passes paid_amount: the part beyond it (money refunded twice) is
+// returned as over, for the alarm.
+func ReserveLateRefund(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64) (over int64, err error) {
+	var paid, refunded int64
+	if err := tx.QueryRow(ctx, `SELECT paid_amount, refunded_amount FROM orders WHERE id = ? AND shop_id = ?`,
+		orderID, shopID).Scan(&paid, &refunded); err != nil {
+		return 0, err
+	}
+	next := min(paid, refunded+amount)
+	err = db.ExpectOne(tx.Exec(ctx, `UPDATE orders SET refunded_amount = ?, updated_at = ? WHERE id = ? AND shop_id = ? AND refunded_amount = ?`,
+		next, db.Now(), orderID, shopID, refunded))
+	return refunded + amount - next, err
+}
+
+// StatusTx reads an order's status inside tx.
+func StatusTx(ctx context.Context, tx *db.Tx, shopID, orderID int64) (Status, error) {
+	return statusOf(ctx, tx, shopID, orderID, 0)
+}

@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -106,57 +107,66 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 // locked stock out. A repeated call for a paid order changes nothing and
 // reports applied = false (payment notifications arrive more than once).
 func (s *Service) MarkPaid(ctx context.Context, shopID, orderID, amount int64, transactionID string) (applied bool, err error) {
-	now := s.now()
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		var total int64
-		var st Status
-		if err := tx.QueryRow(ctx, `SELECT status, total_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &total); err != nil {
-			return err
-		}
-		if st != PendingPayment {
-			return nil
-		}
-		if amount != total {
-			return errs.E(errs.Conflict, "amount_mismatch", "the payment amount differs from the order total")
-		}
-		if err := move(ctx, tx, shopID, orderID, PendingPayment, Paid, System, "payment received", now,
-			"paid_at", now.UnixMilli(), "paid_amount", amount, "transaction_id", transactionID); err != nil {
-			return err
-		}
-		applied = true
-		if err := deductStock(ctx, tx, shopID, orderID, now); err != nil {
-			return err
-		}
-		if s.promos != nil {
-			return s.promos.Paid(ctx, tx, shopID, orderID, now)
-		}
-		return nil
+		applied, err = s.MarkPaidTx(ctx, tx, shopID, orderID, amount, transactionID)
+		return err
 	})
+	return applied, err
+}
+
+// MarkPaidTx is MarkPaid inside the caller's transaction, so the payment's
+// own records commit with the order's status or not at all.
+func (s *Service) MarkPaidTx(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64, transactionID string) (applied bool, err error) {
+	now := s.now()
+	var total int64
+	var st Status
+	err = tx.QueryRow(ctx, `SELECT status, total_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &total)
 	if db.IsNoRows(err) {
 		return false, errOrderNotFound
 	}
-	return applied, errs.Wrap("mark paid", err)
+	if err != nil || st != PendingPayment {
+		return false, errs.Wrap("mark paid", err)
+	}
+	if amount != total {
+		return false, errs.E(errs.Conflict, "amount_mismatch", "the payment amount differs from the order total")
+	}
+	err = move(ctx, tx, shopID, orderID, PendingPayment, Paid, System, "payment received", now,
+		"paid_at", now.UnixMilli(), "paid_amount", amount, "transaction_id", transactionID)
+	if errs.Is(err, "illegal_transition") {
+		return false, nil // paid (or cancelled) by a concurrent transaction that committed first
+	}
+	if err != nil {
+		return false, errs.Wrap("mark paid", err)
+	}
+	if err := deductStock(ctx, tx, shopID, orderID, now); err != nil {
+		return false, errs.Wrap("mark paid", err)
+	}
+	if s.promos != nil {
+		if err := s.promos.Paid(ctx, tx, shopID, orderID, now); err != nil {
+			return false, errs.Wrap("mark paid", err)
+		}
+	}
+	return true, nil
 }
 
-// ShipInput is what staff record when they ship.
-type ShipInput struct {
-	Carrier    string `json:"carrier"`
-	TrackingNo string `json:"tracking_no"`
-}
-
-// Ship marks a paid order shipped with its carrier and tracking number.
+// Ship marks a paid order shipped (by default with its carrier and
+// tracking number; see DeliveryType) and runs the OnShipped hook in the
+// same transaction.
 func (s *Service) Ship(ctx context.Context, shopID, orderID int64, actor Actor, in ShipInput) error {
-	in.Carrier, in.TrackingNo = strings.TrimSpace(in.Carrier), strings.TrimSpace(in.TrackingNo)
-	var v errs.Validator
-	v.Check(runes(in.Carrier) >= 1 && runes(in.Carrier) <= 30, "carrier", "must be 1 to 30 characters")
-	v.Check(len(in.TrackingNo) >= 4 && len(in.TrackingNo) <= 40, "tracking_no", "must be 4 to 40 characters")
-	if err := v.Err(); err != nil {
+	if err := in.normalize(); err != nil {
 		return err
 	}
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		return move(ctx, tx, shopID, orderID, Paid, Shipped, actor, "shipped with "+in.Carrier, now,
+		if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
+			return err
+		}
+		err := move(ctx, tx, shopID, orderID, Paid, Shipped, actor, in.reason(), now,
 			"shipped_at", now.UnixMilli(), "carrier", in.Carrier, "tracking_no", in.TrackingNo)
+		if err != nil {
+			return err
+		}
+		return s.shipped(ctx, tx, shopID, orderID, in, now)
 	})
 	return errs.Wrap("ship order", err)
 }
@@ -166,6 +176,9 @@ func (s *Service) Complete(ctx context.Context, shopID, orderID, memberID int64,
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		if _, err := statusOf(ctx, tx, shopID, orderID, memberID); err != nil {
+			return err
+		}
+		if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
 			return err
 		}
 		return move(ctx, tx, shopID, orderID, Shipped, Completed, actor, "received", now, "completed_at", now.UnixMilli())
@@ -186,18 +199,50 @@ func (s *Service) SetStaffNote(ctx context.Context, shopID, orderID int64, note 
 	return errs.Wrap("note order", err)
 }
 
+// AutoCancelAttempts is the auto-cancel job's attempts: unlimited in
+// practice. An unpaid order holds stock until it is closed at WeChat (or
+// found paid), so the job never gives up.
+const AutoCancelAttempts = 1 << 30
+
+// autoCancelAlarmAttempt is the attempt by which the retries have waited
+// about an hour (1 + 2 + … + 11 minutes): it alarms, once.
+const autoCancelAlarmAttempt = 11
+
+// autoCancelWait is the pause after failed attempt n: n minutes, at most 30.
+func autoCancelWait(attempt int) time.Duration {
+	return min(time.Duration(attempt)*time.Minute, 30*time.Minute)
+}
+
+// SetLogger sets where the order jobs' alarms go (default: slog's).
+func (s *Service) SetLogger(l *slog.Logger) { s.logger = l }
+
+func (s *Service) log() *slog.Logger {
+	if s.logger == nil {
+		return slog.Default()
+	}
+	return s.logger
+}
+
 // RegisterJobs sets the auto-cancel handler: an order still unpaid at its
-// deadline is cancelled (a paid or cancelled one is left alone).
+// deadline is cancelled (a paid or cancelled one is left alone). When the
+// cancel cannot finish (WeChat cannot close the order now), it tries again,
+// without end, and alarms once after about an hour.
 func (s *Service) RegisterJobs(q *jobs.Queue) {
-	q.Handle(AutoCancelKind, func(ctx context.Context, j jobs.Job) error {
-		var p autoCancel
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
-			return err
-		}
-		err := s.Cancel(ctx, j.ShopID, p.OrderID, 0, System, "not paid in time")
-		if errs.Is(err, "illegal_transition") || errs.Is(err, "order_not_found") {
-			return nil
-		}
+	q.Handle(AutoCancelKind, s.autoCancel)
+}
+
+func (s *Service) autoCancel(ctx context.Context, j jobs.Job) error {
+	var p autoCancel
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return err
-	})
+	}
+	err := s.Cancel(ctx, j.ShopID, p.OrderID, 0, System, "not paid in time")
+	if err == nil || errs.Is(err, "illegal_transition") || errs.Is(err, "order_not_found") || errs.Is(err, "order_paid") {
+		return nil
+	}
+	if j.Attempts == autoCancelAlarmAttempt {
+		s.log().Error("ALARM: an unpaid order could not be cancelled for an hour; its stock stays locked, still trying",
+			"shop", j.ShopID, "order", p.OrderID, "attempts", j.Attempts, "err", err.Error())
+	}
+	return jobs.RetryLater{After: autoCancelWait(j.Attempts)}
 }

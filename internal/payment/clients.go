@@ -102,7 +102,13 @@ func (c *clients) build(ctx context.Context, sh shop.Shop) (*wechatpay.Client, e
 		return nil, err
 	}
 	client.SetVerifier(keys.verifier(downloaded))
+	var refreshing sync.Mutex // concurrent messages with the new serial wait for one download
 	client.OnUnknownSerial(func(ctx context.Context, serial string) (*wechatpay.Verifier, error) {
+		refreshing.Lock()
+		defer refreshing.Unlock()
+		if v := client.Verifier(); v.Trusts(serial) {
+			return v, nil // another message's refresh brought it
+		}
 		c.log.Info("WeChat Pay signed with an unknown certificate serial; refreshing certificates", "shop", sh.ID, "serial", serial)
 		certs, err := c.certs.RefreshLimited(ctx, sh.ID, client)
 		if err != nil {

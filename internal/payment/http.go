@@ -17,21 +17,25 @@ type Handlers struct{ Svc *Service }
 
 // Routes registers the payment routes.
 func (h *Handlers) Routes(api *httpx.API) {
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Tag: "mini: orders", Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Errors: map[int][]string{404: {"order_not_found"}, 409: {"order_expired", "order_not_payable", "order_paid", "wechatpay_not_configured"}, 503: {"wechatpay_unavailable"}}, Tag: "mini: orders", Access: httpx.Member,
 		Summary: "Get the wx.requestPayment parameters for my unpaid order", Response: wechatpay.PaymentParams{}, Handler: h.pay})
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
 		BodyLimit: 1 << 20, Handler: h.notify})
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersManage, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid)",
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{400: {"invalid_amount", "refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"order_not_refundable", "wechatpay_not_configured"}}, Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersManage, IdempotentOptional: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); an Idempotency-Key header (8 to 64 characters) makes a repeat return the same refund",
 		Request: RefundInput{}, Response: Refund{}, Status: http.StatusCreated, Handler: h.requestRefund})
-	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Tag: "admin: orders", Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{404: {"order_not_found"}}, Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "An order's refunds", Response: []Refund{}, Handler: h.orderRefunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff)", Response: []Refund{},
 		Query: []httpx.Param{{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}}, Handler: h.refunds})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds/attention", Tag: "admin: orders", Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "Refunds that need attention: WeChat's answer unknown, not finished after 30 minutes, or abnormal; with how long and why",
+		Response: AttentionList{}, Handler: h.attention})
+	h.approvalRoutes(api)
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
@@ -68,7 +72,10 @@ func (h *Handlers) requestRefund(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, in, order.StaffActor(st.AccountID))
+	if err := CheckRefundLimit(r.Context(), h.Svc.db, st, in.Amount); err != nil {
+		return err
+	}
+	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, r.Header.Get("Idempotency-Key"), in, order.StaffActor(st.AccountID))
 	if err != nil {
 		return err
 	}
@@ -107,6 +114,11 @@ func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, list)
 	return nil
+}
+
+func (h *Handlers) attention(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Svc.Attention(r.Context(), auth.StaffShop(r.Context()))
+	return httpx.Respond(w, http.StatusOK, list, err)
 }
 
 func (h *Handlers) refundNotify(w http.ResponseWriter, r *http.Request) error {

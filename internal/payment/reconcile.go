@@ -32,7 +32,7 @@ const (
 type Report struct {
 	ID           int64        `json:"id"`
 	BillDate     string       `json:"bill_date" doc:"YYYY-MM-DD, China time"`
-	Status       string       `json:"status" doc:"matched, differences or failed"`
+	Status       string       `json:"status" enum:"matched,differences,failed" doc:"matched, differences or failed"`
 	WeChatPaid   int64        `json:"wechat_paid" doc:"fen paid according to WeChat's bill"`
 	WeChatRefund int64        `json:"wechat_refund" doc:"fen refunded according to WeChat's bill"`
 	OurPaid      int64        `json:"our_paid" doc:"fen"`

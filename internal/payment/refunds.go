@@ -2,7 +2,8 @@ package payment
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,13 +16,18 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechatpay"
 )
 
-// Refund jobs: submit to WeChat (retried, then flagged), and query until
-// WeChat reports a final status (in case its notification is lost).
+// Refund jobs: submit to WeChat, and query until WeChat reports a final
+// status (in case its notification is lost). Both run until WeChat gives a
+// verified answer, with a backoff that grows to refundMaxWait: a refund
+// whose fate is unknown is never given up on, nor failed blind.
 const (
 	RefundSubmitKind   = "refund.submit"
 	RefundQueryKind    = "refund.query"
-	refundSubmitTries  = 8
 	maxRefundReasonLen = 80 // WeChat's limit on the reason shown to the payer
+	refundMaxWait      = 6 * time.Hour
+	// forever is the attempts of jobs that must not give up (the jobs
+	// table needs a number).
+	forever = 1 << 30
 )
 
 // RefundInput is a staff refund request.
@@ -32,17 +38,18 @@ type RefundInput struct {
 
 // Refund is one refund request and where it stands.
 type Refund struct {
-	ID          int64      `json:"id"`
-	OrderID     int64      `json:"order_id"`
-	OutRefundNo string     `json:"out_refund_no"`
-	Amount      int64      `json:"amount" doc:"fen"`
-	Reason      string     `json:"reason"`
-	LatePayment bool       `json:"late_payment" doc:"a payment that arrived after the order was cancelled, returned automatically"`
-	Status      string     `json:"status" doc:"pending, processing, succeeded, failed (flagged) or abnormal (flagged: WeChat needs manual handling)"`
-	LastError   string     `json:"last_error,omitempty"`
-	RequestedBy string     `json:"requested_by"`
-	CreatedAt   time.Time  `json:"created_at"`
-	SucceededAt *time.Time `json:"succeeded_at"`
+	ID           int64      `json:"id"`
+	OrderID      int64      `json:"order_id"`
+	OutRefundNo  string     `json:"out_refund_no"`
+	Amount       int64      `json:"amount" doc:"fen"`
+	Reason       string     `json:"reason"`
+	LatePayment  bool       `json:"late_payment" doc:"a payment that arrived after the order was cancelled, returned automatically"`
+	Status       string     `json:"status" enum:"pending,processing,succeeded,failed,abnormal" doc:"pending (not yet accepted by WeChat), processing, succeeded, failed (WeChat refused or closed it: verified) or abnormal (flagged: WeChat needs manual handling)"`
+	LastError    string     `json:"last_error,omitempty"`
+	RequestedBy  string     `json:"requested_by"`
+	CreatedAt    time.Time  `json:"created_at"`
+	SucceededAt  *time.Time `json:"succeeded_at"`
+	UnknownSince *time.Time `json:"unknown_since" doc:"since when WeChat's answer is unknown (lost, timed out or unverifiable); it is asked again"`
 }
 
 type refundJob struct {
@@ -51,24 +58,68 @@ type refundJob struct {
 
 // RequestRefund refunds part or all of a paid order: the amount is set
 // aside on the order at once (never more than was paid) and sent to WeChat
-// by a job.
-func (s *Service) RequestRefund(ctx context.Context, shopID, orderID int64, in RefundInput, actor order.Actor) (Refund, error) {
+// by a job. A non-empty key makes it idempotent: the same key and request
+// return the same refund, the same key with another request is refused.
+func (s *Service) RequestRefund(ctx context.Context, shopID, orderID int64, key string, in RefundInput, actor order.Actor) (Refund, error) {
+	if key != "" && (len(key) < 8 || len(key) > 64) {
+		return Refund{}, errs.Field("Idempotency-Key", "invalid_idempotency_key", "must be 8 to 64 characters")
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	hash := refundHash(orderID, in)
+	if r, found, err := s.refundByKey(ctx, shopID, key, hash); found || err != nil {
+		return r, err
+	}
 	var id int64
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		id, err = RequestRefundTx(ctx, tx, shopID, orderID, in, actor)
+		id, err = requestRefundTx(ctx, tx, shopID, orderID, in, actor, key, hash)
 		return err
 	})
+	if db.IsUniqueViolation(err) && key != "" { // the same key at the same moment: answer with the winner's refund
+		if r, found, lookupErr := s.refundByKey(ctx, shopID, key, hash); found || lookupErr != nil {
+			return r, lookupErr
+		}
+	}
 	if err != nil {
 		return Refund{}, errs.Wrap("request refund", err)
 	}
 	return s.refund(ctx, shopID, id)
 }
 
+func refundHash(orderID int64, in RefundInput) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d\x00%d\x00%s", orderID, in.Amount, in.Reason)))
+	return hex.EncodeToString(sum[:])
+}
+
+// refundByKey finds the refund made under an idempotency key.
+func (s *Service) refundByKey(ctx context.Context, shopID int64, key, hash string) (Refund, bool, error) {
+	if key == "" {
+		return Refund{}, false, nil
+	}
+	var id int64
+	var stored string
+	err := s.db.QueryRow(ctx, `SELECT id, request_hash FROM refunds WHERE shop_id = ? AND idempotency_key = ?`, shopID, key).Scan(&id, &stored)
+	if db.IsNoRows(err) {
+		return Refund{}, false, nil
+	}
+	if err != nil {
+		return Refund{}, false, errs.Wrap("idempotency", err)
+	}
+	if stored != hash {
+		return Refund{}, true, errs.E(errs.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different refund")
+	}
+	r, err := s.refund(ctx, shopID, id)
+	return r, true, err
+}
+
 // RequestRefundTx is RequestRefund inside the caller's transaction (an
 // approved after-sales request and its refund commit together). It returns
 // the refund's id.
 func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in RefundInput, actor order.Actor) (int64, error) {
+	return requestRefundTx(ctx, tx, shopID, orderID, in, actor, "", "")
+}
+
+func requestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in RefundInput, actor order.Actor, key, hash string) (int64, error) {
 	in.Reason = strings.TrimSpace(in.Reason)
 	if len([]rune(in.Reason)) > maxRefundReasonLen {
 		return 0, errs.Field("reason", "reason_too_long", "must be at most 80 characters")
@@ -77,7 +128,12 @@ func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in R
 	if err != nil {
 		return 0, err
 	}
-	return insertRefund(ctx, tx, shopID, orderID, o.OrderNo, in.Amount, o.PaidAmount, in.Reason, false, string(actor))
+	id, err := insertRefund(ctx, tx, shopID, orderID, o.OrderNo, in.Amount, o.PaidAmount, in.Reason, false, string(actor))
+	if err != nil || key == "" {
+		return id, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE refunds SET idempotency_key = ?, request_hash = ? WHERE id = ?`, key, hash, id)
+	return id, err
 }
 
 // insertRefund stores a refund with the next out_refund_no of its order
@@ -96,23 +152,20 @@ func insertRefund(ctx context.Context, tx *db.Tx, shopID, orderID int64, orderNo
 		return 0, err
 	}
 	_, err = jobs.Enqueue(ctx, tx, RefundSubmitKind, refundJob{RefundID: id}, jobs.Options{ShopID: shopID,
-		UniqueKey: fmt.Sprintf("refund-submit:%d", id), MaxAttempts: refundSubmitTries})
+		UniqueKey: fmt.Sprintf("refund-submit:%d", id), MaxAttempts: forever})
 	return id, err
 }
 
-const refundColumns = `id, order_id, out_refund_no, amount, reason, late_payment, status, last_error, requested_by, created_at, succeeded_at`
+const refundColumns = `id, order_id, out_refund_no, amount, reason, late_payment, status, last_error, requested_by, created_at, succeeded_at, unknown_since`
 
 func scanRefund(row interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
 	var created int64
-	var succeeded *int64
+	var succeeded, unknown *int64
 	err := row.Scan(&r.ID, &r.OrderID, &r.OutRefundNo, &r.Amount, &r.Reason, &r.LatePayment, &r.Status, &r.LastError,
-		&r.RequestedBy, &created, &succeeded)
+		&r.RequestedBy, &created, &succeeded, &unknown)
 	r.CreatedAt = time.UnixMilli(created).UTC()
-	if succeeded != nil {
-		t := time.UnixMilli(*succeeded).UTC()
-		r.SucceededAt = &t
-	}
+	r.SucceededAt, r.UnknownSince = utcPtr(succeeded), utcPtr(unknown)
 	return r, err
 }
 
@@ -142,114 +195,6 @@ func (s *Service) Refunds(ctx context.Context, shopID, orderID int64, status str
 		out = append(out, r)
 	}
 	return out, errs.Wrap("refunds", rows.Err())
-}
-
-// submitRefund sends a pending refund to WeChat. Temporary failures are
-// retried with backoff; after the last try, or on a refusal, the refund is
-// flagged failed and its amount released.
-func (s *Service) submitRefund(ctx context.Context, j jobs.Job) error {
-	var p refundJob
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return err
-	}
-	var outRefundNo, orderNo, reason, status string
-	var amount, total int64
-	err := s.db.QueryRow(ctx, `SELECT r.out_refund_no, o.order_no, r.reason, r.status, r.amount, r.total
-		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = ? AND r.shop_id = ?`, p.RefundID, j.ShopID).
-		Scan(&outRefundNo, &orderNo, &reason, &status, &amount, &total)
-	if err != nil || status != "pending" {
-		return err
-	}
-	client, _, err := s.clients.get(ctx, j.ShopID)
-	if err != nil {
-		return err
-	}
-	res, err := client.Refund(ctx, wechatpay.RefundRequest{OutTradeNo: orderNo, OutRefundNo: outRefundNo, Reason: reason,
-		NotifyURL: s.cfg.PublicURL + refundNotifyPath(j.ShopID), Refund: amount, Total: total})
-	if err != nil {
-		if wechatpay.IsRetryable(err) && j.Attempts < refundSubmitTries {
-			return err
-		}
-		return s.settleRefund(ctx, j.ShopID, outRefundNo, wechatpay.RefundStatusClosed, "", err.Error())
-	}
-	if err := s.settleRefund(ctx, j.ShopID, outRefundNo, res.Status, res.RefundID, ""); err != nil {
-		return err
-	}
-	_, err = jobs.Enqueue(ctx, s.db, RefundQueryKind, p, jobs.Options{ShopID: j.ShopID, RunAt: s.now().Add(s.cfg.QueryAfter),
-		UniqueKey: fmt.Sprintf("refund-query:%d", p.RefundID), MaxAttempts: 60})
-	return err
-}
-
-// queryRefund asks WeChat about a refund until it is final.
-func (s *Service) queryRefund(ctx context.Context, j jobs.Job) error {
-	var p refundJob
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return err
-	}
-	r, err := s.refund(ctx, j.ShopID, p.RefundID)
-	if err != nil || r.Status != "processing" {
-		return nil
-	}
-	client, _, err := s.clients.get(ctx, j.ShopID)
-	if err != nil {
-		return err
-	}
-	res, err := client.QueryRefund(ctx, r.OutRefundNo)
-	if err != nil {
-		return err
-	}
-	if res.Status == wechatpay.RefundStatusProcessing {
-		return jobs.RetryLater{After: 2 * s.cfg.QueryAfter}
-	}
-	return s.settleRefund(ctx, j.ShopID, r.OutRefundNo, res.Status, res.RefundID, "")
-}
-
-// settleRefund records WeChat's status of a refund, once: SUCCESS may close
-// the order, CLOSED (or a refusal) releases the amount and flags it failed,
-// ABNORMAL flags it for staff.
-func (s *Service) settleRefund(ctx context.Context, shopID int64, outRefundNo, wxStatus, refundID, lastError string) error {
-	to := map[string]string{wechatpay.RefundStatusSuccess: "succeeded", wechatpay.RefundStatusProcessing: "processing",
-		wechatpay.RefundStatusClosed: "failed", wechatpay.RefundStatusAbnormal: "abnormal"}[wxStatus]
-	if to == "" {
-		return fmt.Errorf("unknown refund status %q", wxStatus)
-	}
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var id, orderID, amount int64
-		var late bool
-		err := tx.QueryRow(ctx, `SELECT id, order_id, amount, late_payment FROM refunds WHERE out_refund_no = ? AND shop_id = ?`,
-			outRefundNo, shopID).Scan(&id, &orderID, &amount, &late)
-		if err != nil {
-			return err
-		}
-		now := db.Now()
-		res, err := tx.Exec(ctx, `UPDATE refunds SET status = ?, refund_id = CASE WHEN ? <> '' THEN ? ELSE refund_id END,
-			last_error = ?, succeeded_at = CASE WHEN ? = 'succeeded' THEN CAST(? AS BIGINT) ELSE succeeded_at END, updated_at = ?
-			WHERE id = ? AND status IN ('pending','processing') AND status <> ?`,
-			to, refundID, refundID, lastError, to, now, now, id, to)
-		if n, _ := rowsAffected(res, err); n == 0 || late {
-			return err // already settled (a repeated notification), or a late payment's refund
-		}
-		return s.afterSettle(ctx, tx, shopID, orderID, amount, to)
-	})
-	return errs.Wrap("settle refund", err)
-}
-
-func (s *Service) afterSettle(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64, to string) error {
-	switch to {
-	case "failed":
-		s.log.Warn("refund failed", "shop", shopID, "order", orderID, "amount", amount)
-		return order.ReleaseRefund(ctx, tx, shopID, orderID, amount)
-	case "succeeded":
-		var ok int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE shop_id = ? AND order_id = ? AND status = 'succeeded' AND late_payment = FALSE`,
-			shopID, orderID).Scan(&ok); err != nil {
-			return err
-		}
-		return order.CloseIfRefunded(ctx, tx, shopID, orderID, ok)
-	case "abnormal":
-		s.log.Error("refund abnormal: needs manual handling at WeChat Pay", "shop", shopID, "order", orderID)
-	}
-	return nil
 }
 
 func rowsAffected(res interface{ RowsAffected() (int64, error) }, err error) (int64, error) {
@@ -289,19 +234,17 @@ func (s *Service) RefundNotify(ctx context.Context, shopID int64, r *http.Reques
 }
 
 // refundLatePayment returns a payment that arrived after its order was
-// cancelled, in full, automatically.
-func (s *Service) refundLatePayment(ctx context.Context, shopID int64, o order.Order, tx wechatpay.Transaction) error {
-	err := s.db.InTx(ctx, func(dbtx *db.Tx) error {
-		var n int
-		if err := dbtx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE shop_id = ? AND order_id = ? AND late_payment = TRUE`, shopID, o.ID).Scan(&n); err != nil || n > 0 {
-			return err
-		}
-		if _, err := insertRefund(ctx, dbtx, shopID, o.ID, o.OrderNo, tx.Amount.Total, tx.Amount.Total,
-			"订单已取消，款项原路退回", true, string(order.System)); err != nil {
-			return err
-		}
-		return order.LogNote(ctx, dbtx, shopID, o.ID, order.System,
-			fmt.Sprintf("payment %s of %d fen arrived after cancellation; refunding it", tx.TransactionID, tx.Amount.Total))
-	})
-	return errs.Wrap("refund late payment", err)
+// cancelled, in full, automatically, inside the transaction that records
+// the payment.
+func refundLatePayment(ctx context.Context, tx *db.Tx, shopID int64, o order.Order, t wechatpay.Transaction) error {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM refunds WHERE shop_id = ? AND order_id = ? AND late_payment = TRUE`, shopID, o.ID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	if _, err := insertRefund(ctx, tx, shopID, o.ID, o.OrderNo, t.Amount.Total, t.Amount.Total,
+		"订单已取消，款项原路退回", true, string(order.System)); err != nil {
+		return err
+	}
+	return order.LogNote(ctx, tx, shopID, o.ID, order.System,
+		fmt.Sprintf("payment %s of %d fen arrived after cancellation; refunding it", t.TransactionID, t.Amount.Total))
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +50,17 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	alarms  alarms
 }
+
+// alarms count what must never happen and yet did, for the metrics.
+type alarms struct {
+	lateRefundSuccess atomic.Int64 // a refund marked failed that WeChat reported succeeded
+}
+
+// LateRefundSuccesses is how many refunds marked failed were later
+// reported succeeded by WeChat Pay, since start (an alarm metric).
+func (s *Service) LateRefundSuccesses() int64 { return s.alarms.lateRefundSuccess.Load() }
 
 // NewService returns the payment service.
 func NewService(d *db.DB, shops Shops, orders *order.Service, members OpenIDs, cfg Config, log *slog.Logger) *Service {
@@ -172,7 +184,7 @@ func (s *Service) Notify(ctx context.Context, shopID int64, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.apply(ctx, sh, tx)
+	return s.apply(ctx, sh, tx, n.ID, n.EventType)
 }
 
 // errMismatch marks a verified notification or query result that does not
@@ -180,7 +192,8 @@ func (s *Service) Notify(ctx context.Context, shopID int64, r *http.Request) err
 var errMismatch = errors.New("payment does not match the order")
 
 // apply brings an order up to date with WeChat's view of its payment.
-func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transaction) error {
+// eventID names what told us (a notification's id, or a query).
+func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transaction, eventID, eventType string) error {
 	if tx.AppID != sh.AppID || tx.MchID != sh.MchID {
 		s.log.Error("payment for another merchant", "shop", sh.ID, "out_trade_no", tx.OutTradeNo)
 		return errMismatch
@@ -196,22 +209,55 @@ func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transact
 		s.log.Error("payment amount differs from the order", "shop", sh.ID, "order", o.ID, "paid", tx.Amount.Total, "total", o.TotalAmount)
 		return errMismatch
 	}
-	applied, err := s.orders.MarkPaid(ctx, sh.ID, o.ID, tx.Amount.Total, tx.TransactionID)
-	if err != nil {
-		return err
-	}
-	status := "paid"
-	if !applied && o.Status == order.Cancelled {
-		status = "paid_late" // paid after cancellation: refunded automatically
-		s.log.Warn("payment arrived for a cancelled order; refunding it", "shop", sh.ID, "order", o.ID, "transaction", tx.TransactionID)
-		if err := s.refundLatePayment(ctx, sh.ID, o, tx); err != nil {
+	err = s.db.InTx(ctx, func(dbtx *db.Tx) error {
+		applied, err := s.orders.MarkPaidTx(ctx, dbtx, sh.ID, o.ID, tx.Amount.Total, tx.TransactionID)
+		if err != nil {
 			return err
 		}
+		status := "paid"
+		if !applied {
+			st, err := order.StatusTx(ctx, dbtx, sh.ID, o.ID)
+			if err != nil {
+				return err
+			}
+			if st != order.Cancelled {
+				// Already paid: complete the payment's own records if a
+				// crash or an older version left them behind.
+				return recordPaid(ctx, dbtx, sh.ID, o, tx, "paid", eventID, eventType, s.now())
+			}
+			status = "paid_late" // paid after cancellation: refunded automatically
+			s.log.Warn("payment arrived for a cancelled order; refunding it", "shop", sh.ID, "order", o.ID, "transaction", tx.TransactionID)
+			if err := refundLatePayment(ctx, dbtx, sh.ID, o, tx); err != nil {
+				return err
+			}
+		}
+		return recordPaid(ctx, dbtx, sh.ID, o, tx, status, eventID, eventType, s.now())
+	})
+	return errs.Wrap("apply payment", err)
+}
+
+// recordPaid moves the order's payments row to status (creating it if the
+// prepay was never recorded) and writes the payment event, inside the
+// transaction that marks the order paid. It does nothing when the row is
+// already paid.
+func recordPaid(ctx context.Context, tx *db.Tx, shopID int64, o order.Order, t wechatpay.Transaction, status, eventID, eventType string, now time.Time) error {
+	at := now.UnixMilli()
+	res, err := tx.Exec(ctx, `INSERT INTO payments (shop_id, order_id, out_trade_no, amount, status, transaction_id, paid_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, order_id, channel) DO UPDATE SET status = excluded.status, transaction_id = excluded.transaction_id,
+			paid_at = excluded.paid_at, updated_at = excluded.updated_at WHERE payments.status IN ('created','closed')`,
+		shopID, o.ID, o.OrderNo, t.Amount.Total, status, t.TransactionID, at, at, at)
+	if n, err := rowsAffected(res, err); err != nil || n == 0 {
+		return err
 	}
-	_, err = s.db.Exec(ctx, `UPDATE payments SET status = ?, transaction_id = ?, paid_at = ?, updated_at = ?
-		WHERE shop_id = ? AND order_id = ? AND channel = 'wechatpay' AND status = 'created'`,
-		status, tx.TransactionID, s.now().UnixMilli(), s.now().UnixMilli(), sh.ID, o.ID)
-	return errs.Wrap("record payment", err)
+	return insertPaymentEvent(ctx, tx, shopID, o.ID, eventID, eventType, t.TransactionID, t.Amount.Total, at)
+}
+
+func insertPaymentEvent(ctx context.Context, tx *db.Tx, shopID, orderID int64, eventID, eventType, transactionID string, amount, at int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO payment_events (shop_id, event_id, event_type, order_id, transaction_id, amount, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, event_id) DO NOTHING`,
+		shopID, eventID, eventType, orderID, transactionID, amount, at)
+	return err
 }
 
 type queryJob struct {
@@ -226,6 +272,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	q.Handle(RefundSubmitKind, s.submitRefund)
 	q.Handle(RefundQueryKind, s.queryRefund)
 	q.Every(ReconcileKind, time.Hour, s.reconcileDue)
+	q.Every(RepairKind, time.Hour, s.repairDue)
 	q.Every(CertRefreshKind, paycerts.RefreshEvery, s.refreshCertificates)
 	s.orders.BeforeCancel(s.closeBeforeCancel)
 }
@@ -249,7 +296,7 @@ func (s *Service) queryPayment(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	if tx.TradeState == "SUCCESS" {
-		return s.apply(ctx, sh, tx)
+		return s.apply(ctx, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
 	}
 	if s.now().After(o.PayDeadline.Add(time.Minute)) {
 		return nil // the auto-cancel job takes it from here
@@ -258,8 +305,9 @@ func (s *Service) queryPayment(ctx context.Context, j jobs.Job) error {
 }
 
 // closeBeforeCancel closes the WeChat Pay order of an order about to be
-// cancelled. If WeChat says it was paid meanwhile, the payment is applied
-// instead and the cancellation refused.
+// cancelled. If WeChat says it was paid, before the close or by refusing it
+// (ORDERPAID: the payment landed between our query and the close), the
+// payment is applied instead and the cancellation refused with 409.
 func (s *Service) closeBeforeCancel(ctx context.Context, shopID int64, o order.Order) error {
 	var n int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM payments WHERE shop_id = ? AND order_id = ? AND status = 'created'`,
@@ -272,15 +320,36 @@ func (s *Service) closeBeforeCancel(ctx context.Context, shopID int64, o order.O
 	}
 	tx, err := client.QueryOrder(ctx, o.OrderNo)
 	if err == nil && tx.TradeState == "SUCCESS" {
-		if err := s.apply(ctx, sh, tx); err != nil {
-			return err
-		}
-		return errs.E(errs.Conflict, "order_paid", "the order was paid meanwhile and cannot be cancelled")
+		return s.foundPaid(ctx, client, sh, o)
 	}
-	if err := client.CloseOrder(ctx, o.OrderNo); err != nil && !wechatpay.IsNotFound(err) {
+	err = client.CloseOrder(ctx, o.OrderNo)
+	switch {
+	case wechatpay.HasCode(err, "ORDERPAID"):
+		return s.foundPaid(ctx, client, sh, o)
+	case err != nil && !wechatpay.IsNotFound(err):
 		return wechatPayError(err)
 	}
 	_, err = s.db.Exec(ctx, `UPDATE payments SET status = 'closed', updated_at = ? WHERE shop_id = ? AND order_id = ? AND status = 'created'`,
 		s.now().UnixMilli(), shopID, o.ID)
 	return errs.Wrap("close payment", err)
+}
+
+var errOrderPaid = errs.E(errs.Conflict, "order_paid", "the order was paid meanwhile and cannot be cancelled")
+
+// foundPaid applies a payment WeChat has for o, fetched by a fresh query,
+// and refuses the cancellation. If the payment cannot be applied now, the
+// payment query job applies it soon; the answer is the same 409.
+func (s *Service) foundPaid(ctx context.Context, client *wechatpay.Client, sh shop.Shop, o order.Order) error {
+	tx, err := client.QueryOrder(ctx, o.OrderNo)
+	if err == nil && tx.TradeState == "SUCCESS" {
+		err = s.apply(ctx, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
+	}
+	if err != nil || tx.TradeState != "SUCCESS" {
+		s.log.Warn("order found paid at WeChat on cancel; the query job applies it", "shop", sh.ID, "order", o.ID, "err", fmt.Sprint(err))
+		if _, qerr := jobs.Enqueue(ctx, s.db, QueryKind, queryJob{OrderID: o.ID}, jobs.Options{ShopID: sh.ID,
+			UniqueKey: "payment-query:" + strconv.FormatInt(o.ID, 10), MaxAttempts: 30}); qerr != nil {
+			s.log.Error("queue payment query", "shop", sh.ID, "order", o.ID, "err", qerr.Error())
+		}
+	}
+	return errOrderPaid
 }

@@ -22,7 +22,7 @@ type Claim struct {
 	ID        int64     `json:"id"`
 	SaleID    int64     `json:"sale_id"`
 	Quantity  int64     `json:"quantity"`
-	Status    string    `json:"status" doc:"held, ordered or expired"`
+	Status    string    `json:"status" enum:"held,ordered,expired" doc:"held, ordered or expired"`
 	OrderID   *int64    `json:"order_id"`
 	ExpiresAt time.Time `json:"expires_at" doc:"pay before this, or the units go back to the sale"`
 	CreatedAt time.Time `json:"created_at"`

@@ -17,7 +17,7 @@ import (
 type Coupon struct {
 	ID            int64      `json:"id"`
 	Name          string     `json:"name"`
-	Kind          string     `json:"kind" doc:"amount (满减), percent (折扣) or shipping (包邮)"`
+	Kind          string     `json:"kind" enum:"amount,percent,shipping" doc:"amount (满减), percent (折扣) or shipping (包邮)"`
 	Amount        int64      `json:"amount" doc:"fen off (amount)"`
 	RateBP        int64      `json:"rate_bp" doc:"basis points the buyer pays (percent): 8000 = 8折"`
 	Cap           int64      `json:"cap" doc:"most fen off (percent); 0 = no cap"`
@@ -322,7 +322,7 @@ type WalletCoupon struct {
 	Scope      string    `json:"scope"`
 	ScopeIDs   []int64   `json:"scope_ids"`
 	Source     string    `json:"source" doc:"claim, grant or rule"`
-	Status     string    `json:"status" doc:"unused or used"`
+	Status     string    `json:"status" enum:"unused,used" doc:"unused or used"`
 	OrderID    *int64    `json:"order_id"`
 	ValidFrom  time.Time `json:"valid_from"`
 	ValidUntil time.Time `json:"valid_until"`

@@ -514,7 +514,7 @@ type Commission struct {
 	Base       int64     `json:"base_amount" doc:"goods paid, fen"`
 	Amount     int64     `json:"amount" doc:"fen (final once settled)"`
 	ClawedBack int64     `json:"clawed_back" doc:"fen taken back after the order was refunded later"`
-	Status     string    `json:"status" doc:"frozen, settled or reversed"`
+	Status     string    `json:"status" enum:"frozen,settled,reversed" doc:"frozen, settled or reversed"`
 	CreatedAt  time.Time `json:"created_at"`
 }
 
@@ -536,7 +536,7 @@ type Withdrawal struct {
 	ID         int64     `json:"id"`
 	PromoterID int64     `json:"promoter_id"`
 	Amount     int64     `json:"amount" doc:"fen"`
-	Status     string    `json:"status" doc:"requested, approved, rejected or paid"`
+	Status     string    `json:"status" enum:"requested,approved,rejected,paid" doc:"requested, approved, rejected or paid"`
 	Note       string    `json:"note"`
 	Reference  string    `json:"reference" doc:"the payout's reference (bank or WeChat transfer number)"`
 	DecidedBy  string    `json:"decided_by"`

@@ -451,8 +451,8 @@ func (s *Service) cancelUnpaidSeats(ctx context.Context, shopID, groupID int64) 
 // GroupView is a group as its members and visitors see it.
 type GroupView struct {
 	ID             int64         `json:"id"`
-	Deal           Deal          `json:"deal"`
-	Status         string        `json:"status" doc:"forming, succeeded or failed"`
+	Deal           BuyerDeal     `json:"deal"`
+	Status         string        `json:"status" enum:"forming,succeeded,failed" doc:"forming, succeeded or failed"`
 	Members        []GroupMember `json:"members"`
 	PaidMembers    int64         `json:"paid_members"`
 	VirtualMembers int64         `json:"virtual_members" doc:"模拟成团: seats filled by the system"`
@@ -486,9 +486,11 @@ func (s *Service) Group(ctx context.Context, shopID, groupID int64) (GroupView, 
 	if err != nil {
 		return g, errs.Wrap("group", err)
 	}
-	if g.Deal, err = s.Deal(ctx, shopID, dealID); err != nil {
+	deal, err := s.Deal(ctx, shopID, dealID)
+	if err != nil {
 		return g, err
 	}
+	g.Deal = deal.forBuyer()
 	g.ExpiresAt = time.UnixMilli(expires).UTC()
 	if g.Status == "forming" {
 		g.SecondsLeft = max(0, int64(time.Until(g.ExpiresAt).Seconds()))

@@ -1,6 +1,7 @@
 package promotion
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -53,9 +54,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "The shop's current and upcoming flash sales", Response: []BuyerSale{}, Handler: h.currentSales})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "One flash sale with its remaining units", Response: BuyerSale{}, Handler: h.publicSale})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member,
 		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
 		Request: claimRequest{}, Response: Claim{}, Handler: h.claim, HotAuth: true})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
@@ -69,7 +70,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []BuyerTimedDiscount{}, Handler: h.timedDiscounts})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
 		Summary: "Coupons buyers can claim now", Response: []BuyerCoupon{}, Handler: h.claimableCoupons})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Errors: map[int][]string{403: {"coupon_not_claimable"}, 404: {"coupon_not_found"}, 409: {"already_claimed", "coupon_limit_reached"}, 410: {"coupon_expired", "coupon_unavailable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
 		Summary: "My coupon wallet", Response: []WalletCoupon{}, Handler: h.wallet})
@@ -90,13 +91,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: promotions"
 	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Flash sales, newest start first", Response: []Sale{}, Handler: h.listSales})
+		Summary: "Flash sales, newest first", Query: httpx.PageParams(), Response: httpx.Page[Sale]{}, Handler: h.listSales})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/flash-sales", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Create a flash sale (its units leave the SKU's stock at once)", Request: NewSale{}, Response: Sale{}, Handler: h.createSale})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/flash-sales/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A flash sale's results: claims, orders, buyers, GMV, refunds", Response: SaleResults{}, Handler: h.saleResults})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Group-buying deals", Response: []Deal{}, Handler: h.listDeals})
+		Summary: "Group-buying deals, newest first", Query: httpx.PageParams(), Response: httpx.Page[Deal]{}, Handler: h.listDeals})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/group-deals", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Create a group-buying deal with tiered prices by group size", Request: NewDeal{}, Response: Deal{}, Handler: h.createDeal})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/group-deals/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
@@ -129,7 +130,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Schedule a time-limited price (限时折扣) for a SKU", Request: NewTimedDiscount{}, Response: TimedDiscount{}, Handler: h.createTimedDiscount})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Coupons", Response: []Coupon{}, Handler: h.listCoupons})
+		Summary: "Coupons, newest first", Query: httpx.PageParams(), Response: httpx.Page[Coupon]{}, Handler: h.listCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Create a coupon", Request: NewCoupon{}, Response: Coupon{}, Handler: h.createCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
@@ -140,6 +141,17 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Give a coupon to a buyer", Request: grantRequest{}, Response: WalletCoupon{}, Handler: h.grantCoupon})
+}
+
+// page answers one page of a staff list (?cursor=, ?limit=).
+func page[T any](w http.ResponseWriter, r *http.Request, shopID int64,
+	list func(ctx context.Context, shopID, after int64, limit int) ([]T, error), key func(T) int64) error {
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	rows, err := list(r.Context(), shopID, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, key), err)
 }
 
 func staffShop(r *http.Request) int64 {
@@ -217,8 +229,7 @@ func (h *Handlers) wallet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listSales(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.Sales(r.Context(), staffShop(r), false)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, staffShop(r), h.Svc.SalesPage, func(x Sale) int64 { return x.ID })
 }
 
 func (h *Handlers) createSale(w http.ResponseWriter, r *http.Request) error {
@@ -272,8 +283,7 @@ func (h *Handlers) createTimedDiscount(w http.ResponseWriter, r *http.Request) e
 }
 
 func (h *Handlers) listDeals(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.Deals(r.Context(), staffShop(r), false)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, staffShop(r), h.Svc.DealsPage, func(x Deal) int64 { return x.ID })
 }
 
 func (h *Handlers) createDeal(w http.ResponseWriter, r *http.Request) error {
@@ -294,8 +304,7 @@ func (h *Handlers) staffGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listCoupons(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.ListCoupons(r.Context(), staffShop(r), false)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, staffShop(r), h.Svc.CouponsPage, func(x Coupon) int64 { return x.ID })
 }
 
 func (h *Handlers) createCoupon(w http.ResponseWriter, r *http.Request) error {

@@ -142,7 +142,13 @@ func (e *env) mustList(c caller, path string) []map[string]any {
 	e.t.Helper()
 	r := e.do(c, "GET", path, nil)
 	var out []map[string]any
-	if r.status != 200 || jsonUnmarshal(r.body, &out) != nil {
+	var page struct {
+		Items []map[string]any `json:"items"`
+	}
+	switch {
+	case r.status == 200 && len(r.body) > 0 && r.body[0] == '{' && jsonUnmarshal(r.body, &page) == nil && page.Items != nil:
+		return page.Items // a page (httpx.Page): its items
+	case r.status != 200 || jsonUnmarshal(r.body, &out) != nil:
 		e.t.Fatalf("GET %s: %d %s", path, r.status, r.body)
 	}
 	return out

@@ -12,7 +12,7 @@ import (
 // staffOnlyKeys are fields of staff shapes that a buyer's answer must
 // never carry.
 var staffOnlyKeys = map[string]bool{"staff_note": true, "events": true, "member_id": true, "decided_by": true,
-	"issued": true, "total_quantity": true, "auto_rule": true, "disabled": true}
+	"issued": true, "total_quantity": true, "auto_rule": true, "disabled": true, "allow_virtual": true}
 
 // leakedKeys lists the staff-only keys found anywhere in a JSON answer.
 func leakedKeys(body []byte) []string {
@@ -126,12 +126,14 @@ func TestBuyerPromotionRoutesShowNoStaffFields(t *testing.T) {
 			"starts_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339Nano)})
 		_, withdrawal := e.promoterWithWithdrawal(a)
 		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/withdrawals/%d/approve", withdrawal), map[string]any{"note": "ok"})
+		group, _ := e.openGroup(e.buyers(a, 1, "shape")[0], deal, "shape-group-1")
 		shopCaller := caller{appid: a.appid}
 		answers := map[string]response{
 			"GET /api/v1/flash-sales":      e.do(shopCaller, "GET", "/api/v1/flash-sales", nil),
 			"GET /api/v1/flash-sales/{id}": e.do(shopCaller, "GET", fmt.Sprintf("/api/v1/flash-sales/%d", sale), nil),
 			"GET /api/v1/group-deals":      e.do(shopCaller, "GET", "/api/v1/group-deals", nil),
 			"GET /api/v1/group-deals/{id}": e.do(shopCaller, "GET", fmt.Sprintf("/api/v1/group-deals/%d", deal), nil),
+			"GET /api/v1/groups/{id}":      e.do(shopCaller, "GET", fmt.Sprintf("/api/v1/groups/%d", group), nil),
 			"GET /api/v1/timed-discounts":  e.do(shopCaller, "GET", "/api/v1/timed-discounts", nil),
 			"GET /api/v1/coupons":          e.do(shopCaller, "GET", "/api/v1/coupons", nil),
 			"GET /api/v1/me/withdrawals":   e.do(a.member, "GET", "/api/v1/me/withdrawals", nil),

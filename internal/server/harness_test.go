@@ -52,6 +52,9 @@ type env struct {
 	logs    *syncBuffer
 	dsn     string
 	extra   http.Header // added to every request
+	// seen, when set, is shown every request and its answer (the OpenAPI
+	// test validates them against the document).
+	seen func(req *http.Request, res response)
 }
 
 const operatorPassword = "operator-pass-1"
@@ -71,6 +74,7 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env 
 		t.Fatal(err)
 	}
 	t.Cleanup(pay.Close)
+	sb.UsePayments(pay)
 	payServer := httptest.NewServer(pay)
 	t.Cleanup(payServer.Close)
 	ts := httptest.NewUnstartedServer(nil)
@@ -196,7 +200,11 @@ func (e *env) send(c caller, method, path string, body io.Reader, contentType st
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, body: data, header: res.Header}
+	out := response{status: res.StatusCode, body: data, header: res.Header}
+	if e.seen != nil {
+		e.seen(req, out)
+	}
+	return out
 }
 
 // must sends a request and fails the test unless the status is want.
@@ -244,6 +252,8 @@ type testShop struct {
 	promoterID   int64
 	withdrawalID int64
 	mod          modIDs
+
+	refundRequestID int64
 }
 
 var shopCounter struct {

@@ -47,12 +47,11 @@ func (e *env) seedModeration(a testShop) modIDs {
 	other, _ := e.memberLogin(a.appid, "openid-banned-甲")
 	spam := e.must(other, 201, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "text": "甲店垃圾广告"})
 	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/moderation/items/%d/ban", id(spam)), map[string]any{"days": 1, "reason": "甲店封禁"})
-	bans := e.do(a.owner, "GET", "/admin/api/v1/moderation/bans", nil)
-	var list []struct{ ID int64 }
-	if err := json.Unmarshal(bans.body, &list); err != nil || len(list) != 1 {
-		e.t.Fatalf("bans: %s", bans.body)
+	list := e.mustList(a.owner, "/admin/api/v1/moderation/bans")
+	if len(list) != 1 {
+		e.t.Fatalf("bans: %v", list)
 	}
-	return modIDs{rule: id(rule), item: id(item), complaint: id(c), ban: list[0].ID}
+	return modIDs{rule: id(rule), item: id(item), complaint: id(c), ban: id(list[0])}
 }
 
 func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
@@ -118,11 +117,11 @@ func TestModerationOverHTTP(t *testing.T) {
 		if r := submit("你好"); r.status != 403 || r.code() != "member_banned" {
 			t.Fatalf("banned member posted: %d %s", r.status, r.body)
 		}
-		var bans []struct{ ID int64 }
-		if err := json.Unmarshal(e.do(a.owner, "GET", "/admin/api/v1/moderation/bans", nil).body, &bans); err != nil || len(bans) != 1 {
-			t.Fatalf("bans %v %v", bans, err)
+		bans := e.mustList(a.owner, "/admin/api/v1/moderation/bans")
+		if len(bans) != 1 {
+			t.Fatalf("bans %v", bans)
 		}
-		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/moderation/bans/%d", bans[0].ID), nil)
+		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/moderation/bans/%d", id(bans[0])), nil)
 		if r := submit("你好"); r.status != 201 {
 			t.Fatalf("after lifting the ban: %d %s", r.status, r.body)
 		}
@@ -139,11 +138,15 @@ func TestModerationOverHTTP(t *testing.T) {
 		if !strings.Contains(string(list.body), "衣服很好看") || strings.Contains(string(list.body), "wei xin") {
 			t.Fatalf("published list: %s", list.body)
 		}
-		var published []struct {
-			ID   int64  `json:"id"`
-			Text string `json:"text"`
+		var page struct {
+			Items []struct {
+				ID   int64  `json:"id"`
+				Text string `json:"text"`
+			} `json:"items"`
 		}
-		if err := json.Unmarshal(list.body, &published); err != nil || len(published) != 3 || published[2].Text != "衣服很好看" {
+		err := json.Unmarshal(list.body, &page)
+		published := page.Items
+		if err != nil || len(published) != 3 || published[2].Text != "衣服很好看" {
 			t.Fatalf("published list %s", list.body)
 		}
 		c := e.must(caller{appid: a.appid}, 201, "POST", "/api/v1/complaints", map[string]any{"item_id": published[2].ID, "reason": "盗用我的原创文案"})

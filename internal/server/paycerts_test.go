@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kaidian/kaidian/internal/payment"
@@ -180,6 +181,41 @@ func TestForgedSerialsDoNotFloodWeChat(t *testing.T) {
 		forge()
 		if at, lastErr := refreshedAt(); at == 0 || lastErr != "" {
 			t.Fatalf("the third download: refreshed_at %d, last error %q", at, lastErr)
+		}
+	})
+}
+
+// TestConcurrentNotificationsShareOneRefresh: notifications signed with a
+// new certificate arriving together wait for one download and are all
+// accepted at their first delivery.
+func TestConcurrentNotificationsShareOneRefresh(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		e.enablePay(op, a, paysandbox.KeyModeCertificate)
+		var params []paysandbox.PaymentParams
+		params = append(params, e.payParams(a.member, a.orderID))
+		for range 5 {
+			params = append(params, e.payParams(a.member, e.buyNow(a.member, a.skuID, 1)))
+		}
+		if _, err := e.pay.RotatePlatformCertificate(); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		results := make([]paysandbox.Delivery, len(params))
+		errs := make([]error, len(params))
+		for i, p := range params {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = e.pay.PayWithParams(context.Background(), a.appid, p)
+			}()
+		}
+		wg.Wait()
+		for i, d := range results {
+			if errs[i] != nil || len(d.Attempts) != 1 || d.Attempts[0].Status != 204 {
+				t.Fatalf("payment %d: %v %+v", i, errs[i], d)
+			}
 		}
 	})
 }

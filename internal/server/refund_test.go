@@ -92,26 +92,6 @@ func TestConcurrentRefundsNeverExceedThePayment(t *testing.T) {
 	})
 }
 
-func TestFailedRefundIsRetriedThenFlagged(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e *env) {
-		op := e.operator()
-		a := e.newShop(op, "甲", "enterprise")
-		e.paidOrder(op, a)
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
-		for i := 0; i < 8; i++ {
-			if err := e.pay.FailNext("/v3/refund/domestic/refunds", paysandbox.FailSystemError); err != nil {
-				t.Fatal(err)
-			}
-			e.runDueJobs("refund.submit")
-		}
-		flagged := e.mustList(a.owner, "/admin/api/v1/refunds?status=failed")
-		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
-		if len(flagged) != 1 || flagged[0]["last_error"] == "" || o["refunded_amount"] != float64(0) || o["status"] != "paid" {
-			t.Fatalf("after 8 failures: flagged %v, order %v %v", flagged, o["status"], o["refunded_amount"])
-		}
-	})
-}
-
 // TestLatePaymentIsRefunded: a payment that reaches a cancelled order is
 // returned in full, automatically.
 func TestLatePaymentIsRefunded(t *testing.T) {

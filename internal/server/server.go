@@ -36,6 +36,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/shop"
+	"github.com/kaidian/kaidian/internal/wxshipping"
 )
 
 // Version is set at build time with -ldflags "-X …/server.Version=…".
@@ -65,6 +66,7 @@ type Server struct {
 
 	Orders   *order.Service
 	Payments *payment.Service
+	Shipping *wxshipping.Service
 	After    *aftersale.Service
 	Promos   *promotion.Service
 
@@ -126,11 +128,15 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
+	s.Orders.SetLogger(s.log)
 	s.Orders.RegisterJobs(s.Jobs)
 	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
 		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient,
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
+	s.Shipping = wxshipping.NewService(s.DB, s.Orders, shopApps{s.Shops}, s.Members, s.WeChat, s.log)
+	s.Shipping.RegisterJobs(s.Jobs)
+	s.Orders.OnShipped(s.Shipping.Shipped)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
@@ -222,6 +228,9 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(s.DB.DB, string(s.DB.Engine)),
 		newCachedCollector(newJobsCollector(s.Jobs), GaugeTTL), newCachedCollector(newPaymentCollector(s.Payments), GaugeTTL))
+	s.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kaidian_refund_late_success_total",
+		Help: "Refunds marked failed that WeChat Pay later reported succeeded (an alarm: money may have gone out twice)"},
+		func() float64 { return float64(s.Payments.LateRefundSuccesses()) }))
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
@@ -230,6 +239,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Allow: s.Limiter.Allow, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
+	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
@@ -242,6 +252,10 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	// for everything else, /admin/api/… included.
 	ui := console.New()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			http.Redirect(w, r, "/admin/", http.StatusFound) // a browser opening the server finds the console
+			return
+		}
 		if console.Serves(r) {
 			ui.ServeHTTP(w, r)
 			return

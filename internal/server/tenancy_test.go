@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/refunds":          map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /api/v1/orders/{id}/aftersales":             map[string]any{"amount": 100, "reason": "乙改甲"},
 		"POST /admin/api/v1/aftersales/{id}/reject":       map[string]any{"reason": "乙改甲"},
+		"POST /admin/api/v1/refund-requests/{id}/approve": map[string]any{"note": "乙改甲"},
+		"POST /admin/api/v1/refund-requests/{id}/reject":  map[string]any{"note": "乙改甲"},
 		"POST /api/v1/flash-sales/{id}/claim":             map[string]any{"quantity": 1},
 		"POST /admin/api/v1/coupons/{id}/grant":           map[string]any{"member_id": memberID},
 		"PUT /admin/api/v1/products/{id}/commission":      map[string]any{"per_unit": 100},
@@ -58,6 +61,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
 		return a.aftersaleID
+	case strings.Contains(rt.Path, "/refund-requests/"):
+		return a.refundRequestID
 	case strings.Contains(rt.Path, "/moderation/"):
 		return a.mod.target(rt.Path)
 	case strings.Contains(rt.Path, "/reconciliations/"):
@@ -83,7 +88,11 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 	return 0
 }
 
-// snapshot is everything of shop A that an attack might change.
+// countdown is a field that changes with the clock, not with an attack.
+var countdown = regexp.MustCompile(`"seconds_left":\d+`)
+
+// snapshot is everything of shop A that an attack might change (countdowns
+// blanked: a group's seconds_left ticks between two snapshots).
 func snapshot(e *env, a testShop, deletedProduct int64) string {
 	var b strings.Builder
 	for _, p := range []string{
@@ -99,7 +108,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations"}, moderationLists...) {
+	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations",
+		"/admin/api/v1/refund-requests", "/admin/api/v1/refund-policy", "/admin/api/v1/refunds/attention"}, moderationLists...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -108,7 +118,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
-	return b.String()
+	return countdown.ReplaceAllString(b.String(), `"seconds_left":_`)
 }
 
 // TestShopsAreIsolatedOnEveryRoute sends every route that exists, as shop
@@ -123,6 +133,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
 		a.aftersaleID = e.openAftersale(a)
+		a.refundRequestID = e.openRefundRequest(a)
 		a.mod = e.seedModeration(a)
 		if err := e.srv.DB.QueryRow(context.Background(), `INSERT INTO reconciliations (shop_id, bill_date, status, created_at)
 			VALUES (?, '2026-11-21', 'matched', 0) RETURNING id`, a.id).Scan(&a.reportID); err != nil {

@@ -23,6 +23,11 @@ const (
 	Enterprise SubjectType = "enterprise" // 企业: everything
 )
 
+// EnumValues lists the subject types for the API document.
+func (SubjectType) EnumValues() []string {
+	return []string{string(Personal), string(Individual), string(Enterprise)}
+}
+
 // Shop is a shop as the API shows it: secrets appear only as "is set".
 type Shop struct {
 	ID              int64       `json:"id"`

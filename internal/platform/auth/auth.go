@@ -23,6 +23,11 @@ const (
 	RoleFinance    Role = "finance"
 )
 
+// EnumValues lists the roles for the API document.
+func (Role) EnumValues() []string {
+	return []string{string(RoleOperator), string(RoleOwner), string(RoleOperations), string(RoleService), string(RoleFinance)}
+}
+
 // ShopRoles are the roles a shop's staff can hold.
 var ShopRoles = []Role{RoleOwner, RoleOperations, RoleService, RoleFinance}
 

@@ -23,6 +23,7 @@ const (
 // Param documents a query parameter.
 type Param struct {
 	Name, Type, Description string
+	Enum                    []string // the values it takes, when they are a closed set
 }
 
 // Route is one endpoint: how it is served and how it is documented. Every
@@ -39,6 +40,13 @@ type Route struct {
 	Status    int             // success status (default 200)
 	Query     []Param
 	BodyLimit int64 // 0 = DefaultBodyLimit
+	// Idempotent routes need an Idempotency-Key header; IdempotentOptional
+	// routes take one if sent (both documented).
+	Idempotent, IdempotentOptional bool
+	// Errors lists, by HTTP status, the stable codes the route's own logic
+	// answers, beyond those the platform gives every route of its kind (bad
+	// JSON, no session, no permission, bad id): they go into the document.
+	Errors map[int][]string
 	// HotAuth lets a Member route take the buyer's session from a
 	// short-lived in-process cache (Guards.MemberHot): for routes hit in
 	// bursts, such as flash-sale claims, where a session revoked on

@@ -4,14 +4,24 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
+// Enum is implemented by named string types whose values are a closed set
+// (statuses, kinds, roles): the document lists the values as an enum
+// wherever the type is used. A single field can also say `enum:"a,b"`.
+type Enum interface{ EnumValues() []string }
+
+var enumType = reflect.TypeOf((*Enum)(nil)).Elem()
+
 // OpenAPI builds the OpenAPI 3 document of every registered route. Schemas
 // come from the Go types of Route.Request and Route.Response, so the document
-// cannot drift from the code.
+// cannot drift from the code. Components are named package.Type
+// (order.Item, moderation.Item), so two types of the same name never share
+// one schema.
 func (a *API) OpenAPI(title, version string) map[string]any {
 	g := &schemaGen{components: map[string]any{}}
 	paths := map[string]map[string]any{}
@@ -22,11 +32,14 @@ func (a *API) OpenAPI(title, version string) map[string]any {
 		}
 		paths[p][strings.ToLower(rt.Method)] = g.operation(rt)
 	}
-	g.components["Error"] = g.schema(reflect.TypeOf(ErrorBody{}))
+	g.components["Error"] = g.structSchema(reflect.TypeOf(ErrorBody{}))
 	return map[string]any{
 		"openapi": "3.0.3",
-		"info":    map[string]any{"title": title, "version": version},
-		"paths":   paths,
+		"info": map[string]any{"title": title, "version": version, "description": "Errors are " +
+			"{code, message, fields}: code is stable (a program may branch on it), message is for developers, " +
+			"fields names the input fields at fault. Each operation lists the statuses it can answer with their codes; " +
+			"any path also answers 405 method_not_allowed (with Allow) to a method it does not serve."},
+		"paths": paths,
 		"components": map[string]any{
 			"schemas": g.components,
 			"securitySchemes": map[string]any{
@@ -81,19 +94,150 @@ func parameters(rt Route) []map[string]any {
 		out = append(out, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 	}
 	for _, q := range rt.Query {
-		out = append(out, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
+		p := map[string]any{"name": q.Name, "in": "query", "schema": queryParamSchema(q)}
+		if q.Description != "" {
+			p["description"] = q.Description
+		}
+		out = append(out, p)
+	}
+	for _, h := range headers(rt) {
+		out = append(out, map[string]any{"name": h.Name, "in": "header", "required": h.Type == "required",
+			"description": h.Description, "schema": map[string]any{"type": "string"}})
 	}
 	return out
 }
 
+func queryParamSchema(q Param) map[string]any {
+	s := map[string]any{"type": q.Type}
+	if q.Type == "" {
+		s["type"] = "string"
+	}
+	if len(q.Enum) > 0 {
+		s["enum"] = q.Enum
+	}
+	return s
+}
+
+// headers lists the request headers a route reads besides its session:
+// Type is "required" or "optional" here.
+func headers(rt Route) []Param {
+	var out []Param
+	if rt.Idempotent || rt.IdempotentOptional {
+		need := map[bool]string{true: "required", false: "optional"}[rt.Idempotent]
+		out = append(out, Param{Name: "Idempotency-Key", Type: need,
+			Description: "8 to 64 characters chosen by the client; a retry with the same key returns the first answer instead of acting twice"})
+	}
+	if rt.Access == Shop {
+		out = append(out, Param{Name: "X-Appid", Type: "optional",
+			Description: "the mini program's appid (or WeChat's Referer https://servicewechat.com/{appid}/…); not needed with a buyer's Bearer token"})
+	}
+	if rt.Access == Staff {
+		out = append(out, Param{Name: "X-Shop-Id", Type: "optional",
+			Description: "operators only: the id of the shop to act on (shop staff always act on their own shop)"})
+		if unsafeMethod(rt.Method) {
+			out = append(out, Param{Name: "X-CSRF-Token", Type: "optional",
+				Description: "required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none)"})
+		}
+	}
+	return out
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// responses documents the success answer and each error status the route
+// can give, with the stable codes the platform itself answers there and the
+// route's own (Route.Errors).
 func (g *schemaGen) responses(rt Route) map[string]any {
 	ok := map[string]any{"description": "success"}
 	if rt.Response != nil {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Response))}}
 	}
-	errRef := map[string]any{"description": "error", "content": map[string]any{
-		"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
-	return map[string]any{strconv.Itoa(rt.Status): ok, "4XX": errRef, "5XX": errRef}
+	out := map[string]any{strconv.Itoa(rt.Status): ok}
+	for status, codes := range errorCodes(rt) {
+		if codes == nil {
+			codes = []string{}
+		}
+		sort.Strings(codes)
+		desc := http.StatusText(status) + ": " + strings.Join(codes, ", ")
+		if status == http.StatusNotFound {
+			desc = "Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) " + strings.Join(codes, ", ")
+		}
+		out[strconv.Itoa(status)] = map[string]any{
+			"description":   strings.TrimSpace(desc),
+			"x-error-codes": codes,
+			"content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
+		}
+	}
+	return out
+}
+
+// errorCodes maps each status a route can answer to its stable codes.
+func errorCodes(rt Route) map[int][]string {
+	codes := map[int][]string{http.StatusInternalServerError: {"internal"},
+		http.StatusBadRequest: {"invalid_text"}} // NUL or invalid UTF-8 in a header, the query or the body
+	add := func(status int, c ...string) { codes[status] = append(codes[status], c...) }
+	hasPath := pathParam.MatchString(rt.Path)
+	if rt.Request != nil {
+		add(http.StatusBadRequest, "empty_body", "malformed_json", "invalid_type", "unknown_field", "duplicate_field", "invalid_fields")
+		add(http.StatusRequestEntityTooLarge, "body_too_large")
+		add(http.StatusUnsupportedMediaType, "unsupported_media_type")
+	}
+	for _, q := range rt.Query {
+		add(http.StatusBadRequest, "invalid_query")
+		if q.Name == "cursor" {
+			add(http.StatusBadRequest, "invalid_cursor")
+		}
+	}
+	if hasPath {
+		add(http.StatusBadRequest, "invalid_id")
+		codes[http.StatusNotFound] = nil // the thing's own *_not_found code, in the description
+	}
+	switch rt.Access {
+	case Shop:
+		add(http.StatusBadRequest, "appid_required")
+		add(http.StatusNotFound, "shop_not_found")
+		add(http.StatusUnauthorized, "unauthenticated")
+	case Member:
+		add(http.StatusUnauthorized, "unauthenticated")
+		add(http.StatusForbidden, "shop_mismatch")
+	case Staff:
+		add(http.StatusUnauthorized, "unauthenticated")
+		add(http.StatusForbidden, "permission_denied", "account_disabled")
+		add(http.StatusBadRequest, "shop_required", "invalid_shop")
+		if unsafeMethod(rt.Method) {
+			add(http.StatusForbidden, "csrf_failed")
+		}
+	}
+	if rt.Idempotent {
+		add(http.StatusBadRequest, "idempotency_key_required") // missing or not 8 to 64 characters
+	}
+	if rt.IdempotentOptional {
+		add(http.StatusBadRequest, "invalid_idempotency_key") // sent, but not 8 to 64 characters
+	}
+	if rt.Idempotent || rt.IdempotentOptional {
+		add(http.StatusConflict, "idempotency_key_reused")
+	}
+	for status, c := range rt.Errors {
+		add(status, c...)
+	}
+	for s, c := range codes {
+		codes[s] = dedupe(c)
+	}
+	return codes
+}
+
+func dedupe(in []string) []string {
+	seen, out := map[string]bool{}, in[:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
@@ -102,6 +246,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	}
 	if t == reflect.TypeOf(time.Time{}) {
 		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	if t.Implements(enumType) {
+		return map[string]any{"type": "string", "enum": reflect.Zero(t).Interface().(Enum).EnumValues()}
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -114,6 +261,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "format": "byte"}
+		}
 		return map[string]any{"type": "array", "items": g.schema(t.Elem())}
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
@@ -123,11 +273,32 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	return map[string]any{}
 }
 
-func (g *schemaGen) structRef(t reflect.Type) map[string]any {
+// componentName is package.Type; a generic type's arguments are spelled
+// the same way (httpx.Page_order.Order).
+func componentName(t reflect.Type) string {
+	pkg := t.PkgPath()
 	name := t.Name()
-	if name == "" {
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		args := strings.Split(strings.TrimSuffix(name[i+1:], "]"), ",")
+		for j, a := range args {
+			args[j] = shortTypeName(a)
+		}
+		name = name[:i] + "_" + strings.Join(args, "_")
+	}
+	return pkg[strings.LastIndexByte(pkg, '/')+1:] + "." + name
+}
+
+// shortTypeName turns "github.com/x/y/internal/order.Order" into "order.Order".
+func shortTypeName(full string) string {
+	full = strings.TrimLeft(full, "*[]")
+	return full[strings.LastIndexByte(full, '/')+1:]
+}
+
+func (g *schemaGen) structRef(t reflect.Type) map[string]any {
+	if t.Name() == "" {
 		return g.structSchema(t)
 	}
+	name := componentName(t)
 	if _, seen := g.components[name]; !seen {
 		g.components[name] = map[string]any{} // placeholder breaks recursion
 		g.components[name] = g.structSchema(t)
@@ -135,36 +306,95 @@ func (g *schemaGen) structRef(t reflect.Type) map[string]any {
 	return map[string]any{"$ref": "#/components/schemas/" + name}
 }
 
+// structSchema describes a struct as encoding/json writes it: embedded
+// structs flattened; a field is required unless omitempty or a pointer;
+// pointers, slices and maps may be null (Go writes a nil one as null).
 func (g *schemaGen) structSchema(t reflect.Type) map[string]any {
 	props := map[string]any{}
+	var required []string
+	g.addFields(t, props, &required)
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		sort.Strings(required)
+		s["required"] = required
+	}
+	return s
+}
+
+func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, skip := jsonName(f)
+		if f.Anonymous && f.Tag.Get("json") == "" && derefStruct(f.Type) {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			g.addFields(ft, props, required)
+			continue
+		}
+		name, omitempty, skip := jsonName(f)
 		if skip {
 			continue
 		}
-		s := g.schema(f.Type)
-		if doc := f.Tag.Get("doc"); doc != "" {
-			s = map[string]any{"allOf": []any{s}, "description": doc}
+		props[name] = g.fieldSchema(f)
+		if !omitempty && f.Type.Kind() != reflect.Pointer {
+			*required = append(*required, name)
 		}
-		props[name] = s
 	}
-	return map[string]any{"type": "object", "properties": props}
 }
 
-func jsonName(f reflect.StructField) (string, bool) {
+func derefStruct(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Time{})
+}
+
+func (g *schemaGen) fieldSchema(f reflect.StructField) map[string]any {
+	s := g.schema(f.Type)
+	if enum := f.Tag.Get("enum"); enum != "" {
+		s = map[string]any{"type": "string", "enum": strings.Split(enum, ",")}
+	}
+	doc := f.Tag.Get("doc")
+	nullable := false
+	switch f.Type.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		nullable = true
+	}
+	if doc == "" && !nullable {
+		return s
+	}
+	if _, isRef := s["$ref"]; isRef {
+		s = map[string]any{"allOf": []any{s}} // siblings of $ref are ignored in OpenAPI 3.0
+	}
+	if doc != "" {
+		s["description"] = doc
+	}
+	if nullable {
+		s["nullable"] = true
+	}
+	return s
+}
+
+func jsonName(f reflect.StructField) (name string, omitempty, skip bool) {
 	if !f.IsExported() {
-		return "", true
+		return "", false, true
 	}
 	tag := f.Tag.Get("json")
 	if tag == "-" {
-		return "", true
+		return "", false, true
 	}
-	name := strings.Split(tag, ",")[0]
+	parts := strings.Split(tag, ",")
+	name = parts[0]
 	if name == "" {
 		name = f.Name
 	}
-	return name, false
+	for _, o := range parts[1:] {
+		if o == "omitempty" || o == "omitzero" {
+			omitempty = true
+		}
+	}
+	return name, omitempty, false
 }
 
 // ServeOpenAPI returns a handler that serves the document as JSON.

@@ -84,6 +84,15 @@ func (v *Verifier) Verify(h http.Header, body []byte, now time.Time) error {
 	return verifySHA256(key, ts+"\n"+nonce+"\n"+string(body)+"\n", sig)
 }
 
+// Trusts reports whether v holds a key under serial (valid or not).
+func (v *Verifier) Trusts(serial string) bool {
+	if v == nil {
+		return false
+	}
+	_, ok := v.keys[strings.ToUpper(serial)]
+	return ok
+}
+
 func (v *Verifier) key(serial string, now time.Time) (*rsa.PublicKey, error) {
 	k, ok := v.keys[strings.ToUpper(serial)]
 	if !ok {

@@ -63,3 +63,17 @@ export function query(params) {
 
 // listOf accepts a bare array or a page {items}.
 export const listOf = (x) => (Array.isArray(x) ? x : (x && x.items) || [])
+
+// allItems reads every page of a list (a page is {items, next_cursor}), for
+// screens that show a whole, short list: coupons, deals, flash sales.
+export async function allItems(path, params = {}, o) {
+  const out = []
+  let cursor = ''
+  for (let i = 0; i < 100; i++) {
+    const page = await get(path + query({ ...params, cursor, limit: 100 }), o)
+    out.push(...listOf(page))
+    if (!page || !page.next_cursor) break
+    cursor = page.next_cursor
+  }
+  return out
+}

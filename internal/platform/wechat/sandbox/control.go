@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // LoginCode issues a wx.login code for openid (the app's stable default
@@ -78,6 +79,8 @@ var controlRoutes = map[string]func(s *Sandbox, body []byte) (any, error){
 	"/sandbox/phone-code":    (*Sandbox).ctlPhoneCode,
 	"/sandbox/fail-next":     (*Sandbox).ctlFailNext,
 	"/sandbox/expire-tokens": (*Sandbox).ctlExpireTokens,
+	"/sandbox/hang-next":     (*Sandbox).ctlHangNext,
+	"/sandbox/shipping":      (*Sandbox).ctlShipping,
 }
 
 func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -166,4 +169,65 @@ func (s *Sandbox) ctlExpireTokens(body []byte) (any, error) {
 	}
 	s.ExpireTokens(req.AppID)
 	return reply{}, nil
+}
+
+// hangLimit bounds how long a hung call waits for its client to give up.
+const hangLimit = 30 * time.Second
+
+// HangNext makes the next call to the API at path hang, as a timeout at
+// WeChat looks: no answer until the client gives up (or 30 s pass, then
+// errcode -1), and no effect. Calls queue.
+func (s *Sandbox) HangNext(path string) {
+	path = "/" + strings.Trim(path, "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangs[path]++
+}
+
+func (s *Sandbox) popHang(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hangs[path] == 0 {
+		return false
+	}
+	s.hangs[path]--
+	return true
+}
+
+// hang waits for the client to give up (the call then fails with -1).
+func (s *Sandbox) hang(r *http.Request) {
+	t := time.NewTimer(hangLimit)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+	case <-t.C:
+	}
+}
+
+func (s *Sandbox) ctlHangNext(body []byte) (any, error) {
+	var req struct {
+		Path string `json:"path"`
+	}
+	if err := decodeControl(body, &req); err != nil {
+		return nil, err
+	}
+	if _, ok := apiRoutes["/"+strings.Trim(req.Path, "/")]; !ok {
+		return nil, errors.New("need a known API path")
+	}
+	s.HangNext(req.Path)
+	return reply{}, nil
+}
+
+func (s *Sandbox) ctlShipping(body []byte) (any, error) {
+	var req struct {
+		AppID string `json:"appid"`
+	}
+	if err := decodeControl(body, &req); err != nil {
+		return nil, err
+	}
+	uploads := s.ShippingUploads(req.AppID)
+	if uploads == nil {
+		uploads = []ShippingUpload{}
+	}
+	return reply{"uploads": uploads}, nil
 }

@@ -9,6 +9,8 @@
 //	POST /cgi-bin/stable_token
 //	POST /wxa/business/getuserphonenumber
 //	POST /wxa/msg_sec_check
+//	POST /wxa/sec/order/upload_shipping_info (shipping info of payments made
+//	     at the pay sandbox connected with UsePayments)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
 // mounted under a prefix with http.StripPrefix.
@@ -40,7 +42,12 @@ type Sandbox struct {
 	logins     map[string]*loginCode
 	phones     map[string]*phoneCode
 	failures   map[string][]int // queued errcodes by API path
+	hangs      map[string]int   // calls to hang by API path (HangNext)
 	phoneCalls int              // alternates the type of countryCode
+
+	payments     Payments             // the pay sandbox, for the shipping APIs
+	paymentDelay time.Duration        // how long a payment stays invisible to them
+	shipments    map[string]*shipment // by transaction_id
 }
 
 type app struct {
@@ -77,6 +84,9 @@ func New() *Sandbox {
 		logins:   make(map[string]*loginCode),
 		phones:   make(map[string]*phoneCode),
 		failures: make(map[string][]int),
+		hangs:    make(map[string]int),
+
+		shipments: make(map[string]*shipment),
 	}
 }
 
@@ -115,6 +125,7 @@ var apiRoutes = map[string]apiRoute{
 	"/cgi-bin/stable_token":            {http.MethodPost, (*Sandbox).stableToken},
 	"/wxa/business/getuserphonenumber": {http.MethodPost, (*Sandbox).phoneNumber},
 	"/wxa/msg_sec_check":               {http.MethodPost, (*Sandbox).msgSecCheck},
+	shippingUploadAPI:                  {http.MethodPost, (*Sandbox).uploadShippingInfo},
 }
 
 // ServeHTTP implements http.Handler. Besides the WeChat APIs it serves
@@ -125,6 +136,8 @@ var apiRoutes = map[string]apiRoute{
 //	/sandbox/phone-code     {"appid","phone"}              → {"code"}
 //	/sandbox/fail-next      {"path","errcode"}             → {}
 //	/sandbox/expire-tokens  {"appid"}                      → {}
+//	/sandbox/hang-next      {"path"}                       → {}
+//	/sandbox/shipping       {"appid"}                      → {"uploads":[ShippingUpload]}
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sandbox/") {
 		s.serveControl(w, r)
@@ -138,6 +151,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		writeJSON(w, http.StatusOK, errReply(errDataFormat))
+		return
+	}
+	if s.popHang(r.URL.Path) {
+		s.hang(r)
+		writeJSON(w, http.StatusOK, errReply(-1))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.serveAPI(r, route, body))

@@ -190,6 +190,7 @@ func (s *Sandbox) closeOrder(c *apiCall) result {
 		return apiError(http.StatusBadRequest, "PARAM_ERROR", "mchid 与 Authorization 头中的商户号不一致")
 	}
 	o := s.orders[orderKey(c.mch.mchid, c.r.PathValue("out_trade_no"))]
+	s.payIfAskedBeforeClose(o)
 	switch {
 	case o == nil:
 		return apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")

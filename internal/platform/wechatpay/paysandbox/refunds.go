@@ -66,6 +66,7 @@ func (s *Sandbox) createRefund(c *apiCall) result {
 		return res
 	}
 	rf := s.newRefund(o, &req)
+	s.completeLater(rf.mchid, rf.outRefundNo)
 	return result{http.StatusOK, rf.json()}
 }
 
@@ -188,4 +189,24 @@ func (rf *refund) notice() []byte {
 		n["success_time"] = wxTime(rf.finished)
 	}
 	return encodeJSON(n)
+}
+
+// WithRefundsCompletedAfter makes the sandbox complete every new refund
+// with SUCCESS (and its notification) after d, as WeChat does once the
+// money is back with the buyer: the demo uses it, so a refund does not stay
+// PROCESSING until someone calls the complete-refund control.
+func WithRefundsCompletedAfter(d time.Duration) Option {
+	return func(s *Sandbox) { s.refundAfter = d }
+}
+
+// completeLater schedules the automatic completion of a new refund.
+func (s *Sandbox) completeLater(mchid, outRefundNo string) {
+	if s.refundAfter <= 0 {
+		return
+	}
+	go func() {
+		if s.wait(context.Background(), s.refundAfter) {
+			_, _ = s.CompleteRefund(context.Background(), mchid, outRefundNo, RefundSuccess)
+		}
+	}()
 }

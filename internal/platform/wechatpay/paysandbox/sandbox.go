@@ -70,8 +70,12 @@ type Sandbox struct {
 	http    *http.Client // delivers notifications
 	clock   atomic.Pointer[func() time.Time]
 	hangMax time.Duration
-	closed  chan struct{}
-	close   sync.Once
+	// refundAfter > 0 completes each new refund with SUCCESS after this
+	// long, as WeChat does by itself (the demo); 0 leaves refunds
+	// PROCESSING until CompleteRefund.
+	refundAfter time.Duration
+	closed      chan struct{}
+	close       sync.Once
 
 	mu              sync.Mutex
 	mode            KeyMode
@@ -80,6 +84,7 @@ type Sandbox struct {
 	orders          map[string]*order  // by orderKey(mchid, out_trade_no)
 	prepays         map[string]*order  // by prepay_id
 	transactions    map[string]*order  // by transaction_id
+	payOnClose      map[string]bool    // by orderKey: PayBeforeNextClose
 	refunds         map[string]*refund // by orderKey(mchid, out_refund_no)
 	nonces          map[string]time.Time
 	noncesPruned    time.Time

@@ -6,6 +6,7 @@ CREATE TABLE wx_shipping_uploads (
     shop_id         INTEGER NOT NULL REFERENCES shops(id),
     order_id        INTEGER NOT NULL REFERENCES orders(id),
     logistics_type  INTEGER NOT NULL CHECK (logistics_type BETWEEN 1 AND 4),
+    transaction_id  TEXT    NOT NULL,
     state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','uploaded','failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     errcode         INTEGER NOT NULL DEFAULT 0,

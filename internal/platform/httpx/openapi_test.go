@@ -1,0 +1,71 @@
+package httpx_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+type color string
+
+func (color) EnumValues() []string { return []string{"red", "blue"} }
+
+// ErrorBody has the name of httpx.ErrorBody: the two must stay apart.
+type ErrorBody struct {
+	Shade color `json:"shade"`
+}
+
+type thing struct {
+	Name    string     `json:"name"`
+	Note    string     `json:"note,omitempty"`
+	Parent  *ErrorBody `json:"parent" doc:"the parent"`
+	Tags    []string   `json:"tags"`
+	Kind    string     `json:"kind" enum:"a,b"`
+	private int
+}
+
+func docOf(t *testing.T, rts ...httpx.Route) string {
+	t.Helper()
+	api := httpx.NewAPI(http.NewServeMux(), httpx.Guards{})
+	for _, rt := range rts {
+		rt.Handler = func(http.ResponseWriter, *http.Request) error { return nil }
+		api.Add(rt)
+	}
+	b, err := json.Marshal(api.OpenAPI("t", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestOpenAPISchemas(t *testing.T) {
+	doc := docOf(t,
+		httpx.Route{Method: "POST", Path: "/things/{id}", Summary: "s", Access: httpx.Staff, Perm: auth.PermOrdersManage,
+			Request: thing{}, Response: httpx.ErrorBody{}, Idempotent: true, Errors: map[int][]string{409: {"thing_taken"}}},
+		httpx.Route{Method: "GET", Path: "/things", Summary: "s", Access: httpx.Shop, Response: []ErrorBody{}})
+	for _, want := range []string{
+		`"httpx_test.ErrorBody":{"properties":{"shade":{"enum":["red","blue"],"type":"string"}},"required":["shade"]`,
+		`"httpx.ErrorBody":{"properties":`,
+		`"required":["kind","name","tags"]`,
+		`"parent":{"allOf":[{"$ref":"#/components/schemas/httpx_test.ErrorBody"}],"description":"the parent","nullable":true}`,
+		`"tags":{"items":{"type":"string"},"nullable":true,"type":"array"}`,
+		`"kind":{"enum":["a","b"],"type":"string"}`,
+		`"name":"Idempotency-Key","required":true`,
+		`"in":"header","name":"X-Shop-Id"`,
+		`"in":"header","name":"X-CSRF-Token"`,
+		`"in":"header","name":"X-Appid"`,
+		`"409":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Conflict: idempotency_key_reused, thing_taken"`,
+		`"x-error-codes":["account_disabled","csrf_failed","permission_denied"]`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
+	if strings.Contains(doc, "private") {
+		t.Error("an unexported field is documented")
+	}
+}
