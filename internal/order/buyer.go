@@ -54,8 +54,8 @@ type BuyerLine struct {
 	TaxAmount     int64    `json:"tax_amount" doc:"fen"`
 	OriginalPrice int64    `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
 	Discount      int64    `json:"discount" doc:"this line's share of the coupon, fen"`
-	Refunded      int64    `json:"refunded" doc:"this line's share of what was refunded, fen"`
 	FlashSaleID   int64    `json:"flash_sale_id,omitempty"`
+	Refunded      int64    `json:"refunded" doc:"this line's share of the order's refunded_amount, fen"`
 }
 
 // BuyerPage is a page of the buyer's orders, newest first.
@@ -75,7 +75,7 @@ func (o Order) ForBuyer() BuyerOrder {
 	for i, l := range o.Lines {
 		b.Lines[i] = BuyerLine{ID: l.ID, SPUID: l.SPUID, SKUID: l.SKUID, Title: l.Title, SpecValues: l.SpecValues, Image: l.Image,
 			UnitPrice: l.UnitPrice, Quantity: l.Quantity, Amount: l.Amount, TaxRate: l.TaxRate, TaxAmount: l.TaxAmount,
-			OriginalPrice: l.OriginalPrice, Discount: l.Discount, Refunded: l.Refunded, FlashSaleID: l.FlashSaleID}
+			OriginalPrice: l.OriginalPrice, Discount: l.Discount, FlashSaleID: l.FlashSaleID, Refunded: l.Refunded}
 	}
 	return b
 }
