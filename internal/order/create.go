@@ -258,8 +258,8 @@ func (s *Service) quote(ctx context.Context, q db.Querier, sh shop.Shop, memberI
 // once, inside its creation's transaction: there is nothing to ask WeChat
 // Pay for (it refuses a 0-fen prepay), so the order would otherwise be
 // unpayable. The payments row says no money moved (channel "free", 0
-// fen) and the order's log says why; stock is deducted and promotions
-// told, as for any payment.
+// fen), a payment event and the order's log say why; stock is deducted
+// and promotions told, as for any payment.
 func (s *Service) completeFree(ctx context.Context, tx *db.Tx, shopID int64, o *Order) error {
 	now := o.CreatedAt
 	if err := move(ctx, tx, shopID, o.ID, PendingPayment, Paid, System, "nothing to pay: fully discounted", now,
@@ -271,6 +271,11 @@ func (s *Service) completeFree(ctx context.Context, tx *db.Tx, shopID int64, o *
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO payments (shop_id, order_id, channel, out_trade_no, amount, status, paid_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, 0, 'paid', ?, ?, ?)`, shopID, o.ID, FreeChannel, o.OrderNo, now.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+		return err
+	}
+	// Like every paid order, it has its payment event (0 fen, no transaction).
+	if _, err := tx.Exec(ctx, `INSERT INTO payment_events (shop_id, event_id, event_type, order_id, transaction_id, amount, created_at)
+		VALUES (?, ?, 'FREE.PAID', ?, '', 0, ?)`, shopID, "free:"+o.OrderNo, o.ID, now.UnixMilli()); err != nil {
 		return err
 	}
 	o.Status, o.PaidAt = Paid, &now

@@ -205,6 +205,11 @@ func TestFullyDiscountedOrderIsPaidAtOnce(t *testing.T) {
 		if channel != "free" || status != "paid" || amount != 0 {
 			t.Fatalf("payment row: %s %s %d", channel, status, amount)
 		}
+		var eventType string
+		if err := e.srv.DB.QueryRow(context.Background(), `SELECT event_type, amount FROM payment_events WHERE order_id = ?`, id).
+			Scan(&eventType, &amount); err != nil || eventType != "FREE.PAID" || amount != 0 {
+			t.Fatalf("payment event: %q %d %v", eventType, amount, err)
+		}
 		staff := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", id), nil)
 		events := staff["events"].([]any)
 		if last := events[len(events)-1].(map[string]any); last["to"] != "paid" || last["reason"] != "nothing to pay: fully discounted" {
