@@ -87,11 +87,6 @@ type NewRefundRequest struct {
 	Reason  string `json:"reason" doc:"shown to the buyer by WeChat; at most 80 characters"`
 }
 
-// RefundRequestList is a page of refund requests, newest first.
-type RefundRequestList struct {
-	Items []RefundRequest `json:"items"`
-}
-
 // Decision is an approver's note.
 type Decision struct {
 	Note string `json:"note" doc:"at most 200 characters"`
@@ -192,7 +187,7 @@ var errRequestNotFound = errs.E(errs.NotFound, "refund_request_not_found", "no s
 
 const requestColumns = `id, order_id, amount, reason, requested_by, status, decided_by, note, refund_id, created_at, decided_at`
 
-func scanRefundRequest(row interface{ Scan(...any) error }) (RefundRequest, error) {
+func scanRefundRequest(row db.Scanner) (RefundRequest, error) {
 	var r RefundRequest
 	var created int64
 	var decided *int64
@@ -210,21 +205,10 @@ func (s *Service) refundRequest(ctx context.Context, shopID, id int64) (RefundRe
 }
 
 // RefundRequests lists a shop's refund requests (of a status, if given),
-// newest first, at most 200.
-func (s *Service) RefundRequests(ctx context.Context, shopID int64, status string) (RefundRequestList, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+requestColumns+` FROM refund_requests WHERE shop_id = ? AND (? = '' OR status = ?)
-		ORDER BY id DESC LIMIT 200`, shopID, status, status)
-	if err != nil {
-		return RefundRequestList{}, errs.Wrap("refund requests", err)
-	}
-	defer rows.Close()
-	out := RefundRequestList{Items: []RefundRequest{}}
-	for rows.Next() {
-		r, err := scanRefundRequest(rows)
-		if err != nil {
-			return RefundRequestList{}, errs.Wrap("refund requests", err)
-		}
-		out.Items = append(out.Items, r)
-	}
-	return out, errs.Wrap("refund requests", rows.Err())
+// newest first, a page at a time: ids below after (0 = from the newest), up
+// to limit+1 rows so httpx.PageOf knows whether there is a next page.
+func (s *Service) RefundRequests(ctx context.Context, shopID int64, status string, after int64, limit int) ([]RefundRequest, error) {
+	out, err := db.All(ctx, s.db, scanRefundRequest, `SELECT `+requestColumns+` FROM refund_requests
+		WHERE shop_id = ? AND (? = '' OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?`, shopID, status, status, idBelow(after), limit+1)
+	return out, errs.Wrap("refund requests", err)
 }

@@ -19,8 +19,8 @@ func (h *Handlers) approvalRoutes(api *httpx.API) {
 		Summary: "Ask a second person to approve a refund (above the customer-service limit)", Request: NewRefundRequest{},
 		Response: RefundRequest{}, Status: http.StatusCreated, Handler: h.askRefund})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refund-requests", Tag: tag, Access: httpx.Staff, Perm: auth.PermOrdersRead,
-		Summary: "Refund requests, newest first", Response: RefundRequestList{},
-		Query: []httpx.Param{{Name: "status", Type: "string", Description: "pending, approved or rejected"}}, Handler: h.refundRequests})
+		Summary: "Refund requests, newest first", Response: httpx.Page[RefundRequest]{},
+		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "pending, approved or rejected"}), Handler: h.refundRequests})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/refund-requests/{id}/approve", Tag: tag, Access: httpx.Staff,
 		Perm: auth.PermRefundsApprove, Summary: "Approve a refund request (not one's own): the refund is made", Request: Decision{},
 		Response: RefundRequest{}, Handler: h.approveRefund})
@@ -61,8 +61,12 @@ func (h *Handlers) refundRequests(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return errs.Field("status", "invalid_query", "unknown status")
 	}
-	v, err := h.Svc.RefundRequests(r.Context(), auth.StaffShop(r.Context()), status)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.RefundRequests(r.Context(), auth.StaffShop(r.Context()), status, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(v, limit, func(x RefundRequest) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) approveRefund(w http.ResponseWriter, r *http.Request) error {

@@ -28,10 +28,10 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Perm: auth.PermOrdersManage, IdempotentOptional: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); an Idempotency-Key header (8 to 64 characters) makes a repeat return the same refund",
 		Request: RefundInput{}, Response: Refund{}, Status: http.StatusCreated, Handler: h.requestRefund})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{404: {"order_not_found"}}, Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "An order's refunds", Response: []Refund{}, Handler: h.orderRefunds})
+		Perm: auth.PermOrdersRead, Summary: "An order's refunds, newest first", Query: httpx.PageParams(), Response: httpx.Page[Refund]{}, Handler: h.orderRefunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds", Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff)", Response: []Refund{},
-		Query: []httpx.Param{{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}}, Handler: h.refunds})
+		Perm: auth.PermOrdersRead, Summary: "Refunds by status (failed and abnormal ones need staff), newest first", Response: httpx.Page[Refund]{},
+		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}), Handler: h.refunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds/attention", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds that need attention: WeChat's answer unknown, not finished after 30 minutes, or abnormal; with how long and why",
 		Response: AttentionList{}, Handler: h.attention})
@@ -92,12 +92,7 @@ func (h *Handlers) orderRefunds(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Svc.orders.Get(r.Context(), st.ShopID, id, 0); err != nil {
 		return err
 	}
-	list, err := h.Svc.Refunds(r.Context(), st.ShopID, id, "")
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	return h.refundPage(w, r, st.ShopID, id, "")
 }
 
 func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
@@ -108,12 +103,17 @@ func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
 		return errs.Field("status", "invalid_query", "unknown refund status")
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	list, err := h.Svc.Refunds(r.Context(), st.ShopID, 0, status)
+	return h.refundPage(w, r, st.ShopID, 0, status)
+}
+
+// refundPage answers one page of refunds (?cursor=, ?limit=).
+func (h *Handlers) refundPage(w http.ResponseWriter, r *http.Request, shopID, orderID int64, status string) error {
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	list, err := h.Svc.Refunds(r.Context(), shopID, orderID, status, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(list, limit, func(x Refund) int64 { return x.ID }), err)
 }
 
 func (h *Handlers) attention(w http.ResponseWriter, r *http.Request) error {

@@ -178,10 +178,13 @@ func (s *Service) refund(ctx context.Context, shopID, id int64) (Refund, error) 
 }
 
 // Refunds lists a shop's refunds: of one order (orderID > 0), or with a
-// status (e.g. failed and abnormal ones, which need staff), newest first.
-func (s *Service) Refunds(ctx context.Context, shopID, orderID int64, status string) ([]Refund, error) {
+// status (e.g. failed and abnormal ones, which need staff), newest first, a
+// page at a time: ids below after (0 = from the newest), up to limit+1 rows
+// so httpx.PageOf knows whether there is a next page.
+func (s *Service) Refunds(ctx context.Context, shopID, orderID int64, status string, after int64, limit int) ([]Refund, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+refundColumns+` FROM refunds WHERE shop_id = ?
-		AND (? = 0 OR order_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 200`, shopID, orderID, orderID, status, status)
+		AND (? = 0 OR order_id = ?) AND (? = '' OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?`,
+		shopID, orderID, orderID, status, status, idBelow(after), limit+1)
 	if err != nil {
 		return nil, errs.Wrap("refunds", err)
 	}
@@ -247,4 +250,12 @@ func refundLatePayment(ctx context.Context, tx *db.Tx, shopID int64, o order.Ord
 	}
 	return order.LogNote(ctx, tx, shopID, o.ID, order.System,
 		fmt.Sprintf("payment %s of %d fen arrived after cancellation; refunding it", t.TransactionID, t.Amount.Total))
+}
+
+// idBelow turns a page cursor into an id bound: 0 means from the newest.
+func idBelow(after int64) int64 {
+	if after <= 0 {
+		return 1 << 62
+	}
+	return after
 }
