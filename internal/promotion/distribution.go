@@ -172,9 +172,11 @@ func (s *Service) MyPromoter(ctx context.Context, shopID, memberID int64) (Promo
 	return p, errs.Wrap("promoter", err)
 }
 
-// Promoters lists the shop's promoters.
-func (s *Service) Promoters(ctx context.Context, shopID int64) ([]Promoter, error) {
-	out, err := db.All(ctx, s.db, scanPromoter, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? ORDER BY id DESC LIMIT 500`, shopID)
+// Promoters lists the shop's promoters, newest first, a page at a time (ids
+// below after; limit+1 rows, see pages.go).
+func (s *Service) Promoters(ctx context.Context, shopID, after int64, limit int) ([]Promoter, error) {
+	out, err := db.All(ctx, s.db, scanPromoter, `SELECT `+promoterColumns+` FROM promoters WHERE shop_id = ? AND id < ?
+		ORDER BY id DESC LIMIT ?`, shopID, below(after), limit+1)
 	return out, errs.Wrap("promoters", err)
 }
 
@@ -519,7 +521,7 @@ type Commission struct {
 }
 
 // Commissions lists a promoter's commissions, newest first.
-func (s *Service) Commissions(ctx context.Context, shopID, promoterID int64) ([]Commission, error) {
+func (s *Service) Commissions(ctx context.Context, shopID, promoterID, after int64, limit int) ([]Commission, error) {
 	out, err := db.All(ctx, s.db, func(row db.Scanner) (Commission, error) {
 		var c Commission
 		var created int64
@@ -527,7 +529,7 @@ func (s *Service) Commissions(ctx context.Context, shopID, promoterID int64) ([]
 		c.CreatedAt = time.UnixMilli(created).UTC()
 		return c, err
 	}, `SELECT id, order_id, level, base_amount, amount, clawed_back, status, created_at FROM commissions
-		WHERE shop_id = ? AND promoter_id = ? ORDER BY id DESC LIMIT 200`, shopID, promoterID)
+		WHERE shop_id = ? AND promoter_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, shopID, promoterID, below(after), limit+1)
 	return out, errs.Wrap("commissions", err)
 }
 
@@ -595,10 +597,12 @@ func (s *Service) withdrawal(ctx context.Context, shopID, id int64) (Withdrawal,
 }
 
 // Withdrawals lists withdrawals of the shop (promoterID > 0: of one
-// promoter; status "": any).
-func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, status string) ([]Withdrawal, error) {
+// promoter; status "": any), newest first, a page at a time (ids below
+// after; limit+1 rows, see pages.go).
+func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, status string, after int64, limit int) ([]Withdrawal, error) {
 	out, err := db.All(ctx, s.db, scanWithdrawal, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE shop_id = ?
-		AND (? = 0 OR promoter_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 500`, shopID, promoterID, promoterID, status, status)
+		AND (? = 0 OR promoter_id = ?) AND (? = '' OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?`,
+		shopID, promoterID, promoterID, status, status, below(after), limit+1)
 	return out, errs.Wrap("withdrawals", err)
 }
 

@@ -82,11 +82,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
 		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
-		Summary: "My commissions", Response: []Commission{}, Handler: h.myCommissions})
+		Summary: "My commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[Commission]{}, Handler: h.myCommissions})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: BuyerWithdrawal{}, Handler: h.withdraw})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
-		Summary: "My withdrawals", Response: []BuyerWithdrawal{}, Handler: h.myWithdrawals})
+		Summary: "My withdrawals, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerWithdrawal]{}, Handler: h.myWithdrawals})
 
 	const admin = "admin: promotions"
 	read, manage := auth.PermPromotionsRead, auth.PermPromotionsManage
@@ -113,12 +113,12 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Set a product's fixed level-one commission per unit (per_unit -1 removes it)", Status: http.StatusNoContent,
 		Request: commissionRequest{}, Handler: h.setProductCommission})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Promoters and their balances", Response: []Promoter{}, Handler: h.listPromoters})
+		Summary: "Promoters and their balances, newest first", Query: httpx.PageParams(), Response: httpx.Page[Promoter]{}, Handler: h.listPromoters})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/promoters/{id}/commissions", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "A promoter's commissions", Response: []Commission{}, Handler: h.promoterCommissions})
+		Summary: "A promoter's commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[Commission]{}, Handler: h.promoterCommissions})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Withdrawal requests", Query: []httpx.Param{{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}},
-		Response: []Withdrawal{}, Handler: h.listWithdrawals})
+		Summary: "Withdrawal requests, newest first", Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}),
+		Response: httpx.Page[Withdrawal]{}, Handler: h.listWithdrawals})
 	for _, action := range []string{"approve", "reject", "pay"} {
 		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
 			Summary: map[string]string{"approve": "Approve a withdrawal", "reject": "Reject a withdrawal (the amount goes back to available)",
@@ -380,8 +380,9 @@ func (h *Handlers) myCommissions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.Svc.Commissions(r.Context(), m.ShopID, p.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, m.ShopID, func(ctx context.Context, shopID, after int64, limit int) ([]Commission, error) {
+		return h.Svc.Commissions(ctx, shopID, p.ID, after, limit)
+	}, func(x Commission) int64 { return x.ID })
 }
 
 func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) error {
@@ -400,9 +401,10 @@ func (h *Handlers) myWithdrawals(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.Svc.Withdrawals(r.Context(), m.ShopID, p.ID, "")
-	v, err := forBuyers(list, err, Withdrawal.forBuyer)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, m.ShopID, func(ctx context.Context, shopID, after int64, limit int) ([]BuyerWithdrawal, error) {
+		list, err := h.Svc.Withdrawals(ctx, shopID, p.ID, "", after, limit)
+		return forBuyers(list, err, Withdrawal.forBuyer)
+	}, func(x BuyerWithdrawal) int64 { return x.ID })
 }
 
 func (h *Handlers) settings(w http.ResponseWriter, r *http.Request) error {
@@ -436,18 +438,21 @@ func (h *Handlers) setProductCommission(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *Handlers) listPromoters(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.Promoters(r.Context(), staffShop(r))
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, staffShop(r), h.Svc.Promoters, func(x Promoter) int64 { return x.ID })
 }
 
 func (h *Handlers) promoterCommissions(w http.ResponseWriter, r *http.Request) error {
-	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
-		var n int
-		if err := h.Svc.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM promoters WHERE id = ? AND shop_id = ?`, id, staffShop(r)).Scan(&n); err != nil || n == 0 {
-			return nil, errPromoterNotFound
-		}
-		return h.Svc.Commissions(r.Context(), staffShop(r), id)
-	})
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := h.Svc.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM promoters WHERE id = ? AND shop_id = ?`, id, staffShop(r)).Scan(&n); err != nil || n == 0 {
+		return errPromoterNotFound
+	}
+	return page(w, r, staffShop(r), func(ctx context.Context, shopID, after int64, limit int) ([]Commission, error) {
+		return h.Svc.Commissions(ctx, shopID, id, after, limit)
+	}, func(x Commission) int64 { return x.ID })
 }
 
 func (h *Handlers) listWithdrawals(w http.ResponseWriter, r *http.Request) error {
@@ -455,8 +460,9 @@ func (h *Handlers) listWithdrawals(w http.ResponseWriter, r *http.Request) error
 	if status != "" && status != "requested" && status != "approved" && status != "rejected" && status != "paid" {
 		return errs.Field("status", "invalid_status", "must be requested, approved, rejected or paid")
 	}
-	v, err := h.Svc.Withdrawals(r.Context(), staffShop(r), 0, status)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return page(w, r, staffShop(r), func(ctx context.Context, shopID, after int64, limit int) ([]Withdrawal, error) {
+		return h.Svc.Withdrawals(ctx, shopID, 0, status, after, limit)
+	}, func(x Withdrawal) int64 { return x.ID })
 }
 
 func (h *Handlers) decide(action string) httpx.Handler {
