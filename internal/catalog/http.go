@@ -44,7 +44,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Products on and off the shelf", Response: httpx.Page[Summary]{}, Handler: h.listAdmin,
 		Query: append([]httpx.Param{{Name: "shelf", Type: "string", Description: "on or off: only products on (off) the shelf"}}, listParams...)})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Products in the bin, which can be restored", Response: []Summary{}, Handler: h.listDeleted})
+		Summary: "Products in the bin, which can be restored, most recently deleted first", Query: httpx.PageParams(),
+		Response: httpx.Page[Deleted]{}, Handler: h.listDeleted})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Create a product with its SKUs", Request: ProductInput{}, Response: Product{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
@@ -122,12 +123,12 @@ func (h *Handlers) listAdmin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listDeleted(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.ListDeleted(r.Context(), auth.StaffShop(r.Context()))
+	after, limit, err := httpx.PageQueryKeys(r, 2)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	list, err := h.Svc.ListDeleted(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(list, limit, Deleted.DeletedKeys), err)
 }
 
 func (h *Handlers) product(w http.ResponseWriter, r *http.Request, shopID int64, staff bool) error {

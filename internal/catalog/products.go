@@ -407,23 +407,42 @@ func (s *Service) RestoreProduct(ctx context.Context, shopID, id int64) (Product
 	return s.afterWrite(ctx, shopID, id)
 }
 
-// ListDeleted returns shopID's products in the bin, most recently deleted first.
-func (s *Service) ListDeleted(ctx context.Context, shopID int64) ([]Summary, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, category_id, title, subtitle, images, price_min, price_max
-		FROM spus WHERE shop_id = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 500`, shopID)
+// Deleted is a product in the bin and when it was put there.
+type Deleted struct {
+	Summary
+	DeletedAt time.Time `json:"deleted_at"`
+}
+
+// DeletedKeys are a bin item's sort keys, its page cursor: deleted_at, id.
+func (d Deleted) DeletedKeys() []int64 { return []int64{d.DeletedAt.UnixMilli(), d.ID} }
+
+// ListDeleted returns shopID's products in the bin, most recently deleted
+// first, a page at a time: after the position after (DeletedKeys of the
+// previous page's last item; nil = from the start), up to limit+1 rows so
+// httpx.PageOfKeys knows whether there is a next page.
+func (s *Service) ListDeleted(ctx context.Context, shopID int64, after []int64, limit int) ([]Deleted, error) {
+	at, id := int64(1<<62), int64(1<<62)
+	if len(after) == 2 {
+		at, id = after[0], after[1]
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, category_id, title, subtitle, images, price_min, price_max, deleted_at
+		FROM spus WHERE shop_id = ? AND deleted_at IS NOT NULL AND (deleted_at < ? OR (deleted_at = ? AND id < ?))
+		ORDER BY deleted_at DESC, id DESC LIMIT ?`, shopID, at, at, id, limit+1)
 	if err != nil {
 		return nil, errs.Wrap("list deleted", err)
 	}
 	defer rows.Close()
-	out := []Summary{}
+	out := []Deleted{}
 	for rows.Next() {
-		var sum Summary
+		var d Deleted
 		var images string
-		if err := rows.Scan(&sum.ID, &sum.CategoryID, &sum.Title, &sum.Subtitle, &images, &sum.PriceMin, &sum.PriceMax); err != nil {
+		var deletedAt int64
+		if err := rows.Scan(&d.ID, &d.CategoryID, &d.Title, &d.Subtitle, &images, &d.PriceMin, &d.PriceMax, &deletedAt); err != nil {
 			return nil, errs.Wrap("list deleted", err)
 		}
-		sum.Image = firstImage(images)
-		out = append(out, sum)
+		d.Image = firstImage(images)
+		d.DeletedAt = time.UnixMilli(deletedAt).UTC()
+		out = append(out, d)
 	}
 	return out, errs.Wrap("list deleted", rows.Err())
 }

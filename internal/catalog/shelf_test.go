@@ -155,12 +155,12 @@ func TestDeleteAndRestoreProduct(t *testing.T) {
 		if err != nil || !p.Deleted || p.OnShelf || len(p.SKUs) != 6 {
 			t.Fatalf("staff view of deleted product: %+v, %v", p, err)
 		}
-		bin, err := e.cat.ListDeleted(e.ctx, s)
+		bin, err := e.cat.ListDeleted(e.ctx, s, nil, 100)
 		if err != nil || len(bin) != 1 || bin[0].ID != gone.ID || bin[0].Title != gone.Title ||
 			bin[0].PriceMin != 9900 || bin[0].Image != gone.Images[0] {
 			t.Fatalf("ListDeleted = %+v, %v", bin, err)
 		}
-		if bin, _ := e.cat.ListDeleted(e.ctx, other); len(bin) != 0 {
+		if bin, _ := e.cat.ListDeleted(e.ctx, other, nil, 100); len(bin) != 0 {
 			t.Fatalf("other shop's bin = %+v", bin)
 		}
 		// A deleted product cannot be deleted, edited or shelved again.
@@ -179,7 +179,7 @@ func TestDeleteAndRestoreProduct(t *testing.T) {
 		if err != nil || back.Deleted || back.OnShelf || len(back.SKUs) != 6 {
 			t.Fatalf("restored = %+v, %v", back, err)
 		}
-		if bin, _ := e.cat.ListDeleted(e.ctx, s); len(bin) != 0 {
+		if bin, _ := e.cat.ListDeleted(e.ctx, s, nil, 100); len(bin) != 0 {
 			t.Fatalf("bin after restore = %+v", bin)
 		}
 		if e.buyerSees(s, gone.ID) {
