@@ -19,31 +19,37 @@ type AttentionRefund struct {
 	Why            string `json:"why"`
 }
 
-// AttentionList is the refunds that need attention, oldest first.
-type AttentionList struct {
-	Items []AttentionRefund `json:"items"`
-}
+// AttentionKeys are an attention item's sort keys, its page cursor:
+// created_at, id.
+func (a AttentionRefund) AttentionKeys() []int64 { return []int64{a.CreatedAt.UnixMilli(), a.ID} }
 
 // Attention lists a shop's refunds that need staff: WeChat's answer is
 // unknown (lost, timed out, unverifiable: asked again), WeChat has not
 // accepted or finished it after attentionAfter, or WeChat flagged it
-// abnormal. At most 500, oldest first.
-func (s *Service) Attention(ctx context.Context, shopID int64) (AttentionList, error) {
+// abnormal. Oldest first, a page at a time: after the position after
+// (AttentionKeys of the previous page's last item; nil = from the oldest),
+// up to limit+1 rows so httpx.PageOfKeys knows whether there is a next page.
+func (s *Service) Attention(ctx context.Context, shopID int64, after []int64, limit int) ([]AttentionRefund, error) {
 	now := s.now()
+	at, id := int64(-1), int64(0)
+	if len(after) == 2 {
+		at, id = after[0], after[1]
+	}
 	rows, err := s.db.Query(ctx, `SELECT `+refundColumns+` FROM refunds WHERE shop_id = ?
 		AND (status = 'abnormal' OR (status IN ('pending','processing') AND (unknown_since IS NOT NULL OR created_at < ?)))
-		ORDER BY created_at, id LIMIT 500`, shopID, now.Add(-attentionAfter).UnixMilli())
+		AND (created_at > ? OR (created_at = ? AND id > ?))
+		ORDER BY created_at, id LIMIT ?`, shopID, now.Add(-attentionAfter).UnixMilli(), at, at, id, limit+1)
 	if err != nil {
-		return AttentionList{}, errs.Wrap("refunds needing attention", err)
+		return nil, errs.Wrap("refunds needing attention", err)
 	}
 	defer rows.Close()
-	out := AttentionList{Items: []AttentionRefund{}}
+	out := []AttentionRefund{}
 	for rows.Next() {
 		r, err := scanRefund(rows)
 		if err != nil {
-			return AttentionList{}, errs.Wrap("refunds needing attention", err)
+			return nil, errs.Wrap("refunds needing attention", err)
 		}
-		out.Items = append(out.Items, AttentionRefund{Refund: r, WaitingSeconds: int64(now.Sub(r.CreatedAt) / time.Second), Why: why(r)})
+		out = append(out, AttentionRefund{Refund: r, WaitingSeconds: int64(now.Sub(r.CreatedAt) / time.Second), Why: why(r)})
 	}
 	return out, errs.Wrap("refunds needing attention", rows.Err())
 }

@@ -34,7 +34,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "pending, processing, succeeded, failed or abnormal"}), Handler: h.refunds})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/refunds/attention", Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Refunds that need attention: WeChat's answer unknown, not finished after 30 minutes, or abnormal; with how long and why",
-		Response: AttentionList{}, Handler: h.attention})
+		Query: httpx.PageParams(), Response: httpx.Page[AttentionRefund]{}, Handler: h.attention})
 	h.approvalRoutes(api)
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
@@ -117,8 +117,12 @@ func (h *Handlers) refundPage(w http.ResponseWriter, r *http.Request, shopID, or
 }
 
 func (h *Handlers) attention(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.Attention(r.Context(), auth.StaffShop(r.Context()))
-	return httpx.Respond(w, http.StatusOK, list, err)
+	after, limit, err := httpx.PageQueryKeys(r, 2)
+	if err != nil {
+		return err
+	}
+	list, err := h.Svc.Attention(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(list, limit, AttentionRefund.AttentionKeys), err)
 }
 
 func (h *Handlers) refundNotify(w http.ResponseWriter, r *http.Request) error {
