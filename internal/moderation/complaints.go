@@ -96,17 +96,38 @@ func (s *Service) GetComplaint(ctx context.Context, shopID, id int64) (Complaint
 	return c, errs.Wrap("get complaint", err)
 }
 
-// ListComplaints returns the shop's complaints, open ones by deadline
-// first, then the rest newest first.
-func (s *Service) ListComplaints(ctx context.Context, shopID int64, status string, overdueOnly bool) ([]Complaint, error) {
+// ComplaintKeys are a complaint's sort keys, its page cursor: open first
+// (0, else 1), then due_at, then newest id.
+func (c Complaint) ComplaintKeys() []int64 {
+	rank := int64(1)
+	if c.Status == ComplaintOpen {
+		rank = 0
+	}
+	return []int64{rank, c.DueAt.UnixMilli(), c.ID}
+}
+
+// ListComplaints returns the shop's complaints (of a status; only the
+// overdue ones), open ones first, each group by deadline (then newest id),
+// a page at a time: after the position after (ComplaintKeys of the previous
+// page's last item; nil = from the start), up to limit+1 rows so
+// httpx.PageOfKeys knows whether there is a next page.
+func (s *Service) ListComplaints(ctx context.Context, shopID int64, status string, overdueOnly bool, after []int64, limit int) ([]Complaint, error) {
 	switch status {
 	case "", ComplaintOpen, ComplaintTakeDown, ComplaintRejected:
 	default:
 		return nil, errs.Field("status", "invalid_query", "must be open, taken_down or rejected")
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+complaintColumns+` FROM moderation_complaints
-		WHERE shop_id = ? AND (? = '' OR status = ?) ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, due_at, id DESC LIMIT 200`,
-		shopID, status, status)
+	rank, due, id := int64(-1), int64(0), int64(0)
+	if len(after) == 3 {
+		rank, due, id = after[0], after[1], after[2]
+	}
+	// overdue as scanComplaint computes it: flagged, or open past its deadline.
+	rows, err := s.db.Query(ctx, `SELECT `+complaintColumns+` FROM (SELECT *, CASE WHEN status = 'open' THEN 0 ELSE 1 END AS open_rank
+		FROM moderation_complaints WHERE shop_id = ? AND (? = '' OR status = ?)
+		AND (? = FALSE OR overdue = TRUE OR (status = 'open' AND due_at < ?))) c
+		WHERE open_rank > ? OR (open_rank = ? AND (due_at > ? OR (due_at = ? AND id < ?)))
+		ORDER BY open_rank, due_at, id DESC LIMIT ?`,
+		shopID, status, status, overdueOnly, db.Now(), rank, rank, due, due, id, limit+1)
 	if err != nil {
 		return nil, errs.Wrap("list complaints", err)
 	}
@@ -117,9 +138,7 @@ func (s *Service) ListComplaints(ctx context.Context, shopID int64, status strin
 		if err != nil {
 			return nil, errs.Wrap("list complaints", err)
 		}
-		if !overdueOnly || c.Overdue {
-			out = append(out, c)
-		}
+		out = append(out, c)
 	}
 	return out, errs.Wrap("list complaints", rows.Err())
 }

@@ -139,9 +139,9 @@ func (h *Handlers) complaintRoutes(api *httpx.API) {
 	const tag = "admin: copyright complaints"
 	read, manage := auth.PermModerationRead, auth.PermModerationManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/complaints", Tag: tag, Access: httpx.Staff, Perm: read,
-		Summary: "Complaints: open ones by deadline first", Response: []Complaint{},
-		Query: []httpx.Param{{Name: "status", Type: "string", Description: "open, taken_down or rejected"},
-			{Name: "overdue", Type: "boolean", Description: "only those past their deadline"}}, Handler: h.listComplaints})
+		Summary: "Complaints: open ones by deadline first", Response: httpx.Page[Complaint]{},
+		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "open, taken_down or rejected"},
+			httpx.Param{Name: "overdue", Type: "boolean", Description: "only those past their deadline"}), Handler: h.listComplaints})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/complaints/{id}/take-down", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Uphold the complaint: the content is removed", Request: noteBody{}, Response: Complaint{}, Handler: h.takeDown})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/complaints/{id}/reject", Tag: tag, Access: httpx.Staff, Perm: manage,
@@ -405,8 +405,12 @@ func itemID(x Item) int64 {
 func (h *Handlers) listComplaints(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	overdue := q.Get("overdue") == "true" || q.Get("overdue") == "1"
-	cs, err := h.Svc.ListComplaints(r.Context(), auth.StaffShop(r.Context()), q.Get("status"), overdue)
-	return httpx.Respond(w, http.StatusOK, cs, err)
+	after, limit, err := httpx.PageQueryKeys(r, 3)
+	if err != nil {
+		return err
+	}
+	cs, err := h.Svc.ListComplaints(r.Context(), auth.StaffShop(r.Context()), q.Get("status"), overdue, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(cs, limit, Complaint.ComplaintKeys), err)
 }
 
 func (h *Handlers) takeDown(w http.ResponseWriter, r *http.Request) error {

@@ -332,7 +332,7 @@ func TestComplaints(t *testing.T) {
 		if n, err := e.svc.FlagOverdue(e.ctx); err != nil || n != 1 {
 			t.Fatalf("flagged %d %v", n, err)
 		}
-		overdue, _ := e.svc.ListComplaints(e.ctx, sh, "", true)
+		overdue, _ := e.svc.ListComplaints(e.ctx, sh, "", true, nil, 100)
 		if len(overdue) != 1 || overdue[0].ID != c2.ID || !overdue[0].Overdue {
 			t.Fatalf("overdue list %+v", overdue)
 		}
