@@ -367,7 +367,8 @@ func (s *Service) walletCoupon(ctx context.Context, q db.Querier, shopID, member
 	return w, nil
 }
 
-// Wallet lists the buyer's coupons, soonest to expire first.
+// Wallet lists the buyer's coupons for checkout to price: unused first,
+// soonest to expire first (the buyer's own list pages: WalletPage).
 func (s *Service) Wallet(ctx context.Context, shopID, memberID int64) ([]WalletCoupon, error) {
 	out, err := db.All(ctx, s.db, scanWallet, `SELECT `+walletColumns+` FROM member_coupons m JOIN coupons c ON c.id = m.coupon_id
 		WHERE m.shop_id = ? AND m.member_id = ? ORDER BY m.status DESC, m.valid_until, m.id LIMIT 500`, shopID, memberID)

@@ -73,7 +73,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Errors: map[int][]string{403: {"coupon_not_claimable"}, 404: {"coupon_not_found"}, 409: {"already_claimed", "coupon_limit_reached"}, 410: {"coupon_expired", "coupon_unavailable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
-		Summary: "My coupon wallet", Response: []WalletCoupon{}, Handler: h.wallet})
+		Summary: "My coupon wallet: unused first, soonest to expire first", Query: httpx.PageParams(), Response: httpx.Page[WalletCoupon]{}, Handler: h.wallet})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/referrals", Tag: mini, Access: httpx.Member,
 		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
 		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
@@ -224,8 +224,12 @@ func (h *Handlers) claimCoupon(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) wallet(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
-	v, err := h.Svc.Wallet(r.Context(), m.ShopID, m.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	after, limit, err := httpx.PageQueryKeys(r, 3)
+	if err != nil {
+		return err
+	}
+	v, err := h.Svc.WalletPage(r.Context(), m.ShopID, m.ID, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(v, limit, WalletCoupon.WalletKeys), err)
 }
 
 func (h *Handlers) listSales(w http.ResponseWriter, r *http.Request) error {

@@ -39,3 +39,29 @@ func below(after int64) int64 {
 	}
 	return after
 }
+
+// WalletKeys are a wallet coupon's sort keys, its page cursor: unused first
+// (0, else 1), then soonest to expire, then id.
+func (w WalletCoupon) WalletKeys() []int64 {
+	rank := int64(1)
+	if w.Status == "unused" {
+		rank = 0
+	}
+	return []int64{rank, w.ValidUntil.UnixMilli(), w.ID}
+}
+
+// WalletPage lists the buyer's coupons in Wallet's order (unused first,
+// soonest to expire first), a page at a time: after the position after
+// (WalletKeys of the previous page's last item; nil = from the start), up
+// to limit+1 rows so httpx.PageOfKeys knows whether there is a next page.
+func (s *Service) WalletPage(ctx context.Context, shopID, memberID int64, after []int64, limit int) ([]WalletCoupon, error) {
+	rank, until, id := int64(-1), int64(0), int64(0)
+	if len(after) == 3 {
+		rank, until, id = after[0], after[1], after[2]
+	}
+	out, err := db.All(ctx, s.db, scanWallet, `SELECT `+walletColumns+` FROM (SELECT *, CASE WHEN status = 'unused' THEN 0 ELSE 1 END AS used_rank
+		FROM member_coupons WHERE shop_id = ? AND member_id = ?) m JOIN coupons c ON c.id = m.coupon_id
+		WHERE m.used_rank > ? OR (m.used_rank = ? AND (m.valid_until > ? OR (m.valid_until = ? AND m.id > ?)))
+		ORDER BY m.used_rank, m.valid_until, m.id LIMIT ?`, shopID, memberID, rank, rank, until, until, id, limit+1)
+	return out, errs.Wrap("wallet", err)
+}
