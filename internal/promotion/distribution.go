@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
@@ -543,14 +544,18 @@ type Withdrawal struct {
 	Reference  string    `json:"reference" doc:"the payout's reference (bank or WeChat transfer number)"`
 	DecidedBy  string    `json:"decided_by"`
 	CreatedAt  time.Time `json:"created_at"`
+	// FirstApprovedBy and ApprovalsNeeded show the two-person rule: above
+	// the shop's withdrawal limit a second, different person approves.
+	FirstApprovedBy *int64 `json:"first_approved_by" doc:"staff account id of the first approval (null: none yet)"`
+	ApprovalsNeeded int    `json:"approvals_needed" doc:"approvals still needed before the payout (0 once approved, paid or rejected)"`
 }
 
-const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at`
+const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at, first_approved_by`
 
 func scanWithdrawal(row db.Scanner) (Withdrawal, error) {
 	var w Withdrawal
 	var created int64
-	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created)
+	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created, &w.FirstApprovedBy)
 	w.CreatedAt = time.UnixMilli(created).UTC()
 	return w, err
 }
@@ -593,6 +598,11 @@ func (s *Service) withdrawal(ctx context.Context, shopID, id int64) (Withdrawal,
 	if db.IsNoRows(err) {
 		return w, errWithdrawalNotFound
 	}
+	if err != nil {
+		return w, errs.Wrap("withdrawal", err)
+	}
+	limit, err := withdrawalLimit(ctx, s.db, shopID)
+	w.ApprovalsNeeded = limit.approvalsNeeded(w)
 	return w, errs.Wrap("withdrawal", err)
 }
 
@@ -603,6 +613,13 @@ func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, sta
 	out, err := db.All(ctx, s.db, scanWithdrawal, `SELECT `+withdrawalColumns+` FROM withdrawals WHERE shop_id = ?
 		AND (? = 0 OR promoter_id = ?) AND (? = '' OR status = ?) AND id < ? ORDER BY id DESC LIMIT ?`,
 		shopID, promoterID, promoterID, status, status, below(after), limit+1)
+	if err != nil {
+		return nil, errs.Wrap("withdrawals", err)
+	}
+	wl, err := withdrawalLimit(ctx, s.db, shopID)
+	for i := range out {
+		out[i].ApprovalsNeeded = wl.approvalsNeeded(out[i])
+	}
 	return out, errs.Wrap("withdrawals", err)
 }
 
@@ -612,46 +629,75 @@ type DecideInput struct {
 	Reference string `json:"reference" doc:"required when recording the payout"`
 }
 
-// Decide moves a withdrawal: approve (requested → approved), reject
-// (requested or approved → rejected, the amount goes back to available),
-// or pay (approved → paid, with the payout's reference).
-func (s *Service) Decide(ctx context.Context, shopID, id int64, action, by string, in DecideInput) (Withdrawal, error) {
+// Decide moves a withdrawal: approve (requested → approved; above the
+// shop's withdrawal limit the first approval only records itself and a
+// second, different person's approval moves it), reject (requested or
+// approved → rejected, the amount goes back to available), or pay
+// (approved → paid, with the payout's reference). Each decision is logged
+// with the staff member who made it, in the same transaction.
+func (s *Service) Decide(ctx context.Context, st auth.Staff, id int64, action string, in DecideInput) (Withdrawal, error) {
 	in.Note, in.Reference = strings.TrimSpace(in.Note), strings.TrimSpace(in.Reference)
 	if len([]rune(in.Note)) > 200 || len(in.Reference) > 64 {
 		return Withdrawal{}, errs.Field("note", "too_long", "note at most 200 characters, reference at most 64")
 	}
-	from, to := map[string][]string{"approve": {"requested"}, "reject": {"requested", "approved"}, "pay": {"approved"}}[action], map[string]string{
-		"approve": "approved", "reject": "rejected", "pay": "paid"}[action]
 	if action == "pay" && in.Reference == "" {
 		return Withdrawal{}, errs.Field("reference", "reference_required", "give the payout's reference")
 	}
-	w, err := s.withdrawal(ctx, shopID, id)
+	w, err := s.withdrawal(ctx, st.ShopID, id)
 	if err != nil {
 		return w, err
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = ?, note = ?, reference = ?, decided_by = ?, updated_at = ?
-			WHERE id = ? AND shop_id = ? AND status IN (?, ?)`, to, in.Note, in.Reference, by, s.now().UnixMilli(), id, shopID, from[0], from[len(from)-1]))
-		if db.IsNoRows(err) {
-			return errs.E(errs.Conflict, "illegal_transition", "a "+w.Status+" withdrawal cannot be "+to)
-		}
+		logged, err := s.move(ctx, tx, st, w, action, in)
 		if err != nil {
 			return err
 		}
-		switch action {
-		case "reject":
-			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, available = available + ? WHERE id = ? AND withdrawing >= ?`,
-				w.Amount, w.Amount, w.PromoterID, w.Amount))
-		case "pay":
-			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, paid_out = paid_out + ? WHERE id = ? AND withdrawing >= ?`,
-				w.Amount, w.Amount, w.PromoterID, w.Amount))
-		}
-		return nil
+		_, err = tx.Exec(ctx, `INSERT INTO withdrawal_decisions (shop_id, withdrawal_id, action, staff_id, note, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, st.ShopID, w.ID, logged, st.AccountID, in.Note, s.now().UnixMilli())
+		return err
 	})
 	if err != nil {
 		return Withdrawal{}, errs.Wrap("decide withdrawal", err)
 	}
-	return s.withdrawal(ctx, shopID, id)
+	return s.withdrawal(ctx, st.ShopID, id)
+}
+
+// move applies one decision to w with compare-and-set updates and says
+// what to log ("first_approval" when an approval only counts as the first
+// of two).
+func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdrawal, action string, in DecideInput) (string, error) {
+	by, now := "staff:"+strconv.FormatInt(st.AccountID, 10), s.now().UnixMilli()
+	switch action {
+	case "approve":
+		return s.approve(ctx, tx, st, w, in)
+	case "reject":
+		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = 'rejected', note = ?, decided_by = ?, updated_at = ?
+			WHERE id = ? AND shop_id = ? AND status IN ('requested', 'approved')`, in.Note, by, now, w.ID, st.ShopID)); err != nil {
+			return "", illegal(w, "rejected", err)
+		}
+		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, available = available + ? WHERE id = ? AND withdrawing >= ?`,
+			w.Amount, w.Amount, w.PromoterID, w.Amount))
+	case "pay":
+		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = 'paid', note = ?, reference = ?, decided_by = ?, updated_at = ?
+			WHERE id = ? AND shop_id = ? AND status = 'approved'`, in.Note, in.Reference, by, now, w.ID, st.ShopID)); err != nil {
+			if w.Status == "requested" && w.FirstApprovedBy != nil && db.IsNoRows(err) {
+				return "", errs.E(errs.Conflict, "withdrawal_needs_second_approval",
+					"this withdrawal is above the shop's limit: a second person must approve it before the payout")
+			}
+			return "", illegal(w, "paid", err)
+		}
+		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, paid_out = paid_out + ? WHERE id = ? AND withdrawing >= ?`,
+			w.Amount, w.Amount, w.PromoterID, w.Amount))
+	}
+	return "", errs.E(errs.Invalid, "invalid_action", "unknown action")
+}
+
+// illegal turns a compare-and-set that matched no row into a 409.
+func illegal(w Withdrawal, to string, err error) error {
+	if db.IsNoRows(err) {
+		return errs.E(errs.Conflict, "illegal_transition", "a "+w.Status+" withdrawal cannot be "+to)
+	}
+	return err
 }
 
 func (s *Service) registerDistributionJobs(q *jobs.Queue) {

@@ -3,7 +3,6 @@ package promotion
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -121,10 +120,18 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Response: httpx.Page[Withdrawal]{}, Handler: h.listWithdrawals})
 	for _, action := range []string{"approve", "reject", "pay"} {
 		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
-			Summary: map[string]string{"approve": "Approve a withdrawal", "reject": "Reject a withdrawal (the amount goes back to available)",
+			Summary: map[string]string{"approve": "Approve a withdrawal (above the withdrawal limit, two different people approve)", "reject": "Reject a withdrawal (the amount goes back to available)",
 				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
 			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
 	}
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals/{id}/decisions", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "A withdrawal's decisions: who approved, rejected or paid it, oldest first", Response: []WithdrawalDecision{}, Handler: h.withdrawalDecisions})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawal-policy", Tag: admin, Access: httpx.Staff, Perm: read,
+		Summary: "Above which amount a withdrawal needs two approvers", Response: WithdrawalPolicy{}, Handler: h.withdrawalPolicy})
+	// Setting the limit is the owner's, as the refund limit is.
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/withdrawal-policy", Tag: admin, Access: httpx.Staff, Perm: auth.PermRefundsApprove,
+		Summary: "Set above which amount a withdrawal needs two different approvers (null: one approval for any amount)",
+		Request: WithdrawalPolicy{}, Response: WithdrawalPolicy{}, Handler: h.setWithdrawalPolicy})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Time-limited prices not ended yet", Response: []TimedDiscount{}, Handler: h.staffTimedDiscounts})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
@@ -480,9 +487,30 @@ func (h *Handlers) decide(action string) httpx.Handler {
 			return err
 		}
 		st, _ := auth.StaffFrom(r.Context())
-		v, err := h.Svc.Decide(r.Context(), st.ShopID, id, action, "staff:"+strconv.FormatInt(st.AccountID, 10), in)
+		v, err := h.Svc.Decide(r.Context(), st, id, action, in)
 		return httpx.Respond(w, http.StatusOK, v, err)
 	}
+}
+
+func (h *Handlers) withdrawalDecisions(w http.ResponseWriter, r *http.Request) error {
+	return h.withID(w, r, http.StatusOK, func(id int64) (any, error) {
+		return h.Svc.WithdrawalDecisions(r.Context(), staffShop(r), id)
+	})
+}
+
+func (h *Handlers) withdrawalPolicy(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.Svc.WithdrawalPolicy(r.Context(), staffShop(r))
+	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) setWithdrawalPolicy(w http.ResponseWriter, r *http.Request) error {
+	var in WithdrawalPolicy
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	v, err := h.Svc.SetWithdrawalPolicy(r.Context(), st.ShopID, st.AccountID, in)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
 // withID reads the {id} path value, runs fn and responds with its result.

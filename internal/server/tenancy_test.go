@@ -103,7 +103,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
 		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
 		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
-		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID),
+		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
+		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -143,6 +144,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.dealID = e.newDeal(a, "甲拼团", false)
 		a.groupID, _ = e.openGroup(a.member, a.dealID, "tenancy-group")
 		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
 		before := snapshot(e, a, deleted)
 		bodies := attackBodies(b.categoryID, b.memberID)
 

@@ -99,6 +99,7 @@ export default {
     level2Hint: '0 = one level only', settleDays: 'Settle after (days)', settleHint: 'commissions become withdrawable this many days after completion', referralCoupon: 'Referral reward coupon',
     noCoupon: 'None', promoters: 'Promoters', member: 'Member ID', parent: 'Recruiter', frozen: 'Frozen', available: 'Available', withdrawing: 'Withdrawing',
     paidOut: 'Paid out', commissions: 'Commissions', order: 'Order', level: 'Level', base: 'Base', withdrawals: 'Withdrawals', promoter: 'Promoter',
+    approvals: 'Approvals', needsTwo: 'Needs 2 approvers', firstBy: '1 of 2 (staff #{id})', secondApproval: 'Second approval', approvalLimit: 'Two approvers above (yuan)', noLimit: 'no limit',
     reference: 'Payout reference', decidedBy: 'Decided by', approve: 'Approve', reject: 'Reject', pay: 'Record payout',
     statuses: { requested: 'Requested', approved: 'Approved', rejected: 'Rejected', paid: 'Paid' },
     commissionStatuses: { frozen: 'Frozen', settled: 'Settled', reversed: 'Reversed' },

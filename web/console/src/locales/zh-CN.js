@@ -102,6 +102,7 @@ export default {
     level2Hint: '0 为只设一级', settleDays: '结算等待期（天）', settleHint: '订单完成满此天数后佣金可提现', referralCoupon: '推荐奖励券',
     noCoupon: '不奖励', promoters: '分销员', member: '会员 ID', parent: '上级', frozen: '冻结中', available: '可提现', withdrawing: '提现中',
     paidOut: '已打款', commissions: '佣金明细', order: '订单', level: '级别', base: '计佣金额', withdrawals: '提现申请', promoter: '分销员',
+    approvals: '审批', needsTwo: '需两人审批', firstBy: '已一审（员工 #{id}）', secondApproval: '复核通过', approvalLimit: '超过此金额需两人审批（元）', noLimit: '不限',
     reference: '打款凭证号', decidedBy: '处理人', approve: '通过', reject: '驳回', pay: '登记打款',
     statuses: { requested: '待审核', approved: '待打款', rejected: '已驳回', paid: '已打款' },
     commissionStatuses: { frozen: '冻结中', settled: '已结算', reversed: '已冲回' },
