@@ -66,7 +66,7 @@ func Steps() []Step {
 			Headers: []string{staff}, Body: `{"amount":1000,"reason":"少发一件"}`, Expect: map[string]string{"amount": "1000"}},
 		{Note: "13. a few seconds later the demo's WeChat Pay has sent the money back (real WeChat: minutes to days)",
 			Method: "GET", Path: "/admin/api/v1/orders/<order id>/refunds", Headers: []string{staff},
-			Expect: map[string]string{"0.status": "succeeded"}, Later: true},
+			Expect: map[string]string{"items.0.status": "succeeded"}, Later: true},
 		{Note: "14. the shop's order rules: unpaid orders cancelled after 30 minutes, ¥8 shipping, free from ¥99",
 			Method: "PATCH", Path: "/admin/api/v1/shop/settings", Headers: []string{staff},
 			Body:   `{"orders":{"unpaid_cancel_minutes":30,"shipping_fee":800,"free_shipping_over":9900}}`,
