@@ -455,23 +455,13 @@ func (c *apiClient) try(method, path, token, key, body string) (int, []byte, err
 
 func (c *apiClient) send(method, path, token, key, body string) map[string]any {
 	c.t.Helper()
-	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if key != "" {
-		req.Header.Set(strings.SplitN(key, ":", 2)[0], strings.SplitN(key, ":", 2)[1])
-	}
-	res, err := http.DefaultClient.Do(req)
+	status, data, err := c.try(method, path, token, key, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
 	var m map[string]any
-	if res.StatusCode >= 300 || json.Unmarshal(data, &m) != nil {
-		c.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
+	if status >= 300 || json.Unmarshal(data, &m) != nil {
+		c.t.Fatalf("%s %s: %d %s", method, path, status, data)
 	}
 	return m
 }
