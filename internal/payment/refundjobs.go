@@ -134,10 +134,7 @@ func (s *Service) queueRefundQuery(ctx context.Context, shopID, refundID int64) 
 // refundTrouble records why WeChat's answer is missing (unknown: since
 // when) and has the job try again later. The refund keeps its status.
 func (s *Service) refundTrouble(ctx context.Context, j jobs.Job, refundID int64, cause error, unknown bool) error {
-	msg := cause.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
+	msg := errs.StoredMessage(cause)
 	now := s.now().UnixMilli()
 	var since any
 	if unknown {

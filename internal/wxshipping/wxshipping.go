@@ -227,10 +227,7 @@ func (s *Service) settle(ctx context.Context, j jobs.Job, callErr error) error {
 	if retry {
 		state = Pending
 	}
-	msg := callErr.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
+	msg := errs.StoredMessage(callErr)
 	_, err := s.db.Exec(ctx, `UPDATE wx_shipping_uploads SET state = ?, attempts = attempts + 1, errcode = ?, last_error = ?,
 		updated_at = ? WHERE shop_id = ? AND order_id = ? AND state = 'pending'`, state, code, msg, now, j.ShopID, p.OrderID)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind classifies an error; each kind maps to one HTTP status.
@@ -108,4 +109,23 @@ func (v *Validator) Err() error {
 		return nil
 	}
 	return &Error{Kind: Invalid, Code: "invalid_fields", Message: "some fields are invalid", Fields: v.fields}
+}
+
+// StoredMessageLen is the most bytes of an error message kept in a
+// last_error column.
+const StoredMessageLen = 500
+
+// StoredMessage is err's message cut to StoredMessageLen bytes on a rune
+// boundary: WeChat's messages are Chinese, and a cut inside a character is
+// invalid UTF-8, which PostgreSQL refuses to store.
+func StoredMessage(err error) string {
+	msg := err.Error()
+	if len(msg) <= StoredMessageLen {
+		return msg
+	}
+	n := StoredMessageLen
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n]
 }

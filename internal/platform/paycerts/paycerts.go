@@ -13,6 +13,7 @@ package paycerts
 import (
 	"context"
 	"crypto/x509"
+	"github.com/kaidian/kaidian/internal/platform/errs"
 	"log/slog"
 	"time"
 
@@ -159,10 +160,7 @@ func (s *Store) save(ctx context.Context, shopID int64, certs []wechatpay.Platfo
 }
 
 func (s *Store) recordError(ctx context.Context, shopID int64, cause error) {
-	msg := cause.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
+	msg := errs.StoredMessage(cause)
 	if _, err := s.db.Exec(ctx, `UPDATE wechatpay_cert_refreshes SET last_error = ? WHERE shop_id = ?`, msg, shopID); err != nil {
 		s.log.Warn("record certificate refresh error", "shop", shopID, "err", err)
 	}
