@@ -23,7 +23,7 @@ func TestRebindDollar(t *testing.T) {
 func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 	for _, e := range TestEngines() {
 		t.Run(string(e), func(t *testing.T) {
-			dsn := TestDSN(t, e)
+			dsn := EmptyTestDSN(t, e)
 			ctx := context.Background()
 			var wg sync.WaitGroup
 			errs := make([]error, 4)
