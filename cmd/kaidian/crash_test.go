@@ -63,8 +63,8 @@ func servePaySandbox(addr string) error {
 }
 
 // TestPaymentsSurviveSIGKILL runs WeChat Pay (the pay sandbox) as its own
-// process and kills the server with SIGKILL three times: twice while a
-// storm of payments and their notifications arrives, once while staff
+// process and kills the server with SIGKILL four times: three times while
+// a storm of payments and their notifications arrives, once while staff
 // request refunds (and repeat them, with the same Idempotency-Key, when
 // the server does not answer). After the restarts every order paid at
 // WeChat is paid here exactly once, with its payment row and payment
@@ -79,7 +79,7 @@ func TestPaymentsSurviveSIGKILL(t *testing.T) {
 }
 
 const (
-	crashOrders  = 40
+	crashOrders  = 60
 	crashRefunds = 16
 	crashPrice   = 1990
 )
@@ -122,6 +122,8 @@ func crashAndRecover(t *testing.T, dsn string) {
 	srv.killWhen(func(paid int) bool { return paid >= crashOrders/5 })
 	srv.start()
 	srv.killWhen(func(paid int) bool { return paid >= crashOrders/2 })
+	srv.start()
+	srv.killWhen(func(paid int) bool { return paid >= crashOrders*4/5 })
 	srv.start()
 	<-storm
 	want := int(paidAtWeChat.Load())
