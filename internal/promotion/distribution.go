@@ -300,18 +300,25 @@ func commissionBase(ctx context.Context, tx *db.Tx, shopID, orderID int64) (base
 	return base, fixed, err
 }
 
-// commissionAmount is the rate on base, rounded down, or the fixed amount
-// when the products have one; never more than base.
-func commissionAmount(rateBP, fixed, base int64) int64 {
-	amount := base * rateBP / 10000
+// commissionAmount is the commission on what the buyer kept of base
+// (goods paid for, after discounts): the rate on kept, rounded down, or
+// when the products have fixed per-unit commissions, their total scaled by
+// kept/base (a fixed commission shrinks with a partial refund like a rate
+// does); never more than kept.
+func commissionAmount(rateBP, fixed, base, kept int64) int64 {
+	kept = max(kept, 0)
+	amount := kept * rateBP / 10000
 	if fixed > 0 {
-		amount = fixed
+		amount = 0
+		if base > 0 {
+			amount = fixed * kept / base
+		}
 	}
-	return min(max(amount, 0), base)
+	return min(max(amount, 0), kept)
 }
 
 func addCommission(ctx context.Context, tx *db.Tx, shopID, orderID, promoterID, level, rateBP, fixed, base int64, now time.Time) error {
-	amount := commissionAmount(rateBP, fixed, base)
+	amount := commissionAmount(rateBP, fixed, base, base)
 	if amount == 0 {
 		return nil
 	}
@@ -409,7 +416,7 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 				if err := tx.QueryRow(ctx, succeededRefunds, d.orderID).Scan(&refunded); err != nil {
 					return err
 				}
-				final = min(d.amount, commissionAmount(d.rate, d.fixed, max(base-refunded, 0)))
+				final = min(d.amount, commissionAmount(d.rate, d.fixed, base, base-refunded))
 			}
 			status := "settled"
 			if final == 0 {
@@ -473,7 +480,7 @@ func (s *Service) clawBack(ctx context.Context, now time.Time) (int, error) {
 			}
 			// What the commission should be on what the buyer kept; it only
 			// falls as refunds add up, so the claw-back is never undone.
-			target := min(d.amount, commissionAmount(d.rate, d.fixed, max(base-d.refunded, 0)))
+			target := min(d.amount, commissionAmount(d.rate, d.fixed, base, base-d.refunded))
 			claw := max(d.amount-d.clawed-target, 0)
 			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET clawed_back = clawed_back + ?, refunded_seen = ?
 				WHERE id = ? AND status = 'settled' AND clawed_back = ?`, claw, d.refunded, d.id, d.clawed)); err != nil {
@@ -679,8 +686,13 @@ func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdraw
 			WHERE id = ? AND shop_id = ? AND status IN ('requested', 'approved')`, in.Note, by, now, w.ID, st.ShopID)); err != nil {
 			return "", illegal(w, "rejected", err)
 		}
-		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, available = available + ? WHERE id = ? AND withdrawing >= ?`,
-			w.Amount, w.Amount, w.PromoterID, w.Amount))
+		// The amount comes back to the balance, which pays what the
+		// promoter owes from claw-backs first (as a settling commission does).
+		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?,
+			available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
+			owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
+			WHERE id = ? AND withdrawing >= ?`,
+			w.Amount, w.Amount, w.Amount, w.Amount, w.Amount, w.PromoterID, w.Amount))
 	case "pay":
 		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = 'paid', note = ?, reference = ?, decided_by = ?, updated_at = ?
 			WHERE id = ? AND shop_id = ? AND status = 'approved'`, in.Note, in.Reference, by, now, w.ID, st.ShopID)); err != nil {
