@@ -121,7 +121,7 @@ func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := payment.CheckRefundLimit(r.Context(), h.Svc.db, st, req.Amount); err != nil {
+	if err := payment.CheckRefundLimit(r.Context(), h.Svc.db, st, req.OrderID, req.Amount); err != nil {
 		return err
 	}
 	if err := h.Svc.Approve(r.Context(), st.ShopID, id, order.StaffActor(st.AccountID)); err != nil {

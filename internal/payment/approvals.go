@@ -14,7 +14,7 @@ import (
 // RefundPolicy is how much customer-service staff may refund at once
 // without a second person's approval.
 type RefundPolicy struct {
-	ServiceLimit int64 `json:"service_limit" doc:"fen; 0 (the default) = every refund by customer service needs approval"`
+	ServiceLimit int64 `json:"service_limit" doc:"fen per order and staff member; 0 (the default) = every refund by staff who cannot approve refunds (customer service, operations) needs approval"`
 }
 
 // Policy returns a shop's refund policy.
@@ -47,19 +47,30 @@ func serviceLimit(ctx context.Context, q db.Querier, shopID int64) (int64, error
 }
 
 // CheckRefundLimit refuses (403 refund_needs_approval) a refund of amount
-// by customer-service staff above the shop's limit: they file a refund
-// request instead. Other roles are not limited.
-func CheckRefundLimit(ctx context.Context, q db.Querier, st auth.Staff, amount int64) error {
-	if st.Role != auth.RoleService {
+// on an order by staff who may not approve refunds (customer service,
+// operations) when it would take what they have refunded on that order
+// above the shop's limit: they file a refund request instead. The limit
+// counts the staff member's earlier refunds of the order (all but those
+// WeChat refused), so a large refund cannot be split into small ones.
+// Staff who may approve refunds are not limited.
+func CheckRefundLimit(ctx context.Context, q db.Querier, st auth.Staff, orderID, amount int64) error {
+	if st.Role.Can(auth.PermRefundsApprove) {
 		return nil
 	}
 	limit, err := serviceLimit(ctx, q, st.ShopID)
 	if err != nil {
 		return errs.Wrap("refund policy", err)
 	}
-	if amount > limit {
+	var before int64
+	err = q.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds
+		WHERE shop_id = ? AND order_id = ? AND requested_by = ? AND status <> 'failed'`,
+		st.ShopID, orderID, string(order.StaffActor(st.AccountID))).Scan(&before)
+	if err != nil {
+		return errs.Wrap("refund policy", err)
+	}
+	if before+amount > limit {
 		return errs.E(errs.Forbidden, "refund_needs_approval",
-			"refunds above the customer-service limit need approval: POST /admin/api/v1/refund-requests")
+			"refunds above the limit of staff who cannot approve refunds need approval: POST /admin/api/v1/refund-requests")
 	}
 	return nil
 }
@@ -130,7 +141,7 @@ func (s *Service) ApproveRefund(ctx context.Context, st auth.Staff, id int64, d 
 		if err != nil {
 			return err
 		}
-		if err := CheckRefundLimit(ctx, tx, st, r.Amount); err != nil {
+		if err := CheckRefundLimit(ctx, tx, st, r.OrderID, r.Amount); err != nil {
 			return err
 		}
 		refundID, err := RequestRefundTx(ctx, tx, st.ShopID, r.OrderID, RefundInput{Amount: r.Amount, Reason: r.Reason}, order.StaffActor(st.AccountID))

@@ -72,7 +72,7 @@ func (h *Handlers) requestRefund(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	if err := CheckRefundLimit(r.Context(), h.Svc.db, st, in.Amount); err != nil {
+	if err := CheckRefundLimit(r.Context(), h.Svc.db, st, id, in.Amount); err != nil {
 		return err
 	}
 	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, r.Header.Get("Idempotency-Key"), in, order.StaffActor(st.AccountID))

@@ -69,9 +69,54 @@ func TestServiceRefundLimitAndApproval(t *testing.T) {
 		if r := e.do(service, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", aftersale["id"]), nil); r.status != 403 || r.code() != "refund_needs_approval" {
 			t.Fatalf("customer service approving 2900 after-sales above its 2000 limit: %d %s", r.status, r.body)
 		}
+		// The limit counts what this staff member already refunded on the
+		// order (2000): 2900 more is over a limit of 3000, within 5000.
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/refund-policy", map[string]any{"service_limit": 3000})
+		if r := e.do(service, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", aftersale["id"]), nil); r.status != 403 || r.code() != "refund_needs_approval" {
+			t.Fatalf("customer service approving 2900 after refunding 2000 of the order, limit 3000: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/refund-policy", map[string]any{"service_limit": 5000})
 		if r := e.do(service, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", aftersale["id"]), nil); r.status != 200 {
-			t.Fatalf("customer service approving 2900 (under 3000): %d %s", r.status, r.body)
+			t.Fatalf("customer service approving 2900 after 2000 (under 5000): %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestRefundLimitCannotBeSplit: refunds under the limit add up per order
+// and staff member, so a refund above it cannot be made as several small
+// ones; and every role that may not approve refunds is limited, not only
+// customer service. Before, customer service made 3 × 3000 on one order
+// with a limit of 3000, and operations staff refunded with no limit.
+func TestRefundLimitCannotBeSplit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "拆", "enterprise")
+		e.paidOrder(op, a)
+		e.must(a.owner, 201, "POST", "/admin/api/v1/staff", map[string]any{"username": "service_s", "password": "role-pass-1", "role": "service"})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/staff", map[string]any{"username": "ops_s", "password": "role-pass-1", "role": "operations"})
+		service, ops := e.staffLogin("service_s", "role-pass-1"), e.staffLogin("ops_s", "role-pass-1")
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/refund-policy", map[string]any{"service_limit": 3000})
+		refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)
+		refund := func(who caller, key string, amount int) response {
+			return e.withHeader("Idempotency-Key", key).do(who, "POST", refunds, map[string]any{"amount": amount})
+		}
+		if r := refund(service, "split-refund-1", 2000); r.status != 201 {
+			t.Fatalf("first part: %d %s", r.status, r.body)
+		}
+		if r := refund(service, "split-refund-2", 1000); r.status != 201 {
+			t.Fatalf("up to the limit: %d %s", r.status, r.body)
+		}
+		if r := refund(service, "split-refund-3", 1); r.status != 403 || r.code() != "refund_needs_approval" {
+			t.Fatalf("one fen beyond the limit in a third refund: %d %s", r.status, r.body)
+		}
+		if r := refund(ops, "split-refund-4", 3001); r.status != 403 || r.code() != "refund_needs_approval" {
+			t.Fatalf("operations above the limit: %d %s", r.status, r.body)
+		}
+		if r := refund(ops, "split-refund-5", 3000); r.status != 201 {
+			t.Fatalf("operations within its own limit on the order: %d %s", r.status, r.body)
+		}
+		if r := refund(a.owner, "split-refund-6", 3001); r.status != 201 {
+			t.Fatalf("the owner (who may approve refunds) is not limited: %d %s", r.status, r.body)
 		}
 	})
 }
