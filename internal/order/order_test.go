@@ -468,3 +468,36 @@ func TestOrderNumberClashIsRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestAutoCancelWatchesAPaymentFoundAtWeChat: the cancel finds the order
+// paid at WeChat but the payment is not applied here yet. The auto-cancel
+// job keeps the order in view until it is paid (or cancellable) here.
+// Before, "order_paid" ended the job at once, and if the payment query
+// job then ran out of tries, the order stayed unpaid with its stock locked.
+func TestAutoCancelWatchesAPaymentFoundAtWeChat(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 5)
+		unpaid, _ := e.buy(e.member(), "auto-cancel-found", order.Item{SKUID: e.skus[0], Quantity: 2})
+		e.orders.BeforeCancel(func(context.Context, int64, order.Order) error {
+			return errs.E(errs.Conflict, "order_paid", "the order was paid meanwhile and cannot be cancelled")
+		})
+		d.Exec(e.ctx, `UPDATE jobs SET run_at = 0 WHERE kind = ?`, order.AutoCancelKind)
+		if ran, err := e.jobs.WorkOne(e.ctx); !ran || err != nil {
+			t.Fatalf("auto-cancel: %v %v", ran, err)
+		}
+		var state string
+		d.QueryRow(e.ctx, `SELECT state FROM jobs WHERE kind = ?`, order.AutoCancelKind).Scan(&state)
+		if state != "queued" {
+			t.Fatalf("the auto-cancel job is %s while the order found paid at WeChat is still unpaid here", state)
+		}
+		e.orders.MarkPaid(e.ctx, e.shopID, unpaid.ID, unpaid.TotalAmount, "tx-found")
+		d.Exec(e.ctx, `UPDATE jobs SET run_at = 0 WHERE kind = ?`, order.AutoCancelKind)
+		if ran, err := e.jobs.WorkOne(e.ctx); !ran || err != nil {
+			t.Fatalf("auto-cancel: %v %v", ran, err)
+		}
+		d.QueryRow(e.ctx, `SELECT state FROM jobs WHERE kind = ?`, order.AutoCancelKind).Scan(&state)
+		if o, _ := e.orders.Get(e.ctx, e.shopID, unpaid.ID, 0); state != "done" || o.Status != order.Paid {
+			t.Fatalf("once paid here: job %s, order %s", state, o.Status)
+		}
+	})
+}

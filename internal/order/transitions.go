@@ -237,8 +237,16 @@ func (s *Service) autoCancel(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	err := s.Cancel(ctx, j.ShopID, p.OrderID, 0, System, "not paid in time")
-	if err == nil || errs.Is(err, "illegal_transition") || errs.Is(err, "order_not_found") || errs.Is(err, "order_paid") {
+	if err == nil || errs.Is(err, "illegal_transition") || errs.Is(err, "order_not_found") {
 		return nil
+	}
+	if errs.Is(err, "order_paid") {
+		// WeChat has the payment; done once it is applied here. Until then
+		// (the payment query job applies it) the stock stays locked, so
+		// this job keeps watching rather than trusting another job to.
+		if o, gerr := s.Get(ctx, j.ShopID, p.OrderID, 0); gerr == nil && o.Status != PendingPayment {
+			return nil
+		}
 	}
 	if j.Attempts == autoCancelAlarmAttempt {
 		s.log().Error("ALARM: an unpaid order could not be cancelled for an hour; its stock stays locked, still trying",

@@ -91,9 +91,10 @@ func (s *Service) submitRefund(ctx context.Context, j jobs.Job) error {
 			return err
 		}
 		return s.queueRefundQuery(ctx, j.ShopID, r.ID)
-	case refusedForGood(err) && r.UnknownSince != nil:
-		// An earlier try's answer was lost: make sure that try did not
-		// create the refund before calling it failed.
+	case refusedForGood(err) && (r.UnknownSince != nil || j.Attempts > 1):
+		// An earlier try's answer was lost (or the process died before it
+		// recorded one): make sure that try did not create the refund
+		// before calling it failed.
 		return s.confirmRefused(ctx, j, client, r.Refund, err)
 	case refusedForGood(err):
 		s.log.Warn("refund refused by WeChat Pay", "shop", j.ShopID, "refund", r.ID, "err", err.Error())
@@ -181,6 +182,44 @@ func (s *Service) queryRefund(ctx context.Context, j jobs.Job) error {
 		return jobs.RetryLater{After: refundWait(s.cfg.QueryAfter, j.Attempts)}
 	}
 	return nil
+}
+
+// recheckFailedRefund asks WeChat once more about a refund that was
+// marked failed before this version, which failed refunds blind (no
+// answer, or eight tries) and released their amount. WeChat's verified
+// answer is applied: SUCCESS counts the refund again and alarms (see
+// lateRefundSuccess); CLOSED or "no such refund" confirms the failure;
+// PROCESSING or no answer is asked again later, for as long as it takes.
+func (s *Service) recheckFailedRefund(ctx context.Context, j jobs.Job) error {
+	var p refundJob
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return err
+	}
+	r, err := s.refund(ctx, j.ShopID, p.RefundID)
+	if errs.Is(err, "refund_not_found") || (err == nil && r.Status != "failed") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	client, _, err := s.clients.get(ctx, j.ShopID)
+	if err != nil {
+		return jobs.RetryLater{After: refundWait(s.cfg.QueryAfter, j.Attempts)}
+	}
+	res, err := client.QueryRefund(ctx, r.OutRefundNo)
+	switch {
+	case wechatpay.IsNotFound(err):
+		return nil
+	case err != nil:
+		s.log.Warn("recheck of a refund marked failed: no answer from WeChat Pay; asking again", "shop", j.ShopID, "refund", r.ID, "err", err.Error())
+		return jobs.RetryLater{After: refundWait(s.cfg.QueryAfter, j.Attempts)}
+	case res.Status == wechatpay.RefundStatusSuccess:
+		return s.settleRefund(ctx, j.ShopID, r.OutRefundNo, res.Status, res.RefundID, "")
+	case res.Status == wechatpay.RefundStatusClosed:
+		return nil
+	default: // still processing, or abnormal at WeChat: its end is not known yet
+		return jobs.RetryLater{After: refundWait(s.cfg.QueryAfter, j.Attempts)}
+	}
 }
 
 var refundStatuses = map[string]string{wechatpay.RefundStatusSuccess: "succeeded", wechatpay.RefundStatusProcessing: "processing",

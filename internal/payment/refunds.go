@@ -21,8 +21,11 @@ import (
 // verified answer, with a backoff that grows to refundMaxWait: a refund
 // whose fate is unknown is never given up on, nor failed blind.
 const (
-	RefundSubmitKind   = "refund.submit"
-	RefundQueryKind    = "refund.query"
+	RefundSubmitKind = "refund.submit"
+	RefundQueryKind  = "refund.query"
+	// RefundRecheckKind re-verifies a refund an older version failed
+	// blind; migration 0049 queues one for each failed refund.
+	RefundRecheckKind  = "refund.recheck"
 	maxRefundReasonLen = 80 // WeChat's limit on the reason shown to the payer
 	refundMaxWait      = 6 * time.Hour
 	// forever is the attempts of jobs that must not give up (the jobs

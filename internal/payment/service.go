@@ -271,6 +271,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	q.Handle(QueryKind, s.queryPayment)
 	q.Handle(RefundSubmitKind, s.submitRefund)
 	q.Handle(RefundQueryKind, s.queryRefund)
+	q.Handle(RefundRecheckKind, s.recheckFailedRefund)
 	q.Every(ReconcileKind, time.Hour, s.reconcileDue)
 	q.Every(RepairKind, time.Hour, s.repairDue)
 	q.Every(CertRefreshKind, paycerts.RefreshEvery, s.refreshCertificates)
