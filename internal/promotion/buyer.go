@@ -82,16 +82,19 @@ func (c Coupon) forBuyer() BuyerCoupon {
 
 // BuyerWithdrawal is a promoter's own withdrawal (without who decided it).
 type BuyerWithdrawal struct {
-	ID        int64     `json:"id"`
-	Amount    int64     `json:"amount" doc:"fen"`
-	Status    string    `json:"status" doc:"requested, approved, rejected or paid"`
-	Note      string    `json:"note" doc:"the shop's note on its decision"`
-	Reference string    `json:"reference" doc:"the payout's reference"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         int64     `json:"id"`
+	Amount     int64     `json:"amount" doc:"fen"`
+	Status     string    `json:"status" doc:"requested, approved, rejected or paid"`
+	Note       string    `json:"note" doc:"the shop's note on its decision"`
+	Reference  string    `json:"reference" doc:"the payout's reference"`
+	CreatedAt  time.Time `json:"created_at"`
+	OwedOffset int64     `json:"owed_offset" doc:"fen of it that pays back commissions clawed back after refunds"`
+	Payable    int64     `json:"payable" doc:"fen transferred to you: amount − owed_offset"`
 }
 
 func (w Withdrawal) forBuyer() BuyerWithdrawal {
-	return BuyerWithdrawal{ID: w.ID, Amount: w.Amount, Status: w.Status, Note: w.Note, Reference: w.Reference, CreatedAt: w.CreatedAt}
+	return BuyerWithdrawal{ID: w.ID, Amount: w.Amount, Status: w.Status, Note: w.Note, Reference: w.Reference, CreatedAt: w.CreatedAt,
+		OwedOffset: w.OwedOffset, Payable: w.Payable}
 }
 
 // forBuyers maps a list to its buyer shape.

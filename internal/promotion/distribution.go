@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -559,15 +560,25 @@ type Withdrawal struct {
 	// the shop's withdrawal limit a second, different person approves.
 	FirstApprovedBy *int64 `json:"first_approved_by" doc:"staff account id of the first approval (null: none yet)"`
 	ApprovalsNeeded int    `json:"approvals_needed" doc:"approvals still needed before the payout (0 once approved, paid or rejected)"`
+	// A payout first settles what the promoter owes from commissions
+	// clawed back after refunds.
+	OwedOffset int64 `json:"owed_offset" doc:"fen of the amount that settles the promoter's claw-back debt instead of being paid out: what it would be now for an open withdrawal, what it was for a paid one"`
+	Payable    int64 `json:"payable" doc:"fen to transfer to the promoter: amount − owed_offset (0 for a rejected withdrawal)"`
 }
 
-const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at, first_approved_by`
+const withdrawalColumns = `id, promoter_id, amount, status, note, reference, decided_by, created_at, first_approved_by,
+	CASE WHEN status IN ('requested', 'approved') THEN (SELECT owed FROM promoters p WHERE p.id = withdrawals.promoter_id) ELSE owed_offset END`
 
 func scanWithdrawal(row db.Scanner) (Withdrawal, error) {
 	var w Withdrawal
 	var created int64
-	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created, &w.FirstApprovedBy)
+	var owed int64
+	err := row.Scan(&w.ID, &w.PromoterID, &w.Amount, &w.Status, &w.Note, &w.Reference, &w.DecidedBy, &created, &w.FirstApprovedBy, &owed)
 	w.CreatedAt = time.UnixMilli(created).UTC()
+	if w.Status != "rejected" {
+		w.OwedOffset = min(owed, w.Amount)
+		w.Payable = w.Amount - w.OwedOffset
+	}
 	return w, err
 }
 
@@ -638,6 +649,11 @@ func (s *Service) Withdrawals(ctx context.Context, shopID, promoterID int64, sta
 type DecideInput struct {
 	Note      string `json:"note"`
 	Reference string `json:"reference" doc:"required when recording the payout"`
+	// Payable, when given with pay, must be what is payable now: a
+	// claw-back that landed after staff read the withdrawal is refused
+	// (409 payable_changed) rather than recorded against a transfer made
+	// for another amount.
+	Payable *int64 `json:"payable,omitempty" doc:"fen transferred to the promoter (with pay): must equal the withdrawal's payable now"`
 }
 
 // Decide moves a withdrawal: approve (requested → approved; above the
@@ -702,10 +718,33 @@ func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdraw
 			}
 			return "", illegal(w, "paid", err)
 		}
-		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, paid_out = paid_out + ? WHERE id = ? AND withdrawing >= ?`,
-			w.Amount, w.Amount, w.PromoterID, w.Amount))
+		return action, payOut(ctx, tx, w, in.Payable)
 	}
 	return "", errs.E(errs.Invalid, "invalid_action", "unknown action")
+}
+
+// payOut books a paid withdrawal on its promoter: what the promoter owes
+// from claw-backs is settled from it first (owed_offset), the rest is paid
+// out; a compare-and-set on the debt keeps a concurrent claw-back out.
+func payOut(ctx context.Context, tx *db.Tx, w Withdrawal, payable *int64) error {
+	var owed int64
+	if err := tx.QueryRow(ctx, `SELECT owed FROM promoters WHERE id = ?`, w.PromoterID).Scan(&owed); err != nil {
+		return err
+	}
+	offset := min(owed, w.Amount)
+	if payable != nil && *payable != w.Amount-offset {
+		return errs.E(errs.Conflict, "payable_changed", fmt.Sprintf(
+			"the payable amount is now %d fen (the promoter owes %d fen from refunded orders): transfer that amount", w.Amount-offset, owed))
+	}
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET owed_offset = ? WHERE id = ?`, offset, w.ID)); err != nil {
+		return err
+	}
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, paid_out = paid_out + ?, owed = owed - ?
+		WHERE id = ? AND withdrawing >= ? AND owed = ?`, w.Amount, w.Amount-offset, offset, w.PromoterID, w.Amount, owed))
+	if db.IsNoRows(err) {
+		return errs.E(errs.Conflict, "payable_changed", "a claw-back landed meanwhile: read the withdrawal's payable again")
+	}
+	return err
 }
 
 // illegal turns a compare-and-set that matched no row into a 409.

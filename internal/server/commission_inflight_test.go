@@ -167,3 +167,51 @@ func TestRejectedWithdrawalPaysWhatIsOwedFirst(t *testing.T) {
 		}
 	})
 }
+
+// TestPayoutSettlesTheClawBackDebtFirst: a withdrawal that was pending when
+// a claw-back made the promoter owe money pays that debt first: its payable
+// amount shrinks, a payout recorded for the old amount is refused, and the
+// books balance. Before, the withdrawal was paid in full and the debt stayed.
+func TestPayoutSettlesTheClawBackDebtFirst(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "付", "enterprise")
+		e.setStock(a, 100)
+		e.enablePay(op, a, paysandbox.KeyModePublicKey)
+		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
+		p := int64(e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)["id"].(float64))
+		buyer := e.buyers(a, 1, "payout")[0]
+		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
+		var orders []int64
+		for range 2 { // 990 commission each
+			o := e.buyNow(buyer, a.skuID, 1)
+			e.payOrder(a, buyer, o)
+			e.completeLongAgo(a, buyer, o, 8)
+			orders = append(orders, o)
+		}
+		e.settleCommissions()
+		w := e.must(a.member, 201, "POST", "/api/v1/me/withdrawals", map[string]any{"amount": 1980})
+		id := int64(w["id"].(float64))
+		if w["payable"] != float64(1980) || w["owed_offset"] != float64(0) {
+			t.Fatalf("withdrawal: %v", w)
+		}
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/withdrawals/%d/approve", id), map[string]any{})
+		e.refundInFull(a, orders[0]) // its 990 is clawed back: nothing available, so owed
+		e.settleCommissions()
+		got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/withdrawals?promoter_id=%d", p), nil)["items"].([]any)[0].(map[string]any)
+		if got["payable"] != float64(990) || got["owed_offset"] != float64(990) {
+			t.Fatalf("after the claw-back the withdrawal shows %v", got)
+		}
+		pay := fmt.Sprintf("/admin/api/v1/withdrawals/%d/pay", id)
+		if r := e.do(a.owner, "POST", pay, map[string]any{"reference": "TR-1", "payable": 1980}); r.status != 409 || r.code() != "payable_changed" {
+			t.Fatalf("recording a payout of the old amount: %d %s", r.status, r.body)
+		}
+		paid := e.must(a.owner, 200, "POST", pay, map[string]any{"reference": "TR-1", "payable": 990})
+		if paid["status"] != "paid" || paid["payable"] != float64(990) || paid["owed_offset"] != float64(990) {
+			t.Fatalf("paid: %v", paid)
+		}
+		if got := e.promoter(a.member); got["owed"].(float64) != 0 || got["withdrawing"].(float64) != 0 || got["paid_out"].(float64) != 990 || got["available"].(float64) != 0 {
+			t.Fatalf("promoter after the payout: %v (want 990 paid out, the 990 debt settled)", got)
+		}
+	})
+}
