@@ -358,8 +358,11 @@ func (a Applied) setPrices(lines []Line) {
 	}
 }
 
+// setPromotionPrice puts a promotion's price on the line, unless the SKU's
+// own price is lower (it was cut after the promotion was set up): a
+// promotion never makes the buyer pay more.
 func (l *Line) setPromotionPrice(price int64) {
-	l.OriginalPrice, l.UnitPrice = l.UnitPrice, price
+	l.OriginalPrice, l.UnitPrice = l.UnitPrice, min(price, l.UnitPrice)
 	l.Amount = l.UnitPrice * l.Quantity
 }
 

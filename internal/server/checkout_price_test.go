@@ -58,6 +58,15 @@ func TestPreviewPriceIsWhatTheOrderCharges(t *testing.T) {
 			claim := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/flash-sales/%d/claim", sale), map[string]any{"token": tok})
 			return map[string]any{"flash_claim_id": int64(claim["id"].(float64))}
 		}, 4900},
+		{"flash claim after the SKU's price fell below the flash price: the lower price", func(e *env, a testShop) map[string]any {
+			sale := e.newSale(a, "秒杀", 10, time.Now()) // 4900
+			if _, err := e.srv.DB.Exec(context.Background(), `UPDATE skus SET price = 3900 WHERE id = ?`, a.skuID); err != nil {
+				e.t.Fatal(err)
+			}
+			tok := e.must(a.member, 200, "GET", fmt.Sprintf("/api/v1/flash-sales/%d/token", sale), nil)["token"]
+			claim := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/flash-sales/%d/claim", sale), map[string]any{"token": tok})
+			return map[string]any{"flash_claim_id": int64(claim["id"].(float64))}
+		}, 3900},
 		{"flash claim with a coupon", func(e *env, a testShop) map[string]any {
 			w := coupon(e, a, map[string]any{"kind": "amount", "amount": 500, "threshold": 1000})
 			sale := e.newSale(a, "秒杀", 10, time.Now())
