@@ -75,6 +75,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string) er
 			}
 		}()
 	}
+	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" && !isLoopback(cfg.Addr) {
+		log.Warn("/metrics is public on the listen address: set --metrics-addr (e.g. 127.0.0.1:9090) or --metrics-token")
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	return srv.Serve(ctx, ln)
 }
@@ -161,4 +164,14 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	fmt.Fprintf(stdout, "data folder: %s (%s)\n", cfg.DataDir, map[bool]string{true: "new demo shop seeded", false: "reusing its data"}[seeded])
 	demo.Walkthrough(stdout, strings.TrimRight(base, "/"))
 	return srv.Serve(ctx, ln)
+}
+
+// isLoopback reports whether addr (host:port) listens only on this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
