@@ -104,7 +104,7 @@ func TestDistributionTwoLevelsFrozenThenSettled(t *testing.T) {
 		e.must(other, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p2})
 		second := e.buyNow(other, a.skuID, 2) // 19800
 		e.payOrder(a, other, second)
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", second), map[string]any{"amount": 9900, "reason": "退一件"})
+		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", second), map[string]any{"amount": 9900, "reason": "退一件"})
 		e.completeLongAgo(a, other, second, 8)
 		e.settleCommissions()
 		if got := e.promoter(recruit); got["available"].(float64) != 990+990 || got["frozen"].(float64) != 0 {
@@ -140,7 +140,7 @@ func TestDistributionFixedProductCommissionAndReversal(t *testing.T) {
 		// The whole order is refunded: the commission is reversed.
 		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", order), nil)
 		mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
-		r := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", order), map[string]any{"amount": o["paid_amount"], "reason": "整单退"})
+		r := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", order), map[string]any{"amount": o["paid_amount"], "reason": "整单退"})
 		e.runDueJobs("refund.submit")
 		if d, err := e.pay.CompleteRefund(context.Background(), mchid, r["out_refund_no"].(string), "SUCCESS"); err != nil || !d.Delivered {
 			t.Fatalf("refund: %v %+v", err, d)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -375,4 +376,12 @@ func (e *env) withHeader(name, value string) *env {
 	}
 	c.extra.Set(name, value)
 	return &c
+}
+
+var refundKeys atomic.Int64
+
+// keyed returns a copy of e whose requests carry a fresh Idempotency-Key,
+// as a staff refund needs: one key per refund meant.
+func (e *env) keyed() *env {
+	return e.withHeader("Idempotency-Key", fmt.Sprintf("test-refund-%06d", refundKeys.Add(1)))
 }

@@ -101,8 +101,8 @@ func TestShippingWaitsForAFullRefund(t *testing.T) {
 		refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)
 		ship := fmt.Sprintf("/admin/api/v1/orders/%d/ship", a.orderID)
 		body := map[string]any{"carrier": "顺丰", "tracking_no": "SF1234567"}
-		first := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 5000})
-		second := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 4900})
+		first := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 5000})
+		second := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 4900})
 		if r := e.do(a.owner, "POST", ship, body); r.status != 409 || r.code() != "refund_in_progress" {
 			t.Fatalf("shipping while a full refund is pending: %d %s", r.status, r.body)
 		}
@@ -143,7 +143,7 @@ func TestPartialRefundShownPerLine(t *testing.T) {
 		if d, err := e.pay.PayWithParams(context.Background(), a.appid, e.payParams(a.member, id)); err != nil || !d.Delivered {
 			t.Fatalf("pay: %v %+v", err, d)
 		}
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", id), map[string]any{"amount": 10000})
+		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", id), map[string]any{"amount": 10000})
 		for _, who := range []caller{a.owner, a.member} {
 			path := fmt.Sprintf("/api/v1/orders/%d", id)
 			if who == a.owner {
