@@ -237,7 +237,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
-	(&moderation.Handlers{Svc: s.Moderation, Allow: s.Limiter.Allow, ClientIP: s.clientIP}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
