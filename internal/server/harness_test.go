@@ -65,6 +65,12 @@ const operatorPassword = "operator-pass-1"
 // more settings (flags).
 func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env {
 	t.Helper()
+	return newEnvWith(t, dsn, sb, server.Options{}, args...)
+}
+
+// newEnvWith is newEnv with server options (what serve passes, say).
+func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Options, args ...string) *env {
+	t.Helper()
 	if sb == nil {
 		sb = sandbox.New()
 	}
@@ -89,7 +95,7 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env 
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(context.Background(), cfg, log, server.Options{})
+	srv, err := server.New(context.Background(), cfg, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Limiter = ratelimit.New(s.DB)
 	s.WeChat = wechat.NewClient(s.cfg.WeChatAPI, opts.HTTPClient, &wechatTokens{db: s.DB})
 	s.Shops = shop.NewService(s.DB, box)
+	s.Shops.NoPublicURL = s.cfg.PublicURL == "" && opts.RequirePublicURL // serve: see checkPublicURL
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
