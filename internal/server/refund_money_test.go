@@ -80,7 +80,7 @@ func TestUnknownRefundIsNeverFailedBlind(t *testing.T) {
 		if d, err := e.pay.CompleteRefund(context.Background(), mchid, r["out_refund_no"].(string), "SUCCESS"); err != nil || !d.Delivered {
 			t.Fatalf("refund notification: %v %+v", err, d)
 		}
-		if st := e.orderStatus(a.owner, a.orderID); st != "closed" || len(e.attention(a.owner)) != 0 {
+		if st := e.orderStatus(a.owner, a.orderID); st != "refunded" || len(e.attention(a.owner)) != 0 {
 			t.Fatalf("after success: order %s, attention %v", st, e.attention(a.owner))
 		}
 	})
@@ -131,7 +131,7 @@ func TestLateRefundSuccessIsApplied(t *testing.T) {
 		}
 		r := e.refundOf(a.owner, a.orderID)
 		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
-		if r["status"] != "succeeded" || o["refunded_amount"] != float64(9900) || o["status"] != "closed" {
+		if r["status"] != "succeeded" || o["refunded_amount"] != float64(9900) || o["status"] != "refunded" {
 			t.Fatalf("late success: refund %v, order %v refunded %v", r["status"], o["status"], o["refunded_amount"])
 		}
 		if !strings.Contains(e.logs.String(), "ALARM: WeChat Pay reports success for a refund marked failed") {

@@ -50,7 +50,7 @@ func TestPartialRefundsUpToWhatWasPaid(t *testing.T) {
 			}
 		}
 		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
-		if o["status"] != "closed" || o["refunded_amount"] != float64(9900) {
+		if o["status"] != "refunded" || o["refunded_amount"] != float64(9900) {
 			t.Fatalf("fully refunded order: %v %v", o["status"], o["refunded_amount"])
 		}
 		if d, _ := e.pay.CompleteRefund(context.Background(), mchid, first["out_refund_no"].(string), "SUCCESS"); d.Delivered {
