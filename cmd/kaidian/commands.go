@@ -23,26 +23,40 @@ import (
 
 func configUsage() string { return config.Usage() }
 
+// commit is the commit the binary was built from when the build says so:
+// go build -ldflags "-X main.commit=$(git rev-parse HEAD)". Builds with
+// -buildvcs=false (CI sets GOFLAGS=-buildvcs=false) record no vcs.revision,
+// so without it version would say "unknown".
+var commit string
+
 // version is the release (server.Version, set with -ldflags), the module
-// version and the commit the binary was built from, as Go's build info
-// records them.
+// version and the commit the binary was built from: main.commit when set
+// with -ldflags, else the vcs.revision Go's build info records.
 func version() string {
-	mod, commit, modified := "(unknown)", "unknown", false
-	if info, ok := debug.ReadBuildInfo(); ok {
+	info, ok := debug.ReadBuildInfo()
+	return versionOf(info, ok, commit)
+}
+
+func versionOf(info *debug.BuildInfo, ok bool, linked string) string {
+	mod, rev, modified := "(unknown)", "unknown", false
+	if ok {
 		mod = info.Main.Path + " " + info.Main.Version
 		for _, s := range info.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				commit = s.Value
+				rev = s.Value
 			case "vcs.modified":
 				modified = s.Value == "true"
 			}
 		}
 	}
-	if modified {
-		commit += " (modified)"
+	if linked != "" {
+		rev, modified = linked, false // the builder's word; build info's flag is about its own checkout
 	}
-	return fmt.Sprintf("%s (module %s, commit %s, %s)", server.Version, mod, commit, runtime.Version())
+	if modified {
+		rev += " (modified)"
+	}
+	return fmt.Sprintf("%s (module %s, commit %s, %s)", server.Version, mod, rev, runtime.Version())
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string) error {

@@ -186,12 +186,12 @@ func refundStorm(t *testing.T, c *apiClient, shop crashShop, srv *serverProc, id
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		var closed int
-		d.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE status = 'closed'`).Scan(&closed)
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE status = 'refunded'`).Scan(&closed)
 		if closed == len(ids) {
 			return
 		}
 	}
-	t.Fatalf("the refunded orders did not all close")
+	t.Fatalf("the refunded orders did not all become refunded")
 }
 
 // dumpRows renders a query's rows for a failure message.

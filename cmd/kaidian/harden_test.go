@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -31,6 +32,36 @@ func TestVersionNamesModuleAndCommit(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("version %q lacks %q", out.String(), want)
 		}
+	}
+}
+
+// The commit comes from -ldflags "-X main.commit=…" when the build sets it
+// (CI builds with -buildvcs=false, which records no vcs.revision), else from
+// the build info's vcs.revision, else it is "unknown".
+func TestVersionCommitFromLdflagsThenBuildInfo(t *testing.T) {
+	vcs := &debug.BuildInfo{Main: debug.Module{Path: "github.com/kaidian/kaidian", Version: "(devel)"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "1111111"}, {Key: "vcs.modified", Value: "true"}}}
+	novcs := &debug.BuildInfo{Main: debug.Module{Path: "github.com/kaidian/kaidian", Version: "(devel)"}}
+	for _, c := range []struct {
+		info   *debug.BuildInfo
+		linked string
+		want   string
+	}{
+		{novcs, "", "commit unknown,"},
+		{novcs, "2222222", "commit 2222222,"},
+		{vcs, "", "commit 1111111 (modified),"},
+		{vcs, "2222222", "commit 2222222,"},
+	} {
+		if got := versionOf(c.info, true, c.linked); !strings.Contains(got, c.want) || !strings.Contains(got, "module github.com/kaidian/kaidian (devel)") {
+			t.Errorf("versionOf(-X main.commit=%q, vcs %v) = %q, want %q", c.linked, c.info.Settings, got, c.want)
+		}
+	}
+	old := commit
+	commit = "3333333"
+	defer func() { commit = old }()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &out, noenv); err != nil || !strings.Contains(out.String(), "commit 3333333,") {
+		t.Fatalf("kaidian version with main.commit set: %v %q", err, out.String())
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 // Handlers serves moderation to buyers, complainants and staff.
 type Handlers struct {
 	Svc *Service
-	// Allow counts a request against a limit (ratelimit.Limiter.Allow);
-	// nil = no limits. ClientIP names the caller's address.
-	Allow    func(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+	// Check counts a request against a limit and says how long to wait
+	// when it is over (ratelimit.Limiter.Check); nil = no limits. ClientIP
+	// names the caller's address.
+	Check    func(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error)
 	ClientIP func(r *http.Request) string
 }
 
@@ -27,19 +28,18 @@ const (
 	complaintsPerHour    = 10 // per address
 )
 
-var errTooMany = errs.E(errs.RateLimited, "too_many_requests", "too many submissions; try again later")
-
-// limit counts one request under key and refuses it over the limit.
+// limit counts one request under key and refuses it over the limit, with
+// the limiter's wait as Retry-After.
 func (h *Handlers) limit(ctx context.Context, key string, n int, window time.Duration) error {
-	if h.Allow == nil {
+	if h.Check == nil {
 		return nil
 	}
-	ok, err := h.Allow(ctx, key, n, window)
+	wait, err := h.Check(ctx, key, n, window)
 	if err != nil {
 		return errs.Wrap("rate limit", err)
 	}
-	if !ok {
-		return errTooMany
+	if wait > 0 {
+		return errs.TooMany("too_many_requests", "too many submissions; try again after Retry-After seconds", wait)
 	}
 	return nil
 }

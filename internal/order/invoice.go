@@ -63,7 +63,7 @@ func (s *Service) RequestInvoice(ctx context.Context, shopID, orderID, memberID 
 		if err != nil {
 			return err
 		}
-		if st == Cancelled || st == Closed {
+		if st == Cancelled || st == Refunded {
 			return errs.E(errs.Conflict, "order_not_invoiceable", "a cancelled or refunded order has no invoice")
 		}
 		res, err := tx.Exec(ctx, `INSERT INTO order_invoices (shop_id, order_id, title_type, title, tax_id, email, created_at, updated_at)

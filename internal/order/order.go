@@ -20,20 +20,22 @@ const (
 	Shipped        Status = "shipped"
 	Completed      Status = "completed"
 	Cancelled      Status = "cancelled"
-	Closed         Status = "closed" // fully refunded
+	// Refunded is closed: everything paid went back to the buyer (refunds
+	// confirmed by WeChat). It cannot be shipped, received or reviewed.
+	Refunded Status = "refunded"
 )
 
 // EnumValues lists the statuses for the API document.
 func (Status) EnumValues() []string {
-	return []string{string(PendingPayment), string(Paid), string(Shipped), string(Completed), string(Cancelled), string(Closed)}
+	return []string{string(PendingPayment), string(Paid), string(Shipped), string(Completed), string(Cancelled), string(Refunded)}
 }
 
 // transitions is the state machine: the statuses each status may move to.
 var transitions = map[Status][]Status{
 	PendingPayment: {Paid, Cancelled},
-	Paid:           {Shipped, Closed},
-	Shipped:        {Completed, Closed},
-	Completed:      {Closed},
+	Paid:           {Shipped, Refunded},
+	Shipped:        {Completed, Refunded},
+	Completed:      {Refunded},
 }
 
 // CanMove reports whether the state machine allows from → to.
@@ -49,7 +51,7 @@ func CanMove(from, to Status) bool {
 // ValidStatus reports whether s is a status.
 func ValidStatus(s Status) bool {
 	_, ok := transitions[s]
-	return ok || s == Cancelled || s == Closed
+	return ok || s == Cancelled || s == Refunded
 }
 
 func illegal(from, to Status) error {

@@ -44,18 +44,18 @@ func ReleaseRefund(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64
 		WHERE id = ? AND shop_id = ? AND refunded_amount >= ?`, amount, db.Now(), orderID, shopID, amount))
 }
 
-// CloseIfRefunded closes the order when refunds that went through add up
-// to everything that was paid.
+// CloseIfRefunded moves the order to refunded (a closed state) when refunds
+// that went through add up to everything that was paid.
 func CloseIfRefunded(ctx context.Context, tx *db.Tx, shopID, orderID, refundedOK int64) error {
 	var st Status
 	var paid int64
 	if err := tx.QueryRow(ctx, `SELECT status, paid_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &paid); err != nil {
 		return err
 	}
-	if paid == 0 || refundedOK < paid || !CanMove(st, Closed) {
+	if paid == 0 || refundedOK < paid || !CanMove(st, Refunded) {
 		return nil
 	}
-	return move(ctx, tx, shopID, orderID, st, Closed, System, "fully refunded", db.NowTime())
+	return move(ctx, tx, shopID, orderID, st, Refunded, System, "fully refunded", db.NowTime())
 }
 
 // LogNote records something that happened to an order without changing its

@@ -55,17 +55,21 @@ type Refund struct {
 	UnknownSince *time.Time `json:"unknown_since" doc:"since when WeChat's answer is unknown (lost, timed out or unverifiable); it is asked again"`
 }
 
+var errIdempotencyKeyRequired = errs.Field("Idempotency-Key", "idempotency_key_required",
+	"send an Idempotency-Key header of 8 to 64 characters, one per refund")
+
 type refundJob struct {
 	RefundID int64 `json:"refund_id"`
 }
 
 // RequestRefund refunds part or all of a paid order: the amount is set
 // aside on the order at once (never more than was paid) and sent to WeChat
-// by a job. A non-empty key makes it idempotent: the same key and request
-// return the same refund, the same key with another request is refused.
+// by a job. The key (required) makes it idempotent: the same key and
+// request return the same refund, the same key with another request is
+// refused, so a retried or double-clicked refund never pays out twice.
 func (s *Service) RequestRefund(ctx context.Context, shopID, orderID int64, key string, in RefundInput, actor order.Actor) (Refund, error) {
-	if key != "" && (len(key) < 8 || len(key) > 64) {
-		return Refund{}, errs.Field("Idempotency-Key", "invalid_idempotency_key", "must be 8 to 64 characters")
+	if len(key) < 8 || len(key) > 64 {
+		return Refund{}, errIdempotencyKeyRequired
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	hash := refundHash(orderID, in)
@@ -78,7 +82,7 @@ func (s *Service) RequestRefund(ctx context.Context, shopID, orderID int64, key 
 		id, err = requestRefundTx(ctx, tx, shopID, orderID, in, actor, key, hash)
 		return err
 	})
-	if db.IsUniqueViolation(err) && key != "" { // the same key at the same moment: answer with the winner's refund
+	if db.IsUniqueViolation(err) { // the same key at the same moment: answer with the winner's refund
 		if r, found, lookupErr := s.refundByKey(ctx, shopID, key, hash); found || lookupErr != nil {
 			return r, lookupErr
 		}

@@ -35,11 +35,16 @@ var (
 	errNotStarted     = errs.E(errs.Conflict, "flash_sale_not_started", "the flash sale has not started")
 	errEnded          = errs.E(errs.Gone, "flash_sale_ended", "the flash sale has ended")
 	errAlreadyClaimed = errs.E(errs.Conflict, "already_claimed", "you already hold units of this flash sale")
-	errTooFast        = errs.E(errs.RateLimited, "too_many_requests", "too many requests; try again in a moment")
 	errBadToken       = errs.Field("token", "flash_token_invalid", "get a fresh token from /api/v1/flash-sales/{id}/token")
 	errTokenUsed      = errs.Field("token", "flash_token_used", "this token was used; get a fresh one")
 	errNotEnoughLeft  = errs.E(errs.Conflict, "not_enough_left", "fewer units are left than you asked for")
 )
+
+// tooFast refuses a request sent before the limiter's window lets it
+// through; wait is that window's rest, sent as Retry-After.
+func tooFast(wait time.Duration) error {
+	return errs.TooMany("too_many_requests", "too many requests; try again after Retry-After seconds", wait)
+}
 
 // Tuning of the claim engine.
 const (
@@ -203,7 +208,7 @@ func (h *hotSale) admit(ctx context.Context, c *Claimer, memberID, qty int64, to
 		return errBadToken
 	}
 	if last, loaded := h.lastTry.Swap(memberID, nowMS); loaded && nowMS-last.(int64) < memberGap.Milliseconds() {
-		return errTooFast
+		return tooFast(memberGap) // the refused try was recorded too: the gap starts again now
 	}
 	if err := c.stillHolding(ctx, h, memberID, nowMS); err != nil {
 		return err

@@ -382,9 +382,9 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 		completed                                                        *int64
 	}
 	rows, err := s.db.Query(ctx, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount,
-		COALESCE(d.settle_days, 7), o.status = 'closed', o.completed_at
+		COALESCE(d.settle_days, 7), o.status = 'refunded', o.completed_at
 		FROM commissions c JOIN orders o ON o.id = c.order_id LEFT JOIN distribution_settings d ON d.shop_id = c.shop_id
-		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL)
+		WHERE c.status = 'frozen' AND (o.status = 'refunded' OR o.completed_at IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = c.order_id AND r.status NOT IN ('succeeded', 'failed'))
 		LIMIT 1000`)
 	if err != nil {

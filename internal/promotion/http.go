@@ -197,8 +197,10 @@ func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if h.ClientIP != nil && !h.addresses.allow(h.ClientIP(r), h.PerAddress, time.Now()) {
-		return errTooFast
+	if h.ClientIP != nil {
+		if wait := h.addresses.wait(h.ClientIP(r), h.PerAddress, time.Now()); wait > 0 {
+			return tooFast(wait)
+		}
 	}
 	var in claimRequest
 	if err := httpx.Decode(w, r, &in, 4<<10); err != nil {
@@ -531,7 +533,10 @@ type addressLimiter struct {
 	counts map[string]int
 }
 
-func (l *addressLimiter) allow(addr string, perSecond int, now time.Time) bool {
+// wait counts a claim from addr and returns 0 when it is within perSecond
+// for the current second, else how long until the next second starts
+// counting afresh (the Retry-After).
+func (l *addressLimiter) wait(addr string, perSecond int, now time.Time) time.Duration {
 	if perSecond <= 0 {
 		perSecond = 20
 	}
@@ -541,5 +546,8 @@ func (l *addressLimiter) allow(addr string, perSecond int, now time.Time) bool {
 		l.second, l.counts = sec, map[string]int{}
 	}
 	l.counts[addr]++
-	return l.counts[addr] <= perSecond
+	if l.counts[addr] <= perSecond {
+		return 0
+	}
+	return time.Second - time.Duration(now.Nanosecond())
 }

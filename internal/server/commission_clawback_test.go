@@ -15,7 +15,7 @@ func (e *env) refundInFull(a testShop, orderID int64) {
 	e.t.Helper()
 	o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", orderID), nil)
 	mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
-	r := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", orderID), map[string]any{"amount": o["paid_amount"], "reason": "整单退"})
+	r := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", orderID), map[string]any{"amount": o["paid_amount"], "reason": "整单退"})
 	e.runDueJobs("refund.submit")
 	if d, err := e.pay.CompleteRefund(context.Background(), mchid, r["out_refund_no"].(string), "SUCCESS"); err != nil || !d.Delivered {
 		e.t.Fatalf("refund: %v %+v", err, d)

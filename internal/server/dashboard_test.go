@@ -15,7 +15,7 @@ func TestDashboardCountsTodaysOrdersPaymentsAndRefunds(t *testing.T) {
 		b := e.newShop(op, "乙", "enterprise")
 		e.buyNow(a.member, a.skuID, 2) // a second, unpaid order
 		e.paidOrder(op, a)             // 9900 fen
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
+		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
 
 		var d struct {
 			Today struct {

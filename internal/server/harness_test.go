@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +65,12 @@ const operatorPassword = "operator-pass-1"
 // more settings (flags).
 func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env {
 	t.Helper()
+	return newEnvWith(t, dsn, sb, server.Options{}, args...)
+}
+
+// newEnvWith is newEnv with server options (what serve passes, say).
+func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Options, args ...string) *env {
+	t.Helper()
 	if sb == nil {
 		sb = sandbox.New()
 	}
@@ -88,7 +95,7 @@ func newEnv(t testing.TB, dsn string, sb *sandbox.Sandbox, args ...string) *env 
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(context.Background(), cfg, log, server.Options{})
+	srv, err := server.New(context.Background(), cfg, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,4 +382,12 @@ func (e *env) withHeader(name, value string) *env {
 	}
 	c.extra.Set(name, value)
 	return &c
+}
+
+var refundKeys atomic.Int64
+
+// keyed returns a copy of e whose requests carry a fresh Idempotency-Key,
+// as a staff refund needs: one key per refund meant.
+func (e *env) keyed() *env {
+	return e.withHeader("Idempotency-Key", fmt.Sprintf("test-refund-%06d", refundKeys.Add(1)))
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -323,26 +324,58 @@ func TestProductTextForReviewIsHeldOffTheShelf(t *testing.T) {
 }
 
 // TestSubmissionsAndComplaintsAreRateLimited: a buyer may post 20 items a
-// minute, an address file 10 complaints an hour; beyond that, 429.
+// minute, an address file 10 complaints an hour; beyond that, 429 with the
+// limiter's own wait as Retry-After (not a constant minute).
 func TestSubmissionsAndComplaintsAreRateLimited(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		a := e.newShop(e.operator(), "甲", "enterprise")
-		got := map[int]int{}
-		for i := range 21 {
-			r := e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": "product:1", "text": fmt.Sprintf("好评第%d条", i)})
-			got[r.status]++
+		// Start 8 to 30 s into a minute, so the 21 posts share one window and
+		// the expected wait (≤ 58 s) can never be the old constant 60.
+		switch ms := time.Now().UnixMilli() % 60000; {
+		case ms < 8000:
+			time.Sleep(time.Duration(8000-ms+50) * time.Millisecond)
+		case ms > 30000:
+			time.Sleep(time.Duration(60000-ms+8050) * time.Millisecond)
 		}
-		if got[201] != 20 || got[429] != 1 {
+		got := map[int]int{}
+		var last response
+		var before, after int64
+		for i := range 21 {
+			before = time.Now().UnixMilli()
+			last = e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": "product:1", "text": fmt.Sprintf("好评第%d条", i)})
+			after = time.Now().UnixMilli()
+			got[last.status]++
+		}
+		if got[201] != 20 || got[429] != 1 || last.status != 429 {
 			t.Fatalf("21 posts in a minute: %v", got)
 		}
+		// The sliding window lets a 22nd post through once 21·(rest of the
+		// next window) ≤ 19·window: the rest of this minute + 60 − 19·60/21 s.
+		checkRetryAfter(t, last, 60000, 60000-19*60000/21, before, after)
 		item := e.mustList(a.member, "/api/v1/contents?target=product:1")[0]
 		got = map[int]int{}
 		for range 11 {
-			r := e.do(caller{appid: a.appid}, "POST", "/api/v1/complaints", map[string]any{"item_id": item["id"], "reason": "抄袭了我的原创内容", "contact": "13800138000"})
-			got[r.status]++
+			before = time.Now().UnixMilli()
+			last = e.do(caller{appid: a.appid}, "POST", "/api/v1/complaints", map[string]any{"item_id": item["id"], "reason": "抄袭了我的原创内容", "contact": "13800138000"})
+			after = time.Now().UnixMilli()
+			got[last.status]++
 		}
-		if got[201] != 10 || got[429] != 1 {
+		if got[201] != 10 || got[429] != 1 || last.status != 429 {
 			t.Fatalf("11 complaints in an hour: %v", got)
 		}
+		checkRetryAfter(t, last, 3600000, 3600000-9*3600000/11, before, after)
 	})
+}
+
+// checkRetryAfter checks a 429's Retry-After against the limiter's window
+// of size ms: the rest of the current window (the request was sent between
+// before and after, Unix ms) plus extra ms into the next, in whole seconds
+// rounded up.
+func checkRetryAfter(t *testing.T, r response, size, extra, before, after int64) {
+	t.Helper()
+	secs := func(at int64) int64 { return (size - at%size + extra + 999) / 1000 }
+	got, err := strconv.ParseInt(r.header.Get("Retry-After"), 10, 64)
+	if err != nil || got < secs(after) || got > secs(before) {
+		t.Fatalf("Retry-After %q, want %d to %d s (the limiter's window)", r.header.Get("Retry-After"), secs(after), secs(before))
+	}
 }

@@ -92,7 +92,7 @@ func TestRepairCompletesPaymentRecords(t *testing.T) {
 
 // TestShippingWaitsForAFullRefund: while refunds requested cover the whole
 // payment, the order cannot be shipped (409); refunded in full, it is
-// closed and can be neither shipped nor confirmed.
+// refunded (closed): it can be neither shipped, confirmed nor reviewed.
 func TestShippingWaitsForAFullRefund(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		op := e.operator()
@@ -101,8 +101,8 @@ func TestShippingWaitsForAFullRefund(t *testing.T) {
 		refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)
 		ship := fmt.Sprintf("/admin/api/v1/orders/%d/ship", a.orderID)
 		body := map[string]any{"carrier": "顺丰", "tracking_no": "SF1234567"}
-		first := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 5000})
-		second := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 4900})
+		first := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 5000})
+		second := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 4900})
 		if r := e.do(a.owner, "POST", ship, body); r.status != 409 || r.code() != "refund_in_progress" {
 			t.Fatalf("shipping while a full refund is pending: %d %s", r.status, r.body)
 		}
@@ -112,7 +112,7 @@ func TestShippingWaitsForAFullRefund(t *testing.T) {
 				t.Fatalf("refund notification: %v %+v", err, d)
 			}
 		}
-		if st := e.orderStatus(a.owner, a.orderID); st != "closed" {
+		if st := e.orderStatus(a.owner, a.orderID); st != "refunded" {
 			t.Fatalf("fully refunded order is %s", st)
 		}
 		if r := e.do(a.owner, "POST", ship, body); r.status != 409 {
@@ -120,6 +120,25 @@ func TestShippingWaitsForAFullRefund(t *testing.T) {
 		}
 		if r := e.do(a.member, "POST", fmt.Sprintf("/api/v1/orders/%d/confirm-receipt", a.orderID), nil); r.status != 409 && r.status != 404 {
 			t.Fatalf("confirming a refunded order: %d %s", r.status, r.body)
+		}
+		// refunded is a status of its own: in the event log and both lists' filters.
+		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
+		events := o["events"].([]any)
+		if last := events[len(events)-1].(map[string]any); last["to"] != "refunded" || last["reason"] != "fully refunded" {
+			t.Fatalf("the last event: %v", last)
+		}
+		for _, who := range []struct {
+			c    caller
+			path string
+		}{{a.owner, "/admin/api/v1/orders?status=refunded"}, {a.member, "/api/v1/orders?status=refunded"}} {
+			if list := e.mustList(who.c, who.path); len(list) != 1 || list[0]["status"] != "refunded" {
+				t.Fatalf("%s: %v", who.path, list)
+			}
+		}
+		// A fully refunded buyer is no longer a buyer of the product.
+		if r := e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "review",
+			"target": fmt.Sprintf("product:%d", a.productID), "text": "质量很好"}); r.status != 403 || r.code() != "not_a_buyer" {
+			t.Fatalf("reviewing a refunded order's product: %d %s", r.status, r.body)
 		}
 	})
 }
@@ -143,7 +162,7 @@ func TestPartialRefundShownPerLine(t *testing.T) {
 		if d, err := e.pay.PayWithParams(context.Background(), a.appid, e.payParams(a.member, id)); err != nil || !d.Delivered {
 			t.Fatalf("pay: %v %+v", err, d)
 		}
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", id), map[string]any{"amount": 10000})
+		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", id), map[string]any{"amount": 10000})
 		for _, who := range []caller{a.owner, a.member} {
 			path := fmt.Sprintf("/api/v1/orders/%d", id)
 			if who == a.owner {

@@ -168,8 +168,8 @@ func runMainFlows(t *testing.T, e *env) {
 	e.payOrder(a, a.member, orderID)
 	waitFor(t, "the order paid", func() bool { return e.orderStatus(a.owner, orderID) == "paid" })
 	refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", orderID)
-	e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 1000, "reason": "少发一件"})
-	e.do(a.owner, "POST", refunds, map[string]any{"amount": 99999999})
+	e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 1000, "reason": "少发一件"})
+	e.keyed().do(a.owner, "POST", refunds, map[string]any{"amount": 99999999})
 	e.must(a.owner, 200, "GET", refunds, nil)
 
 	create := fmt.Sprintf("/api/v1/orders/%d/aftersales", orderID)

@@ -139,7 +139,7 @@ func TestMoreListsArePagesWithCursors(t *testing.T) {
 
 		e.paidOrder(op, a) // 9900 fen
 		for i := 0; i < 3; i++ {
-			e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
+			e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
 		}
 		if ids := e.walkPages(a.owner, fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), 2); len(ids) != 3 || !distinctDescending(ids) {
 			t.Fatalf("an order's refunds paged: %v", ids)

@@ -13,7 +13,7 @@ func TestDailyReconciliation(t *testing.T) {
 		a := e.newShop(op, "甲", "enterprise")
 		_, mchid := e.paidOrder(op, a) // 9900 paid, matched on both sides
 		ctx := context.Background()
-		refund := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
+		refund := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1000})
 		e.runDueJobs("refund.submit")
 		if _, err := e.pay.CompleteRefund(ctx, mchid, refund["out_refund_no"].(string), "SUCCESS"); err != nil {
 			t.Fatal(err)

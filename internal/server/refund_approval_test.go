@@ -29,15 +29,15 @@ func TestServiceRefundLimitAndApproval(t *testing.T) {
 		e.must(a.owner, 201, "POST", "/admin/api/v1/staff", map[string]any{"username": "service_a", "password": "role-pass-1", "role": "service"})
 		service := e.staffLogin("service_a", "role-pass-1")
 		refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)
-		if r := e.do(service, "POST", refunds, map[string]any{"amount": 100}); r.status != 403 || r.code() != "refund_needs_approval" {
+		if r := e.keyed().do(service, "POST", refunds, map[string]any{"amount": 100}); r.status != 403 || r.code() != "refund_needs_approval" {
 			t.Fatalf("customer service refunding with no limit set: %d %s", r.status, r.body)
 		}
 		if r := e.do(service, "PUT", "/admin/api/v1/refund-policy", map[string]any{"service_limit": 100000}); r.status != 403 {
 			t.Fatalf("customer service setting its own limit: %d %s", r.status, r.body)
 		}
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/refund-policy", map[string]any{"service_limit": 3000})
-		e.must(service, 201, "POST", refunds, map[string]any{"amount": 2000})
-		if r := e.do(service, "POST", refunds, map[string]any{"amount": 3001}); r.status != 403 || r.code() != "refund_needs_approval" {
+		e.keyed().must(service, 201, "POST", refunds, map[string]any{"amount": 2000})
+		if r := e.keyed().do(service, "POST", refunds, map[string]any{"amount": 3001}); r.status != 403 || r.code() != "refund_needs_approval" {
 			t.Fatalf("customer service above its limit: %d %s", r.status, r.body)
 		}
 		req := e.must(service, 201, "POST", "/admin/api/v1/refund-requests", map[string]any{"order_id": a.orderID, "amount": 5000, "reason": "破损"})

@@ -49,7 +49,7 @@ func TestUnknownRefundIsNeverFailedBlind(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ref := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
+		ref := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
 		for runs := 0; e.jobAttempts(fmt.Sprintf("refund-submit:%v", ref["id"])) < 12; runs++ {
 			if runs > 24 {
 				t.Fatalf("the refund job stopped after %d tries", e.jobAttempts(fmt.Sprintf("refund-submit:%v", ref["id"])))
@@ -70,7 +70,7 @@ func TestUnknownRefundIsNeverFailedBlind(t *testing.T) {
 		if len(items) != 1 || !strings.Contains(items[0].(map[string]any)["why"].(string), "unknown") {
 			t.Fatalf("needs attention: %v", items)
 		}
-		if r := e.do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1}); r.code() != "refund_exceeds_paid" {
+		if r := e.keyed().do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 1}); r.code() != "refund_exceeds_paid" {
 			t.Fatalf("a second refund while the first is unknown: %d %s", r.status, r.body)
 		}
 		e.runDueJobs("refund.submit") // WeChat answers again: the same refund (same out_refund_no)
@@ -80,7 +80,7 @@ func TestUnknownRefundIsNeverFailedBlind(t *testing.T) {
 		if d, err := e.pay.CompleteRefund(context.Background(), mchid, r["out_refund_no"].(string), "SUCCESS"); err != nil || !d.Delivered {
 			t.Fatalf("refund notification: %v %+v", err, d)
 		}
-		if st := e.orderStatus(a.owner, a.orderID); st != "closed" || len(e.attention(a.owner)) != 0 {
+		if st := e.orderStatus(a.owner, a.orderID); st != "refunded" || len(e.attention(a.owner)) != 0 {
 			t.Fatalf("after success: order %s, attention %v", st, e.attention(a.owner))
 		}
 	})
@@ -93,7 +93,7 @@ func TestRefusedRefundFails(t *testing.T) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
 		e.paidOrder(op, a)
-		ref := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 5000})
+		ref := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 5000})
 		// WeChat refuses a refund whose order total is not the order's.
 		if _, err := e.srv.DB.Exec(context.Background(), `UPDATE refunds SET total = 9800 WHERE id = ?`, int64(ref["id"].(float64))); err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestLateRefundSuccessIsApplied(t *testing.T) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
 		_, mchid := e.paidOrder(op, a)
-		ref := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
+		ref := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 9900})
 		e.runDueJobs("refund.submit")
 		ctx := context.Background()
 		// What the old code did after its 8th failed try: failed, released.
@@ -131,7 +131,7 @@ func TestLateRefundSuccessIsApplied(t *testing.T) {
 		}
 		r := e.refundOf(a.owner, a.orderID)
 		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
-		if r["status"] != "succeeded" || o["refunded_amount"] != float64(9900) || o["status"] != "closed" {
+		if r["status"] != "succeeded" || o["refunded_amount"] != float64(9900) || o["status"] != "refunded" {
 			t.Fatalf("late success: refund %v, order %v refunded %v", r["status"], o["status"], o["refunded_amount"])
 		}
 		if !strings.Contains(e.logs.String(), "ALARM: WeChat Pay reports success for a refund marked failed") {
@@ -164,8 +164,11 @@ func TestRefundIdempotencyKey(t *testing.T) {
 		if r := keyed.do(a.owner, "POST", path, map[string]any{"amount": 2000, "reason": "少发"}); r.status != 409 || r.code() != "idempotency_key_reused" {
 			t.Fatalf("same key, other body: %d %s", r.status, r.body)
 		}
-		if r := e.withHeader("Idempotency-Key", "short").do(a.owner, "POST", path, map[string]any{"amount": 100}); r.status != 400 {
+		if r := e.withHeader("Idempotency-Key", "short").do(a.owner, "POST", path, map[string]any{"amount": 100}); r.status != 400 || r.code() != "idempotency_key_required" {
 			t.Fatalf("a 5-character key: %d %s", r.status, r.body)
+		}
+		if r := e.do(a.owner, "POST", path, map[string]any{"amount": 100}); r.status != 400 || r.code() != "idempotency_key_required" {
+			t.Fatalf("a refund without an Idempotency-Key: %d %s", r.status, r.body)
 		}
 		// 16 at once, each its own key, 1000 each, 8900 left: at most 8.
 		var wg sync.WaitGroup

@@ -28,11 +28,11 @@ func TestPartialRefundsUpToWhatWasPaid(t *testing.T) {
 		a := e.newShop(op, "甲", "enterprise")
 		_, mchid := e.paidOrder(op, a) // 9900 fen
 		refunds := fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)
-		first := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 3000, "reason": "少发一件"})
-		if r := e.do(a.owner, "POST", refunds, map[string]any{"amount": 6901}); r.status != 400 || r.code() != "refund_exceeds_paid" {
+		first := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 3000, "reason": "少发一件"})
+		if r := e.keyed().do(a.owner, "POST", refunds, map[string]any{"amount": 6901}); r.status != 400 || r.code() != "refund_exceeds_paid" {
 			t.Fatalf("over-refund: %d %s", r.status, r.body)
 		}
-		second := e.must(a.owner, 201, "POST", refunds, map[string]any{"amount": 6900})
+		second := e.keyed().must(a.owner, 201, "POST", refunds, map[string]any{"amount": 6900})
 		if first["out_refund_no"] == second["out_refund_no"] {
 			t.Fatal("two refunds share a refund number")
 		}
@@ -50,7 +50,7 @@ func TestPartialRefundsUpToWhatWasPaid(t *testing.T) {
 			}
 		}
 		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), nil)
-		if o["status"] != "closed" || o["refunded_amount"] != float64(9900) {
+		if o["status"] != "refunded" || o["refunded_amount"] != float64(9900) {
 			t.Fatalf("fully refunded order: %v %v", o["status"], o["refunded_amount"])
 		}
 		if d, _ := e.pay.CompleteRefund(context.Background(), mchid, first["out_refund_no"].(string), "SUCCESS"); d.Delivered {
@@ -74,7 +74,7 @@ func TestConcurrentRefundsNeverExceedThePayment(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := e.do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 2000})
+				r := e.keyed().do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": 2000})
 				if r.status == 201 {
 					mu.Lock()
 					created++

@@ -126,6 +126,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Limiter = ratelimit.New(s.DB)
 	s.WeChat = wechat.NewClient(s.cfg.WeChatAPI, opts.HTTPClient, &wechatTokens{db: s.DB})
 	s.Shops = shop.NewService(s.DB, box)
+	s.Shops.NoPublicURL = s.cfg.PublicURL == "" && opts.RequirePublicURL // serve: see checkPublicURL
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
@@ -243,7 +244,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
-	(&moderation.Handlers{Svc: s.Moderation, Allow: s.Limiter.Allow, ClientIP: s.clientIP}).Routes(s.API)
+	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)

@@ -29,18 +29,18 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "List every shop (operators)", Response: []Shop{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
-		Summary: "Create a shop (operators)", Request: CreateInput{}, Response: Shop{}, Status: http.StatusCreated, Handler: h.create})
+		Errors: map[int][]string{409: {"public_url_required"}}, Summary: "Create a shop (operators)", Request: CreateInput{}, Response: Shop{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shops/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Get a shop (operators)", Response: Shop{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shops/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Change a shop: name, subject type, brand authorization, WeChat settings, disabled (operators)",
-		Request: UpdateInput{}, Response: Shop{}, Handler: h.update})
+		Errors:  map[int][]string{409: {"public_url_required"}}, Request: UpdateInput{}, Response: Shop{}, Handler: h.update})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shop", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopRead,
 		Summary: "The shop this session acts on", Response: Shop{}, Handler: h.own})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/settings", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
 		Summary: "Change the shop's order rules (unpaid-order timeout, shipping fee)", Request: Settings{}, Response: Shop{}, Handler: h.updateSettings})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/wechat", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
-		Summary: "Change the shop's WeChat Pay settings and secrets", Request: WeChatSettings{}, Response: Shop{}, Handler: h.updateWeChat})
+		Errors: map[int][]string{409: {"public_url_required"}}, Summary: "Change the shop's WeChat Pay settings and secrets (refused while the server has no public URL for WeChat Pay's notifications)", Request: WeChatSettings{}, Response: Shop{}, Handler: h.updateWeChat})
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {

@@ -56,6 +56,11 @@ type Service struct {
 	db  *db.DB
 	box *secretbox.Box
 
+	// NoPublicURL is set when serve runs without a public URL (--public-url):
+	// WeChat Pay would send its notifications to http://<listen address>,
+	// which it cannot reach, so WeChat Pay settings are not saved.
+	NoPublicURL bool
+
 	mu    sync.Mutex
 	cache map[string]cachedShop // by appid
 	byID  map[int64]cachedShop
@@ -91,6 +96,9 @@ func scanShop(row interface{ Scan(...any) error }) (Shop, error) {
 
 // Create validates in and stores a new shop.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Shop, error) {
+	if s.NoPublicURL && in.MchID != "" {
+		return Shop{}, errPublicURLRequired
+	}
 	var v errs.Validator
 	validName(&v, in.Name)
 	v.Check(appIDPattern.MatchString(in.AppID), "appid", "must be a mini-program appid: wx followed by 16 hex digits")
@@ -202,6 +210,9 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 		return Shop{}, err
 	}
 	applyUpdate(&cur, in)
+	if s.NoPublicURL && cur.MchID != "" && in.touchesPay() {
+		return Shop{}, errPublicURLRequired
+	}
 	var v errs.Validator
 	validName(&v, cur.Name)
 	v.Check(ValidSubject(cur.SubjectType), "subject_type", "must be personal, individual or enterprise")
@@ -224,6 +235,16 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 	}
 	s.forget(cur.AppID, id)
 	return s.Get(ctx, id)
+}
+
+var errPublicURLRequired = errs.E(errs.Conflict, "public_url_required",
+	"this server has no public URL for WeChat Pay's notifications: start it with --public-url (KAIDIAN_PUBLIC_URL) set to its public https:// address, then save the WeChat Pay settings")
+
+// touchesPay reports whether in changes WeChat Pay settings or secrets.
+func (in UpdateInput) touchesPay() bool {
+	return in.MchID != nil || in.MchCertSerial != nil || in.PayPublicKeyID != nil ||
+		(in.Secrets != nil && (in.Secrets.MchPrivateKey != nil || in.Secrets.APIv3Key != nil ||
+			in.Secrets.PlatformCert != nil || in.Secrets.PayPublicKey != nil))
 }
 
 func applyUpdate(cur *Shop, in UpdateInput) {

@@ -55,6 +55,12 @@ func E(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}
 }
 
+// TooMany builds a RateLimited error whose caller must wait retryAfter (the
+// limiter's own answer: sent as the Retry-After header, never a guess).
+func TooMany(code, message string, retryAfter time.Duration) *Error {
+	return &Error{Kind: RateLimited, Code: code, Message: message, RetryAfter: retryAfter}
+}
+
 // Field builds an Invalid error about one input field.
 func Field(field, code, message string) *Error {
 	return &Error{Kind: Invalid, Code: code, Message: message, Fields: map[string]string{field: message}}

@@ -25,6 +25,7 @@ export async function api(method, path, body, opts = {}) {
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = cookie('kaidian_csrf')
   const shop = opts.shopId || session.shopId
   if (shop && !opts.noShop) headers['X-Shop-Id'] = String(shop)
+  if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey
   let payload
   if (body !== undefined) {
     if (opts.contentType) {
@@ -76,4 +77,12 @@ export async function allItems(path, params = {}, o) {
     cursor = page.next_cursor
   }
   return out
+}
+
+// newIdempotencyKey is a fresh random key (32 hex digits) for a request that
+// must not be applied twice. crypto.getRandomValues, unlike randomUUID, also
+// works on a console served over plain http.
+export function newIdempotencyKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 }

@@ -40,7 +40,7 @@ export default {
     refunds: 'Refunds', shipped: 'Shipped', cancelled: 'Order cancelled', refundRequested: 'Refund requested', detail: 'Order',
     goods: 'Goods', shipping: 'Shipping', createdAt: 'Placed', paidAt: 'Paid', shippedAt: 'Shipped', actor: 'By',
     transition: 'Change', refundable: 'Refundable',
-    statuses: { pending_payment: 'Pending payment', paid: 'To ship', shipped: 'Shipped', completed: 'Completed', cancelled: 'Cancelled', closed: 'Closed' },
+    statuses: { pending_payment: 'Pending payment', paid: 'To ship', shipped: 'Shipped', completed: 'Completed', cancelled: 'Cancelled', refunded: 'Refunded' },
   },
   aftersale: {
     order: 'Order', approve: 'Approve refund', reject: 'Reject', rejectReason: 'Why', photos: 'Photos',

@@ -43,7 +43,7 @@ export default {
     refunds: '退款记录', shipped: '已发货', cancelled: '订单已取消', refundRequested: '退款已提交', detail: '订单详情',
     goods: '商品金额', shipping: '运费', createdAt: '下单时间', paidAt: '支付时间', shippedAt: '发货时间', actor: '操作人',
     transition: '状态变化', refundable: '可退金额',
-    statuses: { pending_payment: '待付款', paid: '待发货', shipped: '已发货', completed: '已完成', cancelled: '已取消', closed: '已关闭' },
+    statuses: { pending_payment: '待付款', paid: '待发货', shipped: '已发货', completed: '已完成', cancelled: '已取消', refunded: '已退款' },
   },
   aftersale: {
     order: '订单', approve: '同意退款', reject: '拒绝', rejectReason: '拒绝原因', photos: '凭证',
