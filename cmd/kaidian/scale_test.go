@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -487,5 +488,29 @@ func (s *scaleRun) stockAddsUp() {
 		WHERE o.status = 'pending_payment' AND l.flash_sale_id IS NULL`)
 	if stock+locked+sold != 1000 || locked != onSale+unpaid {
 		t.Fatalf("stock %d + locked %d + sold %d != 1000, or locked != %d on flash sales + %d in unpaid orders", stock, locked, sold, onSale, unpaid)
+	}
+}
+
+// TestBenchFlashServeProcesses runs the scale-out benchmark small: two
+// `kaidian serve` processes (this test binary) sell a flash sale over
+// HTTP, the database check passes and the ratio to /healthz is printed.
+func TestBenchFlashServeProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes; run without -short")
+	}
+	if os.Getenv("KAIDIAN_TEST_POSTGRES") == "" {
+		t.Skip("--serve-processes needs PostgreSQL: set KAIDIAN_TEST_POSTGRES")
+	}
+	var out strings.Builder
+	err := run(context.Background(), []string{"bench-flash", "--db", db.TestDSN(t, db.Postgres), "--no-engine", "--no-http",
+		"--serve-processes", "2", "--http-buyers", "300", "--http-units", "40", "--clients", "16"}, &out, noenv)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"GET /healthz on 2 serve processes: 300 requests", "check: OK: 40 claims of 40 units for 40 buyers",
+		"% of GET /healthz on the same processes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("the output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
