@@ -362,8 +362,10 @@ type rewardJob struct {
 
 // SettleCommissions settles frozen commissions whose order has been
 // completed for the shop's settle_days (recomputed on what was not
-// refunded) and reverses those whose order was fully refunded. It reports
-// how many it changed.
+// refunded) and reverses those whose order was fully refunded. A
+// commission whose order has a refund WeChat has not answered yet waits:
+// settling on money in flight would pay too little when the refund then
+// fails. It reports how many it changed.
 func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 	now := s.now()
 	type due struct {
@@ -374,7 +376,9 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 	rows, err := s.db.Query(ctx, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount,
 		COALESCE(d.settle_days, 7), o.status = 'closed', o.completed_at
 		FROM commissions c JOIN orders o ON o.id = c.order_id LEFT JOIN distribution_settings d ON d.shop_id = c.shop_id
-		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL) LIMIT 1000`)
+		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = c.order_id AND r.status NOT IN ('succeeded', 'failed'))
+		LIMIT 1000`)
 	if err != nil {
 		return 0, err
 	}
@@ -401,8 +405,8 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				var paid, refunded int64
-				if err := tx.QueryRow(ctx, `SELECT paid_amount, refunded_amount FROM orders WHERE id = ?`, d.orderID).Scan(&paid, &refunded); err != nil {
+				var refunded int64
+				if err := tx.QueryRow(ctx, succeededRefunds, d.orderID).Scan(&refunded); err != nil {
 					return err
 				}
 				final = min(d.amount, commissionAmount(d.rate, d.fixed, max(base-refunded, 0)))

@@ -1,0 +1,82 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
+)
+
+// TestCommissionWaitsForRefundsInFlight: a commission due to settle while
+// a refund of its order is still in flight waits for WeChat's answer, and
+// then settles on the refunds that succeeded. Before, it settled at once
+// on the order's refunded amount, which counts refunds in flight: when such
+// a refund then failed, the promoter had lost that part of the commission
+// for good.
+func TestCommissionWaitsForRefundsInFlight(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "途", "enterprise")
+		e.setStock(a, 100)
+		e.enablePay(op, a, paysandbox.KeyModePublicKey)
+		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
+		e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)
+		p := int64(e.promoter(a.member)["id"].(float64))
+		buyer := e.buyers(a, 1, "in-flight")[0]
+		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
+		mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
+
+		// refundHalf asks for a refund of half of the order (9900 fen) and has
+		// WeChat accept it; its outcome is left open.
+		refundHalf := func(orderID int64, key string) string {
+			r := e.withHeader("Idempotency-Key", key).must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", orderID),
+				map[string]any{"amount": 4950, "reason": "半退"})
+			e.runDueJobs("refund.submit")
+			return r["out_refund_no"].(string)
+		}
+		complete := func(outRefundNo, status string) {
+			if d, err := e.pay.CompleteRefund(context.Background(), mchid, outRefundNo, status); err != nil || !d.Delivered {
+				t.Fatalf("refund %s: %v %+v", status, err, d)
+			}
+		}
+
+		// A refund that fails: the whole commission settles once WeChat says so.
+		first := e.buyNow(buyer, a.skuID, 1) // 9900 fen: 990 commission
+		e.payOrder(a, buyer, first)
+		e.completeLongAgo(a, buyer, first, 8)
+		no := refundHalf(first, "inflight-refund-1")
+		e.settleCommissions()
+		if got := e.promoter(a.member); got["available"].(float64) != 0 || got["frozen"].(float64) != 990 {
+			t.Fatalf("settled with a refund in flight: %v", got)
+		}
+		complete(no, "CLOSED")
+		e.settleCommissions()
+		if got := e.promoter(a.member); got["available"].(float64) != 990 || got["frozen"].(float64) != 0 {
+			t.Fatalf("after the refund failed: %v (want the whole 990 available)", got)
+		}
+
+		// A refund that succeeds: the commission settles on what the buyer kept, once.
+		second := e.buyNow(buyer, a.skuID, 1)
+		e.payOrder(a, buyer, second)
+		e.completeLongAgo(a, buyer, second, 8)
+		no = refundHalf(second, "inflight-refund-2")
+		e.settleCommissions()
+		if got := e.promoter(a.member); got["available"].(float64) != 990 || got["frozen"].(float64) != 990 {
+			t.Fatalf("second order settled with a refund in flight: %v", got)
+		}
+		complete(no, "SUCCESS")
+		e.settleCommissions()
+		e.settleCommissions()
+		if got := e.promoter(a.member); got["available"].(float64) != 990+495 || got["frozen"].(float64) != 0 || got["owed"].(float64) != 0 {
+			t.Fatalf("after the refund succeeded: %v (want 495 more available)", got)
+		}
+		var clawbacks int
+		if err := e.srv.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM commission_clawbacks WHERE promoter_id = ?`, p).Scan(&clawbacks); err != nil {
+			t.Fatal(err)
+		}
+		if clawbacks != 0 {
+			t.Fatalf("%d claw-backs: the refund that settled the commission was counted twice", clawbacks)
+		}
+	})
+}
