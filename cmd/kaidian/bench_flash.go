@@ -29,8 +29,8 @@ import (
 const benchFlashUsage = `kaidian bench-flash: the flash-sale benchmark
 
 Distinct buyers all try to claim one unit of a flash sale at the same
-moment (a per-user limit of 1). Three runs (four with --serve-processes), each on its own sale of the
-demo shop's first SKU:
+moment (a per-user limit of 1). Three runs (four with --serve-processes),
+each on its own sale of the demo shop's first SKU:
 
   engine    the claim engine in-process (no HTTP): --buyers for --units
   baseline  the same engine with one claim per transaction (the usual
