@@ -29,8 +29,8 @@ import (
 const benchFlashUsage = `kaidian bench-flash: the flash-sale benchmark
 
 Distinct buyers all try to claim one unit of a flash sale at the same
-moment (a per-user limit of 1). Three runs, each on its own sale of the
-demo shop's first SKU:
+moment (a per-user limit of 1). Three runs (four with --serve-processes),
+each on its own sale of the demo shop's first SKU:
 
   engine    the claim engine in-process (no HTTP): --buyers for --units
   baseline  the same engine with one claim per transaction (the usual
@@ -40,6 +40,11 @@ demo shop's first SKU:
             and a claim token per buyer, --clients keep-alive connections,
             against a bare net/http server answering the same number of
             requests in the same run
+  processes (with --serve-processes N, PostgreSQL only) the same burst
+            against N ` + "`kaidian serve`" + ` processes of this binary on the
+            database, requests spread over them in turn (a load balancer
+            without sticky sessions), anchored on GET /healthz of the same
+            processes over the same connections
 
 After each run the database is checked: exactly the units sold, one claim
 per buyer at most, none left. SQLite commits wait for the disk
@@ -58,6 +63,7 @@ type flashFlags struct {
 	keep                       bool
 	profile                    string
 	skipEngine, skipHTTP, skip bool
+	processes                  int
 }
 
 func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
@@ -78,6 +84,8 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the engine run to this file (and of the HTTP run to FILE.http)")
 	fs.BoolVar(&f.skipHTTP, "no-http", false, "skip the HTTP run")
 	fs.BoolVar(&f.skip, "no-baseline", false, "skip the baseline run")
+	fs.BoolVar(&f.skipEngine, "no-engine", false, "skip the engine run")
+	fs.IntVar(&f.processes, "serve-processes", 0, "PostgreSQL only: also run the HTTP burst against this many `kaidian serve` processes on the database (requests spread round-robin), anchored on GET /healthz of the same processes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,7 +107,7 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	w, err := newFlashWorld(ctx, srv, max(f.buyers, f.baselineBuyers, f.httpBuyers), f.units+f.baseUnits+f.httpUnits)
+	w, err := newFlashWorld(ctx, srv, max(f.buyers, f.baselineBuyers, f.httpBuyers), f.units+f.baseUnits+2*f.httpUnits)
 	if err != nil {
 		return err
 	}
@@ -110,6 +118,31 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "flash-sale benchmark on %s (%s; %s), %d cores, GOMAXPROCS %d, %s\n",
 		srv.DB.Engine, target.Where, sync, runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 
+	if !f.skipEngine {
+		if err := w.engineRuns(ctx, stdout, f, logf); err != nil {
+			return err
+		}
+	}
+	if !f.skipHTTP {
+		var profile func() func()
+		if f.profile != "" {
+			profile = cpuProfiler(f.profile+".http", logf)
+		}
+		if err := w.httpRun(ctx, stdout, f.httpBuyers, f.httpUnits, f.clients, profile); err != nil {
+			return err
+		}
+	}
+	if f.processes > 0 {
+		if srv.DB.Engine != db.Postgres {
+			return errors.New("bench-flash: --serve-processes needs a postgres:// --db (several processes on one SQLite file are not a supported setup)")
+		}
+		return w.processesRun(ctx, stdout, dataDir, target.dsn, f)
+	}
+	return nil
+}
+
+// engineRuns runs the engine and (unless --no-baseline) the baseline.
+func (w *flashWorld) engineRuns(ctx context.Context, stdout io.Writer, f flashFlags, logf func(string, ...any)) error {
 	var stopProfile func()
 	if f.profile != "" {
 		stopProfile = cpuProfiler(f.profile, logf)()
@@ -129,15 +162,6 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintln(stdout, base)
 		fmt.Fprintf(stdout, "engine / baseline: %.1f×\n", engine.confirmedPerSec()/base.confirmedPerSec())
-	}
-	if !f.skipHTTP {
-		var profile func() func()
-		if f.profile != "" {
-			profile = cpuProfiler(f.profile+".http", logf)
-		}
-		if err := w.httpRun(ctx, stdout, f.httpBuyers, f.httpUnits, f.clients, profile); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -310,21 +334,8 @@ func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, 
 	if err != nil {
 		return err
 	}
-	type buyer struct{ session, token string }
-	list := make([]buyer, buyers)
-	for i, m := range w.members[:buyers] {
-		tok, _, err := w.srv.Sessions.Create(ctx, session.Member, m, w.shopID, time.Hour)
-		if err != nil {
-			return err
-		}
-		claimTok, _, err := w.srv.Promos.Claimer.Token(ctx, w.shopID, sale, m)
-		if err != nil {
-			return err
-		}
-		list[i] = buyer{session: "Bearer " + tok, token: claimTok}
-	}
-	var appid string
-	if err := w.srv.DB.QueryRow(ctx, `SELECT appid FROM shops WHERE id = ?`, w.shopID).Scan(&appid); err != nil {
+	claim, err := w.claimRequests(ctx, sale, buyers)
+	if err != nil {
 		return err
 	}
 	serveCtx, stop := context.WithCancel(ctx)
@@ -339,17 +350,13 @@ func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, 
 		return err
 	}
 	defer waitKaidian()
-	path := "/api/v1/flash-sales/" + strconv.FormatInt(sale, 10) + "/claim"
 	client := bench.NewClient(clients)
 	bare := burst(ctx, client, clients, buyers, func(int) bench.Request { return bench.Request{Path: "/"} }, bareURL)
 	var stopProfile func()
 	if profile != nil {
 		stopProfile = profile()
 	}
-	res := burst(ctx, client, clients, buyers, func(i int) bench.Request {
-		return bench.Request{Method: "POST", Path: path, AppID: appid, Body: []byte(`{"quantity":1,"token":"` + list[i].token + `"}`),
-			Headers: []bench.Header{{Name: "Authorization", Value: list[i].session}}}
-	}, kaidianURL)
+	res := burst(ctx, client, clients, buyers, claim, kaidianURL)
 	if stopProfile != nil {
 		stopProfile()
 	}
@@ -366,9 +373,37 @@ func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, 
 	return nil
 }
 
-// burst sends n requests (request i from next(i)) over clients workers as
-// fast as they go, and records each answer's latency and status.
-func burst(ctx context.Context, c *http.Client, clients, n int, next func(i int) bench.Request, base string) flashResult {
+// claimRequests gives the first n buyers a session and a claim token of
+// sale and returns request i: buyer i's claim of one unit.
+func (w *flashWorld) claimRequests(ctx context.Context, sale int64, n int) (func(i int) bench.Request, error) {
+	type buyer struct{ session, token string }
+	list := make([]buyer, n)
+	for i, m := range w.members[:n] {
+		tok, _, err := w.srv.Sessions.Create(ctx, session.Member, m, w.shopID, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		claimTok, _, err := w.srv.Promos.Claimer.Token(ctx, w.shopID, sale, m)
+		if err != nil {
+			return nil, err
+		}
+		list[i] = buyer{session: "Bearer " + tok, token: claimTok}
+	}
+	var appid string
+	if err := w.srv.DB.QueryRow(ctx, `SELECT appid FROM shops WHERE id = ?`, w.shopID).Scan(&appid); err != nil {
+		return nil, err
+	}
+	path := "/api/v1/flash-sales/" + strconv.FormatInt(sale, 10) + "/claim"
+	return func(i int) bench.Request {
+		return bench.Request{Method: "POST", Path: path, AppID: appid, Body: []byte(`{"quantity":1,"token":"` + list[i].token + `"}`),
+			Headers: []bench.Header{{Name: "Authorization", Value: list[i].session}}}
+	}, nil
+}
+
+// burst sends n requests (request i from next(i), to bases[i % len]) over
+// clients workers as fast as they go, and records each answer's latency
+// and status.
+func burst(ctx context.Context, c *http.Client, clients, n int, next func(i int) bench.Request, bases ...string) flashResult {
 	res := flashResult{buyers: n, outcomes: map[string]int64{}}
 	var mu sync.Mutex
 	var cursor atomic.Int64
@@ -386,7 +421,7 @@ func burst(ctx context.Context, c *http.Client, clients, n int, next func(i int)
 					break
 				}
 				start := time.Now()
-				status, err := send(ctx, c, base, next(i))
+				status, err := send(ctx, c, bases[i%len(bases)], next(i))
 				lat.Record(time.Since(start))
 				key := strconv.Itoa(status)
 				if err != nil {

@@ -346,9 +346,16 @@ func (s *Service) SettleGroup(ctx context.Context, shopID, groupID int64) error 
 		var paid, expires int64
 		var status, tiersJSON string
 		var allowVirtual bool
-		err := tx.QueryRow(ctx, `SELECT g.status, g.paid_members, g.expires_at, d.tiers, d.allow_virtual
-			FROM group_buys g JOIN group_deals d ON d.id = g.deal_id WHERE g.id = ? AND g.shop_id = ?`, groupID, shopID).
-			Scan(&status, &paid, &expires, &tiersJSON, &allowVirtual)
+		// On PostgreSQL the group's row is locked: a settlement racing on
+		// another process waits and then finds the group closed, instead of
+		// failing its compare-and-set and being retried (SQLite's single
+		// writer already serialises them).
+		q := `SELECT g.status, g.paid_members, g.expires_at, d.tiers, d.allow_virtual
+			FROM group_buys g JOIN group_deals d ON d.id = g.deal_id WHERE g.id = ? AND g.shop_id = ?`
+		if tx.Engine() == db.Postgres {
+			q += ` FOR UPDATE OF g`
+		}
+		err := tx.QueryRow(ctx, q, groupID, shopID).Scan(&status, &paid, &expires, &tiersJSON, &allowVirtual)
 		if err != nil || status != "forming" {
 			return err
 		}
