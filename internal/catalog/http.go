@@ -24,7 +24,7 @@ var listParams = httpx.PageParams(
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: catalog"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/categories", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's category tree", Response: []Category{}, Handler: h.categories})
+		Summary: "The shop's category tree: every category, roots with their children (one read of the whole tree: not a page, never cut)", Response: []Category{}, Handler: h.categories})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products", Tag: mini, Access: httpx.Shop,
 		Summary: "Products on the shelf: by category, by keyword, newest first", Response: httpx.Page[Summary]{}, Query: listParams, Handler: h.listMini})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products/{id}", Tag: mini, Access: httpx.Shop,
@@ -33,7 +33,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: catalog"
 	read, write := auth.PermCatalogRead, auth.PermCatalogWrite
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "The category tree", Response: []Category{}, Handler: h.categories})
+		Summary: "The category tree: every category, roots with their children (one read of the whole tree: not a page, never cut)", Response: []Category{}, Handler: h.categories})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Add a category", Request: CategoryInput{}, Response: Category{}, Status: http.StatusCreated, Handler: h.createCategory})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,

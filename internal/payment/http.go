@@ -37,14 +37,14 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Query: httpx.PageParams(), Response: httpx.Page[AttentionRefund]{}, Handler: h.attention})
 	h.approvalRoutes(api)
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
+		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest day first (without their differences: read one for those)", Query: httpx.PageParams(), Response: httpx.Page[Report]{}, Handler: h.reports})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "A reconciliation with every difference", Response: Report{}, Handler: h.report})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, Summary: "Reconcile a day now (replaces that day's report)", Request: reconcileRequest{},
 		Response: Report{}, Status: http.StatusCreated, Handler: h.reconcile})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time", Response: []DayStats{},
+		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time: a series of exactly `days` days ending today, oldest first (the whole series, not a page; more than 90 days is refused with 400 invalid_query)", Response: []DayStats{},
 		Query: []httpx.Param{{Name: "days", Type: "integer", Description: "1 to 90, default 30"}}, Handler: h.stats})
 }
 
@@ -180,12 +180,12 @@ type reconcileRequest struct {
 }
 
 func (h *Handlers) reports(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.Reports(r.Context(), auth.StaffShop(r.Context()))
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	rows, err := h.Svc.Reports(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, Report.ReportKey), err)
 }
 
 func (h *Handlers) report(w http.ResponseWriter, r *http.Request) error {

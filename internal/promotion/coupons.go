@@ -178,18 +178,6 @@ func (s *Service) Coupon(ctx context.Context, shopID, id int64) (Coupon, error) 
 	return c, errs.Wrap("coupon", err)
 }
 
-// Coupons lists the shop's coupons (claimableOnly: what buyers may claim now).
-func (s *Service) ListCoupons(ctx context.Context, shopID int64, claimableOnly bool) ([]Coupon, error) {
-	q := `SELECT ` + couponColumns + ` FROM coupons WHERE shop_id = ?`
-	args := []any{shopID}
-	if claimableOnly {
-		q += ` AND claimable = TRUE AND disabled_at IS NULL AND issued < total_quantity AND (valid_until IS NULL OR valid_until > ?)`
-		args = append(args, s.now().UnixMilli())
-	}
-	out, err := db.All(ctx, s.db, scanCoupon, q+` ORDER BY id DESC LIMIT 200`, args...)
-	return out, errs.Wrap("coupons", err)
-}
-
 // DisableCoupon stops a coupon from being claimed or granted (copies in
 // wallets stay usable).
 func (s *Service) DisableCoupon(ctx context.Context, shopID, id int64) error {
