@@ -58,7 +58,7 @@ type checkBody struct {
 
 // CheckResult is the rules' verdict on a text.
 type CheckResult struct {
-	Verdict string      `json:"verdict" doc:"pass, review or block"`
+	Verdict string      `json:"verdict" enum:"pass,review,block" doc:"pass, review or block"`
 	Matches []MatchView `json:"matches"`
 }
 
@@ -78,13 +78,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 
 func (h *Handlers) miniRoutes(api *httpx.API) {
 	const tag = "mini: content"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/contents", Tag: tag, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/contents", Tag: tag, Access: httpx.Member, Status: http.StatusCreated, RateLimited: true,
 		Summary: "Submit a comment, review, nickname or post: published, held for review, or refused with 422 content_blocked",
 		Request: NewItem{}, Response: Item{}, Handler: h.submit})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/contents", Tag: tag, Access: httpx.Shop,
 		Summary: "Published content about a target, newest first", Response: httpx.Page[Item]{},
 		Query: httpx.PageParams(httpx.Param{Name: "target", Type: "string", Description: "e.g. product:12"}), Handler: h.published})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated, RateLimited: true,
 		Summary: "File a copyright complaint against published content (staff decide within 24 hours)",
 		Request: NewComplaint{}, Response: Complaint{}, Handler: h.fileComplaint})
 }

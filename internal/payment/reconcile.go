@@ -47,7 +47,7 @@ type Report struct {
 
 // Difference is one payment or refund on which WeChat and we disagree.
 type Difference struct {
-	Kind        string `json:"kind"`
+	Kind        string `json:"kind" enum:"paid_at_wechat_not_here,paid_here_not_at_wechat,paid_amount_differs,refund_at_wechat_not_here,refund_here_not_at_wechat,refund_amount_differs"`
 	OutTradeNo  string `json:"out_trade_no"`
 	OutRefundNo string `json:"out_refund_no,omitempty"`
 	Ours        int64  `json:"ours" doc:"fen; 0 when we have none"`

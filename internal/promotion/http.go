@@ -53,9 +53,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "The shop's current and upcoming flash sales, latest start first", Query: httpx.PageParams(), Response: httpx.Page[BuyerSale]{}, Handler: h.currentSales})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "One flash sale with its remaining units", Response: BuyerSale{}, Handler: h.publicSale})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}}, RateLimited: true, Tag: mini, Access: httpx.Member,
 		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}}, RateLimited: true, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
 		Request: claimRequest{}, Response: Claim{}, Handler: h.claim, HotAuth: true})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
