@@ -19,10 +19,10 @@ type Handlers struct{ Svc *Service }
 func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Errors: map[int][]string{404: {"order_not_found"}, 409: {"order_expired", "order_not_payable", "order_paid", "wechatpay_not_configured"}, 503: {"wechatpay_unavailable"}}, Tag: "mini: orders", Access: httpx.Member,
 		Summary: "Get the wx.requestPayment parameters for my unpaid order", Response: wechatpay.PaymentParams{}, Handler: h.pay})
-	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Errors: wechatReplies, Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
 		BodyLimit: 1 << 20, Handler: h.notify})
-	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Tag: "webhooks", Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Errors: wechatReplies, Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{400: {"invalid_amount", "refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"order_not_refundable", "wechatpay_not_configured"}}, Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, IdempotentOptional: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); an Idempotency-Key header (8 to 64 characters) makes a repeat return the same refund",
@@ -40,7 +40,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest day first (without their differences: read one for those)", Query: httpx.PageParams(), Response: httpx.Page[Report]{}, Handler: h.reports})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "A reconciliation with every difference", Response: Report{}, Handler: h.report})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Errors: map[int][]string{400: {"invalid_date"}}, Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, Summary: "Reconcile a day now (replaces that day's report)", Request: reconcileRequest{},
 		Response: Report{}, Status: http.StatusCreated, Handler: h.reconcile})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
@@ -143,6 +143,11 @@ func (h *Handlers) notify(w http.ResponseWriter, r *http.Request) error {
 	}
 	return replyToWeChat(w, r, err)
 }
+
+// wechatReplies are the webhooks' refusals, in WeChat Pay's protocol
+// ({"code":"FAIL"}): 400 for a notification that will never be accepted, 500
+// for one WeChat should send again.
+var wechatReplies = map[int][]string{http.StatusBadRequest: {"FAIL"}, http.StatusInternalServerError: {"FAIL"}}
 
 func replyToWeChat(w http.ResponseWriter, r *http.Request, err error) error {
 	status := http.StatusNoContent

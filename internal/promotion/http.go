@@ -76,15 +76,15 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/referrals", Tag: mini, Access: httpx.Member,
 		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
 		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Errors: map[int][]string{409: {"distribution_disabled"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Become a promoter (分销员)", Response: Promoter{}, Handler: h.becomePromoter})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[Commission]{}, Handler: h.myCommissions})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: BuyerWithdrawal{}, Handler: h.withdraw})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My withdrawals, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerWithdrawal]{}, Handler: h.myWithdrawals})
 
 	const admin = "admin: promotions"
@@ -119,7 +119,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Withdrawal requests, newest first", Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}),
 		Response: httpx.Page[Withdrawal]{}, Handler: h.listWithdrawals})
 	for _, action := range []string{"approve", "reject", "pay"} {
-		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
+		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Errors: map[string]map[int][]string{"pay": {400: {"reference_required"}}}[action], Tag: admin, Access: httpx.Staff, Perm: manage,
 			Summary: map[string]string{"approve": "Approve a withdrawal (above the withdrawal limit, two different people approve)", "reject": "Reject a withdrawal (the amount goes back to available)",
 				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
 			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
@@ -146,7 +146,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A coupon's results: orders, buyers, discount given, GMV, refunds", Response: CouponResults{}, Handler: h.couponResults})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/disable", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Errors: map[int][]string{400: {"member_id_required"}}, Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Give a coupon to a buyer", Request: grantRequest{}, Response: WalletCoupon{}, Handler: h.grantCoupon})
 }
 
