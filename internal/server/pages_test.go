@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
 )
 
 // walkPages reads a list page by page (?cursor=next_cursor&limit=) and
@@ -375,4 +378,43 @@ func TestEveryTimedPriceApplies(t *testing.T) {
 			t.Fatalf("preview total %v, want %d (the lowest running price)", pv["total"], 2*7900)
 		}
 	})
+}
+
+// TestNoListIsABareArray: a route answering a list answers a page
+// (httpx.Page, with ?cursor= and ?limit=), except the whole reads that say
+// why in their summary. A new list added as a plain array fails here.
+func TestNoListIsABareArray(t *testing.T) {
+	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
+	whole := map[string]bool{
+		"GET /api/v1/categories":                       true, // the whole tree
+		"GET /admin/api/v1/categories":                 true,
+		"GET /admin/api/v1/payments/stats":             true, // a series of ?days= (1 to 90)
+		"GET /admin/api/v1/withdrawals/{id}/decisions": true, // a few per withdrawal
+	}
+	pages := 0
+	for _, rt := range e.srv.API.Routes() {
+		if rt.Response == nil {
+			continue
+		}
+		op := rt.Method + " " + rt.Path
+		typ := reflect.TypeOf(rt.Response)
+		switch {
+		case typ.Kind() == reflect.Slice && !whole[op]:
+			t.Errorf("%s answers a bare array (%s): make it a page", op, typ)
+		case typ.Kind() == reflect.Slice && !strings.Contains(rt.Summary, "whole") && !strings.Contains(rt.Summary, "not a page"):
+			t.Errorf("%s is a whole read: its summary must say so: %q", op, rt.Summary)
+		case strings.HasPrefix(typ.Name(), "Page["):
+			pages++
+			params := map[string]bool{}
+			for _, q := range rt.Query {
+				params[q.Name] = true
+			}
+			if !params["cursor"] || !params["limit"] {
+				t.Errorf("%s answers a page but does not document ?cursor= and ?limit=", op)
+			}
+		}
+	}
+	if pages < 30 {
+		t.Fatalf("only %d page routes seen", pages)
+	}
 }
