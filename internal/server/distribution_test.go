@@ -100,12 +100,22 @@ func TestDistributionTwoLevelsFrozenThenSettled(t *testing.T) {
 
 		// A second order of the same buyer: commission, no second reward.
 		// Half of it is refunded before the window closes: the commission
-		// is recomputed on what was kept.
+		// waits for WeChat's answer, then is recomputed on what was kept.
 		e.must(other, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p2})
 		second := e.buyNow(other, a.skuID, 2) // 19800
 		e.payOrder(a, other, second)
-		e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", second), map[string]any{"amount": 9900, "reason": "退一件"})
+		r := e.withHeader("Idempotency-Key", "distribution-refund-1").must(a.owner, 201, "POST",
+			fmt.Sprintf("/admin/api/v1/orders/%d/refunds", second), map[string]any{"amount": 9900, "reason": "退一件"})
 		e.completeLongAgo(a, other, second, 8)
+		e.settleCommissions()
+		if got := e.promoter(recruit); got["frozen"].(float64) != 1980 {
+			t.Fatalf("a commission settled while its order's refund was in flight: %v", got)
+		}
+		e.runDueJobs("refund.submit")
+		mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
+		if d, err := e.pay.CompleteRefund(context.Background(), mchid, r["out_refund_no"].(string), "SUCCESS"); err != nil || !d.Delivered {
+			t.Fatalf("refund: %v %+v", err, d)
+		}
 		e.settleCommissions()
 		if got := e.promoter(recruit); got["available"].(float64) != 990+990 || got["frozen"].(float64) != 0 {
 			t.Fatalf("commission on a half-refunded order: %v", got)

@@ -36,6 +36,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/shop"
+	"github.com/kaidian/kaidian/internal/wxpush"
 	"github.com/kaidian/kaidian/internal/wxshipping"
 )
 
@@ -67,8 +68,10 @@ type Server struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	Shipping *wxshipping.Service
-	After    *aftersale.Service
-	Promos   *promotion.Service
+	// Pushes receives WeChat's message pushes and hands each event to its domain.
+	Pushes *wxpush.Service
+	After  *aftersale.Service
+	Promos *promotion.Service
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -137,6 +140,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Shipping = wxshipping.NewService(s.DB, s.Orders, shopApps{s.Shops}, s.Members, s.WeChat, s.log)
 	s.Shipping.RegisterJobs(s.Jobs)
 	s.Orders.OnShipped(s.Shipping.Shipped)
+	s.Pushes = wxpush.NewService(s.Shops, s.log)
+	s.Pushes.Handle(wxshipping.SettlementEvent, s.Shipping.SettlementPushed)
+	s.Pushes.Handle(wxshipping.RemindShippingEvent, s.Shipping.RemindShippingPushed)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
@@ -240,6 +246,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&moderation.Handlers{Svc: s.Moderation, Allow: s.Limiter.Allow, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
+	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)

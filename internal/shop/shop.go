@@ -65,6 +65,8 @@ type SecretsSet struct {
 	APIv3Key      bool `json:"apiv3_key"`
 	PlatformCert  bool `json:"platform_cert"`
 	PayPublicKey  bool `json:"pay_public_key"`
+	PushToken     bool `json:"push_token"`
+	PushAESKey    bool `json:"push_aes_key"`
 }
 
 // Secrets are a shop's credentials, in clear, for server-side use only.
@@ -75,6 +77,8 @@ type Secrets struct {
 	APIv3Key      string
 	PlatformCert  string
 	PayPublicKey  string
+	PushToken     string
+	PushAESKey    string
 }
 
 // String keeps secrets out of logs and error messages.
@@ -115,6 +119,9 @@ var (
 	appIDPattern  = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
 	mchIDPattern  = regexp.MustCompile(`^[0-9]{8,12}$`)
 	serialPattern = regexp.MustCompile(`^[0-9A-Fa-f]{8,64}$`)
+
+	pushTokenPattern  = regexp.MustCompile(`^[A-Za-z0-9]{3,32}$`)
+	pushAESKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
 )
 
 // ValidSubject reports whether t is a known subject type.
@@ -142,6 +149,12 @@ func validateSecrets(v *errs.Validator, s *SecretsInput) {
 	}
 	if s.PlatformCert != nil && *s.PlatformCert != "" {
 		v.Check(parsesAs(*s.PlatformCert, "CERTIFICATE"), "platform_cert", "must be a PEM certificate")
+	}
+	if s.PushToken != nil && *s.PushToken != "" {
+		v.Check(pushTokenPattern.MatchString(*s.PushToken), "push_token", "must be 3 to 32 letters or digits, as in the mini program's message-push settings")
+	}
+	if s.PushAESKey != nil && *s.PushAESKey != "" {
+		v.Check(pushAESKeyPattern.MatchString(*s.PushAESKey), "push_aes_key", "must be the 43 letters and digits of the EncodingAESKey")
 	}
 	if s.PayPublicKey != nil && *s.PayPublicKey != "" {
 		v.Check(parsesAs(*s.PayPublicKey, "PUBLIC KEY"), "pay_public_key", "must be a PEM public key")

@@ -18,6 +18,10 @@ type SecretsInput struct {
 	APIv3Key      *string `json:"apiv3_key,omitempty"`
 	PlatformCert  *string `json:"platform_cert,omitempty"`
 	PayPublicKey  *string `json:"pay_public_key,omitempty"`
+	// The message-push settings of the mini program's admin (开发管理 →
+	// 消息推送): the Token and the EncodingAESKey (safe mode).
+	PushToken  *string `json:"push_token,omitempty"`
+	PushAESKey *string `json:"push_aes_key,omitempty"`
 }
 
 // CreateInput is what an operator gives to create a shop.
@@ -72,7 +76,7 @@ func NewService(d *db.DB, box *secretbox.Box) *Service {
 
 const shopColumns = `id, name, appid, subject_type, brand_authorized, disabled, mch_id, mch_cert_serial,
 	pay_public_key_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
-	pay_public_key <> '', unpaid_cancel_minutes, shipping_fee, free_shipping_over, created_at, updated_at`
+	pay_public_key <> '', push_token <> '', push_aes_key <> '', unpaid_cancel_minutes, shipping_fee, free_shipping_over, created_at, updated_at`
 
 func scanShop(row db.Scanner) (Shop, error) {
 	var s Shop
@@ -80,7 +84,7 @@ func scanShop(row db.Scanner) (Shop, error) {
 	err := row.Scan(&s.ID, &s.Name, &s.AppID, &s.SubjectType, &s.BrandAuthorized, &s.Disabled, &s.MchID,
 		&s.MchCertSerial, &s.PayPublicKeyID, &s.SecretsSet.AppSecret, &s.SecretsSet.MchPrivateKey,
 		&s.SecretsSet.APIv3Key, &s.SecretsSet.PlatformCert, &s.SecretsSet.PayPublicKey,
-		&s.UnpaidCancelMinutes, &s.ShippingFee, &s.FreeShippingOver, &created, &updated)
+		&s.SecretsSet.PushToken, &s.SecretsSet.PushAESKey, &s.UnpaidCancelMinutes, &s.ShippingFee, &s.FreeShippingOver, &created, &updated)
 	s.CreatedAt, s.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return s, err
 }
@@ -245,6 +249,8 @@ var secretColumns = []struct {
 	{"apiv3_key", func(in *SecretsInput) *string { return in.APIv3Key }},
 	{"platform_cert", func(in *SecretsInput) *string { return in.PlatformCert }},
 	{"pay_public_key", func(in *SecretsInput) *string { return in.PayPublicKey }},
+	{"push_token", func(in *SecretsInput) *string { return in.PushToken }},
+	{"push_aes_key", func(in *SecretsInput) *string { return in.PushAESKey }},
 }
 
 // writeSecrets seals and stores the secrets that in sets.
@@ -271,20 +277,21 @@ func (s *Service) writeSecrets(ctx context.Context, id int64, in *SecretsInput) 
 // Secrets returns the shop's credentials in clear, for server-side calls to
 // WeChat. Never send them to a client or a log.
 func (s *Service) Secrets(ctx context.Context, id int64) (Secrets, error) {
-	var sealed [5]string
-	err := s.db.QueryRow(ctx, `SELECT app_secret, mch_private_key, apiv3_key, platform_cert, pay_public_key
-		FROM shops WHERE id = ?`, id).Scan(&sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4])
+	var sealed [7]string
+	err := s.db.QueryRow(ctx, `SELECT app_secret, mch_private_key, apiv3_key, platform_cert, pay_public_key, push_token, push_aes_key
+		FROM shops WHERE id = ?`, id).Scan(&sealed[0], &sealed[1], &sealed[2], &sealed[3], &sealed[4], &sealed[5], &sealed[6])
 	if db.IsNoRows(err) {
 		return Secrets{}, errs.E(errs.NotFound, "shop_not_found", "no such shop")
 	}
 	if err != nil {
 		return Secrets{}, errs.Wrap("read secrets", err)
 	}
-	var plain [5]string
+	var plain [7]string
 	for i, v := range sealed {
 		if plain[i], err = s.box.Open(v); err != nil {
 			return Secrets{}, errs.Wrap("open secret", err)
 		}
 	}
-	return Secrets{AppSecret: plain[0], MchPrivateKey: plain[1], APIv3Key: plain[2], PlatformCert: plain[3], PayPublicKey: plain[4]}, nil
+	return Secrets{AppSecret: plain[0], MchPrivateKey: plain[1], APIv3Key: plain[2], PlatformCert: plain[3], PayPublicKey: plain[4],
+		PushToken: plain[5], PushAESKey: plain[6]}, nil
 }

@@ -91,6 +91,12 @@ type Upload struct {
 	LastError     string     `json:"last_error,omitempty"`
 	UploadedAt    *time.Time `json:"uploaded_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// What WeChat's shipping management pushed about the money
+	// (trade_manage_order_settlement; safe-mode pushes only).
+	EstimatedSettlementAt *time.Time `json:"estimated_settlement_at" doc:"when WeChat expects to release the money to the merchant (pushed at shipping)"`
+	ReceiptConfirmedAt    *time.Time `json:"receipt_confirmed_at" doc:"when the buyer's receipt was confirmed, as WeChat saw it"`
+	ConfirmReceiveMethod  int        `json:"confirm_receive_method,omitempty" doc:"WeChat's confirm_receive_method: 1 or 2 (automatic or by the buyer; sources disagree on which is which)"`
+	SettledAt             *time.Time `json:"settled_at" doc:"when WeChat settled the money to the merchant"`
 }
 
 type uploadJob struct {
@@ -135,23 +141,31 @@ var errNotFound = errs.E(errs.NotFound, "shipping_upload_not_found", "this order
 // Get returns an order's shipping report.
 func (s *Service) Get(ctx context.Context, shopID, orderID int64) (Upload, error) {
 	var u Upload
-	var uploadedAt *int64
+	var uploadedAt, estimated, confirmed, settled *int64
 	var updatedAt int64
-	err := s.db.QueryRow(ctx, `SELECT order_id, state, logistics_type, attempts, errcode, last_error, uploaded_at, updated_at
+	err := s.db.QueryRow(ctx, `SELECT order_id, state, logistics_type, attempts, errcode, last_error, uploaded_at, updated_at,
+		estimated_settlement_at, confirm_receive_method, receipt_confirmed_at, settled_at
 		FROM wx_shipping_uploads WHERE shop_id = ? AND order_id = ?`, shopID, orderID).
-		Scan(&u.OrderID, &u.State, &u.LogisticsType, &u.Attempts, &u.ErrCode, &u.LastError, &uploadedAt, &updatedAt)
+		Scan(&u.OrderID, &u.State, &u.LogisticsType, &u.Attempts, &u.ErrCode, &u.LastError, &uploadedAt, &updatedAt,
+			&estimated, &u.ConfirmReceiveMethod, &confirmed, &settled)
 	if db.IsNoRows(err) {
 		return Upload{}, errNotFound
 	}
 	if err != nil {
 		return Upload{}, errs.Wrap("shipping upload", err)
 	}
-	if uploadedAt != nil {
-		t := time.UnixMilli(*uploadedAt).UTC()
-		u.UploadedAt = &t
-	}
+	u.UploadedAt, u.EstimatedSettlementAt = timeOrNil(uploadedAt), timeOrNil(estimated)
+	u.ReceiptConfirmedAt, u.SettledAt = timeOrNil(confirmed), timeOrNil(settled)
 	u.UpdatedAt = time.UnixMilli(updatedAt).UTC()
 	return u, nil
+}
+
+func timeOrNil(ms *int64) *time.Time {
+	if ms == nil {
+		return nil
+	}
+	t := time.UnixMilli(*ms).UTC()
+	return &t
 }
 
 // Retry uploads a failed report again (after staff fixed what WeChat

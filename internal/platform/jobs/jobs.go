@@ -1,6 +1,7 @@
 // Package jobs is a durable job queue in the database. Jobs survive
-// restarts; every server process can run them; a job whose process died is
-// taken again when its lock expires; failures are retried with backoff and
+// restarts; every server process can run them; a running job's lock is a
+// short lease its process keeps renewing, so a job whose process died is
+// taken again within a lease; failures are retried with backoff and
 // then marked failed. Enqueue inside the caller's transaction so a job exists
 // exactly when the change that needs it was committed.
 package jobs
@@ -45,7 +46,8 @@ type Queue struct {
 	db       *db.DB
 	log      *slog.Logger
 	worker   string
-	lockFor  time.Duration
+	lease    time.Duration // how long a claim holds without renewal
+	maxRun   time.Duration // how long one run of a handler may take
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	every    map[string]time.Duration
@@ -55,7 +57,7 @@ type Queue struct {
 func New(d *db.DB, log *slog.Logger) *Queue {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &Queue{db: d, log: log, worker: hex.EncodeToString(b), lockFor: 5 * time.Minute,
+	return &Queue{db: d, log: log, worker: hex.EncodeToString(b), lease: 30 * time.Second, maxRun: 5 * time.Minute,
 		handlers: map[string]Handler{}, every: map[string]time.Duration{}}
 }
 

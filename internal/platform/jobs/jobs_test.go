@@ -190,3 +190,83 @@ func TestPeriodicJobsAreScheduledOncePerCluster(t *testing.T) {
 		}
 	})
 }
+
+func TestARunningJobKeepsItsLeaseAndADeadOnesExpires(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const lease = 300 * time.Millisecond
+		running := New(d, quiet())
+		running.lease = lease
+		other := New(d, quiet())
+		other.lease = lease
+		otherRuns := 0
+		other.Handle("slow", func(context.Context, Job) error { otherRuns++; return nil })
+
+		// A handler that runs for several leases keeps its job: no one else takes it.
+		release := make(chan struct{})
+		running.Handle("slow", func(context.Context, Job) error { <-release; return nil })
+		Enqueue(ctx, d, "slow", nil, Options{})
+		done := make(chan error, 1)
+		go func() { _, err := running.WorkOne(ctx); done <- err }()
+		for range 8 {
+			time.Sleep(lease / 2)
+			if ran, err := other.WorkOne(ctx); ran || err != nil {
+				t.Fatalf("a job whose worker is alive and renewing was taken (ran %v, err %v)", ran, err)
+			}
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+
+		// A worker that claims and dies (no renewals) loses the job after one lease.
+		id, _ := Enqueue(ctx, d, "slow", nil, Options{})
+		dead := New(d, quiet())
+		dead.lease = lease
+		if _, ok, err := dead.claim(ctx); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		time.Sleep(lease + 50*time.Millisecond)
+		if ran, err := other.WorkOne(ctx); !ran || err != nil || otherRuns != 1 {
+			t.Fatalf("the dead worker's job after its lease: ran %v, err %v, runs %d", ran, err, otherRuns)
+		}
+		if state, _, _ := jobState(t, d, id); state != "done" {
+			t.Fatalf("state %s", state)
+		}
+	})
+}
+
+func TestAHandlerThatLostItsLeaseIsCancelled(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		q := New(d, quiet())
+		q.lease = 300 * time.Millisecond
+		id, _ := Enqueue(ctx, d, "stolen", nil, Options{})
+		cancelled := make(chan struct{})
+		q.Handle("stolen", func(ctx context.Context, _ Job) error {
+			// Another process takes the job (as if this one had stalled past its lease).
+			if _, err := d.Exec(context.Background(), `UPDATE jobs SET locked_by = 'someone-else' WHERE id = ?`, id); err != nil {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				close(cancelled)
+				return ctx.Err()
+			case <-time.After(5 * time.Second):
+				return errors.New("not cancelled")
+			}
+		})
+		if _, err := q.WorkOne(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-cancelled:
+		default:
+			t.Fatal("the handler ran on after its job was taken by another worker")
+		}
+		// The outcome is the new holder's to record, not this worker's.
+		if state, _, _ := jobState(t, d, id); state != "running" {
+			t.Fatalf("state %s: the worker that lost the job recorded an outcome", state)
+		}
+	})
+}

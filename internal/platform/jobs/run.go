@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -30,7 +31,7 @@ func (q *Queue) claim(ctx context.Context) (Job, bool, error) {
 			(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ? ORDER BY locked_until LIMIT 1`+skipLocked+`),
 			(SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at, id LIMIT 1`+skipLocked+`))
 		RETURNING id, kind, shop_id, payload, attempts`,
-		q.worker, now+q.lockFor.Milliseconds(), now, now).Scan(&j.ID, &j.Kind, &shop, &payload, &j.Attempts)
+		q.worker, now+q.lease.Milliseconds(), now, now).Scan(&j.ID, &j.Kind, &shop, &payload, &j.Attempts)
 	if db.IsNoRows(err) {
 		return Job{}, false, nil
 	}
@@ -57,16 +58,61 @@ func (q *Queue) WorkOne(ctx context.Context) (bool, error) {
 	return true, q.finish(ctx, j, runErr)
 }
 
-// run calls h, turning a panic into an error so one bad job cannot stop the worker.
+// run calls h while renewing the job's lease, turning a panic into an
+// error so one bad job cannot stop the worker.
 func (q *Queue) run(ctx context.Context, h Handler, j Job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, q.lockFor)
+	ctx, cancel := context.WithTimeout(ctx, q.maxRun)
 	defer cancel()
+	defer q.keepLease(ctx, cancel, j)()
 	return h(ctx, j)
+}
+
+// keepLease renews j's lock every third of the lease until the returned
+// stop is called. A short lease renewed while the handler runs, rather than
+// one long lock, is what lets another process take the job within seconds
+// when this one is killed. If the lease was lost (this process stalled
+// past it and another took the job), the handler's context is cancelled:
+// the job is someone else's now.
+func (q *Queue) keepLease(ctx context.Context, cancel context.CancelFunc, j Job) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(q.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if held, err := q.renew(ctx, j.ID); err == nil && !held {
+				q.log.Warn("job lease lost: another process took the job", "job", j.ID, "kind", j.Kind)
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// renew extends this worker's lock on job id; false when it no longer holds it.
+func (q *Queue) renew(ctx context.Context, id int64) (bool, error) {
+	res, err := q.db.Exec(ctx, `UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND state = 'running'`,
+		time.Now().Add(q.lease).UnixMilli(), id, q.worker)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // RetryLater is returned by a handler whose work is not done yet (a
