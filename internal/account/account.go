@@ -109,7 +109,7 @@ func (s *Service) insert(ctx context.Context, shopID int64, n NewAccount) (Accou
 
 const accountColumns = `id, COALESCE(shop_id, 0), username, display_name, role, disabled, created_at`
 
-func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
+func scanAccount(row db.Scanner) (Account, error) {
 	var a Account
 	var created int64
 	err := row.Scan(&a.ID, &a.ShopID, &a.Username, &a.DisplayName, &a.Role, &a.Disabled, &created)
@@ -127,22 +127,13 @@ func (s *Service) Get(ctx context.Context, shopID, id int64) (Account, error) {
 	return a, errs.Wrap("get account", err)
 }
 
-// ListStaff returns the staff accounts of shopID.
-func (s *Service) ListStaff(ctx context.Context, shopID int64) ([]Account, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE shop_id = ? ORDER BY id`, shopID)
-	if err != nil {
-		return nil, errs.Wrap("list staff", err)
-	}
-	defer rows.Close()
-	out := []Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, errs.Wrap("list staff", err)
-		}
-		out = append(out, a)
-	}
-	return out, errs.Wrap("list staff", rows.Err())
+// ListStaff returns a page of the staff accounts of shopID, oldest first:
+// ids above after (0 = from the first), up to limit+1 rows so the caller
+// knows whether there is a next page.
+func (s *Service) ListStaff(ctx context.Context, shopID, after int64, limit int) ([]Account, error) {
+	out, err := db.All(ctx, s.db, scanAccount, `SELECT `+accountColumns+` FROM accounts WHERE shop_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		shopID, after, limit+1)
+	return out, errs.Wrap("list staff", err)
 }
 
 // StaffUpdate changes a staff account; nil fields stay as they are.

@@ -30,7 +30,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/password", Tag: tag, Access: httpx.Staff,
 		Summary: "Change my password (ends my other sessions)", Request: passwordRequest{}, Response: LoginResult{}, Handler: h.changePassword})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
-		Summary: "List the shop's staff", Response: []Account{}, Handler: h.listStaff})
+		Summary: "The shop's staff, oldest first", Query: httpx.PageParams(), Response: httpx.Page[Account]{}, Handler: h.listStaff})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
 		Summary: "Add a staff account to the shop", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createStaff})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
@@ -128,12 +128,12 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *Handlers) listStaff(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.ListStaff(r.Context(), auth.StaffShop(r.Context()))
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	rows, err := h.Svc.ListStaff(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, func(a Account) int64 { return a.ID }), err)
 }
 
 func (h *Handlers) createStaff(w http.ResponseWriter, r *http.Request) error {

@@ -36,7 +36,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "An after-sales request with its log", Response: Request{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/approve", Errors: map[int][]string{404: {"aftersale_not_found"}, 409: {"aftersale_not_open", "order_not_refundable", "wechatpay_not_configured"}}, Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Approve: the refund goes out", Response: Request{}, Handler: h.approve})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/aftersales/{id}/reject", Errors: map[int][]string{400: {"reason_required"}}, Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersManage,
 		Summary: "Reject with a reason the buyer sees", Request: rejectRequest{}, Response: Request{}, Handler: h.reject})
 }
 

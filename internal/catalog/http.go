@@ -24,8 +24,8 @@ var listParams = httpx.PageParams(
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: catalog"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/categories", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's category tree", Response: []Category{}, Handler: h.categories})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products", Tag: mini, Access: httpx.Shop,
+		Summary: "The shop's category tree: every category, roots with their children (one read of the whole tree: not a page, never cut)", Response: []Category{}, Handler: h.categories})
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products", Errors: map[int][]string{400: {"query_too_long"}}, Tag: mini, Access: httpx.Shop,
 		Summary: "Products on the shelf: by category, by keyword, newest first", Response: httpx.Page[Summary]{}, Query: listParams, Handler: h.listMini})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/products/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "A product with its specs and SKUs", Response: Product{}, Handler: h.productMini})
@@ -33,32 +33,32 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: catalog"
 	read, write := auth.PermCatalogRead, auth.PermCatalogWrite
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "The category tree", Response: []Category{}, Handler: h.categories})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/categories", Tag: admin, Access: httpx.Staff, Perm: write,
+		Summary: "The category tree: every category, roots with their children (one read of the whole tree: not a page, never cut)", Response: []Category{}, Handler: h.categories})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/categories", Errors: map[int][]string{400: {"required"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Add a category", Request: CategoryInput{}, Response: Category{}, Status: http.StatusCreated, Handler: h.createCategory})
-	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/categories/{id}", Errors: map[int][]string{400: {"category_cycle"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Rename, move or re-sort a category", Request: CategoryInput{}, Response: Category{}, Handler: h.updateCategory})
-	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/categories/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/categories/{id}", Errors: map[int][]string{409: {"category_not_empty"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Delete an empty category", Status: http.StatusNoContent, Handler: h.deleteCategory})
-	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: read,
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products", Errors: map[int][]string{400: {"query_too_long"}}, Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Products on and off the shelf", Response: httpx.Page[Summary]{}, Handler: h.listAdmin,
 		Query: append([]httpx.Param{{Name: "shelf", Type: "string", Description: "on or off: only products on (off) the shelf"}}, listParams...)})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Products in the bin, which can be restored, most recently deleted first", Query: httpx.PageParams(),
 		Response: httpx.Page[Deleted]{}, Handler: h.listDeleted})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Errors: map[int][]string{400: {"category_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Create a product with its SKUs", Request: ProductInput{}, Response: Product{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A product with its SKUs (also off the shelf or deleted)", Response: Product{}, Handler: h.productAdmin})
-	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}", Errors: map[int][]string{400: {"category_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Replace a product; SKUs with an id are kept, others added, missing ones retired", Request: ProductInput{}, Response: Product{}, Handler: h.replace})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/shelf", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Put a product on or off the shelf", Request: shelfRequest{}, Response: Product{}, Handler: h.shelf})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Move a product to the bin", Status: http.StatusNoContent, Handler: h.delete})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/restore", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/restore", Errors: map[int][]string{404: {"product_not_deleted"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Bring a product back from the bin (off the shelf)", Response: Product{}, Handler: h.restore})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/import", Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/import", Errors: map[int][]string{400: {"empty_csv", "malformed_csv", "invalid_fields"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Import products from CSV (text/csv body; all or nothing)", Response: ImportResult{}, BodyLimit: MaxImportBytes + 1,
 		Handler: h.importCSV})
 }

@@ -36,7 +36,7 @@ type Item struct {
 	Target       string      `json:"target" doc:"what it is about, e.g. product:12"`
 	Text         string      `json:"text"`
 	Status       string      `json:"status" enum:"published,pending,rejected,removed" doc:"published, pending (in review), rejected or removed"`
-	Verdict      string      `json:"verdict" doc:"the rules' verdict: pass or review"`
+	Verdict      string      `json:"verdict" enum:"pass,review" doc:"the rules' verdict: pass or review"`
 	Matches      []MatchView `json:"matches,omitempty"`
 	WeChat       string      `json:"wechat,omitempty" doc:"msg_sec_check result (suggest:label), when the shop uses it"`
 	RejectReason string      `json:"reject_reason,omitempty"`
@@ -47,7 +47,7 @@ type Item struct {
 type MatchView struct {
 	Word     string `json:"word"`
 	Category string `json:"category"`
-	Level    string `json:"level"`
+	Level    string `json:"level" enum:"block,review,allow"`
 	Start    int    `json:"start"`
 	End      int    `json:"end"`
 }

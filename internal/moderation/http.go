@@ -58,7 +58,7 @@ type checkBody struct {
 
 // CheckResult is the rules' verdict on a text.
 type CheckResult struct {
-	Verdict string      `json:"verdict" doc:"pass, review or block"`
+	Verdict string      `json:"verdict" enum:"pass,review,block" doc:"pass, review or block"`
 	Matches []MatchView `json:"matches"`
 }
 
@@ -78,13 +78,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 
 func (h *Handlers) miniRoutes(api *httpx.API) {
 	const tag = "mini: content"
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/contents", Tag: tag, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/contents", Tag: tag, Access: httpx.Member, Status: http.StatusCreated, RateLimited: true,
 		Summary: "Submit a comment, review, nickname or post: published, held for review, or refused with 422 content_blocked",
 		Request: NewItem{}, Response: Item{}, Handler: h.submit})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/contents", Tag: tag, Access: httpx.Shop,
 		Summary: "Published content about a target, newest first", Response: httpx.Page[Item]{},
 		Query: httpx.PageParams(httpx.Param{Name: "target", Type: "string", Description: "e.g. product:12"}), Handler: h.published})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated, RateLimited: true,
 		Summary: "File a copyright complaint against published content (staff decide within 24 hours)",
 		Request: NewComplaint{}, Response: Complaint{}, Handler: h.fileComplaint})
 }
@@ -94,11 +94,11 @@ func (h *Handlers) ruleRoutes(api *httpx.API) {
 	read, manage := auth.PermModerationRead, auth.PermModerationManage
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/rules", Tag: tag, Access: httpx.Staff, Perm: read,
 		Summary: "Rules of a scope, oldest first", Query: httpx.PageParams(scopeParam), Response: httpx.Page[Rule]{}, Handler: h.listRules})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/rules", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/rules", Errors: map[int][]string{400: {"invalid_rule"}}, Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Add a rule (replaces one with the same word); in effect on every server within seconds", Request: NewRule{}, Response: Rule{}, Handler: h.addRule})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/moderation/rules/{id}", Tag: tag, Access: httpx.Staff, Perm: manage, Status: http.StatusNoContent,
 		Summary: "Delete a rule", Query: []httpx.Param{scopeParam}, Handler: h.deleteRule})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/rules/import", Tag: tag, Access: httpx.Staff, Perm: manage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/rules/import", Errors: map[int][]string{400: {"invalid_rule_file", "empty_rule_file"}}, Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Import a rule file (text/plain or text/csv body; all or nothing; every bad line reported)", BodyLimit: MaxImportBytes + 1,
 		Query:    []httpx.Param{scopeParam, formatParam, {Name: "replace", Type: "boolean", Description: "delete the scope's rules first"}},
 		Response: ImportResult{}, Handler: h.importRules})
@@ -123,9 +123,9 @@ func (h *Handlers) queueRoutes(api *httpx.API) {
 		Summary: "One piece of content with its matches", Response: Item{}, Handler: h.getItem})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/approve", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Publish held content", Response: Item{}, Handler: h.approve})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/reject", Tag: tag, Access: httpx.Staff, Perm: manage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/reject", Errors: map[int][]string{400: {"reason_required"}}, Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject held or published content with a reason", Request: reasonBody{}, Response: Item{}, Handler: h.reject})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/ban", Tag: tag, Access: httpx.Staff, Perm: manage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/items/{id}/ban", Errors: map[int][]string{400: {"reason_required"}}, Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject the content and ban its author from posting for some days", Request: BanInput{}, Response: Item{}, Handler: h.ban})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/moderation/bans", Tag: tag, Access: httpx.Staff, Perm: read,
 		Summary: "Bans still in force, newest first", Query: pageParams, Response: httpx.Page[Ban]{}, Handler: h.bans})
@@ -144,7 +144,7 @@ func (h *Handlers) complaintRoutes(api *httpx.API) {
 			httpx.Param{Name: "overdue", Type: "boolean", Description: "only those past their deadline"}), Handler: h.listComplaints})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/complaints/{id}/take-down", Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Uphold the complaint: the content is removed", Request: noteBody{}, Response: Complaint{}, Handler: h.takeDown})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/complaints/{id}/reject", Tag: tag, Access: httpx.Staff, Perm: manage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/moderation/complaints/{id}/reject", Errors: map[int][]string{400: {"reason_required"}}, Tag: tag, Access: httpx.Staff, Perm: manage,
 		Summary: "Reject the complaint with a reason", Request: reasonBody{}, Response: Complaint{}, Handler: h.rejectComplaint})
 }
 

@@ -17,7 +17,7 @@ type Decision struct {
 	ItemID      int64     `json:"item_id,omitempty"`
 	ComplaintID int64     `json:"complaint_id,omitempty"`
 	Actor       string    `json:"actor" doc:"staff:<account id> or system"`
-	Action      string    `json:"action" doc:"approve, reject, ban, take_down, reject_complaint"`
+	Action      string    `json:"action" enum:"approve,reject,ban,lift_ban,take_down,reject_complaint" doc:"approve, reject, ban, lift_ban, take_down or reject_complaint"`
 	Note        string    `json:"note"`
 	CreatedAt   time.Time `json:"created_at"`
 }

@@ -25,10 +25,10 @@ const (
 // Rule is a stored rule. Level "allow" makes the word an allow-list entry.
 type Rule struct {
 	ID        int64     `json:"id"`
-	Scope     string    `json:"scope" doc:"base, operator or shop"`
+	Scope     string    `json:"scope" enum:"base,operator,shop" doc:"base, operator or shop"`
 	Word      string    `json:"word"`
 	Category  string    `json:"category" doc:"politics, porn, abuse, fraud, ads, …"`
-	Level     string    `json:"level" doc:"block, review, or allow (an allow-list word)"`
+	Level     string    `json:"level" enum:"block,review,allow" doc:"block, review, or allow (an allow-list word)"`
 	Forms     string    `json:"forms" doc:"also match pinyin and/or initials: \"pinyin\", \"initials\", \"pinyin,initials\""`
 	CreatedAt time.Time `json:"created_at"`
 }

@@ -37,7 +37,7 @@ var pageParams = httpx.PageParams(
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: orders"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/cart", Tag: mini, Access: httpx.Member, Summary: "My cart", Response: Cart{}, Handler: h.cart})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/cart/items", Errors: map[int][]string{404: {"sku_not_found"}, 409: {"cart_full"}}, Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/cart/items", Errors: map[int][]string{400: {"sku_unavailable"}, 404: {"sku_not_found"}, 409: {"cart_full"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Add a SKU to my cart", Request: Item{}, Response: Cart{}, Handler: h.addToCart})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Change a cart line's quantity or selection", Request: CartUpdate{}, Response: Cart{}, Handler: h.updateCart})
@@ -74,7 +74,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Ship a paid order", Request: ShipInput{}, Response: Order{}, Handler: h.ship})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/cancel", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Cancel an unpaid order", Request: cancelRequest{}, Response: Order{}, Handler: h.cancelAny})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/invoice/issue", Tag: admin, Access: httpx.Staff, Perm: manage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/invoice/issue", Errors: map[int][]string{400: {"invalid_invoice_no"}}, Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Record that the requested invoice was issued, with its number", Request: IssueInput{}, Response: Order{}, Handler: h.issueInvoice})
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/orders/{id}/note", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Set the staff note", Request: noteRequest{}, Response: Order{}, Handler: h.note})

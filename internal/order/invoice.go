@@ -12,7 +12,7 @@ import (
 
 // Invoice is the VAT invoice a buyer asked for on an order.
 type Invoice struct {
-	TitleType string `json:"title_type" doc:"personal or company"`
+	TitleType string `json:"title_type" enum:"personal,company" doc:"personal or company"`
 	Title     string `json:"title" doc:"the person's name or the company's registered name"`
 	TaxID     string `json:"tax_id,omitempty" doc:"the company's taxpayer id (统一社会信用代码), required for company titles"`
 	Email     string `json:"email,omitempty" doc:"where to send the electronic invoice"`
@@ -22,7 +22,7 @@ type Invoice struct {
 
 // InvoiceRequest is what a buyer sends.
 type InvoiceRequest struct {
-	TitleType string `json:"title_type"`
+	TitleType string `json:"title_type" enum:"personal,company"`
 	Title     string `json:"title"`
 	TaxID     string `json:"tax_id"`
 	Email     string `json:"email"`

@@ -20,6 +20,11 @@ const (
 	Pickup   DeliveryType = "pickup"    // the buyer collects it
 )
 
+// EnumValues lists the delivery types for /openapi.json.
+func (DeliveryType) EnumValues() []string {
+	return []string{string(Express), string(SameCity), string(Virtual), string(Pickup)}
+}
+
 // ShipInput is what staff record when they ship.
 type ShipInput struct {
 	DeliveryType DeliveryType `json:"delivery_type,omitempty" doc:"express (default), same_city, virtual or pickup"`

@@ -83,7 +83,7 @@ type RefundRequest struct {
 	Amount      int64      `json:"amount" doc:"fen"`
 	Reason      string     `json:"reason"`
 	RequestedBy int64      `json:"requested_by" doc:"staff account id"`
-	Status      string     `json:"status" doc:"pending, approved (the refund is made) or rejected"`
+	Status      string     `json:"status" enum:"pending,approved,rejected" doc:"pending, approved (the refund is made) or rejected"`
 	DecidedBy   *int64     `json:"decided_by"`
 	Note        string     `json:"note"`
 	RefundID    *int64     `json:"refund_id"`

@@ -19,10 +19,10 @@ type Handlers struct{ Svc *Service }
 func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/pay", Errors: map[int][]string{404: {"order_not_found"}, 409: {"order_expired", "order_not_payable", "order_paid", "wechatpay_not_configured"}, 503: {"wechatpay_unavailable"}}, Tag: "mini: orders", Access: httpx.Member,
 		Summary: "Get the wx.requestPayment parameters for my unpaid order", Response: wechatpay.PaymentParams{}, Handler: h.pay})
-	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Tag: "webhooks", Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/transaction", Errors: wechatReplies, Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay payment notifications for shop {id} (signed and encrypted by WeChat)", Status: http.StatusNoContent,
 		BodyLimit: 1 << 20, Handler: h.notify})
-	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Tag: "webhooks", Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Errors: wechatReplies, Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{400: {"invalid_amount", "refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"order_not_refundable", "wechatpay_not_configured"}}, Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, Idempotent: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund",
@@ -37,14 +37,14 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Query: httpx.PageParams(), Response: httpx.Page[AttentionRefund]{}, Handler: h.attention})
 	h.approvalRoutes(api)
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest first", Response: []Report{}, Handler: h.reports})
+		Perm: auth.PermOrdersRead, Summary: "Daily reconciliations against WeChat Pay's trade bill, newest day first (without their differences: read one for those)", Query: httpx.PageParams(), Response: httpx.Page[Report]{}, Handler: h.reports})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/reconciliations/{id}", Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "A reconciliation with every difference", Response: Report{}, Handler: h.report})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Tag: "admin: finance", Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/reconciliations", Errors: map[int][]string{400: {"invalid_date"}}, Tag: "admin: finance", Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, Summary: "Reconcile a day now (replaces that day's report)", Request: reconcileRequest{},
 		Response: Report{}, Status: http.StatusCreated, Handler: h.reconcile})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/payments/stats", Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time", Response: []DayStats{},
+		Perm: auth.PermOrdersRead, Summary: "Payment success rate (paid / payment attempts) per day, China time: a series of exactly `days` days ending today, oldest first (the whole series, not a page; more than 90 days is refused with 400 invalid_query)", Response: []DayStats{},
 		Query: []httpx.Param{{Name: "days", Type: "integer", Description: "1 to 90, default 30"}}, Handler: h.stats})
 }
 
@@ -144,6 +144,11 @@ func (h *Handlers) notify(w http.ResponseWriter, r *http.Request) error {
 	return replyToWeChat(w, r, err)
 }
 
+// wechatReplies are the webhooks' refusals, in WeChat Pay's protocol
+// ({"code":"FAIL"}): 400 for a notification that will never be accepted, 500
+// for one WeChat should send again.
+var wechatReplies = map[int][]string{http.StatusBadRequest: {"FAIL"}, http.StatusInternalServerError: {"FAIL"}}
+
 func replyToWeChat(w http.ResponseWriter, r *http.Request, err error) error {
 	status := http.StatusNoContent
 	switch {
@@ -180,12 +185,12 @@ type reconcileRequest struct {
 }
 
 func (h *Handlers) reports(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.Reports(r.Context(), auth.StaffShop(r.Context()))
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, list)
-	return nil
+	rows, err := h.Svc.Reports(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, Report.ReportKey), err)
 }
 
 func (h *Handlers) report(w http.ResponseWriter, r *http.Request) error {

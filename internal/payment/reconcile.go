@@ -3,7 +3,9 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +47,7 @@ type Report struct {
 
 // Difference is one payment or refund on which WeChat and we disagree.
 type Difference struct {
-	Kind        string `json:"kind"`
+	Kind        string `json:"kind" enum:"paid_at_wechat_not_here,paid_here_not_at_wechat,paid_amount_differs,refund_at_wechat_not_here,refund_here_not_at_wechat,refund_amount_differs"`
 	OutTradeNo  string `json:"out_trade_no"`
 	OutRefundNo string `json:"out_refund_no,omitempty"`
 	Ours        int64  `json:"ours" doc:"fen; 0 when we have none"`
@@ -257,7 +259,7 @@ func (s *Service) store(ctx context.Context, shopID int64, r Report) (Report, er
 
 const reportColumns = `id, bill_date, status, wechat_paid, wechat_refund, our_paid, our_refund, differences, error, created_at`
 
-func scanReport(row interface{ Scan(...any) error }) (Report, error) {
+func scanReport(row db.Scanner) (Report, error) {
 	var r Report
 	var created int64
 	err := row.Scan(&r.ID, &r.BillDate, &r.Status, &r.WeChatPaid, &r.WeChatRefund, &r.OurPaid, &r.OurRefund, &r.Differences, &r.Error, &created)
@@ -291,22 +293,25 @@ func (s *Service) Report(ctx context.Context, shopID, id int64) (Report, error) 
 	return r, errs.Wrap("reconciliation", rows.Err())
 }
 
-// Reports lists a shop's last 90 reports, newest day first.
-func (s *Service) Reports(ctx context.Context, shopID int64) ([]Report, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+reportColumns+` FROM reconciliations WHERE shop_id = ? ORDER BY bill_date DESC LIMIT 90`, shopID)
-	if err != nil {
-		return nil, errs.Wrap("reconciliations", err)
+// Reports lists a page of a shop's reports, newest day first: days before
+// the one of the cursor after (ReportKey of the previous page's last item;
+// 0 = from the newest), up to limit+1 rows so the caller knows whether
+// there is a next page. A shop has one report per day, so the day alone is
+// the position.
+func (s *Service) Reports(ctx context.Context, shopID, after int64, limit int) ([]Report, error) {
+	before := "9999-12-31"
+	if after > 0 {
+		before = fmt.Sprintf("%04d-%02d-%02d", after/10000, after/100%100, after%100)
 	}
-	defer rows.Close()
-	out := []Report{}
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, errs.Wrap("reconciliations", err)
-		}
-		out = append(out, r)
-	}
-	return out, errs.Wrap("reconciliations", rows.Err())
+	out, err := db.All(ctx, s.db, scanReport, `SELECT `+reportColumns+` FROM reconciliations WHERE shop_id = ? AND bill_date < ?
+		ORDER BY bill_date DESC LIMIT ?`, shopID, before, limit+1)
+	return out, errs.Wrap("reconciliations", err)
+}
+
+// ReportKey is a report's position in Reports: its day as YYYYMMDD.
+func (r Report) ReportKey() int64 {
+	n, _ := strconv.ParseInt(strings.ReplaceAll(r.BillDate, "-", ""), 10, 64)
+	return n
 }
 
 // reconcileDue reconciles yesterday for every shop with WeChat Pay whose

@@ -61,12 +61,12 @@ func (t TimedDiscount) forBuyer() BuyerTimedDiscount {
 type BuyerCoupon struct {
 	ID           int64      `json:"id" doc:"claim with POST /api/v1/coupons/{id}/claim; check out with the wallet copy's id"`
 	Name         string     `json:"name"`
-	Kind         string     `json:"kind" doc:"amount (满减), percent (折扣) or shipping (包邮)"`
+	Kind         string     `json:"kind" enum:"amount,percent,shipping" doc:"amount (满减), percent (折扣) or shipping (包邮)"`
 	Amount       int64      `json:"amount" doc:"fen off (amount)"`
 	RateBP       int64      `json:"rate_bp" doc:"basis points the buyer pays (percent): 8000 = 8折"`
 	Cap          int64      `json:"cap" doc:"most fen off (percent); 0 = no cap"`
 	Threshold    int64      `json:"threshold" doc:"in-scope goods must reach this many fen"`
-	Scope        string     `json:"scope" doc:"all, categories or products"`
+	Scope        string     `json:"scope" enum:"all,categories,products" doc:"all, categories or products"`
 	ScopeIDs     []int64    `json:"scope_ids"`
 	ValidFrom    *time.Time `json:"valid_from"`
 	ValidUntil   *time.Time `json:"valid_until"`
@@ -84,7 +84,7 @@ func (c Coupon) forBuyer() BuyerCoupon {
 type BuyerWithdrawal struct {
 	ID         int64     `json:"id"`
 	Amount     int64     `json:"amount" doc:"fen"`
-	Status     string    `json:"status" doc:"requested, approved, rejected or paid"`
+	Status     string    `json:"status" enum:"requested,approved,rejected,paid" doc:"requested, approved, rejected or paid"`
 	Note       string    `json:"note" doc:"the shop's note on its decision"`
 	Reference  string    `json:"reference" doc:"the payout's reference"`
 	CreatedAt  time.Time `json:"created_at"`

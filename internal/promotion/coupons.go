@@ -22,7 +22,7 @@ type Coupon struct {
 	RateBP        int64      `json:"rate_bp" doc:"basis points the buyer pays (percent): 8000 = 8折"`
 	Cap           int64      `json:"cap" doc:"most fen off (percent); 0 = no cap"`
 	Threshold     int64      `json:"threshold" doc:"in-scope goods must reach this many fen"`
-	Scope         string     `json:"scope" doc:"all, categories or products"`
+	Scope         string     `json:"scope" enum:"all,categories,products" doc:"all, categories or products"`
 	ScopeIDs      []int64    `json:"scope_ids"`
 	ValidFrom     *time.Time `json:"valid_from" doc:"fixed window start (or null with valid_days)"`
 	ValidUntil    *time.Time `json:"valid_until" doc:"fixed window end"`
@@ -31,7 +31,7 @@ type Coupon struct {
 	Issued        int64      `json:"issued"`
 	PerUserLimit  int64      `json:"per_user_limit"`
 	Claimable     bool       `json:"claimable" doc:"buyers can claim it themselves (else staff grant it)"`
-	AutoRule      string     `json:"auto_rule" doc:"'', new_member (given to every new buyer) or birthday (given on the buyer's birthday, China time, once a year)"`
+	AutoRule      string     `json:"auto_rule" enum:",new_member,birthday" doc:"'', new_member (given to every new buyer) or birthday (given on the buyer's birthday, China time, once a year)"`
 	Disabled      bool       `json:"disabled"`
 	CreatedAt     time.Time  `json:"created_at"`
 }
@@ -178,18 +178,6 @@ func (s *Service) Coupon(ctx context.Context, shopID, id int64) (Coupon, error) 
 	return c, errs.Wrap("coupon", err)
 }
 
-// Coupons lists the shop's coupons (claimableOnly: what buyers may claim now).
-func (s *Service) ListCoupons(ctx context.Context, shopID int64, claimableOnly bool) ([]Coupon, error) {
-	q := `SELECT ` + couponColumns + ` FROM coupons WHERE shop_id = ?`
-	args := []any{shopID}
-	if claimableOnly {
-		q += ` AND claimable = TRUE AND disabled_at IS NULL AND issued < total_quantity AND (valid_until IS NULL OR valid_until > ?)`
-		args = append(args, s.now().UnixMilli())
-	}
-	out, err := db.All(ctx, s.db, scanCoupon, q+` ORDER BY id DESC LIMIT 200`, args...)
-	return out, errs.Wrap("coupons", err)
-}
-
 // DisableCoupon stops a coupon from being claimed or granted (copies in
 // wallets stay usable).
 func (s *Service) DisableCoupon(ctx context.Context, shopID, id int64) error {
@@ -314,14 +302,14 @@ type WalletCoupon struct {
 	ID         int64     `json:"id" doc:"the member coupon id: send it as member_coupon_id at checkout"`
 	CouponID   int64     `json:"coupon_id"`
 	Name       string    `json:"name"`
-	Kind       string    `json:"kind"`
+	Kind       string    `json:"kind" enum:"amount,percent,shipping" doc:"amount (满减), percent (折扣) or shipping (包邮)"`
 	Amount     int64     `json:"amount"`
 	RateBP     int64     `json:"rate_bp"`
 	Cap        int64     `json:"cap"`
 	Threshold  int64     `json:"threshold"`
-	Scope      string    `json:"scope"`
+	Scope      string    `json:"scope" enum:"all,categories,products" doc:"all, categories or products"`
 	ScopeIDs   []int64   `json:"scope_ids"`
-	Source     string    `json:"source" doc:"claim, grant or rule"`
+	Source     string    `json:"source" enum:"claim,grant,rule" doc:"claim, grant or rule"`
 	Status     string    `json:"status" enum:"unused,used" doc:"unused or used"`
 	OrderID    *int64    `json:"order_id"`
 	ValidFrom  time.Time `json:"valid_from"`

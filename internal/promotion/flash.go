@@ -157,19 +157,6 @@ func (s *Service) Sale(ctx context.Context, shopID, id int64) (Sale, error) {
 	return sl, errs.Wrap("flash sale", err)
 }
 
-// Sales lists a shop's flash sales, newest start first; current = only
-// those not ended yet.
-func (s *Service) Sales(ctx context.Context, shopID int64, current bool) ([]Sale, error) {
-	q := `SELECT ` + saleColumns + ` FROM flash_sales WHERE shop_id = ?`
-	args := []any{shopID}
-	if current {
-		q += ` AND ends_at > ?`
-		args = append(args, s.now().UnixMilli())
-	}
-	out, err := db.All(ctx, s.db, scanSale, q+` ORDER BY starts_at DESC, id DESC LIMIT 200`, args...)
-	return out, errs.Wrap("flash sales", err)
-}
-
 // SaleResults is how a promotion did: claims, orders, buyers, GMV, refunds.
 type SaleResults struct {
 	Sale          Sale  `json:"sale"`

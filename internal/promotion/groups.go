@@ -123,18 +123,6 @@ func (s *Service) Deal(ctx context.Context, shopID, id int64) (Deal, error) {
 	return d, errs.Wrap("deal", err)
 }
 
-// Deals lists the shop's deals (current: only those not ended).
-func (s *Service) Deals(ctx context.Context, shopID int64, current bool) ([]Deal, error) {
-	q := `SELECT ` + dealColumns + ` FROM group_deals WHERE shop_id = ?`
-	args := []any{shopID}
-	if current {
-		q += ` AND ends_at > ?`
-		args = append(args, s.now().UnixMilli())
-	}
-	out, err := db.All(ctx, s.db, scanDeal, q+` ORDER BY id DESC LIMIT 200`, args...)
-	return out, errs.Wrap("deals", err)
-}
-
 // tierFor is the tier a group of n members reaches (ok = false under the
 // smallest size).
 func tierFor(tiers []Tier, n int64) (Tier, bool) {

@@ -50,25 +50,25 @@ type grantRequest struct {
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini = "mini: promotions"
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's current and upcoming flash sales", Response: []BuyerSale{}, Handler: h.currentSales})
+		Summary: "The shop's current and upcoming flash sales, latest start first", Query: httpx.PageParams(), Response: httpx.Page[BuyerSale]{}, Handler: h.currentSales})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "One flash sale with its remaining units", Response: BuyerSale{}, Handler: h.publicSale})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/flash-sales/{id}/token", Errors: map[int][]string{404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started"}, 410: {"flash_sale_ended", "sold_out"}}, RateLimited: true, Tag: mini, Access: httpx.Member,
 		Summary: "A claim token for me (issued from 5 minutes before the start, good for 30 minutes)", Response: tokenResponse{}, Handler: h.token})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}, 429: {"too_many_requests"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/flash-sales/{id}/claim", Errors: map[int][]string{400: {"flash_token_invalid", "flash_token_used"}, 404: {"flash_sale_not_found"}, 409: {"flash_sale_not_started", "already_claimed", "not_enough_left"}, 410: {"flash_sale_ended", "sold_out"}}, RateLimited: true, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim units of a flash sale; then check out with flash_claim_id before expires_at",
 		Request: claimRequest{}, Response: Claim{}, Handler: h.claim, HotAuth: true})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals", Tag: mini, Access: httpx.Shop,
-		Summary: "The shop's running group-buying deals; open a group with POST /api/v1/orders {group_deal_id}", Response: []BuyerDeal{}, Handler: h.currentDeals})
+		Summary: "The shop's running group-buying deals, newest first; open a group with POST /api/v1/orders {group_deal_id}", Query: httpx.PageParams(), Response: httpx.Page[BuyerDeal]{}, Handler: h.currentDeals})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/group-deals/{id}", Tag: mini, Access: httpx.Shop,
 		Summary: "A group-buying deal with its tiers", Response: BuyerDeal{}, Handler: h.publicDeal})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/groups/{id}", Tag: mini, Access: httpx.Shop,
 		Summary:  "A group (the share link): who joined, how many are missing, time left; join with POST /api/v1/orders {group_id}",
 		Response: GroupView{}, Handler: h.group})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/timed-discounts", Tag: mini, Access: httpx.Shop,
-		Summary: "Time-limited prices (限时折扣) running or scheduled; checkout applies them", Response: []BuyerTimedDiscount{}, Handler: h.timedDiscounts})
+		Summary: "Time-limited prices (限时折扣) running or scheduled, soonest start first; checkout applies them", Query: httpx.PageParams(), Response: httpx.Page[BuyerTimedDiscount]{}, Handler: h.timedDiscounts})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/coupons", Tag: mini, Access: httpx.Shop,
-		Summary: "Coupons buyers can claim now", Response: []BuyerCoupon{}, Handler: h.claimableCoupons})
+		Summary: "Coupons buyers can claim now, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerCoupon]{}, Handler: h.claimableCoupons})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/coupons/{id}/claim", Errors: map[int][]string{403: {"coupon_not_claimable"}, 404: {"coupon_not_found"}, 409: {"already_claimed", "coupon_limit_reached"}, 410: {"coupon_expired", "coupon_unavailable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Claim a coupon into my wallet", Response: WalletCoupon{}, Handler: h.claimCoupon})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/coupons", Tag: mini, Access: httpx.Member,
@@ -76,15 +76,15 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/referrals", Tag: mini, Access: httpx.Member,
 		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
 		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Errors: map[int][]string{409: {"distribution_disabled"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Become a promoter (分销员)", Response: Promoter{}, Handler: h.becomePromoter})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[Commission]{}, Handler: h.myCommissions})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: BuyerWithdrawal{}, Handler: h.withdraw})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
 		Summary: "My withdrawals, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerWithdrawal]{}, Handler: h.myWithdrawals})
 
 	const admin = "admin: promotions"
@@ -119,13 +119,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Withdrawal requests, newest first", Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}),
 		Response: httpx.Page[Withdrawal]{}, Handler: h.listWithdrawals})
 	for _, action := range []string{"approve", "reject", "pay"} {
-		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Tag: admin, Access: httpx.Staff, Perm: manage,
+		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Errors: map[string]map[int][]string{"pay": {400: {"reference_required"}}}[action], Tag: admin, Access: httpx.Staff, Perm: manage,
 			Summary: map[string]string{"approve": "Approve a withdrawal (above the withdrawal limit, two different people approve)", "reject": "Reject a withdrawal (the amount goes back to available)",
 				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
 			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
 	}
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals/{id}/decisions", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "A withdrawal's decisions: who approved, rejected or paid it, oldest first", Response: []WithdrawalDecision{}, Handler: h.withdrawalDecisions})
+		Summary: "A withdrawal's decisions: who approved, rejected or paid it, oldest first (the whole list, not a page: a withdrawal takes at most a few decisions)", Response: []WithdrawalDecision{}, Handler: h.withdrawalDecisions})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawal-policy", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Above which amount a withdrawal needs two approvers", Response: WithdrawalPolicy{}, Handler: h.withdrawalPolicy})
 	// Setting the limit is the owner's, as the refund limit is.
@@ -133,7 +133,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Set above which amount a withdrawal needs two different approvers (null: one approval for any amount)",
 		Request: WithdrawalPolicy{}, Response: WithdrawalPolicy{}, Handler: h.setWithdrawalPolicy})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: read,
-		Summary: "Time-limited prices not ended yet", Response: []TimedDiscount{}, Handler: h.staffTimedDiscounts})
+		Summary: "Time-limited prices not ended yet, soonest start first", Query: httpx.PageParams(), Response: httpx.Page[TimedDiscount]{}, Handler: h.staffTimedDiscounts})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/timed-discounts", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Schedule a time-limited price (限时折扣) for a SKU", Request: NewTimedDiscount{}, Response: TimedDiscount{}, Handler: h.createTimedDiscount})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/coupons", Tag: admin, Access: httpx.Staff, Perm: read,
@@ -146,7 +146,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A coupon's results: orders, buyers, discount given, GMV, refunds", Response: CouponResults{}, Handler: h.couponResults})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/disable", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Stop issuing a coupon (copies in wallets stay usable)", Response: Coupon{}, Handler: h.disableCoupon})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/coupons/{id}/grant", Errors: map[int][]string{400: {"member_id_required"}}, Tag: admin, Access: httpx.Staff, Perm: manage, Status: http.StatusCreated,
 		Summary: "Give a coupon to a buyer", Request: grantRequest{}, Response: WalletCoupon{}, Handler: h.grantCoupon})
 }
 
@@ -161,6 +161,40 @@ func page[T any](w http.ResponseWriter, r *http.Request, shopID int64,
 	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, key), err)
 }
 
+// buyerPage answers a page of a mini-program list (the shop from the appid)
+// in the buyers' view of its items.
+func buyerPage[T, B any](w http.ResponseWriter, r *http.Request,
+	list func(ctx context.Context, shopID, after int64, limit int) ([]T, error), key func(T) int64, view func(T) B) error {
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	rows, err := list(r.Context(), auth.ShopFrom(r.Context()), after, limit)
+	if err != nil {
+		return err
+	}
+	p := httpx.PageOf(rows, limit, key)
+	items, _ := forBuyers(p.Items, nil, view)
+	return httpx.Respond(w, http.StatusOK, httpx.Page[B]{Items: items, NextCursor: p.NextCursor}, nil)
+}
+
+// keyedPage answers a page of a list ordered by two keys (a date, then the
+// id), with a cursor of the last item's keys, each item shown through view.
+func keyedPage[T, V any](w http.ResponseWriter, r *http.Request, shopID int64,
+	list func(ctx context.Context, shopID int64, after []int64, limit int) ([]T, error), keys func(T) []int64, view func(T) V) error {
+	after, limit, err := httpx.PageQueryKeys(r, 2)
+	if err != nil {
+		return err
+	}
+	rows, err := list(r.Context(), shopID, after, limit)
+	if err != nil {
+		return err
+	}
+	p := httpx.PageOfKeys(rows, limit, keys)
+	items, _ := forBuyers(p.Items, nil, view)
+	return httpx.Respond(w, http.StatusOK, httpx.Page[V]{Items: items, NextCursor: p.NextCursor}, nil)
+}
+
 func staffShop(r *http.Request) int64 {
 	st, _ := auth.StaffFrom(r.Context())
 	return st.ShopID
@@ -172,9 +206,7 @@ func member(r *http.Request) auth.Member {
 }
 
 func (h *Handlers) currentSales(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.Sales(r.Context(), auth.ShopFrom(r.Context()), true)
-	v, err := forBuyers(list, err, Sale.forBuyer)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return keyedPage(w, r, auth.ShopFrom(r.Context()), h.Svc.CurrentSalesPage, Sale.SaleKeys, Sale.forBuyer)
 }
 
 func (h *Handlers) publicSale(w http.ResponseWriter, r *http.Request) error {
@@ -219,9 +251,7 @@ func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) claimableCoupons(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.ListCoupons(r.Context(), auth.ShopFrom(r.Context()), true)
-	v, err := forBuyers(list, err, Coupon.forBuyer)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return buyerPage(w, r, h.Svc.ClaimableCouponsPage, func(x Coupon) int64 { return x.ID }, Coupon.forBuyer)
 }
 
 func (h *Handlers) claimCoupon(w http.ResponseWriter, r *http.Request) error {
@@ -259,9 +289,7 @@ func (h *Handlers) saleResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) currentDeals(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.Deals(r.Context(), auth.ShopFrom(r.Context()), true)
-	v, err := forBuyers(list, err, Deal.forBuyer)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return buyerPage(w, r, h.Svc.CurrentDealsPage, func(x Deal) int64 { return x.ID }, Deal.forBuyer)
 }
 
 func (h *Handlers) publicDeal(w http.ResponseWriter, r *http.Request) error {
@@ -276,14 +304,11 @@ func (h *Handlers) group(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) timedDiscounts(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.Svc.TimedDiscounts(r.Context(), auth.ShopFrom(r.Context()))
-	v, err := forBuyers(list, err, TimedDiscount.forBuyer)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return keyedPage(w, r, auth.ShopFrom(r.Context()), h.Svc.TimedDiscountsPage, TimedDiscount.TimedKeys, TimedDiscount.forBuyer)
 }
 
 func (h *Handlers) staffTimedDiscounts(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.Svc.TimedDiscounts(r.Context(), staffShop(r))
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return keyedPage(w, r, staffShop(r), h.Svc.TimedDiscountsPage, TimedDiscount.TimedKeys, func(t TimedDiscount) TimedDiscount { return t })
 }
 
 func (h *Handlers) createTimedDiscount(w http.ResponseWriter, r *http.Request) error {

@@ -65,16 +65,22 @@ func (s *Service) CreateTimedDiscount(ctx context.Context, shopID int64, in NewT
 	return TimedDiscount{ID: id, SKUID: in.SKUID, Title: in.Title, Price: in.Price, StartsAt: ms(in.StartsAt), EndsAt: ms(in.EndsAt), CreatedAt: ms(now)}, nil
 }
 
-// TimedDiscounts lists the shop's time-limited prices that have not ended.
+const timedColumns = `id, sku_id, title, price, starts_at, ends_at, created_at`
+
+func scanTimed(row db.Scanner) (TimedDiscount, error) {
+	var d TimedDiscount
+	var starts, ends, created int64
+	err := row.Scan(&d.ID, &d.SKUID, &d.Title, &d.Price, &starts, &ends, &created)
+	d.StartsAt, d.EndsAt, d.CreatedAt = time.UnixMilli(starts).UTC(), time.UnixMilli(ends).UTC(), time.UnixMilli(created).UTC()
+	return d, err
+}
+
+// TimedDiscounts returns every time-limited price of the shop that has not
+// ended, for checkout's prices (timedCache): not a page and not capped, or a
+// discount past the cut would silently not apply. A shop has few at a time.
 func (s *Service) TimedDiscounts(ctx context.Context, shopID int64) ([]TimedDiscount, error) {
-	out, err := db.All(ctx, s.db, func(row db.Scanner) (TimedDiscount, error) {
-		var d TimedDiscount
-		var starts, ends, created int64
-		err := row.Scan(&d.ID, &d.SKUID, &d.Title, &d.Price, &starts, &ends, &created)
-		d.StartsAt, d.EndsAt, d.CreatedAt = time.UnixMilli(starts).UTC(), time.UnixMilli(ends).UTC(), time.UnixMilli(created).UTC()
-		return d, err
-	}, `SELECT id, sku_id, title, price, starts_at, ends_at, created_at FROM timed_discounts
-		WHERE shop_id = ? AND ends_at > ? ORDER BY starts_at, id LIMIT 1000`, shopID, s.now().UnixMilli())
+	out, err := db.All(ctx, s.db, scanTimed, `SELECT `+timedColumns+` FROM timed_discounts
+		WHERE shop_id = ? AND ends_at > ? ORDER BY starts_at, id`, shopID, s.now().UnixMilli())
 	return out, errs.Wrap("timed discounts", err)
 }
 

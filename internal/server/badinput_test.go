@@ -13,6 +13,9 @@ func TestBadInputGets4xxAndChangesNothing(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
+		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
+		e.seen = v.check
+		defer v.finish(nil)
 		before := snapshot(e, a, a.productID)
 		product := fmt.Sprintf("/admin/api/v1/products/%d", a.productID)
 		huge := `{"title":"` + strings.Repeat("长", 1<<20) + `"}`
@@ -96,6 +99,9 @@ func TestNoRouteAnswers5xxToGarbage(t *testing.T) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
 		opShop := caller{token: op.token, shopID: a.id}
+		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
+		e.seen = v.check
+		defer v.finish(nil)
 		garbage := []any{`{`, `null`, `"str"`, `{"id":-1,"price":-1,"stock":-1,"skus":null,"specs":[{}]}`,
 			`{"skus":[{"spec_values":null,"price":1e400}]}`, "\x00\xff", `{"code":"` + strings.Repeat("a", 500) + `"}`}
 		for _, rt := range selfRoutesLast(e.srv.API.Routes()) {

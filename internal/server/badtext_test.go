@@ -41,6 +41,9 @@ func TestNoRouteAnswers5xxToBadText(t *testing.T) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
 		opShop := caller{token: op.token, shopID: a.id}
+		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
+		e.seen = v.check
+		defer v.finish(nil)
 		sent := 0
 		check := func(rt httpx.Route, what string, res response, edge bool) {
 			t.Helper()

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,6 +57,9 @@ func newDocValidator(t *testing.T, e *env) *docValidator {
 
 func (v *docValidator) check(req *http.Request, res response) {
 	route, params, err := v.router.FindRoute(req)
+	if err != nil && (res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed) {
+		return // a path or method the API does not serve: the document's description covers these
+	}
 	if err != nil {
 		v.fail("%s %s: not in the document: %v", req.Method, req.URL.Path, err)
 		return
@@ -70,9 +74,40 @@ func (v *docValidator) check(req *http.Request, res response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		v.fail("%s %s → %d %.300s\n    %v", req.Method, req.URL.Path, res.status, res.body, err)
 	}
+	if res.status >= 400 {
+		v.checkCode(req, route, res)
+	}
 	v.mu.Lock()
 	v.seen[req.Method+" "+route.Path]++
 	v.mu.Unlock()
+}
+
+// checkCode fails when an error's code is not among the codes the document
+// lists for the operation and status (x-error-codes). A 404 on a route with
+// a path parameter may answer the thing's own *_not_found code, as its
+// description says.
+func (v *docValidator) checkCode(req *http.Request, route *routers.Route, res response) {
+	var body struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(res.body, &body); err != nil || body.Code == "" {
+		v.fail("%s %s → %d without an error code: %.300s", req.Method, req.URL.Path, res.status, res.body)
+		return
+	}
+	ref := route.Operation.Responses.Status(res.status)
+	if ref == nil || ref.Value == nil {
+		return // ValidateResponse has reported the undocumented status
+	}
+	listed, _ := ref.Value.Extensions["x-error-codes"].([]any)
+	for _, c := range listed {
+		if c == body.Code {
+			return
+		}
+	}
+	if res.status == http.StatusNotFound && strings.Contains(route.Path, "{") && strings.HasSuffix(body.Code, "_not_found") {
+		return
+	}
+	v.fail("%s %s → %d %s: the code is not in the document's x-error-codes %v", req.Method, route.Path, res.status, body.Code, listed)
 }
 
 func (v *docValidator) fail(format string, args ...any) {
@@ -130,6 +165,8 @@ var mainFlowOperations = []string{
 	"GET /admin/api/v1/aftersales", "POST /admin/api/v1/aftersales/{id}/approve",
 	"POST /admin/api/v1/coupons", "GET /api/v1/coupons", "POST /api/v1/coupons/{id}/claim", "GET /api/v1/me/coupons",
 	"GET /api/v1/flash-sales", "GET /api/v1/flash-sales/{id}", "GET /api/v1/flash-sales/{id}/token", "POST /api/v1/flash-sales/{id}/claim",
+	"POST /api/v1/contents", "GET /api/v1/group-deals", "GET /api/v1/timed-discounts", "GET /admin/api/v1/staff", "GET /admin/api/v1/shops",
+	"GET /admin/api/v1/timed-discounts", "GET /admin/api/v1/reconciliations", "GET /admin/api/v1/payments/stats",
 }
 
 func runMainFlows(t *testing.T, e *env) {
@@ -190,6 +227,52 @@ func runMainFlows(t *testing.T, e *env) {
 	claim := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/flash-sales/%d/claim", sale), map[string]any{"token": tok})
 	e.withHeader("Idempotency-Key", "doc-order-0002").must(a.member, 201, "POST", "/api/v1/orders",
 		map[string]any{"flash_claim_id": claim["id"], "address": testAddress})
+
+	runErrorFlows(t, e, op, a, orderID)
+	runListFlows(e, op, a)
+}
+
+// runErrorFlows sends what the platform refuses for every route of a kind
+// (no session, no permission, a bad id, a made-up cursor, a reused
+// idempotency key, too many requests) so their answers are validated, codes
+// included.
+func runErrorFlows(t *testing.T, e *env, op caller, a testShop, orderID int64) {
+	e.do(caller{appid: a.appid}, "GET", "/api/v1/cart", nil)                                 // 401: no buyer session
+	e.do(caller{}, "GET", "/admin/api/v1/orders", nil)                                       // 401: no staff session
+	e.do(a.owner, "GET", "/admin/api/v1/shops", nil)                                         // 403: operators only
+	e.do(a.member, "GET", "/api/v1/orders/999999", nil)                                      // 404
+	e.do(a.owner, "GET", "/admin/api/v1/orders/999999", nil)                                 // 404
+	e.do(a.member, "GET", "/api/v1/orders/abc", nil)                                         // 400 invalid_id
+	e.do(a.owner, "GET", "/admin/api/v1/orders?cursor=bm9wZQ", nil)                          // 400 invalid_cursor
+	e.do(a.owner, "GET", "/admin/api/v1/orders?limit=1000", nil)                             // 400 invalid_query
+	e.do(a.owner, "GET", "/admin/api/v1/payments/stats?days=91", nil)                        // 400 invalid_query
+	e.do(caller{appid: "wx_no_such_app"}, "GET", "/api/v1/products", nil)                    // 404 shop_not_found
+	e.withHeader("Idempotency-Key", "doc-order-0001").do(a.member, "POST", "/api/v1/orders", // 409 idempotency_key_reused
+		map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 3}}, "address": testAddress})
+	e.send(a.member, "POST", "/api/v1/contents", strings.NewReader(`{"kind":"comment"}`), "text/plain")                           // 415
+	e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": "product:1", "text": "x", "extra": 1}) // 400 unknown_field
+	e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "nope", "target": "product:1", "text": "好评"})               // 400 invalid_fields
+	limited := false
+	for i := 0; i < 30 && !limited; i++ { // 20 a minute per buyer, then 429 with Retry-After
+		r := e.do(a.member, "POST", "/api/v1/contents", map[string]any{"kind": "comment", "target": fmt.Sprintf("product:%d", a.productID), "text": fmt.Sprintf("第%d条评论", i)})
+		limited = r.status == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Error("30 submissions in a row were never refused with 429")
+	}
+}
+
+// runListFlows reads the lists that became pages.
+func runListFlows(e *env, op caller, a testShop) {
+	shop := caller{appid: a.appid}
+	e.must(shop, 200, "GET", "/api/v1/group-deals", nil)
+	e.must(shop, 200, "GET", "/api/v1/timed-discounts", nil)
+	e.must(shop, 200, "GET", "/api/v1/coupons?limit=1", nil)
+	e.must(a.owner, 200, "GET", "/admin/api/v1/staff?limit=1", nil)
+	e.must(a.owner, 200, "GET", "/admin/api/v1/timed-discounts", nil)
+	e.must(a.owner, 200, "GET", "/admin/api/v1/reconciliations", nil)
+	e.must(a.owner, 200, "GET", "/admin/api/v1/payments/stats?days=7", nil)
+	e.must(op, 200, "GET", "/admin/api/v1/shops?limit=1", nil)
 }
 
 // TestOpenAPISchemaNamesFollowGoTypes: every route's body and answer are

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
 )
 
 // walkPages reads a list page by page (?cursor=next_cursor&limit=) and
@@ -213,4 +217,204 @@ func TestMoreListsArePagesWithCursors(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLastArraysArePages: the staff, the operators' shops, reconciliation
+// reports (cut at the last 90), the staff's time-limited prices (cut at
+// 1,000) and the mini program's running flash sales, group deals,
+// claimable coupons and time-limited prices (cut at 200 or 1,000) answer
+// pages too, in their order, with rows whose sort keys tie neither skipped
+// nor repeated; ended and unclaimable rows stay out.
+func TestLastArraysArePages(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		e.newShop(op, "乙", "enterprise")
+		ctx := context.Background()
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := e.srv.DB.Exec(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func(q string, args ...any) int {
+			t.Helper()
+			var n int
+			if err := e.srv.DB.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		ascending := func(ids []int64) bool {
+			for i := 1; i < len(ids); i++ {
+				if ids[i] <= ids[i-1] {
+					return false
+				}
+			}
+			return true
+		}
+
+		for i := 0; i < 3; i++ {
+			e.must(a.owner, 201, "POST", "/admin/api/v1/staff", map[string]any{"username": fmt.Sprintf("page_staff_%d", i), "password": "role-pass-1", "role": "operations"})
+		}
+		if ids := e.walkEqualsWhole(a.owner, "/admin/api/v1/staff", 2, count(`SELECT COUNT(*) FROM accounts WHERE shop_id = ?`, a.id)); !ascending(ids) || len(ids) < 4 {
+			t.Fatalf("staff paged (oldest first): %v", ids)
+		}
+		if ids := e.walkEqualsWhole(op, "/admin/api/v1/shops", 1, count(`SELECT COUNT(*) FROM shops`)); !ascending(ids) || len(ids) < 2 {
+			t.Fatalf("shops paged (oldest first): %v", ids)
+		}
+
+		// 95 days of reports: all of them, newest day first (they were cut at 90).
+		day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 95; i++ {
+			exec(`INSERT INTO reconciliations (shop_id, bill_date, status, created_at) VALUES (?, ?, 'matched', ?)`,
+				a.id, day.AddDate(0, 0, (i*37)%95).Format(time.DateOnly), 1000+i) // ids not in date order
+		}
+		var dates []string
+		for cursor := ""; ; {
+			r := e.do(a.owner, "GET", "/admin/api/v1/reconciliations?limit=40&cursor="+cursor, nil)
+			var page struct {
+				Items []struct {
+					BillDate string `json:"bill_date"`
+				} `json:"items"`
+				NextCursor string `json:"next_cursor"`
+			}
+			if r.status != 200 || json.Unmarshal(r.body, &page) != nil {
+				t.Fatalf("reconciliations: %d %s", r.status, r.body)
+			}
+			for _, it := range page.Items {
+				dates = append(dates, it.BillDate)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(dates) != 95 || dates[0] != day.AddDate(0, 0, 94).Format(time.DateOnly) || dates[94] != day.Format(time.DateOnly) {
+			t.Fatalf("reconciliations paged: %d days, %v … %v", len(dates), dates[:1], dates[len(dates)-1:])
+		}
+		for i := 1; i < len(dates); i++ {
+			if dates[i] >= dates[i-1] {
+				t.Fatalf("reconciliations out of order at %d: %s then %s", i, dates[i-1], dates[i])
+			}
+		}
+
+		// Flash sales: three running (two starting at the same millisecond), one ended.
+		e.setStock(a, 100)
+		for i := 0; i < 4; i++ {
+			e.newSale(a, fmt.Sprintf("秒杀%d", i), 5, time.Now().Add(time.Minute))
+		}
+		exec(`UPDATE flash_sales SET ends_at = 7000000000000 WHERE shop_id = ?`, a.id)
+		exec(`UPDATE flash_sales SET starts_at = 5000000000000 WHERE shop_id = ?`, a.id)
+		exec(`UPDATE flash_sales SET starts_at = 6000000000000 WHERE id = (SELECT MIN(id) FROM flash_sales WHERE shop_id = ?)`, a.id)
+		exec(`UPDATE flash_sales SET starts_at = 500, ends_at = 1000 WHERE id = (SELECT MAX(id) FROM flash_sales WHERE shop_id = ?)`, a.id)
+		buyer := caller{appid: a.appid}
+		if ids := e.walkEqualsWhole(buyer, "/api/v1/flash-sales", 1, 3); ids[0] >= ids[1] || ids[1] <= ids[2] {
+			t.Fatalf("running flash sales (latest start first, ties newest first): %v", ids)
+		}
+
+		// Deals: three running, one ended.
+		for i := 0; i < 4; i++ {
+			e.newDeal(a, fmt.Sprintf("拼团%d", i), false)
+		}
+		exec(`UPDATE group_deals SET starts_at = 500, ends_at = 1000 WHERE id = (SELECT MIN(id) FROM group_deals WHERE shop_id = ?)`, a.id)
+		if ids := e.walkEqualsWhole(buyer, "/api/v1/group-deals", 2, 3); !distinctDescending(ids) {
+			t.Fatalf("running deals (newest first): %v", ids)
+		}
+
+		// Coupons: three claimable, one not.
+		for i := 0; i < 4; i++ {
+			e.newCoupon(a, fmt.Sprintf("可领券%d", i), i != 1)
+		}
+		if ids := e.walkEqualsWhole(buyer, "/api/v1/coupons", 2, 3); !distinctDescending(ids) {
+			t.Fatalf("claimable coupons (newest first): %v", ids)
+		}
+
+		// Time-limited prices: three not ended (two starting at the same millisecond), one ended.
+		for i := 0; i < 4; i++ {
+			e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": fmt.Sprintf("限时价%d", i), "price": 7900 + i,
+				"starts_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339Nano)})
+		}
+		exec(`UPDATE timed_discounts SET starts_at = 5000000000000, ends_at = 7000000000000 WHERE shop_id = ?`, a.id)
+		exec(`UPDATE timed_discounts SET starts_at = 4000000000000 WHERE id = (SELECT MAX(id) FROM timed_discounts WHERE shop_id = ?)`, a.id)
+		exec(`UPDATE timed_discounts SET starts_at = 500, ends_at = 1000 WHERE id = (SELECT MIN(id) FROM timed_discounts WHERE shop_id = ?)`, a.id)
+		for _, c := range []struct {
+			who  caller
+			path string
+		}{{buyer, "/api/v1/timed-discounts"}, {a.owner, "/admin/api/v1/timed-discounts"}} {
+			if ids := e.walkEqualsWhole(c.who, c.path, 1, 3); ids[0] <= ids[1] || ids[1] >= ids[2] {
+				t.Fatalf("%s (soonest start first, ties oldest first): %v", c.path, ids)
+			}
+		}
+
+		for _, p := range []struct {
+			who  caller
+			path string
+		}{{a.owner, "/admin/api/v1/staff"}, {op, "/admin/api/v1/shops"}, {a.owner, "/admin/api/v1/reconciliations"}, {buyer, "/api/v1/flash-sales"},
+			{buyer, "/api/v1/group-deals"}, {buyer, "/api/v1/coupons"}, {buyer, "/api/v1/timed-discounts"}, {a.owner, "/admin/api/v1/timed-discounts"}} {
+			if r := e.do(p.who, "GET", p.path+"?cursor=bm9wZQ", nil); r.status != 400 || r.code() != "invalid_cursor" {
+				t.Fatalf("%s with a made-up cursor: %d %s", p.path, r.status, r.body)
+			}
+		}
+	})
+}
+
+// TestEveryTimedPriceApplies: checkout prices from every running
+// time-limited price of the shop. The list it read was cut at 1,000 rows
+// (soonest start first), so a shop with 1,000 earlier discounts charged
+// ¥98 where the latest one said ¥79.
+func TestEveryTimedPriceApplies(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.newShop(e.operator(), "甲", "enterprise")
+		now := time.Now().UnixMilli()
+		if _, err := e.srv.DB.Exec(context.Background(), `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+			INSERT INTO timed_discounts (shop_id, sku_id, title, price, starts_at, ends_at, created_at)
+			SELECT ?, ?, '早场', 9800, ?, ?, ? FROM n`, a.id, a.skuID, now-2*3600_000, now+3600_000, now); err != nil {
+			t.Fatal(err)
+		}
+		e.must(a.owner, 201, "POST", "/admin/api/v1/timed-discounts", map[string]any{"sku_id": a.skuID, "title": "限时价", "price": 7900,
+			"starts_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano), "ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+		pv := e.must(a.member, 200, "POST", "/api/v1/orders/preview", map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 2}}})
+		if pv["total"] != float64(2*7900) {
+			t.Fatalf("preview total %v, want %d (the lowest running price)", pv["total"], 2*7900)
+		}
+	})
+}
+
+// TestNoListIsABareArray: a route answering a list answers a page
+// (httpx.Page, with ?cursor= and ?limit=), except the whole reads that say
+// why in their summary. A new list added as a plain array fails here.
+func TestNoListIsABareArray(t *testing.T) {
+	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
+	whole := map[string]bool{
+		"GET /api/v1/categories":                       true, // the whole tree
+		"GET /admin/api/v1/categories":                 true,
+		"GET /admin/api/v1/payments/stats":             true, // a series of ?days= (1 to 90)
+		"GET /admin/api/v1/withdrawals/{id}/decisions": true, // a few per withdrawal
+	}
+	pages := 0
+	for _, rt := range e.srv.API.Routes() {
+		if rt.Response == nil {
+			continue
+		}
+		op := rt.Method + " " + rt.Path
+		typ := reflect.TypeOf(rt.Response)
+		switch {
+		case typ.Kind() == reflect.Slice && !whole[op]:
+			t.Errorf("%s answers a bare array (%s): make it a page", op, typ)
+		case typ.Kind() == reflect.Slice && !strings.Contains(rt.Summary, "whole") && !strings.Contains(rt.Summary, "not a page"):
+			t.Errorf("%s is a whole read: its summary must say so: %q", op, rt.Summary)
+		case strings.HasPrefix(typ.Name(), "Page["):
+			pages++
+			params := map[string]bool{}
+			for _, q := range rt.Query {
+				params[q.Name] = true
+			}
+			if !params["cursor"] || !params["limit"] {
+				t.Errorf("%s answers a page but does not document ?cursor= and ?limit=", op)
+			}
+		}
+	}
+	if pages < 30 {
+		t.Fatalf("only %d page routes seen", pages)
+	}
 }

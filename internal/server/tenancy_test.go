@@ -146,6 +146,9 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
 		before := snapshot(e, a, deleted)
+		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
+		e.seen = v.check
+		defer v.finish(nil)
 		bodies := attackBodies(b.categoryID, b.memberID)
 
 		// Shop B's buyer cannot put shop A's SKU in a cart or an order.

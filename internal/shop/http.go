@@ -27,7 +27,7 @@ type Settings struct {
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: shops"
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
-		Summary: "List every shop (operators)", Response: []Shop{}, Handler: h.list})
+		Summary: "Every shop, oldest first (operators)", Query: httpx.PageParams(), Response: httpx.Page[Shop]{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Errors: map[int][]string{409: {"public_url_required"}}, Summary: "Create a shop (operators)", Request: CreateInput{}, Response: Shop{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/shops/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
@@ -44,12 +44,12 @@ func (h *Handlers) Routes(api *httpx.API) {
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
-	shops, err := h.Svc.List(r.Context())
+	after, limit, err := httpx.PageQuery(r)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, shops)
-	return nil
+	rows, err := h.Svc.List(r.Context(), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, func(sh Shop) int64 { return sh.ID }), err)
 }
 
 func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {

@@ -83,7 +83,7 @@ const shopColumns = `id, name, appid, subject_type, brand_authorized, disabled, 
 	pay_public_key_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
 	pay_public_key <> '', push_token <> '', push_aes_key <> '', unpaid_cancel_minutes, shipping_fee, free_shipping_over, created_at, updated_at`
 
-func scanShop(row interface{ Scan(...any) error }) (Shop, error) {
+func scanShop(row db.Scanner) (Shop, error) {
 	var s Shop
 	var created, updated int64
 	err := row.Scan(&s.ID, &s.Name, &s.AppID, &s.SubjectType, &s.BrandAuthorized, &s.Disabled, &s.MchID,
@@ -185,22 +185,12 @@ func (s *Service) Enabled(ctx context.Context, id int64) (Shop, error) {
 	return c.shop, nil
 }
 
-// List returns every shop, oldest first.
-func (s *Service) List(ctx context.Context) ([]Shop, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+shopColumns+` FROM shops ORDER BY id`)
-	if err != nil {
-		return nil, errs.Wrap("list shops", err)
-	}
-	defer rows.Close()
-	out := []Shop{}
-	for rows.Next() {
-		sh, err := scanShop(rows)
-		if err != nil {
-			return nil, errs.Wrap("list shops", err)
-		}
-		out = append(out, sh)
-	}
-	return out, errs.Wrap("list shops", rows.Err())
+// List returns a page of every shop, oldest first: ids above after (0 =
+// from the first), up to limit+1 rows so the caller knows whether there is
+// a next page.
+func (s *Service) List(ctx context.Context, after int64, limit int) ([]Shop, error) {
+	out, err := db.All(ctx, s.db, scanShop, `SELECT `+shopColumns+` FROM shops WHERE id > ? ORDER BY id LIMIT ?`, after, limit+1)
+	return out, errs.Wrap("list shops", err)
 }
 
 // Update applies in to the shop with id.

@@ -84,7 +84,7 @@ func NewService(d *db.DB, orders Orders, apps Apps, members OpenIDs, wx Uploader
 // Upload is the state of an order's shipping report, as staff see it.
 type Upload struct {
 	OrderID       int64      `json:"order_id"`
-	State         string     `json:"state" doc:"pending, uploaded or failed"`
+	State         string     `json:"state" enum:"pending,uploaded,failed" doc:"pending, uploaded or failed"`
 	LogisticsType int        `json:"logistics_type" doc:"WeChat's: 1 express, 2 same-city, 3 virtual, 4 self-pickup"`
 	Attempts      int        `json:"attempts"`
 	ErrCode       int        `json:"errcode,omitempty" doc:"WeChat's errcode of the last failed attempt"`

@@ -47,6 +47,9 @@ type Route struct {
 	// answers, beyond those the platform gives every route of its kind (bad
 	// JSON, no session, no permission, bad id): they go into the document.
 	Errors map[int][]string
+	// RateLimited routes count callers against a limit: the document lists
+	// 429 too_many_requests with its Retry-After header.
+	RateLimited bool
 	// HotAuth lets a Member route take the buyer's session from a
 	// short-lived in-process cache (Guards.MemberHot): for routes hit in
 	// bursts, such as flash-sale claims, where a session revoked on

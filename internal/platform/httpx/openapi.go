@@ -164,12 +164,17 @@ func (g *schemaGen) responses(rt Route) map[string]any {
 		if status == http.StatusNotFound {
 			desc = "Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) " + strings.Join(codes, ", ")
 		}
-		out[strconv.Itoa(status)] = map[string]any{
+		res := map[string]any{
 			"description":   strings.TrimSpace(desc),
 			"x-error-codes": codes,
 			"content": map[string]any{"application/json": map[string]any{
 				"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
 		}
+		if status == http.StatusTooManyRequests {
+			res["headers"] = map[string]any{"Retry-After": map[string]any{
+				"description": "seconds to wait before trying again", "schema": map[string]any{"type": "integer"}}}
+		}
+		out[strconv.Itoa(status)] = res
 	}
 	return out
 }
@@ -219,6 +224,9 @@ func errorCodes(rt Route) map[int][]string {
 	}
 	if rt.Idempotent || rt.IdempotentOptional {
 		add(http.StatusConflict, "idempotency_key_reused")
+	}
+	if rt.RateLimited {
+		add(http.StatusTooManyRequests, "too_many_requests")
 	}
 	for status, c := range rt.Errors {
 		add(status, c...)

@@ -46,7 +46,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	doc := docOf(t,
 		httpx.Route{Method: "POST", Path: "/things/{id}", Summary: "s", Access: httpx.Staff, Perm: auth.PermOrdersManage,
 			Request: thing{}, Response: httpx.ErrorBody{}, Idempotent: true, Errors: map[int][]string{409: {"thing_taken"}}},
-		httpx.Route{Method: "GET", Path: "/things", Summary: "s", Access: httpx.Shop, Response: []ErrorBody{}})
+		httpx.Route{Method: "GET", Path: "/things", Summary: "s", Access: httpx.Shop, Response: []ErrorBody{}, RateLimited: true})
 	for _, want := range []string{
 		`"httpx_test.ErrorBody":{"properties":{"shade":{"enum":["red","blue"],"type":"string"}},"required":["shade"]`,
 		`"httpx.ErrorBody":{"properties":`,
@@ -60,6 +60,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		`"in":"header","name":"X-Appid"`,
 		`"409":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Conflict: idempotency_key_reused, thing_taken"`,
 		`"x-error-codes":["account_disabled","csrf_failed","permission_denied"]`,
+		`"429":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Too Many Requests: too_many_requests","headers":{"Retry-After":`,
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the document lacks %s", want)
