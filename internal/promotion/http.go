@@ -119,9 +119,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Withdrawal requests, newest first", Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "requested, approved, rejected or paid"}),
 		Response: httpx.Page[Withdrawal]{}, Handler: h.listWithdrawals})
 	for _, action := range []string{"approve", "reject", "pay"} {
-		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Errors: map[string]map[int][]string{"pay": {400: {"reference_required"}}}[action], Tag: admin, Access: httpx.Staff, Perm: manage,
+		api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/withdrawals/{id}/" + action, Errors: map[string]map[int][]string{"pay": {400: {"reference_required"}, 409: {"payable_changed"}}}[action], Tag: admin, Access: httpx.Staff, Perm: manage,
 			Summary: map[string]string{"approve": "Approve a withdrawal (above the withdrawal limit, two different people approve)", "reject": "Reject a withdrawal (the amount goes back to available)",
-				"pay": "Record that an approved withdrawal was paid out, with its reference"}[action],
+				"pay": "Record that an approved withdrawal was paid out, with its reference (payable: the fen transferred, after what the promoter owes from claw-backs)"}[action],
 			Request: DecideInput{}, Response: Withdrawal{}, Handler: h.decide(action)})
 	}
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/withdrawals/{id}/decisions", Tag: admin, Access: httpx.Staff, Perm: read,
