@@ -99,7 +99,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
-	fs.StringVar(&f.profileDir, "profile", "", "write a CPU profile of each measured window (cpu-<scenario>.pprof) and a heap profile after start (heap.pprof) to this folder")
+	fs.StringVar(&f.profileDir, "profile", "", "write a CPU profile of each measured window (cpu-<scenario>.pprof), the allocation profile at both ends of it (allocs-<scenario>-start.pprof, allocs-<scenario>.pprof: compare with go tool pprof -diff_base) and a heap profile after start (heap.pprof) to this folder")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -486,11 +486,33 @@ func cpuProfiler(path string, logf func(string, ...any)) func() func() {
 			logf("profile: %v", err)
 			return nil
 		}
+		// The allocation profile is cumulative since the process started,
+		// so it is written at both ends of the window: the window's own
+		// allocations are the difference (go tool pprof -diff_base).
+		allocs := strings.Replace(path, "cpu-", "allocs-", 1)
+		base := strings.TrimSuffix(allocs, ".pprof") + "-start.pprof"
+		writeProfile("allocs", base, logf)
 		return func() {
 			pprof.StopCPUProfile()
 			out.Close()
 			logf("wrote %s", path)
+			writeProfile("allocs", allocs, logf)
+			logf("wrote %s and %s (the window's allocations: go tool pprof -sample_index=alloc_space -diff_base %s %s)",
+				base, allocs, base, allocs)
 		}
+	}
+}
+
+// writeProfile writes the named runtime profile (allocs, heap, …) to path.
+func writeProfile(name, path string, logf func(string, ...any)) {
+	out, err := os.Create(path)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	defer out.Close()
+	if err := pprof.Lookup(name).WriteTo(out, 0); err != nil {
+		logf("profile: %v", err)
 	}
 }
 
