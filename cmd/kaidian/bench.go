@@ -49,6 +49,8 @@ Scenarios:
              database check counts its orders too (not default)
   demo-rss   RSS of a "kaidian demo" subprocess after it idles 5 s (not default)
 
+Run "kaidian bench all" for every benchmark with its anchor in one table.
+
 Flags:
 `
 
@@ -142,6 +144,9 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 }
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "all" {
+		return runBenchAll(ctx, args[1:], stdout)
+	}
 	f, err := parseBenchFlags(args, stdout)
 	if err != nil {
 		return err
