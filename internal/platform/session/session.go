@@ -33,10 +33,7 @@ type Session struct {
 }
 
 // Store keeps sessions in the database.
-type Store struct {
-	db    *db.DB
-	cache cache // buyer sessions, for CacheTTL
-}
+type Store struct{ db *db.DB }
 
 // NewStore returns a session store on d.
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
@@ -63,17 +60,11 @@ func (s *Store) Lookup(ctx context.Context, kind Kind, token string) (Session, e
 	if token == "" || len(token) > 128 {
 		return Session{}, unauthenticated()
 	}
-	h, now := hash(token), time.Now()
-	if kind == Member {
-		if out, ok := s.cache.get(h, now); ok {
-			return out, nil
-		}
-	}
 	var out Session
 	var shop *int64
 	var expires int64
 	err := s.db.QueryRow(ctx, `SELECT subject_id, shop_id, expires_at FROM sessions
-		WHERE token_hash = ? AND kind = ? AND expires_at > ?`, h, kind, now.UnixMilli()).
+		WHERE token_hash = ? AND kind = ? AND expires_at > ?`, hash(token), kind, time.Now().UnixMilli()).
 		Scan(&out.SubjectID, &shop, &expires)
 	if db.IsNoRows(err) {
 		return Session{}, unauthenticated()
@@ -85,27 +76,19 @@ func (s *Store) Lookup(ctx context.Context, kind Kind, token string) (Session, e
 	if shop != nil {
 		out.ShopID = *shop
 	}
-	if kind == Member {
-		s.cache.put(h, out, now)
-	}
 	return out, nil
 }
 
 // Revoke ends the session of token.
 func (s *Store) Revoke(ctx context.Context, token string) error {
-	h := hash(token)
-	s.cache.drop(h)
-	_, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
-	s.cache.drop(h) // again: a lookup may have cached it meanwhile
+	_, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash(token))
 	return errs.Wrap("revoke session", err)
 }
 
 // RevokeSubject ends every session of a member or account and returns how
 // many there were.
 func (s *Store) RevokeSubject(ctx context.Context, kind Kind, subjectID int64) (int64, error) {
-	s.cache.dropSubject(kind, subjectID)
 	res, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE kind = ? AND subject_id = ?`, kind, subjectID)
-	s.cache.dropSubject(kind, subjectID)
 	if err != nil {
 		return 0, errs.Wrap("revoke sessions", err)
 	}
