@@ -43,7 +43,13 @@ Scenarios:
              Idempotency-Key each; --clients defaults to 100 for it), then a
              database check: one order per 201, stock + locked unchanged,
              no oversell (not default)
+  orders-1tx the anchor of orders: the same rows (order, line, stock, ledger,
+             event, job) written straight into the database, one transaction
+             per order, no HTTP; orders is reported as a share of it, and the
+             database check counts its orders too (not default)
   demo-rss   RSS of a "kaidian demo" subprocess after it idles 5 s (not default)
+
+Run "kaidian bench all" for every benchmark with its anchor in one table.
 
 Flags:
 `
@@ -58,7 +64,11 @@ var benchTargets = map[string]bench.Target{
 // demoRSSLimit is the goal for an idle `kaidian demo`.
 const demoRSSLimit = 60 << 20
 
-var allScenarios = []string{"bare", "detail", "category", "search", "orders", "demo-rss"}
+var allScenarios = []string{"bare", "detail", "category", "search", "orders", "orders-1tx", "demo-rss"}
+
+// usesOrders reports whether a scenario places orders (as the orders
+// scenario's buyers, with its clients and its database check).
+func usesOrders(name string) bool { return name == "orders" || name == "orders-1tx" }
 
 type benchFlags struct {
 	db         string
@@ -99,7 +109,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
-	fs.StringVar(&f.profileDir, "profile", "", "write a CPU profile of each measured window (cpu-<scenario>.pprof) and a heap profile after start (heap.pprof) to this folder")
+	fs.StringVar(&f.profileDir, "profile", "", "write a CPU profile of each measured window (cpu-<scenario>.pprof), the allocation profile at both ends of it (allocs-<scenario>-start.pprof, allocs-<scenario>.pprof: compare with go tool pprof -diff_base) and a heap profile after start (heap.pprof) to this folder")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -134,6 +144,9 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 }
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "all" {
+		return runBenchAll(ctx, args[1:], stdout)
+	}
 	f, err := parseBenchFlags(args, stdout)
 	if err != nil {
 		return err
@@ -245,7 +258,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 		ordersClients = ordersBuyers
 	}
 	ordersClient := bench.NewClient(ordersClients)
-	if slices.Contains(f.scenarios, "orders") {
+	if slices.ContainsFunc(f.scenarios, usesOrders) {
 		if orders, ordersBefore, err = setupOrders(ctx, srv, ds); err != nil {
 			return err
 		}
@@ -260,6 +273,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	}
 	if orders != nil {
 		scenarios["orders"] = bench.Scenario{Name: "orders", Base: kaidianURL, PerClient: orders.Client}
+		scenarios["orders-1tx"] = bench.Scenario{Name: "orders-1tx", Direct: newOrders1tx(srv.DB, orders).Client}
 	}
 	results, samples := map[string][]bench.Result{}, map[string]string{}
 	for round := 1; round <= f.rounds; round++ {
@@ -272,17 +286,20 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 				return ctx.Err()
 			}
 			clients, hc := f.clients, client
-			if name == "orders" {
+			if usesOrders(name) {
 				clients, hc = ordersClients, ordersClient
 			}
 			if round == 1 {
 				var sample string
 				var err error
-				if name == "orders" {
+				switch name {
+				case "orders-1tx":
+					sample = "one order of 1 unit per database transaction, written straight into the database (no HTTP, session, idempotency check or group commit)"
+				case "orders":
 					var created uint64
 					sample, created, err = sampleOrders(ctx, hc, sc.Base, orders, f.seed)
 					ordersBefore.createdBySelf += created
-				} else {
+				default:
 					sample, err = sampleScenario(ctx, hc, sc, f.seed)
 				}
 				if err != nil {
@@ -305,15 +322,15 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	for _, name := range f.scenarios {
 		if rs := results[name]; len(rs) > 0 {
 			clients := f.clients
-			if name == "orders" {
+			if usesOrders(name) {
 				clients = ordersClients
 			}
 			rep.addScenario(rs, samples[name], clients)
 		}
 	}
-	if orders != nil && len(results["orders"]) > 0 {
+	if orders != nil && len(results["orders"])+len(results["orders-1tx"]) > 0 {
 		created := ordersBefore.createdBySelf
-		for _, res := range results["orders"] {
+		for _, res := range append(results["orders"], results["orders-1tx"]...) {
 			created += res.AllOK
 		}
 		msg, ok, err := checkOrders(ctx, srv.DB, ordersBefore, created)
@@ -321,7 +338,9 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 			return fmt.Errorf("orders: check: %w", err)
 		}
 		logf("orders: %s", msg)
-		rep.setCheck("orders", msg, ok)
+		for _, name := range []string{"orders", "orders-1tx"} {
+			rep.setCheck(name, msg, ok)
+		}
 	}
 	if rep.Memory.AfterRun, err = bench.SelfMemory(); err != nil {
 		logf("memory: %v", err)
@@ -486,11 +505,33 @@ func cpuProfiler(path string, logf func(string, ...any)) func() func() {
 			logf("profile: %v", err)
 			return nil
 		}
+		// The allocation profile is cumulative since the process started,
+		// so it is written at both ends of the window: the window's own
+		// allocations are the difference (go tool pprof -diff_base).
+		allocs := strings.Replace(path, "cpu-", "allocs-", 1)
+		base := strings.TrimSuffix(allocs, ".pprof") + "-start.pprof"
+		writeProfile("allocs", base, logf)
 		return func() {
 			pprof.StopCPUProfile()
 			out.Close()
 			logf("wrote %s", path)
+			writeProfile("allocs", allocs, logf)
+			logf("wrote %s and %s (the window's allocations: go tool pprof -sample_index=alloc_space -diff_base %s %s)",
+				base, allocs, base, allocs)
 		}
+	}
+}
+
+// writeProfile writes the named runtime profile (allocs, heap, …) to path.
+func writeProfile(name, path string, logf func(string, ...any)) {
+	out, err := os.Create(path)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	defer out.Close()
+	if err := pprof.Lookup(name).WriteTo(out, 0); err != nil {
+		logf("profile: %v", err)
 	}
 }
 

@@ -76,34 +76,38 @@ type memoryReport struct {
 }
 
 type scenarioReport struct {
-	Name     string            `json:"name"`
-	Clients  int               `json:"clients"`
-	Requests uint64            `json:"requests"`
-	Errors   uint64            `json:"errors"`
-	Seconds  float64           `json:"seconds"`
-	Rounds   int               `json:"rounds"`
-	RPS      float64           `json:"requests_per_second"` // median of the rounds
-	RPSMin   float64           `json:"requests_per_second_min"`
-	RPSMax   float64           `json:"requests_per_second_max"`
-	Ratio    float64           `json:"ratio_to_bare,omitempty"`
-	P50      float64           `json:"p50_ms"`
-	P90      float64           `json:"p90_ms"`
-	P99      float64           `json:"p99_ms"`
-	P999     float64           `json:"p999_ms"`
-	Max      float64           `json:"max_ms"`
-	Mean     float64           `json:"mean_ms"`
-	AvgBytes float64           `json:"avg_body_bytes"`
-	SelfCPU  float64           `json:"cpu_cores_this_process"`
-	OtherCPU float64           `json:"cpu_cores_other_processes"` // -1 = unknown
-	Sample   string            `json:"sample"`
-	Target   string            `json:"target,omitempty"`
-	Result   string            `json:"result,omitempty"` // PASS, MISS, or empty without a target
-	Missed   []string          `json:"missed,omitempty"`
-	Statuses map[string]uint64 `json:"error_statuses,omitempty"`
-	ErrorLog []string          `json:"error_sample,omitempty"`
-	Check    string            `json:"consistency,omitempty"` // the orders scenario's database check
-	CheckOK  *bool             `json:"consistency_ok,omitempty"`
-	p99      time.Duration
+	Name     string  `json:"name"`
+	Clients  int     `json:"clients"`
+	Requests uint64  `json:"requests"`
+	Errors   uint64  `json:"errors"`
+	Seconds  float64 `json:"seconds"`
+	Rounds   int     `json:"rounds"`
+	RPS      float64 `json:"requests_per_second"` // median of the rounds
+	RPSMin   float64 `json:"requests_per_second_min"`
+	RPSMax   float64 `json:"requests_per_second_max"`
+	Ratio    float64 `json:"ratio_to_bare,omitempty"`
+	// Anchor is the scenario this one is measured against besides bare
+	// (orders against orders-1tx), and AnchorRatio the share of it.
+	Anchor      string            `json:"anchor,omitempty"`
+	AnchorRatio float64           `json:"ratio_to_anchor,omitempty"`
+	P50         float64           `json:"p50_ms"`
+	P90         float64           `json:"p90_ms"`
+	P99         float64           `json:"p99_ms"`
+	P999        float64           `json:"p999_ms"`
+	Max         float64           `json:"max_ms"`
+	Mean        float64           `json:"mean_ms"`
+	AvgBytes    float64           `json:"avg_body_bytes"`
+	SelfCPU     float64           `json:"cpu_cores_this_process"`
+	OtherCPU    float64           `json:"cpu_cores_other_processes"` // -1 = unknown
+	Sample      string            `json:"sample"`
+	Target      string            `json:"target,omitempty"`
+	Result      string            `json:"result,omitempty"` // PASS, MISS, or empty without a target
+	Missed      []string          `json:"missed,omitempty"`
+	Statuses    map[string]uint64 `json:"error_statuses,omitempty"`
+	ErrorLog    []string          `json:"error_sample,omitempty"`
+	Check       string            `json:"consistency,omitempty"` // the orders scenario's database check
+	CheckOK     *bool             `json:"consistency_ok,omitempty"`
+	p99         time.Duration
 }
 
 type demoReport struct {
@@ -227,6 +231,11 @@ func (r *benchReport) judge() {
 		if bare > 0 {
 			s.Ratio = s.RPS / bare
 		}
+		if a, ok := scenarioAnchors[s.Name]; ok {
+			if rps := r.rpsOf(a); rps > 0 {
+				s.Anchor, s.AnchorRatio = a, s.RPS/rps
+			}
+		}
 		t, ok := r.targets[s.Name]
 		if s.Name == "orders" {
 			t, ok = ordersTargets[r.Database.Engine]
@@ -241,6 +250,19 @@ func (r *benchReport) judge() {
 		s.Target, s.Missed, s.Result = t.String(), missed, map[bool]string{true: "PASS", false: "MISS"}[met]
 		r.Summary[s.Name] = s.Result
 	}
+}
+
+// scenarioAnchors names each scenario's anchor other than bare.
+var scenarioAnchors = map[string]string{"orders": "orders-1tx"}
+
+// rpsOf is the requests/s of the named scenario, 0 if it did not run.
+func (r *benchReport) rpsOf(name string) float64 {
+	for _, s := range r.Scenarios {
+		if s.Name == name {
+			return s.RPS
+		}
+	}
+	return 0
 }
 
 func (r *benchReport) finish() {
@@ -329,6 +351,9 @@ func (r *benchReport) writeText(w io.Writer) {
 				line += "; " + sc.Sample
 			}
 			fmt.Fprintln(w, line)
+			if sc.Anchor != "" {
+				fmt.Fprintf(w, "          %.1f%% of %s (%.0f/s) in the same run\n", sc.AnchorRatio*100, sc.Anchor, sc.RPS/sc.AnchorRatio)
+			}
 			if sc.Clients != s.Clients {
 				fmt.Fprintf(w, "          (%d clients)\n", sc.Clients)
 			}

@@ -93,3 +93,40 @@ func TestBenchOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchOrdersAnchor runs orders with its anchor, orders-1tx: both write
+// orders the database check accounts for, and orders is reported as a share
+// of the anchor.
+func TestBenchOrdersAnchor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	var out bytes.Buffer
+	err := runBench(context.Background(), []string{"--spus", "300", "--scenarios", "orders-1tx,orders",
+		"--clients", "8", "--duration", "1s", "--warmup", "100ms", "--json"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Scenarios []struct {
+			Name, Anchor     string
+			Requests, Errors uint64
+			AnchorRatio      float64 `json:"ratio_to_anchor"`
+			ConsistencyOK    *bool   `json:"consistency_ok"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rep.Scenarios) != 2 {
+		t.Fatalf("report %s", out.String())
+	}
+	for _, s := range rep.Scenarios {
+		if s.Requests == 0 || s.Errors != 0 || s.ConsistencyOK == nil || !*s.ConsistencyOK {
+			t.Errorf("scenario %+v", s)
+		}
+	}
+	if o := rep.Scenarios[1]; o.Name != "orders" || o.Anchor != "orders-1tx" || o.AnchorRatio <= 0 {
+		t.Errorf("orders: %+v, want a share of orders-1tx", o)
+	}
+}

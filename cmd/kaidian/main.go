@@ -22,6 +22,7 @@ Usage:
   kaidian serve   [flags]   run the server
   kaidian migrate [flags]   apply database migrations and exit
   kaidian bench   [flags]   run the HTTP benchmark (see docs/benchmarks.md)
+  kaidian bench all [flags] every benchmark with its anchor, one table of ratios
   kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian bench-groups [flags] run the group-buying settlement benchmark
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)

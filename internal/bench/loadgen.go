@@ -47,6 +47,11 @@ type Scenario struct {
 	// the client's number (0 to Clients-1) and returns that client's Next,
 	// so that a client can act as one user.
 	PerClient func(client int) func(r *rand.Rand) Request
+	// Direct, if set, replaces HTTP altogether: it is called once per
+	// client and returns the call that client repeats (an anchor measured
+	// without the server, such as one database transaction); a nil error
+	// counts as a 2xx answer.
+	Direct func(client int) func(ctx context.Context, r *rand.Rand) error
 }
 
 // RunConfig says how hard and how long to drive a scenario.
@@ -158,6 +163,16 @@ func Run(ctx context.Context, cfg RunConfig, sc Scenario) Result {
 				rc := &rawConn{addr: strings.TrimPrefix(sc.Base, "http://")}
 				defer rc.close()
 				send = func(req Request) (int64, int, error) { return rc.do(ctx, req) }
+			}
+			if sc.Direct != nil {
+				call := sc.Direct(i)
+				next = func(*rand.Rand) Request { return Request{Path: sc.Name} }
+				send = func(Request) (int64, int, error) {
+					if err := call(ctx, r); err != nil {
+						return 0, 0, err
+					}
+					return 0, http.StatusOK, nil
+				}
 			}
 			for ctx.Err() == nil {
 				p := phase.Load()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -99,18 +100,27 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 		return Order{}, err
 	}
 	hash := in.hash()
-	if o, found, err := s.byIdempotencyKey(ctx, shopID, memberID, key, hash); found || err != nil {
-		return o, err
-	}
+	// The idempotency key is not looked up first (a round trip per order):
+	// a replay cannot create a second order, since the key is unique, so
+	// it fails below, and every failure looks the key up.
 	var o Order
 	// Orders placed at the same moment share a transaction on SQLite
 	// (group commit), each in its own savepoint.
+	fast := s.oneStatement(in)
 	for attempt := 1; ; attempt++ {
-		err = s.db.InGroupTx(ctx, func(tx *db.Tx) error {
-			var err error
-			o, err = s.place(ctx, tx, sh, memberID, key, hash, in)
-			return err
-		})
+		if fast {
+			o, err = s.placeOneStatement(ctx, sh, memberID, key, hash, in)
+			if errors.Is(err, errSlowPath) {
+				fast, err = false, nil
+			}
+		}
+		if !fast {
+			err = s.db.InGroupTx(ctx, func(tx *db.Tx) error {
+				var err error
+				o, err = s.place(ctx, tx, sh, memberID, key, hash, in)
+				return err
+			})
+		}
 		if !db.IsUniqueViolation(err) {
 			break
 		}
@@ -122,6 +132,14 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 		}
 		if attempt == 3 {
 			break
+		}
+	}
+	if err != nil {
+		// A replay fails on the used key, or earlier on what its first
+		// request used up (the cart, a coupon, the stock): answer with the
+		// order placed under the key, or 409 for another body.
+		if existing, found, lookupErr := s.byIdempotencyKey(ctx, shopID, memberID, key, hash); found || lookupErr != nil {
+			return existing, lookupErr
 		}
 	}
 	return o, errs.Wrap("create order", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -498,6 +499,54 @@ func TestAutoCancelWatchesAPaymentFoundAtWeChat(t *testing.T) {
 		d.QueryRow(e.ctx, `SELECT state FROM jobs WHERE kind = ?`, order.AutoCancelKind).Scan(&state)
 		if o, _ := e.orders.Get(e.ctx, e.shopID, unpaid.ID, 0); state != "done" || o.Status != order.Paid {
 			t.Fatalf("once paid here: job %s, order %s", state, o.Status)
+		}
+	})
+}
+
+// TestFailedOrderWritesNothing: an order one of whose lines lacks stock is
+// refused as out_of_stock and leaves no trace, whichever way it was written
+// (on PostgreSQL a "buy now" order is one statement that aborts and is
+// replayed on the general path, which names the SKU), and a placed order's
+// auto-cancel job is the one jobs.Enqueue would write.
+func TestFailedOrderWritesNothing(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, shop.Enterprise, 5)
+		m := e.member()
+		_, err := e.buy(m, "partly-out-1", order.Item{SKUID: e.skus[0], Quantity: 1}, order.Item{SKUID: e.skus[1], Quantity: 6})
+		wantCode(t, err, "out_of_stock")
+		if !strings.Contains(err.Error(), fmt.Sprint(e.skus[1])) {
+			t.Fatalf("the error should name SKU %d: %v", e.skus[1], err)
+		}
+		count := func(table string) (n int64) {
+			t.Helper()
+			if err := d.QueryRow(e.ctx, `SELECT COUNT(*) FROM `+table+` WHERE shop_id = ?`, e.shopID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, table := range []string{"orders", "order_lines", "stock_ledger", "order_events", "jobs"} {
+			if n := count(table); n != 0 {
+				t.Fatalf("%d rows in %s after a refused order", n, table)
+			}
+		}
+		if s, l := e.stock(e.skus[0]); s != 5 || l != 0 {
+			t.Fatalf("SKU %d: stock %d locked %d after a refused order, want 5 and 0", e.skus[0], s, l)
+		}
+		o, err := e.buy(m, "partly-out-2", order.Item{SKUID: e.skus[0], Quantity: 1}, order.Item{SKUID: e.skus[1], Quantity: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var payload, key string
+		var attempts int64
+		if err := d.QueryRow(e.ctx, `SELECT payload, unique_key, max_attempts FROM jobs WHERE shop_id = ? AND kind = ?`,
+			e.shopID, order.AutoCancelKind).Scan(&payload, &key, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if payload != fmt.Sprintf(`{"order_id":%d}`, o.ID) || key != fmt.Sprintf("order-cancel:%d", o.ID) || attempts != order.AutoCancelAttempts {
+			t.Fatalf("auto-cancel job: payload %s, key %s, max attempts %d", payload, key, attempts)
+		}
+		if n := count("stock_ledger"); n != 2 {
+			t.Fatalf("%d ledger rows for an order of 2 lines", n)
 		}
 	})
 }

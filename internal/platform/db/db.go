@@ -89,8 +89,14 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	// so two writers never deadlock upgrading read locks (SQLITE_BUSY).
 	// mmap_size lets reads use the OS page cache directly instead of pread
 	// into each connection's small page cache (+68% on product reads at 1M SKUs).
+	// temp_store(MEMORY) keeps statement journals in memory: group commit
+	// runs each order in a savepoint, and SQLite copies every page a
+	// savepoint first touches into a sub-journal, by default a temporary
+	// file (a pwrite per page, 19% of the order path's CPU in the profile,
+	// all of it inside the single writer).
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(20000)&_pragma=synchronous(" + sync + ")&_pragma=mmap_size(1073741824)&_txlock=immediate"
+		"&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(20000)&_pragma=synchronous(" + sync + ")&_pragma=mmap_size(1073741824)" +
+		"&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
