@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -16,6 +17,11 @@ type Service struct {
 	shops Shops
 	view  *view
 
+	// syncMu serialises catching up (the poll, notifications, Sync).
+	syncMu sync.Mutex
+	stock  stockPoll
+	wake   chan struct{} // a notification arrived: catch up now
+
 	textCheck TextCheck // see SetTextCheck
 	onHeld    HeldHook
 }
@@ -23,11 +29,19 @@ type Service struct {
 // NewService returns the catalog. Call Load before serving and Run to keep
 // the read model current.
 func NewService(d *db.DB, shops Shops) *Service {
-	return &Service{db: d, shops: shops, view: newView()}
+	return &Service{db: d, shops: shops, view: newView(), wake: make(chan struct{}, 1)}
 }
+
+// SetDetailCacheBytes sets the memory budget of the buyers' product-detail
+// cache (0 turns it off).
+func (s *Service) SetDetailCacheBytes(n int64) { s.view.details.setBudget(n) }
+
 
 // Load fills the read model from the database.
 func (s *Service) Load(ctx context.Context) error {
+	if err := s.stock.start(ctx, s.db); err != nil {
+		return errs.Wrap("load catalog", err)
+	}
 	if err := s.view.sync(ctx, s.db); err != nil {
 		return errs.Wrap("load catalog", err)
 	}
@@ -36,8 +50,17 @@ func (s *Service) Load(ctx context.Context) error {
 }
 
 // Run brings the read model up to date with other processes' changes every
-// interval until ctx ends.
+// interval, and at once when PostgreSQL notifies a catalog write (see
+// migration 0043), until ctx ends. The poll stays as the fallback: SQLite
+// has no notifications, and a notification sent while the listening
+// connection was down is lost.
 func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	go s.db.Listen(ctx, notifyChannel, func(string) {
+		select {
+		case s.wake <- struct{}{}:
+		default: // a catch-up is already due; it will see this change too
+		}
+	})
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -45,15 +68,30 @@ func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Log
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.view.sync(ctx, s.db); err != nil && ctx.Err() == nil {
-				log.Warn("catalog sync failed", "err", err)
-			}
+		case <-s.wake:
+		}
+		if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("catalog sync failed", "err", err)
 		}
 	}
 }
 
-// Sync brings the read model up to date now (tests and benchmarks).
-func (s *Service) Sync(ctx context.Context) error { return s.view.sync(ctx, s.db) }
+// notifyChannel is where catalog writes notify (migration 0043).
+const notifyChannel = "kaidian_catalog"
+
+// Sync brings the read model up to date now: products changed by any
+// process, and the cached details of products whose stock moved.
+func (s *Service) Sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if err := s.view.sync(ctx, s.db); err != nil {
+		return err
+	}
+	s.view.forgetAllCategories()
+	moved, err := s.stock.poll(ctx, s.db)
+	s.view.details.invalidate(moved...)
+	return err
+}
 
 // ListQuery selects a page of a shop's products.
 type ListQuery struct {

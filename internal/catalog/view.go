@@ -22,7 +22,8 @@ const categoryTTL = 2 * time.Second
 // index and a summary of every live product. The database is the truth;
 // sync brings the view up to date with changes made by any process.
 type view struct {
-	idx *search.Index
+	idx     *search.Index
+	details *detailCache
 
 	mu        sync.RWMutex
 	items     map[int64]viewItem
@@ -44,7 +45,8 @@ type cachedCategories struct {
 }
 
 func newView() *view {
-	return &view{idx: search.New(), items: map[int64]viewItem{}, cats: map[int64]cachedCategories{}}
+	return &view{idx: search.New(), details: newDetailCache(DefaultDetailCacheBytes),
+		items: map[int64]viewItem{}, cats: map[int64]cachedCategories{}}
 }
 
 // spuRow is what the view needs of a product row.
@@ -67,6 +69,7 @@ func (v *view) apply(r spuRow) {
 	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && cur.sum == sum {
 		return
 	}
+	v.details.invalidate(r.id)
 	if r.updated > v.watermark {
 		v.watermark = r.updated
 	}
@@ -88,8 +91,10 @@ func firstImage(imagesJSON string) string {
 	return images[0]
 }
 
-// put applies a product this process just wrote.
+// put applies a product this process just wrote. Its cached detail goes
+// even if the summary did not change (a new description, say).
 func (v *view) put(shopID int64, p Product) {
+	v.details.invalidate(p.ID)
 	images, _ := json.Marshal(p.Images)
 	v.apply(spuRow{id: p.ID, shopID: shopID, categoryID: p.CategoryID, title: p.Title, subtitle: p.Subtitle,
 		images: string(images), onShelf: p.OnShelf, deleted: p.Deleted, priceMin: p.PriceMin, priceMax: p.PriceMax,
@@ -154,5 +159,13 @@ func (v *view) categories(ctx context.Context, shopID int64, load func() ([]Cate
 func (v *view) forgetCategories(shopID int64) {
 	v.catMu.Lock()
 	delete(v.cats, shopID)
+	v.catMu.Unlock()
+}
+
+// forgetAllCategories drops every cached category tree, so that another
+// process's category edit shows at the next read.
+func (v *view) forgetAllCategories() {
+	v.catMu.Lock()
+	clear(v.cats)
 	v.catMu.Unlock()
 }

@@ -126,6 +126,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
+	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
 	s.Orders.SetLogger(s.log)

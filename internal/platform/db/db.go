@@ -42,6 +42,8 @@ type DB struct {
 	// stop ends the background checkpoints (SQLite).
 	stop     chan struct{}
 	stopOnce sync.Once
+	// url is the PostgreSQL connection string, for Listen's own connection.
+	url string
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -135,7 +137,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return ping(ctx, &DB{DB: sqldb, Engine: Postgres})
+	return ping(ctx, &DB{DB: sqldb, Engine: Postgres, url: url})
 }
 
 func ping(ctx context.Context, d *DB) (*DB, error) {

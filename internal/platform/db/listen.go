@@ -1,0 +1,56 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Listen calls fn with the payload of every PostgreSQL notification on
+// channel until ctx ends, on a connection of its own (LISTEN needs one that
+// stays open). It also calls fn("") after each (re)connection, because
+// notifications sent while no connection listened are lost: the caller
+// should then catch up from the database. A lost connection is retried
+// with a back-off of up to 5 s. On SQLite, which has no notifications,
+// Listen returns at once.
+func (d *DB) Listen(ctx context.Context, channel string, fn func(payload string)) {
+	if d.Engine != Postgres {
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := d.listenOnce(ctx, channel, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			backoff = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (d *DB) listenOnce(ctx context.Context, channel string, fn func(string)) error {
+	conn, err := pgx.Connect(ctx, d.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	fn("")
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Payload)
+	}
+}
