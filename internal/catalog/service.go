@@ -36,7 +36,6 @@ func NewService(d *db.DB, shops Shops) *Service {
 // cache (0 turns it off).
 func (s *Service) SetDetailCacheBytes(n int64) { s.view.details.setBudget(n) }
 
-
 // Load fills the read model from the database.
 func (s *Service) Load(ctx context.Context) error {
 	if err := s.stock.start(ctx, s.db); err != nil {

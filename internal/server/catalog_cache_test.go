@@ -18,7 +18,6 @@ func (e *env) detail(appid string, id int64) (title string, stock float64) {
 	return m["title"].(string), m["skus"].([]any)[0].(map[string]any)["stock"].(float64)
 }
 
-
 // TestProductDetailCacheFollowsWrites: buyers' product pages come from the
 // detail cache, and an edit, a shelf change and a sale all show.
 func TestProductDetailCacheFollowsWrites(t *testing.T) {
