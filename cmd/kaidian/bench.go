@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,7 @@ type benchFlags struct {
 	profileDir string
 	client     string
 	rounds     int
+	detailMB   int
 }
 
 func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
@@ -96,6 +98,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	scen := fs.String("scenarios", "bare,detail,category,search", "comma list of "+strings.Join(allScenarios, ", "))
 	fs.StringVar(&f.client, "client", "net/http", "load generator client: net/http (http.Transport, keep-alive) or raw (hand-written HTTP/1.1 on one keep-alive connection per client: lighter, so more of the CPU is left to the servers)")
 	fs.IntVar(&f.rounds, "rounds", 1, "run the scenario list this many times, interleaved, and report the median requests/s of each scenario (latency percentiles over all rounds); steadier on a noisy machine")
+	fs.IntVar(&f.detailMB, "detail-cache-mb", 64, "the server's product-detail cache budget in MiB (serve's --detail-cache-mb; 1,000,000 SKUs in 200,000 products need about 260 to hold every product)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
@@ -192,7 +195,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 
 	// The server, as `kaidian serve` builds it, at log level warn.
 	cfg, err := config.Load("serve", []string{"--db", target.dsn, "--data", filepath.Join(dataDir, "server"),
-		"--log-level", "warn", "--addr", "127.0.0.1:0"}, func(string) string { return "" })
+		"--log-level", "warn", "--addr", "127.0.0.1:0", "--detail-cache-mb", strconv.Itoa(f.detailMB)}, func(string) string { return "" })
 	if err != nil {
 		return err
 	}
