@@ -106,11 +106,11 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, shopID int64, st
 	if err != nil {
 		return err
 	}
-	page, err := h.Svc.List(r.Context(), shopID, q)
+	body, err := h.Svc.ListJSON(r.Context(), shopID, q)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(page.Items, page.Next))
+	httpx.WriteEncoded(w, http.StatusOK, body)
 	return nil
 }
 

@@ -2,12 +2,14 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/search"
 )
 
@@ -108,16 +110,58 @@ const MaxQueryRunes = 50
 
 // List returns a page of shopID's products, newest first.
 func (s *Service) List(ctx context.Context, shopID int64, q ListQuery) (Page, error) {
+	items, next, err := s.list(ctx, shopID, q)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Items: make([]Summary, len(items)), Next: next}
+	for i, enc := range items {
+		if err := json.Unmarshal(enc, &page.Items[i]); err != nil {
+			return Page{}, errs.Wrap("list products", err)
+		}
+	}
+	return page, nil
+}
+
+// ListJSON is List encoded as the API answers it (httpx.Page of Summary),
+// built from the summaries the read model keeps encoded.
+func (s *Service) ListJSON(ctx context.Context, shopID int64, q ListQuery) ([]byte, error) {
+	items, next, err := s.list(ctx, shopID, q)
+	if err != nil {
+		return nil, err
+	}
+	size := 32
+	for _, enc := range items {
+		size += len(enc) + 1
+	}
+	body := make([]byte, 0, size)
+	body = append(body, `{"items":[`...)
+	for i, enc := range items {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, enc...)
+	}
+	body = append(body, ']')
+	if next != 0 {
+		cursor, _ := json.Marshal(httpx.EncodeCursor(next))
+		body = append(append(body, `,"next_cursor":`...), cursor...)
+	}
+	return append(body, "}\n"...), nil
+}
+
+func (s *Service) list(ctx context.Context, shopID int64, q ListQuery) ([][]byte, int64, error) {
 	if runes(q.Text) > MaxQueryRunes {
-		return Page{}, errs.Field("q", "query_too_long", "search at most 50 characters")
+		return nil, 0, errs.Field("q", "query_too_long", "search at most 50 characters")
 	}
 	sq := search.Query{ShopID: shopID, Text: q.Text, After: q.After, Limit: q.Limit, IncludeHidden: q.Staff && !q.OnShelf, OnlyHidden: q.Staff && q.OffShelf}
 	if q.CategoryID != 0 {
 		ids, err := s.categoryIDs(ctx, shopID, q.CategoryID)
 		if err != nil {
-			return Page{}, err
+			return nil, 0, err
 		}
 		sq.CategoryIDs = ids
 	}
-	return s.view.search(sq), nil
+	items, next := s.view.search(sq)
+	return items, next, nil
 }

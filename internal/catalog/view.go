@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -33,10 +34,12 @@ type view struct {
 	cats  map[int64]cachedCategories
 }
 
+// viewItem is a live product as lists show it: its Summary encoded once,
+// so a page is answered by concatenation (no reflection per request).
 type viewItem struct {
 	shopID  int64
 	updated int64
-	sum     Summary
+	enc     []byte // the Summary's JSON
 }
 
 type cachedCategories struct {
@@ -60,13 +63,13 @@ type spuRow struct {
 }
 
 func (v *view) apply(r spuRow) {
-	sum := Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
-		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf}
+	enc := encodeSummary(Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
+		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf})
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	// Skip only a row seen before. updated_at has millisecond resolution, so
 	// a second write in the same millisecond must still be applied.
-	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && cur.sum == sum {
+	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && bytes.Equal(cur.enc, enc) {
 		return
 	}
 	v.details.invalidate(r.id)
@@ -78,7 +81,7 @@ func (v *view) apply(r spuRow) {
 		v.idx.Remove(r.id)
 		return
 	}
-	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, sum: sum}
+	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, enc: enc}
 	v.idx.Upsert(search.Doc{ID: r.id, ShopID: r.shopID, CategoryID: r.categoryID,
 		Text: r.title + " " + r.subtitle, Visible: r.onShelf})
 }
@@ -124,18 +127,28 @@ func (v *view) sync(ctx context.Context, d *db.DB) error {
 	return rows.Err()
 }
 
-// search runs q on the index and returns the summaries of the page.
-func (v *view) search(q search.Query) Page {
+// encodeSummary encodes s as the API writes it (no HTML escaping).
+func encodeSummary(s Summary) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a Summary always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// search runs q on the index and returns the encoded summaries of the page
+// (shared: the caller must not change them) and the next cursor.
+func (v *view) search(q search.Query) (items [][]byte, next int64) {
 	res := v.idx.Search(q)
-	page := Page{Items: make([]Summary, 0, len(res.IDs)), Next: res.Next}
+	items = make([][]byte, 0, len(res.IDs))
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, id := range res.IDs {
 		if it, ok := v.items[id]; ok {
-			page.Items = append(page.Items, it.sum)
+			items = append(items, it.enc)
 		}
 	}
-	return page
+	return items, res.Next
 }
 
 // categories returns shopID's flat category list, cached briefly.
