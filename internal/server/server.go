@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -153,6 +154,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
 	}
+	// Loading read every product once: give back its garbage and, on
+	// SQLite, the connections' mappings of the pages it touched, which
+	// otherwise count in the process's resident memory.
+	s.DB.ReleaseIdle()
+	debug.FreeOSMemory()
 	if err := s.buildModeration(ctx); err != nil {
 		return err
 	}

@@ -81,6 +81,9 @@ func IsPostgresURL(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// sqliteConns is the size of SQLite's connection pool.
+const sqliteConns = 8
+
 func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -97,8 +100,8 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqldb.SetMaxOpenConns(8)
-	sqldb.SetMaxIdleConns(8)
+	sqldb.SetMaxOpenConns(sqliteConns)
+	sqldb.SetMaxIdleConns(sqliteConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	d, err := ping(ctx, &DB{DB: sqldb, Engine: SQLite, stop: make(chan struct{})})
 	if err == nil {
@@ -127,6 +130,17 @@ func (d *DB) checkpoints(every time.Duration) {
 			_, _ = d.DB.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
 		}
 	}
+}
+
+// ReleaseIdle closes the idle connections (new ones open on demand). On
+// SQLite each connection maps the file (mmap_size), and the pages a
+// connection read stay in the process's resident set until it closes.
+func (d *DB) ReleaseIdle() {
+	if d.Engine != SQLite {
+		return
+	}
+	d.SetMaxIdleConns(0)
+	d.SetMaxIdleConns(sqliteConns)
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
