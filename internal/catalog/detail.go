@@ -143,3 +143,75 @@ func (s *Service) ProductJSON(ctx context.Context, shopID, id int64) ([]byte, er
 	s.view.details.put(shopID, id, body, epoch)
 	return body, nil
 }
+
+// prefillBatch is how many products one prefill query reads.
+const prefillBatch = 500
+
+// prefillDetails fills the detail cache with the newest products on the
+// shelf until its budget is nearly used, so that buyers' first visits after
+// a start are served from memory too. It runs in the background at start;
+// products changed meanwhile are skipped by the epoch check.
+func (s *Service) prefillDetails(ctx context.Context) error {
+	ids := s.view.shelfIDs()
+	for end := 0; end < len(ids) && ctx.Err() == nil; end += prefillBatch {
+		batch := ids[end:min(end+prefillBatch, len(ids))] // descending
+		if s.view.details.nearlyFull() {
+			return nil
+		}
+		if err := s.prefillRange(ctx, batch[len(batch)-1], batch[0]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefillRange caches the products on the shelf with ids lo to hi.
+func (s *Service) prefillRange(ctx context.Context, lo, hi int64) error {
+	_, epoch, _ := s.view.details.get(0, 0)
+	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
+		p.on_shelf, p.sort, p.kind, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
+		k.id, k.spec_values, k.price, k.stock, k.code
+		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL
+		WHERE p.id >= ? AND p.id <= ? AND p.on_shelf = TRUE AND p.deleted_at IS NULL ORDER BY p.id, k.id`, lo, hi)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var p Product
+	flush := func() {
+		if p.ID == 0 {
+			return
+		}
+		if shopID, ok := s.view.shopOf(p.ID); ok {
+			if body, err := encodeDetail(p); err == nil {
+				s.view.details.put(shopID, p.ID, body, epoch)
+			}
+		}
+	}
+	for rows.Next() {
+		var row Product
+		sku, err := scanProductRow(rows, &row, true)
+		if err != nil {
+			return err
+		}
+		if row.ID != p.ID {
+			flush()
+			p, p.SKUs = row, []SKU{}
+		}
+		if sku != nil {
+			p.SKUs = append(p.SKUs, *sku)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	flush()
+	return nil
+}
+
+// nearlyFull reports whether the cache has used 95% of its budget.
+func (c *detailCache) nearlyFull() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.used >= c.budget/20*19
+}

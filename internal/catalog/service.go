@@ -56,6 +56,11 @@ func (s *Service) Load(ctx context.Context) error {
 // has no notifications, and a notification sent while the listening
 // connection was down is lost.
 func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	go func() {
+		if err := s.prefillDetails(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("catalog: filling the product-detail cache failed", "err", err)
+		}
+	}()
 	go s.db.Listen(ctx, notifyChannel, func(string) {
 		select {
 		case s.wake <- struct{}{}:

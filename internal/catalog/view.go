@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type view struct {
 type viewItem struct {
 	shopID  int64
 	updated int64
+	onShelf bool
 	enc     []byte // the Summary's JSON
 }
 
@@ -81,7 +83,7 @@ func (v *view) apply(r spuRow) {
 		v.idx.Remove(r.id)
 		return
 	}
-	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, enc: enc}
+	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, onShelf: r.onShelf, enc: enc}
 	v.idx.Upsert(search.Doc{ID: r.id, ShopID: r.shopID, CategoryID: r.categoryID,
 		Text: r.title + " " + r.subtitle, Visible: r.onShelf})
 }
@@ -181,4 +183,27 @@ func (v *view) forgetAllCategories() {
 	v.catMu.Lock()
 	clear(v.cats)
 	v.catMu.Unlock()
+}
+
+// shelfIDs returns the ids of the products on the shelf, newest first.
+func (v *view) shelfIDs() []int64 {
+	v.mu.RLock()
+	ids := make([]int64, 0, len(v.items))
+	for id, it := range v.items {
+		if it.onShelf {
+			ids = append(ids, id)
+		}
+	}
+	v.mu.RUnlock()
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	return ids
+}
+
+// shopOf returns the shop of a live product.
+func (v *view) shopOf(id int64) (int64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	it, ok := v.items[id]
+	return it.shopID, ok
 }
