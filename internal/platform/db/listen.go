@@ -20,12 +20,11 @@ func (d *DB) Listen(ctx context.Context, channel string, fn func(payload string)
 	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := d.listenOnce(ctx, channel, fn)
+		if connected, _ := d.listenOnce(ctx, channel, fn); connected {
+			backoff = 100 * time.Millisecond // it worked for a while: retry soon
+		}
 		if ctx.Err() != nil {
 			return
-		}
-		if err == nil {
-			backoff = 100 * time.Millisecond
 		}
 		select {
 		case <-ctx.Done():
@@ -36,20 +35,22 @@ func (d *DB) Listen(ctx context.Context, channel string, fn func(payload string)
 	}
 }
 
-func (d *DB) listenOnce(ctx context.Context, channel string, fn func(string)) error {
+// listenOnce listens until the connection fails; connected says whether
+// LISTEN succeeded first.
+func (d *DB) listenOnce(ctx context.Context, channel string, fn func(string)) (connected bool, err error) {
 	conn, err := pgx.Connect(ctx, d.url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
 	fn("")
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		fn(n.Payload)
 	}
