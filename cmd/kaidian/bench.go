@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,8 @@ type benchFlags struct {
 	profileDir string
 	client     string
 	rounds     int
+	detailMB   int
+	members    int
 }
 
 func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
@@ -106,6 +109,8 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	scen := fs.String("scenarios", "bare,detail,category,search", "comma list of "+strings.Join(allScenarios, ", "))
 	fs.StringVar(&f.client, "client", "net/http", "load generator client: net/http (http.Transport, keep-alive) or raw (hand-written HTTP/1.1 on one keep-alive connection per client: lighter, so more of the CPU is left to the servers)")
 	fs.IntVar(&f.rounds, "rounds", 1, "run the scenario list this many times, interleaved, and report the median requests/s of each scenario (latency percentiles over all rounds); steadier on a noisy machine")
+	fs.IntVar(&f.detailMB, "detail-cache-mb", 64, "the server's product-detail cache budget in MiB (serve's --detail-cache-mb; 1,000,000 SKUs in 200,000 products need about 260 to hold every product)")
+	fs.IntVar(&f.members, "members", 0, "also add this many buyers (members), for memory measurements of a grown shop")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
@@ -199,13 +204,16 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	if err := loadCatalog(ctx, target.dsn, ds, rep, logf); err != nil {
 		return err
 	}
+	if err := loadMembers(ctx, target.dsn, f, logf); err != nil {
+		return err
+	}
 	if rep.Memory.AfterLoad, err = bench.SelfMemory(); err != nil {
 		logf("memory: %v", err)
 	}
 
 	// The server, as `kaidian serve` builds it, at log level warn.
 	cfg, err := config.Load("serve", []string{"--db", target.dsn, "--data", filepath.Join(dataDir, "server"),
-		"--log-level", "warn", "--addr", "127.0.0.1:0"}, func(string) string { return "" })
+		"--log-level", "warn", "--addr", "127.0.0.1:0", "--detail-cache-mb", strconv.Itoa(f.detailMB)}, func(string) string { return "" })
 	if err != nil {
 		return err
 	}
@@ -457,6 +465,20 @@ func loadCatalog(ctx context.Context, dsn string, ds *bench.Dataset, rep *benchR
 		Insert: st.Insert, Finish: st.Finish}
 	logf("loaded in %s (+ %s finishing)", st.Insert.Round(time.Millisecond), st.Finish.Round(time.Millisecond))
 	return nil
+}
+
+func loadMembers(ctx context.Context, dsn string, f benchFlags, logf func(string, ...any)) error {
+	if f.members == 0 {
+		return nil
+	}
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := bench.LoadMembers(ctx, d, f.shops, f.members)
+	logf("members: added %d (asked for %d in all)", n, f.members)
+	return err
 }
 
 // serveOnLoopback listens on 127.0.0.1:0 and runs serve in the background;

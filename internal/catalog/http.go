@@ -106,11 +106,11 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, shopID int64, st
 	if err != nil {
 		return err
 	}
-	page, err := h.Svc.List(r.Context(), shopID, q)
+	body, err := h.Svc.ListJSON(r.Context(), shopID, q)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(page.Items, page.Next))
+	httpx.WriteEncoded(w, http.StatusOK, body)
 	return nil
 }
 
@@ -144,8 +144,18 @@ func (h *Handlers) product(w http.ResponseWriter, r *http.Request, shopID int64,
 	return nil
 }
 
+// productMini answers buyers from the detail cache (staff read the database).
 func (h *Handlers) productMini(w http.ResponseWriter, r *http.Request) error {
-	return h.product(w, r, auth.ShopFrom(r.Context()), false)
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	body, err := h.Svc.ProductJSON(r.Context(), auth.ShopFrom(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteEncoded(w, http.StatusOK, body)
+	return nil
 }
 
 func (h *Handlers) productAdmin(w http.ResponseWriter, r *http.Request) error {

@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +24,8 @@ const categoryTTL = 2 * time.Second
 // index and a summary of every live product. The database is the truth;
 // sync brings the view up to date with changes made by any process.
 type view struct {
-	idx *search.Index
+	idx     *search.Index
+	details *detailCache
 
 	mu        sync.RWMutex
 	items     map[int64]viewItem
@@ -32,10 +35,13 @@ type view struct {
 	cats  map[int64]cachedCategories
 }
 
+// viewItem is a live product as lists show it: its Summary encoded once,
+// so a page is answered by concatenation (no reflection per request).
 type viewItem struct {
 	shopID  int64
 	updated int64
-	sum     Summary
+	onShelf bool
+	enc     []byte // the Summary's JSON
 }
 
 type cachedCategories struct {
@@ -44,7 +50,8 @@ type cachedCategories struct {
 }
 
 func newView() *view {
-	return &view{idx: search.New(), items: map[int64]viewItem{}, cats: map[int64]cachedCategories{}}
+	return &view{idx: search.New(), details: newDetailCache(DefaultDetailCacheBytes),
+		items: map[int64]viewItem{}, cats: map[int64]cachedCategories{}}
 }
 
 // spuRow is what the view needs of a product row.
@@ -58,15 +65,16 @@ type spuRow struct {
 }
 
 func (v *view) apply(r spuRow) {
-	sum := Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
-		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf}
+	enc := encodeSummary(Summary{ID: r.id, CategoryID: r.categoryID, Title: r.title, Subtitle: r.subtitle,
+		Image: firstImage(r.images), PriceMin: r.priceMin, PriceMax: r.priceMax, OnShelf: r.onShelf})
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	// Skip only a row seen before. updated_at has millisecond resolution, so
 	// a second write in the same millisecond must still be applied.
-	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && cur.sum == sum {
+	if cur, ok := v.items[r.id]; ok && !r.deleted && cur.updated == r.updated && bytes.Equal(cur.enc, enc) {
 		return
 	}
+	v.details.invalidate(r.id)
 	if r.updated > v.watermark {
 		v.watermark = r.updated
 	}
@@ -75,7 +83,7 @@ func (v *view) apply(r spuRow) {
 		v.idx.Remove(r.id)
 		return
 	}
-	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, sum: sum}
+	v.items[r.id] = viewItem{shopID: r.shopID, updated: r.updated, onShelf: r.onShelf, enc: enc}
 	v.idx.Upsert(search.Doc{ID: r.id, ShopID: r.shopID, CategoryID: r.categoryID,
 		Text: r.title + " " + r.subtitle, Visible: r.onShelf})
 }
@@ -88,8 +96,10 @@ func firstImage(imagesJSON string) string {
 	return images[0]
 }
 
-// put applies a product this process just wrote.
+// put applies a product this process just wrote. Its cached detail goes
+// even if the summary did not change (a new description, say).
 func (v *view) put(shopID int64, p Product) {
+	v.details.invalidate(p.ID)
 	images, _ := json.Marshal(p.Images)
 	v.apply(spuRow{id: p.ID, shopID: shopID, categoryID: p.CategoryID, title: p.Title, subtitle: p.Subtitle,
 		images: string(images), onShelf: p.OnShelf, deleted: p.Deleted, priceMin: p.PriceMin, priceMax: p.PriceMax,
@@ -119,18 +129,28 @@ func (v *view) sync(ctx context.Context, d *db.DB) error {
 	return rows.Err()
 }
 
-// search runs q on the index and returns the summaries of the page.
-func (v *view) search(q search.Query) Page {
+// encodeSummary encodes s as the API writes it (no HTML escaping).
+func encodeSummary(s Summary) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a Summary always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// search runs q on the index and returns the encoded summaries of the page
+// (shared: the caller must not change them) and the next cursor.
+func (v *view) search(q search.Query) (items [][]byte, next int64) {
 	res := v.idx.Search(q)
-	page := Page{Items: make([]Summary, 0, len(res.IDs)), Next: res.Next}
+	items = make([][]byte, 0, len(res.IDs))
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, id := range res.IDs {
 		if it, ok := v.items[id]; ok {
-			page.Items = append(page.Items, it.sum)
+			items = append(items, it.enc)
 		}
 	}
-	return page
+	return items, res.Next
 }
 
 // categories returns shopID's flat category list, cached briefly.
@@ -155,4 +175,35 @@ func (v *view) forgetCategories(shopID int64) {
 	v.catMu.Lock()
 	delete(v.cats, shopID)
 	v.catMu.Unlock()
+}
+
+// forgetAllCategories drops every cached category tree, so that another
+// process's category edit shows at the next read.
+func (v *view) forgetAllCategories() {
+	v.catMu.Lock()
+	clear(v.cats)
+	v.catMu.Unlock()
+}
+
+// shelfIDs returns the ids of the products on the shelf, newest first.
+func (v *view) shelfIDs() []int64 {
+	v.mu.RLock()
+	ids := make([]int64, 0, len(v.items))
+	for id, it := range v.items {
+		if it.onShelf {
+			ids = append(ids, id)
+		}
+	}
+	v.mu.RUnlock()
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	return ids
+}
+
+// shopOf returns the shop of a live product.
+func (v *view) shopOf(id int64) (int64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	it, ok := v.items[id]
+	return it.shopID, ok
 }

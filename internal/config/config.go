@@ -35,6 +35,8 @@ type Config struct {
 	MetricsAddr     string        // serve /metrics on this address only (not on Addr)
 	MetricsToken    string        // /metrics needs Authorization: Bearer <token>
 	MaxConns        int           // open connections the listener accepts at once
+	DetailCacheMB   int           // memory budget of the buyers' product-detail cache, MiB
+	MemoryLimitMB   int           // serve: the Go runtime's soft memory limit, MiB (GOMEMLIMIT wins)
 	TLSCert         string        // certificate file: serve HTTPS (with TLSKey)
 	TLSKey          string        // private key file of TLSCert
 
@@ -68,6 +70,8 @@ var settings = []setting{
 	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval }), false},
 	{"metrics-addr", "KAIDIAN_METRICS_ADDR", "", "serve /metrics only on this address (e.g. 127.0.0.1:9090), not on the public one", func(c *Config, v string) error { c.MetricsAddr = v; return nil }, false},
 	{"metrics-token", "KAIDIAN_METRICS_TOKEN", "", "/metrics needs Authorization: Bearer <this token>", func(c *Config, v string) error { c.MetricsToken = v; return nil }, false},
+	{"detail-cache-mb", "KAIDIAN_DETAIL_CACHE_MB", "64", "memory for buyers' product pages kept encoded, in MiB (about 1.2 KB per product with 5 SKUs)", intSetter(func(c *Config) *int { return &c.DetailCacheMB }), false},
+	{"memory-limit-mb", "KAIDIAN_MEMORY_LIMIT_MB", "256", "serve: soft limit of the Go heap in MiB (garbage is collected harder near it; the GOMEMLIMIT variable, if set, wins)", intSetter(func(c *Config) *int { return &c.MemoryLimitMB }), false},
 	{"max-conns", "KAIDIAN_MAX_CONNS", "4096", "open connections accepted at once; more wait in the kernel's backlog", intSetter(func(c *Config) *int { return &c.MaxConns }), false},
 	{"tls-cert", "KAIDIAN_TLS_CERT", "", "certificate file (PEM): serve HTTPS directly, with tls-key", func(c *Config, v string) error { c.TLSCert = v; return nil }, false},
 	{"tls-key", "KAIDIAN_TLS_KEY", "", "private key file (PEM) of tls-cert", func(c *Config, v string) error { c.TLSKey = v; return nil }, false},
@@ -261,7 +265,7 @@ func (c Config) Redacted() map[string]any {
 	return map[string]any{"addr": c.Addr, "data": c.DataDir, "db": db, "wechat_api": c.WeChatAPI,
 		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
-		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "tls": c.TLSCert != ""}
+		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != ""}
 }
 
 // Usage lists every setting, for --help.

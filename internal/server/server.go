@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -130,6 +131,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
+	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
 	s.Orders.SetLogger(s.log)
@@ -159,6 +161,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
 	}
+	// Loading read every product once: give back its garbage and, on
+	// SQLite, the connections' mappings of the pages it touched, which
+	// otherwise count in the process's resident memory.
+	s.DB.ReleaseIdle()
+	debug.FreeOSMemory()
 	if err := s.buildModeration(ctx); err != nil {
 		return err
 	}

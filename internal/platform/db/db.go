@@ -42,6 +42,8 @@ type DB struct {
 	// stop ends the background checkpoints (SQLite).
 	stop     chan struct{}
 	stopOnce sync.Once
+	// url is the PostgreSQL connection string, for Listen's own connection.
+	url string
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -79,6 +81,9 @@ func IsPostgresURL(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// sqliteConns is the size of SQLite's connection pool.
+const sqliteConns = 8
+
 func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -101,8 +106,8 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqldb.SetMaxOpenConns(8)
-	sqldb.SetMaxIdleConns(8)
+	sqldb.SetMaxOpenConns(sqliteConns)
+	sqldb.SetMaxIdleConns(sqliteConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	d, err := ping(ctx, &DB{DB: sqldb, Engine: SQLite, stop: make(chan struct{})})
 	if err == nil {
@@ -133,6 +138,17 @@ func (d *DB) checkpoints(every time.Duration) {
 	}
 }
 
+// ReleaseIdle closes the idle connections (new ones open on demand). On
+// SQLite each connection maps the file (mmap_size), and the pages a
+// connection read stay in the process's resident set until it closes.
+func (d *DB) ReleaseIdle() {
+	if d.Engine != SQLite {
+		return
+	}
+	d.SetMaxIdleConns(0)
+	d.SetMaxIdleConns(sqliteConns)
+}
+
 func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb, err := sql.Open("pgx", url)
 	if err != nil {
@@ -141,7 +157,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxOpenConns(32)
 	sqldb.SetMaxIdleConns(32)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	return ping(ctx, &DB{DB: sqldb, Engine: Postgres})
+	return ping(ctx, &DB{DB: sqldb, Engine: Postgres, url: url})
 }
 
 func ping(ctx context.Context, d *DB) (*DB, error) {
