@@ -110,7 +110,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/reconciliations",
-		"/admin/api/v1/refund-requests", "/admin/api/v1/refund-policy", "/admin/api/v1/refunds/attention"}, moderationLists...) {
+		"/admin/api/v1/refund-requests", "/admin/api/v1/refund-policy", "/admin/api/v1/refunds/attention",
+		"/admin/api/v1/wechat-shipping/failed"}, moderationLists...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}

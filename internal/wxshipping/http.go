@@ -18,6 +18,18 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Response: Upload{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/wechat-shipping/retry", Tag: admin, Access: httpx.Staff,
 		Perm: auth.PermOrdersManage, Summary: "Report a failed shipment to WeChat again", Response: Upload{}, Handler: h.retry})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/wechat-shipping/failed", Tag: admin, Access: httpx.Staff,
+		Perm: auth.PermOrdersRead, Summary: "Shipping reports that need staff: refused by WeChat (failed), or pending for over 30 minutes or after 5 attempts; newest shipment first, with why",
+		Query: httpx.PageParams(), Response: httpx.Page[FailedUpload]{}, Handler: h.failed})
+}
+
+func (h *Handlers) failed(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := httpx.PageQueryKeys(r, 2)
+	if err != nil {
+		return err
+	}
+	list, err := h.Svc.Failed(r.Context(), auth.StaffShop(r.Context()), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(list, limit, FailedUpload.FailedKeys), err)
 }
 
 func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {

@@ -2,7 +2,8 @@
 // permissions include its perm. A later feature (promotions, members,
 // content, moderation, messages, analytics, tickets) adds its group or its
 // items here and its screens under views/; the menu and the router both
-// read this list, so nothing else changes.
+// read this list, so nothing else changes. An item with a badge shows the
+// count of its list (badges.js): what waits for staff.
 export const nav = [
   { key: 'overview', items: [{ path: '/dashboard', title: 'nav.dashboard', perm: 'orders.read', shop: true, view: () => import('./views/Dashboard.vue') }] },
   {
@@ -18,12 +19,15 @@ export const nav = [
     items: [
       { path: '/orders', title: 'nav.orderList', perm: 'orders.read', shop: true, view: () => import('./views/Orders.vue') },
       { path: '/aftersales', title: 'nav.aftersales', perm: 'orders.read', shop: true, view: () => import('./views/Aftersales.vue') },
+      { path: '/wechat-shipping', title: 'nav.wechatShipping', perm: 'orders.read', shop: true, badge: '/wechat-shipping/failed', view: () => import('./views/WechatShipping.vue') },
     ],
   },
   {
     key: 'finance',
     items: [
       { path: '/refunds', title: 'nav.refunds', perm: 'orders.read', shop: true, view: () => import('./views/Refunds.vue') },
+      { path: '/refund-attention', title: 'nav.refundAttention', perm: 'orders.read', shop: true, badge: '/refunds/attention', view: () => import('./views/RefundAttention.vue') },
+      { path: '/refund-approvals', title: 'nav.refundApprovals', perm: 'orders.read', shop: true, badge: '/refund-requests?status=pending', view: () => import('./views/RefundApprovals.vue') },
       { path: '/reconciliations', title: 'nav.reconciliations', perm: 'orders.read', shop: true, view: () => import('./views/Reconciliations.vue') },
     ],
   },

@@ -36,3 +36,14 @@ export function ok(msg) { ElMessage({ type: 'success', message: msg || t('common
 export function confirm(msg) {
   return ElMessageBox.confirm(msg, { confirmButtonText: t('common.confirm'), cancelButtonText: t('common.cancel'), type: 'warning' }).then(() => true, () => false)
 }
+
+// duration shows a number of seconds as its two largest units: "2 d 3 h", "45 min".
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds || 0))
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60)
+  const parts = []
+  if (d) parts.push(t('duration.d', { n: d }))
+  if (h) parts.push(t('duration.h', { n: h }))
+  if (!d) parts.push(t('duration.m', { n: m }))
+  return parts.slice(0, 2).join(' ')
+}

@@ -7,6 +7,7 @@ export default {
     amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import',
@@ -95,6 +96,7 @@ export default {
   },
   timed: { new: 'New time-limited price', hint: 'While it runs, the SKU sells at this price', price: 'Price', priceYuan: 'Price (yuan)' },
   dist: {
+    decisions: 'Decisions', action: 'Action', actions: { first_approval: 'First of two approvals', approve: 'Approved', reject: 'Rejected', pay: 'Paid out' },
     settings: 'Settings', enabled: 'Distribution on', bindingDays: 'Binding period (days)', level1: 'Level-one commission', level2: 'Level-two commission',
     level2Hint: '0 = one level only', settleDays: 'Settle after (days)', settleHint: 'commissions become withdrawable this many days after completion', referralCoupon: 'Referral reward coupon',
     noCoupon: 'None', promoters: 'Promoters', member: 'Member ID', parent: 'Recruiter', frozen: 'Frozen', available: 'Available', withdrawing: 'Withdrawing',
@@ -120,6 +122,27 @@ export default {
     actions: { approve: 'Approved', reject: 'Rejected', ban: 'Banned', take_down: 'Taken down', reject_complaint: 'Complaint rejected', lift_ban: 'Ban lifted' },
     complaintStatuses: { open: 'Open', taken_down: 'Taken down', rejected: 'Rejected' }, overdueOnly: 'Overdue only', item: 'Content ID',
     contact: 'Contact', dueAt: 'Due', overdue: 'Overdue', resolution: 'Resolution', takeDown: 'Take down', rejectComplaint: 'Reject complaint',
+  },
+  duration: { d: '{n} d', h: '{n} h', m: '{n} min' },
+  attention: {
+    hint: 'Refunds whose answer from WeChat Pay is unknown, unfinished after 30 minutes, or abnormal; kaidian keeps asking WeChat. Oldest first.',
+    reload: 'Refresh', empty: 'No refund needs attention', unknown: 'answer unknown', waiting: 'Waiting', why: 'Why',
+  },
+  approval: {
+    policy: 'Customer-service refund limit', serviceLimit: 'Without approval up to (yuan)',
+    limitHint: 'Customer service refunds up to this amount at once; above it an owner approves the request. 0 = every refund by customer service needs approval.',
+    ownerDecides: 'An owner approves or rejects requests', requestedBy: 'Requested by', me: 'you', decidedBy: 'Decided by', decidedAt: 'Decided',
+    approve: 'Approve', reject: 'Reject', approved: 'Approved: the refund is made', rejected: 'Rejected',
+    ask: 'Ask for refund approval', askHint: 'Refunds above your limit ({limit}) need an owner\'s approval', asked: 'Request sent for approval',
+    statuses: { pending: 'Pending', approved: 'Approved', rejected: 'Rejected' },
+  },
+  wxship: {
+    hint: 'Shipments WeChat refused to record, or whose report is stuck: until a shipment is reported the buyer\'s payment is not settled to the shop.',
+    empty: 'Every shipment is reported', panel: 'WeChat shipping report', logistics: 'Delivery', attempts: 'Attempts', errcode: 'WeChat errcode',
+    lastError: 'Last error', uploadedAt: 'Reported', updatedAt: 'Updated', frozen: 'Until the shipment is reported to WeChat, the payment stays frozen.',
+    retry: 'Report again', retried: 'Reporting again',
+    states: { pending: 'Reporting', uploaded: 'Reported', failed: 'Failed' },
+    types: { 1: 'Express', 2: 'Same-city', 3: 'Virtual', 4: 'Self-pickup' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

@@ -7,6 +7,7 @@ export default {
     amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入',
@@ -98,6 +99,7 @@ export default {
   },
   timed: { new: '新建限时折扣', hint: '活动期间 SKU 按折扣价结算', price: '折扣价', priceYuan: '折扣价（元）' },
   dist: {
+    decisions: '处理记录', action: '操作', actions: { first_approval: '一审通过', approve: '审批通过', reject: '驳回', pay: '已打款' },
     settings: '分销设置', enabled: '开启分销', bindingDays: '绑定有效期（天）', level1: '一级佣金比例', level2: '二级佣金比例',
     level2Hint: '0 为只设一级', settleDays: '结算等待期（天）', settleHint: '订单完成满此天数后佣金可提现', referralCoupon: '推荐奖励券',
     noCoupon: '不奖励', promoters: '分销员', member: '会员 ID', parent: '上级', frozen: '冻结中', available: '可提现', withdrawing: '提现中',
@@ -123,6 +125,27 @@ export default {
     actions: { approve: '通过', reject: '驳回', ban: '封禁', take_down: '下架', reject_complaint: '驳回投诉', lift_ban: '解封' },
     complaintStatuses: { open: '待处理', taken_down: '已下架', rejected: '已驳回' }, overdueOnly: '只看超时', item: '内容 ID',
     contact: '联系方式', dueAt: '处理期限', overdue: '已超时', resolution: '处理结果', takeDown: '下架内容', rejectComplaint: '驳回投诉',
+  },
+  duration: { d: '{n} 天', h: '{n} 小时', m: '{n} 分钟' },
+  attention: {
+    hint: '微信支付结果未知、超过 30 分钟未完成或退款异常的退款；系统会持续向微信查询。按申请时间从早到晚排列。',
+    reload: '刷新', empty: '没有需要关注的退款', unknown: '结果未知', waiting: '已等待', why: '原因',
+  },
+  approval: {
+    policy: '客服退款额度', serviceLimit: '无需审批的上限（元）',
+    limitHint: '客服可直接退款不超过此金额；超出时由店主审批申请。0 表示客服的每笔退款都需审批。',
+    ownerDecides: '由店主审批或驳回申请', requestedBy: '申请人', me: '我', decidedBy: '审批人', decidedAt: '审批时间',
+    approve: '同意', reject: '驳回', approved: '已同意，退款已发起', rejected: '已驳回',
+    ask: '申请退款审批', askHint: '超过你的退款额度（{limit}）需店主审批', asked: '已提交审批',
+    statuses: { pending: '待审批', approved: '已同意', rejected: '已驳回' },
+  },
+  wxship: {
+    hint: '微信未接受或上报卡住的发货信息：发货信息上报前，买家货款不会结算给店铺。',
+    empty: '所有发货信息均已上报', panel: '微信发货信息', logistics: '物流方式', attempts: '尝试次数', errcode: '微信错误码',
+    lastError: '最近错误', uploadedAt: '上报时间', updatedAt: '更新时间', frozen: '发货信息上报微信前，货款保持冻结。',
+    retry: '重新上报', retried: '已重新上报',
+    states: { pending: '上报中', uploaded: '已上报', failed: '上报失败' },
+    types: { 1: '快递', 2: '同城配送', 3: '虚拟发货', 4: '到店自提' },
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
