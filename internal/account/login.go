@@ -20,37 +20,41 @@ type LoginResult struct {
 
 var errBadLogin = errs.E(errs.Unauthenticated, "invalid_credentials", "wrong username or password")
 
-// Login checks a username and password. Failures slow further tries of
-// the account from addr, and from addr altogether (see LoginPerAccount),
-// across every server process.
+// Login checks a username and password. Every attempt is counted before
+// the check (and given back when right), so failures slow further tries of
+// the account from addr, from addr altogether and of the account from
+// anywhere (see LoginPerAccount), across every server process, even when
+// the guesses come all at once.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (LoginResult, error) {
-	if err := s.loginWait(ctx, username, addr); err != nil {
+	res, err := s.reserveLogin(ctx, username, addr)
+	if err != nil {
 		return LoginResult{}, err
 	}
 	var id int64
 	var hash string
 	var disabled bool
-	err := s.db.QueryRow(ctx, `SELECT a.id, a.password_hash, a.disabled OR COALESCE(s.disabled, FALSE)
+	err = s.db.QueryRow(ctx, `SELECT a.id, a.password_hash, a.disabled OR COALESCE(s.disabled, FALSE)
 		FROM accounts a LEFT JOIN shops s ON s.id = a.shop_id WHERE a.username = ?`, username).Scan(&id, &hash, &disabled)
 	if db.IsNoRows(err) {
 		CheckPassword(dummyHash, password) // same cost as a real check
-		return LoginResult{}, s.failLogin(ctx, username, addr)
+		return LoginResult{}, s.failLogin(ctx, username, addr, res)
 	}
 	if err != nil {
 		return LoginResult{}, errs.Wrap("login", err)
 	}
 	if !CheckPassword(hash, password) {
-		return LoginResult{}, s.failLogin(ctx, username, addr)
+		return LoginResult{}, s.failLogin(ctx, username, addr, res)
 	}
+	s.loginSucceeded(ctx, username, addr)
 	if disabled {
 		return LoginResult{}, errs.E(errs.Forbidden, "account_disabled", "this account or its shop is disabled")
 	}
-	s.loginSucceeded(ctx, username, addr)
 	return s.startSession(ctx, id)
 }
 
-func (s *Service) failLogin(ctx context.Context, username, addr string) error {
-	if err := s.loginFailed(ctx, username, addr); err != nil {
+// failLogin answers a wrong password; reserveLogin has counted it already.
+func (s *Service) failLogin(ctx context.Context, username, addr string, res reservation) error {
+	if err := s.loginFailed(ctx, username, addr, res); err != nil {
 		return err
 	}
 	return errBadLogin

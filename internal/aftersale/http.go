@@ -23,13 +23,13 @@ var statusParam = httpx.PageParams(httpx.Param{Name: "status", Type: "string", E
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini, admin = "mini: after-sales", "admin: after-sales"
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders/{id}/aftersales", Errors: map[int][]string{400: {"refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"aftersale_open", "order_not_refundable"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
-		Summary: "Ask for a refund on my paid order (reason, amount, photos)", Request: NewRequest{}, Response: Request{}, Handler: h.create})
+		Summary: "Ask for a refund on my paid order (reason, amount, photos)", Request: NewRequest{}, Response: BuyerAftersale{}, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales", Tag: mini, Access: httpx.Member,
-		Summary: "My after-sales requests, newest first", Query: httpx.PageParams(), Response: httpx.Page[Request]{}, Handler: h.listMine})
+		Summary: "My after-sales requests, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerAftersale]{}, Handler: h.listMine})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/aftersales/{id}", Tag: mini, Access: httpx.Member,
-		Summary: "One of my after-sales requests with its log", Response: Request{}, Handler: h.getMine})
+		Summary: "One of my after-sales requests with its history", Response: BuyerAftersale{}, Handler: h.getMine})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/aftersales/{id}/cancel", Tag: mini, Access: httpx.Member,
-		Summary: "Withdraw my open request", Response: Request{}, Handler: h.cancel})
+		Summary: "Withdraw my open request", Response: BuyerAftersale{}, Handler: h.cancel})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
 		Summary: "After-sales requests, newest first", Query: statusParam, Response: httpx.Page[Request]{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/aftersales/{id}", Tag: admin, Access: httpx.Staff, Perm: auth.PermOrdersRead,
@@ -51,12 +51,18 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, _ := auth.MemberFrom(r.Context())
 	v, err := h.Svc.Create(r.Context(), m.ShopID, m.ID, id, in)
-	return httpx.Respond(w, http.StatusCreated, v, err)
+	return httpx.Respond(w, http.StatusCreated, v.Buyer(), err)
 }
 
 func (h *Handlers) listMine(w http.ResponseWriter, r *http.Request) error {
 	m, _ := auth.MemberFrom(r.Context())
-	return h.page(w, r, m.ShopID, m.ID, "")
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	rows, err := h.Svc.List(r.Context(), m.ShopID, m.ID, "", after, limit)
+	page := httpx.PageOf(rows, limit, func(x Request) int64 { return x.ID })
+	return httpx.Respond(w, http.StatusOK, httpx.Page[BuyerAftersale]{Items: buyerRequests(page.Items), NextCursor: page.NextCursor}, err)
 }
 
 func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
@@ -66,7 +72,7 @@ func (h *Handlers) getMine(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, _ := auth.MemberFrom(r.Context())
 	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v.Buyer(), err)
 }
 
 func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) error {
@@ -79,7 +85,7 @@ func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), m.ShopID, id, m.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v.Buyer(), err)
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
@@ -92,7 +98,7 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	return h.page(w, r, auth.StaffShop(r.Context()), 0, status)
 }
 
-// page answers one page of requests (?cursor=, ?limit=).
+// page answers one page of requests (?cursor=, ?limit=) to staff.
 func (h *Handlers) page(w http.ResponseWriter, r *http.Request, shopID, memberID int64, status string) error {
 	after, limit, err := httpx.PageQuery(r)
 	if err != nil {

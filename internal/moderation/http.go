@@ -80,9 +80,9 @@ func (h *Handlers) miniRoutes(api *httpx.API) {
 	const tag = "mini: content"
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/contents", Tag: tag, Access: httpx.Member, Status: http.StatusCreated, RateLimited: true,
 		Summary: "Submit a comment, review, nickname or post: published, held for review, or refused with 422 content_blocked",
-		Request: NewItem{}, Response: Item{}, Handler: h.submit})
+		Request: NewItem{}, Response: MyItem{}, Handler: h.submit})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/contents", Tag: tag, Access: httpx.Shop,
-		Summary: "Published content about a target, newest first", Response: httpx.Page[Item]{},
+		Summary: "Published content about a target, newest first", Response: httpx.Page[PublicItem]{},
 		Query: httpx.PageParams(httpx.Param{Name: "target", Type: "string", Description: "e.g. product:12"}), Handler: h.published})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/complaints", Tag: tag, Access: httpx.Shop, Status: http.StatusCreated, RateLimited: true,
 		Summary: "File a copyright complaint against published content (staff decide within 24 hours)",
@@ -148,12 +148,6 @@ func (h *Handlers) complaintRoutes(api *httpx.API) {
 		Summary: "Reject the complaint with a reason", Request: reasonBody{}, Response: Complaint{}, Handler: h.rejectComplaint})
 }
 
-// forMember hides the matched rules from the author.
-func forMember(it Item) Item {
-	it.Matches, it.WeChat = nil, ""
-	return it
-}
-
 func (h *Handlers) submit(w http.ResponseWriter, r *http.Request) error {
 	var in NewItem
 	if err := httpx.Decode(w, r, &in, 0); err != nil {
@@ -164,7 +158,7 @@ func (h *Handlers) submit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	it, err := h.Svc.Submit(r.Context(), m.ShopID, m.ID, in)
-	return httpx.Respond(w, http.StatusCreated, forMember(it), err)
+	return httpx.Respond(w, http.StatusCreated, it.mine(), err)
 }
 
 func (h *Handlers) published(w http.ResponseWriter, r *http.Request) error {
@@ -173,10 +167,12 @@ func (h *Handlers) published(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	items, err := h.Svc.ListItems(r.Context(), auth.ShopFrom(r.Context()), ItemQuery{Status: Published, Target: r.URL.Query().Get("target"), After: after, Limit: limit + 1})
-	for i := range items {
-		items[i] = forMember(items[i])
+	page := httpx.PageOf(items, limit, itemID)
+	public := make([]PublicItem, len(page.Items))
+	for i, it := range page.Items {
+		public[i] = it.public()
 	}
-	return httpx.Respond(w, http.StatusOK, httpx.PageOf(items, limit, itemID), err)
+	return httpx.Respond(w, http.StatusOK, httpx.Page[PublicItem]{Items: public, NextCursor: page.NextCursor}, err)
 }
 
 func (h *Handlers) fileComplaint(w http.ResponseWriter, r *http.Request) error {

@@ -108,3 +108,41 @@ func forBuyers[T, B any](list []T, err error, view func(T) B) ([]B, error) {
 	}
 	return out, nil
 }
+
+// BuyerPromoter is my promoter account: its id (for share links) and
+// balances, without my member id or who recruited me.
+type BuyerPromoter struct {
+	ID          int64     `json:"id" doc:"put it in share links: the visitor binds with POST /api/v1/referrals"`
+	Frozen      int64     `json:"frozen" doc:"fen waiting for the after-sales window"`
+	Available   int64     `json:"available" doc:"fen that may be withdrawn"`
+	Withdrawing int64     `json:"withdrawing" doc:"fen asked for, not yet paid out"`
+	PaidOut     int64     `json:"paid_out"`
+	Owed        int64     `json:"owed" doc:"fen of commissions clawed back after refunds that the available balance could not cover; taken from the next commissions that settle"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func (p Promoter) forBuyer() BuyerPromoter {
+	return BuyerPromoter{ID: p.ID, Frozen: p.Frozen, Available: p.Available, Withdrawing: p.Withdrawing,
+		PaidOut: p.PaidOut, Owed: p.Owed, CreatedAt: p.CreatedAt}
+}
+
+// BuyerCommission is one of my commissions. It leaves out the order it
+// came from: that order is another buyer's.
+type BuyerCommission struct {
+	ID         int64     `json:"id"`
+	Level      int64     `json:"level" doc:"1: my own referral; 2: a referral of a promoter I recruited"`
+	Base       int64     `json:"base_amount" doc:"goods paid, fen"`
+	Amount     int64     `json:"amount" doc:"fen (final once settled)"`
+	ClawedBack int64     `json:"clawed_back" doc:"fen taken back after the order was refunded later"`
+	Status     string    `json:"status" enum:"frozen,settled,reversed" doc:"frozen, settled or reversed"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+func buyerCommissions(rows []Commission) []BuyerCommission {
+	out := make([]BuyerCommission, len(rows))
+	for i, c := range rows {
+		out[i] = BuyerCommission{ID: c.ID, Level: c.Level, Base: c.Base, Amount: c.Amount, ClawedBack: c.ClawedBack,
+			Status: c.Status, CreatedAt: c.CreatedAt}
+	}
+	return out
+}

@@ -77,11 +77,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Bind me to the promoter whose share link I came through (the first live binding wins)",
 		Request: bindRequest{}, Response: Binding{}, Handler: h.bind})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/promoter", Errors: map[int][]string{409: {"distribution_disabled"}}, Tag: mini, Access: httpx.Member,
-		Summary: "Become a promoter (分销员)", Response: Promoter{}, Handler: h.becomePromoter})
+		Summary: "Become a promoter (分销员)", Response: BuyerPromoter{}, Handler: h.becomePromoter})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/promoter", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
-		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: Promoter{}, Handler: h.myPromoter})
+		Summary: "My promoter account: frozen, available, withdrawing, paid out", Response: BuyerPromoter{}, Handler: h.myPromoter})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/commissions", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
-		Summary: "My commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[Commission]{}, Handler: h.myCommissions})
+		Summary: "My commissions, newest first", Query: httpx.PageParams(), Response: httpx.Page[BuyerCommission]{}, Handler: h.myCommissions})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,
 		Summary: "Ask to withdraw from my available balance", Request: withdrawRequest{}, Response: BuyerWithdrawal{}, Handler: h.withdraw})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/withdrawals", Errors: map[int][]string{404: {"not_a_promoter"}}, Tag: mini, Access: httpx.Member,
@@ -403,13 +403,13 @@ func (h *Handlers) bind(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) becomePromoter(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	v, err := h.Svc.BecomePromoter(r.Context(), m.ShopID, m.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v.forBuyer(), err)
 }
 
 func (h *Handlers) myPromoter(w http.ResponseWriter, r *http.Request) error {
 	m := member(r)
 	v, err := h.Svc.MyPromoter(r.Context(), m.ShopID, m.ID)
-	return httpx.Respond(w, http.StatusOK, v, err)
+	return httpx.Respond(w, http.StatusOK, v.forBuyer(), err)
 }
 
 func (h *Handlers) myCommissions(w http.ResponseWriter, r *http.Request) error {
@@ -418,9 +418,10 @@ func (h *Handlers) myCommissions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return page(w, r, m.ShopID, func(ctx context.Context, shopID, after int64, limit int) ([]Commission, error) {
-		return h.Svc.Commissions(ctx, shopID, p.ID, after, limit)
-	}, func(x Commission) int64 { return x.ID })
+	return page(w, r, m.ShopID, func(ctx context.Context, shopID, after int64, limit int) ([]BuyerCommission, error) {
+		rows, err := h.Svc.Commissions(ctx, shopID, p.ID, after, limit)
+		return buyerCommissions(rows), err
+	}, func(x BuyerCommission) int64 { return x.ID })
 }
 
 func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) error {

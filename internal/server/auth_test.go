@@ -3,8 +3,11 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -227,4 +230,45 @@ func TestStaffLoginIsRateLimitedPerAddress(t *testing.T) {
 	if r := e.do(caller{}, "POST", "/admin/api/v1/auth/login", good); r.status != 429 {
 		t.Fatalf("after %d attempts from one address, another account must wait too: %d %s", account.LoginPerAddress, r.status, r.body)
 	}
+}
+
+// Wrong passwords sent all at once from one address: at most the free
+// attempts are checked (401), every other one waits (429 with Retry-After),
+// and the right password works once that wait is over.
+func TestConcurrentStaffGuessesAreThrottled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		bad := map[string]string{"username": "admin", "password": "wrong-password"}
+		const n = 60
+		got := make([]response, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i] = e.do(caller{}, "POST", "/admin/api/v1/auth/login", bad)
+			}()
+		}
+		wg.Wait()
+		wrong, waited, retry := 0, 0, 0
+		for _, r := range got {
+			switch {
+			case r.status == 401:
+				wrong++
+			case r.status == 429 && r.code() == "too_many_login_attempts" && r.header.Get("Retry-After") != "":
+				waited++
+				s, _ := strconv.Atoi(r.header.Get("Retry-After"))
+				retry = max(retry, s)
+			default:
+				t.Fatalf("a concurrent guess: %d %s", r.status, r.body)
+			}
+		}
+		if wrong > account.LoginPerAccount || wrong+waited != n {
+			t.Fatalf("%d concurrent guesses: %d×401 and %d×429, want at most %d×401", n, wrong, waited, account.LoginPerAccount)
+		}
+		time.Sleep(time.Duration(retry) * time.Second)
+		good := map[string]string{"username": "admin", "password": operatorPassword}
+		if r := e.do(caller{}, "POST", "/admin/api/v1/auth/login", good); r.status != 200 {
+			t.Fatalf("the right password after Retry-After %d s: %d %s", retry, r.status, r.body)
+		}
+	})
 }

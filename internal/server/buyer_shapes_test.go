@@ -16,6 +16,12 @@ var staffOnlyKeys = map[string]bool{"staff_note": true, "events": true, "member_
 
 // leakedKeys lists the staff-only keys found anywhere in a JSON answer.
 func leakedKeys(body []byte) []string {
+	return leakedKeysOf(body, func(k string) bool { return staffOnlyKeys[k] })
+}
+
+// leakedKeysOf lists the keys found anywhere in a JSON answer that staff
+// says are staff-only.
+func leakedKeysOf(body []byte, staff func(string) bool) []string {
 	var v any
 	if json.Unmarshal(body, &v) != nil {
 		return []string{"<not JSON>"}
@@ -26,7 +32,7 @@ func leakedKeys(body []byte) []string {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, c := range x {
-				if staffOnlyKeys[k] {
+				if staff(k) {
 					found[k] = true
 				}
 				walk(c)

@@ -49,8 +49,15 @@ func TestDistributionTwoLevelsFrozenThenSettled(t *testing.T) {
 		e.must(recruit, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p1})
 		p2info := e.must(recruit, 200, "POST", "/api/v1/me/promoter", nil)
 		p2 := int64(p2info["id"].(float64))
-		if int64(p2info["parent_id"].(float64)) != p1 {
-			t.Fatalf("a promoter recruited through P1's link has P1 as parent: %v", p2info)
+		if _, shown := p2info["parent_id"]; shown {
+			t.Fatalf("a buyer's promoter account shows who recruited them: %v", p2info)
+		}
+		parent := map[int64]any{}
+		for _, p := range e.mustList(a.owner, "/admin/api/v1/promoters") {
+			parent[int64(p["id"].(float64))] = p["parent_id"]
+		}
+		if parent[p2] != float64(p1) {
+			t.Fatalf("a promoter recruited through P1's link has P1 as parent (staff see it): %v", parent)
 		}
 		b := e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p2})
 		if b["new"] != true {

@@ -1,4 +1,4 @@
-export const emptySecrets = () => ({ app_secret: '', apiv3_key: '', mch_private_key: '', platform_cert: '', pay_public_key: '' })
+export const emptySecrets = () => ({ app_secret: '', apiv3_key: '', mch_private_key: '', platform_cert: '', pay_public_key: '', push_token: '', push_aes_key: '' })
 // typedSecrets returns only the secrets that were typed, or undefined.
 export function typedSecrets(s, only) {
   const out = {}

@@ -59,7 +59,7 @@ export default {
   shop: {
     name: 'Name', appid: 'AppID', subject: 'Subject type', subjects: { personal: 'Personal', individual: 'Individual business', enterprise: 'Enterprise' },
     brandAuthorized: 'Brand authorization verified', disabled: 'Disabled', mchId: 'Merchant id', certSerial: 'Certificate serial', payPublicKeyId: 'Pay public key id',
-    secrets: 'Secrets (write-only)', appSecret: 'AppSecret', mchPrivateKey: 'Merchant private key', apiv3Key: 'APIv3 key', platformCert: 'Platform certificate', payPublicKey: 'Pay public key',
+    secrets: 'Secrets (write-only)', appSecret: 'AppSecret', mchPrivateKey: 'Merchant private key', apiv3Key: 'APIv3 key', platformCert: 'Platform certificate', pushToken: 'Message push Token', pushAESKey: 'Message push EncodingAESKey', payPublicKey: 'Pay public key',
     create: 'New shop', wechat: 'WeChat settings', orderSettings: 'Order settings', unpaidCancel: 'Cancel unpaid after (minutes)', shippingFee: 'Shipping fee (yuan)',
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
   },

@@ -62,7 +62,7 @@ export default {
   shop: {
     name: '店铺名称', appid: 'AppID', subject: '主体类型', subjects: { personal: '个人', individual: '个体工商户', enterprise: '企业' },
     brandAuthorized: '品牌授权已核验', disabled: '停用', mchId: '商户号', certSerial: '商户证书序列号', payPublicKeyId: '微信支付公钥 ID',
-    secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', payPublicKey: '微信支付公钥',
+    secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', pushToken: '消息推送 Token', pushAESKey: '消息推送 EncodingAESKey', payPublicKey: '微信支付公钥',
     create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
   },
