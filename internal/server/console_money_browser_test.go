@@ -31,7 +31,7 @@ func TestConsoleMoneyScreensInARealBrowser(t *testing.T) {
 	// Two refunds that need attention: one WeChat flags abnormal, one
 	// still processing two days after it was asked for.
 	refund := func(amount int) map[string]any {
-		r := e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": amount, "reason": "甲退款"})
+		r := e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID), map[string]any{"amount": amount, "reason": "甲退款"})
 		waitFor(t, "the refund accepted by WeChat", func() bool {
 			e.runDueJobs("refund.submit")
 			for _, x := range e.mustList(a.owner, fmt.Sprintf("/admin/api/v1/orders/%d/refunds", a.orderID)) {
