@@ -8,6 +8,21 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 )
 
+// referredBuyer makes a shop taking WeChat Pay with one-level distribution
+// (10%), its member a promoter, and a buyer bound to that promoter.
+func (e *env) referredBuyer(marker, tag string) (a testShop, promoterID int64, buyer caller) {
+	e.t.Helper()
+	op := e.operator()
+	a = e.newShop(op, marker, "enterprise")
+	e.setStock(a, 100)
+	e.enablePay(op, a, paysandbox.KeyModePublicKey)
+	e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
+	promoterID = int64(e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)["id"].(float64))
+	buyer = e.buyers(a, 1, tag)[0]
+	e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": promoterID})
+	return a, promoterID, buyer
+}
+
 // TestCommissionWaitsForRefundsInFlight: a commission due to settle while
 // a refund of its order is still in flight waits for WeChat's answer, and
 // then settles on the refunds that succeeded. Before, it settled at once
@@ -16,15 +31,7 @@ import (
 // for good.
 func TestCommissionWaitsForRefundsInFlight(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		op := e.operator()
-		a := e.newShop(op, "途", "enterprise")
-		e.setStock(a, 100)
-		e.enablePay(op, a, paysandbox.KeyModePublicKey)
-		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
-		e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)
-		p := int64(e.promoter(a.member)["id"].(float64))
-		buyer := e.buyers(a, 1, "in-flight")[0]
-		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
+		a, p, buyer := e.referredBuyer("途", "in-flight")
 		mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
 
 		// refundHalf asks for a refund of half of the order (9900 fen) and has
@@ -86,15 +93,8 @@ func TestCommissionWaitsForRefundsInFlight(t *testing.T) {
 // settling. Before, 2 of 3 units refunded left the whole 900 fen.
 func TestFixedCommissionShrinksWithAPartialRefund(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		op := e.operator()
-		a := e.newShop(op, "定", "enterprise")
-		e.setStock(a, 100)
-		e.enablePay(op, a, paysandbox.KeyModePublicKey)
-		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
+		a, _, buyer := e.referredBuyer("定", "fixed")
 		e.must(a.owner, 204, "PUT", fmt.Sprintf("/admin/api/v1/products/%d/commission", a.productID), map[string]any{"per_unit": 300})
-		p := int64(e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)["id"].(float64))
-		buyer := e.buyers(a, 1, "fixed")[0]
-		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
 		mchid := e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)["mch_id"].(string)
 		refund := func(orderID, amount int64, key string) {
 			r := e.withHeader("Idempotency-Key", key).must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/refunds", orderID),
@@ -140,14 +140,7 @@ func TestFixedCommissionShrinksWithAPartialRefund(t *testing.T) {
 // available while the debt stayed, and could be withdrawn again.
 func TestRejectedWithdrawalPaysWhatIsOwedFirst(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		op := e.operator()
-		a := e.newShop(op, "驳", "enterprise")
-		e.setStock(a, 100)
-		e.enablePay(op, a, paysandbox.KeyModePublicKey)
-		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
-		p := int64(e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)["id"].(float64))
-		buyer := e.buyers(a, 1, "reject")[0]
-		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
+		a, _, buyer := e.referredBuyer("驳", "reject")
 		order := e.buyNow(buyer, a.skuID, 1) // 990 commission
 		e.payOrder(a, buyer, order)
 		e.completeLongAgo(a, buyer, order, 8)
@@ -174,14 +167,7 @@ func TestRejectedWithdrawalPaysWhatIsOwedFirst(t *testing.T) {
 // books balance. Before, the withdrawal was paid in full and the debt stayed.
 func TestPayoutSettlesTheClawBackDebtFirst(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		op := e.operator()
-		a := e.newShop(op, "付", "enterprise")
-		e.setStock(a, 100)
-		e.enablePay(op, a, paysandbox.KeyModePublicKey)
-		e.enableDistribution(a, map[string]any{"level2_rate_bp": 0})
-		p := int64(e.must(a.member, 200, "POST", "/api/v1/me/promoter", nil)["id"].(float64))
-		buyer := e.buyers(a, 1, "payout")[0]
-		e.must(buyer, 200, "POST", "/api/v1/referrals", map[string]any{"promoter_id": p})
+		a, p, buyer := e.referredBuyer("付", "payout")
 		var orders []int64
 		for range 2 { // 990 commission each
 			o := e.buyNow(buyer, a.skuID, 1)
