@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 )
@@ -167,20 +168,33 @@ func TestCancelClosesTheWeChatOrder(t *testing.T) {
 }
 
 // runDueJobs makes every queued job of kind due now and runs the queue dry.
+// The server's own job loop may have taken one of them first: it waits for
+// those to finish too, so the caller sees their effects.
 func (e *env) runDueJobs(kind string) {
 	e.t.Helper()
 	ctx := context.Background()
 	if _, err := e.srv.DB.Exec(ctx, `UPDATE jobs SET run_at = 0 WHERE kind = ? AND state = 'queued'`, kind); err != nil {
 		e.t.Fatal(err)
 	}
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		ran, err := e.srv.Jobs.WorkOne(ctx)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if !ran {
+		if ran {
+			continue
+		}
+		var running int
+		if err := e.srv.DB.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ? AND state = 'running'`, kind).Scan(&running); err != nil {
+			e.t.Fatal(err)
+		}
+		if running == 0 {
 			return
 		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d %s jobs still running after 30 s", running, kind)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
