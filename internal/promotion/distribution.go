@@ -429,11 +429,7 @@ func (s *Service) SettleCommissions(ctx context.Context) (int, error) {
 				return err
 			}
 			// What the promoter owes from earlier claw-backs is paid first.
-			return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET frozen = frozen - ?,
-				available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
-				owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
-				WHERE id = ? AND frozen >= ?`,
-				d.amount, final, final, final, final, d.promoterID, d.amount))
+			return releaseToBalance(ctx, tx, d.promoterID, "frozen", d.amount, final)
 		})
 		if err != nil {
 			return 0, err
@@ -704,11 +700,7 @@ func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdraw
 		}
 		// The amount comes back to the balance, which pays what the
 		// promoter owes from claw-backs first (as a settling commission does).
-		return action, db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET withdrawing = withdrawing - ?,
-			available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
-			owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
-			WHERE id = ? AND withdrawing >= ?`,
-			w.Amount, w.Amount, w.Amount, w.Amount, w.Amount, w.PromoterID, w.Amount))
+		return action, releaseToBalance(ctx, tx, w.PromoterID, "withdrawing", w.Amount, w.Amount)
 	case "pay":
 		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE withdrawals SET status = 'paid', note = ?, reference = ?, decided_by = ?, updated_at = ?
 			WHERE id = ? AND shop_id = ? AND status = 'approved'`, in.Note, in.Reference, by, now, w.ID, st.ShopID)); err != nil {
@@ -721,6 +713,17 @@ func (s *Service) move(ctx context.Context, tx *db.Tx, st auth.Staff, w Withdraw
 		return action, payOut(ctx, tx, w, in.Payable)
 	}
 	return "", errs.E(errs.Invalid, "invalid_action", "unknown action")
+}
+
+// releaseToBalance takes amount fen out of a promoter's bucket (the column
+// "frozen" or "withdrawing") and credits credit fen to the available
+// balance, which first pays what the promoter owes from claw-backs.
+func releaseToBalance(ctx context.Context, tx *db.Tx, promoterID int64, bucket string, amount, credit int64) error {
+	return db.ExpectOne(tx.Exec(ctx, `UPDATE promoters SET `+bucket+` = `+bucket+` - ?,
+		available = available + CASE WHEN owed >= ? THEN 0 ELSE ? - owed END,
+		owed = CASE WHEN owed >= ? THEN owed - ? ELSE 0 END
+		WHERE id = ? AND `+bucket+` >= ?`,
+		amount, credit, credit, credit, credit, promoterID, amount))
 }
 
 // payOut books a paid withdrawal on its promoter: what the promoter owes
