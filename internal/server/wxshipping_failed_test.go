@@ -99,7 +99,9 @@ func TestFailedShippingReportsAreListed(t *testing.T) {
 			if it["order_no"] == "" || it["why"] == "" || it["shipped_at"] == nil {
 				t.Fatalf("item %v", it)
 			}
-			if i > 0 && it["shipped_at"].(string) > items[i-1]["shipped_at"].(string) {
+			// Parsed, not compared as text: JSON drops trailing zeros of
+			// the fraction, so "…18.22Z" sorts after "…18.227Z" as a string.
+			if i > 0 && parseJSONTime(t, it["shipped_at"]).After(parseJSONTime(t, items[i-1]["shipped_at"])) {
 				t.Fatalf("not newest shipment first: %v", items)
 			}
 			why := it["why"].(string)
@@ -153,4 +155,14 @@ func TestFailedShippingListBadInput(t *testing.T) {
 			}
 		}
 	})
+}
+
+func parseJSONTime(t *testing.T, v any) time.Time {
+	t.Helper()
+	s, _ := v.(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("not a time: %v", v)
+	}
+	return at
 }
