@@ -76,16 +76,16 @@ type Shipment struct {
 	ShippedAt     time.Time
 }
 
-// OnShipped sets what runs in the ship transaction after the order became
-// shipped (the shipping info upload to WeChat is enqueued there); its error
-// undoes the shipment.
+// OnShipped adds what runs in the ship transaction after the order became
+// shipped (the shipping info upload to WeChat and the parcel's tracking
+// are enqueued there); an error undoes the shipment.
 func (s *Service) OnShipped(fn func(ctx context.Context, tx *db.Tx, sh Shipment) error) {
-	s.onShipped = fn
+	s.onShipped = append(s.onShipped, fn)
 }
 
-// shipped runs the OnShipped hook in tx.
+// shipped runs the OnShipped hooks in tx.
 func (s *Service) shipped(ctx context.Context, tx *db.Tx, shopID, orderID int64, in ShipInput, now time.Time) error {
-	if s.onShipped == nil {
+	if len(s.onShipped) == 0 {
 		return nil
 	}
 	var transactionID string
@@ -93,5 +93,11 @@ func (s *Service) shipped(ctx context.Context, tx *db.Tx, shopID, orderID int64,
 	if err != nil {
 		return err
 	}
-	return s.onShipped(ctx, tx, Shipment{ShopID: shopID, OrderID: orderID, ShipInput: in, TransactionID: transactionID, ShippedAt: now})
+	sh := Shipment{ShopID: shopID, OrderID: orderID, ShipInput: in, TransactionID: transactionID, ShippedAt: now}
+	for _, fn := range s.onShipped {
+		if err := fn(ctx, tx, sh); err != nil {
+			return err
+		}
+	}
+	return nil
 }
