@@ -34,7 +34,7 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	}
 	o.PayDeadline, o.CreatedAt = ms(deadline), ms(created)
 	o.PaidAt, o.ShippedAt, o.CompletedAt, o.CancelledAt = msPtr(paid), msPtr(shipped), msPtr(completed), msPtr(cancelled)
-	o.Lines = []Line{}
+	o.Lines, o.Parcels = []Line{}, []Parcel{}
 	return o, nil
 }
 
@@ -62,6 +62,11 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 	allocateRefund(&o)
 	if o.Invoice, err = s.invoice(ctx, shopID, id); err != nil {
 		return Order{}, err
+	}
+	if o.Status != PendingPayment && o.Status != Paid && o.Status != Cancelled {
+		if o.Parcels, err = parcelsOf(ctx, s.db, shopID, id); err != nil {
+			return Order{}, errs.Wrap("order parcels", err)
+		}
 	}
 	if memberID == 0 {
 		o.Events, err = s.events(ctx, shopID, id)

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/tracking"
+	"github.com/kaidian/kaidian/internal/wxshipping"
 )
 
 // parcels reads an order's parcels as c sees them.
@@ -128,6 +130,81 @@ func TestCarrierList(t *testing.T) {
 		all := e.mustList(a.owner, "/admin/api/v1/carriers?limit=100")
 		if len(all) < 10 {
 			t.Fatalf("only %d carriers", len(all))
+		}
+	})
+}
+
+// TestSplitShipment: an express order shipped in two packages (2 + 1 units
+// of its line) records both, reports one split delivery to WeChat with
+// each package's carrier, tracking number and contents, and follows both
+// waybills; packages that do not hold the order exactly are refused and
+// change nothing.
+func TestSplitShipment(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.paidShop("甲")
+		e.setStock(a, 100)
+		id := e.buyNow(a.member, a.skuID, 3)
+		if d := e.payWithCerts(a.member, a.appid, id); !d.Delivered {
+			t.Fatalf("payment: %+v", d)
+		}
+		o := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", id), nil)
+		line := int64(o["lines"].([]any)[0].(map[string]any)["id"].(float64))
+		ship := fmt.Sprintf("/admin/api/v1/orders/%d/ship", id)
+		parcel := func(carrier, no string, lines ...[2]int64) map[string]any {
+			var ls []map[string]any
+			for _, l := range lines {
+				ls = append(ls, map[string]any{"line_id": l[0], "quantity": l[1]})
+			}
+			return map[string]any{"carrier": carrier, "tracking_no": no, "lines": ls}
+		}
+		bad := []struct {
+			code string
+			body map[string]any
+		}{
+			{"invalid_fields", map[string]any{"parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 3})}}},
+			{"parcels_mismatch", map[string]any{"parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "YT1400000000022", [2]int64{line, 2})}}},
+			{"parcels_mismatch", map[string]any{"parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "YT1400000000022", [2]int64{line + 999, 1})}}},
+			{"invalid_fields", map[string]any{"parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "SF1400000000021", [2]int64{line, 1})}}},
+			{"invalid_fields", map[string]any{"delivery_type": "virtual", "parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "YT1400000000022", [2]int64{line, 1})}}},
+			{"invalid_fields", map[string]any{"parcels": []any{parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "YT1400000000022", [2]int64{line, -1})}}},
+		}
+		for _, c := range bad {
+			r := e.do(a.owner, "POST", ship, c.body)
+			if r.status != 400 || !strings.Contains(r.String(), c.code) {
+				t.Fatalf("%v: %d %s", c.body, r.status, r.body)
+			}
+		}
+		if st := e.orderStatus(a.owner, id); st != "paid" {
+			t.Fatalf("after refused shipments the order is %s", st)
+		}
+		e.must(a.owner, 200, "POST", ship, map[string]any{"parcels": []any{
+			parcel("顺丰", "SF1400000000021", [2]int64{line, 2}), parcel("圆通", "YT1400000000022", [2]int64{line, 1})}})
+		o = e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", id), nil)
+		ps := o["parcels"].([]any)
+		if o["status"] != "shipped" || len(ps) != 2 || o["tracking_no"] != "SF1400000000021" ||
+			ps[1].(map[string]any)["lines"].([]any)[0].(map[string]any)["quantity"] != float64(1) {
+			t.Fatalf("the shipped order: %v", o)
+		}
+		if mine := e.must(a.member, 200, "GET", fmt.Sprintf("/api/v1/orders/%d", id), nil); fmt.Sprint(mine["parcels"]) != fmt.Sprint(ps) {
+			t.Fatalf("the buyer sees %v", mine["parcels"])
+		}
+		e.runDueJobs(wxshipping.UploadKind)
+		var split *sandbox.ShippingUpload
+		for _, u := range e.sandbox.ShippingUploads(a.appid) {
+			if u.DeliveryMode == 2 {
+				split = &u
+			}
+		}
+		if split == nil || !split.IsAllDelivered || len(split.Items) != 2 || split.Items[0].ExpressCompany != "SF" ||
+			split.Items[1].ExpressCompany != "YTO" || !strings.HasSuffix(split.Items[0].ItemDesc, "×2") ||
+			!strings.HasSuffix(split.Items[1].ItemDesc, "×1") || split.Items[1].TrackingNo != "YT1400000000022" {
+			t.Fatalf("WeChat's record of the split delivery: %+v", split)
+		}
+		if st := e.shippingState(a.owner, id); st["state"] != "uploaded" {
+			t.Fatalf("shipping report %v", st)
+		}
+		if got := e.parcelsOf(a.member, fmt.Sprintf("/api/v1/orders/%d/parcels", id)); len(got) != 2 || got[1]["carrier_name"] != "圆通速递" {
+			t.Fatalf("followed parcels: %v", got)
 		}
 	})
 }

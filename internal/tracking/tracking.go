@@ -109,24 +109,31 @@ type subscribeJob struct {
 // Shipped is the order.OnShipped hook: an express shipment's waybill is
 // recorded and its subscription enqueued, in the ship transaction.
 func (s *Service) Shipped(ctx context.Context, tx *db.Tx, sh order.Shipment) error {
-	if sh.DeliveryType != order.Express || sh.TrackingNo == "" {
-		return nil
+	for _, p := range sh.Packages {
+		if err := s.follow(ctx, tx, sh.ShopID, sh.OrderID, p.Carrier, p.TrackingNo); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// follow records one package's waybill and enqueues its subscription.
+func (s *Service) follow(ctx context.Context, tx *db.Tx, shopID, orderID int64, carrier, trackingNo string) error {
 	company := ""
-	if c, ok := carriers.Lookup(sh.Carrier); ok {
+	if c, ok := carriers.Lookup(carrier); ok {
 		company = c.Kuaidi100
 	}
 	now := s.now().UnixMilli()
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO parcel_traces (shop_id, order_id, carrier, company, tracking_no, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, sh.ShopID, sh.OrderID, sh.Carrier, company, sh.TrackingNo, now, now).Scan(&id)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, shopID, orderID, carrier, company, trackingNo, now, now).Scan(&id)
 	if err != nil {
 		return errs.Wrap("record parcel", err)
 	}
 	if s.provider == nil || company == "" {
 		return nil // recorded for the order; nothing to follow it with
 	}
-	_, err = jobs.Enqueue(ctx, tx, SubscribeKind, subscribeJob{TraceID: id}, jobs.Options{ShopID: sh.ShopID,
+	_, err = jobs.Enqueue(ctx, tx, SubscribeKind, subscribeJob{TraceID: id}, jobs.Options{ShopID: shopID,
 		UniqueKey: "tracking-subscribe:" + strconv.FormatInt(id, 10), MaxAttempts: 20})
 	return err
 }
