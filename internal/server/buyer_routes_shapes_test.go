@@ -17,13 +17,16 @@ import (
 
 // checkedByOtherShapeTests are the buyer routes whose live answers
 // TestBuyerOrderRoutesShowNoStaffFields and
-// TestBuyerPromotionRoutesShowNoStaffFields read.
+// TestBuyerPromotionRoutesShowNoStaffFields read, and those answering
+// images.
 var checkedByOtherShapeTests = []string{
 	"POST /api/v1/orders", "GET /api/v1/orders", "GET /api/v1/orders/{id}", "PUT /api/v1/orders/{id}/invoice",
 	"POST /api/v1/orders/{id}/confirm-receipt", "POST /api/v1/orders/{id}/cancel",
 	"GET /api/v1/flash-sales", "GET /api/v1/flash-sales/{id}", "GET /api/v1/group-deals", "GET /api/v1/group-deals/{id}",
 	"GET /api/v1/groups/{id}", "GET /api/v1/timed-discounts", "GET /api/v1/coupons", "GET /api/v1/me/withdrawals",
 	"POST /api/v1/me/withdrawals",
+	// Images (image/png), no JSON to leak fields: TestShareCodes reads them.
+	"GET /api/v1/products/{id}/share-code", "GET /api/v1/me/promoter/code",
 }
 
 // buyerShapeKeys are staff-only fields beyond staffOnlyKeys that no buyer

@@ -37,6 +37,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/shop"
 	"github.com/kaidian/kaidian/internal/tracking"
 	"github.com/kaidian/kaidian/internal/wxpush"
@@ -71,6 +72,8 @@ type Server struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	Shipping *wxshipping.Service
+	// ShareCodes draws the mini-program codes buyers share.
+	ShareCodes *sharecode.Service
 	// Tracking follows shipped parcels at 快递100 (when configured).
 	Tracking *tracking.Service
 	// Pushes receives WeChat's message pushes and hands each event to its domain.
@@ -165,6 +168,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		}
 	})
 	s.Analytics = analytics.NewService(s.DB)
+	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, nil)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -272,6 +276,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&tracking.Handlers{Svc: s.Tracking}).Routes(s.API)
+	(&sharecode.Handlers{Svc: s.ShareCodes}).Routes(s.API)
 	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)

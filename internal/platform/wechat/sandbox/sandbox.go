@@ -11,6 +11,7 @@
 //	POST /wxa/msg_sec_check
 //	POST /wxa/sec/order/upload_shipping_info (shipping info of payments made
 //	     at the pay sandbox connected with UsePayments)
+//	POST /wxa/getwxacodeunlimit (a real PNG drawn from the scene and page)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
 // mounted under a prefix with http.StripPrefix.
@@ -48,6 +49,7 @@ type Sandbox struct {
 	payments     Payments             // the pay sandbox, for the shipping APIs
 	paymentDelay time.Duration        // how long a payment stays invisible to them
 	shipments    map[string]*shipment // by transaction_id
+	codesDrawn   []DrawnCode          // getwxacodeunlimit calls answered with an image
 }
 
 type app struct {
@@ -126,6 +128,7 @@ var apiRoutes = map[string]apiRoute{
 	"/wxa/business/getuserphonenumber": {http.MethodPost, (*Sandbox).phoneNumber},
 	"/wxa/msg_sec_check":               {http.MethodPost, (*Sandbox).msgSecCheck},
 	shippingUploadAPI:                  {http.MethodPost, (*Sandbox).uploadShippingInfo},
+	unlimitedCodeAPI:                   {http.MethodPost, (*Sandbox).unlimitedCode},
 }
 
 // ServeHTTP implements http.Handler. Besides the WeChat APIs it serves
@@ -158,7 +161,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errReply(-1))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.serveAPI(r, route, body))
+	rep := s.serveAPI(r, route, body)
+	if img, ok := rep[imageReply].([]byte); ok {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(img)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Sandbox) serveAPI(r *http.Request, route apiRoute, body []byte) reply {
