@@ -32,9 +32,12 @@ export default {
     onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line',
   },
   category: { name: 'Name', parent: 'Parent', top: 'Top level', add: 'Add category', addChild: 'Add subcategory', deleteConfirm: 'Delete this category?' },
+  parcel: { title: 'Parcels', split: 'Split into packages', package: 'Package {n}', add: 'Add a package', noNews: 'No news from the carrier yet', notFollowed: 'Routes are not followed (no 快递100 account configured)',
+    states: { pending: 'Waiting', picked_up: 'Picked up', in_transit: 'In transit', delivering: 'Out for delivery', signed: 'Delivered', problem: 'Problem', returned: 'Returned', refused: 'Refused' } },
   rich: { bold: 'Bold', italic: 'Italic', underline: 'Underline', heading: 'Heading', paragraph: 'Paragraph', bullets: 'Bullets', numbers: 'Numbering', image: 'Image', imageUrl: 'Image URL (https://… or /media/…)', imageBad: 'An http(s) URL or a /media/ path', clear: 'Clear format', hint: 'Scripts, links and unsupported formatting are removed when saved; the mini program shows the rest.' },
   import: { title: 'CSV import', hint: 'One row per SKU; rows with the same product_key form one product. All or nothing. UTF-8 or GB18030 (Excel).', choose: 'Choose a CSV file', run: 'Import', result: 'Imported {products} products, {skus} SKUs', line: 'Line {line}' },
   order: {
+    packingList: 'Packing list',
     no: 'Order no.', phone: 'Phone', status: 'Status', dateRange: 'Placed', from: 'From', to: 'To', total: 'Total',
     paid: 'Paid', refunded: 'Refunded', buyer: 'Recipient', address: 'Address', lines: 'Items', qty: 'Qty', unitPrice: 'Unit price',
     events: 'Event log', ship: 'Ship', carrier: 'Carrier', trackingNo: 'Tracking no.', cancel: 'Cancel order', refund: 'Refund',

@@ -35,9 +35,12 @@ export default {
     onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址',
   },
   category: { name: '分类名称', parent: '上级分类', top: '顶级分类', add: '添加分类', addChild: '添加子分类', deleteConfirm: '确定删除该分类？' },
+  parcel: { title: '包裹与物流', split: '拆分包裹发货', package: '包裹 {n}', add: '添加包裹', noNews: '暂无物流信息', notFollowed: '未配置快递100，不跟踪物流轨迹',
+    states: { pending: '待揽收', picked_up: '已揽收', in_transit: '运输中', delivering: '派送中', signed: '已签收', problem: '疑难件', returned: '已退回', refused: '已拒收' } },
   rich: { bold: '加粗', italic: '斜体', underline: '下划线', heading: '标题', paragraph: '正文', bullets: '项目符号', numbers: '编号', image: '图片', imageUrl: '图片地址（https://… 或 /media/…）', imageBad: '请填写 http(s) 地址或 /media/ 路径', clear: '清除格式', hint: '保存时会移除脚本、链接和不支持的格式，小程序展示其余内容。' },
   import: { title: 'CSV 批量导入', hint: '每行一个 SKU，相同 product_key 的行为同一商品；全部成功才会导入。支持 UTF-8 与 GB18030（Excel）编码。', choose: '选择 CSV 文件', run: '开始导入', result: '导入 {products} 个商品、{skus} 个 SKU', line: '第 {line} 行' },
   order: {
+    packingList: '打印拣货单',
     no: '订单号', phone: '手机号', status: '订单状态', dateRange: '下单日期', from: '开始日期', to: '结束日期', total: '实付金额',
     paid: '已付', refunded: '已退', buyer: '收货人', address: '收货地址', lines: '商品明细', qty: '数量', unitPrice: '单价',
     events: '订单日志', ship: '发货', carrier: '快递公司', trackingNo: '运单号', cancel: '取消订单', refund: '退款',
