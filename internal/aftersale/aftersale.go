@@ -268,12 +268,19 @@ func priceLines(ctx context.Context, tx *db.Tx, shopID int64, o order.Order, in 
 			return nil, 0, errs.Field("lines", "quantity_exceeds",
 				fmt.Sprintf("line %d: %d bought, %d already returned or refunded", l.ID, l.Quantity, used))
 		}
-		paid := max(l.Amount-l.Discount, 0)
-		share := paid*(used+want.Quantity)/l.Quantity - paid*used/l.Quantity
+		share := lineShare(max(l.Amount-l.Discount, 0), l.Quantity, used, want.Quantity)
 		out = append(out, Line{OrderLineID: l.ID, SKUID: l.SKUID, Title: l.Title, SpecValues: l.SpecValues, Quantity: want.Quantity, Amount: share})
 		total += share
 	}
 	return out, total, nil
+}
+
+// lineShare is the part of paid (what a line of bought units cost) that
+// want more units are worth after used units were already taken: the
+// difference of cumulative floors, so however the units are split over
+// requests their shares add up to paid exactly.
+func lineShare(paid, bought, used, want int64) int64 {
+	return paid*(used+want)/bought - paid*used/bought
 }
 
 func logEvent(ctx context.Context, tx *db.Tx, shopID, id int64, actor, from, to, note string) error {
