@@ -333,3 +333,40 @@ func TestAutoConfirmReceipt(t *testing.T) {
 		}
 	})
 }
+
+// TestAutoConfirmStartsTheCommissionClock: an order confirmed by the sweep
+// is completed as by its buyer, so its promoter's frozen commission settles
+// the shop's settle days after that completion, not before.
+func TestAutoConfirmStartsTheCommissionClock(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, p, buyer := e.referredBuyer("自", "auto-confirm")
+		orderID := e.buyNow(buyer, a.skuID, 1)
+		e.payOrder(a, buyer, orderID)
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", orderID), map[string]any{"carrier": "顺丰", "tracking_no": "SF100200300"})
+		commission := func() string {
+			list := e.mustList(a.owner, fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", p))
+			if len(list) != 1 {
+				t.Fatalf("commissions: %v", list)
+			}
+			return list[0]["status"].(string)
+		}
+		if _, err := e.srv.DB.Exec(ctx, `UPDATE orders SET shipped_at = shipped_at - ? WHERE id = ?`, int64(11*86_400_000), orderID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.srv.After.AutoConfirmOrders(ctx); err != nil || n != 1 {
+			t.Fatalf("auto-confirmed %d: %v", n, err)
+		}
+		e.settleCommissions()
+		if st := commission(); st != "frozen" {
+			t.Fatalf("the commission right after the automatic completion: %s", st)
+		}
+		if _, err := e.srv.DB.Exec(ctx, `UPDATE orders SET completed_at = completed_at - ? WHERE id = ?`, int64(8*86_400_000), orderID); err != nil {
+			t.Fatal(err)
+		}
+		e.settleCommissions()
+		if st := commission(); st != "settled" {
+			t.Fatalf("the commission 8 days after the automatic completion: %s", st)
+		}
+	})
+}
