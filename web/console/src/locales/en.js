@@ -48,8 +48,15 @@ export default {
     statuses: { pending_payment: 'Pending payment', paid: 'To ship', shipped: 'Shipped', completed: 'Completed', cancelled: 'Cancelled', refunded: 'Refunded' },
   },
   aftersale: {
-    order: 'Order', approve: 'Approve refund', reject: 'Reject', rejectReason: 'Why', photos: 'Photos',
-    statuses: { requested: 'Requested', approved: 'Approved', rejected: 'Rejected', cancelled: 'Withdrawn' },
+    order: 'Order', approve: 'Approve refund', approveReturn: 'Approve', reject: 'Reject', rejectReason: 'Why', photos: 'Photos',
+    type: 'Type', lines: 'Items', wholeOrder: 'Whole order', due: 'Deadline (automatic)', receive: 'Confirm received',
+    receiveRefund: 'Confirm received and refund {amount}', shipExchange: 'Ship replacement', carrier: 'Carrier', trackingNo: 'Tracking no.',
+    returnParcel: 'Sent back', exchangeParcel: 'Replacement', settings: 'Time limits',
+    settingNames: { auto_confirm_days: 'Auto-confirm receipt after (days)', return_ship_days: 'Buyer ships a return within (days)', return_receive_days: 'Auto-receive a return after (days)' },
+    types: { refund_only: 'Refund only', return_refund: 'Return & refund', exchange: 'Exchange' },
+    reasons: { quality: 'Quality', damaged: 'Damaged', wrong_item: 'Wrong item', not_as_described: 'Not as described', size: 'Size', missing_parts: 'Missing parts', not_received: 'Not received', changed_mind: 'Changed mind', other: 'Other' },
+    dueActions: { approve: 'then approved', close: 'then closed', receive: 'then received and refunded', complete: 'then completed' },
+    statuses: { requested: 'Requested', approved: 'Approved', rejected: 'Rejected', cancelled: 'Withdrawn', buyer_shipped: 'Shipped back', received: 'Received', refunded: 'Refunded', exchange_shipped: 'Replacement shipped', completed: 'Completed', closed: 'Closed' },
   },
   refund: {
     no: 'Refund no.', order: 'Order', requestedBy: 'By', lastError: 'Error', succeededAt: 'Settled',

@@ -51,8 +51,15 @@ export default {
     statuses: { pending_payment: '待付款', paid: '待发货', shipped: '已发货', completed: '已完成', cancelled: '已取消', refunded: '已退款' },
   },
   aftersale: {
-    order: '订单', approve: '同意退款', reject: '拒绝', rejectReason: '拒绝原因', photos: '凭证',
-    statuses: { requested: '待处理', approved: '已同意', rejected: '已拒绝', cancelled: '已撤销' },
+    order: '订单', approve: '同意退款', approveReturn: '同意', reject: '拒绝', rejectReason: '拒绝原因', photos: '凭证',
+    type: '类型', lines: '商品', wholeOrder: '整单', due: '超时处理', receive: '确认收货',
+    receiveRefund: '确认收货并退款 {amount}', shipExchange: '发出换货', carrier: '快递公司', trackingNo: '运单号',
+    returnParcel: '买家退回', exchangeParcel: '换货寄出', settings: '售后时限',
+    settingNames: { auto_confirm_days: '发货后自动确认收货（天）', return_ship_days: '买家退货寄回期限（天）', return_receive_days: '退货自动确认收货（天）' },
+    types: { refund_only: '仅退款', return_refund: '退货退款', exchange: '换货' },
+    reasons: { quality: '质量问题', damaged: '破损', wrong_item: '发错货', not_as_described: '与描述不符', size: '尺码不合适', missing_parts: '少件漏发', not_received: '未收到货', changed_mind: '不想要了', other: '其他' },
+    dueActions: { approve: '到期自动同意', close: '到期自动关闭', receive: '到期自动收货并退款', complete: '到期自动完成' },
+    statuses: { requested: '待处理', approved: '已同意', rejected: '已拒绝', cancelled: '已撤销', buyer_shipped: '买家已寄回', received: '已收货', refunded: '已退款', exchange_shipped: '换货已寄出', completed: '已完成', closed: '已关闭' },
   },
   refund: {
     no: '退款单号', order: '订单', requestedBy: '发起人', lastError: '错误', succeededAt: '到账时间',
