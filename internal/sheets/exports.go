@@ -14,38 +14,72 @@ import (
 )
 
 // keyset reads the rows of query (a SELECT whose WHERE the caller ends
-// with its filters) newest first, in windows of size ids of table's
-// primary key walked down from the largest: each window is one query for
-// ids in [lo, hi) (no long-lived cursor, no transaction), its rows handed
-// to each before the next is read. A window reads at most size rows
-// whatever the planner thinks of the filters: a LIMIT with "id < cursor"
-// let PostgreSQL, without statistics on a fresh table, fetch and sort every
-// row below the cursor for each page (quadratic: 17 s for 100,000 orders).
+// with its filters; args[0] is the shop) newest first, in windows of size
+// ids of table's primary key walked down from the shop's largest: each
+// window is one query for ids in [lo, hi) (no long-lived cursor, no
+// transaction). load (if any) completes a window's rows with what other
+// tables hold; then each writes them. Reading runs one window ahead of
+// writing, in its own goroutine, so the database's answers and the
+// workbook's CPU overlap; at most two windows are in memory.
 //
-// The shop's clause is written "+shop_id = ?": the unary plus keeps the
-// planner off the (shop_id, …) indexes, with which SQLite sorted all the
-// shop's matching rows again for every page (100,000 orders took 75 s);
-// the primary key's range reads each row once.
+// A window reads at most size rows whatever the planner thinks of the
+// filters: a LIMIT with "id < cursor" let PostgreSQL, without statistics on
+// a fresh table, fetch and sort every row below the cursor for each page
+// (quadratic: 17 s for 100,000 orders). The shop's clause is written
+// "+shop_id = ?": the unary plus keeps the planner off the (shop_id, …)
+// indexes, with which SQLite sorted all the shop's matching rows again for
+// every page (75 s); the primary key's range reads each row once.
 func keyset[T any](ctx context.Context, d *db.DB, size int, table, query, idCol string, args []any,
-	scan func(db.Scanner) (T, error), each func([]T) error) error {
-	var top int64
-	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(&top); err != nil {
+	scan func(db.Scanner) (T, error), load, each func([]T) error) error {
+	var bottom, top int64 // the shop's first and last ids: no empty windows around them
+	if err := d.QueryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM `+table+` WHERE shop_id = ?`,
+		args[0]).Scan(&bottom, &top); err != nil {
 		return errs.Wrap("export range", err)
 	}
-	for hi := top + 1; hi > 0; hi -= int64(size) {
-		lo := max(hi-int64(size), 0)
-		page, err := db.All(ctx, d, scan, query+" AND "+idCol+" < ? AND "+idCol+" >= ? ORDER BY "+idCol+" DESC",
-			append(append([]any(nil), args...), hi, lo)...)
-		if err != nil {
-			return errs.Wrap("export page", err)
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan windowOf[T], 1)
+	defer func() {
+		cancel()
+		for range pages { // the reader has stopped once it closes pages
 		}
-		if len(page) > 0 {
-			if err := each(page); err != nil {
-				return err
+	}()
+	go func() {
+		defer close(pages)
+		for hi := top + 1; hi > bottom; hi -= int64(size) {
+			lo := max(hi-int64(size), bottom)
+			page, err := db.All(ctx, d, scan, query+" AND "+idCol+" < ? AND "+idCol+" >= ? ORDER BY "+idCol+" DESC",
+				append(append([]any(nil), args...), hi, lo)...)
+			if err == nil && len(page) > 0 && load != nil {
+				err = load(page)
 			}
+			if err == nil && len(page) == 0 {
+				continue
+			}
+			select {
+			case pages <- windowOf[T]{page, errs.Wrap("export page", err)}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for w := range pages {
+		if w.err != nil {
+			return w.err
+		}
+		if err := each(w.rows); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// windowOf is one window's rows, or the error that ended the reading.
+type windowOf[T any] struct {
+	rows []T
+	err  error
 }
 
 const shopClause = "+shop_id = ?" // see keyset
@@ -96,6 +130,7 @@ type orderRow struct {
 	id, created, paid, shipped                              int64
 	no, status, address, buyerNote, staffNote, carrier, trk string
 	goods, shipping, discount, total, paidAmt, refunded     int64
+	lines                                                   lineSum
 }
 
 // Orders writes shopID's orders matching f, newest first, one row each
@@ -118,9 +153,8 @@ func (s *Service) Orders(ctx context.Context, shopID int64, f OrderFilter, o Opt
 	err = keyset(ctx, s.db, s.PageSize, "orders", `SELECT id, order_no, status, created_at, COALESCE(paid_at, 0), COALESCE(shipped_at, 0),
 		goods_amount, shipping_fee, discount_amount, total_amount, paid_amount, refunded_amount, address, buyer_note, staff_note,
 		carrier, tracking_no FROM orders WHERE `+strings.Join(where, " AND "), "id", args,
-		scanOrder, func(page []orderRow) error {
-			return s.writeOrders(ctx, sh, shopID, page, o)
-		})
+		scanOrder, func(page []orderRow) error { return s.orderLines(ctx, shopID, page) },
+		func(page []orderRow) error { return writeOrders(sh, page, o) })
 	if err != nil {
 		sh.Close()
 		return nil, err
@@ -135,16 +169,12 @@ func scanOrder(row db.Scanner) (orderRow, error) {
 	return r, err
 }
 
-func (s *Service) writeOrders(ctx context.Context, sh *Sheet, shopID int64, page []orderRow, o Options) error {
-	lines, err := s.orderLines(ctx, shopID, page)
-	if err != nil {
-		return err
-	}
+func writeOrders(sh *Sheet, page []orderRow, o Options) error {
 	for _, r := range page {
 		var a order.Address
 		_ = json.Unmarshal([]byte(r.address), &a)
 		addr := strings.Join(nonEmpty(a.Province, a.City, a.District, a.Detail), " ")
-		l := lines[r.id]
+		l := r.lines
 		err := sh.add(r.no, label(orderLabels, r.status, o), r.created, r.paid, r.shipped, l.goods, l.quantity,
 			r.goods, r.shipping, r.discount, r.total, r.paidAmt, r.refunded, a.Name, phone(a.Phone, o), addr,
 			r.buyerNote, r.staffNote, r.carrier, r.trk)
@@ -163,32 +193,32 @@ type lineSum struct {
 // orderLines sums up the lines of a page of orders in one query over the
 // page's id range (an index range; a long IN list made PostgreSQL scan the
 // whole table): "标题 (红/M) ×2; …" and the units.
-func (s *Service) orderLines(ctx context.Context, shopID int64, page []orderRow) (map[int64]*lineSum, error) {
+func (s *Service) orderLines(ctx context.Context, shopID int64, page []orderRow) error {
 	lo, hi := page[len(page)-1].id, page[0].id // newest first
 	rows, err := s.db.Query(ctx, `SELECT order_id, title, spec_values, quantity FROM order_lines
 		WHERE shop_id = ? AND order_id >= ? AND order_id <= ? ORDER BY order_id, id`, shopID, lo, hi)
 	if err != nil {
-		return nil, errs.Wrap("export order lines", err)
+		return errs.Wrap("export order lines", err)
 	}
 	defer rows.Close()
-	out := make(map[int64]*lineSum, len(page))
-	for _, r := range page {
-		out[r.id] = &lineSum{}
+	at := make(map[int64]*lineSum, len(page))
+	for i := range page {
+		at[page[i].id] = &page[i].lines
 	}
 	for rows.Next() {
 		var id, qty int64
 		var title, specs string
 		if err := rows.Scan(&id, &title, &specs, &qty); err != nil {
-			return nil, errs.Wrap("export order lines", err)
+			return errs.Wrap("export order lines", err)
+		}
+		l := at[id]
+		if l == nil {
+			continue // an order the filters left out
 		}
 		var values []string
 		_ = json.Unmarshal([]byte(specs), &values)
 		if len(values) > 0 {
 			title += " (" + strings.Join(values, "/") + ")"
-		}
-		l := out[id]
-		if l == nil {
-			continue // an order the filters left out
 		}
 		if l.goods != "" {
 			l.goods += "; "
@@ -196,7 +226,7 @@ func (s *Service) orderLines(ctx context.Context, shopID int64, page []orderRow)
 		l.goods += fmt.Sprintf("%s ×%d", title, qty)
 		l.quantity += qty
 	}
-	return out, errs.Wrap("export order lines", rows.Err())
+	return errs.Wrap("export order lines", rows.Err())
 }
 
 func nonEmpty(parts ...string) []string {
@@ -260,7 +290,7 @@ func (s *Service) Refunds(ctx context.Context, shopID int64, f RefundFilter, o O
 			var r refundRow
 			err := row.Scan(&r.id, &r.no, &r.orderNo, &r.amount, &r.status, &r.reason, &r.actor, &r.created, &r.succeeded)
 			return r, err
-		}, func(page []refundRow) error {
+		}, nil, func(page []refundRow) error {
 			for _, r := range page {
 				if err := sh.add(r.no, r.orderNo, r.amount, label(refundLabels, r.status, o), r.reason, r.actor,
 					r.created, r.succeeded); err != nil {
@@ -304,10 +334,8 @@ func (s *Service) Members(ctx context.Context, shopID int64, created Range, o Op
 			var m memberRow
 			err := row.Scan(&m.id, &m.nickname, &m.phone, &m.birth, &m.created)
 			return m, err
-		}, func(page []memberRow) error {
-			if err := s.memberTotals(ctx, shopID, page); err != nil {
-				return err
-			}
+		}, func(page []memberRow) error { return s.memberTotals(ctx, shopID, page) },
+		func(page []memberRow) error {
 			for _, m := range page {
 				if err := sh.add(m.id, m.nickname, phone(m.phone, o), m.birth, m.created, m.orders, m.paid, m.refunded); err != nil {
 					return err
@@ -549,7 +577,7 @@ func (s *Service) Commissions(ctx context.Context, shopID int64, f CommissionFil
 			err := row.Scan(&c.id, &c.promoter, &c.nickname, &c.orderNo, &c.level, &c.base, &c.amount, &c.clawed,
 				&c.status, &c.created, &c.settled)
 			return c, err
-		}, func(page []commissionRow) error {
+		}, nil, func(page []commissionRow) error {
 			for _, c := range page {
 				if err := sh.add(c.id, c.promoter, c.nickname, c.orderNo, c.level, c.base, c.amount, c.clawed,
 					label(commissionLabels, c.status, o), c.created, c.settled); err != nil {
