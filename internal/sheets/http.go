@@ -133,7 +133,10 @@ func oneOf(r *http.Request, name string, values []string) (string, error) {
 
 // send answers a finished sheet as a download. Everything that can fail
 // on the database has failed before: from here on the answer is the file.
-func (h *Handlers) send(w http.ResponseWriter, sh *Sheet, err error, zh, en string, o Options) error {
+// A failure while it is sent (the client went away, the temporary file
+// broke) can no longer become a JSON error: it is logged, and the client
+// is left with a truncated file that no spreadsheet opens.
+func (h *Handlers) send(w http.ResponseWriter, r *http.Request, sh *Sheet, err error, zh, en string, o Options) error {
 	if err != nil {
 		return err
 	}
@@ -145,7 +148,10 @@ func (h *Handlers) send(w http.ResponseWriter, sh *Sheet, err error, zh, en stri
 	w.Header().Set("Content-Type", MIME)
 	w.Header().Set("Content-Disposition", Disposition(dated(name, now), dated(en, now)))
 	w.WriteHeader(http.StatusOK)
-	return sh.Finish(w)
+	if err := sh.Finish(w); err != nil {
+		httpx.Logger(r.Context()).Warn("export cut short", "path", r.URL.Path, "error", err)
+	}
+	return nil
 }
 
 func (h *Handlers) orders(w http.ResponseWriter, r *http.Request) error {
@@ -164,7 +170,7 @@ func (h *Handlers) orders(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sh, err := h.Svc.Orders(r.Context(), staff(r).ShopID, f, o)
-	return h.send(w, sh, err, "订单", "orders", o)
+	return h.send(w, r, sh, err, "订单", "orders", o)
 }
 
 func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
@@ -180,7 +186,7 @@ func (h *Handlers) refunds(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sh, err := h.Svc.Refunds(r.Context(), staff(r).ShopID, f, o)
-	return h.send(w, sh, err, "退款", "refunds", o)
+	return h.send(w, r, sh, err, "退款", "refunds", o)
 }
 
 func (h *Handlers) members(w http.ResponseWriter, r *http.Request) error {
@@ -193,7 +199,7 @@ func (h *Handlers) members(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sh, err := h.Svc.Members(r.Context(), staff(r).ShopID, rng, o)
-	return h.send(w, sh, err, "会员", "members", o)
+	return h.send(w, r, sh, err, "会员", "members", o)
 }
 
 func (h *Handlers) products(w http.ResponseWriter, r *http.Request) error {
@@ -211,7 +217,7 @@ func (h *Handlers) products(w http.ResponseWriter, r *http.Request) error {
 	}
 	q.OnShelf, q.OffShelf = shelf == "on", shelf == "off"
 	sh, err := h.Svc.Products(r.Context(), staff(r).ShopID, q, o)
-	return h.send(w, sh, err, "商品", "products", o)
+	return h.send(w, r, sh, err, "商品", "products", o)
 }
 
 func (h *Handlers) commissions(w http.ResponseWriter, r *http.Request) error {
@@ -230,7 +236,7 @@ func (h *Handlers) commissions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sh, err := h.Svc.Commissions(r.Context(), staff(r).ShopID, f, o)
-	return h.send(w, sh, err, "佣金", "commissions", o)
+	return h.send(w, r, sh, err, "佣金", "commissions", o)
 }
 
 func (h *Handlers) importProducts(w http.ResponseWriter, r *http.Request) error {
