@@ -48,7 +48,32 @@ var requiredColumns = []string{"product_key", "category", "title", "price", "sto
 // Excel saves it). All or nothing: any error imports nothing and every error
 // is reported with its line.
 func (s *Service) ImportCSV(ctx context.Context, shopID int64, r io.Reader) (ImportResult, error) {
-	products, err := parseCSV(r)
+	header, rows, err := parseCSV(r)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return s.ImportRecords(ctx, shopID, header, rows)
+}
+
+// Record is one row of an import file below its header, with the row's
+// number in the file (the header is row 1), so errors name the row a
+// person sees.
+type Record struct {
+	Line  int
+	Cells []string
+}
+
+// ImportRecords creates products from rows already read from a file (CSV,
+// or XLSX by the sheets package): the columns and rules of ImportCSV, all
+// or nothing, every bad row reported with its number.
+func (s *Service) ImportRecords(ctx context.Context, shopID int64, header []string, rows []Record) (ImportResult, error) {
+	if len(rows) == 0 {
+		return ImportResult{}, errs.E(errs.Invalid, "empty_csv", "the file needs a header row and at least one product row")
+	}
+	if len(rows) > MaxImportRows {
+		return ImportResult{}, errs.E(errs.TooLarge, "too_many_rows", "at most 50,000 rows per import")
+	}
+	products, err := groupRows(header, rows)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -158,28 +183,32 @@ func lineError(line int, err error) error {
 	return &errs.Error{Kind: e.Kind, Code: e.Code, Message: key + ": " + msg, Fields: map[string]string{key: msg}}
 }
 
-// parseCSV reads and validates the whole file, collecting every error.
-func parseCSV(r io.Reader) ([]*importProduct, error) {
+// parseCSV reads the whole file: its header and its rows.
+func parseCSV(r io.Reader) ([]string, []Record, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
-		return nil, errs.Wrap("read csv", err)
+		return nil, nil, errs.Wrap("read csv", err)
 	}
 	if len(raw) > MaxImportBytes {
-		return nil, errs.E(errs.TooLarge, "body_too_large", "the CSV is over 16 MiB; split it")
+		return nil, nil, errs.E(errs.TooLarge, "body_too_large", "the CSV is over 16 MiB; split it")
 	}
 	cr := csv.NewReader(bytes.NewReader(toUTF8(raw)))
 	cr.FieldsPerRecord = -1
 	records, err := cr.ReadAll()
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "malformed_csv", "the CSV cannot be read: "+err.Error())
+		return nil, nil, errs.E(errs.Invalid, "malformed_csv", "the CSV cannot be read: "+err.Error())
 	}
 	if len(records) < 2 {
-		return nil, errs.E(errs.Invalid, "empty_csv", "the CSV needs a header row and at least one product row")
+		return nil, nil, errs.E(errs.Invalid, "empty_csv", "the CSV needs a header row and at least one product row")
 	}
 	if len(records) > MaxImportRows+1 {
-		return nil, errs.E(errs.TooLarge, "too_many_rows", "at most 50,000 rows per import")
+		return nil, nil, errs.E(errs.TooLarge, "too_many_rows", "at most 50,000 rows per import")
 	}
-	return groupRows(records)
+	rows := make([]Record, len(records)-1)
+	for i, rec := range records[1:] {
+		rows[i] = Record{Line: i + 2, Cells: rec}
+	}
+	return records[0], rows, nil
 }
 
 // toUTF8 strips a UTF-8 BOM, and decodes GB18030 when the bytes are not UTF-8.
@@ -194,9 +223,9 @@ func toUTF8(b []byte) []byte {
 	return b
 }
 
-func groupRows(records [][]string) ([]*importProduct, error) {
+func groupRows(header []string, records []Record) ([]*importProduct, error) {
 	col := map[string]int{}
-	for i, h := range records[0] {
+	for i, h := range header {
 		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	var v errs.Validator
@@ -209,8 +238,8 @@ func groupRows(records [][]string) ([]*importProduct, error) {
 	}
 	byKey := map[string]*importProduct{}
 	var order []*importProduct
-	for i, rec := range records[1:] {
-		line := i + 2
+	for _, r := range records {
+		line, rec := r.Line, r.Cells
 		get := func(name string) string {
 			if j, ok := col[name]; ok && j < len(rec) {
 				return strings.TrimSpace(rec[j])

@@ -158,17 +158,23 @@ func (s *Service) Ship(ctx context.Context, shopID, orderID int64, actor Actor, 
 	}
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
-			return err
-		}
-		err := move(ctx, tx, shopID, orderID, Paid, Shipped, actor, in.reason(), now,
-			"shipped_at", now.UnixMilli(), "carrier", in.Carrier, "tracking_no", in.TrackingNo)
-		if err != nil {
-			return err
-		}
-		return s.shipped(ctx, tx, shopID, orderID, in, now)
+		return s.shipInTx(ctx, tx, shopID, orderID, actor, in, now)
 	})
 	return errs.Wrap("ship order", err)
+}
+
+// shipInTx is Ship's work inside tx, for an input already normalized (bulk
+// shipping runs it once per row in one transaction).
+func (s *Service) shipInTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, actor Actor, in ShipInput, now time.Time) error {
+	if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
+		return err
+	}
+	err := move(ctx, tx, shopID, orderID, Paid, Shipped, actor, in.reason(), now,
+		"shipped_at", now.UnixMilli(), "carrier", in.Carrier, "tracking_no", in.TrackingNo)
+	if err != nil {
+		return err
+	}
+	return s.shipped(ctx, tx, shopID, orderID, in, now)
 }
 
 // Complete marks a shipped order received (by its buyer, or staff).

@@ -38,6 +38,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/sharecode"
+	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
 	"github.com/kaidian/kaidian/internal/tracking"
 	"github.com/kaidian/kaidian/internal/wxpush"
@@ -83,6 +84,8 @@ type Server struct {
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
+	// Sheets exports lists to XLSX and imports products and shipments.
+	Sheets *sheets.Service
 
 	hotSessions hotSessionCache
 }
@@ -170,6 +173,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	})
 	s.Analytics = analytics.NewService(s.DB)
 	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, nil)
+	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -283,6 +287,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
+	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

@@ -55,7 +55,14 @@ type Route struct {
 	// bursts, such as flash-sale claims, where a session revoked on
 	// another server may still pass for a moment.
 	HotAuth bool
-	Handler Handler
+	// Produces is the media type of a success answer that is a file, not
+	// JSON (an XLSX export): documented as a binary body of that type.
+	Produces string
+	// Consumes is the media type of a request body that is a file, not
+	// JSON (an XLSX upload): documented as a binary body of that type; the
+	// handler reads the bytes itself (they are not checked as text).
+	Consumes string
+	Handler  Handler
 }
 
 // Guards authenticate requests; the server supplies them. Each returns the
@@ -108,7 +115,7 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.BodyLimit > 0 {
 				r.Body = http.MaxBytesReader(w, r.Body, rt.BodyLimit)
 			}
-			if rt.Request == nil && rt.Access != Public {
+			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public {
 				err = checkRawBody(r, rt.BodyLimit)
 			}
 			if err == nil {

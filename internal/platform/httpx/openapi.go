@@ -71,6 +71,9 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Request))}}}
 	}
+	if rt.Consumes != "" {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Consumes: binaryMedia()}}
+	}
 	switch rt.Access {
 	case Shop:
 		op["security"] = []map[string][]string{{"appid": {}}, {"member": {}}}
@@ -81,6 +84,11 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 		op["x-permission"] = string(rt.Perm)
 	}
 	return op
+}
+
+// binaryMedia is the media type object of a file body.
+func binaryMedia() map[string]any {
+	return map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
 }
 
 func operationID(rt Route) string {
@@ -154,6 +162,12 @@ func (g *schemaGen) responses(rt Route) map[string]any {
 	if rt.Response != nil {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Response))}}
 	}
+	if rt.Produces != "" {
+		ok["description"] = "success: a file (" + rt.Produces + "), sent as an attachment"
+		ok["content"] = map[string]any{rt.Produces: binaryMedia()}
+		ok["headers"] = map[string]any{"Content-Disposition": map[string]any{
+			"description": "attachment; filename=\"…\"; filename*=UTF-8''… (RFC 6266)", "schema": map[string]any{"type": "string"}}}
+	}
 	out := map[string]any{strconv.Itoa(rt.Status): ok}
 	for status, codes := range errorCodes(rt) {
 		if codes == nil {
@@ -189,6 +203,9 @@ func errorCodes(rt Route) map[int][]string {
 		add(http.StatusBadRequest, "empty_body", "malformed_json", "invalid_type", "unknown_field", "duplicate_field", "invalid_fields")
 		add(http.StatusRequestEntityTooLarge, "body_too_large")
 		add(http.StatusUnsupportedMediaType, "unsupported_media_type")
+	}
+	if rt.Consumes != "" {
+		add(http.StatusRequestEntityTooLarge, "body_too_large")
 	}
 	for _, q := range rt.Query {
 		add(http.StatusBadRequest, "invalid_query")

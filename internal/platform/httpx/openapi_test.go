@@ -2,7 +2,9 @@ package httpx_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -68,5 +70,41 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	if strings.Contains(doc, "private") {
 		t.Error("an unexported field is documented")
+	}
+}
+
+// A route that answers a file or takes one documents a binary body of its
+// media type, and a file upload reaches its handler byte for byte (it is
+// not refused as text).
+func TestFileRoutes(t *testing.T) {
+	const xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	doc := docOf(t,
+		httpx.Route{Method: "GET", Path: "/things.xlsx", Summary: "s", Access: httpx.Public, Produces: xlsx},
+		httpx.Route{Method: "POST", Path: "/things/import", Summary: "s", Access: httpx.Public, Consumes: xlsx})
+	for _, want := range []string{
+		`"content":{"` + xlsx + `":{"schema":{"format":"binary","type":"string"}}}`,
+		`"requestBody":{"content":{"` + xlsx + `":{"schema":{"format":"binary","type":"string"}}},"required":true}`,
+		`"headers":{"Content-Disposition":{`,
+		`"413":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Request Entity Too Large: body_too_large"`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
+
+	var got []byte
+	mux := http.NewServeMux()
+	api := httpx.NewAPI(mux, httpx.Guards{Staff: func(r *http.Request, _ auth.Permission) (*http.Request, error) { return r, nil }})
+	api.Add(httpx.Route{Method: "POST", Path: "/upload", Access: httpx.Staff, Consumes: xlsx, BodyLimit: 64,
+		Handler: func(w http.ResponseWriter, r *http.Request) error {
+			var err error
+			got, err = io.ReadAll(r.Body)
+			return err
+		}})
+	body := "PK\x03\x04\x00\xff binary"
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/upload", strings.NewReader(body)))
+	if rec.Code != 200 || string(got) != body {
+		t.Fatalf("binary upload: %d %q, handler read %q", rec.Code, rec.Body, got)
 	}
 }

@@ -49,6 +49,29 @@ export async function api(method, path, body, opts = {}) {
   return data
 }
 
+// download fetches a file answer (an XLSX export) and saves it under the
+// name the server gave in Content-Disposition (its UTF-8 filename*).
+export async function download(path, fallbackName) {
+  const headers = {}
+  if (session.shopId) headers['X-Shop-Id'] = String(session.shopId)
+  const res = await fetch('/admin/api/v1' + path, { headers, credentials: 'same-origin' })
+  if (!res.ok) {
+    let data = null
+    try { data = await res.json() } catch { data = null }
+    if (res.status === 401) session.onUnauthenticated()
+    throw new ApiError(res.status, data)
+  }
+  const m = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get('Content-Disposition') || '')
+  const url = URL.createObjectURL(await res.blob())
+  const a = document.createElement('a')
+  a.href = url
+  a.download = m ? decodeURIComponent(m[1]) : fallbackName
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10000)
+}
+
 export const get = (p, o) => api('GET', p, undefined, o)
 export const post = (p, b, o) => api('POST', p, b === undefined ? {} : b, o)
 export const put = (p, b, o) => api('PUT', p, b, o)

@@ -4,7 +4,7 @@ export default {
     search: 'Search', reset: 'Reset', save: 'Save', cancel: 'Cancel', confirm: 'OK', edit: 'Edit', create: 'New', delete: 'Delete',
     actions: 'Actions', status: 'Status', yes: 'Yes', no: 'No', back: 'Back', loading: 'Loading…', more: 'Load more', none: 'No data',
     saved: 'Saved', done: 'Done', all: 'All', set: 'Set', notSet: 'Not set', id: 'ID', createdAt: 'Created', reason: 'Reason',
-    amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
+    exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',

@@ -4,7 +4,7 @@ export default {
     search: '搜索', reset: '重置', save: '保存', cancel: '取消', confirm: '确定', edit: '编辑', create: '新建', delete: '删除',
     actions: '操作', status: '状态', yes: '是', no: '否', back: '返回', loading: '加载中…', more: '加载更多', none: '暂无数据',
     saved: '已保存', done: '操作成功', all: '全部', set: '已设置', notSet: '未设置', id: 'ID', createdAt: '创建时间', reason: '原因',
-    amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
+    exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
