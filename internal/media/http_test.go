@@ -100,7 +100,7 @@ func TestUploadAndServeOverHTTP(t *testing.T) {
 			t.Fatalf("HEAD: %d %d bytes", rec.Code, rec.Body.Len())
 		}
 		for _, p := range []string{"/media/../kaidian.db", "/media/shop/1/..%2f..%2fsecret.key", "/media/" + strings.Repeat("a", 70), "/media/shop/" + itoa(shopID) + "/" + m.SHA256 + ".gif"} {
-			if rec = do(h, "GET", p, "", nil); rec.Code != 404 && rec.Code != 301 {
+			if rec = do(h, "GET", p, "", nil); rec.Code != 404 && rec.Code/100 != 3 { // a path with .. is redirected to its clean form, outside /media/
 				t.Errorf("GET %s: %d %s", p, rec.Code, rec.Body)
 			}
 		}

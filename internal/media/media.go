@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -100,11 +101,14 @@ type Service struct {
 	refs    References
 	checker Checker
 	log     *slog.Logger
+	// busy bounds the images decoded at once: a 40-megapixel picture
+	// takes up to 320 MB decoded, so a burst of uploads must queue.
+	busy chan struct{}
 }
 
 // NewService returns the service; baseURL is this server's public base URL.
 func NewService(d *db.DB, store blob.Store, baseURL string, refs References, log *slog.Logger) *Service {
-	return &Service{db: d, store: store, baseURL: baseURL, refs: refs, log: log}
+	return &Service{db: d, store: store, baseURL: baseURL, refs: refs, log: log, busy: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // SetChecker turns on WeChat's image check of new images.
@@ -148,13 +152,7 @@ func (s *Service) Upload(ctx context.Context, shopID, staffID int64, kind Kind, 
 	} else if !errs.Is(err, "media_not_found") {
 		return Media{}, err
 	}
-	var p processed
-	var err error
-	if kind == KindAttachment {
-		p, err = processAttachment(data)
-	} else {
-		p, err = processImage(data)
-	}
+	p, err := s.process(ctx, kind, data)
 	if err != nil {
 		return Media{}, err
 	}
@@ -182,6 +180,20 @@ func (s *Service) Upload(ctx context.Context, shopID, staffID int64, kind Kind, 
 		}
 	}
 	return s.insert(ctx, shopID, m)
+}
+
+// process checks and converts the upload, one per core at a time.
+func (s *Service) process(ctx context.Context, kind Kind, data []byte) (processed, error) {
+	if kind == KindAttachment {
+		return processAttachment(data)
+	}
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return processed{}, ctx.Err()
+	}
+	defer func() { <-s.busy }()
+	return processImage(data)
 }
 
 func (s *Service) put(ctx context.Context, key, contentType string, data []byte) error {

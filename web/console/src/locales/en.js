@@ -29,7 +29,7 @@ export default {
     new: 'New product', editTitle: 'Edit product', specs: 'Specs', specName: 'Spec name', specValues: 'Values', addSpec: 'Add a spec',
     specValuesHint: 'Type a value and press Enter; separate several with commas', skuGrid: 'SKUs', batch: 'Set all', apply: 'Apply to all',
     noSpecs: 'Without specs the product has one SKU', created: 'Product created', putOn: 'On the shelf', putOff: 'Off the shelf', deleteConfirm: 'Move this product to the bin?',
-    onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line',
+    onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line', uploadImage: 'Upload an image', imageUploaded: 'Image uploaded',
   },
   category: { name: 'Name', parent: 'Parent', top: 'Top level', add: 'Add category', addChild: 'Add subcategory', deleteConfirm: 'Delete this category?' },
   import: { title: 'CSV import', hint: 'One row per SKU; rows with the same product_key form one product. All or nothing. UTF-8 or GB18030 (Excel).', choose: 'Choose a CSV file', run: 'Import', result: 'Imported {products} products, {skus} SKUs', line: 'Line {line}' },
