@@ -10,8 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
@@ -163,4 +167,55 @@ func TestBadUploadsOverHTTP(t *testing.T) {
 			t.Fatalf("refused uploads were kept: %s", rec.Body)
 		}
 	})
+}
+
+// TestServeFromS3Redirects: from a bucket, a file is a redirect to a
+// presigned URL (short-lived) or to the configured public address.
+func TestServeFromS3Redirects(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("media"); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(gofakes3.New(backend).Server())
+	defer ts.Close()
+	for _, public := range []string{"", "https://cdn.example.com"} {
+		s3, err := blob.NewS3(blob.S3Config{Endpoint: strings.TrimPrefix(ts.URL, "http://"), Bucket: "media", Region: "us-east-1",
+			AccessKey: "ak", SecretKey: "sk", PathStyle: true, PublicURL: public})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, db.OpenTest(t, db.SQLite), s3)
+		shopID := e.shop()
+		h := e.mux(shopID)
+		png := pngBytes(t, picture(50, 50))
+		body, ct := multipartBody(t, nil, png)
+		rec := do(h, "POST", "/admin/api/v1/media", ct, body)
+		var m media.Media
+		if _ = json.Unmarshal(rec.Body.Bytes(), &m); rec.Code != 201 {
+			t.Fatalf("upload: %d %s", rec.Code, rec.Body)
+		}
+		rec = do(h, "GET", m.URL[len("https://shop.example.com"):], "", nil)
+		loc := rec.Header().Get("Location")
+		if rec.Code != 302 || !strings.Contains(loc, key(m.URL)) {
+			t.Fatalf("GET from S3: %d %q", rec.Code, loc)
+		}
+		if public != "" {
+			if loc != public+"/"+key(m.URL) {
+				t.Fatalf("public URL: %q", loc)
+			}
+			continue
+		}
+		if !strings.Contains(loc, "X-Amz-Signature=") || !strings.Contains(loc, "X-Amz-Expires=900") {
+			t.Fatalf("presigned URL: %q", loc)
+		}
+		res, err := http.Get(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Equal(got, e.blob(m.URL)) {
+			t.Fatalf("following the redirect: %d, %d bytes", res.StatusCode, len(got))
+		}
+	}
 }
