@@ -14,6 +14,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/demo"
 	"github.com/kaidian/kaidian/internal/platform/db"
+	kdsandbox "github.com/kaidian/kaidian/internal/platform/kuaidi100/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
@@ -155,11 +156,17 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	}
 	defer pay.Close()
 	sb.UsePayments(pay) // the shipping APIs ship the demo's payments
+	// Parcels are followed at a 快递100 sandbox whose routes move a step
+	// every demo.ParcelStep.
+	parcels := kdsandbox.New()
+	cfg.Kuaidi100API, cfg.Kuaidi100Customer, cfg.Kuaidi100Key = base+demo.ParcelSandboxMount, kdsandbox.Customer, kdsandbox.Key
+	go parcels.Run(ctx, demo.ParcelStep)
 	log := newLogger(cfg.LogLevel)
 	warnSettings(log, cfg)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{
-		demo.SandboxMount + "/":    http.StripPrefix(demo.SandboxMount, sb),
-		demo.PaySandboxMount + "/": http.StripPrefix(demo.PaySandboxMount, pay)}})
+		demo.SandboxMount + "/":       http.StripPrefix(demo.SandboxMount, sb),
+		demo.PaySandboxMount + "/":    http.StripPrefix(demo.PaySandboxMount, pay),
+		demo.ParcelSandboxMount + "/": http.StripPrefix(demo.ParcelSandboxMount, parcels)}})
 	if err != nil {
 		ln.Close()
 		return err

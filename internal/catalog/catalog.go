@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/richtext"
 )
 
 // Limits on what a product may hold.
@@ -74,22 +75,25 @@ type SKU struct {
 
 // Product is an SPU with its SKUs.
 type Product struct {
-	ID          int64     `json:"id"`
-	CategoryID  int64     `json:"category_id"`
-	Title       string    `json:"title"`
-	Subtitle    string    `json:"subtitle"`
-	Description string    `json:"description"`
-	Images      []string  `json:"images"`
-	Specs       []SpecDim `json:"specs"`
-	OnShelf     bool      `json:"on_shelf"`
-	Sort        int64     `json:"sort"`
-	PriceMin    int64     `json:"price_min" doc:"fen"`
-	PriceMax    int64     `json:"price_max" doc:"fen"`
-	Kind        Kind      `json:"kind"`
-	SKUs        []SKU     `json:"skus"`
-	Deleted     bool      `json:"deleted,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	CategoryID  int64  `json:"category_id"`
+	Title       string `json:"title"`
+	Subtitle    string `json:"subtitle"`
+	Description string `json:"description" doc:"sanitized HTML (staff write rich text; see description_nodes)"`
+	// DescriptionNodes is the description as <rich-text> nodes, in buyers'
+	// product detail only.
+	DescriptionNodes []richtext.Node `json:"description_nodes,omitempty" doc:"buyers' product detail only: the description as nodes for the mini program's <rich-text>"`
+	Images           []string        `json:"images"`
+	Specs            []SpecDim       `json:"specs"`
+	OnShelf          bool            `json:"on_shelf"`
+	Sort             int64           `json:"sort"`
+	PriceMin         int64           `json:"price_min" doc:"fen"`
+	PriceMax         int64           `json:"price_max" doc:"fen"`
+	Kind             Kind            `json:"kind"`
+	SKUs             []SKU           `json:"skus"`
+	Deleted          bool            `json:"deleted,omitempty"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
 }
 
 // Summary is a product in a list.
@@ -126,7 +130,7 @@ type ProductInput struct {
 	CategoryID  int64      `json:"category_id"`
 	Title       string     `json:"title"`
 	Subtitle    string     `json:"subtitle"`
-	Description string     `json:"description"`
+	Description string     `json:"description" doc:"rich text as HTML (p, br, headings, strong/b, em/i, u, s, lists, blockquote, tables, img with an http(s) or /media/ src, a few inline styles); stored sanitized: scripts, event handlers, links and other tags are removed, their text kept. Plain text keeps its line breaks"`
 	Images      []string   `json:"images"`
 	Specs       []SpecDim  `json:"specs"`
 	SKUs        []SKUInput `json:"skus"`
@@ -162,6 +166,7 @@ func (in *ProductInput) validate() error {
 	v.Check(runes(in.Title) >= 1 && runes(in.Title) <= MaxTitleRunes, "title", "must be 1 to 100 characters")
 	v.Check(runes(in.Subtitle) <= 200, "subtitle", "must be at most 200 characters")
 	v.Check(len(in.Description) <= MaxDescription, "description", "must be at most 20,000 bytes")
+	in.Description = richtext.Sanitize(in.Description)
 	v.Check(in.Sort >= -1_000_000 && in.Sort <= 1_000_000, "sort", "must be between -1,000,000 and 1,000,000")
 	if in.Kind == "" {
 		in.Kind = KindGoods

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+
+	"github.com/kaidian/kaidian/internal/platform/richtext"
 )
 
 // DefaultDetailCacheBytes is the default budget of the product-detail cache.
@@ -114,8 +116,11 @@ func (c *detailCache) stats() (entries int, used int64) {
 	return len(c.entries), c.used
 }
 
-// encodeDetail encodes p as httpx.WriteJSON would.
+// encodeDetail encodes buyers' product detail p as httpx.WriteJSON would,
+// with the description as <rich-text> nodes. It sanitizes again because
+// rows written before descriptions were sanitized on save are still read.
 func encodeDetail(p Product) ([]byte, error) {
+	p.DescriptionNodes = richtext.Nodes(richtext.Sanitize(p.Description))
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -446,3 +446,18 @@ func (s *Service) ListDeleted(ctx context.Context, shopID int64, after []int64, 
 	}
 	return out, errs.Wrap("list deleted", rows.Err())
 }
+
+// OnShelf returns nil when product id of shopID is on the shelf, else
+// product_not_found: what buyers may share.
+func (s *Service) OnShelf(ctx context.Context, shopID, id int64) error {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM spus WHERE id = ? AND shop_id = ? AND on_shelf = TRUE AND deleted_at IS NULL`,
+		id, shopID).Scan(&n)
+	if err != nil {
+		return errs.Wrap("product", err)
+	}
+	if n == 0 {
+		return errProductNotFound
+	}
+	return nil
+}

@@ -17,28 +17,31 @@ import (
 
 // Config is every setting of a kaidian process.
 type Config struct {
-	Addr            string        // listen address
-	DataDir         string        // data folder: SQLite file, secret key file
-	DB              string        // postgres://… URL, or a SQLite file path; default <data>/kaidian.db
-	SecretKey       string        // base64 32-byte key that seals shop secrets; default <data>/secret.key
-	WeChatAPI       string        // base URL of WeChat's mini-program API
-	WeChatPayAPI    string        // base URL of WeChat Pay API v3
-	PublicURL       string        // this server's public base URL (WeChat Pay notify_url); default http://<addr>
-	LogLevel        string        // debug, info, warn, error
-	TrustProxy      bool          // take the client address from X-Forwarded-For
-	AdminPassword   string        // creates operator "admin" with this password when no operator exists
-	ShutdownTimeout time.Duration // how long in-flight requests get on SIGTERM
-	SyncInterval    time.Duration // how often the catalog read model polls for changes
-	PayQueryAfter   time.Duration // how long to wait for a WeChat Pay notification before querying
-	SQLiteSync      string        // normal or full: whether every SQLite commit waits for the disk
-	FlashPerAddress int           // flash-sale claims one client address may send per second
-	MetricsAddr     string        // serve /metrics on this address only (not on Addr)
-	MetricsToken    string        // /metrics needs Authorization: Bearer <token>
-	MaxConns        int           // open connections the listener accepts at once
-	DetailCacheMB   int           // memory budget of the buyers' product-detail cache, MiB
-	MemoryLimitMB   int           // serve: the Go runtime's soft memory limit, MiB (GOMEMLIMIT wins)
-	TLSCert         string        // certificate file: serve HTTPS (with TLSKey)
-	TLSKey          string        // private key file of TLSCert
+	Addr              string        // listen address
+	DataDir           string        // data folder: SQLite file, secret key file
+	DB                string        // postgres://… URL, or a SQLite file path; default <data>/kaidian.db
+	SecretKey         string        // base64 32-byte key that seals shop secrets; default <data>/secret.key
+	WeChatAPI         string        // base URL of WeChat's mini-program API
+	WeChatPayAPI      string        // base URL of WeChat Pay API v3
+	PublicURL         string        // this server's public base URL (WeChat Pay notify_url); default http://<addr>
+	LogLevel          string        // debug, info, warn, error
+	TrustProxy        bool          // take the client address from X-Forwarded-For
+	AdminPassword     string        // creates operator "admin" with this password when no operator exists
+	ShutdownTimeout   time.Duration // how long in-flight requests get on SIGTERM
+	SyncInterval      time.Duration // how often the catalog read model polls for changes
+	PayQueryAfter     time.Duration // how long to wait for a WeChat Pay notification before querying
+	SQLiteSync        string        // normal or full: whether every SQLite commit waits for the disk
+	FlashPerAddress   int           // flash-sale claims one client address may send per second
+	MetricsAddr       string        // serve /metrics on this address only (not on Addr)
+	MetricsToken      string        // /metrics needs Authorization: Bearer <token>
+	MaxConns          int           // open connections the listener accepts at once
+	DetailCacheMB     int           // memory budget of the buyers' product-detail cache, MiB
+	MemoryLimitMB     int           // serve: the Go runtime's soft memory limit, MiB (GOMEMLIMIT wins)
+	TLSCert           string        // certificate file: serve HTTPS (with TLSKey)
+	TLSKey            string        // private key file of TLSCert
+	Kuaidi100API      string        // base URL of 快递100's API
+	Kuaidi100Customer string        // 快递100 account: customer (授权 customer); empty = parcels are not followed
+	Kuaidi100Key      string        // 快递100 account: key (授权 key)
 
 	// Blob storage (images, attachments): the local folder BlobDir
 	// (default <data>/blobs), or an S3-compatible bucket when S3Endpoint
@@ -71,6 +74,9 @@ var settings = []setting{
 	{"db", "KAIDIAN_DB", "", "database: postgres://… or a SQLite file (default <data>/kaidian.db)", func(c *Config, v string) error { c.DB = v; return nil }, false},
 	{"secret-key", "KAIDIAN_SECRET_KEY", "", "base64 32-byte key sealing shop secrets (default: <data>/secret.key, created if missing)", func(c *Config, v string) error { c.SecretKey = v; return nil }, false},
 	{"wechat-api", "KAIDIAN_WECHAT_API", "https://api.weixin.qq.com", "WeChat mini-program API base URL", func(c *Config, v string) error { c.WeChatAPI = strings.TrimRight(v, "/"); return nil }, false},
+	{"kuaidi100-api", "KAIDIAN_KUAIDI100_API", "https://poll.kuaidi100.com", "快递100 API base URL (parcel tracking)", func(c *Config, v string) error { c.Kuaidi100API = strings.TrimRight(v, "/"); return nil }, false},
+	{"kuaidi100-customer", "KAIDIAN_KUAIDI100_CUSTOMER", "", "快递100 customer id: parcels of shipped orders are followed and buyers see their route (with --kuaidi100-key)", func(c *Config, v string) error { c.Kuaidi100Customer = v; return nil }, false},
+	{"kuaidi100-key", "KAIDIAN_KUAIDI100_KEY", "", "快递100 authorization key", func(c *Config, v string) error { c.Kuaidi100Key = v; return nil }, false},
 	{"wechatpay-api", "KAIDIAN_WECHATPAY_API", "https://api.mch.weixin.qq.com", "WeChat Pay API v3 base URL", func(c *Config, v string) error { c.WeChatPayAPI = strings.TrimRight(v, "/"); return nil }, false},
 	{"public-url", "KAIDIAN_PUBLIC_URL", "", "this server's public base URL, for WeChat Pay notifications (default http://<addr>)", func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }, false},
 	{"log-level", "KAIDIAN_LOG_LEVEL", "info", "log level: debug, info, warn, error", func(c *Config, v string) error { c.LogLevel = v; return nil }, false},
@@ -299,6 +305,7 @@ func (c Config) Redacted() map[string]any {
 		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
 		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != "",
+		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != "",
 		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != ""}
 }
 

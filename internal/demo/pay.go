@@ -16,6 +16,13 @@ const (
 	PaySandboxMount = "/wechatpay"
 )
 
+// ParcelSandboxMount is where the demo serves its 快递100 sandbox, and
+// ParcelStep how long each step of a parcel's route takes there.
+const (
+	ParcelSandboxMount = "/kuaidi100"
+	ParcelStep         = 20 * time.Second
+)
+
 // RefundDelay is how long the demo's WeChat Pay sandbox keeps a refund
 // PROCESSING before it completes it by itself.
 const RefundDelay = 2 * time.Second

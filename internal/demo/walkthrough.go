@@ -31,8 +31,9 @@ type Step struct {
 const address = `{"name":"张三","phone":"13800138000","province":"浙江省","city":"杭州市","district":"西湖区","detail":"文三路 1 号"}`
 
 // Steps is the walkthrough: a buyer logs in, searches, buys and pays; the
-// owner sees the order, refunds part of it and changes the shop's order
-// rules; the buyer's comment meets a moderation rule.
+// owner sees the order, refunds part of it, ships it (the buyer follows the
+// parcel) and changes the shop's order rules; the buyer's comment meets a
+// moderation rule.
 func Steps() []Step {
 	appid := "X-Appid: " + AppID
 	buyer, staff := "Authorization: Bearer <token>", "Authorization: Bearer <staff token>"
@@ -68,11 +69,17 @@ func Steps() []Step {
 		{Note: "13. a few seconds later the demo's WeChat Pay has sent the money back (real WeChat: minutes to days)",
 			Method: "GET", Path: "/admin/api/v1/orders/<order id>/refunds", Headers: []string{staff},
 			Expect: map[string]string{"items.0.status": "succeeded"}, Later: true},
-		{Note: "14. the shop's order rules: unpaid orders cancelled after 30 minutes, ¥8 shipping, free from ¥99",
+		{Note: "14. staff ship the order with SF Express (顺丰) and its tracking number",
+			Method: "POST", Path: "/admin/api/v1/orders/<order id>/ship", Headers: []string{staff},
+			Body: `{"carrier":"顺丰","tracking_no":"SF1400000000001"}`, Expect: map[string]string{"status": "shipped"}},
+		{Note: "15. the buyer follows the parcel: the demo's 快递100 sandbox moves its route a step every 20 s",
+			Method: "GET", Path: "/api/v1/orders/<order id>/parcels", Headers: []string{buyer},
+			Expect: map[string]string{"parcels.0.carrier_name": "顺丰速运", "parcels.0.tracking_no": "SF1400000000001"}},
+		{Note: "16. the shop's order rules: unpaid orders cancelled after 30 minutes, ¥8 shipping, free from ¥99",
 			Method: "PATCH", Path: "/admin/api/v1/shop/settings", Headers: []string{staff},
 			Body:   `{"orders":{"unpaid_cancel_minutes":30,"shipping_fee":800,"free_shipping_over":9900}}`,
 			Expect: map[string]string{"shipping_fee": "800", "unpaid_cancel_minutes": "30"}},
-		{Note: "15. a buyer's comment that matches a seeded moderation rule (加微信) waits in the review queue",
+		{Note: "17. a buyer's comment that matches a seeded moderation rule (加微信) waits in the review queue",
 			Method: "POST", Path: "/api/v1/contents", Headers: []string{buyer},
 			Body: `{"kind":"comment","target":"product:1","text":"好看！加微信领红包"}`, Expect: map[string]string{"status": "pending"}},
 	}

@@ -28,6 +28,7 @@ type BuyerOrder struct {
 	PayDeadline    time.Time       `json:"pay_deadline"`
 	Carrier        string          `json:"carrier"`
 	TrackingNo     string          `json:"tracking_no"`
+	Parcels        []Parcel        `json:"parcels" doc:"my order's packages once shipped (one when not split); the order itself only when read alone"`
 	PaidAt         *time.Time      `json:"paid_at"`
 	ShippedAt      *time.Time      `json:"shipped_at"`
 	CompletedAt    *time.Time      `json:"completed_at"`
@@ -70,7 +71,7 @@ func (o Order) ForBuyer() BuyerOrder {
 	b := BuyerOrder{ID: o.ID, OrderNo: o.OrderNo, Status: o.Status, GoodsAmount: o.GoodsAmount, ShippingFee: o.ShippingFee,
 		DiscountAmount: o.DiscountAmount, TotalAmount: o.TotalAmount, PaidAmount: o.PaidAmount, RefundedAmount: o.RefundedAmount,
 		TaxAmount: o.TaxAmount, Invoice: o.Invoice, Address: o.Address, BuyerNote: o.BuyerNote, PayDeadline: o.PayDeadline,
-		Carrier: o.Carrier, TrackingNo: o.TrackingNo, PaidAt: o.PaidAt, ShippedAt: o.ShippedAt, CompletedAt: o.CompletedAt,
+		Carrier: o.Carrier, TrackingNo: o.TrackingNo, Parcels: o.Parcels, PaidAt: o.PaidAt, ShippedAt: o.ShippedAt, CompletedAt: o.CompletedAt,
 		CancelledAt: o.CancelledAt, CreatedAt: o.CreatedAt, MemberCouponID: o.MemberCouponID, GroupID: o.GroupID,
 		Breakdown: o.Breakdown, Lines: make([]BuyerLine, len(o.Lines))}
 	for i, l := range o.Lines {

@@ -68,8 +68,8 @@ type Service struct {
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
 	logger       *slog.Logger // alarms of jobs; SetLogger
-	// onShipped runs in the ship transaction (see OnShipped).
-	onShipped func(ctx context.Context, tx *db.Tx, sh Shipment) error
+	// onShipped run in the ship transaction (see OnShipped).
+	onShipped []func(ctx context.Context, tx *db.Tx, sh Shipment) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.

@@ -141,6 +141,7 @@ type Order struct {
 	PayDeadline    time.Time       `json:"pay_deadline"`
 	Carrier        string          `json:"carrier"`
 	TrackingNo     string          `json:"tracking_no"`
+	Parcels        []Parcel        `json:"parcels" doc:"an express order's packages once shipped (one when not split); the order itself only when read alone"`
 	PaidAt         *time.Time      `json:"paid_at"`
 	ShippedAt      *time.Time      `json:"shipped_at"`
 	CompletedAt    *time.Time      `json:"completed_at"`

@@ -34,7 +34,7 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	}
 	o.PayDeadline, o.CreatedAt = ms(deadline), ms(created)
 	o.PaidAt, o.ShippedAt, o.CompletedAt, o.CancelledAt = msPtr(paid), msPtr(shipped), msPtr(completed), msPtr(cancelled)
-	o.Lines = []Line{}
+	o.Lines, o.Parcels = []Line{}, []Parcel{}
 	return o, nil
 }
 
@@ -51,13 +51,9 @@ func msPtr(v sql.NullInt64) *time.Time {
 // Get returns order id of shopID with its lines. A memberID other than 0
 // limits it to that buyer's orders; staff (0) also get the event log.
 func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, error) {
-	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders
-		WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`, id, shopID, memberID, memberID))
-	if db.IsNoRows(err) {
-		return Order{}, errOrderNotFound
-	}
+	o, err := s.Head(ctx, shopID, id, memberID)
 	if err != nil {
-		return Order{}, errs.Wrap("get order", err)
+		return Order{}, err
 	}
 	if o.Lines, err = s.lines(ctx, shopID, id); err != nil {
 		return Order{}, err
@@ -67,10 +63,13 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 	if o.Invoice, err = s.invoice(ctx, shopID, id); err != nil {
 		return Order{}, err
 	}
+	if o.Status != PendingPayment && o.Status != Paid && o.Status != Cancelled {
+		if o.Parcels, err = parcelsOf(ctx, s.db, shopID, id); err != nil {
+			return Order{}, errs.Wrap("order parcels", err)
+		}
+	}
 	if memberID == 0 {
 		o.Events, err = s.events(ctx, shopID, id)
-	} else {
-		o.StaffNote = ""
 	}
 	return o, err
 }
@@ -186,18 +185,39 @@ func collect(rows *sql.Rows, limit int) (Page, error) {
 	return page, errs.Wrap("list orders", rows.Err())
 }
 
-// ByNo returns shopID's order with the order number (for payment
-// notifications, which name orders by number).
-func (s *Service) ByNo(ctx context.Context, shopID int64, orderNo string) (Order, error) {
-	var id int64
-	err := s.db.QueryRow(ctx, `SELECT id FROM orders WHERE order_no = ? AND shop_id = ?`, orderNo, shopID).Scan(&id)
+// HeadByNo returns the order row of orderNo without its lines, invoice or
+// events, in one query: what a payment notification checks (amount, status)
+// needs, on the path every paid order takes.
+func (s *Service) HeadByNo(ctx context.Context, shopID int64, orderNo string) (Order, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE order_no = ? AND shop_id = ?`, orderNo, shopID))
 	if db.IsNoRows(err) {
 		return Order{}, errOrderNotFound
 	}
-	if err != nil {
-		return Order{}, errs.Wrap("order by number", err)
+	return o, errs.Wrap("order by number", err)
+}
+
+// Head returns order id of shopID (of memberID unless 0) without its
+// lines, invoice or events, in one query.
+func (s *Service) Head(ctx context.Context, shopID, id, memberID int64) (Order, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders
+		WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`, id, shopID, memberID, memberID))
+	if db.IsNoRows(err) {
+		return Order{}, errOrderNotFound
 	}
-	return s.Get(ctx, shopID, id, 0)
+	if memberID != 0 {
+		o.StaffNote = ""
+	}
+	return o, errs.Wrap("get order", err)
+}
+
+// FirstLineTitle is the title of the order's first line ("" if it has none).
+func (s *Service) FirstLineTitle(ctx context.Context, shopID, id int64) (string, error) {
+	var title string
+	err := s.db.QueryRow(ctx, `SELECT title FROM order_lines WHERE order_id = ? AND shop_id = ? ORDER BY id LIMIT 1`, id, shopID).Scan(&title)
+	if db.IsNoRows(err) {
+		return "", nil
+	}
+	return title, errs.Wrap("order line title", err)
 }
 
 // Bought reports whether the buyer has a paid order of the product that

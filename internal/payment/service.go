@@ -82,7 +82,7 @@ func NotifyPath(shopID int64) string {
 // Pay returns the wx.requestPayment parameters for a buyer's unpaid order,
 // creating the WeChat Pay order (prepay) on first call and reusing it after.
 func (s *Service) Pay(ctx context.Context, shopID, memberID, orderID int64) (wechatpay.PaymentParams, error) {
-	o, err := s.orders.Get(ctx, shopID, orderID, memberID)
+	o, err := s.orders.Head(ctx, shopID, orderID, memberID)
 	if err != nil {
 		return wechatpay.PaymentParams{}, err
 	}
@@ -118,7 +118,11 @@ func (s *Service) prepay(ctx context.Context, client *wechatpay.Client, shopID, 
 	if err != nil {
 		return "", err
 	}
-	prepayID, err = client.Prepay(ctx, wechatpay.PrepayRequest{Description: description(o), OutTradeNo: o.OrderNo,
+	title, err := s.orders.FirstLineTitle(ctx, shopID, o.ID)
+	if err != nil {
+		return "", err
+	}
+	prepayID, err = client.Prepay(ctx, wechatpay.PrepayRequest{Description: description(o.OrderNo, title), OutTradeNo: o.OrderNo,
 		NotifyURL: s.cfg.PublicURL + NotifyPath(shopID), Total: o.TotalAmount, OpenID: openid, TimeExpire: o.PayDeadline})
 	if err != nil {
 		return "", wechatPayError(err)
@@ -145,11 +149,12 @@ func (s *Service) recordPrepay(ctx context.Context, shopID int64, o order.Order,
 	return errs.Wrap("record prepay", err)
 }
 
-// description is the order's first line title, cut to WeChat's 127 bytes.
-func description(o order.Order) string {
-	d := "订单 " + o.OrderNo
-	if len(o.Lines) > 0 {
-		d = o.Lines[0].Title
+// description is the order's first line title (or its number), cut to
+// WeChat's 127 bytes.
+func description(orderNo, firstTitle string) string {
+	d := "订单 " + orderNo
+	if firstTitle != "" {
+		d = firstTitle
 	}
 	for len(d) > 127 {
 		_, size := utf8.DecodeLastRuneInString(d)
@@ -198,7 +203,7 @@ func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transact
 		s.log.Error("payment for another merchant", "shop", sh.ID, "out_trade_no", tx.OutTradeNo)
 		return errMismatch
 	}
-	o, err := s.orders.ByNo(ctx, sh.ID, tx.OutTradeNo)
+	o, err := s.orders.HeadByNo(ctx, sh.ID, tx.OutTradeNo)
 	if err != nil {
 		return err
 	}
@@ -284,7 +289,7 @@ func (s *Service) queryPayment(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return err
 	}
-	o, err := s.orders.Get(ctx, j.ShopID, p.OrderID, 0)
+	o, err := s.orders.Head(ctx, j.ShopID, p.OrderID, 0)
 	if err != nil || o.Status != order.PendingPayment {
 		return nil // gone, paid or cancelled: nothing to ask
 	}

@@ -775,3 +775,13 @@ func (s *Service) registerDistributionJobs(q *jobs.Queue) {
 		return err
 	})
 }
+
+// PromoterID is the id of memberID's promoter account, 0 when they have
+// none.
+func (s *Service) PromoterID(ctx context.Context, shopID, memberID int64) (int64, error) {
+	p, err := s.MyPromoter(ctx, shopID, memberID)
+	if errs.Is(err, "not_a_promoter") {
+		return 0, nil
+	}
+	return p.ID, err
+}

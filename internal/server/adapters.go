@@ -1,10 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -106,4 +110,28 @@ func (m mediaChecker) CheckImage(ctx context.Context, shopID int64, url string) 
 		return "", err
 	}
 	return m.wechat.MediaCheckAsync(ctx, app, url, openid, 1)
+}
+
+// codeCache keeps mini-program codes (sharecode) in the blob store, so a
+// code is asked of WeChat once, not once per process or per restart.
+type codeCache struct{ store blob.Store }
+
+// maxCachedCode bounds what is read back: WeChat's codes are tens of KB.
+const maxCachedCode = 4 << 20
+
+func (c codeCache) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	rc, _, err := c.store.Get(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	png, err := io.ReadAll(io.LimitReader(rc, maxCachedCode))
+	return png, err == nil, err
+}
+
+func (c codeCache) Store(ctx context.Context, key string, png []byte) error {
+	return c.store.Put(ctx, key, "image/png", bytes.NewReader(png), int64(len(png)))
 }

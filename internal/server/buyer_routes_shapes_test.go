@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -11,17 +12,21 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
+	"github.com/kaidian/kaidian/internal/tracking"
 )
 
 // checkedByOtherShapeTests are the buyer routes whose live answers
 // TestBuyerOrderRoutesShowNoStaffFields and
-// TestBuyerPromotionRoutesShowNoStaffFields read.
+// TestBuyerPromotionRoutesShowNoStaffFields read, and those answering
+// images.
 var checkedByOtherShapeTests = []string{
 	"POST /api/v1/orders", "GET /api/v1/orders", "GET /api/v1/orders/{id}", "PUT /api/v1/orders/{id}/invoice",
 	"POST /api/v1/orders/{id}/confirm-receipt", "POST /api/v1/orders/{id}/cancel",
 	"GET /api/v1/flash-sales", "GET /api/v1/flash-sales/{id}", "GET /api/v1/group-deals", "GET /api/v1/group-deals/{id}",
 	"GET /api/v1/groups/{id}", "GET /api/v1/timed-discounts", "GET /api/v1/coupons", "GET /api/v1/me/withdrawals",
 	"POST /api/v1/me/withdrawals",
+	// Images (image/png), no JSON to leak fields: TestShareCodes reads them.
+	"GET /api/v1/products/{id}/share-code", "GET /api/v1/me/promoter/code",
 }
 
 // buyerShapeKeys are staff-only fields beyond staffOnlyKeys that no buyer
@@ -219,6 +224,17 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 			t.Fatalf("published content: %s (mine: %v)", list.body, mine)
 		}
 		call("POST /api/v1/complaints", shop, "/api/v1/complaints", map[string]any{"item_id": mine["id"], "reason": "抄袭了我的文字作品", "contact": "a@example.com"})
+
+		// The buyer's order shipped: its parcel and the route 快递100 pushed.
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", order), map[string]any{"carrier": "顺丰", "tracking_no": "SF1400000000009"})
+		e.runDueJobs(tracking.SubscribeKind)
+		if err := e.parcels.Advance(context.Background(), "shunfeng", "SF1400000000009"); err != nil {
+			t.Fatal(err)
+		}
+		parcels := jsonOf(call("GET /api/v1/orders/{id}/parcels", buyer, fmt.Sprintf("/api/v1/orders/%d/parcels", order), nil))
+		if ps := parcels["parcels"].([]any); len(ps) != 1 || len(ps[0].(map[string]any)["route"].([]any)) != 1 {
+			t.Fatalf("the buyer's parcels: %v", parcels)
+		}
 
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)

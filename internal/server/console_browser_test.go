@@ -313,6 +313,11 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		click(`[data-test=batch-apply]`),
 		waitJS(`document.querySelectorAll('[data-test=sku-grid] .el-table__body tr').length === 6`),
 		fill(`[data-test=sku-code-0]`, "E2E-RED-S"),
+		// The description in the rich-text editor: typed, selected, made bold.
+		chromedp.SendKeys(`[data-test=rich-box]`, "加厚面料", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => { const b = document.querySelector('[data-test=rich-box]'); const r = document.createRange();
+			r.selectNodeContents(b); const s = getSelection(); s.removeAllRanges(); s.addRange(r);
+			document.querySelector('[data-test=rich-text] .rich-bar button').dispatchEvent(new MouseEvent('mousedown', { bubbles: true })); })()`, nil),
 	)
 	// The API's error about one SKU shows under that SKU's cell.
 	b.run("price too high", fill(`[data-test=sku-price-4]`, "2000000"), click(`[data-test=save-product]`),
@@ -336,7 +341,8 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	if images, _ := p["images"].([]any); len(images) != 1 || !strings.Contains(fmt.Sprint(images[0]), e.ts.URL+"/media/shop/") {
 		t.Fatalf("the uploaded picture is not among the product's images: %v", p["images"])
 	}
-	if p["title"] != xssTitle || len(skus) != 6 || skus[0].(map[string]any)["price"] != float64(8800) || skus[0].(map[string]any)["code"] != "E2E-RED-S" {
+	if p["title"] != xssTitle || len(skus) != 6 || skus[0].(map[string]any)["price"] != float64(8800) || skus[0].(map[string]any)["code"] != "E2E-RED-S" ||
+		p["description"] != "<b>加厚面料</b>" {
 		t.Fatalf("the saved product: %v", p)
 	}
 

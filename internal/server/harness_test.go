@@ -19,6 +19,7 @@ import (
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/platform/db"
+	kdsandbox "github.com/kaidian/kaidian/internal/platform/kuaidi100/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
@@ -50,6 +51,7 @@ type env struct {
 	ts      *httptest.Server
 	sandbox *sandbox.Sandbox
 	pay     *paysandbox.Sandbox
+	parcels *kdsandbox.Sandbox // 快递100
 	logs    *syncBuffer
 	dsn     string
 	extra   http.Header // added to every request
@@ -84,11 +86,15 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	sb.UsePayments(pay)
 	payServer := httptest.NewServer(pay)
 	t.Cleanup(payServer.Close)
+	parcels := kdsandbox.New()
+	parcelServer := httptest.NewServer(parcels)
+	t.Cleanup(parcelServer.Close)
 	ts := httptest.NewUnstartedServer(nil)
 	ts.URL = "http://" + ts.Listener.Addr().String()
 	logs := &syncBuffer{}
 	cfg, err := config.Load("test", append([]string{"--data", t.TempDir(), "--db", dsn, "--wechat-api", sbServer.URL,
 		"--wechatpay-api", payServer.URL, "--public-url", ts.URL,
+		"--kuaidi100-api", parcelServer.URL, "--kuaidi100-customer", kdsandbox.Customer, "--kuaidi100-key", kdsandbox.Key,
 		"--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "--admin-password", operatorPassword,
 		"--log-level", "debug", "--sync-interval", "100ms"}, args...), func(string) string { return "" })
 	if err != nil {
@@ -101,7 +107,7 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	}
 	t.Cleanup(func() { srv.Close() })
 	serve(t, srv, ts)
-	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, logs: logs, dsn: dsn}
+	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, parcels: parcels, logs: logs, dsn: dsn}
 }
 
 // serve runs srv.Serve (with its background loops) on ts's loopback

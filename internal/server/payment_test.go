@@ -78,6 +78,11 @@ func TestWeChatPayEndToEnd(t *testing.T) {
 				if n := len(o["events"].([]any)); n != 2 || o["paid_amount"] != o["total_amount"] {
 					t.Fatalf("a repeated notification changed the order: %d events, %v", n, o)
 				}
+				// WeChat shows the buyer the first line's title as what was bought.
+				title := o["lines"].([]any)[0].(map[string]any)["title"]
+				if p, ok := e.pay.PaidOrder("", mchid, orderNo); !ok || p.Description != title {
+					t.Fatalf("the WeChat order's description is %q, want the first line's title %q", p.Description, title)
+				}
 				metrics := e.do(caller{}, "GET", "/metrics", nil).String()
 				want := fmt.Sprintf(`kaidian_payment_success_ratio_today{shop="%d"} 1`, a.id)
 				if !strings.Contains(metrics, want) {

@@ -33,12 +33,15 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
+	"github.com/kaidian/kaidian/internal/platform/kuaidi100"
 	"github.com/kaidian/kaidian/internal/platform/ratelimit"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/shop"
+	"github.com/kaidian/kaidian/internal/tracking"
 	"github.com/kaidian/kaidian/internal/wxpush"
 	"github.com/kaidian/kaidian/internal/wxshipping"
 )
@@ -71,6 +74,10 @@ type Server struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	Shipping *wxshipping.Service
+	// ShareCodes draws the mini-program codes buyers share.
+	ShareCodes *sharecode.Service
+	// Tracking follows shipped parcels at 快递100 (when configured).
+	Tracking *tracking.Service
 	// Pushes receives WeChat's message pushes and hands each event to its domain.
 	Pushes *wxpush.Service
 	After  *aftersale.Service
@@ -148,6 +155,10 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Shipping = wxshipping.NewService(s.DB, s.Orders, shopApps{s.Shops}, s.Members, s.WeChat, s.log)
 	s.Shipping.RegisterJobs(s.Jobs)
 	s.Orders.OnShipped(s.Shipping.Shipped)
+	s.Tracking = tracking.NewService(s.DB, s.parcelProvider(opts.HTTPClient),
+		tracking.Config{PublicURL: s.cfg.PublicBase(), Secret: box.DeriveKey("kuaidi100-push-salt")}, s.log)
+	s.Tracking.RegisterJobs(s.Jobs)
+	s.Orders.OnShipped(s.Tracking.Shipped)
 	s.Pushes = wxpush.NewService(s.Shops, s.log)
 	s.Pushes.Handle(wxshipping.SettlementEvent, s.Shipping.SettlementPushed)
 	s.Pushes.Handle(wxshipping.RemindShippingEvent, s.Shipping.RemindShippingPushed)
@@ -165,6 +176,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
+	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
 		return err
@@ -209,6 +221,15 @@ func (s *Server) buildMedia() error {
 	s.Media.RegisterJobs(s.Jobs)
 	s.Pushes.Handle(media.CheckEvent, s.Media.CheckPushed)
 	return nil
+}
+
+// parcelProvider is the 快递100 account parcels are followed with, or nil
+// (parcels are recorded, not followed) when none is configured.
+func (s *Server) parcelProvider(hc *http.Client) tracking.Provider {
+	if s.cfg.Kuaidi100Customer == "" || s.cfg.Kuaidi100Key == "" {
+		return nil
+	}
+	return &kuaidi100.Client{BaseURL: s.cfg.Kuaidi100API, Customer: s.cfg.Kuaidi100Customer, Key: s.cfg.Kuaidi100Key, HTTP: hc}
 }
 
 // checkPublicURL refuses a start without a public URL when a shop takes
@@ -289,6 +310,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
+	(&tracking.Handlers{Svc: s.Tracking}).Routes(s.API)
+	(&sharecode.Handlers{Svc: s.ShareCodes}).Routes(s.API)
 	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)

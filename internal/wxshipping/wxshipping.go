@@ -277,31 +277,64 @@ func (s *Service) request(ctx context.Context, shopID, orderID int64, logisticsT
 	if err != nil {
 		return wechat.ShippingInfo{}, wechat.App{}, err
 	}
-	item := wechat.ShippingItem{ItemDesc: itemDesc(o)}
-	if logisticsType == wechat.LogisticsExpress {
-		item.TrackingNo, item.ExpressCompany = o.TrackingNo, ExpressCompany(o.Carrier)
-		if item.ExpressCompany == "SF" {
-			item.Contact = &wechat.Contact{ReceiverContact: MaskPhone(o.Address.Phone)}
-		}
-	}
-	return wechat.ShippingInfo{
+	info := wechat.ShippingInfo{
 		OrderKey:      wechat.OrderKey{OrderNumberType: wechat.OrderKeyTransactionID, TransactionID: txID},
 		LogisticsType: logisticsType, DeliveryMode: wechat.DeliveryUnified,
-		ShippingList: []wechat.ShippingItem{item}, UploadTime: wechat.ShippingTime(s.now()),
-		Payer: wechat.Payer{OpenID: openid},
-	}, app, nil
+		UploadTime: wechat.ShippingTime(s.now()), Payer: wechat.Payer{OpenID: openid},
+	}
+	if logisticsType == wechat.LogisticsExpress && len(o.Parcels) > 1 {
+		// Split delivery, reported once with every package: a second
+		// report would use the order's only re-shipping chance.
+		all := true
+		info.DeliveryMode, info.IsAllDelivered = wechat.DeliverySplit, &all
+		for _, p := range o.Parcels {
+			info.ShippingList = append(info.ShippingList, expressItem(o, p.Carrier, p.TrackingNo, parcelDesc(o, p)))
+		}
+		return info, app, nil
+	}
+	item := wechat.ShippingItem{ItemDesc: itemDesc(o.Lines, o.OrderNo)}
+	if logisticsType == wechat.LogisticsExpress {
+		item = expressItem(o, o.Carrier, o.TrackingNo, item.ItemDesc)
+	}
+	info.ShippingList = []wechat.ShippingItem{item}
+	return info, app, nil
 }
 
-// itemDesc lists the order's lines ("连衣裙 红 M ×2、…"), cut to WeChat's
-// 120 characters.
-func itemDesc(o order.Order) string {
-	parts := make([]string, 0, len(o.Lines))
+// expressItem is one package of an express shipment; SF wants the
+// receiver's masked phone with it.
+func expressItem(o order.Order, carrier, trackingNo, desc string) wechat.ShippingItem {
+	item := wechat.ShippingItem{ItemDesc: desc, TrackingNo: trackingNo, ExpressCompany: ExpressCompany(carrier)}
+	if item.ExpressCompany == "SF" {
+		item.Contact = &wechat.Contact{ReceiverContact: MaskPhone(o.Address.Phone)}
+	}
+	return item
+}
+
+// parcelDesc lists what one package of o holds.
+func parcelDesc(o order.Order, p order.Parcel) string {
+	byID := map[int64]order.Line{}
 	for _, l := range o.Lines {
+		byID[l.ID] = l
+	}
+	lines := make([]order.Line, 0, len(p.Lines))
+	for _, pl := range p.Lines {
+		l := byID[pl.LineID]
+		l.Quantity = pl.Quantity
+		lines = append(lines, l)
+	}
+	return itemDesc(lines, o.OrderNo)
+}
+
+// itemDesc lists lines ("连衣裙 红 M ×2、…"), cut to WeChat's 120
+// characters; an order without lines is named by its number.
+func itemDesc(lines []order.Line, orderNo string) string {
+	parts := make([]string, 0, len(lines))
+	for _, l := range lines {
 		parts = append(parts, strings.TrimSpace(l.Title)+" ×"+strconv.Itoa(int(l.Quantity)))
 	}
 	desc := strings.Join(parts, "、")
 	if desc == "" {
-		desc = "订单 " + o.OrderNo
+		desc = "订单 " + orderNo
 	}
 	if utf8.RuneCountInString(desc) > maxItemDescRunes {
 		desc = string([]rune(desc)[:maxItemDescRunes-1]) + "…"

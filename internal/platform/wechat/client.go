@@ -203,9 +203,18 @@ func tokenRequest(app App, token, path string, body any) request {
 // call performs rq and decodes a successful response into out. A non-zero
 // errcode becomes an *APIError.
 func (c *Client) call(ctx context.Context, rq request, out any) error {
-	req, err := c.newRequest(ctx, rq)
+	data, err := c.fetch(ctx, rq)
 	if err != nil {
 		return err
+	}
+	return rq.decode(data, out)
+}
+
+// fetch performs rq and returns the body of its 200 answer.
+func (c *Client) fetch(ctx context.Context, rq request) ([]byte, error) {
+	req, err := c.newRequest(ctx, rq)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -213,17 +222,17 @@ func (c *Client) call(ctx context.Context, rq request, out any) error {
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
-		return rq.errorf("%w", err)
+		return nil, rq.errorf("%w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return rq.errorf("unexpected HTTP status %d", resp.StatusCode)
+		return nil, rq.errorf("unexpected HTTP status %d", resp.StatusCode)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return rq.errorf("read response: %w", err)
+		return nil, rq.errorf("read response: %w", err)
 	}
-	return rq.decode(data, out)
+	return data, nil
 }
 
 func (c *Client) newRequest(ctx context.Context, rq request) (*http.Request, error) {

@@ -13,6 +13,7 @@
 //	     at the pay sandbox connected with UsePayments)
 //	POST /wxa/media_check_async (results pushed by DeliverMediaChecks to the
 //	     target of SetPushTarget; MarkMediaRisky makes images risky)
+//	POST /wxa/getwxacodeunlimit (a real PNG drawn from the scene and page)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
 // mounted under a prefix with http.StripPrefix.
@@ -50,6 +51,7 @@ type Sandbox struct {
 	payments     Payments             // the pay sandbox, for the shipping APIs
 	paymentDelay time.Duration        // how long a payment stays invisible to them
 	shipments    map[string]*shipment // by transaction_id
+	codesDrawn   []DrawnCode          // getwxacodeunlimit calls answered with an image
 
 	mediaChecks map[string]*MediaCheck // media_check_async calls by trace_id
 	mediaOrder  []string               // their trace ids, oldest first
@@ -133,6 +135,7 @@ var apiRoutes = map[string]apiRoute{
 	"/wxa/business/getuserphonenumber": {http.MethodPost, (*Sandbox).phoneNumber},
 	"/wxa/msg_sec_check":               {http.MethodPost, (*Sandbox).msgSecCheck},
 	shippingUploadAPI:                  {http.MethodPost, (*Sandbox).uploadShippingInfo},
+	unlimitedCodeAPI:                   {http.MethodPost, (*Sandbox).unlimitedCode},
 }
 
 // ServeHTTP implements http.Handler. Besides the WeChat APIs it serves
@@ -168,7 +171,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errReply(-1))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.serveAPI(r, route, body))
+	rep := s.serveAPI(r, route, body)
+	if img, ok := rep[imageReply].([]byte); ok {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(img)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Sandbox) serveAPI(r *http.Request, route apiRoute, body []byte) reply {

@@ -6,7 +6,8 @@ import "time"
 // (the mini-program shipping APIs look payments up by these keys).
 type PaidOrder struct {
 	AppID, MchID, OutTradeNo, TransactionID, OpenID string
-	Total, Refunded                                 int64 // fen
+	Description                                     string // as the prepay sent it
+	Total, Refunded                                 int64  // fen
 	PaidAt                                          time.Time
 }
 
@@ -23,5 +24,5 @@ func (s *Sandbox) PaidOrder(transactionID, mchid, outTradeNo string) (PaidOrder,
 		return PaidOrder{}, false
 	}
 	return PaidOrder{AppID: o.appid, MchID: o.mchid, OutTradeNo: o.outTradeNo, TransactionID: o.transactionID,
-		OpenID: o.openid, Total: o.total, Refunded: o.refunded, PaidAt: o.paidAt}, true
+		OpenID: o.openid, Description: o.description, Total: o.total, Refunded: o.refunded, PaidAt: o.paidAt}, true
 }

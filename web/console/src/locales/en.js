@@ -32,6 +32,7 @@ export default {
     onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line', uploadImage: 'Upload an image', imageUploaded: 'Image uploaded',
   },
   category: { name: 'Name', parent: 'Parent', top: 'Top level', add: 'Add category', addChild: 'Add subcategory', deleteConfirm: 'Delete this category?' },
+  rich: { bold: 'Bold', italic: 'Italic', underline: 'Underline', heading: 'Heading', paragraph: 'Paragraph', bullets: 'Bullets', numbers: 'Numbering', image: 'Image', imageUrl: 'Image URL (https://… or /media/…)', imageBad: 'An http(s) URL or a /media/ path', clear: 'Clear format', hint: 'Scripts, links and unsupported formatting are removed when saved; the mini program shows the rest.' },
   import: { title: 'CSV import', hint: 'One row per SKU; rows with the same product_key form one product. All or nothing. UTF-8 or GB18030 (Excel).', choose: 'Choose a CSV file', run: 'Import', result: 'Imported {products} products, {skus} SKUs', line: 'Line {line}' },
   order: {
     no: 'Order no.', phone: 'Phone', status: 'Status', dateRange: 'Placed', from: 'From', to: 'To', total: 'Total',

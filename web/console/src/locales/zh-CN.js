@@ -35,6 +35,7 @@ export default {
     onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址', uploadImage: '上传图片', imageUploaded: '图片已上传',
   },
   category: { name: '分类名称', parent: '上级分类', top: '顶级分类', add: '添加分类', addChild: '添加子分类', deleteConfirm: '确定删除该分类？' },
+  rich: { bold: '加粗', italic: '斜体', underline: '下划线', heading: '标题', paragraph: '正文', bullets: '项目符号', numbers: '编号', image: '图片', imageUrl: '图片地址（https://… 或 /media/…）', imageBad: '请填写 http(s) 地址或 /media/ 路径', clear: '清除格式', hint: '保存时会移除脚本、链接和不支持的格式，小程序展示其余内容。' },
   import: { title: 'CSV 批量导入', hint: '每行一个 SKU，相同 product_key 的行为同一商品；全部成功才会导入。支持 UTF-8 与 GB18030（Excel）编码。', choose: '选择 CSV 文件', run: '开始导入', result: '导入 {products} 个商品、{skus} 个 SKU', line: '第 {line} 行' },
   order: {
     no: '订单号', phone: '手机号', status: '订单状态', dateRange: '下单日期', from: '开始日期', to: '结束日期', total: '实付金额',
