@@ -394,7 +394,7 @@ func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applie
 	o := Order{OrderNo: orderNumber(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
 		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
 		Address: in.Address, BuyerNote: in.BuyerNote, MemberCouponID: in.MemberCouponID, Breakdown: &res,
-		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines}
+		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines, Parcels: []Parcel{}}
 	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
 		o.PayDeadline = ms(f.ExpiresAt.UnixMilli())
 	}

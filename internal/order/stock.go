@@ -90,3 +90,36 @@ func ledger(ctx context.Context, tx *db.Tx, shopID, skuID, orderID int64, kind s
 		VALUES (?, ?, ?, ?, ?, ?)`, shopID, skuID, orderID, kind, qty, now.UnixMilli())
 	return err
 }
+
+// ReturnStockTx puts qty units of a SKU that came back from the buyer (a
+// return or an exchange) back on sale, inside the caller's transaction,
+// and records it in the stock ledger as 'return'. The caller makes it
+// happen once (a compare-and-set on its own state in the same
+// transaction).
+func ReturnStockTx(ctx context.Context, tx *db.Tx, shopID, orderID, skuID, qty int64) error {
+	if qty <= 0 {
+		return fmt.Errorf("return stock of SKU %d: quantity %d", skuID, qty)
+	}
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET stock = stock + ? WHERE id = ? AND shop_id = ?`, qty, skuID, shopID)); err != nil {
+		return fmt.Errorf("return stock of SKU %d: %w", skuID, err)
+	}
+	return ledger(ctx, tx, shopID, skuID, orderID, "return", qty, db.NowTime())
+}
+
+// ExchangeStockTx takes qty units of a SKU out of sale for a replacement
+// shipped to the buyer, inside the caller's transaction: a compare-and-set
+// that fails with out_of_stock when there are fewer; recorded as
+// 'exchange'.
+func ExchangeStockTx(ctx context.Context, tx *db.Tx, shopID, orderID, skuID, qty int64) error {
+	if qty <= 0 {
+		return fmt.Errorf("exchange stock of SKU %d: quantity %d", skuID, qty)
+	}
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET stock = stock - ? WHERE id = ? AND shop_id = ? AND stock >= ?`, qty, skuID, shopID, qty))
+	if db.IsNoRows(err) {
+		return &errs.Error{Kind: errs.Conflict, Code: "out_of_stock", Message: fmt.Sprintf("SKU %d does not have %d in stock for the replacement", skuID, qty)}
+	}
+	if err != nil {
+		return err
+	}
+	return ledger(ctx, tx, shopID, skuID, orderID, "exchange", -qty, db.NowTime())
+}

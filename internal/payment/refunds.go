@@ -126,6 +126,28 @@ func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in R
 	return requestRefundTx(ctx, tx, shopID, orderID, in, actor, "", "")
 }
 
+// RequestRefundOnceTx is RequestRefundTx under an idempotency key the
+// caller derives from what it refunds (an after-sales request's id): when
+// a refund with that key exists, it returns that refund's id and refunds
+// nothing more, so a retried step never refunds twice. The same key for a
+// different amount is refused (idempotency_key_reused).
+func RequestRefundOnceTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, key string, in RefundInput, actor order.Actor) (int64, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	hash := refundHash(orderID, in)
+	var id int64
+	var stored string
+	err := tx.QueryRow(ctx, `SELECT id, request_hash FROM refunds WHERE shop_id = ? AND idempotency_key = ?`, shopID, key).Scan(&id, &stored)
+	switch {
+	case err == nil && stored != hash:
+		return 0, errs.E(errs.Conflict, "idempotency_key_reused", "this refund key was used for a different refund")
+	case err == nil:
+		return id, nil
+	case !db.IsNoRows(err):
+		return 0, err
+	}
+	return requestRefundTx(ctx, tx, shopID, orderID, in, actor, key, hash)
+}
+
 func requestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in RefundInput, actor order.Actor, key, hash string) (int64, error) {
 	in.Reason = strings.TrimSpace(in.Reason)
 	if len([]rune(in.Reason)) > maxRefundReasonLen {

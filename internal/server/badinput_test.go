@@ -18,6 +18,7 @@ func TestBadInputGets4xxAndChangesNothing(t *testing.T) {
 		defer v.finish(nil)
 		before := snapshot(e, a, a.productID)
 		product := fmt.Sprintf("/admin/api/v1/products/%d", a.productID)
+		aftersales := fmt.Sprintf("/api/v1/orders/%d/aftersales", a.orderID)
 		huge := `{"title":"` + strings.Repeat("长", 1<<20) + `"}`
 		cases := []struct {
 			who         caller
@@ -66,6 +67,18 @@ func TestBadInputGets4xxAndChangesNothing(t *testing.T) {
 			{caller{token: a.member.token}, "GET", "/admin/api/v1/products", nil, 401, "unauthenticated"},
 			{caller{}, "POST", "/admin/api/v1/auth/login", `{"username":"admin","password":"wrong"}`, 401, "invalid_credentials"},
 			{a.owner, "GET", "/no/such/route", nil, 404, "route_not_found"},
+			{a.member, "POST", aftersales, `{"type":"return_refund","reason":"坏了","lines":[{"order_line_id":1,"quantity":-1}]}`, 400, "invalid_fields"},
+			{a.member, "POST", aftersales, `{"type":"swap","reason":"坏了","lines":[{"order_line_id":1,"quantity":1}]}`, 400, "invalid_fields"},
+			{a.member, "POST", aftersales, `{"type":"exchange","reason":"坏了","amount":-5}`, 400, "invalid_fields"},
+			{a.member, "POST", aftersales, `{"reason":"坏了","lines":[{"order_line_id":"x","quantity":1}]}`, 400, "invalid_type"},
+			{a.member, "POST", aftersales, `{"reason":"坏了","lines":[{"order_line_id":1,"quantity":1e30}]}`, 400, "invalid_type"},
+			{a.member, "POST", "/api/v1/aftersales/999999/ship-back", `{"carrier":"中通","tracking_no":"ZT123456"}`, 404, "aftersale_not_found"},
+			{a.member, "POST", "/api/v1/aftersales/999999/ship-back", `{"carrier":"","tracking_no":"../../etc"}`, 400, "invalid_fields"},
+			{a.owner, "POST", "/admin/api/v1/aftersales/999999/receive", nil, 404, "aftersale_not_found"},
+			{a.owner, "POST", "/admin/api/v1/aftersales/999999/ship-exchange", `{"carrier":"顺丰","tracking_no":"SF123456"}`, 404, "aftersale_not_found"},
+			{a.owner, "PUT", "/admin/api/v1/aftersale-settings", `{"auto_confirm_days":-1,"return_ship_days":7,"return_receive_days":10}`, 400, "invalid_fields"},
+			{a.owner, "PUT", "/admin/api/v1/aftersale-settings", `{"auto_confirm_days":31,"return_ship_days":7,"return_receive_days":10}`, 400, "invalid_fields"},
+			{a.owner, "PUT", "/admin/api/v1/aftersale-settings", `{"auto_confirm_days":1e30}`, 400, "invalid_type"},
 		}
 		for _, c := range cases {
 			res := e.doRaw(c.who, c.method, c.url, c.body, c.status == 415)

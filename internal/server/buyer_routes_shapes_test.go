@@ -208,6 +208,20 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/aftersales", buyer, "/api/v1/aftersales", nil)
 		rejected := jsonOf(call("GET /api/v1/aftersales/{id}", buyer, fmt.Sprintf("/api/v1/aftersales/%v", first["id"]), nil))
 		call("POST /api/v1/aftersales/{id}/cancel", buyer, fmt.Sprintf("/api/v1/aftersales/%v/cancel", second["id"]), nil)
+
+		// An exchange of a line: the buyer ships it back, staff receive it
+		// and ship the replacement, the buyer confirms.
+		exOrder := e.buyNow(buyer, a.skuID, 1)
+		e.payOrder(a, buyer, exOrder)
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", exOrder), map[string]any{"carrier": "顺丰", "tracking_no": "SF1234567890"})
+		exLine := e.must(buyer, 200, "GET", fmt.Sprintf("/api/v1/orders/%d", exOrder), nil)["lines"].([]any)[0].(map[string]any)["id"]
+		ex := e.must(buyer, 201, "POST", fmt.Sprintf("/api/v1/orders/%d/aftersales", exOrder), map[string]any{"type": "exchange", "reason": "换个尺码",
+			"reason_code": "size", "lines": []map[string]any{{"order_line_id": exLine, "quantity": 1}}})
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", ex["id"]), nil)
+		call("POST /api/v1/aftersales/{id}/ship-back", buyer, fmt.Sprintf("/api/v1/aftersales/%v/ship-back", ex["id"]), map[string]any{"carrier": "中通", "tracking_no": "ZT1234567"})
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/receive", ex["id"]), nil)
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/ship-exchange", ex["id"]), map[string]any{"carrier": "顺丰", "tracking_no": "SF7654321"})
+		call("POST /api/v1/aftersales/{id}/confirm", buyer, fmt.Sprintf("/api/v1/aftersales/%v/confirm", ex["id"]), nil)
 		steps, _ := rejected["steps"].([]any)
 		if rejected["reject_reason"] != "已过退换期" || len(steps) != 2 || steps[0].(map[string]any)["by"] != "me" ||
 			steps[1].(map[string]any)["by"] != "shop" || steps[1].(map[string]any)["note"] != "已过退换期" {

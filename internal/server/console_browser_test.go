@@ -438,6 +438,24 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("after-sale: %v", got["status"])
 	}
 
+	// A return of one unit, approved and shipped back through the API:
+	// staff confirm receipt on the screen (status filter "shipped back"),
+	// and its refund goes out.
+	ret := e.must(a.member, 201, "POST", fmt.Sprintf("/api/v1/orders/%d/aftersales", orderID), map[string]any{"type": "return_refund",
+		"reason": "质量问题", "amount": 1000, "lines": []map[string]any{{"order_line_id": e.lineOf(a, orderID), "quantity": 1}}})
+	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", ret["id"]), nil)
+	e.must(a.member, 200, "POST", fmt.Sprintf("/api/v1/aftersales/%v/ship-back", ret["id"]), map[string]any{"carrier": "中通", "tracking_no": "ZT1234567"})
+	b.run("receive a return", chromedp.Navigate(e.ts.URL+"/admin/aftersales"),
+		clickText(`.el-radio-button`, "买家已寄回"),
+		waitJS(`document.querySelectorAll('[data-test=aftersales] .el-table__body tr').length === 1`),
+		waitJS(`document.querySelector('[data-test=aftersales]').textContent.includes('ZT1234567')`),
+		clickText(`[data-test=aftersales] button`, "确认收货"),
+		clickText(`.el-message-box__btns button`, "确定"),
+		waitJS(`document.querySelectorAll('[data-test=aftersales] .el-table__body tr').length === 0`))
+	if got := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/aftersales/%v", ret["id"]), nil); got["status"] != "refunded" {
+		t.Fatalf("the return after receipt: %v", got["status"])
+	}
+
 	// A state-changing request with the session cookie but no CSRF header is refused.
 	var csrf string
 	b.run("no CSRF header", chromedp.Evaluate(fmt.Sprintf(`fetch('/admin/api/v1/orders/%d/note', { method: 'PUT', headers: { 'Content-Type': 'application/json' },
@@ -447,13 +465,13 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		t.Fatalf("a cookie request without X-CSRF-Token: %s", csrf)
 	}
 
-	// The dashboard shows today's sale and refund.
+	// The dashboard shows today's sale and refunds (50 + 30 + the return's 10 yuan).
 	b.run("dashboard after", chromedp.Navigate(e.ts.URL+"/admin/dashboard"),
 		waitJS(`document.querySelector('[data-today=gmv]') && !document.querySelector('.el-loading-mask') && document.querySelector('canvas')`))
 	b.screenshot("dashboard")
 	gmvAfter, refunded, paid := b.text(`[data-today=gmv]`), b.text(`[data-today=refunded]`), b.text(`[data-today=paid_orders]`)
 	want := fmt.Sprintf("¥%.2f", o["paid_amount"].(float64)/100)
-	if gmvAfter == gmvBefore || gmvAfter != want || refunded != "¥80.00" || paid != "1" {
+	if gmvAfter == gmvBefore || gmvAfter != want || refunded != "¥90.00" || paid != "1" {
 		t.Fatalf("dashboard: GMV %s → %s (want %s), refunded %s, paid orders %s", gmvBefore, gmvAfter, want, refunded, paid)
 	}
 

@@ -163,6 +163,8 @@ var mainFlowOperations = []string{
 	"POST /admin/api/v1/orders/{id}/refunds", "GET /admin/api/v1/orders/{id}/refunds",
 	"POST /api/v1/orders/{id}/aftersales", "GET /api/v1/aftersales/{id}", "GET /api/v1/aftersales",
 	"GET /admin/api/v1/aftersales", "POST /admin/api/v1/aftersales/{id}/approve",
+	"POST /api/v1/aftersales/{id}/ship-back", "POST /admin/api/v1/aftersales/{id}/receive", "GET /admin/api/v1/aftersales/{id}",
+	"GET /admin/api/v1/aftersale-settings", "PUT /admin/api/v1/aftersale-settings",
 	"POST /admin/api/v1/coupons", "GET /api/v1/coupons", "POST /api/v1/coupons/{id}/claim", "GET /api/v1/me/coupons",
 	"GET /api/v1/flash-sales", "GET /api/v1/flash-sales/{id}", "GET /api/v1/flash-sales/{id}/token", "POST /api/v1/flash-sales/{id}/claim",
 	"POST /api/v1/contents", "GET /api/v1/group-deals", "GET /api/v1/timed-discounts", "GET /admin/api/v1/staff", "GET /admin/api/v1/shops",
@@ -216,6 +218,20 @@ func runMainFlows(t *testing.T, e *env) {
 	e.must(a.member, 200, "GET", "/api/v1/aftersales", nil)
 	e.must(a.owner, 200, "GET", "/admin/api/v1/aftersales?status=requested", nil)
 	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", as["id"]), nil)
+	// A return of one unit of the shipped order's line.
+	e.must(a.owner, 200, "GET", "/admin/api/v1/aftersale-settings", nil)
+	e.must(a.owner, 200, "PUT", "/admin/api/v1/aftersale-settings", map[string]any{"auto_confirm_days": 10, "return_ship_days": 7, "return_receive_days": 10})
+	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", orderID), map[string]any{"carrier": "顺丰", "tracking_no": "SF1234567890"})
+	line := e.must(a.member, 200, "GET", fmt.Sprintf("/api/v1/orders/%d", orderID), nil)["lines"].([]any)[0].(map[string]any)["id"]
+	ret := e.must(a.member, 201, "POST", create, map[string]any{"type": "return_refund", "reason": "质量问题", "reason_code": "quality",
+		"lines": []map[string]any{{"order_line_id": line, "quantity": 1}}})
+	e.do(a.member, "POST", create, map[string]any{"type": "return_refund", "reason": "质量问题", "lines": []map[string]any{{"order_line_id": line, "quantity": 5}}})
+	e.do(a.member, "POST", fmt.Sprintf("/api/v1/aftersales/%v/ship-back", ret["id"]), map[string]any{"carrier": "中通", "tracking_no": "ZT1234567"})
+	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/approve", ret["id"]), nil)
+	e.must(a.member, 200, "POST", fmt.Sprintf("/api/v1/aftersales/%v/ship-back", ret["id"]), map[string]any{"carrier": "中通", "tracking_no": "ZT1234567"})
+	e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/receive", ret["id"]), nil)
+	e.do(a.owner, "POST", fmt.Sprintf("/admin/api/v1/aftersales/%v/receive", ret["id"]), nil)
+	e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/aftersales/%v", ret["id"]), nil)
 	e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/orders/%d", orderID), nil)
 
 	e.setStock(a, 100)

@@ -163,6 +163,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Pushes.Handle(wxshipping.SettlementEvent, s.Shipping.SettlementPushed)
 	s.Pushes.Handle(wxshipping.RemindShippingEvent, s.Shipping.RemindShippingPushed)
 	s.After = aftersale.NewService(s.DB, s.Orders)
+	s.After.RegisterJobs(s.Jobs, s.log)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
