@@ -43,6 +43,19 @@ type Config struct {
 	Kuaidi100Customer string        // 快递100 account: customer (授权 customer); empty = parcels are not followed
 	Kuaidi100Key      string        // 快递100 account: key (授权 key)
 
+	// Blob storage (images, attachments): the local folder BlobDir
+	// (default <data>/blobs), or an S3-compatible bucket when S3Endpoint
+	// is set.
+	BlobDir     string
+	S3Endpoint  string // host[:port] of OSS, COS, MinIO, AWS S3
+	S3Bucket    string
+	S3Region    string
+	S3AccessKey string
+	S3SecretKey string // never logged
+	S3PathStyle bool   // bucket in the path (MinIO) rather than the host name
+	S3UseSSL    bool
+	S3PublicURL string // public or CDN base URL of the bucket; unset = presigned URLs
+
 	// Warnings are problems found while loading that do not stop a start,
 	// such as unknown keys in the config file.
 	Warnings []string
@@ -81,6 +94,15 @@ var settings = []setting{
 	{"max-conns", "KAIDIAN_MAX_CONNS", "4096", "open connections accepted at once; more wait in the kernel's backlog", intSetter(func(c *Config) *int { return &c.MaxConns }), false},
 	{"tls-cert", "KAIDIAN_TLS_CERT", "", "certificate file (PEM): serve HTTPS directly, with tls-key", func(c *Config, v string) error { c.TLSCert = v; return nil }, false},
 	{"tls-key", "KAIDIAN_TLS_KEY", "", "private key file (PEM) of tls-cert", func(c *Config, v string) error { c.TLSKey = v; return nil }, false},
+	{"blob-dir", "KAIDIAN_BLOB_DIR", "", "folder of uploaded images and files (default <data>/blobs; unused with s3-endpoint)", func(c *Config, v string) error { c.BlobDir = v; return nil }, false},
+	{"s3-endpoint", "KAIDIAN_S3_ENDPOINT", "", "store uploads in an S3-compatible bucket at this host[:port] (Aliyun OSS, Tencent COS, MinIO, AWS S3)", func(c *Config, v string) error { c.S3Endpoint = v; return nil }, false},
+	{"s3-bucket", "KAIDIAN_S3_BUCKET", "", "bucket of s3-endpoint", func(c *Config, v string) error { c.S3Bucket = v; return nil }, false},
+	{"s3-region", "KAIDIAN_S3_REGION", "", "region of the bucket (e.g. oss-cn-hangzhou, ap-shanghai, us-east-1)", func(c *Config, v string) error { c.S3Region = v; return nil }, false},
+	{"s3-access-key", "KAIDIAN_S3_ACCESS_KEY", "", "access key id of the bucket", func(c *Config, v string) error { c.S3AccessKey = v; return nil }, false},
+	{"s3-secret-key", "KAIDIAN_S3_SECRET_KEY", "", "secret access key of the bucket (prefer the variable to the flag; never logged)", func(c *Config, v string) error { c.S3SecretKey = v; return nil }, false},
+	{"s3-path-style", "KAIDIAN_S3_PATH_STYLE", "false", "address the bucket in the path, not the host name (MinIO; a switch)", boolSetter(func(c *Config) *bool { return &c.S3PathStyle }), true},
+	{"s3-use-ssl", "KAIDIAN_S3_USE_SSL", "true", "talk to s3-endpoint over HTTPS", boolSetter(func(c *Config) *bool { return &c.S3UseSSL }), true},
+	{"s3-public-url", "KAIDIAN_S3_PUBLIC_URL", "", "public (or CDN) base URL of the bucket; unset: files are sent through short-lived presigned URLs", func(c *Config, v string) error { c.S3PublicURL = strings.TrimRight(v, "/"); return nil }, false},
 }
 
 func intSetter(field func(*Config) *int) func(*Config, string) error {
@@ -240,6 +262,9 @@ func (c Config) check() error {
 	if c.ShutdownTimeout <= 0 || c.SyncInterval <= 0 {
 		return fmt.Errorf("shutdown-timeout and sync-interval must be positive")
 	}
+	if c.S3Endpoint != "" && c.S3Bucket == "" {
+		return fmt.Errorf("s3-endpoint needs s3-bucket")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together")
 	}
@@ -262,6 +287,14 @@ func (c Config) DatabaseURL() string {
 	return filepath.Join(c.DataDir, "kaidian.db")
 }
 
+// BlobFolder is BlobDir, or the blobs folder in DataDir.
+func (c Config) BlobFolder() string {
+	if c.BlobDir != "" {
+		return c.BlobDir
+	}
+	return filepath.Join(c.DataDir, "blobs")
+}
+
 // Redacted is the configuration with secrets hidden, for logs.
 func (c Config) Redacted() map[string]any {
 	db := c.DatabaseURL()
@@ -272,7 +305,8 @@ func (c Config) Redacted() map[string]any {
 		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
 		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != "",
-		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != ""}
+		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != "",
+		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != ""}
 }
 
 // Usage lists every setting, for --help.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +79,23 @@ func TestUnknownKeysAreReported(t *testing.T) {
 func TestTLSCertAndKeyGoTogether(t *testing.T) {
 	if _, err := Load("serve", []string{"--tls-cert", "cert.pem"}, env(nil)); err == nil {
 		t.Fatal("a certificate without its key was accepted")
+	}
+}
+
+func TestBlobStorageSettings(t *testing.T) {
+	c, err := Load("serve", []string{"--data", "/srv/k", "--s3-endpoint", "oss-cn-hangzhou.aliyuncs.com", "--s3-bucket", "shop",
+		"--s3-path-style", "--s3-public-url", "https://cdn.example.com/"}, env(map[string]string{"KAIDIAN_S3_SECRET_KEY": "s3-secret-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.S3PathStyle || !c.S3UseSSL || c.S3SecretKey != "s3-secret-value" || c.S3PublicURL != "https://cdn.example.com" ||
+		c.BlobFolder() != filepath.Join("/srv/k", "blobs") {
+		t.Fatalf("got %+v", c)
+	}
+	if r := c.Redacted(); strings.Contains(strings.Join(strings.Fields(fmt.Sprint(r)), " "), "s3-secret-value") || r["s3_secret_key_set"] != true {
+		t.Fatalf("redacted: %v", r)
+	}
+	if _, err := Load("serve", []string{"--s3-endpoint", "minio:9000"}, env(nil)); err == nil {
+		t.Fatal("an endpoint without a bucket was accepted")
 	}
 }

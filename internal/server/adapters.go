@@ -1,10 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -59,3 +63,75 @@ func (t *wechatTokens) Delete(ctx context.Context, appid string) error {
 }
 
 func mkdirData(dir string) error { return os.MkdirAll(dir, 0o700) }
+
+// mediaRefs tells media whether a product (in the bin too) or an order
+// line still uses a file: its key appears in the product's images or the
+// line's snapshot image.
+type mediaRefs struct{ db *db.DB }
+
+func (m mediaRefs) MediaReferenced(ctx context.Context, shopID int64, key string) (bool, error) {
+	like := "%" + key + "%"
+	var n int
+	err := m.db.QueryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM spus WHERE shop_id = ? AND images LIKE ?) +
+		(SELECT COUNT(*) FROM order_lines WHERE shop_id = ? AND image LIKE ?)`, shopID, like, shopID, like).Scan(&n)
+	return n > 0, err
+}
+
+// mediaChecker sends a shop's images to WeChat's image check when the
+// shop has its mini-program secret and message push set (without the
+// push, the verdict could never arrive). WeChat wants the openid of a
+// buyer active in the last two hours: the shop's most recent one.
+type mediaChecker struct {
+	db     *db.DB
+	shops  *shop.Service
+	wechat *wechat.Client
+}
+
+func (m mediaChecker) Enabled(ctx context.Context, shopID int64) (bool, error) {
+	sec, err := m.shops.Secrets(ctx, shopID)
+	if err != nil {
+		return false, err
+	}
+	return sec.AppSecret != "" && sec.PushToken != "", nil
+}
+
+func (m mediaChecker) CheckImage(ctx context.Context, shopID int64, url string) (string, error) {
+	app, err := shopApps{m.shops}.App(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	var openid string
+	err = m.db.QueryRow(ctx, `SELECT openid FROM members WHERE shop_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1`, shopID).Scan(&openid)
+	if db.IsNoRows(err) {
+		return "", errs.E(errs.Unavailable, "no_recent_buyer", "WeChat's image check needs a buyer who used the mini program recently")
+	}
+	if err != nil {
+		return "", err
+	}
+	return m.wechat.MediaCheckAsync(ctx, app, url, openid, 1)
+}
+
+// codeCache keeps mini-program codes (sharecode) in the blob store, so a
+// code is asked of WeChat once, not once per process or per restart.
+type codeCache struct{ store blob.Store }
+
+// maxCachedCode bounds what is read back: WeChat's codes are tens of KB.
+const maxCachedCode = 4 << 20
+
+func (c codeCache) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	rc, _, err := c.store.Get(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	png, err := io.ReadAll(io.LimitReader(rc, maxCachedCode))
+	return png, err == nil, err
+}
+
+func (c codeCache) Store(ctx context.Context, key string, png []byte) error {
+	return c.store.Put(ctx, key, "image/png", bytes.NewReader(png), int64(len(png)))
+}

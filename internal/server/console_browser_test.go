@@ -323,6 +323,13 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	b.run("price too high", fill(`[data-test=sku-price-4]`, "2000000"), click(`[data-test=save-product]`),
 		waitJS(`(() => { const c = document.querySelector('[data-test=sku-price-4]').closest('td'); return c && c.querySelector('.field-error'); })()`),
 		fill(`[data-test=sku-price-4]`, "88"))
+	// A picture uploaded from the images field lands in the list as this server's media URL.
+	picture := filepath.Join(t.TempDir(), "photo.png")
+	if err := os.WriteFile(picture, testPNG(t, 77), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.run("upload image", chromedp.SetUploadFiles(`[data-test=image-file]`, []string{picture}, chromedp.ByQuery),
+		waitJS(`[...document.querySelectorAll('textarea')].some((x) => x.value.includes('/media/shop/'))`))
 	b.screenshot("product-editor")
 	var productURL string
 	b.run("save product", click(`[data-test=save-product]`),
@@ -331,6 +338,9 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	fmt.Sscanf(productURL[strings.LastIndex(productURL, "/")+1:], "%d", &productID)
 	p := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/products/%d", productID), nil)
 	skus := p["skus"].([]any)
+	if images, _ := p["images"].([]any); len(images) != 1 || !strings.Contains(fmt.Sprint(images[0]), e.ts.URL+"/media/shop/") {
+		t.Fatalf("the uploaded picture is not among the product's images: %v", p["images"])
+	}
 	if p["title"] != xssTitle || len(skus) != 6 || skus[0].(map[string]any)["price"] != float64(8800) || skus[0].(map[string]any)["code"] != "E2E-RED-S" ||
 		p["description"] != "<b>加厚面料</b>" {
 		t.Fatalf("the saved product: %v", p)

@@ -264,6 +264,7 @@ type testShop struct {
 	groupID      int64
 	promoterID   int64
 	withdrawalID int64
+	mediaID      int64
 	mod          modIDs
 
 	refundRequestID int64

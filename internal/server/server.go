@@ -24,10 +24,12 @@ import (
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
+	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
+	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
@@ -86,6 +88,9 @@ type Server struct {
 	Analytics *analytics.Service
 	// Sheets exports lists to XLSX and imports products and shipments.
 	Sheets *sheets.Service
+
+	// Media stores uploaded images and files in the blob store.
+	Media *media.Service
 
 	hotSessions hotSessionCache
 }
@@ -172,7 +177,10 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		}
 	})
 	s.Analytics = analytics.NewService(s.DB)
-	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, nil)
+	if err := s.buildMedia(); err != nil {
+		return err
+	}
+	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
@@ -190,6 +198,33 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.routes(opts.Extra)
+	return nil
+}
+
+// buildMedia opens the blob store (an S3-compatible bucket when
+// configured, else the local folder) and the media service, whose images
+// go to WeChat's image check and whose verdicts arrive as pushes.
+func (s *Server) buildMedia() error {
+	var store blob.Store
+	if s.cfg.S3Endpoint != "" {
+		st, err := blob.NewS3(blob.S3Config{Endpoint: s.cfg.S3Endpoint, Bucket: s.cfg.S3Bucket, Region: s.cfg.S3Region,
+			AccessKey: s.cfg.S3AccessKey, SecretKey: s.cfg.S3SecretKey, PathStyle: s.cfg.S3PathStyle, UseSSL: s.cfg.S3UseSSL,
+			PublicURL: s.cfg.S3PublicURL})
+		if err != nil {
+			return err
+		}
+		store = st
+	} else {
+		st, err := blob.NewLocal(s.cfg.BlobFolder())
+		if err != nil {
+			return err
+		}
+		store = st
+	}
+	s.Media = media.NewService(s.DB, store, s.cfg.PublicBase(), mediaRefs{s.DB}, s.log)
+	s.Media.SetChecker(mediaChecker{db: s.DB, shops: s.Shops, wechat: s.WeChat})
+	s.Media.RegisterJobs(s.Jobs)
+	s.Pushes.Handle(media.CheckEvent, s.Media.CheckPushed)
 	return nil
 }
 
@@ -288,6 +323,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
+	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

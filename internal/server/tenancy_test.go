@@ -86,6 +86,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.dealID
 	case strings.Contains(rt.Path, "/groups/"):
 		return a.groupID
+	case strings.Contains(rt.Path, "/media/"):
+		return a.mediaID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -105,7 +107,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
 		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
 		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
-		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
+		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/media", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 	} {
@@ -148,6 +150,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.dealID = e.newDeal(a, "甲拼团", false)
 		a.groupID, _ = e.openGroup(a.member, a.dealID, "tenancy-group")
 		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
+		a.mediaID = e.mustUpload(a.owner, testPNG(t, 99)).ID
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says

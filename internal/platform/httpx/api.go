@@ -40,6 +40,10 @@ type Route struct {
 	Status    int             // success status (default 200)
 	Query     []Param
 	BodyLimit int64 // 0 = DefaultBodyLimit
+	// RawBody routes read a binary body themselves (multipart uploads):
+	// it is not checked as text, and the document shows it as
+	// multipart/form-data with a file field.
+	RawBody bool
 	// Idempotent routes need an Idempotency-Key header; IdempotentOptional
 	// routes take one if sent (both documented).
 	Idempotent, IdempotentOptional bool
@@ -115,7 +119,7 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.BodyLimit > 0 {
 				r.Body = http.MaxBytesReader(w, r.Body, rt.BodyLimit)
 			}
-			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public {
+			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public && !rt.RawBody {
 				err = checkRawBody(r, rt.BodyLimit)
 			}
 			if err == nil {

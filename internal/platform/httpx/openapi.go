@@ -74,6 +74,12 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 	if rt.Consumes != "" {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Consumes: binaryMedia()}}
 	}
+	if rt.RawBody {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object", "required": []string{"file"},
+				"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"},
+					"kind": map[string]any{"type": "string"}}}}}}
+	}
 	switch rt.Access {
 	case Shop:
 		op["security"] = []map[string][]string{{"appid": {}}, {"member": {}}}

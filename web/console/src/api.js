@@ -28,7 +28,9 @@ export async function api(method, path, body, opts = {}) {
   if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey
   let payload
   if (body !== undefined) {
-    if (opts.contentType) {
+    if (opts.form) {
+      payload = body // FormData: the browser sets multipart/form-data with its boundary
+    } else if (opts.contentType) {
       headers['Content-Type'] = opts.contentType
       payload = body
     } else {

@@ -11,6 +11,8 @@
 //	POST /wxa/msg_sec_check
 //	POST /wxa/sec/order/upload_shipping_info (shipping info of payments made
 //	     at the pay sandbox connected with UsePayments)
+//	POST /wxa/media_check_async (results pushed by DeliverMediaChecks to the
+//	     target of SetPushTarget; MarkMediaRisky makes images risky)
 //	POST /wxa/getwxacodeunlimit (a real PNG drawn from the scene and page)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
@@ -50,6 +52,11 @@ type Sandbox struct {
 	paymentDelay time.Duration        // how long a payment stays invisible to them
 	shipments    map[string]*shipment // by transaction_id
 	codesDrawn   []DrawnCode          // getwxacodeunlimit calls answered with an image
+
+	mediaChecks map[string]*MediaCheck // media_check_async calls by trace_id
+	mediaOrder  []string               // their trace ids, oldest first
+	riskyMedia  []string               // URL parts that make an image risky
+	pushTargets map[string]PushTarget  // by appid
 }
 
 type app struct {
@@ -141,6 +148,9 @@ var apiRoutes = map[string]apiRoute{
 //	/sandbox/expire-tokens  {"appid"}                      → {}
 //	/sandbox/hang-next      {"path"}                       → {}
 //	/sandbox/shipping       {"appid"}                      → {"uploads":[ShippingUpload]}
+//	/sandbox/media-checks   {"appid"}                      → {"checks":[MediaCheck]}
+//	/sandbox/media-risky    {"url_part"}                   → {}
+//	/sandbox/media-deliver  {"appid","url"?,"token"?,"encoding_aes_key"?} → {"delivered"}
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sandbox/") {
 		s.serveControl(w, r)

@@ -29,7 +29,7 @@ export default {
     new: 'New product', editTitle: 'Edit product', specs: 'Specs', specName: 'Spec name', specValues: 'Values', addSpec: 'Add a spec',
     specValuesHint: 'Type a value and press Enter; separate several with commas', skuGrid: 'SKUs', batch: 'Set all', apply: 'Apply to all',
     noSpecs: 'Without specs the product has one SKU', created: 'Product created', putOn: 'On the shelf', putOff: 'Off the shelf', deleteConfirm: 'Move this product to the bin?',
-    onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line',
+    onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line', uploadImage: 'Upload an image', imageUploaded: 'Image uploaded',
   },
   category: { name: 'Name', parent: 'Parent', top: 'Top level', add: 'Add category', addChild: 'Add subcategory', deleteConfirm: 'Delete this category?' },
   parcel: { title: 'Parcels', split: 'Split into packages', package: 'Package {n}', add: 'Add a package', noNews: 'No news from the carrier yet', notFollowed: 'Routes are not followed (no 快递100 account configured)',

@@ -32,7 +32,7 @@ export default {
     new: '新建商品', editTitle: '编辑商品', specs: '规格', specName: '规格名', specValues: '规格值', addSpec: '添加规格',
     specValuesHint: '输入规格值后回车，多个值用逗号分隔', skuGrid: '规格明细（SKU）', batch: '批量设置', apply: '应用到全部',
     noSpecs: '不设规格时为单一 SKU', created: '商品已创建', putOn: '已上架', putOff: '已下架', deleteConfirm: '确定把该商品移入回收站？',
-    onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址',
+    onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址', uploadImage: '上传图片', imageUploaded: '图片已上传',
   },
   category: { name: '分类名称', parent: '上级分类', top: '顶级分类', add: '添加分类', addChild: '添加子分类', deleteConfirm: '确定删除该分类？' },
   parcel: { title: '包裹与物流', split: '拆分包裹发货', package: '包裹 {n}', add: '添加包裹', noNews: '暂无物流信息', notFollowed: '未配置快递100，不跟踪物流轨迹',
