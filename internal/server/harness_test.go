@@ -50,6 +50,7 @@ type env struct {
 	ts      *httptest.Server
 	sandbox *sandbox.Sandbox
 	pay     *paysandbox.Sandbox
+	payURL  string // where the pay sandbox serves
 	logs    *syncBuffer
 	dsn     string
 	extra   http.Header // added to every request
@@ -101,7 +102,7 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	}
 	t.Cleanup(func() { srv.Close() })
 	serve(t, srv, ts)
-	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, logs: logs, dsn: dsn}
+	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, payURL: payServer.URL, logs: logs, dsn: dsn}
 }
 
 // serve runs srv.Serve (with its background loops) on ts's loopback

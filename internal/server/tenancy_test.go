@@ -57,6 +57,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.ownerID
 	case strings.Contains(rt.Path, "/members/"):
 		return a.memberID
+	case strings.Contains(rt.Path, "/pay-providers/"):
+		return 1 // operator-level, not a shop's: shop staff are refused by permission
 	case strings.Contains(rt.Path, "/shops/"), strings.HasPrefix(rt.Path, "/webhooks/"):
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
