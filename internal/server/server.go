@@ -20,6 +20,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/aftersale"
+	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
@@ -62,9 +63,11 @@ type Server struct {
 	// Providers are the WeChat Pay service providers shops in partner mode pay through.
 	Providers *payprovider.Service
 	Accounts  *account.Service
-	Members   *member.Service
-	Catalog   *catalog.Service
-	Jobs      *jobs.Queue
+	// Agencies are the agency logins' grants of shops.
+	Agencies *agency.Service
+	Members  *member.Service
+	Catalog  *catalog.Service
+	Jobs     *jobs.Queue
 
 	// Moderation checks buyers' and staff's text and runs the review queues.
 	Moderation *moderation.Service
@@ -134,6 +137,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Providers = payprovider.NewService(s.DB, box)
 	s.Shops.Providers = s.Providers
 	s.Accounts = account.NewService(s.DB, s.Sessions)
+	s.Agencies = agency.NewService(s.DB, s.Accounts, s.Shops, s.log)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
@@ -255,6 +259,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
+	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
