@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/wechatpay"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
@@ -133,6 +134,13 @@ func TestPartnerPayEndToEnd(t *testing.T) {
 		}
 		if st := e.orderStatus(a.owner, a.orderID); st != "refunded" {
 			t.Fatalf("B's payment changed A's order to %s", st)
+		}
+		// A's trade bill is its sub-merchant's alone: B's payment, at the
+		// same provider, is not a difference of A's.
+		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+		rep := e.must(a.owner, 201, "POST", "/admin/api/v1/reconciliations", map[string]any{"date": today})
+		if rep["status"] != "matched" || rep["wechat_paid"] != float64(9900) || rep["wechat_refund"] != float64(9900) {
+			t.Fatalf("A's reconciliation: %v", rep)
 		}
 	})
 }
