@@ -188,6 +188,7 @@ func (s *Sandbox) keyMode() KeyMode {
 // with {"error"} on bad input):
 //
 //	/sandbox/pay/merchant             {"mchid"?,"appid"?}                  → Credentials
+//	/sandbox/pay/sub-merchant         {"sp_mchid","sub_mchid","sub_appids"} → {}   (a service provider's sub-merchant)
 //	/sandbox/pay/platform             {}                                   → Platform
 //	/sandbox/pay/key-mode             {"mode"}                             → {}
 //	/sandbox/pay/rotate-platform-cert {}                                   → Platform
