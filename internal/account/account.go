@@ -205,6 +205,50 @@ func (s *Service) UpdateStaff(ctx context.Context, shopID, id int64, u StaffUpda
 	return cur, nil
 }
 
+// UpdateAgency applies u (name, disabled, password; never the role) to
+// agency account id. Disabling it or resetting its password ends its
+// sessions.
+func (s *Service) UpdateAgency(ctx context.Context, id int64, u StaffUpdate) (Account, error) {
+	cur, err := s.Get(ctx, 0, id)
+	if errs.Is(err, "account_not_found") || err == nil && cur.Role != auth.RoleAgency {
+		return Account{}, errs.E(errs.NotFound, "agency_not_found", "no such agency account")
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	var v errs.Validator
+	if u.DisplayName != nil {
+		v.Check(len([]rune(*u.DisplayName)) <= 40, "display_name", "must be at most 40 characters")
+		cur.DisplayName = strings.TrimSpace(*u.DisplayName)
+	}
+	if u.Password != nil {
+		checkPassword(&v, "password", *u.Password)
+	}
+	v.Check(u.Role == nil, "role", "an agency account's role cannot change")
+	if err := v.Err(); err != nil {
+		return Account{}, err
+	}
+	if u.Disabled != nil {
+		cur.Disabled = *u.Disabled
+	}
+	_, err = s.db.Exec(ctx, `UPDATE accounts SET display_name = ?, disabled = ?, updated_at = ? WHERE id = ? AND role = 'agency'`,
+		cur.DisplayName, cur.Disabled, db.Now(), id)
+	if err != nil {
+		return Account{}, errs.Wrap("update agency", err)
+	}
+	if u.Password != nil {
+		if err := s.setPassword(ctx, id, *u.Password); err != nil {
+			return Account{}, err
+		}
+	}
+	if cur.Disabled || u.Password != nil {
+		if _, err := s.sessions.RevokeSubject(ctx, session.Staff, id); err != nil {
+			return Account{}, err
+		}
+	}
+	return cur, nil
+}
+
 func (s *Service) setPassword(ctx context.Context, id int64, password string) error {
 	hash, err := HashPassword(password)
 	if err != nil {

@@ -69,6 +69,16 @@ func (s *Service) CreateAccount(ctx context.Context, n account.NewAccount) (acco
 	return a, err
 }
 
+// UpdateAccount renames, disables or enables agency account id, or resets
+// its password, as operator actorID.
+func (s *Service) UpdateAccount(ctx context.Context, actorID, id int64, u account.StaffUpdate) (account.Account, error) {
+	a, err := s.accounts.UpdateAgency(ctx, id, u)
+	if err == nil {
+		s.log.Info("agency account changed", "account", id, "disabled", a.Disabled, "password_reset", u.Password != nil, "by", actorID)
+	}
+	return a, err
+}
+
 // List returns a page of agency accounts, oldest first.
 func (s *Service) List(ctx context.Context, after int64, limit int) ([]account.Account, error) {
 	return s.accounts.ListRole(ctx, auth.RoleAgency, after, limit)

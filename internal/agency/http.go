@@ -31,6 +31,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Create an agency account: one login for the shops granted to it (operators)", Request: NewAgency{},
 		Response: account.Account{}, Status: http.StatusCreated, Handler: h.create})
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/agencies/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+		Summary: "Rename, disable or enable an agency account, or reset its password (disabling or a reset ends its sessions at once; operators)",
+		Request: AgencyUpdate{}, Response: account.Account{}, Handler: h.update})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/agencies/{id}/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "The shops granted to an agency account, by shop id (operators)", Query: httpx.PageParams(),
 		Response: httpx.Page[Grant]{}, Handler: h.grants})
@@ -71,6 +74,27 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, err := h.Svc.CreateAccount(r.Context(), account.NewAccount{Username: in.Username, DisplayName: in.DisplayName, Password: in.Password})
 	return httpx.Respond(w, http.StatusCreated, a, err)
+}
+
+// AgencyUpdate changes an agency account; nil fields stay as they are.
+type AgencyUpdate struct {
+	DisplayName *string `json:"display_name,omitempty"`
+	Disabled    *bool   `json:"disabled,omitempty"`
+	Password    *string `json:"password,omitempty" doc:"a new password; ends the account's sessions"`
+}
+
+func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in AgencyUpdate
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	st, _ := auth.StaffFrom(r.Context())
+	a, err := h.Svc.UpdateAccount(r.Context(), st.AccountID, id, account.StaffUpdate{DisplayName: in.DisplayName, Disabled: in.Disabled, Password: in.Password})
+	return httpx.Respond(w, http.StatusOK, a, err)
 }
 
 func (h *Handlers) grants(w http.ResponseWriter, r *http.Request) error {

@@ -135,5 +135,16 @@ func TestAgencyActsOnlyOnItsShops(t *testing.T) {
 		if list := e.mustList(op, "/admin/api/v1/agencies"); len(list) != 1 || list[0]["username"] != "agency_one" {
 			t.Fatalf("agencies: %v", list)
 		}
+		// Disabling the account ends its sessions at once.
+		if a := e.must(op, 200, "PATCH", fmt.Sprintf("/admin/api/v1/agencies/%d", agID), map[string]any{"disabled": true}); a["disabled"] != true {
+			t.Fatalf("disable: %v", a)
+		}
+		if r := e.do(inB, "GET", "/admin/api/v1/orders", nil); r.status != 401 {
+			t.Fatalf("a disabled agency's session: %d %s", r.status, r.body)
+		}
+		if r := e.do(op, "PATCH", fmt.Sprintf("/admin/api/v1/agencies/%d", a.ownerID), map[string]any{"disabled": true}); r.status != 404 {
+			t.Fatalf("disabling a shop owner through the agency route: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "GET", "/admin/api/v1/shop", nil)
 	})
 }
