@@ -53,13 +53,13 @@ type NewAccount struct {
 	Role        auth.Role `json:"role" doc:"owner, operations, service (客服, customer service) or finance; operator for the deployment's operators"`
 }
 
-func (n NewAccount) validate(operator bool) error {
+func (n NewAccount) validate(noShop bool) error {
 	var v errs.Validator
 	v.Check(usernamePattern.MatchString(n.Username), "username", "must be 3 to 40 letters, digits or _.@-")
 	v.Check(len([]rune(n.DisplayName)) <= 40, "display_name", "must be at most 40 characters")
 	checkPassword(&v, "password", n.Password)
-	if operator {
-		v.Check(n.Role == auth.RoleOperator, "role", "must be operator")
+	if noShop {
+		v.Check(n.Role == auth.RoleOperator || n.Role == auth.RoleAgency, "role", "must be operator")
 	} else {
 		v.Check(auth.ValidShopRole(n.Role), "role", "must be owner, operations, service or finance")
 	}
@@ -78,6 +78,24 @@ func (s *Service) CreateOperator(ctx context.Context, n NewAccount) (Account, er
 		return Account{}, err
 	}
 	return s.insert(ctx, 0, n)
+}
+
+// CreateAgency adds an agency account: it belongs to no shop and acts on
+// the shops operators grant it (package agency).
+func (s *Service) CreateAgency(ctx context.Context, n NewAccount) (Account, error) {
+	n.Role = auth.RoleAgency
+	if err := n.validate(true); err != nil {
+		return Account{}, err
+	}
+	return s.insert(ctx, 0, n)
+}
+
+// ListRole returns a page of the accounts with role that belong to no shop
+// (operators or agencies), oldest first: ids above after, up to limit+1.
+func (s *Service) ListRole(ctx context.Context, role auth.Role, after int64, limit int) ([]Account, error) {
+	out, err := db.All(ctx, s.db, scanAccount, `SELECT `+accountColumns+` FROM accounts WHERE shop_id IS NULL AND role = ? AND id > ?
+		ORDER BY id LIMIT ?`, role, after, limit+1)
+	return out, errs.Wrap("list accounts", err)
 }
 
 // CreateStaff adds a staff account to shopID.
@@ -180,6 +198,50 @@ func (s *Service) UpdateStaff(ctx context.Context, shopID, id int64, u StaffUpda
 		}
 	}
 	if cur.Disabled || u.Password != nil || u.Role != nil {
+		if _, err := s.sessions.RevokeSubject(ctx, session.Staff, id); err != nil {
+			return Account{}, err
+		}
+	}
+	return cur, nil
+}
+
+// UpdateAgency applies u (name, disabled, password; never the role) to
+// agency account id. Disabling it or resetting its password ends its
+// sessions.
+func (s *Service) UpdateAgency(ctx context.Context, id int64, u StaffUpdate) (Account, error) {
+	cur, err := s.Get(ctx, 0, id)
+	if errs.Is(err, "account_not_found") || err == nil && cur.Role != auth.RoleAgency {
+		return Account{}, errs.E(errs.NotFound, "agency_not_found", "no such agency account")
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	var v errs.Validator
+	if u.DisplayName != nil {
+		v.Check(len([]rune(*u.DisplayName)) <= 40, "display_name", "must be at most 40 characters")
+		cur.DisplayName = strings.TrimSpace(*u.DisplayName)
+	}
+	if u.Password != nil {
+		checkPassword(&v, "password", *u.Password)
+	}
+	v.Check(u.Role == nil, "role", "an agency account's role cannot change")
+	if err := v.Err(); err != nil {
+		return Account{}, err
+	}
+	if u.Disabled != nil {
+		cur.Disabled = *u.Disabled
+	}
+	_, err = s.db.Exec(ctx, `UPDATE accounts SET display_name = ?, disabled = ?, updated_at = ? WHERE id = ? AND role = 'agency'`,
+		cur.DisplayName, cur.Disabled, db.Now(), id)
+	if err != nil {
+		return Account{}, errs.Wrap("update agency", err)
+	}
+	if u.Password != nil {
+		if err := s.setPassword(ctx, id, *u.Password); err != nil {
+			return Account{}, err
+		}
+	}
+	if cur.Disabled || u.Password != nil {
 		if _, err := s.sessions.RevokeSubject(ctx, session.Staff, id); err != nil {
 			return Account{}, err
 		}

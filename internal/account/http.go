@@ -106,7 +106,7 @@ func (h *Handlers) me(w http.ResponseWriter, r *http.Request) error {
 // ownShop is the shop an account belongs to (0 for operators, whatever shop
 // they act on).
 func ownShop(st auth.Staff) int64 {
-	if st.Role == auth.RoleOperator {
+	if st.Role == auth.RoleOperator || st.Agency {
 		return 0
 	}
 	return st.ShopID

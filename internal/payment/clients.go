@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/payprovider"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/jobs"
 	"github.com/kaidian/kaidian/internal/platform/paycerts"
@@ -30,26 +31,44 @@ type Shops interface {
 	Secrets(ctx context.Context, id int64) (shop.Secrets, error)
 }
 
+// Providers gives payments a WeChat Pay service provider and its keys, for
+// shops in partner mode.
+type Providers interface {
+	Cached(ctx context.Context, id int64) (payprovider.Provider, error)
+	Secrets(ctx context.Context, id int64) (payprovider.Secrets, error)
+}
+
 // clients builds one WeChat Pay client per shop from its settings, and
-// rebuilds it when the shop changes. Each client trusts the platform
+// rebuilds it when the shop (or, in partner mode, its service provider)
+// changes. A partner-mode shop's client signs with the provider's keys and
+// acts for the shop's sub_mchid; its platform certificates are kept under
+// the shop like a direct merchant's. Each client trusts the platform
 // certificate set by hand in the shop settings (if any), the certificates
 // downloaded from WeChat (kept in the database by certs) and the WeChat Pay
 // public key (if set); a message signed with an unknown certificate serial
 // makes it download the certificates again (at most once a minute per
 // shop).
 type clients struct {
-	shops   Shops
-	certs   *paycerts.Store
-	log     *slog.Logger
-	baseURL string
-	http    *http.Client
-	mu      sync.Mutex
-	byShop  map[int64]cachedClient
+	shops     Shops
+	providers Providers
+	certs     *paycerts.Store
+	log       *slog.Logger
+	baseURL   string
+	http      *http.Client
+	mu        sync.Mutex
+	byShop    map[int64]cachedClient
 }
 
 type cachedClient struct {
 	client  *wechatpay.Client
-	version time.Time
+	version version
+}
+
+// version is what a client was built from: the shop's and (partner mode)
+// its provider's last change.
+type version struct {
+	shop, provider time.Time
+	providerID     int64
 }
 
 func (c *clients) get(ctx context.Context, shopID int64) (*wechatpay.Client, shop.Shop, error) {
@@ -60,18 +79,28 @@ func (c *clients) get(ctx context.Context, shopID int64) (*wechatpay.Client, sho
 	if err := sh.CanTakePayments(); err != nil {
 		return nil, sh, err
 	}
+	ver := version{shop: sh.UpdatedAt}
+	var sp payprovider.Provider
+	if sh.Partner() {
+		if sp, err = c.providers.Cached(ctx, sh.PayProviderID); errs.Is(err, "pay_provider_not_found") {
+			return nil, sh, errNotConfigured
+		} else if err != nil {
+			return nil, sh, err
+		}
+		ver.provider, ver.providerID = sp.UpdatedAt, sp.ID
+	}
 	c.mu.Lock()
 	cached, ok := c.byShop[shopID]
 	c.mu.Unlock()
-	if ok && cached.version.Equal(sh.UpdatedAt) {
+	if ok && cached.version == ver {
 		return cached.client, sh, nil
 	}
-	client, err := c.build(ctx, sh)
+	client, err := c.build(ctx, sh, sp)
 	if err != nil {
 		return nil, sh, err
 	}
 	c.mu.Lock()
-	c.byShop[shopID] = cachedClient{client: client, version: sh.UpdatedAt}
+	c.byShop[shopID] = cachedClient{client: client, version: ver}
 	c.mu.Unlock()
 	return client, sh, nil
 }
@@ -79,24 +108,65 @@ func (c *clients) get(ctx context.Context, shopID int64) (*wechatpay.Client, sho
 var errNotConfigured = errs.E(errs.Conflict, "wechatpay_not_configured",
 	"the shop's WeChat Pay settings are incomplete or malformed (merchant id, certificate serial, private key, APIv3 key; platform certificate or public key if set)")
 
-func (c *clients) build(ctx context.Context, sh shop.Shop) (*wechatpay.Client, error) {
+// payKeys are the keys a client signs and verifies with: the shop's own
+// (direct mode) or its service provider's (partner mode).
+type payKeys struct {
+	merchant wechatpay.Merchant
+	trust    shopKeys
+}
+
+// keysOf reads the keys of sh (sp is its provider in partner mode).
+func (c *clients) keysOf(ctx context.Context, sh shop.Shop, sp payprovider.Provider) (payKeys, error) {
+	if sh.Partner() {
+		return c.partnerKeys(ctx, sh, sp)
+	}
 	sec, err := c.shops.Secrets(ctx, sh.ID)
 	if err != nil {
-		return nil, err
+		return payKeys{}, err
 	}
 	if sh.MchID == "" || sh.MchCertSerial == "" || sec.MchPrivateKey == "" || len(sec.APIv3Key) != 32 {
-		return nil, errNotConfigured
+		return payKeys{}, errNotConfigured
 	}
 	key, err := wechatpay.ParsePrivateKey(sec.MchPrivateKey)
 	if err != nil {
-		return nil, errNotConfigured
+		return payKeys{}, errNotConfigured
 	}
-	keys, err := shopKeysOf(sh, sec)
+	trust, err := shopKeysOf(sec.PlatformCert, sec.PayPublicKey, sh.PayPublicKeyID)
+	m := wechatpay.Merchant{MchID: sh.MchID, AppID: sh.AppID, CertSerial: sh.MchCertSerial, PrivateKey: key, APIv3Key: []byte(sec.APIv3Key)}
+	return payKeys{merchant: m, trust: trust}, err
+}
+
+// partnerKeys are the provider's keys acting for the shop's sub_mchid.
+// Buyers pay in the shop's own mini program: its appid is the sub_appid,
+// unless it is the provider's own (sp_appid), when they pay as sp_openid.
+func (c *clients) partnerKeys(ctx context.Context, sh shop.Shop, sp payprovider.Provider) (payKeys, error) {
+	sec, err := c.providers.Secrets(ctx, sp.ID)
+	if err != nil {
+		return payKeys{}, err
+	}
+	if sh.SubMchID == "" || sp.MchCertSerial == "" || sec.MchPrivateKey == "" || len(sec.APIv3Key) != 32 {
+		return payKeys{}, errNotConfigured
+	}
+	key, err := wechatpay.ParsePrivateKey(sec.MchPrivateKey)
+	if err != nil {
+		return payKeys{}, errNotConfigured
+	}
+	trust, err := shopKeysOf(sec.PlatformCert, sec.PayPublicKey, sp.PayPublicKeyID)
+	m := wechatpay.Merchant{MchID: sp.SpMchID, AppID: sp.SpAppID, CertSerial: sp.MchCertSerial, PrivateKey: key,
+		APIv3Key: []byte(sec.APIv3Key), SubMchID: sh.SubMchID}
+	if sh.AppID != sp.SpAppID {
+		m.SubAppID = sh.AppID
+	}
+	return payKeys{merchant: m, trust: trust}, err
+}
+
+func (c *clients) build(ctx context.Context, sh shop.Shop, sp payprovider.Provider) (*wechatpay.Client, error) {
+	pk, err := c.keysOf(ctx, sh, sp)
 	if err != nil {
 		return nil, err
 	}
-	m := wechatpay.Merchant{MchID: sh.MchID, AppID: sh.AppID, CertSerial: sh.MchCertSerial, PrivateKey: key, APIv3Key: []byte(sec.APIv3Key)}
-	client := wechatpay.NewClient(c.baseURL, m, nil, c.http)
+	keys := pk.trust
+	client := wechatpay.NewClient(c.baseURL, pk.merchant, nil, c.http)
 	downloaded, err := c.downloaded(ctx, sh.ID, keys, client)
 	if err != nil {
 		return nil, err
@@ -147,21 +217,21 @@ type shopKeys struct {
 	pub    *rsa.PublicKey
 }
 
-func shopKeysOf(sh shop.Shop, sec shop.Secrets) (shopKeys, error) {
+func shopKeysOf(platformCert, payPublicKey, payPublicKeyID string) (shopKeys, error) {
 	var k shopKeys
-	if sec.PlatformCert != "" {
-		cert, err := wechatpay.ParseCertificate(sec.PlatformCert)
+	if platformCert != "" {
+		cert, err := wechatpay.ParseCertificate(platformCert)
 		if err != nil {
 			return k, errNotConfigured
 		}
 		k.manual = append(k.manual, cert)
 	}
-	if sec.PayPublicKey != "" && sh.PayPublicKeyID != "" {
-		pub, err := wechatpay.ParsePublicKey(sec.PayPublicKey)
+	if payPublicKey != "" && payPublicKeyID != "" {
+		pub, err := wechatpay.ParsePublicKey(payPublicKey)
 		if err != nil {
 			return k, errNotConfigured
 		}
-		k.pubID, k.pub = sh.PayPublicKeyID, pub
+		k.pubID, k.pub = payPublicKeyID, pub
 	}
 	return k, nil
 }
@@ -198,14 +268,16 @@ func (s *Service) refreshShopCertificates(ctx context.Context, shopID int64) err
 	if err != nil {
 		return err
 	}
-	sec, err := s.clients.shops.Secrets(ctx, shopID)
+	var sp payprovider.Provider
+	if sh.Partner() {
+		if sp, err = s.clients.providers.Cached(ctx, sh.PayProviderID); err != nil {
+			return err
+		}
+	}
+	pk, err := s.clients.keysOf(ctx, sh, sp)
 	if err != nil {
 		return err
 	}
-	keys, err := shopKeysOf(sh, sec)
-	if err != nil {
-		return err
-	}
-	client.SetVerifier(keys.verifier(certs))
+	client.SetVerifier(pk.trust.verifier(certs))
 	return nil
 }

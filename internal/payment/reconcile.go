@@ -322,7 +322,7 @@ func (s *Service) reconcileDue(ctx context.Context, _ jobs.Job) error {
 		return nil
 	}
 	yesterday := now.AddDate(0, 0, -1)
-	rows, err := s.db.Query(ctx, `SELECT id FROM shops WHERE mch_id <> '' AND disabled = FALSE AND subject_type <> 'personal'
+	rows, err := s.db.Query(ctx, `SELECT id FROM shops WHERE (mch_id <> '' OR pay_mode = 'partner') AND disabled = FALSE AND subject_type <> 'personal'
 		AND id NOT IN (SELECT shop_id FROM reconciliations WHERE bill_date = ? AND status <> 'failed')`, yesterday.Format(time.DateOnly))
 	if err != nil {
 		return err

@@ -243,7 +243,7 @@ func refundNotifyPath(shopID int64) string {
 // RefundNotify handles a refund notification from WeChat Pay: verified,
 // decrypted, matched to our refund and settled once.
 func (s *Service) RefundNotify(ctx context.Context, shopID int64, r *http.Request) error {
-	client, sh, err := s.clients.get(ctx, shopID)
+	client, _, err := s.clients.get(ctx, shopID)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (s *Service) RefundNotify(ctx context.Context, shopID int64, r *http.Reques
 	if err != nil {
 		return err
 	}
-	if rn.MchID != sh.MchID {
+	if !client.OwnsRefund(rn) {
 		return errMismatch
 	}
 	err = s.settleRefund(ctx, shopID, rn.OutRefundNo, rn.RefundStatus, rn.RefundID, "")

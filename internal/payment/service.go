@@ -63,7 +63,7 @@ type alarms struct {
 func (s *Service) LateRefundSuccesses() int64 { return s.alarms.lateRefundSuccess.Load() }
 
 // NewService returns the payment service.
-func NewService(d *db.DB, shops Shops, orders *order.Service, members OpenIDs, cfg Config, log *slog.Logger) *Service {
+func NewService(d *db.DB, shops Shops, providers Providers, orders *order.Service, members OpenIDs, cfg Config, log *slog.Logger) *Service {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -71,7 +71,7 @@ func NewService(d *db.DB, shops Shops, orders *order.Service, members OpenIDs, c
 		cfg.QueryAfter = time.Minute
 	}
 	return &Service{db: d, orders: orders, members: members, cfg: cfg, log: log, now: time.Now,
-		clients: &clients{shops: shops, certs: paycerts.New(d, log), log: log, baseURL: cfg.APIBase, http: cfg.HTTP, byShop: map[int64]cachedClient{}}}
+		clients: &clients{shops: shops, providers: providers, certs: paycerts.New(d, log), log: log, baseURL: cfg.APIBase, http: cfg.HTTP, byShop: map[int64]cachedClient{}}}
 }
 
 // NotifyPath is where WeChat Pay posts a shop's payment notifications.
@@ -189,7 +189,7 @@ func (s *Service) Notify(ctx context.Context, shopID int64, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.apply(ctx, sh, tx, n.ID, n.EventType)
+	return s.apply(ctx, client, sh, tx, n.ID, n.EventType)
 }
 
 // errMismatch marks a verified notification or query result that does not
@@ -198,8 +198,13 @@ var errMismatch = errors.New("payment does not match the order")
 
 // apply brings an order up to date with WeChat's view of its payment.
 // eventID names what told us (a notification's id, or a query).
-func (s *Service) apply(ctx context.Context, sh shop.Shop, tx wechatpay.Transaction, eventID, eventType string) error {
-	if tx.AppID != sh.AppID || tx.MchID != sh.MchID {
+//
+// The payment must be of the shop's merchant as client knows it: its appid
+// and mchid, or in partner mode the provider's sp_mchid and sp_appid, the
+// shop's sub_mchid and its sub_appid. A verified payment of another
+// merchant, or of another sub-merchant of the same provider, is refused.
+func (s *Service) apply(ctx context.Context, client *wechatpay.Client, sh shop.Shop, tx wechatpay.Transaction, eventID, eventType string) error {
+	if !client.Owns(tx) {
 		s.log.Error("payment for another merchant", "shop", sh.ID, "out_trade_no", tx.OutTradeNo)
 		return errMismatch
 	}
@@ -302,7 +307,7 @@ func (s *Service) queryPayment(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	if tx.TradeState == "SUCCESS" {
-		return s.apply(ctx, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
+		return s.apply(ctx, client, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
 	}
 	if s.now().After(o.PayDeadline.Add(time.Minute)) {
 		return nil // the auto-cancel job takes it from here
@@ -348,7 +353,7 @@ var errOrderPaid = errs.E(errs.Conflict, "order_paid", "the order was paid meanw
 func (s *Service) foundPaid(ctx context.Context, client *wechatpay.Client, sh shop.Shop, o order.Order) error {
 	tx, err := client.QueryOrder(ctx, o.OrderNo)
 	if err == nil && tx.TradeState == "SUCCESS" {
-		err = s.apply(ctx, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
+		err = s.apply(ctx, client, sh, tx, "query:"+tx.TransactionID, "QUERY.SUCCESS")
 	}
 	if err != nil || tx.TradeState != "SUCCESS" {
 		s.log.Warn("order found paid at WeChat on cancel; the query job applies it", "shop", sh.ID, "order", o.ID, "err", fmt.Sprint(err))

@@ -149,6 +149,9 @@ func (s *Server) staffGuard(r *http.Request, perm auth.Permission) (*http.Reques
 	if err != nil {
 		return r, err
 	}
+	if st.Role == auth.RoleAgency {
+		return s.agencyGuard(r, st, perm)
+	}
 	if perm != "" && !st.Role.Can(perm) {
 		return r, errs.E(errs.Forbidden, "permission_denied", "your role may not do this ("+string(perm)+")")
 	}
@@ -159,6 +162,38 @@ func (s *Server) staffGuard(r *http.Request, perm auth.Permission) (*http.Reques
 	}
 	if perm != "" && perm != auth.PermShops && st.ShopID == 0 {
 		return r, errs.E(errs.Invalid, "shop_required", "operators choose the shop to act on with the X-Shop-Id header")
+	}
+	return r.WithContext(auth.WithStaff(r.Context(), st)), nil
+}
+
+// agencyGuard admits an agency login: X-Shop-Id must name a shop granted
+// to it (else 403 shop_not_granted, whether or not the shop exists), which
+// it then acts on with the role granted there. Without X-Shop-Id it may
+// only do what needs no shop (who am I, my shops, log out).
+func (s *Server) agencyGuard(r *http.Request, st auth.Staff, perm auth.Permission) (*http.Request, error) {
+	st.Agency = true
+	if v := r.Header.Get("X-Shop-Id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return r, errs.Field("X-Shop-Id", "invalid_shop", "X-Shop-Id must be a shop id")
+		}
+		role, ok, err := s.Agencies.RoleIn(r.Context(), st.AccountID, id)
+		if err != nil {
+			return r, err
+		}
+		if !ok {
+			return r, errs.E(errs.Forbidden, "shop_not_granted", "this login may not act on that shop")
+		}
+		st.ShopID, st.Role = id, role
+	}
+	if perm != "" && st.ShopID == 0 {
+		if perm == auth.PermShops {
+			return r, errs.E(errs.Forbidden, "permission_denied", "your role may not do this ("+string(perm)+")")
+		}
+		return r, errs.E(errs.Invalid, "shop_required", "choose the shop to act on with the X-Shop-Id header (GET /admin/api/v1/me/shops lists them)")
+	}
+	if perm != "" && !st.Role.Can(perm) {
+		return r, errs.E(errs.Forbidden, "permission_denied", "your role may not do this ("+string(perm)+")")
 	}
 	return r.WithContext(auth.WithStaff(r.Context(), st)), nil
 }

@@ -52,6 +52,7 @@ type env struct {
 	sandbox *sandbox.Sandbox
 	pay     *paysandbox.Sandbox
 	parcels *kdsandbox.Sandbox // 快递100
+	payURL  string             // where the pay sandbox serves
 	logs    *syncBuffer
 	dsn     string
 	extra   http.Header // added to every request
@@ -107,7 +108,7 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	}
 	t.Cleanup(func() { srv.Close() })
 	serve(t, srv, ts)
-	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, parcels: parcels, logs: logs, dsn: dsn}
+	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, parcels: parcels, payURL: payServer.URL, logs: logs, dsn: dsn}
 }
 
 // serve runs srv.Serve (with its background loops) on ts's loopback

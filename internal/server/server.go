@@ -20,6 +20,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/aftersale"
+	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
@@ -29,6 +30,7 @@ import (
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
+	"github.com/kaidian/kaidian/internal/payprovider"
 	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
@@ -64,7 +66,11 @@ type Server struct {
 	Limiter  *ratelimit.Limiter
 	WeChat   *wechat.Client
 	Shops    *shop.Service
-	Accounts *account.Service
+	// Providers are the WeChat Pay service providers shops in partner mode pay through.
+	Providers *payprovider.Service
+	Accounts  *account.Service
+	// Agencies are the agency logins' grants of shops.
+	Agencies *agency.Service
 	Members  *member.Service
 	Catalog  *catalog.Service
 	Jobs     *jobs.Queue
@@ -143,7 +149,10 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.WeChat = wechat.NewClient(s.cfg.WeChatAPI, opts.HTTPClient, &wechatTokens{db: s.DB})
 	s.Shops = shop.NewService(s.DB, box)
 	s.Shops.NoPublicURL = s.cfg.PublicURL == "" && opts.RequirePublicURL // serve: see checkPublicURL
+	s.Providers = payprovider.NewService(s.DB, box)
+	s.Shops.Providers = s.Providers
 	s.Accounts = account.NewService(s.DB, s.Sessions)
+	s.Agencies = agency.NewService(s.DB, s.Accounts, s.Shops, s.log)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
@@ -151,7 +160,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Orders = order.NewService(s.DB, s.Shops)
 	s.Orders.SetLogger(s.log)
 	s.Orders.RegisterJobs(s.Jobs)
-	s.Payments = payment.NewService(s.DB, s.Shops, s.Orders, s.Members,
+	s.Payments = payment.NewService(s.DB, s.Shops, s.Providers, s.Orders, s.Members,
 		payment.Config{APIBase: s.cfg.WeChatPayAPI, PublicURL: s.cfg.PublicBase(), HTTP: opts.HTTPClient,
 			QueryAfter: s.cfg.PayQueryAfter}, s.log)
 	s.Payments.RegisterJobs(s.Jobs)
@@ -248,7 +257,7 @@ func (s *Server) checkPublicURL(ctx context.Context, required bool) error {
 		return nil
 	}
 	var paying int
-	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM shops WHERE mch_id <> ''`).Scan(&paying); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM shops WHERE mch_id <> '' OR pay_mode = 'partner'`).Scan(&paying); err != nil {
 		return fmt.Errorf("count shops with WeChat Pay: %w", err)
 	}
 	switch {
@@ -310,6 +319,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
+	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
+	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)

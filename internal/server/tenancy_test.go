@@ -60,6 +60,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.ownerID
 	case strings.Contains(rt.Path, "/members/"):
 		return a.memberID
+	case strings.Contains(rt.Path, "/pay-providers/"), strings.Contains(rt.Path, "/agencies/"):
+		return 1 // operator-level, not a shop's: shop staff and agencies are refused by permission
 	case strings.Contains(rt.Path, "/shops/"), strings.HasPrefix(rt.Path, "/webhooks/"):
 		return a.id
 	case strings.Contains(rt.Path, "/aftersales/"):
@@ -129,13 +131,17 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 }
 
 // TestShopsAreIsolatedOnEveryRoute sends every route that exists, as shop
-// B's owner and as shop B's buyer, at shop A's resources. None may succeed,
-// no list may show A's data, and A must be unchanged afterwards.
+// B's owner, as shop B's buyer and as an agency login that owns B (acting
+// in B, and naming A in X-Shop-Id, which it was not granted), at shop A's
+// resources. None may succeed, no list may show A's data, and A must be
+// unchanged afterwards.
 func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		op := e.operator()
 		a := e.newShop(op, "甲", "enterprise")
 		b := e.newShop(op, "乙", "enterprise")
+		agency, _ := e.newAgency(op, "agency_of_b", map[int64]string{b.id: "owner"})
+		agencyNamingA := e.staffLogin("agency_of_b", "agency-pass-1") // a session of its own: each attacker logs out
 		gone := e.must(a.owner, 201, "POST", "/admin/api/v1/products", productBody(a.categoryID, "甲回收站商品", false))
 		deleted := int64(gone["id"].(float64))
 		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/products/%d", deleted), nil)
@@ -168,7 +174,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			t.Errorf("B's buyer ordered A's SKU: %d %s", r.status, r.body)
 		}
 		for _, rt := range selfRoutesLast(e.srv.API.Routes()) {
-			attackers := []caller{b.owner}
+			attackers := []caller{b.owner, {token: agency.token, shopID: b.id}, {token: agencyNamingA.token, shopID: a.id}}
 			switch rt.Access {
 			case httpx.Member:
 				attackers = []caller{b.member}

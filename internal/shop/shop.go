@@ -39,11 +39,29 @@ type Shop struct {
 	MchID           string      `json:"mch_id"`
 	MchCertSerial   string      `json:"mch_cert_serial"`
 	PayPublicKeyID  string      `json:"pay_public_key_id"`
+	PayMode         PayMode     `json:"pay_mode" doc:"direct: the shop's own WeChat Pay merchant (mch_id and its keys); partner: a sub-merchant (sub_mch_id) of the WeChat Pay service provider pay_provider_id, whose keys are used"`
+	PayProviderID   int64       `json:"pay_provider_id" doc:"partner mode: the service provider (0 in direct mode)"`
+	SubMchID        string      `json:"sub_mch_id" doc:"partner mode: the shop's sub-merchant id (特约商户号) at the provider"`
 	SecretsSet      SecretsSet  `json:"secrets_set"`
 	OrderSettings
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// PayMode is how a shop takes WeChat Pay payments.
+type PayMode string
+
+const (
+	PayDirect  PayMode = "direct"  // its own merchant account and keys
+	PayPartner PayMode = "partner" // a sub-merchant of a service provider (服务商), with the provider's keys
+)
+
+// EnumValues lists the pay modes for the API document.
+func (PayMode) EnumValues() []string { return []string{string(PayDirect), string(PayPartner)} }
+
+// Partner reports whether the shop takes payments as a service provider's
+// sub-merchant.
+func (s Shop) Partner() bool { return s.PayMode == PayPartner }
 
 // OrderSettings are a shop's rules for orders.
 type OrderSettings struct {

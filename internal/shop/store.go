@@ -46,8 +46,17 @@ type UpdateInput struct {
 	MchID           *string        `json:"mch_id,omitempty"`
 	MchCertSerial   *string        `json:"mch_cert_serial,omitempty"`
 	PayPublicKeyID  *string        `json:"pay_public_key_id,omitempty"`
+	PayMode         *PayMode       `json:"pay_mode,omitempty" doc:"operators: direct or partner (partner needs pay_provider_id and sub_mch_id)"`
+	PayProviderID   *int64         `json:"pay_provider_id,omitempty"`
+	SubMchID        *string        `json:"sub_mch_id,omitempty"`
 	Secrets         *SecretsInput  `json:"secrets,omitempty"`
 	Orders          *OrderSettings `json:"orders,omitempty"`
+}
+
+// Providers tells the shop service whether a WeChat Pay service provider
+// exists (payprovider.Service, passed by server).
+type Providers interface {
+	Exists(ctx context.Context, id int64) (bool, error)
 }
 
 // Service stores shops and keeps a short cache of shops by appid for the
@@ -60,6 +69,9 @@ type Service struct {
 	// WeChat Pay would send its notifications to http://<listen address>,
 	// which it cannot reach, so WeChat Pay settings are not saved.
 	NoPublicURL bool
+
+	// Providers checks the service provider a partner-mode shop names.
+	Providers Providers
 
 	mu    sync.Mutex
 	cache map[string]cachedShop // by appid
@@ -80,14 +92,14 @@ func NewService(d *db.DB, box *secretbox.Box) *Service {
 }
 
 const shopColumns = `id, name, appid, subject_type, brand_authorized, disabled, mch_id, mch_cert_serial,
-	pay_public_key_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
+	pay_public_key_id, pay_mode, pay_provider_id, sub_mch_id, app_secret <> '', mch_private_key <> '', apiv3_key <> '', platform_cert <> '',
 	pay_public_key <> '', push_token <> '', push_aes_key <> '', unpaid_cancel_minutes, shipping_fee, free_shipping_over, created_at, updated_at`
 
 func scanShop(row db.Scanner) (Shop, error) {
 	var s Shop
 	var created, updated int64
 	err := row.Scan(&s.ID, &s.Name, &s.AppID, &s.SubjectType, &s.BrandAuthorized, &s.Disabled, &s.MchID,
-		&s.MchCertSerial, &s.PayPublicKeyID, &s.SecretsSet.AppSecret, &s.SecretsSet.MchPrivateKey,
+		&s.MchCertSerial, &s.PayPublicKeyID, &s.PayMode, &s.PayProviderID, &s.SubMchID, &s.SecretsSet.AppSecret, &s.SecretsSet.MchPrivateKey,
 		&s.SecretsSet.APIv3Key, &s.SecretsSet.PlatformCert, &s.SecretsSet.PayPublicKey,
 		&s.SecretsSet.PushToken, &s.SecretsSet.PushAESKey, &s.UnpaidCancelMinutes, &s.ShippingFee, &s.FreeShippingOver, &created, &updated)
 	s.CreatedAt, s.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
@@ -200,10 +212,13 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 		return Shop{}, err
 	}
 	applyUpdate(&cur, in)
-	if s.NoPublicURL && cur.MchID != "" && in.touchesPay() {
+	if s.NoPublicURL && (cur.MchID != "" || cur.Partner()) && in.touchesPay() {
 		return Shop{}, errPublicURLRequired
 	}
 	var v errs.Validator
+	if err := s.validatePayMode(ctx, &v, &cur); err != nil {
+		return Shop{}, err
+	}
 	validName(&v, cur.Name)
 	v.Check(ValidSubject(cur.SubjectType), "subject_type", "must be personal, individual or enterprise")
 	validatePay(&v, cur.MchID, cur.MchCertSerial, cur.PayPublicKeyID)
@@ -213,10 +228,10 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 		return Shop{}, err
 	}
 	_, err = s.db.Exec(ctx, `UPDATE shops SET name = ?, subject_type = ?, brand_authorized = ?, disabled = ?,
-		mch_id = ?, mch_cert_serial = ?, pay_public_key_id = ?, unpaid_cancel_minutes = ?, shipping_fee = ?,
-		free_shipping_over = ?, updated_at = ? WHERE id = ?`,
+		mch_id = ?, mch_cert_serial = ?, pay_public_key_id = ?, pay_mode = ?, pay_provider_id = ?, sub_mch_id = ?,
+		unpaid_cancel_minutes = ?, shipping_fee = ?, free_shipping_over = ?, updated_at = ? WHERE id = ?`,
 		strings.TrimSpace(cur.Name), cur.SubjectType, cur.BrandAuthorized, cur.Disabled, cur.MchID,
-		cur.MchCertSerial, cur.PayPublicKeyID, cur.UnpaidCancelMinutes, cur.ShippingFee, cur.FreeShippingOver, db.Now(), id)
+		cur.MchCertSerial, cur.PayPublicKeyID, cur.PayMode, cur.PayProviderID, cur.SubMchID, cur.UnpaidCancelMinutes, cur.ShippingFee, cur.FreeShippingOver, db.Now(), id)
 	if err != nil {
 		return Shop{}, errs.Wrap("update shop", err)
 	}
@@ -230,9 +245,33 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (Shop, e
 var errPublicURLRequired = errs.E(errs.Conflict, "public_url_required",
 	"this server has no public URL for WeChat Pay's notifications: start it with --public-url (KAIDIAN_PUBLIC_URL) set to its public https:// address, then save the WeChat Pay settings")
 
+// validatePayMode checks the pay mode: partner needs an existing provider
+// and a sub-merchant id; direct clears both.
+func (s *Service) validatePayMode(ctx context.Context, v *errs.Validator, cur *Shop) error {
+	switch cur.PayMode {
+	case PayDirect:
+		cur.PayProviderID, cur.SubMchID = 0, ""
+		return nil
+	case PayPartner:
+	default:
+		v.Check(false, "pay_mode", "must be direct or partner")
+		return nil
+	}
+	v.Check(mchIDPattern.MatchString(cur.SubMchID), "sub_mch_id", "must be the 8 to 12 digit sub-merchant id")
+	ok := cur.PayProviderID > 0
+	if ok && s.Providers != nil {
+		var err error
+		if ok, err = s.Providers.Exists(ctx, cur.PayProviderID); err != nil {
+			return err
+		}
+	}
+	v.Check(ok, "pay_provider_id", "must name an existing WeChat Pay service provider")
+	return nil
+}
+
 // touchesPay reports whether in changes WeChat Pay settings or secrets.
 func (in UpdateInput) touchesPay() bool {
-	return in.MchID != nil || in.MchCertSerial != nil || in.PayPublicKeyID != nil ||
+	return in.MchID != nil || in.PayMode != nil || in.PayProviderID != nil || in.SubMchID != nil || in.MchCertSerial != nil || in.PayPublicKeyID != nil ||
 		(in.Secrets != nil && (in.Secrets.MchPrivateKey != nil || in.Secrets.APIv3Key != nil ||
 			in.Secrets.PlatformCert != nil || in.Secrets.PayPublicKey != nil))
 }
@@ -245,6 +284,9 @@ func applyUpdate(cur *Shop, in UpdateInput) {
 	setIf(&cur.MchID, in.MchID)
 	setIf(&cur.MchCertSerial, in.MchCertSerial)
 	setIf(&cur.PayPublicKeyID, in.PayPublicKeyID)
+	setIf(&cur.PayMode, in.PayMode)
+	setIf(&cur.PayProviderID, in.PayProviderID)
+	setIf(&cur.SubMchID, in.SubMchID)
 	setIf(&cur.OrderSettings, in.Orders)
 }
 

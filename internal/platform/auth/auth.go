@@ -21,11 +21,15 @@ const (
 	RoleOperations Role = "operations"
 	RoleService    Role = "service" // customer service
 	RoleFinance    Role = "finance"
+	// RoleAgency is an agency's login: it belongs to no shop and acts on
+	// the shops granted to it (X-Shop-Id), in each with the role granted
+	// there; by itself it may do nothing shop-scoped.
+	RoleAgency Role = "agency"
 )
 
 // EnumValues lists the roles for the API document.
 func (Role) EnumValues() []string {
-	return []string{string(RoleOperator), string(RoleOwner), string(RoleOperations), string(RoleService), string(RoleFinance)}
+	return []string{string(RoleOperator), string(RoleOwner), string(RoleOperations), string(RoleService), string(RoleFinance), string(RoleAgency)}
 }
 
 // ShopRoles are the roles a shop's staff can hold.
@@ -93,11 +97,15 @@ func (r Role) Permissions() []Permission {
 
 // Staff is a logged-in admin account. ShopID is the shop it acts on: its own
 // shop for shop staff, the shop an operator selected (0 when none).
+//
+// For an agency account acting on a granted shop, Role is the role granted
+// in that shop and Agency is set.
 type Staff struct {
 	AccountID int64
 	ShopID    int64
 	Role      Role
 	Username  string
+	Agency    bool
 }
 
 type ctxKey int

@@ -233,7 +233,7 @@ func errorCodes(rt Route) map[int][]string {
 		add(http.StatusForbidden, "shop_mismatch")
 	case Staff:
 		add(http.StatusUnauthorized, "unauthenticated")
-		add(http.StatusForbidden, "permission_denied", "account_disabled")
+		add(http.StatusForbidden, "permission_denied", "account_disabled", "shop_not_granted")
 		add(http.StatusBadRequest, "shop_required", "invalid_shop")
 		if unsafeMethod(rt.Method) {
 			add(http.StatusForbidden, "csrf_failed")

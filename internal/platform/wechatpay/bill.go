@@ -39,6 +39,9 @@ func (c *Client) TradeBill(ctx context.Context, date string, compressed bool) ([
 	if compressed {
 		query.Set("tar_type", "GZIP")
 	}
+	if c.m.Partner() {
+		query.Set("sub_mchid", c.m.SubMchID) // only this sub-merchant's rows
+	}
 	var info billInfo
 	if err := c.do(ctx, call{method: http.MethodGet, path: "/v3/bill/tradebill", query: query}, &info); err != nil {
 		return nil, err

@@ -21,6 +21,25 @@ type Merchant struct {
 	CertSerial   string          // serial of the merchant API certificate (see CertSerial)
 	PrivateKey   *rsa.PrivateKey // merchant API private key (apiclient_key.pem)
 	APIv3Key     []byte          // 32 bytes; decrypts notifications
+
+	// Service-provider (服务商) mode: MchID and AppID are then the
+	// provider's sp_mchid and sp_appid and every key is the provider's.
+	// SubMchID is the sub-merchant the client acts for; SubAppID is the
+	// sub-merchant's own mini program (bound to SubMchID at WeChat), empty
+	// when buyers pay in the provider's mini program (sp_appid).
+	SubMchID, SubAppID string
+}
+
+// Partner reports whether m acts for a sub-merchant (service-provider mode).
+func (m Merchant) Partner() bool { return m.SubMchID != "" }
+
+// PayingAppID is the mini program the buyer pays in: the sub-merchant's
+// own (sub_appid) if set, else AppID.
+func (m Merchant) PayingAppID() string {
+	if m.SubAppID != "" {
+		return m.SubAppID
+	}
+	return m.AppID
 }
 
 // Validate reports the first missing or malformed credential, naming the
@@ -39,14 +58,16 @@ func (m Merchant) Validate() error {
 		return fmt.Errorf("wechatpay: merchant: private key has %d bits, want at least %d", m.PrivateKey.N.BitLen(), minKeyBits)
 	case len(m.APIv3Key) != apiV3KeySize:
 		return fmt.Errorf("wechatpay: merchant: APIv3 key has %d bytes, want %d", len(m.APIv3Key), apiV3KeySize)
+	case m.SubAppID != "" && m.SubMchID == "":
+		return errors.New("wechatpay: merchant: sub_appid without sub_mchid")
 	}
 	return nil
 }
 
 // String describes m without its keys.
 func (m Merchant) String() string {
-	return fmt.Sprintf("wechatpay.Merchant{MchID:%q AppID:%q CertSerial:%q PrivateKey:%s APIv3Key:%s}",
-		m.MchID, m.AppID, m.CertSerial, present(m.PrivateKey != nil), present(len(m.APIv3Key) > 0))
+	return fmt.Sprintf("wechatpay.Merchant{MchID:%q AppID:%q SubMchID:%q SubAppID:%q CertSerial:%q PrivateKey:%s APIv3Key:%s}",
+		m.MchID, m.AppID, m.SubMchID, m.SubAppID, m.CertSerial, present(m.PrivateKey != nil), present(len(m.APIv3Key) > 0))
 }
 
 // GoString is String, so %#v does not print the keys either.

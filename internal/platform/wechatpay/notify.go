@@ -149,6 +149,8 @@ func (n Notification) Transaction() (Transaction, error) {
 // fen; SuccessTime is RFC 3339 and set for REFUND.SUCCESS.
 type RefundNotice struct {
 	MchID               string `json:"mchid"`
+	SpMchID             string `json:"sp_mchid"`  // service-provider mode, instead of mchid
+	SubMchID            string `json:"sub_mchid"` // service-provider mode
 	OutTradeNo          string `json:"out_trade_no"`
 	TransactionID       string `json:"transaction_id"`
 	OutRefundNo         string `json:"out_refund_no"`
@@ -162,6 +164,15 @@ type RefundNotice struct {
 		PayerTotal  int64 `json:"payer_total"`
 		PayerRefund int64 `json:"payer_refund"`
 	} `json:"amount"`
+}
+
+// OwnsRefund reports whether rn is a refund of the client's merchant (for
+// a sub-merchant: the same sp_mchid and sub_mchid).
+func (c *Client) OwnsRefund(rn RefundNotice) bool {
+	if c.m.Partner() {
+		return rn.SpMchID == c.m.MchID && rn.SubMchID == c.m.SubMchID && rn.MchID == ""
+	}
+	return rn.MchID == c.m.MchID && rn.SubMchID == ""
 }
 
 // RefundNotice decodes a refund notification (original type "refund").

@@ -36,7 +36,7 @@ type PrepayRequest struct {
 	OutTradeNo  string    // merchant order number: 6–32 of 0-9 A-Z a-z _ - | *
 	NotifyURL   string    // receives the payment notification
 	Total       int64     // amount in fen, > 0
-	OpenID      string    // the payer's openid under the merchant's appid
+	OpenID      string    // the payer's openid under the paying mini program's appid (Merchant.PayingAppID)
 	TimeExpire  time.Time // optional: the order stops accepting payment then
 	Attach      string    // optional: echoed in queries and notifications; at most 128 bytes
 }
@@ -74,24 +74,62 @@ type prepayBody struct {
 	} `json:"payer"`
 }
 
-// Prepay places a JSAPI order (POST /v3/pay/transactions/jsapi) and
-// returns its prepay_id, valid for two hours. Repeating it with the same
-// OutTradeNo and arguments is safe.
+// partnerPrepayBody is the service-provider JSAPI order: the payer is
+// named by sp_openid when paying in the provider's mini program (sp_appid),
+// by sub_openid when paying in the sub-merchant's own (sub_appid).
+type partnerPrepayBody struct {
+	SpAppID     string `json:"sp_appid"`
+	SpMchID     string `json:"sp_mchid"`
+	SubAppID    string `json:"sub_appid,omitempty"`
+	SubMchID    string `json:"sub_mchid"`
+	Description string `json:"description"`
+	OutTradeNo  string `json:"out_trade_no"`
+	TimeExpire  string `json:"time_expire,omitempty"`
+	Attach      string `json:"attach,omitempty"`
+	NotifyURL   string `json:"notify_url"`
+	Amount      struct {
+		Total    int64  `json:"total"`
+		Currency string `json:"currency"`
+	} `json:"amount"`
+	Payer struct {
+		SpOpenID  string `json:"sp_openid,omitempty"`
+		SubOpenID string `json:"sub_openid,omitempty"`
+	} `json:"payer"`
+}
+
+// Prepay places a JSAPI order (POST /v3/pay/transactions/jsapi, or
+// /v3/pay/partner/transactions/jsapi for a sub-merchant) and returns its
+// prepay_id, valid for two hours. Repeating it with the same OutTradeNo
+// and arguments is safe.
 func (c *Client) Prepay(ctx context.Context, p PrepayRequest) (string, error) {
 	if err := p.validate(); err != nil {
 		return "", fmt.Errorf("wechatpay: prepay: %w", err)
 	}
-	body := prepayBody{AppID: c.m.AppID, MchID: c.m.MchID, Description: p.Description,
-		OutTradeNo: p.OutTradeNo, Attach: p.Attach, NotifyURL: p.NotifyURL}
-	body.Amount.Total, body.Amount.Currency = p.Total, "CNY"
-	body.Payer.OpenID = p.OpenID
+	var expire string
 	if !p.TimeExpire.IsZero() {
-		body.TimeExpire = p.TimeExpire.In(chinaTime).Format(timeLayout)
+		expire = p.TimeExpire.In(chinaTime).Format(timeLayout)
+	}
+	cl := call{method: http.MethodPost, path: "/v3/pay/transactions/jsapi"}
+	if c.m.Partner() {
+		body := partnerPrepayBody{SpAppID: c.m.AppID, SpMchID: c.m.MchID, SubAppID: c.m.SubAppID, SubMchID: c.m.SubMchID,
+			Description: p.Description, OutTradeNo: p.OutTradeNo, TimeExpire: expire, Attach: p.Attach, NotifyURL: p.NotifyURL}
+		body.Amount.Total, body.Amount.Currency = p.Total, "CNY"
+		if c.m.SubAppID != "" {
+			body.Payer.SubOpenID = p.OpenID
+		} else {
+			body.Payer.SpOpenID = p.OpenID
+		}
+		cl.path, cl.body = "/v3/pay/partner/transactions/jsapi", body
+	} else {
+		body := prepayBody{AppID: c.m.AppID, MchID: c.m.MchID, Description: p.Description,
+			OutTradeNo: p.OutTradeNo, TimeExpire: expire, Attach: p.Attach, NotifyURL: p.NotifyURL}
+		body.Amount.Total, body.Amount.Currency = p.Total, "CNY"
+		body.Payer.OpenID = p.OpenID
+		cl.body = body
 	}
 	var out struct {
 		PrepayID string `json:"prepay_id"`
 	}
-	cl := call{method: http.MethodPost, path: "/v3/pay/transactions/jsapi", body: body}
 	if err := c.do(ctx, cl, &out); err != nil {
 		return "", err
 	}
@@ -112,7 +150,9 @@ type PaymentParams struct {
 }
 
 // RequestPayment builds and signs the wx.requestPayment parameters for a
-// prepay_id: paySign is SHA256withRSA over "appId\ntimeStamp\nnonceStr\npackage\n".
+// prepay_id: paySign is SHA256withRSA over "appId\ntimeStamp\nnonceStr\npackage\n"
+// with the merchant's key (the provider's for a sub-merchant), appId being
+// the mini program that pays (Merchant.PayingAppID).
 func (c *Client) RequestPayment(prepayID string) (PaymentParams, error) {
 	if prepayID == "" {
 		return PaymentParams{}, fmt.Errorf("wechatpay: request payment: %w: prepay_id is empty", ErrInvalidRequest)
@@ -123,7 +163,7 @@ func (c *Client) RequestPayment(prepayID string) (PaymentParams, error) {
 		Package:   "prepay_id=" + prepayID,
 		SignType:  "RSA",
 	}
-	sig, err := signSHA256(c.m.PrivateKey, c.m.AppID+"\n"+p.TimeStamp+"\n"+p.NonceStr+"\n"+p.Package+"\n")
+	sig, err := signSHA256(c.m.PrivateKey, c.m.PayingAppID()+"\n"+p.TimeStamp+"\n"+p.NonceStr+"\n"+p.Package+"\n")
 	if err != nil {
 		return PaymentParams{}, fmt.Errorf("wechatpay: request payment: %w", err)
 	}
@@ -132,10 +172,16 @@ func (c *Client) RequestPayment(prepayID string) (PaymentParams, error) {
 }
 
 // Transaction is an order as WeChat reports it, in a query answer or a
-// TRANSACTION.SUCCESS notification. Times are RFC 3339 strings.
+// TRANSACTION.SUCCESS notification. Times are RFC 3339 strings. A direct
+// merchant's order has AppID, MchID and Payer.OpenID; a sub-merchant's has
+// the Sp*/Sub* fields and Payer.SpOpenID or Payer.SubOpenID instead.
 type Transaction struct {
 	AppID          string `json:"appid"`
 	MchID          string `json:"mchid"`
+	SpAppID        string `json:"sp_appid"`
+	SpMchID        string `json:"sp_mchid"`
+	SubAppID       string `json:"sub_appid"`
+	SubMchID       string `json:"sub_mchid"`
 	OutTradeNo     string `json:"out_trade_no"`
 	TransactionID  string `json:"transaction_id"` // empty until paid
 	TradeType      string `json:"trade_type"`
@@ -145,9 +191,23 @@ type Transaction struct {
 	Attach         string `json:"attach"`
 	SuccessTime    string `json:"success_time"` // empty until paid
 	Payer          struct {
-		OpenID string `json:"openid"`
+		OpenID    string `json:"openid"`
+		SpOpenID  string `json:"sp_openid"`
+		SubOpenID string `json:"sub_openid"`
 	} `json:"payer"`
 	Amount TransactionAmount `json:"amount"`
+}
+
+// Owns reports whether t is an order of the client's merchant: the same
+// appid and mchid, or for a sub-merchant the same sp_mchid, sp_appid,
+// sub_mchid and sub_appid. A verified message for another merchant (or
+// another sub-merchant of the same provider) must not be applied.
+func (c *Client) Owns(t Transaction) bool {
+	if c.m.Partner() {
+		return t.SpMchID == c.m.MchID && t.SpAppID == c.m.AppID && t.SubMchID == c.m.SubMchID &&
+			t.SubAppID == c.m.SubAppID && t.MchID == "" && t.AppID == ""
+	}
+	return t.AppID == c.m.AppID && t.MchID == c.m.MchID && t.SubMchID == ""
 }
 
 // TransactionAmount is in fen. PayerTotal is what the payer paid after
@@ -165,7 +225,7 @@ func (c *Client) QueryOrder(ctx context.Context, outTradeNo string) (Transaction
 	if err := checkOutTradeNo(outTradeNo); err != nil {
 		return Transaction{}, fmt.Errorf("wechatpay: query order: %w", err)
 	}
-	return c.queryOrder(ctx, "/v3/pay/transactions/out-trade-no/"+url.PathEscape(outTradeNo))
+	return c.queryOrder(ctx, c.payPath()+"/out-trade-no/"+url.PathEscape(outTradeNo))
 }
 
 // QueryOrderByID fetches an order by WeChat's transaction_id.
@@ -173,12 +233,33 @@ func (c *Client) QueryOrderByID(ctx context.Context, transactionID string) (Tran
 	if err := checkNo(transactionID, "transaction_id", 1, 32, ""); err != nil {
 		return Transaction{}, fmt.Errorf("wechatpay: query order: %w", err)
 	}
-	return c.queryOrder(ctx, "/v3/pay/transactions/id/"+url.PathEscape(transactionID))
+	return c.queryOrder(ctx, c.payPath()+"/id/"+url.PathEscape(transactionID))
+}
+
+// payPath is where the merchant's transactions live.
+func (c *Client) payPath() string {
+	if c.m.Partner() {
+		return "/v3/pay/partner/transactions"
+	}
+	return "/v3/pay/transactions"
+}
+
+// merchantIDs names the merchant in a query string or close body:
+// mchid, or sp_mchid and sub_mchid.
+func (c *Client) merchantIDs() map[string]string {
+	if c.m.Partner() {
+		return map[string]string{"sp_mchid": c.m.MchID, "sub_mchid": c.m.SubMchID}
+	}
+	return map[string]string{"mchid": c.m.MchID}
 }
 
 func (c *Client) queryOrder(ctx context.Context, path string) (Transaction, error) {
 	var t Transaction
-	cl := call{method: http.MethodGet, path: path, query: url.Values{"mchid": {c.m.MchID}}}
+	query := url.Values{}
+	for k, v := range c.merchantIDs() {
+		query.Set(k, v)
+	}
+	cl := call{method: http.MethodGet, path: path, query: query}
 	if err := c.do(ctx, cl, &t); err != nil {
 		return Transaction{}, err
 	}
@@ -191,9 +272,8 @@ func (c *Client) CloseOrder(ctx context.Context, outTradeNo string) error {
 	if err := checkOutTradeNo(outTradeNo); err != nil {
 		return fmt.Errorf("wechatpay: close order: %w", err)
 	}
-	body := map[string]string{"mchid": c.m.MchID}
-	path := "/v3/pay/transactions/out-trade-no/" + url.PathEscape(outTradeNo) + "/close"
-	return c.do(ctx, call{method: http.MethodPost, path: path, body: body}, nil)
+	path := c.payPath() + "/out-trade-no/" + url.PathEscape(outTradeNo) + "/close"
+	return c.do(ctx, call{method: http.MethodPost, path: path, body: c.merchantIDs()}, nil)
 }
 
 func checkOutTradeNo(s string) error { return checkNo(s, "out_trade_no", 6, 32, "_-|*") }

@@ -43,6 +43,7 @@ func (r RefundRequest) validate() error {
 }
 
 type refundBody struct {
+	SubMchID      string `json:"sub_mchid,omitempty"` // service-provider mode
 	TransactionID string `json:"transaction_id,omitempty"`
 	OutTradeNo    string `json:"out_trade_no,omitempty"`
 	OutRefundNo   string `json:"out_refund_no"`
@@ -86,7 +87,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (Refund, error) {
 	if err := r.validate(); err != nil {
 		return Refund{}, fmt.Errorf("wechatpay: refund: %w", err)
 	}
-	body := refundBody{TransactionID: r.TransactionID, OutTradeNo: r.OutTradeNo,
+	body := refundBody{SubMchID: c.m.SubMchID, TransactionID: r.TransactionID, OutTradeNo: r.OutTradeNo,
 		OutRefundNo: r.OutRefundNo, Reason: r.Reason, NotifyURL: r.NotifyURL}
 	body.Amount.Refund, body.Amount.Total, body.Amount.Currency = r.Refund, r.Total, "CNY"
 	var out Refund
@@ -104,6 +105,9 @@ func (c *Client) QueryRefund(ctx context.Context, outRefundNo string) (Refund, e
 	}
 	var out Refund
 	cl := call{method: http.MethodGet, path: "/v3/refund/domestic/refunds/" + url.PathEscape(outRefundNo)}
+	if c.m.Partner() {
+		cl.query = url.Values{"sub_mchid": {c.m.SubMchID}}
+	}
 	if err := c.do(ctx, cl, &out); err != nil {
 		return Refund{}, err
 	}

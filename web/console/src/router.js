@@ -35,8 +35,9 @@ export function allowed(it) {
 export async function loadMe() {
   try {
     session.me = await get('/auth/me', { quiet401: true, noShop: true })
-    // Only operators choose a shop; staff always act on their own.
-    if (session.me.account.role !== 'operator') session.setShop(0)
+    // Operators and agencies choose a shop; staff always act on their own.
+    if (session.me.account.role === 'agency') await loadAgencyShop()
+    else if (session.me.account.role !== 'operator') session.setShop(0)
   } catch (e) {
     session.me = null
     if (e.status !== 401) throw e
@@ -45,12 +46,22 @@ export async function loadMe() {
   return session.me
 }
 
+// loadAgencyShop keeps the agency's chosen shop if it is still granted
+// (else takes the first granted one) and loads the permissions of its role
+// there.
+async function loadAgencyShop() {
+  const shops = (await get('/me/shops', { noShop: true })).items || []
+  if (!shops.some((s) => s.shop_id === session.shopId)) session.setShop(shops.length ? shops[0].shop_id : 0)
+  if (session.shopId) session.me = await get('/auth/me', { quiet401: true })
+}
+
 router.beforeEach(async (to) => {
   if (!session.loaded) await loadMe()
   if (to.meta.public) return session.me ? '/' : true
   if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   if (to.meta.perm && !session.can(to.meta.perm)) return firstScreen()
   if (to.meta.shop && session.isOperator && !session.shopId) return '/shops'
+  if (to.meta.shop && session.isAgency && !session.shopId) return '/password'
   return true
 })
 

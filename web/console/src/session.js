@@ -13,6 +13,14 @@ export const session = reactive({
   get isOperator() {
     return !!this.me && this.me.account.role === 'operator'
   },
+  // An agency login acts on the shops granted to it, one at a time.
+  get isAgency() {
+    return !!this.me && this.me.account.role === 'agency'
+  },
+  // Operators and agencies choose the shop they act on (X-Shop-Id).
+  get picksShop() {
+    return this.isOperator || this.isAgency
+  },
   setShop(id) {
     this.shopId = id || 0
     if (id) localStorage.setItem('kaidian.shop', String(id))

@@ -29,7 +29,17 @@ func (s *Sandbox) newLoginCode(appid, openid, unionid string) (code, id string, 
 	s.pruneCodes()
 	code = randomString(codeLength)
 	s.logins[code] = &loginCode{appid: appid, openid: openid, unionid: unionid, expires: s.now().Add(codeTTL)}
+	s.users[appid+"\x00"+openid] = true
 	return code, openid, nil
+}
+
+// HasOpenID reports whether openid is a user of the mini program appid
+// (one a login code was issued for): an openid is only valid under the
+// appid that issued it, which the pay sandbox checks with it (UseOpenIDs).
+func (s *Sandbox) HasOpenID(appid, openid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[appid+"\x00"+openid]
 }
 
 // PhoneCode issues a getPhoneNumber code for phone ("13800138000", or

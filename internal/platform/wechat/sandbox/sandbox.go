@@ -43,6 +43,7 @@ type Sandbox struct {
 	apps       map[string]*app
 	tokens     map[string]*accessToken
 	logins     map[string]*loginCode
+	users      map[string]bool // appid + "\x00" + openid of every user a login code was issued for
 	phones     map[string]*phoneCode
 	failures   map[string][]int // queued errcodes by API path
 	hangs      map[string]int   // calls to hang by API path (HangNext)
@@ -91,6 +92,7 @@ func New() *Sandbox {
 		apps:     make(map[string]*app),
 		tokens:   make(map[string]*accessToken),
 		logins:   make(map[string]*loginCode),
+		users:    make(map[string]bool),
 		phones:   make(map[string]*phoneCode),
 		failures: make(map[string][]int),
 		hangs:    make(map[string]int),

@@ -57,7 +57,11 @@ func (s *Sandbox) tradeBill(c *apiCall) result {
 	case date.After(s.now()):
 		return apiError(http.StatusBadRequest, "INVALID_REQUEST", "bill_date 不能晚于今天")
 	}
-	csv, ok := s.billCSV(c.mch, date, billType)
+	sub := q.Get("sub_mchid")
+	if res, ok := s.checkSubMerchant(c, sub); !ok {
+		return res
+	}
+	csv, ok := s.billCSV(c.mch, sub, date, billType)
 	if !ok {
 		return apiError(http.StatusBadRequest, "NO_STATEMENT_EXIST", "账单文件不存在")
 	}
@@ -142,16 +146,17 @@ type billRow struct {
 }
 
 // billCSV renders the merchant's trade bill for the China-time day of
-// date; ok is false when the day has no payment or refund.
-func (s *Sandbox) billCSV(m *merchant, date time.Time, billType string) ([]byte, bool) {
+// date (only sub-merchant sub's rows if sub is set); ok is false when the
+// day has no payment or refund.
+func (s *Sandbox) billCSV(m *merchant, sub string, date time.Time, billType string) ([]byte, bool) {
 	var rows []billRow
 	for _, o := range s.orders {
-		if o.mchid == m.mchid && o.transactionID != "" && sameDay(o.paidAt, date) && billType != "REFUND" {
+		if o.mchid == m.mchid && (sub == "" || o.subMchID == sub) && o.transactionID != "" && sameDay(o.paidAt, date) && billType != "REFUND" {
 			rows = append(rows, paymentRow(o))
 		}
 	}
 	for _, rf := range s.refunds {
-		if rf.mchid == m.mchid && sameDay(rf.created, date) && billType != "SUCCESS" {
+		if rf.mchid == m.mchid && (sub == "" || rf.order.subMchID == sub) && sameDay(rf.created, date) && billType != "SUCCESS" {
 			rows = append(rows, refundRow(rf))
 		}
 	}
@@ -168,7 +173,7 @@ func sameDay(t, day time.Time) bool {
 
 func paymentRow(o *order) billRow {
 	return billRow{at: o.paidAt, settled: o.total, fee: fee(o.total), ordered: o.total, fields: []string{
-		billTime(o.paidAt), o.appid, o.mchid, "0", "", o.transactionID, o.outTradeNo, o.openid, "JSAPI",
+		billTime(o.paidAt), o.appid, o.mchid, o.billSubMchID(), "", o.transactionID, o.outTradeNo, o.openid, "JSAPI",
 		"SUCCESS", "OTHERS", "CNY", yuan(o.total), "0.00", "0", "0", "0.00", "0.00", "", "",
 		billText(o.description), billText(o.attach), yuan(fee(o.total)), "0.60%", yuan(o.total), "0.00", "",
 	}}
@@ -177,7 +182,7 @@ func paymentRow(o *order) billRow {
 func refundRow(rf *refund) billRow {
 	o := rf.order
 	return billRow{at: rf.created, refund: rf.amount, fee: -fee(rf.amount), fields: []string{
-		billTime(rf.created), o.appid, o.mchid, "0", "", o.transactionID, o.outTradeNo, o.openid, "JSAPI",
+		billTime(rf.created), o.appid, o.mchid, o.billSubMchID(), "", o.transactionID, o.outTradeNo, o.openid, "JSAPI",
 		"REFUND", "OTHERS", "CNY", "0.00", "0.00", rf.refundID, rf.outRefundNo, yuan(rf.amount), "0.00",
 		"ORIGINAL", rf.status, billText(o.description), billText(o.attach), yuan(-fee(rf.amount)),
 		"0.60%", "0.00", yuan(rf.amount), "",
@@ -220,4 +225,12 @@ func yuan(fen int64) string {
 		sign, fen = "-", -fen
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
+// billSubMchID is the bill's 特约商户号 column: the sub-merchant, or "0".
+func (o *order) billSubMchID() string {
+	if o.subMchID != "" {
+		return o.subMchID
+	}
+	return "0"
 }

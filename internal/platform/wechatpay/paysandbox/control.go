@@ -14,6 +14,7 @@ type control func(s *Sandbox, ctx context.Context, body []byte) (any, error)
 
 var controls = map[string]control{
 	"/sandbox/pay/merchant":             (*Sandbox).ctlMerchant,
+	"/sandbox/pay/sub-merchant":         (*Sandbox).ctlSubMerchant,
 	"/sandbox/pay/platform":             (*Sandbox).ctlPlatform,
 	"/sandbox/pay/key-mode":             (*Sandbox).ctlKeyMode,
 	"/sandbox/pay/rotate-platform-cert": (*Sandbox).ctlRotatePlatformCert,
@@ -105,6 +106,18 @@ func (s *Sandbox) ctlKeyMode(_ context.Context, body []byte) (any, error) {
 	}
 	s.SetKeyMode(req.Mode)
 	return reply{}, nil
+}
+
+func (s *Sandbox) ctlSubMerchant(_ context.Context, body []byte) (any, error) {
+	var req struct {
+		SpMchID   string   `json:"sp_mchid"`
+		SubMchID  string   `json:"sub_mchid"`
+		SubAppIDs []string `json:"sub_appids"`
+	}
+	if err := decodeControl(body, &req); err != nil {
+		return nil, err
+	}
+	return reply{}, s.AddSubMerchant(req.SpMchID, req.SubMchID, req.SubAppIDs...)
 }
 
 func (s *Sandbox) ctlPay(ctx context.Context, body []byte) (any, error) {

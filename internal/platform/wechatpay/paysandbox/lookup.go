@@ -12,7 +12,7 @@ type PaidOrder struct {
 }
 
 // PaidOrder finds a paid order by transaction_id or, if that is empty, by
-// mchid and out_trade_no. Unpaid and closed orders are not found.
+// mchid (a sub-merchant's sub_mchid for its orders) and out_trade_no. Unpaid and closed orders are not found.
 func (s *Sandbox) PaidOrder(transactionID, mchid, outTradeNo string) (PaidOrder, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -23,6 +23,6 @@ func (s *Sandbox) PaidOrder(transactionID, mchid, outTradeNo string) (PaidOrder,
 	if o == nil || !o.paid() {
 		return PaidOrder{}, false
 	}
-	return PaidOrder{AppID: o.appid, MchID: o.mchid, OutTradeNo: o.outTradeNo, TransactionID: o.transactionID,
+	return PaidOrder{AppID: o.payingAppID(), MchID: o.owner(), OutTradeNo: o.outTradeNo, TransactionID: o.transactionID,
 		OpenID: o.openid, Description: o.description, Total: o.total, Refunded: o.refunded, PaidAt: o.paidAt}, true
 }

@@ -35,7 +35,9 @@ var stateDesc = map[string]string{
 const prepayTTL = 2 * time.Hour
 
 type order struct {
-	mchid, appid           string
+	mchid, appid           string // the direct merchant, or the service provider (sp_mchid, sp_appid)
+	subMchID, subAppID     string // a sub-merchant's order (service-provider mode)
+	subOpenID              bool   // the payer is named by sub_openid (under subAppID)
 	outTradeNo, prepayID   string
 	description, notifyURL string
 	attach, openid         string
@@ -50,6 +52,25 @@ type order struct {
 }
 
 func (o *order) paid() bool { return o.state == stateSuccess || o.state == stateRefund }
+
+// owner is the merchant whose order it is: the sub-merchant in
+// service-provider mode (out_trade_no is unique per sub-merchant), else the
+// direct merchant. Orders and refunds are keyed by it, and the Go controls
+// (Pay, Renotify, CompleteRefund, PaidOrder) take it as their mchid.
+func (o *order) owner() string {
+	if o.subMchID != "" {
+		return o.subMchID
+	}
+	return o.mchid
+}
+
+// payingAppID is the mini program the buyer pays in.
+func (o *order) payingAppID() string {
+	if o.subAppID != "" {
+		return o.subAppID
+	}
+	return o.appid
+}
 
 type prepayRequest struct {
 	AppID       string `json:"appid"`
@@ -119,6 +140,12 @@ func (s *Sandbox) prepay(c *apiCall) result {
 }
 
 func (s *Sandbox) newOrder(p *prepayRequest, expires time.Time) *order {
+	return s.newOrderFor(p, expires, nil)
+}
+
+// newOrderFor makes and stores an order; set (if not nil) completes it
+// before it is keyed.
+func (s *Sandbox) newOrderFor(p *prepayRequest, expires time.Time, set func(*order)) *order {
 	now := s.now()
 	o := &order{
 		mchid: p.MchID, appid: p.AppID, outTradeNo: p.OutTradeNo,
@@ -126,7 +153,10 @@ func (s *Sandbox) newOrder(p *prepayRequest, expires time.Time) *order {
 		description: p.Description, notifyURL: p.NotifyURL, attach: p.Attach, openid: p.Payer.OpenID,
 		total: p.Amount.Total, state: stateNotPay, created: now, expires: expires,
 	}
-	s.orders[orderKey(o.mchid, o.outTradeNo)] = o
+	if set != nil {
+		set(o)
+	}
+	s.orders[orderKey(o.owner(), o.outTradeNo)] = o
 	s.prepays[o.prepayID] = o
 	return o
 }
@@ -157,7 +187,7 @@ func (s *Sandbox) queryOrder(c *apiCall, o *order) result {
 	if c.r.URL.Query().Get("mchid") != c.mch.mchid {
 		return apiError(http.StatusBadRequest, "PARAM_ERROR", "mchid 参数缺失或与 Authorization 头不一致")
 	}
-	if o == nil || o.mchid != c.mch.mchid {
+	if o == nil || o.mchid != c.mch.mchid || o.subMchID != "" {
 		return apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")
 	}
 	return result{http.StatusOK, o.transaction(o.state)}
@@ -166,6 +196,9 @@ func (s *Sandbox) queryOrder(c *apiCall, o *order) result {
 // transaction renders the order as WeChat's Transaction, in trade state
 // state.
 func (o *order) transaction(state string) reply {
+	if o.subMchID != "" {
+		return o.partnerTransaction(state)
+	}
 	t := reply{
 		"appid": o.appid, "mchid": o.mchid, "out_trade_no": o.outTradeNo, "trade_type": "JSAPI",
 		"trade_state": state, "trade_state_desc": stateDesc[state], "attach": o.attach,
@@ -189,7 +222,11 @@ func (s *Sandbox) closeOrder(c *apiCall) result {
 	if req.MchID != c.mch.mchid {
 		return apiError(http.StatusBadRequest, "PARAM_ERROR", "mchid 与 Authorization 头中的商户号不一致")
 	}
-	o := s.orders[orderKey(c.mch.mchid, c.r.PathValue("out_trade_no"))]
+	return s.closeOrderOf(s.orders[orderKey(c.mch.mchid, c.r.PathValue("out_trade_no"))])
+}
+
+// closeOrderOf closes o (nil: not found) and answers.
+func (s *Sandbox) closeOrderOf(o *order) result {
 	s.payIfAskedBeforeClose(o)
 	switch {
 	case o == nil:
@@ -242,7 +279,7 @@ func (s *Sandbox) checkPaymentParams(appid string, p PaymentParams) (*order, err
 	}
 	m := s.merchants[o.mchid]
 	message := appid + "\n" + p.TimeStamp + "\n" + p.NonceStr + "\n" + p.Package + "\n"
-	if o.appid != appid || m == nil || !verifySHA256(m.pub, message, p.PaySign) {
+	if o.payingAppID() != appid || m == nil || !verifySHA256(m.pub, message, p.PaySign) {
 		return nil, fmt.Errorf("%w: 支付验证签名失败", ErrBadPaySign)
 	}
 	return o, nil

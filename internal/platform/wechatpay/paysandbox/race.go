@@ -19,10 +19,10 @@ func (s *Sandbox) PayBeforeNextClose(mchid, outTradeNo string) {
 // payIfAskedBeforeClose pays o if PayBeforeNextClose asked for it (s.mu
 // held); the notification goes out without the lock.
 func (s *Sandbox) payIfAskedBeforeClose(o *order) {
-	if o == nil || !s.payOnClose[orderKey(o.mchid, o.outTradeNo)] {
+	if o == nil || !s.payOnClose[orderKey(o.owner(), o.outTradeNo)] {
 		return
 	}
-	delete(s.payOnClose, orderKey(o.mchid, o.outTradeNo))
+	delete(s.payOnClose, orderKey(o.owner(), o.outTradeNo))
 	n, err := s.markPaid(o)
 	if err != nil {
 		return

@@ -35,6 +35,7 @@ type refund struct {
 }
 
 type refundRequest struct {
+	SubMchID      string `json:"sub_mchid"` // service-provider mode
 	TransactionID string `json:"transaction_id"`
 	OutTradeNo    string `json:"out_trade_no"`
 	OutRefundNo   string `json:"out_refund_no"`
@@ -55,28 +56,36 @@ func (s *Sandbox) createRefund(c *apiCall) result {
 	if !validNo(req.OutRefundNo, 1, 64, "_-|*@") || (req.NotifyURL != "" && !validURL(req.NotifyURL)) {
 		return apiError(http.StatusBadRequest, "PARAM_ERROR", "out_refund_no 或 notify_url 格式错误")
 	}
+	if res, ok := s.checkSubMerchant(c, req.SubMchID); !ok {
+		return res
+	}
 	o := s.refundOrder(c.mch.mchid, &req)
 	if o == nil {
 		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在")
 	}
-	if rf := s.refunds[orderKey(c.mch.mchid, req.OutRefundNo)]; rf != nil {
+	if rf := s.refunds[orderKey(o.owner(), req.OutRefundNo)]; rf != nil {
 		return repeatRefund(rf, o, &req)
 	}
 	if res, ok := checkRefundable(o, &req); !ok {
 		return res
 	}
 	rf := s.newRefund(o, &req)
-	s.completeLater(rf.mchid, rf.outRefundNo)
+	s.completeLater(rf.order.owner(), rf.outRefundNo)
 	return result{http.StatusOK, rf.json()}
 }
 
-// refundOrder finds the order a refund names, by transaction_id first.
+// refundOrder finds the order a refund names, by transaction_id first: an
+// order of the merchant mchid, or of its sub-merchant req.SubMchID.
 func (s *Sandbox) refundOrder(mchid string, req *refundRequest) *order {
-	o := s.orders[orderKey(mchid, req.OutTradeNo)]
+	owner := mchid
+	if req.SubMchID != "" {
+		owner = req.SubMchID
+	}
+	o := s.orders[orderKey(owner, req.OutTradeNo)]
 	if req.TransactionID != "" {
 		o = s.transactions[req.TransactionID]
 	}
-	if o == nil || o.mchid != mchid {
+	if o == nil || o.mchid != mchid || o.subMchID != req.SubMchID {
 		return nil
 	}
 	return o
@@ -114,7 +123,7 @@ func (s *Sandbox) newRefund(o *order, req *refundRequest) *refund {
 		order: o, reason: req.Reason, notifyURL: req.NotifyURL,
 		amount: req.Amount.Refund, status: RefundProcessing, created: s.now(),
 	}
-	s.refunds[orderKey(o.mchid, rf.outRefundNo)] = rf
+	s.refunds[orderKey(o.owner(), rf.outRefundNo)] = rf
 	o.refunded += rf.amount
 	o.state = stateRefund
 	return rf
@@ -140,8 +149,16 @@ func (rf *refund) json() reply {
 }
 
 func (s *Sandbox) queryRefund(c *apiCall) result {
-	rf := s.refunds[orderKey(c.mch.mchid, c.r.PathValue("out_refund_no"))]
-	if rf == nil {
+	sub := c.r.URL.Query().Get("sub_mchid")
+	if res, ok := s.checkSubMerchant(c, sub); !ok {
+		return res
+	}
+	owner := c.mch.mchid
+	if sub != "" {
+		owner = sub
+	}
+	rf := s.refunds[orderKey(owner, c.r.PathValue("out_refund_no"))]
+	if rf == nil || rf.mchid != c.mch.mchid {
 		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "退款单不存在")
 	}
 	return result{http.StatusOK, rf.json()}
@@ -180,13 +197,18 @@ func (s *Sandbox) finishRefund(rf *refund, status string) (notice, error) {
 // notice is the plaintext of the refund's notification.
 func (rf *refund) notice() []byte {
 	n := reply{
-		"mchid": rf.mchid, "out_trade_no": rf.order.outTradeNo, "transaction_id": rf.order.transactionID,
+		"out_trade_no": rf.order.outTradeNo, "transaction_id": rf.order.transactionID,
 		"out_refund_no": rf.outRefundNo, "refund_id": rf.refundID, "refund_status": rf.status,
 		"user_received_account": "支付用户零钱",
 		"amount":                reply{"total": rf.order.total, "refund": rf.amount, "payer_total": rf.order.total, "payer_refund": rf.amount},
 	}
 	if rf.status == RefundSuccess {
 		n["success_time"] = wxTime(rf.finished)
+	}
+	if o := rf.order; o.subMchID != "" {
+		n["sp_mchid"], n["sub_mchid"] = o.mchid, o.subMchID
+	} else {
+		n["mchid"] = rf.mchid
 	}
 	return encodeJSON(n)
 }

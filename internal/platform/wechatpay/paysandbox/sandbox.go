@@ -13,8 +13,12 @@
 //	GET  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=
 //	GET  /v3/pay/transactions/id/{transaction_id}?mchid=
 //	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
-//	POST /v3/refund/domestic/refunds
-//	GET  /v3/refund/domestic/refunds/{out_refund_no}
+//	POST /v3/pay/partner/transactions/jsapi                 (service-provider mode, see partner.go)
+//	GET  /v3/pay/partner/transactions/out-trade-no/{out_trade_no}?sp_mchid=&sub_mchid=
+//	GET  /v3/pay/partner/transactions/id/{transaction_id}?sp_mchid=&sub_mchid=
+//	POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close
+//	POST /v3/refund/domestic/refunds                        (sub_mchid in the body for a sub-merchant)
+//	GET  /v3/refund/domestic/refunds/{out_refund_no}        (?sub_mchid= for a sub-merchant)
 //	GET  /v3/bill/tradebill?bill_date=&bill_type=&tar_type=
 //	GET  /v3/billdownload/file?token=   (unsigned file)
 //	GET  /v3/certificates               (platform certificates, sealed with the APIv3 key)
@@ -81,6 +85,8 @@ type Sandbox struct {
 	mode            KeyMode
 	retries         []time.Duration
 	merchants       map[string]*merchant
+	subMerchants    map[string]*subMerchant // by sub_mchid
+	openIDs         func(appid, openid string) bool
 	orders          map[string]*order  // by orderKey(mchid, out_trade_no)
 	prepays         map[string]*order  // by prepay_id
 	transactions    map[string]*order  // by transaction_id
@@ -130,6 +136,7 @@ func New(opts ...Option) (*Sandbox, error) {
 		mode:         KeyModeCertificate,
 		retries:      slices.Clone(DefaultRetrySchedule),
 		merchants:    make(map[string]*merchant),
+		subMerchants: make(map[string]*subMerchant),
 		orders:       make(map[string]*order),
 		prepays:      make(map[string]*order),
 		transactions: make(map[string]*order),
@@ -181,6 +188,7 @@ func (s *Sandbox) keyMode() KeyMode {
 // with {"error"} on bad input):
 //
 //	/sandbox/pay/merchant             {"mchid"?,"appid"?}                  → Credentials
+//	/sandbox/pay/sub-merchant         {"sp_mchid","sub_mchid","sub_appids"} → {}   (a service provider's sub-merchant)
 //	/sandbox/pay/platform             {}                                   → Platform
 //	/sandbox/pay/key-mode             {"mode"}                             → {}
 //	/sandbox/pay/rotate-platform-cert {}                                   → Platform
@@ -207,6 +215,10 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", s.signed((*Sandbox).queryByOutTradeNo))
 	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", s.signed((*Sandbox).queryByTransactionID))
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", s.signed((*Sandbox).closeOrder))
+	mux.Handle("POST /v3/pay/partner/transactions/jsapi", s.signed((*Sandbox).partnerPrepay))
+	mux.Handle("GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}", s.signed((*Sandbox).partnerQueryByOutTradeNo))
+	mux.Handle("GET /v3/pay/partner/transactions/id/{transaction_id}", s.signed((*Sandbox).partnerQueryByTransactionID))
+	mux.Handle("POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close", s.signed((*Sandbox).partnerCloseOrder))
 	mux.Handle("POST /v3/refund/domestic/refunds", s.signed((*Sandbox).createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", s.signed((*Sandbox).queryRefund))
 	mux.Handle("GET /v3/bill/tradebill", s.signed((*Sandbox).tradeBill))

@@ -285,6 +285,12 @@ func TestControlEndpoints(t *testing.T) {
 		!strings.Contains(creds.PrivateKeyPEM, "BEGIN PRIVATE KEY") || creds.Platform.PublicKeyID == "" {
 		t.Fatalf("credentials = %+v", creds)
 	}
+	if st := e.control(t, "sub-merchant", map[string]any{"sp_mchid": creds.MchID, "sub_mchid": "1600000001", "sub_appids": []string{"wxdemo0000000002"}}, nil); st != 200 {
+		t.Fatalf("sub-merchant: HTTP %d", st)
+	}
+	if st := e.control(t, "sub-merchant", map[string]any{"sp_mchid": "1999999999", "sub_mchid": "1600000002"}, nil); st != 400 {
+		t.Fatalf("a sub-merchant of an unknown provider: HTTP %d", st)
+	}
 	var platform paysandbox.Platform
 	e.control(t, "platform", struct{}{}, &platform)
 	if platform.CertSerial != e.creds.Platform.CertSerial || !strings.HasPrefix(platform.PublicKeyID, "PUB_KEY_ID_") {

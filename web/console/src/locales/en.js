@@ -15,7 +15,7 @@ export default {
     shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops',
     password: 'Change password', logout: 'Log out', selectShop: 'Select a shop', noShop: 'Select the shop to manage first',
   },
-  roles: { operator: 'Operator', owner: 'Owner', operations: 'Operations', service: 'Customer service', finance: 'Finance' },
+  roles: { operator: 'Operator', owner: 'Owner', operations: 'Operations', service: 'Customer service', finance: 'Finance', agency: 'Agency' },
   login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', hint: 'For operators and shop staff', bad: 'Wrong username or password' },
   password: { title: 'Change password', old: 'Current password', new: 'New password', repeat: 'Repeat new password', mismatch: 'The passwords differ', changed: 'Password changed; other sessions ended' },
   dashboard: {

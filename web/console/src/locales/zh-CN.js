@@ -15,7 +15,7 @@ export default {
     shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
   },
-  roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务' },
+  roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务', agency: '代运营' },
   login: {
     title: '登录管理后台', username: '账号', password: '密码', submit: '登录', hint: '平台运营与店铺员工共用此入口',
     bad: '账号或密码错误',
