@@ -23,6 +23,7 @@ const (
 	MaxStock       = 10_000_000
 	MaxTitleRunes  = 100
 	MaxDescription = 20_000
+	MaxWeightGrams = 1_000_000 // one tonne a piece
 )
 
 // Kind is what a product is; it sets the VAT rate on its order lines.
@@ -70,6 +71,7 @@ type SKU struct {
 	Price      int64    `json:"price" doc:"fen"`
 	Stock      int64    `json:"stock"`
 	Code       string   `json:"code"`
+	WeightGrams int64   `json:"weight_grams" doc:"grams of one piece, for freight templates charged by weight"`
 }
 
 // Product is an SPU with its SKUs.
@@ -86,6 +88,7 @@ type Product struct {
 	PriceMin    int64     `json:"price_min" doc:"fen"`
 	PriceMax    int64     `json:"price_max" doc:"fen"`
 	Kind        Kind      `json:"kind"`
+	FreightTemplateID int64 `json:"freight_template_id" doc:"the freight template it ships under; 0 = the shop's flat shipping fee"`
 	SKUs        []SKU     `json:"skus"`
 	Deleted     bool      `json:"deleted,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -119,6 +122,7 @@ type SKUInput struct {
 	Stock      int64    `json:"stock" doc:"0 to 10,000,000"`
 	StockSeen  *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
 	Code       string   `json:"code"`
+	WeightGrams int64   `json:"weight_grams" doc:"grams of one piece, 0 to 1,000,000 (for freight by weight)"`
 }
 
 // ProductInput is a whole product as staff send it (create or replace).
@@ -133,6 +137,7 @@ type ProductInput struct {
 	OnShelf     bool       `json:"on_shelf"`
 	Sort        int64      `json:"sort"`
 	Kind        Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
+	FreightTemplateID int64 `json:"freight_template_id" doc:"a freight template of the shop; 0 or absent = the shop's flat shipping fee"`
 
 	reviewHold bool // the text waits for review: stored off the shelf
 }
@@ -167,6 +172,7 @@ func (in *ProductInput) validate() error {
 		in.Kind = KindGoods
 	}
 	v.Check(in.Kind == KindGoods || in.Kind == KindService || in.Kind == KindDigital, "kind", "must be goods, service or digital")
+	v.Check(in.FreightTemplateID >= 0, "freight_template_id", "must be a freight template id or 0")
 	validateImages(&v, in.Images)
 	validateSpecs(&v, in.Specs)
 	validateSKUs(&v, in.Specs, in.SKUs)
@@ -207,6 +213,7 @@ func validateSKUs(v *errs.Validator, specs []SpecDim, skus []SKUInput) {
 		field := fmt.Sprintf("skus[%d]", i)
 		v.Check(s.Price >= 0 && s.Price <= MaxPriceFen, field+".price", "must be 0 to 100,000,000 fen")
 		v.Check(s.Stock >= 0 && s.Stock <= MaxStock, field+".stock", "must be 0 to 10,000,000")
+		v.Check(s.WeightGrams >= 0 && s.WeightGrams <= MaxWeightGrams, field+".weight_grams", "must be 0 to 1,000,000 grams")
 		v.Check(len(s.Code) <= 64 && (s.Code == "" || !codes[s.Code]), field+".code", "must be at most 64 characters and unique")
 		codes[s.Code] = s.Code != ""
 		v.Check(s.ID >= 0 && (s.ID == 0 || !ids[s.ID]), field+".id", "must be an existing SKU id, once")

@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/address"
+	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -59,3 +61,15 @@ func (t *wechatTokens) Delete(ctx context.Context, appid string) error {
 }
 
 func mkdirData(dir string) error { return os.MkdirAll(dir, 0o700) }
+
+// addressBook gives checkout a buyer's saved address as an order keeps it.
+type addressBook struct{ book *address.Service }
+
+func (b addressBook) Snapshot(ctx context.Context, shopID, memberID, id int64) (order.Address, error) {
+	a, err := b.book.Get(ctx, shopID, memberID, id)
+	if err != nil {
+		return order.Address{}, err
+	}
+	return order.Address{Name: a.Name, Phone: a.Phone, Province: a.Province, City: a.City, District: a.County, Detail: a.Detail,
+		ProvinceCode: a.ProvinceCode, CityCode: a.CityCode, DistrictCode: a.CountyCode, PostalCode: a.PostalCode}, nil
+}
