@@ -227,10 +227,16 @@ func TestFromWeChat(t *testing.T) {
 		field  string
 	}{
 		{"as WeChat sends it", func(*WeChatInput) {}, "330106", ""},
-		{"no national code, short names", func(w *WeChatInput) { w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "浙江", "杭州", "西湖" }, "330106", ""},
+		{"no national code, short names", func(w *WeChatInput) {
+			w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "浙江", "杭州", "西湖"
+		}, "330106", ""},
 		{"a wrong national code, right names", func(w *WeChatInput) { w.NationalCode = "110105" }, "330106", ""},
-		{"municipality", func(w *WeChatInput) { w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "北京市", "北京市", "朝阳区" }, "110105", ""},
-		{"autonomous region", func(w *WeChatInput) { w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "广西", "南宁市", "青秀区" }, "450103", ""},
+		{"municipality", func(w *WeChatInput) {
+			w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "北京市", "北京市", "朝阳区"
+		}, "110105", ""},
+		{"autonomous region", func(w *WeChatInput) {
+			w.NationalCode, w.ProvinceName, w.CityName, w.CountyName = "", "广西", "南宁市", "青秀区"
+		}, "450103", ""},
 		{"unknown province", func(w *WeChatInput) { w.NationalCode, w.ProvinceName = "", "火星" }, "", "provinceName"},
 		{"unknown city", func(w *WeChatInput) { w.NationalCode, w.CityName = "", "宁波" }, "", "countyName"},
 		{"unknown county", func(w *WeChatInput) { w.NationalCode, w.CountyName = "", "不存在区" }, "", "countyName"},

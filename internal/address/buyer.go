@@ -39,16 +39,16 @@ type Input struct {
 
 // WeChatInput is what wx.chooseAddress returns, sent as is.
 type WeChatInput struct {
-	UserName     string `json:"userName"`
-	PostalCode   string `json:"postalCode"`
-	ProvinceName string `json:"provinceName"`
-	CityName     string `json:"cityName"`
-	CountyName   string `json:"countyName"`
-	StreetName   string `json:"streetName,omitempty" doc:"newer WeChat versions; put before detailInfo"`
-	DetailInfo   string `json:"detailInfo"`
+	UserName      string `json:"userName"`
+	PostalCode    string `json:"postalCode"`
+	ProvinceName  string `json:"provinceName"`
+	CityName      string `json:"cityName"`
+	CountyName    string `json:"countyName"`
+	StreetName    string `json:"streetName,omitempty" doc:"newer WeChat versions; put before detailInfo"`
+	DetailInfo    string `json:"detailInfo"`
 	DetailInfoNew string `json:"detailInfoNew,omitempty" doc:"newer WeChat versions; used when detailInfo is empty"`
-	NationalCode string `json:"nationalCode" doc:"the county's GB/T 2260 code"`
-	TelNumber    string `json:"telNumber"`
-	IsDefault    bool   `json:"is_default,omitempty" doc:"make it the default"`
-	ErrMsg       string `json:"errMsg,omitempty" doc:"ignored"`
+	NationalCode  string `json:"nationalCode" doc:"the county's GB/T 2260 code"`
+	TelNumber     string `json:"telNumber"`
+	IsDefault     bool   `json:"is_default,omitempty" doc:"make it the default"`
+	ErrMsg        string `json:"errMsg,omitempty" doc:"ignored"`
 }

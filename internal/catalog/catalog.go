@@ -66,33 +66,33 @@ type SpecDim struct {
 
 // SKU is one sellable variant: one value of every spec dimension.
 type SKU struct {
-	ID         int64    `json:"id"`
-	SpecValues []string `json:"spec_values" doc:"one value per spec dimension, in order"`
-	Price      int64    `json:"price" doc:"fen"`
-	Stock      int64    `json:"stock"`
-	Code       string   `json:"code"`
-	WeightGrams int64   `json:"weight_grams" doc:"grams of one piece, for freight templates charged by weight"`
+	ID          int64    `json:"id"`
+	SpecValues  []string `json:"spec_values" doc:"one value per spec dimension, in order"`
+	Price       int64    `json:"price" doc:"fen"`
+	Stock       int64    `json:"stock"`
+	Code        string   `json:"code"`
+	WeightGrams int64    `json:"weight_grams" doc:"grams of one piece, for freight templates charged by weight"`
 }
 
 // Product is an SPU with its SKUs.
 type Product struct {
-	ID          int64     `json:"id"`
-	CategoryID  int64     `json:"category_id"`
-	Title       string    `json:"title"`
-	Subtitle    string    `json:"subtitle"`
-	Description string    `json:"description"`
-	Images      []string  `json:"images"`
-	Specs       []SpecDim `json:"specs"`
-	OnShelf     bool      `json:"on_shelf"`
-	Sort        int64     `json:"sort"`
-	PriceMin    int64     `json:"price_min" doc:"fen"`
-	PriceMax    int64     `json:"price_max" doc:"fen"`
-	Kind        Kind      `json:"kind"`
-	FreightTemplateID int64 `json:"freight_template_id" doc:"the freight template it ships under; 0 = the shop's flat shipping fee"`
-	SKUs        []SKU     `json:"skus"`
-	Deleted     bool      `json:"deleted,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID                int64     `json:"id"`
+	CategoryID        int64     `json:"category_id"`
+	Title             string    `json:"title"`
+	Subtitle          string    `json:"subtitle"`
+	Description       string    `json:"description"`
+	Images            []string  `json:"images"`
+	Specs             []SpecDim `json:"specs"`
+	OnShelf           bool      `json:"on_shelf"`
+	Sort              int64     `json:"sort"`
+	PriceMin          int64     `json:"price_min" doc:"fen"`
+	PriceMax          int64     `json:"price_max" doc:"fen"`
+	Kind              Kind      `json:"kind"`
+	FreightTemplateID int64     `json:"freight_template_id" doc:"the freight template it ships under; 0 = the shop's flat shipping fee"`
+	SKUs              []SKU     `json:"skus"`
+	Deleted           bool      `json:"deleted,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Summary is a product in a list.
@@ -116,28 +116,28 @@ type Page struct {
 // SKUInput is a SKU as staff send it. ID names an existing SKU to keep;
 // 0 adds a new one.
 type SKUInput struct {
-	ID         int64    `json:"id,omitempty"`
-	SpecValues []string `json:"spec_values"`
-	Price      int64    `json:"price" doc:"fen, 0 to 100,000,000"`
-	Stock      int64    `json:"stock" doc:"0 to 10,000,000"`
-	StockSeen  *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
-	Code       string   `json:"code"`
-	WeightGrams int64   `json:"weight_grams" doc:"grams of one piece, 0 to 1,000,000 (for freight by weight)"`
+	ID          int64    `json:"id,omitempty"`
+	SpecValues  []string `json:"spec_values"`
+	Price       int64    `json:"price" doc:"fen, 0 to 100,000,000"`
+	Stock       int64    `json:"stock" doc:"0 to 10,000,000"`
+	StockSeen   *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
+	Code        string   `json:"code"`
+	WeightGrams int64    `json:"weight_grams" doc:"grams of one piece, 0 to 1,000,000 (for freight by weight)"`
 }
 
 // ProductInput is a whole product as staff send it (create or replace).
 type ProductInput struct {
-	CategoryID  int64      `json:"category_id"`
-	Title       string     `json:"title"`
-	Subtitle    string     `json:"subtitle"`
-	Description string     `json:"description"`
-	Images      []string   `json:"images"`
-	Specs       []SpecDim  `json:"specs"`
-	SKUs        []SKUInput `json:"skus"`
-	OnShelf     bool       `json:"on_shelf"`
-	Sort        int64      `json:"sort"`
-	Kind        Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
-	FreightTemplateID int64 `json:"freight_template_id" doc:"a freight template of the shop; 0 or absent = the shop's flat shipping fee"`
+	CategoryID        int64      `json:"category_id"`
+	Title             string     `json:"title"`
+	Subtitle          string     `json:"subtitle"`
+	Description       string     `json:"description"`
+	Images            []string   `json:"images"`
+	Specs             []SpecDim  `json:"specs"`
+	SKUs              []SKUInput `json:"skus"`
+	OnShelf           bool       `json:"on_shelf"`
+	Sort              int64      `json:"sort"`
+	Kind              Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
+	FreightTemplateID int64      `json:"freight_template_id" doc:"a freight template of the shop; 0 or absent = the shop's flat shipping fee"`
 
 	reviewHold bool // the text waits for review: stored off the shelf
 }

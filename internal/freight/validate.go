@@ -12,7 +12,7 @@ import (
 const (
 	MaxRules      = 100
 	MaxFree       = 50
-	MaxRegions    = 400     // codes in one list
+	MaxRegions    = 400        // codes in one list
 	MaxFee        = 10_000_000 // fen: 100,000 yuan
 	MaxUnits      = 1_000_000_000
 	MaxNameRunes  = 50

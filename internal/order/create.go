@@ -66,7 +66,7 @@ type Service struct {
 	promos  Promotions
 	freight Freights
 	book    AddressBook
-	now    func() time.Time
+	now     func() time.Time
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error

@@ -29,9 +29,9 @@ func (b book) Snapshot(ctx context.Context, shopID, memberID, id int64) (order.A
 // flat fee (800 fen).
 type freightEnv struct {
 	*env
-	book               *addrbook.Service
-	byWeight, flat     int64 // SKU ids
-	pieceID, weightID  int64 // template ids
+	book              *addrbook.Service
+	byWeight, flat    int64 // SKU ids
+	pieceID, weightID int64 // template ids
 }
 
 func newFreightEnv(t *testing.T, d *db.DB) *freightEnv {

@@ -10,12 +10,12 @@ import (
 // PreviewInput is a checkout to price without placing it: the body of
 // POST /api/v1/orders without the address and note.
 type PreviewInput struct {
-	Items          []Item `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
-	FromCart       bool   `json:"from_cart"`
-	FlashClaimID   int64  `json:"flash_claim_id,omitempty"`
-	GroupDealID    int64  `json:"group_deal_id,omitempty"`
-	GroupID        int64  `json:"group_id,omitempty"`
-	MemberCouponID int64  `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
+	Items          []Item   `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
+	FromCart       bool     `json:"from_cart"`
+	FlashClaimID   int64    `json:"flash_claim_id,omitempty"`
+	GroupDealID    int64    `json:"group_deal_id,omitempty"`
+	GroupID        int64    `json:"group_id,omitempty"`
+	MemberCouponID int64    `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
 	AddressID      int64    `json:"address_id,omitempty" doc:"price the freight to this address of my address book"`
 	Address        *Address `json:"address,omitempty" doc:"or to this address; with neither, freight templates price with their default rules"`
 }

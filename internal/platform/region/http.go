@@ -34,6 +34,9 @@ func (Handlers) Routes(api *httpx.API) {
 func children(w http.ResponseWriter, r *http.Request) error {
 	parent := strings.TrimSpace(r.URL.Query().Get("parent"))
 	out := List{Regions: Children(parent), Version: DataVersion}
+	if out.Regions == nil {
+		out.Regions = []Region{} // a leaf (or an unknown code, refused below)
+	}
 	if parent != "" {
 		p, ok := Lookup(parent)
 		if !ok {

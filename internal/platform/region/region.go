@@ -104,6 +104,9 @@ func Lookup(code string) (Region, bool) {
 func Children(code string) []Region {
 	t := load()
 	ids := t.children[code]
+	if len(ids) == 0 {
+		return nil
+	}
 	out := make([]Region, len(ids))
 	for i, id := range ids {
 		out[i] = t.byCode[id]

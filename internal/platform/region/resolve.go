@@ -67,6 +67,12 @@ func Resolve(province, city, county, nationalCode string) (Resolved, *Problem) {
 	for _, c := range cities {
 		counties = append(counties, Children(c.Code)...)
 	}
+	if len(counties) == 0 && len(cities) == 1 {
+		// A city without counties (东莞): WeChat may name a town as the
+		// county; the city is the address's region.
+		res.City = cities[0]
+		return res, nil
+	}
 	found := match(counties, county)
 	if len(found) != 1 {
 		return Resolved{}, &Problem{"county", "unknown county " + quote(county) + " in " + cities[0].Name}
@@ -77,10 +83,14 @@ func Resolve(province, city, county, nationalCode string) (Resolved, *Problem) {
 
 func fromNationalCode(province, code string) (Resolved, bool) {
 	chain := Chain(strings.TrimSpace(code))
-	if len(chain) != 3 || (province != "" && len(match(chain[:1], province)) != 1) {
+	if len(chain) < 2 || !chain[len(chain)-1].Leaf || (province != "" && len(match(chain[:1], province)) != 1) {
 		return Resolved{}, false
 	}
-	return Resolved{Province: chain[0], City: chain[1], County: chain[2]}, true
+	r := Resolved{Province: chain[0], City: chain[1]}
+	if len(chain) == 3 {
+		r.County = chain[2]
+	}
+	return r, true
 }
 
 // match returns the regions named name: exactly if any, else those whose

