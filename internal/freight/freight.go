@@ -63,6 +63,8 @@ type Template struct {
 	NoDelivery []string  `json:"no_delivery" doc:"province, city or county codes not delivered to"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	shopID int64 // of a cached template
 }
 
 // Item is what a template prices of one order line.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -14,10 +15,18 @@ import (
 var errNotFound = errs.E(errs.NotFound, "freight_template_not_found", "no such freight template")
 
 // Service stores the shops' freight templates.
-type Service struct{ db *db.DB }
+type Service struct {
+	db *db.DB
+	// cache holds decoded templates for checkout by id, each with the
+	// version (updated_at, which every change moves forward) it was read
+	// at: checkout reads the version with the order's lines and decodes a
+	// template again only when it changed.
+	mu    sync.RWMutex
+	cache map[int64]*Template
+}
 
 // NewService returns the freight template store.
-func NewService(d *db.DB) *Service { return &Service{db: d} }
+func NewService(d *db.DB) *Service { return &Service{db: d, cache: map[int64]*Template{}} }
 
 // body is what the rules column holds.
 type body struct {
@@ -59,8 +68,12 @@ func (s *Service) Update(ctx context.Context, shopID, id int64, in Input) (Templ
 	if err := in.validate(); err != nil {
 		return Template{}, err
 	}
-	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE freight_templates SET name = ?, basis = ?, rules = ?, updated_at = ?
-		WHERE id = ? AND shop_id = ?`, in.Name, in.Basis, in.body(), db.Now(), id, shopID))
+	// updated_at is the template's version for checkout's cache: it moves
+	// forward on every change, even two in one millisecond.
+	now := db.Now()
+	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE freight_templates SET name = ?, basis = ?, rules = ?,
+		updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
+		WHERE id = ? AND shop_id = ?`, in.Name, in.Basis, in.body(), now, now, id, shopID))
 	if db.IsNoRows(err) {
 		return Template{}, errNotFound
 	}
@@ -120,16 +133,30 @@ func (s *Service) List(ctx context.Context, shopID, after int64, limit int) ([]T
 	return list, errs.Wrap("list freight templates", err)
 }
 
-// Templates loads the shop's templates of ids for checkout, through q (the
-// order's transaction, when there is one). A missing id is left out.
-func (s *Service) Templates(ctx context.Context, q db.Querier, shopID int64, ids []int64) (map[int64]*Template, error) {
-	out := make(map[int64]*Template, len(ids))
-	if len(ids) == 0 {
+// Templates returns the shop's templates for checkout: versions maps each
+// template id to the version (updated_at, Unix ms) the order's own query
+// saw. A template cached at that version is used as is; the others are
+// read through q (the order's transaction, when there is one) and cached.
+// A template that no longer exists is left out. The returned templates are
+// shared: read them only.
+func (s *Service) Templates(ctx context.Context, q db.Querier, shopID int64, versions map[int64]int64) (map[int64]*Template, error) {
+	out := make(map[int64]*Template, len(versions))
+	var missing []int64
+	s.mu.RLock()
+	for id, v := range versions {
+		if t, ok := s.cache[id]; ok && t.UpdatedAt.UnixMilli() == v && t.shopID == shopID {
+			out[id] = t
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	s.mu.RUnlock()
+	if len(missing) == 0 {
 		return out, nil
 	}
 	args := []any{shopID}
-	marks := make([]string, len(ids))
-	for i, id := range ids {
+	marks := make([]string, len(missing))
+	for i, id := range missing {
 		marks[i] = "?"
 		args = append(args, id)
 	}
@@ -138,8 +165,15 @@ func (s *Service) Templates(ctx context.Context, q db.Querier, shopID int64, ids
 	if err != nil {
 		return nil, errs.Wrap("load freight templates", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range list {
-		out[list[i].ID] = &list[i]
+		t := &list[i]
+		t.shopID = shopID
+		out[t.ID] = t
+		if c, ok := s.cache[t.ID]; !ok || c.UpdatedAt.Before(t.UpdatedAt) {
+			s.cache[t.ID] = t
+		}
 	}
 	return out, nil
 }

@@ -457,12 +457,15 @@ func priceLines(ctx context.Context, q db.Querier, shopID int64, items []Item) (
 		var l Line
 		var specs, images string
 		var kind catalog.Kind
+		// The freight template's version comes with the line, so checkout
+		// reads the template itself only when its cached copy is stale.
 		err := q.QueryRow(ctx, `SELECT k.id, k.spu_id, p.category_id, p.title, k.spec_values, p.images, k.price, p.kind,
-			COALESCE(p.freight_template_id, 0), k.weight_grams
+			COALESCE(t.id, 0), COALESCE(t.updated_at, 0), k.weight_grams
 			FROM skus k JOIN spus p ON p.id = k.spu_id
+			LEFT JOIN freight_templates t ON t.id = p.freight_template_id AND t.shop_id = p.shop_id
 			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
 			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.categoryID, &l.Title, &specs, &images, &l.UnitPrice, &kind,
-			&l.freightTemplateID, &l.weightGrams)
+			&l.freightTemplateID, &l.freightVersion, &l.weightGrams)
 		if db.IsNoRows(err) {
 			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
 		}

@@ -15,9 +15,11 @@ import (
 // Freights gives checkout the shop's freight templates; server passes the
 // freight service (nil: every product ships at the flat fee).
 type Freights interface {
-	// Templates loads templates through q (the order's transaction, when
-	// there is one); a missing id is left out of the map.
-	Templates(ctx context.Context, q db.Querier, shopID int64, ids []int64) (map[int64]*freight.Template, error)
+	// Templates returns the templates of the ids in versions, each at
+	// least at the version (updated_at, Unix ms) the order's lines were
+	// read with, reading what it must through q (the order's transaction,
+	// when there is one); a missing id is left out of the map.
+	Templates(ctx context.Context, q db.Querier, shopID int64, versions map[int64]int64) (map[int64]*freight.Template, error)
 }
 
 // AddressBook gives checkout one of the buyer's saved addresses; server
@@ -83,13 +85,16 @@ func (a Address) chain() []string {
 // preview that names none) the templates' default rules price it.
 func (s *Service) shippingFor(ctx context.Context, q db.Querier, sh shop.Shop, addr Address, lines []Line) (pricing.Shipping, error) {
 	flat := pricing.Shipping{Fee: sh.ShippingFee, FreeAbove: sh.FreeShippingOver}
-	var ids []int64
+	var versions map[int64]int64
 	for _, l := range lines {
-		if l.freightTemplateID != 0 && !containsID(ids, l.freightTemplateID) {
-			ids = append(ids, l.freightTemplateID)
+		if l.freightTemplateID != 0 && l.freightVersion != 0 {
+			if versions == nil {
+				versions = map[int64]int64{}
+			}
+			versions[l.freightTemplateID] = l.freightVersion
 		}
 	}
-	if len(ids) == 0 || s.freight == nil {
+	if len(versions) == 0 || s.freight == nil {
 		return flat, nil
 	}
 	chain := addr.chain()
@@ -97,7 +102,7 @@ func (s *Service) shippingFor(ctx context.Context, q db.Querier, sh shop.Shop, a
 		return pricing.Shipping{}, errs.Field("address", "invalid_region",
 			"the address's province, city and district match no region: send their codes or an address_id")
 	}
-	templates, err := s.freight.Templates(ctx, q, sh.ID, ids)
+	templates, err := s.freight.Templates(ctx, q, sh.ID, versions)
 	if err != nil {
 		return pricing.Shipping{}, err
 	}
@@ -120,13 +125,4 @@ func (s *Service) shippingFor(ctx context.Context, q db.Querier, sh shop.Shop, a
 		ship.Fee, ship.FreeAbove = flat.Fee, flat.FreeAbove
 	}
 	return ship, nil
-}
-
-func containsID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

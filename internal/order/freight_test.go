@@ -30,6 +30,7 @@ func (b book) Snapshot(ctx context.Context, shopID, memberID, id int64) (order.A
 type freightEnv struct {
 	*env
 	book              *addrbook.Service
+	fs                *freight.Service
 	byWeight, flat    int64 // SKU ids
 	pieceID, weightID int64 // template ids
 }
@@ -66,7 +67,7 @@ func newFreightEnv(t *testing.T, d *db.DB) *freightEnv {
 		}
 		return p.SKUs[0].ID
 	}
-	fe := &freightEnv{env: e, book: addrbook.NewService(d), pieceID: piece.ID, weightID: weight.ID,
+	fe := &freightEnv{env: e, book: addrbook.NewService(d), fs: fs, pieceID: piece.ID, weightID: weight.ID,
 		byWeight: newProduct("大米", weight.ID, 700), flat: newProduct("茶叶", 0, 0)}
 	for sku, grams := range map[int64]int64{e.skus[0]: 800, e.skus[1]: 300} {
 		if _, err := d.Exec(ctx, `UPDATE skus SET weight_grams = ? WHERE id = ?`, grams, sku); err != nil {
@@ -160,6 +161,39 @@ func TestFreightPreviewEqualsOrder(t *testing.T) {
 		p, err := e.orders.Preview(e.ctx, e.shopID, buyer, order.PreviewInput{Items: []order.Item{{SKUID: cheap, Quantity: 1}}})
 		if err != nil || p.Breakdown.ShippingFee != 1000 {
 			t.Fatalf("preview without an address: %v %+v", err, p.Breakdown)
+		}
+	})
+}
+
+// TestFreightTemplateChangesReachCheckout: checkout caches decoded
+// templates by version, so a change (two in one millisecond included) is
+// priced by the next checkout.
+func TestFreightTemplateChangesReachCheckout(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newFreightEnv(t, d)
+		buyer := e.member()
+		items := []order.Item{{SKUID: e.skus[1], Quantity: 1}}
+		for i, fee := range []int64{1000, 1700, 1900, 2300} {
+			if i > 0 {
+				in := freight.Input{Name: "按件", Default: freight.Rule{FirstUnits: 1, FirstFee: fee, ExtraUnits: 1, ExtraFee: 500}}
+				if _, err := e.fs.Update(e.ctx, e.shopID, e.pieceID, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if i == 2 {
+				continue // the next change follows within the same millisecond, most likely
+			}
+			p, err := e.orders.Preview(e.ctx, e.shopID, buyer, order.PreviewInput{Items: items, Address: &beijing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := e.orders.Create(e.ctx, e.shopID, buyer, fmt.Sprintf("change-%02d", i), order.CreateInput{Items: items, Address: beijing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Breakdown.ShippingFee != fee || o.ShippingFee != fee {
+				t.Fatalf("after change %d: preview %d, order %d, want %d", i, p.Breakdown.ShippingFee, o.ShippingFee, fee)
+			}
 		}
 	})
 }

@@ -118,9 +118,9 @@ type Line struct {
 	Refunded      int64 `json:"refunded" doc:"this line's share of the order's refunded_amount, fen, allocated in proportion to amount − discount like discounts (what goes beyond the goods is the shipping fee's)"`
 	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
 	categoryID    int64 // for coupon scopes; not stored on the line
-	// The product's freight template (0 = the flat fee) and the SKU's
-	// weight, for freight; not stored on the line.
-	freightTemplateID, weightGrams int64
+	// The product's freight template (0 = the flat fee) with its version
+	// (updated_at) and the SKU's weight, for freight; not stored.
+	freightTemplateID, freightVersion, weightGrams int64
 }
 
 // Event is one transition in an order's log.
