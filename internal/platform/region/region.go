@@ -51,6 +51,8 @@ type Region struct {
 type table struct {
 	byCode   map[string]Region
 	children map[string][]string // "" → provinces
+	bare     map[string]string   // code → Bare(name), for Resolve
+	byName   map[string]string   // parent + "/" + name → code (names are unique under a parent, but for 重庆市's two city codes)
 }
 
 var (
@@ -64,7 +66,7 @@ func load() *table {
 		if err != nil {
 			panic("region: embedded data: " + err.Error())
 		}
-		data = table{byCode: map[string]Region{}, children: map[string][]string{}}
+		data = table{byCode: map[string]Region{}, children: map[string][]string{}, bare: map[string]string{}, byName: map[string]string{}}
 		sc := bufio.NewScanner(zr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -81,6 +83,12 @@ func load() *table {
 			}
 			data.byCode[r.Code] = r
 			data.children[r.Parent] = append(data.children[r.Parent], r.Code)
+			data.bare[r.Code] = Bare(r.Name)
+			if _, dup := data.byName[r.Parent+"/"+r.Name]; dup {
+				data.byName[r.Parent+"/"+r.Name] = "" // ambiguous: match by scanning
+			} else {
+				data.byName[r.Parent+"/"+r.Name] = r.Code
+			}
 		}
 		if err := sc.Err(); err != nil {
 			panic("region: embedded data: " + err.Error())

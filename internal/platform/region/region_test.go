@@ -139,3 +139,14 @@ func BenchmarkChain(b *testing.B) {
 		Chain("330106")
 	}
 }
+
+// BenchmarkResolve matches an address's names to codes, as checkout does
+// for an inline address without codes.
+func BenchmarkResolve(b *testing.B) {
+	load()
+	for b.Loop() {
+		if _, p := Resolve("浙江省", "杭州市", "西湖区", ""); p != nil {
+			b.Fatal(p)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package region
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Resolved is an address's region as the table has it; County is zero for
 // a city without counties.
@@ -39,51 +42,74 @@ func Resolve(province, city, county, nationalCode string) (Resolved, *Problem) {
 		return r, nil
 	}
 	t := load()
-	provs := match(Children(""), province)
+	if r, ok := t.exact(province, city, county); ok {
+		return r, nil
+	}
+	provs := t.match(t.children[""], province)
 	if len(provs) != 1 {
 		return Resolved{}, &Problem{"province", "unknown province " + quote(province)}
 	}
-	res := Resolved{Province: provs[0]}
-	cities := match(Children(res.Province.Code), city)
+	res := Resolved{Province: t.byCode[provs[0]]}
+	cityCodes := t.children[res.Province.Code]
+	cities := t.match(cityCodes, city)
 	if len(cities) == 0 {
 		// A county-level city governed by the province (省直辖县级: 仙桃市)
 		// comes as the city.
-		for _, c := range Children(res.Province.Code) {
-			if k := match(Children(c.Code), city); len(k) == 1 && (county == "" || len(match(k, county)) == 1) {
-				res.City, res.County = c, k[0]
+		for _, c := range cityCodes {
+			if k := t.match(t.children[c], city); len(k) == 1 && (county == "" || len(t.match(k, county)) == 1) {
+				res.City, res.County = t.byCode[c], t.byCode[k[0]]
 				return res, nil
 			}
 		}
 		return Resolved{}, &Problem{"city", "unknown city " + quote(city) + " in " + res.Province.Name}
 	}
+	first := t.byCode[cities[0]]
 	if county == "" {
-		if len(cities) == 1 && cities[0].Leaf {
-			res.City = cities[0]
+		if len(cities) == 1 && first.Leaf {
+			res.City = first
 			return res, nil
 		}
-		return Resolved{}, &Problem{"county", "required: " + cities[0].Name + " has counties"}
+		return Resolved{}, &Problem{"county", "required: " + first.Name + " has counties"}
 	}
-	var counties []Region
+	var counties []string
 	for _, c := range cities {
-		counties = append(counties, Children(c.Code)...)
+		counties = append(counties, t.children[c]...)
 	}
 	if len(counties) == 0 && len(cities) == 1 {
 		// A city without counties (东莞): WeChat may name a town as the
 		// county; the city is the address's region.
-		res.City = cities[0]
+		res.City = first
 		return res, nil
 	}
-	found := match(counties, county)
+	found := t.match(counties, county)
 	if len(found) != 1 {
-		return Resolved{}, &Problem{"county", "unknown county " + quote(county) + " in " + cities[0].Name}
+		return Resolved{}, &Problem{"county", "unknown county " + quote(county) + " in " + first.Name}
 	}
-	res.County, res.City = found[0], t.byCode[found[0].Parent]
+	res.County = t.byCode[found[0]]
+	res.City = t.byCode[res.County.Parent]
 	return res, nil
+}
+
+// exact resolves names that are exactly the table's (the common case: a
+// map lookup per level).
+func (t *table) exact(province, city, county string) (Resolved, bool) {
+	p := t.byName["/"+province]
+	c := t.byName[p+"/"+city]
+	if p == "" || c == "" {
+		return Resolved{}, false
+	}
+	res := Resolved{Province: t.byCode[p], City: t.byCode[c]}
+	if county == "" {
+		return res, res.City.Leaf
+	}
+	k := t.byName[c+"/"+county]
+	res.County = t.byCode[k]
+	return res, k != ""
 }
 
 func fromNationalCode(province, code string) (Resolved, bool) {
 	chain := Chain(strings.TrimSpace(code))
-	if len(chain) < 2 || !chain[len(chain)-1].Leaf || (province != "" && len(match(chain[:1], province)) != 1) {
+	if len(chain) < 2 || !chain[len(chain)-1].Leaf || (province != "" && len(load().match([]string{chain[0].Code}, province)) != 1) {
 		return Resolved{}, false
 	}
 	r := Resolved{Province: chain[0], City: chain[1]}
@@ -93,24 +119,25 @@ func fromNationalCode(province, code string) (Resolved, bool) {
 	return r, true
 }
 
-// match returns the regions named name: exactly if any, else those whose
-// name is the same without its suffix (省, 市, 自治区 …), else those whose
-// bare name starts with the other's (延边 and 延边朝鲜族自治州).
-func match(regions []Region, name string) []Region {
+// match returns the codes of the regions named name: exactly if any, else
+// those whose name is the same without its suffix (省, 市, 自治区 …), else
+// those whose bare name starts with the other's (延边 and 延边朝鲜族自治州).
+func (t *table) match(codes []string, name string) []string {
 	if name == "" {
 		return nil
 	}
-	var exact, same, prefix []Region
+	var exact, same, prefix []string
 	bare := Bare(name)
-	for _, r := range regions {
-		rb := Bare(r.Name)
+	long := utf8.RuneCountInString(bare) >= 2
+	for _, c := range codes {
+		rb := t.bare[c]
 		switch {
-		case r.Name == name:
-			exact = append(exact, r)
+		case t.byCode[c].Name == name:
+			exact = append(exact, c)
 		case rb == bare:
-			same = append(same, r)
-		case len([]rune(bare)) >= 2 && len([]rune(rb)) >= 2 && (strings.HasPrefix(rb, bare) || strings.HasPrefix(bare, rb)):
-			prefix = append(prefix, r)
+			same = append(same, c)
+		case long && utf8.RuneCountInString(rb) >= 2 && (strings.HasPrefix(rb, bare) || strings.HasPrefix(bare, rb)):
+			prefix = append(prefix, c)
 		}
 	}
 	switch {
@@ -131,7 +158,7 @@ var suffixes = []string{"特别行政区", "维吾尔自治区", "壮族自治�
 func Bare(name string) string {
 	name = strings.TrimSpace(name)
 	for _, s := range suffixes {
-		if b, ok := strings.CutSuffix(name, s); ok && len([]rune(b)) >= 2 {
+		if b, ok := strings.CutSuffix(name, s); ok && utf8.RuneCountInString(b) >= 2 {
 			return b
 		}
 	}
