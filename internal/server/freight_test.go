@@ -76,6 +76,18 @@ func TestFreightTemplatesAndAddressesOverHTTP(t *testing.T) {
 		if list := e.mustList(a.owner, "/admin/api/v1/freight-templates"); len(list) != 0 {
 			t.Fatalf("bad templates were stored: %v", list)
 		}
+		// Another shop's template cannot be given to a product.
+		b := e.newShop(op, "别", "enterprise")
+		theirs := e.newTemplate(b, pieceTemplate("别人的"))
+		p := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/products/%d", a.productID), nil)
+		body := productBody(a.categoryID, "连衣裙", true)
+		body["freight_template_id"] = theirs
+		if r := e.do(a.owner, "PUT", fmt.Sprintf("/admin/api/v1/products/%d", a.productID), body); r.status != 400 || r.code() != "freight_template_not_found" {
+			t.Fatalf("another shop's template on a product: %d %s", r.status, r.body)
+		}
+		if after := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/products/%d", a.productID), nil); fmt.Sprint(after) != fmt.Sprint(p) {
+			t.Fatalf("the refused save changed the product:\n%v\n%v", p, after)
+		}
 		tpl := e.newTemplate(a, pieceTemplate("按件"))
 		e.setFreight(a, tpl, 500)
 		if r := e.do(a.owner, "DELETE", fmt.Sprintf("/admin/api/v1/freight-templates/%d", tpl), nil); r.status != 409 || r.code() != "freight_template_in_use" {
