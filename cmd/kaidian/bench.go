@@ -23,6 +23,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/bench"
 	"github.com/kaidian/kaidian/internal/config"
+	"github.com/kaidian/kaidian/internal/freight"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/server"
 )
@@ -89,6 +90,7 @@ type benchFlags struct {
 	rounds     int
 	detailMB   int
 	members    int
+	freight    bool
 }
 
 func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
@@ -111,6 +113,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.rounds, "rounds", 1, "run the scenario list this many times, interleaved, and report the median requests/s of each scenario (latency percentiles over all rounds); steadier on a noisy machine")
 	fs.IntVar(&f.detailMB, "detail-cache-mb", 64, "the server's product-detail cache budget in MiB (serve's --detail-cache-mb; 1,000,000 SKUs in 200,000 products need about 260 to hold every product)")
 	fs.IntVar(&f.members, "members", 0, "also add this many buyers (members), for memory measurements of a grown shop")
+	fs.BoolVar(&f.freight, "freight", false, "put every product on a freight template (by piece, 8 province rules, free shipping above ¥999, one region not delivered to), so orders price freight")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
@@ -202,6 +205,9 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	rep.Database = target
 
 	if err := loadCatalog(ctx, target.dsn, ds, rep, logf); err != nil {
+		return err
+	}
+	if err := useFreight(ctx, target.dsn, f, logf); err != nil {
 		return err
 	}
 	if err := loadMembers(ctx, target.dsn, f, logf); err != nil {
@@ -464,6 +470,43 @@ func loadCatalog(ctx context.Context, dsn string, ds *bench.Dataset, rep *benchR
 	rep.Load = loadReport{Shops: st.Shops, Categories: st.Categories, SPUs: st.SPUs, SKUs: st.SKUs,
 		Insert: st.Insert, Finish: st.Finish}
 	logf("loaded in %s (+ %s finishing)", st.Insert.Round(time.Millisecond), st.Finish.Round(time.Millisecond))
+	return nil
+}
+
+// useFreight puts every product of every shop on a freight template (once:
+// a reused database keeps its templates).
+func useFreight(ctx context.Context, dsn string, f benchFlags, logf func(string, ...any)) error {
+	if !f.freight {
+		return nil
+	}
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	in := freight.Input{Name: "bench", Default: freight.Rule{FirstUnits: 1, FirstFee: 1000, ExtraUnits: 1, ExtraFee: 500},
+		Free: []freight.Free{{MinAmount: 99900}}, NoDelivery: []string{"540000"}}
+	for _, p := range []string{"650000", "150000", "630000", "640000", "620000", "330000", "320000", "310000"} {
+		in.Rules = append(in.Rules, freight.Rule{Regions: []string{p}, FirstUnits: 1, FirstFee: 600, ExtraUnits: 1, ExtraFee: 300})
+	}
+	svc := freight.NewService(d)
+	for shop := int64(1); shop <= int64(f.shops); shop++ {
+		var has int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM freight_templates WHERE shop_id = ?`, shop).Scan(&has); err != nil {
+			return err
+		}
+		if has > 0 {
+			continue
+		}
+		t, err := svc.Create(ctx, shop, in)
+		if err != nil {
+			return err
+		}
+		if _, err := d.Exec(ctx, `UPDATE spus SET freight_template_id = ? WHERE shop_id = ?`, t.ID, shop); err != nil {
+			return err
+		}
+	}
+	logf("freight: every product on a template")
 	return nil
 }
 

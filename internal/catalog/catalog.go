@@ -24,6 +24,7 @@ const (
 	MaxStock       = 10_000_000
 	MaxTitleRunes  = 100
 	MaxDescription = 20_000
+	MaxWeightGrams = 1_000_000 // one tonne a piece
 )
 
 // Kind is what a product is; it sets the VAT rate on its order lines.
@@ -66,11 +67,12 @@ type SpecDim struct {
 
 // SKU is one sellable variant: one value of every spec dimension.
 type SKU struct {
-	ID         int64    `json:"id"`
-	SpecValues []string `json:"spec_values" doc:"one value per spec dimension, in order"`
-	Price      int64    `json:"price" doc:"fen"`
-	Stock      int64    `json:"stock"`
-	Code       string   `json:"code"`
+	ID          int64    `json:"id"`
+	SpecValues  []string `json:"spec_values" doc:"one value per spec dimension, in order"`
+	Price       int64    `json:"price" doc:"fen"`
+	Stock       int64    `json:"stock"`
+	Code        string   `json:"code"`
+	WeightGrams int64    `json:"weight_grams" doc:"grams of one piece, for freight templates charged by weight"`
 }
 
 // Product is an SPU with its SKUs.
@@ -82,18 +84,19 @@ type Product struct {
 	Description string `json:"description" doc:"sanitized HTML (staff write rich text; see description_nodes)"`
 	// DescriptionNodes is the description as <rich-text> nodes, in buyers'
 	// product detail only.
-	DescriptionNodes []richtext.Node `json:"description_nodes,omitempty" doc:"buyers' product detail only: the description as nodes for the mini program's <rich-text>"`
-	Images           []string        `json:"images"`
-	Specs            []SpecDim       `json:"specs"`
-	OnShelf          bool            `json:"on_shelf"`
-	Sort             int64           `json:"sort"`
-	PriceMin         int64           `json:"price_min" doc:"fen"`
-	PriceMax         int64           `json:"price_max" doc:"fen"`
-	Kind             Kind            `json:"kind"`
-	SKUs             []SKU           `json:"skus"`
-	Deleted          bool            `json:"deleted,omitempty"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
+	DescriptionNodes  []richtext.Node `json:"description_nodes,omitempty" doc:"buyers' product detail only: the description as nodes for the mini program's <rich-text>"`
+	Images            []string        `json:"images"`
+	Specs             []SpecDim       `json:"specs"`
+	OnShelf           bool            `json:"on_shelf"`
+	Sort              int64           `json:"sort"`
+	PriceMin          int64           `json:"price_min" doc:"fen"`
+	PriceMax          int64           `json:"price_max" doc:"fen"`
+	Kind              Kind            `json:"kind"`
+	FreightTemplateID int64           `json:"freight_template_id" doc:"the freight template it ships under; 0 = the shop's flat shipping fee"`
+	SKUs              []SKU           `json:"skus"`
+	Deleted           bool            `json:"deleted,omitempty"`
+	CreatedAt         time.Time       `json:"created_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
 }
 
 // Summary is a product in a list.
@@ -117,26 +120,28 @@ type Page struct {
 // SKUInput is a SKU as staff send it. ID names an existing SKU to keep;
 // 0 adds a new one.
 type SKUInput struct {
-	ID         int64    `json:"id,omitempty"`
-	SpecValues []string `json:"spec_values"`
-	Price      int64    `json:"price" doc:"fen, 0 to 100,000,000"`
-	Stock      int64    `json:"stock" doc:"0 to 10,000,000"`
-	StockSeen  *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
-	Code       string   `json:"code"`
+	ID          int64    `json:"id,omitempty"`
+	SpecValues  []string `json:"spec_values"`
+	Price       int64    `json:"price" doc:"fen, 0 to 100,000,000"`
+	Stock       int64    `json:"stock" doc:"0 to 10,000,000"`
+	StockSeen   *int64   `json:"stock_seen,omitempty" doc:"for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact"`
+	Code        string   `json:"code"`
+	WeightGrams int64    `json:"weight_grams" doc:"grams of one piece, 0 to 1,000,000 (for freight by weight)"`
 }
 
 // ProductInput is a whole product as staff send it (create or replace).
 type ProductInput struct {
-	CategoryID  int64      `json:"category_id"`
-	Title       string     `json:"title"`
-	Subtitle    string     `json:"subtitle"`
-	Description string     `json:"description" doc:"rich text as HTML (p, br, headings, strong/b, em/i, u, s, lists, blockquote, tables, img with an http(s) or /media/ src, a few inline styles); stored sanitized: scripts, event handlers, links and other tags are removed, their text kept. Plain text keeps its line breaks"`
-	Images      []string   `json:"images"`
-	Specs       []SpecDim  `json:"specs"`
-	SKUs        []SKUInput `json:"skus"`
-	OnShelf     bool       `json:"on_shelf"`
-	Sort        int64      `json:"sort"`
-	Kind        Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
+	CategoryID        int64      `json:"category_id"`
+	Title             string     `json:"title"`
+	Subtitle          string     `json:"subtitle"`
+	Description       string     `json:"description" doc:"rich text as HTML (p, br, headings, strong/b, em/i, u, s, lists, blockquote, tables, img with an http(s) or /media/ src, a few inline styles); stored sanitized: scripts, event handlers, links and other tags are removed, their text kept. Plain text keeps its line breaks"`
+	Images            []string   `json:"images"`
+	Specs             []SpecDim  `json:"specs"`
+	SKUs              []SKUInput `json:"skus"`
+	OnShelf           bool       `json:"on_shelf"`
+	Sort              int64      `json:"sort"`
+	Kind              Kind       `json:"kind" doc:"goods (default, 13% VAT), service or digital (6% VAT)"`
+	FreightTemplateID int64      `json:"freight_template_id" doc:"a freight template of the shop; 0 or absent = the shop's flat shipping fee"`
 
 	reviewHold bool // the text waits for review: stored off the shelf
 }
@@ -172,6 +177,7 @@ func (in *ProductInput) validate() error {
 		in.Kind = KindGoods
 	}
 	v.Check(in.Kind == KindGoods || in.Kind == KindService || in.Kind == KindDigital, "kind", "must be goods, service or digital")
+	v.Check(in.FreightTemplateID >= 0, "freight_template_id", "must be a freight template id or 0")
 	validateImages(&v, in.Images)
 	validateSpecs(&v, in.Specs)
 	validateSKUs(&v, in.Specs, in.SKUs)
@@ -212,6 +218,7 @@ func validateSKUs(v *errs.Validator, specs []SpecDim, skus []SKUInput) {
 		field := fmt.Sprintf("skus[%d]", i)
 		v.Check(s.Price >= 0 && s.Price <= MaxPriceFen, field+".price", "must be 0 to 100,000,000 fen")
 		v.Check(s.Stock >= 0 && s.Stock <= MaxStock, field+".stock", "must be 0 to 10,000,000")
+		v.Check(s.WeightGrams >= 0 && s.WeightGrams <= MaxWeightGrams, field+".weight_grams", "must be 0 to 1,000,000 grams")
 		v.Check(len(s.Code) <= 64 && (s.Code == "" || !codes[s.Code]), field+".code", "must be at most 64 characters and unique")
 		codes[s.Code] = s.Code != ""
 		v.Check(s.ID >= 0 && (s.ID == 0 || !ids[s.ID]), field+".id", "must be an existing SKU id, once")

@@ -175,7 +175,7 @@ func (s *Service) prefillRange(ctx context.Context, lo, hi int64) error {
 	_, epoch, _ := s.view.details.get(0, 0)
 	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
 		p.on_shelf, p.sort, p.kind, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
-		k.id, k.spec_values, k.price, k.stock, k.code
+		COALESCE(p.freight_template_id, 0), k.id, k.spec_values, k.price, k.stock, k.code, k.weight_grams
 		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL
 		WHERE p.id >= ? AND p.id <= ? AND p.on_shelf = TRUE AND p.deleted_at IS NULL ORDER BY p.id, k.id`, lo, hi)
 	if err != nil {

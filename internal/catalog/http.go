@@ -46,11 +46,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/deleted", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "Products in the bin, which can be restored, most recently deleted first", Query: httpx.PageParams(),
 		Response: httpx.Page[Deleted]{}, Handler: h.listDeleted})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Errors: map[int][]string{400: {"category_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products", Errors: map[int][]string{400: {"category_not_found", "freight_template_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Create a product with its SKUs", Request: ProductInput{}, Response: Product{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/products/{id}", Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "A product with its SKUs (also off the shelf or deleted)", Response: Product{}, Handler: h.productAdmin})
-	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}", Errors: map[int][]string{400: {"category_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/products/{id}", Errors: map[int][]string{400: {"category_not_found", "freight_template_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Replace a product; SKUs with an id are kept, others added, missing ones retired", Request: ProductInput{}, Response: Product{}, Handler: h.replace})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/products/{id}/shelf", Tag: admin, Access: httpx.Staff, Perm: write,
 		Summary: "Put a product on or off the shelf", Request: shelfRequest{}, Response: Product{}, Handler: h.shelf})

@@ -82,6 +82,9 @@ func (s *Service) CreateProduct(ctx context.Context, shopID int64, in ProductInp
 // checkCategory checks the category exists in the shop and, when the
 // product goes on the shelf, the publishing gates.
 func checkCategory(ctx context.Context, tx *db.Tx, sh shop.Shop, in ProductInput) error {
+	if err := checkFreightTemplate(ctx, tx, sh.ID, in.FreightTemplateID); err != nil {
+		return err
+	}
 	if in.OnShelf {
 		return checkPublish(ctx, tx, sh, in.CategoryID)
 	}
@@ -95,15 +98,33 @@ func checkCategory(ctx context.Context, tx *db.Tx, sh shop.Shop, in ProductInput
 	return nil
 }
 
+// checkFreightTemplate checks that the product's freight template (if any)
+// is one of the shop's. The freight package owns the table; a delete there
+// counts the products that use a template under the template's row lock,
+// and the foreign key catches what slips between.
+func checkFreightTemplate(ctx context.Context, tx *db.Tx, shopID, id int64) error {
+	if id == 0 {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM freight_templates WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.Field("freight_template_id", "freight_template_not_found", "must be a freight template of this shop")
+	}
+	return nil
+}
+
 func insertProduct(ctx context.Context, tx *db.Tx, shopID int64, in ProductInput) (int64, error) {
 	lo, hi := priceRange(in.SKUs)
 	now := db.Now()
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO spus (shop_id, category_id, title, subtitle, description, images, specs,
-		on_shelf, sort, kind, price_min, price_max, review_hold, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		on_shelf, sort, kind, price_min, price_max, review_hold, freight_template_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, now, now).Scan(&id)
+		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, nullID(in.FreightTemplateID), now, now).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -116,8 +137,8 @@ func insertProduct(ctx context.Context, tx *db.Tx, shopID int64, in ProductInput
 }
 
 func insertSKU(ctx context.Context, tx *db.Tx, shopID, spuID int64, sku SKUInput, now int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO skus (shop_id, spu_id, spec_values, price, stock, code, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, shopID, spuID, jsonText(sku.SpecValues), sku.Price, sku.Stock, sku.Code, now, now)
+	_, err := tx.Exec(ctx, `INSERT INTO skus (shop_id, spu_id, spec_values, price, stock, code, weight_grams, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, shopID, spuID, jsonText(sku.SpecValues), sku.Price, sku.Stock, sku.Code, sku.WeightGrams, now, now)
 	return err
 }
 
@@ -165,7 +186,7 @@ func (s *Service) Product(ctx context.Context, shopID, id int64, staff bool) (Pr
 func (s *Service) loadProduct(ctx context.Context, shopID, id int64) (Product, error) {
 	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
 		p.on_shelf, p.sort, p.kind, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
-		k.id, k.spec_values, k.price, k.stock, k.code
+		COALESCE(p.freight_template_id, 0), k.id, k.spec_values, k.price, k.stock, k.code, k.weight_grams
 		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL
 		WHERE p.id = ? AND p.shop_id = ? ORDER BY k.id`, id, shopID)
 	if err != nil {
@@ -201,9 +222,9 @@ func scanProductRow(rows *sql.Rows, p *Product, first bool) (*SKU, error) {
 	var deleted, skuID sql.NullInt64
 	var created, updated int64
 	var values, code sql.NullString
-	var price, stock sql.NullInt64
+	var price, stock, weight sql.NullInt64
 	err := rows.Scan(&p.ID, &p.CategoryID, &p.Title, &p.Subtitle, &p.Description, &images, &specs, &p.OnShelf, &p.Sort,
-		&p.Kind, &p.PriceMin, &p.PriceMax, &deleted, &created, &updated, &skuID, &values, &price, &stock, &code)
+		&p.Kind, &p.PriceMin, &p.PriceMax, &deleted, &created, &updated, &p.FreightTemplateID, &skuID, &values, &price, &stock, &code, &weight)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +241,7 @@ func scanProductRow(rows *sql.Rows, p *Product, first bool) (*SKU, error) {
 	if !skuID.Valid {
 		return nil, nil
 	}
-	sku := &SKU{ID: skuID.Int64, Price: price.Int64, Stock: stock.Int64, Code: code.String}
+	sku := &SKU{ID: skuID.Int64, Price: price.Int64, Stock: stock.Int64, Code: code.String, WeightGrams: weight.Int64}
 	return sku, json.Unmarshal([]byte(values.String), &sku.SpecValues)
 }
 
@@ -260,10 +281,11 @@ func (s *Service) ReplaceProduct(ctx context.Context, shopID, id int64, in Produ
 func updateSPU(ctx context.Context, tx *db.Tx, shopID, id int64, in ProductInput) error {
 	lo, hi := priceRange(in.SKUs)
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE spus SET category_id = ?, title = ?, subtitle = ?, description = ?,
-		images = ?, specs = ?, on_shelf = ?, sort = ?, kind = ?, price_min = ?, price_max = ?, review_hold = ?, updated_at = ?
+		images = ?, specs = ?, on_shelf = ?, sort = ?, kind = ?, price_min = ?, price_max = ?, review_hold = ?,
+		freight_template_id = ?, updated_at = ?
 		WHERE id = ? AND shop_id = ? AND deleted_at IS NULL`,
 		in.CategoryID, in.Title, in.Subtitle, in.Description, jsonText(in.Images), jsonText(in.Specs),
-		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, db.Now(), id, shopID))
+		in.OnShelf, in.Sort, in.Kind, lo, hi, in.reviewHold, nullID(in.FreightTemplateID), db.Now(), id, shopID))
 	if db.IsNoRows(err) {
 		return errProductNotFound
 	}
@@ -322,8 +344,8 @@ func saveSKU(ctx context.Context, tx *db.Tx, shopID, spuID int64, sku SKUInput, 
 		return errs.Field("skus", "sku_not_found", "a SKU id does not belong to this product")
 	}
 	expected, newStock := skuStockChange(sku, stock)
-	err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET spec_values = ?, price = ?, stock = ?, code = ?, updated_at = ?
-		WHERE id = ? AND shop_id = ? AND stock = ?`, jsonText(sku.SpecValues), sku.Price, newStock, sku.Code, now, sku.ID, shopID, expected))
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE skus SET spec_values = ?, price = ?, stock = ?, code = ?, weight_grams = ?, updated_at = ?
+		WHERE id = ? AND shop_id = ? AND stock = ?`, jsonText(sku.SpecValues), sku.Price, newStock, sku.Code, sku.WeightGrams, now, sku.ID, shopID, expected))
 	if db.IsNoRows(err) {
 		return errs.E(errs.Conflict, "stock_changed", "stock changed (a sale?) since the editor loaded it; reload and try again")
 	}

@@ -49,7 +49,8 @@ type CreateInput struct {
 	// MemberCouponID names the buyer's own copy of a coupon (a wallet entry,
 	// GET /api/v1/me/coupons), not the shop's coupon template.
 	MemberCouponID int64   `json:"member_coupon_id,omitempty" doc:"a coupon from my wallet: the id of GET /api/v1/me/coupons (not the coupon template's id); order creation applies only the coupon named here"`
-	Address        Address `json:"address"`
+	AddressID      int64   `json:"address_id,omitempty" doc:"ship to this address of my address book (then leave address out)"`
+	Address        Address `json:"address" doc:"the address, when no address_id is given"`
 	BuyerNote      string  `json:"buyer_note"`
 }
 
@@ -60,10 +61,12 @@ type Shops interface {
 
 // Service runs orders.
 type Service struct {
-	db     *db.DB
-	shops  Shops
-	promos Promotions
-	now    func() time.Time
+	db      *db.DB
+	shops   Shops
+	promos  Promotions
+	freight Freights
+	book    AddressBook
+	now     func() time.Time
 	// beforeCancel runs before an unpaid order is cancelled: payment closes
 	// the WeChat Pay order there, so a cancelled order cannot be paid.
 	beforeCancel func(ctx context.Context, shopID int64, o Order) error
@@ -99,7 +102,13 @@ func (s *Service) Create(ctx context.Context, shopID, memberID int64, key string
 	if err := in.validate(); err != nil {
 		return Order{}, err
 	}
-	hash := in.hash()
+	hash := in.hash() // of the request as sent: a replay matches even if the address book changed since
+	if err := s.resolveAddress(ctx, shopID, memberID, in.AddressID, &in.Address); err != nil {
+		if existing, found, lookupErr := s.byIdempotencyKey(ctx, shopID, memberID, key, hash); found || lookupErr != nil {
+			return existing, lookupErr
+		}
+		return Order{}, err
+	}
 	// The idempotency key is not looked up first (a round trip per order):
 	// a replay cannot create a second order, since the key is unique, so
 	// it fails below, and every failure looks the key up.
@@ -150,7 +159,12 @@ func (in *CreateInput) validate() error {
 		return err
 	}
 	var v errs.Validator
-	in.Address.validate(&v)
+	v.Check(in.AddressID >= 0, "address_id", "must be the id of an address in your address book")
+	if in.AddressID == 0 {
+		in.Address.validate(&v)
+	} else {
+		v.Check(in.Address == (Address{}), "address", "give address or address_id, not both")
+	}
 	v.Check(runes(in.BuyerNote) <= maxNoteRunes, "buyer_note", "must be at most 200 characters")
 	return v.Err()
 }
@@ -265,7 +279,11 @@ func (s *Service) quote(ctx context.Context, q db.Querier, sh shop.Shop, memberI
 	if err != nil {
 		return Order{}, err
 	}
-	o := newOrder(sh, memberID, in, lines, applied, now)
+	ship, err := s.shippingFor(ctx, q, sh, in.Address, lines)
+	if err != nil {
+		return Order{}, err
+	}
+	o := newOrder(sh, memberID, in, lines, applied, ship, now)
 	if o.TotalAmount < 0 || o.Breakdown.Total != o.TotalAmount {
 		return Order{}, fmt.Errorf("pricing: total %d fen is not payable", o.TotalAmount)
 	}
@@ -386,24 +404,20 @@ func (l *Line) setPromotionPrice(price int64) {
 
 // newOrder prices a new order with the pricing engine (now is at
 // millisecond precision, as stored).
-func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, now time.Time) Order {
-	res := pricing.Price(pricingLines(lines), applied.Coupon, shipping(sh))
+func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, ship pricing.Shipping, now time.Time) Order {
+	res := pricing.Price(pricingLines(lines), applied.Coupon, ship)
 	for i := range lines {
 		lines[i].Discount = res.Lines[i].CouponDiscount
 	}
 	o := Order{OrderNo: orderNumber(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
 		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
 		Address: in.Address, BuyerNote: in.BuyerNote, MemberCouponID: in.MemberCouponID, Breakdown: &res,
-		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines, Parcels: []Parcel{}}
+		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines, Parcels: []Parcel{}, ship: ship}
 	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
 		o.PayDeadline = ms(f.ExpiresAt.UnixMilli())
 	}
 	addTax(&o)
 	return o
-}
-
-func shipping(sh shop.Shop) pricing.Shipping {
-	return pricing.Shipping{Fee: sh.ShippingFee, FreeAbove: sh.FreeShippingOver}
 }
 
 func pricingLines(lines []Line) []pricing.Line {
@@ -443,10 +457,15 @@ func priceLines(ctx context.Context, q db.Querier, shopID int64, items []Item) (
 		var l Line
 		var specs, images string
 		var kind catalog.Kind
-		err := q.QueryRow(ctx, `SELECT k.id, k.spu_id, p.category_id, p.title, k.spec_values, p.images, k.price, p.kind
+		// The freight template's version comes with the line, so checkout
+		// reads the template itself only when its cached copy is stale.
+		err := q.QueryRow(ctx, `SELECT k.id, k.spu_id, p.category_id, p.title, k.spec_values, p.images, k.price, p.kind,
+			COALESCE(t.id, 0), COALESCE(t.updated_at, 0), k.weight_grams
 			FROM skus k JOIN spus p ON p.id = k.spu_id
+			LEFT JOIN freight_templates t ON t.id = p.freight_template_id AND t.shop_id = p.shop_id
 			WHERE k.id = ? AND k.shop_id = ? AND k.deleted_at IS NULL AND p.deleted_at IS NULL AND p.on_shelf = TRUE`,
-			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.categoryID, &l.Title, &specs, &images, &l.UnitPrice, &kind)
+			it.SKUID, shopID).Scan(&l.SKUID, &l.SPUID, &l.categoryID, &l.Title, &specs, &images, &l.UnitPrice, &kind,
+			&l.freightTemplateID, &l.freightVersion, &l.weightGrams)
 		if db.IsNoRows(err) {
 			return nil, errs.Field("items", "sku_unavailable", fmt.Sprintf("SKU %d is not for sale", it.SKUID))
 		}

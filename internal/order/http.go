@@ -24,10 +24,11 @@ type cancelRequest struct {
 // checkoutErrors are the codes preview and order creation answer besides
 // bad input (the two price the same way).
 var checkoutErrors = map[int][]string{
-	400: {"cart_empty", "invalid_fields", "quantity_too_large", "sku_unavailable", "promotions_unavailable"},
-	404: {"sku_not_found", "coupon_not_found", "flash_claim_not_found", "group_deal_not_found", "group_not_found"},
+	400: {"cart_empty", "invalid_fields", "quantity_too_large", "sku_unavailable", "promotions_unavailable", "invalid_region"},
+	404: {"sku_not_found", "coupon_not_found", "flash_claim_not_found", "group_deal_not_found", "group_not_found", "address_not_found"},
 	409: {"amount_mismatch", "out_of_stock", "coupon_used", "group_full", "group_closed", "group_deal_not_open", "already_in_group"},
 	410: {"coupon_expired", "coupon_unavailable", "flash_claim_expired"},
+	422: {"region_not_delivered"},
 }
 
 var pageParams = httpx.PageParams(

@@ -58,14 +58,20 @@ func illegal(from, to Status) error {
 	return errs.E(errs.Conflict, "illegal_transition", "an order that is "+string(from)+" cannot become "+string(to))
 }
 
-// Address is the shipping address, kept on the order as it was at checkout.
+// Address is the shipping address, kept on the order as it was at checkout,
+// with its GB/T 2260 region codes (from the address book, as sent, or
+// matched from the names; empty when the names matched no region).
 type Address struct {
-	Name     string `json:"name"`
-	Phone    string `json:"phone"`
-	Province string `json:"province"`
-	City     string `json:"city"`
-	District string `json:"district"`
-	Detail   string `json:"detail"`
+	Name         string `json:"name"`
+	Phone        string `json:"phone"`
+	Province     string `json:"province"`
+	City         string `json:"city"`
+	District     string `json:"district"`
+	Detail       string `json:"detail"`
+	ProvinceCode string `json:"province_code,omitempty" doc:"GB/T 2260; optional on input (matched from the names when absent)"`
+	CityCode     string `json:"city_code,omitempty"`
+	DistrictCode string `json:"district_code,omitempty" doc:"the county; empty for a city without counties"`
+	PostalCode   string `json:"postal_code,omitempty"`
 }
 
 func (a Address) validate(v *errs.Validator) {
@@ -75,6 +81,8 @@ func (a Address) validate(v *errs.Validator) {
 	v.Check(runes(a.City) >= 1 && runes(a.City) <= 20, "address.city", "must be 1 to 20 characters")
 	v.Check(runes(a.District) <= 20, "address.district", "must be at most 20 characters")
 	v.Check(runes(a.Detail) >= 1 && runes(a.Detail) <= 120, "address.detail", "must be 1 to 120 characters")
+	v.Check(len(a.ProvinceCode) <= 6 && len(a.CityCode) <= 6 && len(a.DistrictCode) <= 6, "address.province_code", "region codes have 6 digits")
+	v.Check(len(a.PostalCode) <= 6, "address.postal_code", "must be at most 6 digits")
 }
 
 func runes(s string) int { return len([]rune(s)) }
@@ -110,6 +118,9 @@ type Line struct {
 	Refunded      int64 `json:"refunded" doc:"this line's share of the order's refunded_amount, fen, allocated in proportion to amount − discount like discounts (what goes beyond the goods is the shipping fee's)"`
 	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
 	categoryID    int64 // for coupon scopes; not stored on the line
+	// The product's freight template (0 = the flat fee) with its version
+	// (updated_at) and the SKU's weight, for freight; not stored.
+	freightTemplateID, freightVersion, weightGrams int64
 }
 
 // Event is one transition in an order's log.
@@ -152,6 +163,8 @@ type Order struct {
 	Breakdown      *pricing.Result `json:"breakdown,omitempty" doc:"the pricing engine's itemised result at checkout"`
 	Lines          []Line          `json:"lines"`
 	Events         []Event         `json:"events,omitempty"`
+
+	ship pricing.Shipping // the shipping rule the checkout was priced with (preview's coupons)
 }
 
 // Actor names who makes a change, for the event log.

@@ -10,12 +10,14 @@ import (
 // PreviewInput is a checkout to price without placing it: the body of
 // POST /api/v1/orders without the address and note.
 type PreviewInput struct {
-	Items          []Item `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
-	FromCart       bool   `json:"from_cart"`
-	FlashClaimID   int64  `json:"flash_claim_id,omitempty"`
-	GroupDealID    int64  `json:"group_deal_id,omitempty"`
-	GroupID        int64  `json:"group_id,omitempty"`
-	MemberCouponID int64  `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
+	Items          []Item   `json:"items,omitempty" doc:"buy now; leave empty to price the cart's selected lines"`
+	FromCart       bool     `json:"from_cart"`
+	FlashClaimID   int64    `json:"flash_claim_id,omitempty"`
+	GroupDealID    int64    `json:"group_deal_id,omitempty"`
+	GroupID        int64    `json:"group_id,omitempty"`
+	MemberCouponID int64    `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
+	AddressID      int64    `json:"address_id,omitempty" doc:"price the freight to this address of my address book"`
+	Address        *Address `json:"address,omitempty" doc:"or to this address; with neither, freight templates price with their default rules"`
 }
 
 // Preview is the itemised price of a checkout, the buyer's coupons, and
@@ -41,8 +43,24 @@ type SuggestedCoupon struct {
 }
 
 func (p PreviewInput) checkout() CreateInput {
-	return CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID,
-		MemberCouponID: p.MemberCouponID, GroupDealID: p.GroupDealID, GroupID: p.GroupID}
+	in := CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID,
+		MemberCouponID: p.MemberCouponID, GroupDealID: p.GroupDealID, GroupID: p.GroupID, AddressID: p.AddressID}
+	if p.Address != nil {
+		in.Address = *p.Address
+	}
+	return in
+}
+
+// validateAddress checks the preview's address, if it names one, as order
+// creation does.
+func (p PreviewInput) validateAddress() error {
+	var v errs.Validator
+	v.Check(p.AddressID >= 0, "address_id", "must be the id of an address in your address book")
+	v.Check(p.AddressID == 0 || p.Address == nil, "address", "give address or address_id, not both")
+	if p.Address != nil {
+		p.Address.validate(&v)
+	}
+	return v.Err()
 }
 
 // Preview prices a checkout with the same function order creation uses
@@ -51,6 +69,12 @@ func (p PreviewInput) checkout() CreateInput {
 func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p PreviewInput) (Preview, error) {
 	in := p.checkout()
 	if err := in.validateItems(); err != nil {
+		return Preview{}, err
+	}
+	if err := p.validateAddress(); err != nil {
+		return Preview{}, err
+	}
+	if err := s.resolveAddress(ctx, shopID, memberID, in.AddressID, &in.Address); err != nil {
 		return Preview{}, err
 	}
 	sh, err := s.shops.Enabled(ctx, shopID)
@@ -73,7 +97,7 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 	if s.promos == nil || in.GroupDealID != 0 || in.GroupID != 0 { // coupons do not apply to group buying
 		return out, nil
 	}
-	if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(o.Lines), shipping(sh), now); err != nil {
+	if out.Coupons, err = s.promos.Coupons(ctx, shopID, memberID, pricingLines(o.Lines), o.ship, now); err != nil {
 		return Preview{}, errs.Wrap("preview coupons", err)
 	}
 	if len(out.Coupons) == 0 || !out.Coupons[0].Suggested || out.Coupons[0].ID == in.MemberCouponID {

@@ -17,9 +17,11 @@
 //     their amounts, each share rounded down, and the fen left over go one
 //     each to the lines with the largest remainders (ties: the earlier
 //     line). The shares add up exactly and no line gets more than its amount.
-//   - Shipping is the shop's fee unless the goods after the coupon reach
-//     the shop's free-shipping threshold; a free-shipping coupon removes it.
-//     Shipping is not allocated to lines.
+//   - Shipping is the shop's flat fee unless the goods after the coupon
+//     reach the shop's free-shipping threshold, plus the freight templates'
+//     fee (Shipping.Freight, priced by the freight package with the
+//     templates' own free-shipping rules); a free-shipping coupon removes
+//     all of it. Shipping is not allocated to lines.
 package pricing
 
 import (
@@ -66,10 +68,13 @@ type Coupon struct {
 	IDs       []int64 // category or SPU ids for a scoped coupon
 }
 
-// Shipping is the shop's shipping rule.
+// Shipping is the shop's shipping rule for an order: the flat fee (of the
+// lines without a freight template; 0 when every line has one) and the
+// freight templates' fee of the others.
 type Shipping struct {
 	Fee       int64 // fen
-	FreeAbove int64 // goods at or above this ship free; 0 = never
+	FreeAbove int64 // goods at or above this ship Fee free; 0 = never
+	Freight   int64 // fen, the templates' fee, added to Fee
 }
 
 // LineResult is one line's money after the engine.
@@ -117,6 +122,7 @@ func Price(lines []Line, coupon *Coupon, ship Shipping) Result {
 	if ship.FreeAbove > 0 && goodsPayable >= ship.FreeAbove {
 		r.ShippingFee = 0
 	}
+	r.ShippingFee += ship.Freight
 	if coupon != nil && coupon.Kind == CouponShipping && r.ShippingFee > 0 && goodsPayable >= coupon.Threshold {
 		r.ShippingDiscount, r.CouponApplies = r.ShippingFee, true
 	}

@@ -160,3 +160,27 @@ func TestPriceIsNeverNegativeAndAddsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestFreightAddsToTheFlatFee: the templates' freight is added to the flat
+// fee, the shop's threshold waives only the flat fee, and a free-shipping
+// coupon removes both.
+func TestFreightAddsToTheFlatFee(t *testing.T) {
+	lines := []Line{{SPUID: 1, ListPrice: 5000, UnitPrice: 5000, Quantity: 2}}
+	for _, c := range []struct {
+		name   string
+		ship   Shipping
+		coupon *Coupon
+		fee    int64
+		off    int64
+	}{
+		{"freight only", Shipping{Freight: 1200}, nil, 1200, 0},
+		{"flat and freight", Shipping{Fee: 800, Freight: 1200}, nil, 2000, 0},
+		{"threshold waives the flat fee only", Shipping{Fee: 800, FreeAbove: 10000, Freight: 1200}, nil, 1200, 0},
+		{"free-shipping coupon removes both", Shipping{Fee: 800, Freight: 1200}, &Coupon{Kind: CouponShipping, Scope: ScopeAll}, 2000, 2000},
+	} {
+		r := Price(lines, c.coupon, c.ship)
+		if r.ShippingFee != c.fee || r.ShippingDiscount != c.off || r.Total != 10000+c.fee-c.off {
+			t.Errorf("%s: shipping %d, discount %d, total %d; want %d, %d", c.name, r.ShippingFee, r.ShippingDiscount, r.Total, c.fee, c.off)
+		}
+	}
+}

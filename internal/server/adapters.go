@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/blob"
+	"github.com/kaidian/kaidian/internal/address"
+	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -134,4 +136,16 @@ func (c codeCache) Load(ctx context.Context, key string) ([]byte, bool, error) {
 
 func (c codeCache) Store(ctx context.Context, key string, png []byte) error {
 	return c.store.Put(ctx, key, "image/png", bytes.NewReader(png), int64(len(png)))
+}
+
+// addressBook gives checkout a buyer's saved address as an order keeps it.
+type addressBook struct{ book *address.Service }
+
+func (b addressBook) Snapshot(ctx context.Context, shopID, memberID, id int64) (order.Address, error) {
+	a, err := b.book.Get(ctx, shopID, memberID, id)
+	if err != nil {
+		return order.Address{}, err
+	}
+	return order.Address{Name: a.Name, Phone: a.Phone, Province: a.Province, City: a.City, District: a.County, Detail: a.Detail,
+		ProvinceCode: a.ProvinceCode, CityCode: a.CityCode, DistrictCode: a.CountyCode, PostalCode: a.PostalCode}, nil
 }

@@ -179,6 +179,20 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 			"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}})
 		call("POST /api/v1/orders/{id}/pay", a.member, fmt.Sprintf("/api/v1/orders/%d/pay", a.orderID), nil)
 
+		// Regions and the address book.
+		call("GET /api/v1/regions", shop, "/api/v1/regions?parent=330000", nil)
+		addr := jsonOf(call("POST /api/v1/me/addresses", a.member, "/api/v1/me/addresses", map[string]any{"name": "张三", "phone": "13800138000",
+			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "文三路 1 号"}))
+		one := fmt.Sprintf("/api/v1/me/addresses/%v", addr["id"])
+		imported := jsonOf(call("POST /api/v1/me/addresses/wechat", a.member, "/api/v1/me/addresses/wechat", map[string]any{"userName": "张三",
+			"provinceName": "北京市", "cityName": "北京市", "countyName": "朝阳区", "detailInfo": "建国路 1 号", "telNumber": "13800138000"}))
+		call("GET /api/v1/me/addresses", a.member, "/api/v1/me/addresses", nil)
+		call("GET /api/v1/me/addresses/{id}", a.member, one, nil)
+		call("PUT /api/v1/me/addresses/{id}", a.member, one, map[string]any{"name": "张三", "phone": "13800138000",
+			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "文三路 2 号"})
+		call("POST /api/v1/me/addresses/{id}/default", a.member, fmt.Sprintf("/api/v1/me/addresses/%v/default", imported["id"]), nil)
+		call("DELETE /api/v1/me/addresses/{id}", a.member, one, nil)
+
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.
 		sale := e.newSale(a, "秒杀", 5, time.Now())

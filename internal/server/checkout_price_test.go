@@ -109,6 +109,32 @@ func TestPreviewPriceIsWhatTheOrderCharges(t *testing.T) {
 			shipping(e, a, 800, 19000)
 			return items(a, 2)
 		}, 19800},
+		{"freight template: a province rule to the address", func(e *env, a testShop) map[string]any {
+			shipping(e, a, 800, 0)
+			e.setFreight(a, e.newTemplate(a, pieceTemplate("运费")), 500)
+			body := items(a, 2)
+			body["address"] = testAddress
+			return body
+		}, 19800 + 600 + 300},
+		{"freight template: the shop's threshold does not waive it", func(e *env, a testShop) map[string]any {
+			shipping(e, a, 800, 19000)
+			e.setFreight(a, e.newTemplate(a, pieceTemplate("运费")), 500)
+			body := items(a, 2)
+			body["address"] = testAddress
+			return body
+		}, 19800 + 600 + 300},
+		{"freight template: free from ¥300", func(e *env, a testShop) map[string]any {
+			e.setFreight(a, e.newTemplate(a, pieceTemplate("运费")), 500)
+			body := items(a, 4)
+			body["address"] = testAddress
+			return body
+		}, 4 * 9900},
+		{"freight template with a 包邮 coupon", func(e *env, a testShop) map[string]any {
+			e.setFreight(a, e.newTemplate(a, pieceTemplate("运费")), 500)
+			body := withCoupon(items(a, 1), coupon(e, a, map[string]any{"kind": "shipping"}))
+			body["address"] = testAddress
+			return body
+		}, 9900},
 		{"a coupon takes the goods below the free-shipping threshold", func(e *env, a testShop) map[string]any {
 			shipping(e, a, 800, 19000)
 			return withCoupon(items(a, 2), coupon(e, a, map[string]any{"kind": "amount", "amount": 1000, "threshold": 5000}))

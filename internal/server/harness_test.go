@@ -269,6 +269,8 @@ type testShop struct {
 	mod          modIDs
 
 	refundRequestID int64
+	addressID       int64
+	templateID      int64
 }
 
 var shopCounter struct {

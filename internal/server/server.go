@@ -19,12 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/address"
 	"github.com/kaidian/kaidian/internal/aftersale"
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
+	"github.com/kaidian/kaidian/internal/freight"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/moderation"
@@ -37,6 +39,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/jobs"
 	"github.com/kaidian/kaidian/internal/platform/kuaidi100"
 	"github.com/kaidian/kaidian/internal/platform/ratelimit"
+	"github.com/kaidian/kaidian/internal/platform/region"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -77,6 +80,11 @@ type Server struct {
 
 	// Moderation checks buyers' and staff's text and runs the review queues.
 	Moderation *moderation.Service
+
+	// Addresses are the buyers' address books; Freight the shops' freight
+	// templates (checkout prices shipping with them).
+	Addresses *address.Service
+	Freight   *freight.Service
 
 	Orders   *order.Service
 	Payments *payment.Service
@@ -158,6 +166,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
 	s.Jobs = jobs.New(s.DB, s.log)
 	s.Orders = order.NewService(s.DB, s.Shops)
+	s.Addresses, s.Freight = address.NewService(s.DB), freight.NewService(s.DB)
+	s.Orders.SetFreight(s.Freight)
+	s.Orders.SetAddressBook(addressBook{s.Addresses})
 	s.Orders.SetLogger(s.log)
 	s.Orders.RegisterJobs(s.Jobs)
 	s.Payments = payment.NewService(s.DB, s.Shops, s.Providers, s.Orders, s.Members,
@@ -325,6 +336,9 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
+	region.Handlers{}.Routes(s.API)
+	(&address.Handlers{Svc: s.Addresses}).Routes(s.API)
+	(&freight.Handlers{Svc: s.Freight}).Routes(s.API)
 	(&wxshipping.Handlers{Svc: s.Shipping}).Routes(s.API)
 	(&tracking.Handlers{Svc: s.Tracking}).Routes(s.API)
 	(&sharecode.Handlers{Svc: s.ShareCodes}).Routes(s.API)

@@ -44,6 +44,12 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/withdrawals/{id}/approve":      map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/reject":       map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/pay":          map[string]any{"reference": "乙改甲"},
+		"PUT /api/v1/me/addresses/{id}": map[string]any{"name": "乙改甲", "phone": "13800138000", "province_code": "110000",
+			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
+		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
+			"city_code": "110100", "county_code": "110105", "detail": "乙"},
+		"PUT /admin/api/v1/freight-templates/{id}": pieceTemplate("乙改甲"),
+		"POST /admin/api/v1/freight-templates":     pieceTemplate("乙"),
 	}
 }
 
@@ -90,6 +96,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.groupID
 	case strings.Contains(rt.Path, "/media/"):
 		return a.mediaID
+	case strings.Contains(rt.Path, "/me/addresses/"):
+		return a.addressID
+	case strings.Contains(rt.Path, "/freight-templates/"):
+		return a.templateID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -112,6 +122,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/media", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
+		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -123,7 +134,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals"} {
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID)} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -158,6 +169,9 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.promoterID, a.withdrawalID = e.promoterWithWithdrawal(a)
 		a.mediaID = e.mustUpload(a.owner, testPNG(t, 99)).ID
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
+		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
+		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
+			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check

@@ -12,6 +12,7 @@ export const nav = [
       { path: '/products', title: 'nav.products', perm: 'catalog.read', shop: true, view: () => import('./views/Products.vue') },
       { path: '/categories', title: 'nav.categories', perm: 'catalog.read', shop: true, view: () => import('./views/Categories.vue') },
       { path: '/import', title: 'nav.import', perm: 'catalog.write', shop: true, view: () => import('./views/Import.vue') },
+      { path: '/freight', title: 'nav.freight', perm: 'catalog.read', shop: true, view: () => import('./views/FreightTemplates.vue') },
     ],
   },
   {
