@@ -8,9 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/address"
 	"github.com/kaidian/kaidian/internal/order"
+	"github.com/kaidian/kaidian/internal/platform/blob"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
