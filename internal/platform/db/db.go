@@ -163,11 +163,29 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 func ping(ctx context.Context, d *DB) (*DB, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := d.PingContext(ctx); err != nil {
+	err := d.PingContext(ctx)
+	// A new SQLite file switches to WAL on its first connection, which
+	// needs the file to itself: a process (or a pool) connecting while
+	// another migrates it gets SQLITE_BUSY at connect, which the busy
+	// timeout does not cover. It is asked again until the deadline.
+	for wait := 20 * time.Millisecond; err != nil && d.Engine == SQLite && isBusy(err) && ctx.Err() == nil; wait = min(2*wait, time.Second) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			err = d.PingContext(ctx)
+		}
+	}
+	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.Engine, err)
 	}
 	return d, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // Close releases the cached statements and closes the database.
