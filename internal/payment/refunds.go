@@ -103,20 +103,29 @@ func (s *Service) refundByKey(ctx context.Context, shopID int64, key, hash strin
 	if key == "" {
 		return Refund{}, false, nil
 	}
-	var id int64
-	var stored string
-	err := s.db.QueryRow(ctx, `SELECT id, request_hash FROM refunds WHERE shop_id = ? AND idempotency_key = ?`, shopID, key).Scan(&id, &stored)
-	if db.IsNoRows(err) {
-		return Refund{}, false, nil
-	}
-	if err != nil {
-		return Refund{}, false, errs.Wrap("idempotency", err)
-	}
-	if stored != hash {
-		return Refund{}, true, errs.E(errs.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different refund")
+	id, found, err := refundIDByKey(ctx, s.db, shopID, key, hash)
+	if !found || err != nil {
+		return Refund{}, found, err
 	}
 	r, err := s.refund(ctx, shopID, id)
 	return r, true, err
+}
+
+// refundIDByKey finds the refund made under an idempotency key for the
+// request whose hash is given; the key used for another request is
+// idempotency_key_reused.
+func refundIDByKey(ctx context.Context, q db.Querier, shopID int64, key, hash string) (id int64, found bool, err error) {
+	var stored string
+	err = q.QueryRow(ctx, `SELECT id, request_hash FROM refunds WHERE shop_id = ? AND idempotency_key = ?`, shopID, key).Scan(&id, &stored)
+	switch {
+	case db.IsNoRows(err):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, errs.Wrap("idempotency", err)
+	case stored != hash:
+		return 0, true, errs.E(errs.Conflict, "idempotency_key_reused", "this idempotency key was used for a different refund")
+	}
+	return id, true, nil
 }
 
 // RequestRefundTx is RequestRefund inside the caller's transaction (an
@@ -134,16 +143,8 @@ func RequestRefundTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, in R
 func RequestRefundOnceTx(ctx context.Context, tx *db.Tx, shopID, orderID int64, key string, in RefundInput, actor order.Actor) (int64, error) {
 	in.Reason = strings.TrimSpace(in.Reason)
 	hash := refundHash(orderID, in)
-	var id int64
-	var stored string
-	err := tx.QueryRow(ctx, `SELECT id, request_hash FROM refunds WHERE shop_id = ? AND idempotency_key = ?`, shopID, key).Scan(&id, &stored)
-	switch {
-	case err == nil && stored != hash:
-		return 0, errs.E(errs.Conflict, "idempotency_key_reused", "this refund key was used for a different refund")
-	case err == nil:
-		return id, nil
-	case !db.IsNoRows(err):
-		return 0, err
+	if id, found, err := refundIDByKey(ctx, tx, shopID, key, hash); found || err != nil {
+		return id, err
 	}
 	return requestRefundTx(ctx, tx, shopID, orderID, in, actor, key, hash)
 }
