@@ -70,8 +70,8 @@ func step(ctx context.Context, tx *db.Tx, shopID, id, memberID int64, from []str
 }
 
 // end frees the request's lines for new requests (it reached a final status).
-func end(ctx context.Context, tx *db.Tx, id int64) error {
-	_, err := tx.Exec(ctx, `UPDATE aftersale_lines SET is_open = FALSE WHERE aftersale_id = ?`, id)
+func end(ctx context.Context, tx *db.Tx, shopID, id int64) error {
+	_, err := tx.Exec(ctx, `UPDATE aftersale_lines SET is_open = FALSE WHERE aftersale_id = ? AND shop_id = ?`, id, shopID)
 	return err
 }
 
@@ -90,7 +90,7 @@ func (s *Service) Cancel(ctx context.Context, shopID, memberID, id int64) error 
 		if _, err := step(ctx, tx, shopID, id, memberID, from, Cancelled, string(order.MemberActor(memberID)), "withdrawn by the buyer", errNotOpen); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("cancel after-sales", err)
 }
@@ -105,7 +105,7 @@ func (s *Service) Reject(ctx context.Context, shopID, id int64, actor order.Acto
 		if _, err := step(ctx, tx, shopID, id, 0, []string{Requested}, Rejected, string(actor), reason, errNotOpen, "reject_reason", reason); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("reject after-sales", err)
 }
@@ -138,7 +138,7 @@ func (s *Service) Approve(ctx context.Context, shopID, id int64, actor order.Act
 		if err := refundTx(ctx, tx, shopID, r, actor); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("approve after-sales", err)
 }
@@ -213,7 +213,7 @@ func (s *Service) Receive(ctx context.Context, shopID, id int64, actor order.Act
 		if err := refundTx(ctx, tx, shopID, r, actor); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("receive return", err)
 }
@@ -258,7 +258,7 @@ func (s *Service) Confirm(ctx context.Context, shopID, memberID, id int64, actor
 		if _, err := step(ctx, tx, shopID, id, memberID, []string{ExchangeShipped}, Completed, string(actor), "replacement received", errWrongStatus); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("confirm exchange", err)
 }
@@ -270,7 +270,7 @@ func (s *Service) close(ctx context.Context, shopID, id int64) error {
 		if _, err := step(ctx, tx, shopID, id, 0, []string{Approved}, Closed, string(order.System), "not shipped back in time", errWrongStatus); err != nil {
 			return err
 		}
-		return end(ctx, tx, id)
+		return end(ctx, tx, shopID, id)
 	})
 	return errs.Wrap("close after-sales", err)
 }
