@@ -25,13 +25,18 @@ const uploadBodyLimit = MaxBytes + 64<<10
 const presignTTL = 15 * time.Minute
 
 // Routes registers the routes.
+// uploadForm documents the upload's multipart form.
+var uploadForm = map[string]any{"type": "object", "required": []string{"file"},
+	"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}, "kind": map[string]any{"type": "string"}}}
+
 func (h *Handlers) Routes(api *httpx.API) {
 	const admin = "admin: media"
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/media", Tag: admin, Access: httpx.Staff, Perm: auth.PermCatalogWrite,
 		Summary: "Upload an image (JPEG, PNG, WebP, GIF; kind product, banner or cover) or an attachment (PDF or plain text; kind attachment): " +
 			"multipart/form-data with the field file (at most 10 MiB) and optionally kind. The type is read from the bytes; " +
 			"metadata is stripped and thumbnails made; the same bytes uploaded again answer the same item",
-		Status: http.StatusCreated, Response: Media{}, BodyLimit: uploadBodyLimit, RawBody: true,
+		Status: http.StatusCreated, Response: Media{}, BodyLimit: uploadBodyLimit,
+		Consumes: "multipart/form-data", ConsumesSchema: uploadForm,
 		Errors: map[int][]string{
 			400: {"empty_file", "file_required", "corrupt_image", "image_too_many_pixels", "invalid_kind", "malformed_multipart"},
 			413: {"file_too_large", "body_too_large"},

@@ -40,10 +40,6 @@ type Route struct {
 	Status    int             // success status (default 200)
 	Query     []Param
 	BodyLimit int64 // 0 = DefaultBodyLimit
-	// RawBody routes read a binary body themselves (multipart uploads):
-	// it is not checked as text, and the document shows it as
-	// multipart/form-data with a file field.
-	RawBody bool
 	// Idempotent routes need an Idempotency-Key header; IdempotentOptional
 	// routes take one if sent (both documented).
 	Idempotent, IdempotentOptional bool
@@ -62,11 +58,14 @@ type Route struct {
 	// Produces is the media type of a success answer that is a file, not
 	// JSON (an XLSX export): documented as a binary body of that type.
 	Produces string
-	// Consumes is the media type of a request body that is a file, not
-	// JSON (an XLSX upload): documented as a binary body of that type; the
-	// handler reads the bytes itself (they are not checked as text).
-	Consumes string
-	Handler  Handler
+	// Consumes is the media type of a request body that is not JSON (an
+	// XLSX file, a multipart upload): the handler reads the bytes itself
+	// (they are not checked as text). It is documented as a binary body of
+	// that type, or with ConsumesSchema when given (a multipart form's
+	// fields).
+	Consumes       string
+	ConsumesSchema map[string]any
+	Handler        Handler
 }
 
 // Guards authenticate requests; the server supplies them. Each returns the
@@ -119,7 +118,7 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.BodyLimit > 0 {
 				r.Body = http.MaxBytesReader(w, r.Body, rt.BodyLimit)
 			}
-			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public && !rt.RawBody {
+			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public {
 				err = checkRawBody(r, rt.BodyLimit)
 			}
 			if err == nil {

@@ -72,13 +72,11 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 			"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Request))}}}
 	}
 	if rt.Consumes != "" {
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Consumes: binaryMedia()}}
-	}
-	if rt.RawBody {
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-			"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object", "required": []string{"file"},
-				"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"},
-					"kind": map[string]any{"type": "string"}}}}}}
+		media := binaryMedia()
+		if rt.ConsumesSchema != nil {
+			media = map[string]any{"schema": rt.ConsumesSchema}
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.Consumes: media}}
 	}
 	switch rt.Access {
 	case Shop:
