@@ -73,6 +73,10 @@ type Service struct {
 	logger       *slog.Logger // alarms of jobs; SetLogger
 	// onShipped run in the ship transaction (see OnShipped).
 	onShipped []func(ctx context.Context, tx *db.Tx, sh Shipment) error
+	// onPaid and onCancelled run in the payment's and the cancel's
+	// transaction (see OnPaid, OnCancelled).
+	onPaid      []func(ctx context.Context, tx *db.Tx, p PaidOrder) error
+	onCancelled []func(ctx context.Context, tx *db.Tx, c CancelledOrder) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
@@ -316,9 +320,11 @@ func (s *Service) completeFree(ctx context.Context, tx *db.Tx, shopID int64, o *
 	}
 	o.Status, o.PaidAt = Paid, &now
 	if s.promos != nil {
-		return s.promos.Paid(ctx, tx, shopID, o.ID, now)
+		if err := s.promos.Paid(ctx, tx, shopID, o.ID, now); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.paidHooks(ctx, tx, PaidOrder{ShopID: shopID, OrderID: o.ID, MemberID: o.MemberID, PaidAt: now})
 }
 
 // FreeChannel is the payments channel of an order that cost nothing: no

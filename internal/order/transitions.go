@@ -86,7 +86,13 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 	}
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := statusOf(ctx, tx, shopID, orderID, memberID); err != nil {
+		var buyer int64
+		err := tx.QueryRow(ctx, `SELECT member_id FROM orders WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`,
+			orderID, shopID, memberID, memberID).Scan(&buyer)
+		if db.IsNoRows(err) {
+			return errOrderNotFound
+		}
+		if err != nil {
 			return err
 		}
 		if err := move(ctx, tx, shopID, orderID, PendingPayment, Cancelled, actor, reason, now, "cancelled_at", now.UnixMilli()); err != nil {
@@ -96,9 +102,11 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 			return err
 		}
 		if s.promos != nil {
-			return s.promos.Cancelled(ctx, tx, shopID, orderID, now)
+			if err := s.promos.Cancelled(ctx, tx, shopID, orderID, now); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.cancelledHooks(ctx, tx, CancelledOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, CancelledAt: now})
 	})
 	return errs.Wrap("cancel order", err)
 }
@@ -118,9 +126,9 @@ func (s *Service) MarkPaid(ctx context.Context, shopID, orderID, amount int64, t
 // own records commit with the order's status or not at all.
 func (s *Service) MarkPaidTx(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64, transactionID string) (applied bool, err error) {
 	now := s.now()
-	var total int64
+	var total, buyer int64
 	var st Status
-	err = tx.QueryRow(ctx, `SELECT status, total_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &total)
+	err = tx.QueryRow(ctx, `SELECT status, total_amount, member_id FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &total, &buyer)
 	if db.IsNoRows(err) {
 		return false, errOrderNotFound
 	}
@@ -145,6 +153,9 @@ func (s *Service) MarkPaidTx(ctx context.Context, tx *db.Tx, shopID, orderID, am
 		if err := s.promos.Paid(ctx, tx, shopID, orderID, now); err != nil {
 			return false, errs.Wrap("mark paid", err)
 		}
+	}
+	if err := s.paidHooks(ctx, tx, PaidOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, Amount: amount, PaidAt: now}); err != nil {
+		return false, errs.Wrap("mark paid", err)
 	}
 	return true, nil
 }
