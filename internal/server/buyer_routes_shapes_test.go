@@ -193,6 +193,11 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/addresses/{id}/default", a.member, fmt.Sprintf("/api/v1/me/addresses/%v/default", imported["id"]), nil)
 		call("DELETE /api/v1/me/addresses/{id}", a.member, one, nil)
 
+		// Points: an adjustment by staff, whose account the buyer must not see.
+		e.keyed().must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/members/%d/points/adjust", a.memberID), map[string]any{"delta": 50, "reason": "补发"})
+		call("GET /api/v1/me/points", a.member, "/api/v1/me/points", nil)
+		call("GET /api/v1/me/points/entries", a.member, "/api/v1/me/points/entries", nil)
+
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.
 		sale := e.newSale(a, "秒杀", 5, time.Now())
