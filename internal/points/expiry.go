@@ -95,10 +95,10 @@ func expireDue(ctx context.Context, tx *db.Tx, shopID int64, memberIDs []int64, 
 		GROUP BY shop_id, member_id`, scope(key, now, now)...); err != nil {
 		return err
 	}
-	due := `(SELECT CAST(COALESCE(SUM(e.remaining), 0) AS BIGINT) FROM points_entries e WHERE e.shop_id = points_accounts.shop_id
-		AND e.member_id = points_accounts.member_id AND e.remaining > 0 AND e.expires_at <= ?)`
-	if _, err := tx.Exec(ctx, `UPDATE points_accounts SET balance = balance - `+due+`, expired = expired + `+due+`
-		WHERE shop_id = ? AND member_id IN `+in, scope(now, now)...); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE points_accounts SET balance = balance - due.amount, expired = expired + due.amount
+		FROM (SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS amount FROM points_entries
+			WHERE remaining > 0 AND expires_at <= ? AND shop_id = ? AND member_id IN `+in+` GROUP BY member_id) AS due
+		WHERE points_accounts.shop_id = ? AND points_accounts.member_id = due.member_id`, append(scope(now), shopID)...); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `UPDATE points_entries SET remaining = 0 WHERE remaining > 0 AND expires_at <= ? AND shop_id = ? AND member_id IN `+in,
