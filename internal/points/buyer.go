@@ -1,6 +1,10 @@
 package points
 
-import "time"
+import (
+	"time"
+
+	"github.com/kaidian/kaidian/internal/order"
+)
 
 // BuyerPoints is a buyer's own points: the balance, what expires when, and
 // the shop's rules as checkout applies them.
@@ -30,4 +34,39 @@ func (e Entry) forBuyer() BuyerEntry {
 		b.ExpiresAt = e.ExpiresAt
 	}
 	return b
+}
+
+// BuyerItem is a points-mall item as buyers see it.
+type BuyerItem struct {
+	ID             int64  `json:"id"`
+	Kind           string `json:"kind" enum:"coupon,gift"`
+	Title          string `json:"title"`
+	Image          string `json:"image"`
+	Points         int64  `json:"points" doc:"its price in points"`
+	Stock          int64  `json:"stock" doc:"how many are left"`
+	PerMemberLimit int64  `json:"per_member_limit" doc:"how many one buyer may redeem"`
+}
+
+func (it Item) forBuyer() BuyerItem {
+	return BuyerItem{ID: it.ID, Kind: it.Kind, Title: it.Title, Image: it.Image, Points: it.Points, Stock: it.Stock, PerMemberLimit: it.PerMemberLimit}
+}
+
+// BuyerRedemption is one of the buyer's redemptions.
+type BuyerRedemption struct {
+	ID             int64          `json:"id"`
+	ItemID         int64          `json:"item_id"`
+	Title          string         `json:"title"`
+	Kind           string         `json:"kind" enum:"coupon,gift"`
+	Points         int64          `json:"points"`
+	MemberCouponID int64          `json:"member_coupon_id,omitempty" doc:"the coupon put in my wallet (a coupon item)"`
+	Status         string         `json:"status" enum:"redeemed,shipped,cancelled" doc:"redeemed (a gift waiting to ship), shipped (a coupon: in my wallet), cancelled (points given back)"`
+	Address        *order.Address `json:"address"`
+	Carrier        string         `json:"carrier"`
+	TrackingNo     string         `json:"tracking_no"`
+	CreatedAt      time.Time      `json:"created_at"`
+}
+
+func (r Redemption) forBuyer() BuyerRedemption {
+	return BuyerRedemption{ID: r.ID, ItemID: r.ItemID, Title: r.Title, Kind: r.Kind, Points: r.Points, MemberCouponID: r.MemberCouponID,
+		Status: r.Status, Address: r.Address, Carrier: r.Carrier, TrackingNo: r.TrackingNo, CreatedAt: r.CreatedAt}
 }

@@ -100,6 +100,8 @@ type Server struct {
 	Promos *promotion.Service
 	// Points is the members' points ledger (earned, spent at checkout, expiring).
 	Points *points.Service
+	// PointsMall sells coupons and gifts for points.
+	PointsMall *points.Mall
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -197,6 +199,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Points.RegisterJobs(s.Jobs)
 	s.Orders.SetPoints(points.Checkout{Service: s.Points})
 	s.Points.Hooks(s.Orders)
+	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -357,6 +360,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
+	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

@@ -78,3 +78,47 @@ CREATE TABLE order_points (
 
 ALTER TABLE orders ADD COLUMN points_used INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE orders ADD COLUMN points_discount INTEGER NOT NULL DEFAULT 0;
+
+-- The points mall (积分商城): coupons and gifts bought with points. An
+-- item's stock is its own (a gift is not a SKU on sale) and only a
+-- compare-and-set takes from it; a redemption spends the points, takes
+-- the stock and gives the coupon in one transaction. Gifts are shipped by
+-- staff to the address the buyer chose; a cancelled gift gives the points
+-- and the stock back.
+CREATE TABLE points_mall_items (
+    id                INTEGER PRIMARY KEY,
+    shop_id           INTEGER NOT NULL REFERENCES shops(id),
+    kind              TEXT NOT NULL CHECK (kind IN ('coupon','gift')),
+    title             TEXT NOT NULL,
+    image             TEXT NOT NULL DEFAULT '',
+    points            INTEGER NOT NULL CHECK (points > 0),
+    coupon_id         INTEGER REFERENCES coupons(id),
+    stock             INTEGER NOT NULL CHECK (stock >= 0),
+    redeemed          INTEGER NOT NULL DEFAULT 0,
+    per_member_limit  INTEGER NOT NULL DEFAULT 1,
+    on_shelf          BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    CHECK ((kind = 'coupon') = (coupon_id IS NOT NULL))
+);
+CREATE INDEX points_mall_items_shop ON points_mall_items (shop_id, id);
+
+CREATE TABLE points_redemptions (
+    id                INTEGER PRIMARY KEY,
+    shop_id           INTEGER NOT NULL REFERENCES shops(id),
+    member_id         INTEGER NOT NULL REFERENCES members(id),
+    item_id           INTEGER NOT NULL REFERENCES points_mall_items(id),
+    points            INTEGER NOT NULL,
+    spend_id          INTEGER NOT NULL REFERENCES points_entries(id),
+    member_coupon_id  INTEGER REFERENCES member_coupons(id),
+    status            TEXT NOT NULL CHECK (status IN ('redeemed','shipped','cancelled')),
+    address           TEXT NOT NULL DEFAULT '',
+    carrier           TEXT NOT NULL DEFAULT '',
+    tracking_no       TEXT NOT NULL DEFAULT '',
+    idem_key          TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    UNIQUE (shop_id, member_id, idem_key)
+);
+CREATE INDEX points_redemptions_member ON points_redemptions (shop_id, member_id, item_id);
+CREATE INDEX points_redemptions_shop ON points_redemptions (shop_id, id);
