@@ -66,6 +66,7 @@ type Service struct {
 	shops   Shops
 	promos  Promotions
 	points  Points
+	levels  Levels
 	freight Freights
 	book    AddressBook
 	now     func() time.Time
@@ -293,9 +294,23 @@ func (s *Service) quote(ctx context.Context, q db.Querier, sh shop.Shop, memberI
 	if err != nil {
 		return Order{}, err
 	}
+	level, err := s.levelBenefits(ctx, q, sh.ID, memberID)
+	if err != nil {
+		return Order{}, err
+	}
+	for i, l := range lines {
+		// A member price only where no promotion set one: promotions and
+		// level discounts do not stack.
+		if p := memberPrice(l.UnitPrice, level.DiscountBP); l.OriginalPrice == 0 && p < l.UnitPrice {
+			lines[i].setPromotionPrice(p)
+		}
+	}
 	ship, err := s.shippingFor(ctx, q, sh, in.Address, lines)
 	if err != nil {
 		return Order{}, err
+	}
+	if level.FreeShipping {
+		ship = pricing.Shipping{}
 	}
 	points, err := s.pointsRule(ctx, q, sh.ID, memberID, in.Points)
 	if err != nil {

@@ -78,3 +78,37 @@ func (s *Service) previewPoints(ctx context.Context, shopID, memberID, want int6
 	}
 	return s.pointsOffer(ctx, shopID, memberID, rule, res, want)
 }
+
+// Levels is what checkout needs from member levels; server passes the
+// implementation (nil = no levels).
+type Levels interface {
+	// Benefits is the buyer's level's checkout benefits (zero without one).
+	Benefits(ctx context.Context, q db.Querier, shopID, memberID int64) (LevelBenefits, error)
+}
+
+// LevelBenefits is what a buyer's level does at checkout.
+type LevelBenefits struct {
+	Level        string
+	DiscountBP   int64 // what they pay for goods without a promotion price (9500 = 95折); 0 or 10000 = none
+	FreeShipping bool
+}
+
+// SetLevels plugs member levels into checkout.
+func (s *Service) SetLevels(l Levels) { s.levels = l }
+
+// levelBenefits is the buyer's level's benefits for a checkout.
+func (s *Service) levelBenefits(ctx context.Context, q db.Querier, shopID, memberID int64) (LevelBenefits, error) {
+	if s.levels == nil {
+		return LevelBenefits{}, nil
+	}
+	return s.levels.Benefits(ctx, q, shopID, memberID)
+}
+
+// memberPrice is a unit price after a level's discount, rounded down (the
+// buyer never pays more than the stated share).
+func memberPrice(unit, bp int64) int64 {
+	if bp <= 0 || bp >= 10000 {
+		return unit
+	}
+	return unit * bp / 10000
+}

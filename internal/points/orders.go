@@ -126,7 +126,13 @@ func (s *Service) orderCompleted(ctx context.Context, tx *db.Tx, c order.Complet
 		return err
 	}
 	goods := c.GoodsPaid - min(c.RefundedAmount, c.GoodsPaid)
-	earn := goods * st.EarnPerYuan / 100
+	bp := int64(10000)
+	if s.multiplier != nil {
+		if bp, err = s.multiplier.PointsMultiplier(ctx, tx, c.ShopID, c.MemberID); err != nil {
+			return err
+		}
+	}
+	earn, _ := mulDiv(goods*st.EarnPerYuan, bp, 1_000_000) // ÷100 fen per yuan, ÷10000 basis points
 	if earn <= 0 {
 		return nil
 	}

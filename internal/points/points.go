@@ -82,9 +82,19 @@ func (s Settings) expiresAt(t time.Time) *time.Time {
 
 // Service runs the points ledger.
 type Service struct {
-	db  *db.DB
-	now func() time.Time
+	db         *db.DB
+	now        func() time.Time
+	multiplier Multiplier
 }
+
+// Multiplier is what a member's level does to points earned on purchases
+// (basis points of the shop's rate: 10000 = 1×); the levels service.
+type Multiplier interface {
+	PointsMultiplier(ctx context.Context, tx *db.Tx, shopID, memberID int64) (int64, error)
+}
+
+// SetMultiplier plugs member levels into earning.
+func (s *Service) SetMultiplier(m Multiplier) { s.multiplier = m }
 
 // NewService returns the points service.
 func NewService(d *db.DB) *Service { return &Service{db: d, now: time.Now} }
@@ -131,7 +141,7 @@ func (s *Service) SaveSettings(ctx context.Context, shopID int64, in Settings) (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// mulDiv is a×b/c in 128-bit arithmetic (b ≤ c).
+// mulDiv is a×b/c in 128-bit arithmetic (the quotient must fit).
 func mulDiv(a, b, c int64) (q, r int64) {
 	hi, lo := bits.Mul64(uint64(a), uint64(b))
 	uq, ur := bits.Div64(hi, lo, uint64(c))

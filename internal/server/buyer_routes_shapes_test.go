@@ -207,6 +207,7 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		answers["POST /api/v1/points-mall/{id}/redeem"] = e.keyed().do(a.member, "POST", fmt.Sprintf("/api/v1/points-mall/%v/redeem", gift["id"]),
 			map[string]any{"address_id": home["id"]})
 		call("GET /api/v1/me/redemptions", a.member, "/api/v1/me/redemptions", nil)
+		call("GET /api/v1/me/level", a.member, "/api/v1/me/level", nil)
 
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.

@@ -27,6 +27,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/freight"
+	"github.com/kaidian/kaidian/internal/levels"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/moderation"
@@ -102,6 +103,8 @@ type Server struct {
 	Points *points.Service
 	// PointsMall sells coupons and gifts for points.
 	PointsMall *points.Mall
+	// Levels are member levels by growth value, with their benefits.
+	Levels *levels.Service
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -200,6 +203,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Orders.SetPoints(points.Checkout{Service: s.Points})
 	s.Points.Hooks(s.Orders)
 	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
+	s.Levels = levels.NewService(s.DB)
+	s.Levels.RegisterJobs(s.Jobs, s.Points)
+	s.Levels.Hooks(s.Orders)
+	s.Orders.SetLevels(levels.Checkout{Service: s.Levels})
+	s.Points.SetMultiplier(s.Levels)
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -361,6 +369,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
+	(&levels.Handlers{Svc: s.Levels}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
