@@ -56,7 +56,15 @@ func (s *Service) ForMember(ctx context.Context, shopID, memberID int64) (Recomm
 		return Recommendations{}, err
 	}
 	seeds := s.seeds(shopID, bought, views, st, now)
-	return s.materialize(shopID, ForMember(m, seeds, excludeFrom(bought, now-st.ExcludeBoughtDays*day, m)), int(st.TopK)), nil
+	boughtLately := excludeFrom(bought, now-st.ExcludeBoughtDays*day, m)
+	seen := make(map[int64]bool, len(views))
+	for _, v := range views {
+		seen[v.spu] = true
+	}
+	// Viewed products are not recommended back: the buyer has them in
+	// their recently viewed list.
+	exclude := func(id int64) bool { return seen[id] || boughtLately(id) }
+	return s.materialize(shopID, ForMember(m, seeds, exclude), int(st.TopK)), nil
 }
 
 const day = int64(24 * time.Hour / time.Millisecond)
