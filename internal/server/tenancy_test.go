@@ -48,8 +48,9 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
 		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
 			"city_code": "110100", "county_code": "110105", "detail": "乙"},
-		"PUT /admin/api/v1/freight-templates/{id}": pieceTemplate("乙改甲"),
-		"POST /admin/api/v1/freight-templates":     pieceTemplate("乙"),
+		"PUT /admin/api/v1/freight-templates/{id}":  pieceTemplate("乙改甲"),
+		"POST /admin/api/v1/freight-templates":      pieceTemplate("乙"),
+		"PUT /admin/api/v1/recommendation-settings": map[string]any{"enabled": false, "half_life_days": 1, "top_k": 1, "exclude_bought_days": 0},
 	}
 }
 
@@ -123,6 +124,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
+		"/admin/api/v1/recommendation-settings",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -134,7 +136,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID)} {
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
+		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
