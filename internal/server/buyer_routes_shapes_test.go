@@ -192,6 +192,9 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "文三路 2 号"})
 		call("POST /api/v1/me/addresses/{id}/default", a.member, fmt.Sprintf("/api/v1/me/addresses/%v/default", imported["id"]), nil)
 		call("DELETE /api/v1/me/addresses/{id}", a.member, one, nil)
+		call("GET /api/v1/products/{id}/recommendations", a.member, fmt.Sprintf("/api/v1/products/%d/recommendations", a.productID), nil)
+		call("GET /api/v1/me/recommendations", a.member, "/api/v1/me/recommendations", nil)
+		call("GET /api/v1/me/recently-viewed", a.member, "/api/v1/me/recently-viewed", nil)
 
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.

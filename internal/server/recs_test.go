@@ -72,6 +72,27 @@ func TestRecommendationsThroughTheAPI(t *testing.T) {
 			t.Fatalf("for the viewer of the cup: %v", mine)
 		}
 
+		// Bad input: 4xx with a stable code, the settings unchanged.
+		for _, c := range []struct {
+			body any
+			code string
+		}{
+			{map[string]any{"enabled": true, "half_life_days": 1e30, "top_k": 5}, "invalid_type"},
+			{map[string]any{"enabled": "yes", "half_life_days": 30, "top_k": 5}, "invalid_type"},
+			{map[string]any{"enabled": true, "half_life_days": -1, "top_k": 5}, "invalid_fields"},
+			{map[string]any{"enabled": true, "half_life_days": 30, "top_k": 5, "exclude_bought_days": 366}, "invalid_fields"},
+		} {
+			if r := e.do(a.owner, "PUT", "/admin/api/v1/recommendation-settings", c.body); r.status != 400 || r.code() != c.code {
+				t.Fatalf("%v: %d %s, want 400 %s", c.body, r.status, r.body, c.code)
+			}
+		}
+		if st := e.must(a.owner, 200, "GET", "/admin/api/v1/recommendation-settings", nil); st["top_k"].(float64) != 5 || st["half_life_days"].(float64) != 30 {
+			t.Fatalf("settings changed by bad input: %v", st)
+		}
+		if r := e.do(a.member, "GET", "/api/v1/products/abc/recommendations", nil); r.status != 400 {
+			t.Fatalf("bad id: %d %s", r.status, r.body)
+		}
+
 		// Unknown products and other shops' products are not found.
 		for _, c := range []caller{{appid: a.appid}, a.member} {
 			if r := e.do(c, "GET", "/api/v1/products/999999/recommendations", nil); r.status != 404 || r.code() != "product_not_found" {
