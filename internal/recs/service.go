@@ -207,3 +207,14 @@ func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Log
 		}
 	}
 }
+
+// History returns what a rebuild of shopID learns from: its paid orders'
+// lines and its live products' categories (for kaidian recs-eval).
+func (s *Service) History(ctx context.Context, shopID int64) ([]Line, map[int64]int64, error) {
+	cats, err := s.categories(ctx, shopID)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines, err := s.lines(ctx, shopID)
+	return lines, cats, err
+}
