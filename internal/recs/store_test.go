@@ -18,7 +18,7 @@ var seq atomic.Int64
 // fixture is a shop with products and buyers written straight to the
 // tables, and the real catalog read model over them.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	d    *db.DB
 	cat  *catalog.Service

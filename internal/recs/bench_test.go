@@ -1,0 +1,118 @@
+package recs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/platform/db"
+)
+
+// BenchmarkBuild is the job's computation over 1,000,000 order lines of
+// 100,000 buyers and 10,000 products (generated in memory; reading them
+// from the database is measured by BenchmarkRead's setup on a smaller shop).
+//
+//	go test ./internal/recs -run XXX -bench Build -benchtime 1x
+func BenchmarkBuild(b *testing.B) {
+	now := time.Now().UnixMilli()
+	lines, cats := Generate(GenSpec{Users: 100_000, Products: 10_000, Lines: 1_000_000, Seed: 1, Now: now})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in := slices.Clone(lines)
+		m := Build(in, cats, Params{HalfLife: 90 * 24 * time.Hour, Keep: 40, Now: now})
+		if len(m.Together) == 0 {
+			b.Fatal("empty model")
+		}
+	}
+	b.ReportMetric(float64(len(lines)), "lines")
+}
+
+// BenchmarkRead times the product route's service call on each engine: a
+// logged-in buyer (their recent purchases read from the database to
+// exclude), a 10,000-product shop in the real catalog read model, the
+// model built from 1,000,000 generated lines. It reports p50 and p99.
+//
+//	go test ./internal/recs -run XXX -bench Read -benchtime 20000x
+func BenchmarkRead(b *testing.B) {
+	for _, engine := range db.TestEngines() {
+		b.Run(string(engine), func(b *testing.B) {
+			benchRead(b, db.OpenTest(b, engine))
+		})
+	}
+}
+
+func benchRead(b *testing.B, d *db.DB) {
+	ctx := context.Background()
+	f := &fixture{t: b, ctx: ctx, d: d, cats: map[string]int64{}, spus: map[string]int64{}}
+	var shopID int64
+	if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES ('店', ?, 'enterprise', 0, 0) RETURNING id`,
+		fmt.Sprintf("wx%016d", seq.Add(1))).Scan(&shopID); err != nil {
+		b.Fatal(err)
+	}
+	f.shop = shopID
+	const products = 10_000
+	ids := make([]int64, products)
+	now := time.Now().UnixMilli()
+	err := d.InTx(ctx, func(tx *db.Tx) error {
+		var cat int64
+		if err := tx.QueryRow(ctx, `INSERT INTO categories (shop_id, name, created_at, updated_at) VALUES (?, '类', 0, 0) RETURNING id`, shopID).Scan(&cat); err != nil {
+			return err
+		}
+		for i := range ids {
+			if err := tx.QueryRow(ctx, `INSERT INTO spus (shop_id, category_id, title, images, on_shelf, price_min, price_max, created_at, updated_at)
+				VALUES (?, ?, ?, '["https://img.example.com/a.jpg"]', TRUE, 9900, 19900, ?, ?) RETURNING id`, shopID, cat, fmt.Sprintf("商品%d", i), now, now).Scan(&ids[i]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO skus (shop_id, spu_id, price, stock, created_at, updated_at) VALUES (?, ?, 9900, 10, 0, 0)`, shopID, ids[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines, gcats := Generate(GenSpec{Users: 100_000, Products: products, Lines: 1_000_000, Seed: 1, Now: now})
+	cats := make(map[int64]int64, len(gcats))
+	for id, c := range gcats {
+		cats[ids[id-1]] = c
+	}
+	for i := range lines {
+		lines[i].SPU = ids[lines[i].SPU-1]
+	}
+	cat := catalog.NewService(d, nil)
+	if err := cat.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	s := NewService(d, cat)
+	s.install(shopID, Build(lines, cats, DefaultSettings.params(time.Now())))
+	// A buyer with a dozen paid orders.
+	f.spus = map[string]int64{}
+	for i := 0; i < 12; i++ {
+		f.spus[fmt.Sprint(i)] = ids[i*7]
+	}
+	var member int64
+	if err := d.QueryRow(ctx, `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, 'bench', 0, 0) RETURNING id`, shopID).Scan(&member); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		f.order(member, "paid", time.Now().Add(-time.Duration(i)*24*time.Hour), fmt.Sprint(i))
+	}
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r, err := s.ForProduct(ctx, shopID, member, ids[(i*7919)%products])
+		if err != nil || len(r.Items) != 10 {
+			b.Fatalf("read: %d items, %v", len(r.Items), err)
+		}
+		took = append(took, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+}
