@@ -116,3 +116,92 @@ func benchRead(b *testing.B, d *db.DB) {
 	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkRebuildFromDatabase is the whole job for one shop: read
+// 1,000,000 paid order lines (100,000 buyers, 10,000 products) from the
+// database, build, store. Loading the data takes longer than the job.
+//
+//	go test ./internal/recs -run XXX -bench RebuildFromDatabase -benchtime 1x
+func BenchmarkRebuildFromDatabase(b *testing.B) {
+	for _, engine := range db.TestEngines() {
+		b.Run(string(engine), func(b *testing.B) {
+			d := db.OpenTest(b, engine)
+			shopID := loadHistory(b, d, 100_000, 10_000, 1_000_000)
+			s := NewService(d, nil)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m, err := s.Rebuild(context.Background(), shopID)
+				if err != nil || m.Lines < 900_000 {
+					b.Fatalf("rebuild: %v", err)
+				}
+				b.ReportMetric(float64(m.Lines), "lines")
+			}
+		})
+	}
+}
+
+// loadHistory writes a generated history to the tables with multi-row inserts.
+func loadHistory(b *testing.B, d *db.DB, users, products, lineCount int) int64 {
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	lines, cats := Generate(GenSpec{Users: users, Products: products, Lines: lineCount, Seed: 1, Now: now})
+	var shopID int64
+	if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES ('店', ?, 'enterprise', 0, 0) RETURNING id`,
+		fmt.Sprintf("wx%016d", seq.Add(1))).Scan(&shopID); err != nil {
+		b.Fatal(err)
+	}
+	batch := func(head string, n, width int, row func(i int) []any) {
+		const per = 400
+		for start := 0; start < n; start += per {
+			end := min(start+per, n)
+			q := head + " VALUES "
+			var args []any
+			for i := start; i < end; i++ {
+				if i > start {
+					q += ","
+				}
+				q += "(?" + repeat(",?", width-1) + ")"
+				args = append(args, row(i)...)
+			}
+			if _, err := d.Exec(ctx, q, args...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// Ids chosen by the loader (a fresh database per benchmark), offset past
+	// whatever the template holds.
+	base := int64(1_000_000)
+	batch(`INSERT INTO categories (id, shop_id, name, created_at, updated_at)`, 1, 5, func(int) []any { return []any{base, shopID, "类", 0, 0} })
+	batch(`INSERT INTO spus (id, shop_id, category_id, title, on_shelf, price_min, price_max, created_at, updated_at)`, products, 9,
+		func(i int) []any { return []any{base + int64(i) + 1, shopID, base, "商品", true, 100, 100, now, now} })
+	batch(`INSERT INTO skus (id, shop_id, spu_id, price, stock, created_at, updated_at)`, products, 7,
+		func(i int) []any { return []any{base + int64(i) + 1, shopID, base + int64(i) + 1, 100, 10, 0, 0} })
+	batch(`INSERT INTO members (id, shop_id, openid, created_at, updated_at)`, users, 5,
+		func(i int) []any { return []any{base + int64(i) + 1, shopID, fmt.Sprintf("o%d", i), 0, 0} })
+	type ord struct{ id, member, at int64 }
+	var orders []ord
+	for i, l := range lines {
+		if i == 0 || l.OrderID != lines[i-1].OrderID {
+			orders = append(orders, ord{l.OrderID, l.MemberID, l.At})
+		}
+	}
+	batch(`INSERT INTO orders (id, shop_id, member_id, order_no, status, goods_amount, shipping_fee, total_amount, paid_amount,
+		address, idempotency_key, pay_deadline, paid_at, created_at, updated_at)`, len(orders), 15, func(i int) []any {
+		o := orders[i]
+		return []any{base + o.id, shopID, base + o.member, fmt.Sprintf("B%d", o.id), "completed", 100, 0, 100, 100, "{}", fmt.Sprintf("k%d", o.id), 0, o.at, o.at, o.at}
+	})
+	batch(`INSERT INTO order_lines (shop_id, order_id, spu_id, sku_id, title, unit_price, quantity, amount)`, len(lines), 8, func(i int) []any {
+		l := lines[i]
+		return []any{shopID, base + l.OrderID, base + l.SPU, base + l.SPU, "商品", 100, 1, 100}
+	})
+	_ = cats
+	return shopID
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for i := 0; i < n; i++ {
+		out += s
+	}
+	return out
+}
