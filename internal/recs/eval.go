@@ -217,6 +217,9 @@ func ReadLatency(m *Model, cats map[int64]int64, n, k int, seed uint64) (p50, p9
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	if len(ids) == 0 || n <= 0 {
+		return 0, 0, 0
+	}
 	took := make([]time.Duration, n)
 	for i := range took {
 		id := ids[rng.IntN(len(ids))]
