@@ -91,3 +91,18 @@ func (s *Service) SetSettings(ctx context.Context, shopID int64, in Settings) (S
 type rebuildPayload struct {
 	ShopID int64 `json:"shop_id"`
 }
+
+// EnsureBuilt queues a rebuild of every shop now when no model is stored
+// yet (a new installation, or one upgraded to this version), rather than
+// waiting for the first periodic run an interval after start.
+func (s *Service) EnsureBuilt(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM recs_models`).Scan(&n); err != nil {
+		return errs.Wrap("recs models", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := jobs.Enqueue(ctx, s.db, RebuildAllKind, struct{}{}, jobs.Options{UniqueKey: RebuildAllKind + ":first"})
+	return errs.Wrap("recs first build", err)
+}

@@ -394,3 +394,32 @@ func TestViewsCappedUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestEnsureBuiltQueuesTheFirstBuildOnce(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := shopWithHistory(t, d)
+		s := f.service()
+		count := func() int {
+			var n int
+			if err := d.QueryRow(f.ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ?`, RebuildAllKind).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for i := 0; i < 2; i++ { // two processes start: one job
+			if err := s.EnsureBuilt(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d first builds queued, want 1", n)
+		}
+		if _, err := s.Rebuild(f.ctx, f.shop); err != nil {
+			t.Fatal(err)
+		}
+		f.exec(`DELETE FROM jobs`)
+		if err := s.EnsureBuilt(f.ctx); err != nil || count() != 0 {
+			t.Fatalf("a model is stored, yet a first build was queued (%v)", err)
+		}
+	})
+}

@@ -225,6 +225,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.Recs.Sync(ctx); err != nil { // the stored models: served at once after a restart
 		return err
 	}
+	if err := s.Recs.EnsureBuilt(ctx); err != nil {
+		return err
+	}
 	// Loading read every product once: give back its garbage and, on
 	// SQLite, the connections' mappings of the pages it touched, which
 	// otherwise count in the process's resident memory.
