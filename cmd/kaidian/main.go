@@ -26,6 +26,7 @@ Usage:
   kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian bench-groups [flags] run the group-buying settlement benchmark
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
+  kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -71,6 +72,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return nil
 	case "moderate":
 		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
+	case "recs-eval":
+		return runRecsEval(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil

@@ -10,7 +10,12 @@ import (
 )
 
 // Handlers serves the catalog to mini programs and to staff.
-type Handlers struct{ Svc *Service }
+type Handlers struct {
+	Svc *Service
+	// Viewed, when set, is told of every product a logged-in buyer opened
+	// (recently viewed); it must be cheap, as it runs on the hot path.
+	Viewed func(shopID, memberID, productID int64)
+}
 
 type shelfRequest struct {
 	OnShelf bool `json:"on_shelf"`
@@ -150,9 +155,13 @@ func (h *Handlers) productMini(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.Svc.ProductJSON(r.Context(), auth.ShopFrom(r.Context()), id)
+	shopID := auth.ShopFrom(r.Context())
+	body, err := h.Svc.ProductJSON(r.Context(), shopID, id)
 	if err != nil {
 		return err
+	}
+	if m, ok := auth.MemberFrom(r.Context()); ok && h.Viewed != nil {
+		h.Viewed(shopID, m.ID, id)
 	}
 	httpx.WriteEncoded(w, http.StatusOK, body)
 	return nil

@@ -207,3 +207,26 @@ func (v *view) shopOf(id int64) (int64, bool) {
 	it, ok := v.items[id]
 	return it.shopID, ok
 }
+
+// Summaries returns the live products of shopID among ids, in ids' order,
+// as lists show them (deleted, unknown and other shops' ids are skipped;
+// off-shelf ones come with OnShelf false). Read from memory, for other
+// domains' read models (recommendations).
+func (s *Service) Summaries(shopID int64, ids []int64) []Summary {
+	encs := make([][]byte, 0, len(ids))
+	s.view.mu.RLock()
+	for _, id := range ids {
+		if it, ok := s.view.items[id]; ok && it.shopID == shopID {
+			encs = append(encs, it.enc)
+		}
+	}
+	s.view.mu.RUnlock()
+	out := make([]Summary, 0, len(encs))
+	for _, enc := range encs {
+		var sum Summary
+		if json.Unmarshal(enc, &sum) == nil {
+			out = append(out, sum)
+		}
+	}
+	return out
+}

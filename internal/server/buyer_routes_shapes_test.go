@@ -192,6 +192,9 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "文三路 2 号"})
 		call("POST /api/v1/me/addresses/{id}/default", a.member, fmt.Sprintf("/api/v1/me/addresses/%v/default", imported["id"]), nil)
 		call("DELETE /api/v1/me/addresses/{id}", a.member, one, nil)
+		call("GET /api/v1/products/{id}/recommendations", a.member, fmt.Sprintf("/api/v1/products/%d/recommendations", a.productID), nil)
+		call("GET /api/v1/me/recommendations", a.member, "/api/v1/me/recommendations", nil)
+		call("GET /api/v1/me/recently-viewed", a.member, "/api/v1/me/recently-viewed", nil)
 
 		// Points: an adjustment by staff, whose account the buyer must not see.
 		e.keyed().must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/members/%d/points/adjust", a.memberID), map[string]any{"delta": 50, "reason": "补发"})

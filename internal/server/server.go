@@ -46,6 +46,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/recs"
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
@@ -113,6 +114,9 @@ type Server struct {
 
 	// Media stores uploaded images and files in the blob store.
 	Media *media.Service
+
+	// Recs recommends products (co-occurrence models built by a periodic job).
+	Recs *recs.Service
 
 	hotSessions hotSessionCache
 }
@@ -220,8 +224,16 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	}
 	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
+	s.Recs = recs.NewService(s.DB, s.Catalog)
+	s.Recs.RegisterJobs(s.Jobs)
 	s.registerJobs()
 	if err := s.Catalog.Load(ctx); err != nil {
+		return err
+	}
+	if err := s.Recs.Sync(ctx); err != nil { // the stored models: served at once after a restart
+		return err
+	}
+	if err := s.Recs.EnsureBuilt(ctx); err != nil {
 		return err
 	}
 	// Loading read every product once: give back its garbage and, on
@@ -351,7 +363,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
-	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
+	(&catalog.Handlers{Svc: s.Catalog, Viewed: s.Recs.RecordView}).Routes(s.API)
+	(&recs.Handlers{Svc: s.Recs}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
 	region.Handlers{}.Routes(s.API)
@@ -437,6 +450,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Jobs.Run(loops, time.Second)
+	go s.Recs.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	errc := make(chan error, 1)
 	go func() {

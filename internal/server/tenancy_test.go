@@ -56,7 +56,8 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/points-mall/redemptions/{id}/ship": map[string]any{"carrier": "乙", "tracking_no": "YI123456"},
 		"PUT /admin/api/v1/levels": map[string]any{"levels": []map[string]any{{"name": "乙金卡", "growth_min": 0, "discount_bp": 5000,
 			"free_shipping": true, "points_bp": 10000, "birthday_points": 0}}},
-		"POST /api/v1/points-mall/{id}/redeem": map[string]any{"address_id": memberID},
+		"POST /api/v1/points-mall/{id}/redeem":      map[string]any{"address_id": memberID},
+		"PUT /admin/api/v1/recommendation-settings": map[string]any{"enabled": false, "half_life_days": 1, "top_k": 1, "exclude_bought_days": 0},
 	}
 }
 
@@ -138,6 +139,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
 		fmt.Sprintf("/admin/api/v1/members/%d/level", a.memberID),
+		"/admin/api/v1/recommendation-settings",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -149,7 +151,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID)} {
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
+		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}

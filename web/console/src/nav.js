@@ -13,6 +13,7 @@ export const nav = [
       { path: '/categories', title: 'nav.categories', perm: 'catalog.read', shop: true, view: () => import('./views/Categories.vue') },
       { path: '/import', title: 'nav.import', perm: 'catalog.write', shop: true, view: () => import('./views/Import.vue') },
       { path: '/freight', title: 'nav.freight', perm: 'catalog.read', shop: true, view: () => import('./views/FreightTemplates.vue') },
+      { path: '/recommendations', title: 'nav.recommendations', perm: 'catalog.read', shop: true, view: () => import('./views/Recommendations.vue') },
     ],
   },
   {

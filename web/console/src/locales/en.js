@@ -11,7 +11,7 @@ export default {
     loyalty: 'Loyalty', points: 'Points',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
-    overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates',
+    overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates', recommendations: 'Recommendations',
     orders: 'Orders', orderList: 'Orders', aftersales: 'After-sales', finance: 'Finance', refunds: 'Refunds', reconciliations: 'Reconciliation',
     shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops',
     password: 'Change password', logout: 'Log out', selectShop: 'Select a shop', noShop: 'Select the shop to manage first',
@@ -32,6 +32,10 @@ export default {
     noSpecs: 'Without specs the product has one SKU', created: 'Product created', putOn: 'On the shelf', putOff: 'Off the shelf', deleteConfirm: 'Move this product to the bin?',
     freightTemplate: 'Freight', flatShipping: "The shop's flat shipping fee", weight: 'Weight (g)',
     onShelfState: 'On sale', offShelfState: 'Off shelf', imagesHint: 'One https image URL per line', uploadImage: 'Upload an image', imageUploaded: 'Image uploaded',
+  },
+  recs: {
+    help: '"Bought together" and "also bought" are learned from paid orders every hour (older orders count less), topped up with best sellers of the category and the shop; a change here rebuilds them in the background.',
+    enabled: 'Recommendations on', halfLife: 'Half-life', days: 'days', topK: 'Products per answer', excludeBought: 'Hide products bought within (days)',
   },
   freight: {
     new: 'New template', name: 'Name', basis: 'Charged by', bases: { piece: 'Piece', weight: 'Weight' }, default: 'Everywhere else',

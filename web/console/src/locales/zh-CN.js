@@ -11,7 +11,7 @@ export default {
     loyalty: '会员营销', points: '积分',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
-    overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板',
+    overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板', recommendations: '推荐设置',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
     shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
@@ -35,6 +35,10 @@ export default {
     noSpecs: '不设规格时为单一 SKU', created: '商品已创建', putOn: '已上架', putOff: '已下架', deleteConfirm: '确定把该商品移入回收站？',
     freightTemplate: '运费模板', flatShipping: '店铺统一运费', weight: '重量（克）',
     onShelfState: '在售', offShelfState: '已下架', imagesHint: '每行一个 https 图片地址', uploadImage: '上传图片', imageUploaded: '图片已上传',
+  },
+  recs: {
+    help: '“一起买”和“买了还买”由已付款订单每小时计算一次（按时间衰减），不足时用分类热销和全店热销补齐；修改设置后在后台重新计算。',
+    enabled: '启用推荐', halfLife: '半衰期', days: '天', topK: '每次推荐数量', excludeBought: '不推荐近期已买（天）',
   },
   freight: {
     new: '新建模板', name: '模板名称', basis: '计费方式', bases: { piece: '按件', weight: '按重量' }, default: '默认运费',
