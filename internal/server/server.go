@@ -44,6 +44,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/segment"
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
@@ -97,6 +98,8 @@ type Server struct {
 	Pushes *wxpush.Service
 	After  *aftersale.Service
 	Promos *promotion.Service
+	// Segments are member tags and segments (saved rules over members).
+	Segments *segment.Service
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -162,6 +165,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Agencies = agency.NewService(s.DB, s.Accounts, s.Shops, s.log)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
+	s.Members.SetPromoters(promoterCheck{s.DB})
+	s.Segments = segment.NewService(s.DB)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
 	s.Jobs = jobs.New(s.DB, s.log)
@@ -333,6 +338,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
+	(&segment.Handlers{Svc: s.Segments}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)
 	(&order.Handlers{Svc: s.Orders}).Routes(s.API)
