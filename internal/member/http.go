@@ -57,7 +57,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Write a staff note on a member (never shown to the buyer)", Status: http.StatusCreated,
 		Errors:  map[int][]string{400: {"invalid_note"}, 404: {"member_not_found"}, 409: {"too_many_notes"}},
 		Request: noteRequest{}, Response: Note{}, Handler: h.addNote})
-	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/members/{id}/notes/{note_id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersWrite,
+	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/member-notes/{id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersWrite,
 		Summary: "Delete a staff note", Status: http.StatusNoContent, Errors: map[int][]string{404: {"note_not_found"}}, Handler: h.deleteNote})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/revoke-sessions", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermSessions,
 		Summary: "Log a member out everywhere", Response: revokeResponse{}, Handler: h.revoke})
@@ -177,11 +177,7 @@ func (h *Handlers) deleteNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noteID, err := httpx.PathID(r, "note_id")
-	if err != nil {
-		return err
-	}
-	if err := h.Svc.DeleteNote(r.Context(), auth.StaffShop(r.Context()), id, noteID); err != nil {
+	if err := h.Svc.DeleteNote(r.Context(), auth.StaffShop(r.Context()), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -106,9 +106,9 @@ func (s *Service) Notes(ctx context.Context, shopID, id int64) ([]Note, error) {
 	return notes, errs.Wrap("notes", rows.Err())
 }
 
-// DeleteNote removes note noteID of member id of shopID.
-func (s *Service) DeleteNote(ctx context.Context, shopID, id, noteID int64) error {
-	err := db.ExpectOne(s.db.Exec(ctx, `DELETE FROM member_notes WHERE id = ? AND member_id = ? AND shop_id = ?`, noteID, id, shopID))
+// DeleteNote removes note id of shopID.
+func (s *Service) DeleteNote(ctx context.Context, shopID, id int64) error {
+	err := db.ExpectOne(s.db.Exec(ctx, `DELETE FROM member_notes WHERE id = ? AND shop_id = ?`, id, shopID))
 	if db.IsNoRows(err) {
 		return errs.E(errs.NotFound, "note_not_found", "no such note")
 	}

@@ -199,6 +199,10 @@ func (c *compiler) condition(ctx context.Context, cond Condition, at string) err
 	q, shop := c.q, c.shopID
 	switch cond.Field {
 	case SpentAtLeast:
+		if cond.Value.(int64) <= 0 { // everyone has spent at least nothing
+			q.sql("TRUE")
+			return nil
+		}
 		q.sql("m.id IN (" + paidOrders).arg(shop).sql(` AND o.paid_at IS NOT NULL GROUP BY o.member_id
 			HAVING SUM(o.paid_amount - o.refunded_amount) >= `).arg(cond.Value).sql(")")
 	case SpentAtMost:
