@@ -33,7 +33,7 @@ type fixture struct {
 
 func ago(days int) int64 { return now.UnixMilli() - int64(days)*dayMs }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	f := &fixture{d: d, s: NewService(d)}
 	f.s.now = func() time.Time { return now }
@@ -53,7 +53,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	return f
 }
 
-func (f *fixture) exec(t *testing.T, q string, args ...any) int64 {
+func (f *fixture) exec(t testing.TB, q string, args ...any) int64 {
 	t.Helper()
 	var id int64
 	if err := f.d.QueryRow(context.Background(), q, args...).Scan(&id); err != nil {
@@ -62,11 +62,11 @@ func (f *fixture) exec(t *testing.T, q string, args ...any) int64 {
 	return id
 }
 
-func (f *fixture) shop(t *testing.T, appid string) int64 {
+func (f *fixture) shop(t testing.TB, appid string) int64 {
 	return f.exec(t, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES (?, ?, 'enterprise', 0, 0) RETURNING id`, "店"+appid, appid)
 }
 
-func (f *fixture) category(t *testing.T, shopID, parent int64) int64 {
+func (f *fixture) category(t testing.TB, shopID, parent int64) int64 {
 	var p any
 	if parent > 0 {
 		p = parent
@@ -74,7 +74,7 @@ func (f *fixture) category(t *testing.T, shopID, parent int64) int64 {
 	return f.exec(t, `INSERT INTO categories (shop_id, parent_id, name, created_at, updated_at) VALUES (?, ?, 'c', 0, 0) RETURNING id`, shopID, p)
 }
 
-func (f *fixture) product(t *testing.T, shopID, cat int64) (spu, sku int64) {
+func (f *fixture) product(t testing.TB, shopID, cat int64) (spu, sku int64) {
 	spu = f.exec(t, `INSERT INTO spus (shop_id, category_id, title, created_at, updated_at) VALUES (?, ?, 'p', 0, 0) RETURNING id`, shopID, cat)
 	sku = f.exec(t, `INSERT INTO skus (shop_id, spu_id, price, stock, created_at, updated_at) VALUES (?, ?, 100, 10, 0, 0) RETURNING id`, shopID, spu)
 	return spu, sku
@@ -85,7 +85,7 @@ type memberRow struct {
 	joined, login                int64 // Unix ms; 0: 400 days ago
 }
 
-func (f *fixture) member(t *testing.T, shopID int64, m memberRow) int64 {
+func (f *fixture) member(t testing.TB, shopID int64, m memberRow) int64 {
 	f.seq++
 	if m.joined == 0 {
 		m.joined = ago(400)
@@ -98,7 +98,7 @@ func (f *fixture) member(t *testing.T, shopID int64, m memberRow) int64 {
 }
 
 // order writes a paid (paidAt > 0) or unpaid order of one line.
-func (f *fixture) order(t *testing.T, shopID, memberID, spu, sku int64, paid, refunded, paidAt int64) {
+func (f *fixture) order(t testing.TB, shopID, memberID, spu, sku int64, paid, refunded, paidAt int64) {
 	f.seq++
 	status := "pending_payment"
 	var at any
@@ -117,14 +117,14 @@ func (f *fixture) order(t *testing.T, shopID, memberID, spu, sku int64, paid, re
 		shopID, id, spu, sku, total, total)
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
 	if !errs.Is(err, code) {
 		t.Fatalf("got %v, want %s", err, code)
 	}
 }
 
-func ids(t *testing.T, s *Service, shopID int64, r Rule) []int64 {
+func ids(t testing.TB, s *Service, shopID int64, r Rule) []int64 {
 	t.Helper()
 	p, err := s.PreviewRule(context.Background(), shopID, r)
 	if err != nil {

@@ -16,6 +16,8 @@ CREATE INDEX members_shop_phone ON members (shop_id, phone);
 -- Paid orders by member with what they paid and got back: segments sum it
 -- without touching the orders' rows.
 CREATE INDEX orders_paid_member ON orders (shop_id, member_id, paid_at, paid_amount, refunded_amount) WHERE paid_at IS NOT NULL;
+-- The orders that have a line of some products ("bought category Y").
+CREATE INDEX order_lines_spu ON order_lines (spu_id, order_id);
 
 CREATE TABLE member_tags (
     id          INTEGER PRIMARY KEY,
