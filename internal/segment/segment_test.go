@@ -259,6 +259,51 @@ func TestTagMembersConcurrently(t *testing.T) {
 		if total != 20 || got.MemberCount != 20 {
 			t.Fatalf("changed %d, count %d, want 20", total, got.MemberCount)
 		}
+		// Staff setting one member's whole set of tags at once: no call fails.
+		other, _ := f.s.CreateTag(ctx, f.shopA, TagInput{Name: "另"})
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				set := []int64{tag.ID}
+				if i%2 == 0 {
+					set = append(set, other.ID)
+				}
+				if _, err := f.s.SetMemberTags(ctx, f.shopA, members[0], set); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if tags, _ := f.s.MemberTags(ctx, f.shopA, members[0]); len(tags) < 1 || len(tags) > 2 {
+			t.Fatalf("tags after concurrent sets: %v", tags)
+		}
+		// A tag deleted while staff tag members with it: each call either
+		// succeeds first or finds no tag; no link outlives the tag.
+		doomed, _ := f.s.CreateTag(ctx, f.shopA, TagInput{Name: "删"})
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				switch i % 3 {
+				case 0:
+					err = f.s.DeleteTag(ctx, f.shopA, doomed.ID)
+				case 1:
+					_, err = f.s.TagMembers(ctx, f.shopA, doomed.ID, members)
+				default:
+					_, err = f.s.SetMemberTags(ctx, f.shopA, members[1], []int64{doomed.ID, tag.ID})
+				}
+				if err != nil && !errs.Is(err, "tag_not_found") {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		var left int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM member_tag_links WHERE tag_id = ?`, doomed.ID).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("%d links of a deleted tag (%v)", left, err)
+		}
 	})
 }
 

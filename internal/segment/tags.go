@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -106,6 +107,9 @@ func (s *Service) UpdateTag(ctx context.Context, shopID, id int64, in TagInput) 
 // DeleteTag removes tag id from the shop and from its members.
 func (s *Service) DeleteTag(ctx context.Context, shopID, id int64) error {
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockTag(ctx, tx, shopID, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM member_tag_links WHERE tag_id = ? AND shop_id = ?`, id, shopID); err != nil {
 			return errs.Wrap("delete tag", err)
 		}
@@ -171,7 +175,7 @@ func checkMembers(ctx context.Context, q db.Querier, shopID int64, ids []int64) 
 func (s *Service) TagMembers(ctx context.Context, shopID, id int64, memberIDs []int64) (Changed, error) {
 	var out Changed
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := tagInShop(ctx, tx, shopID, id); err != nil {
+		if err := lockTag(ctx, tx, shopID, id); err != nil {
 			return err
 		}
 		ids, err := checkMembers(ctx, tx, shopID, memberIDs)
@@ -197,7 +201,7 @@ func (s *Service) TagMembers(ctx context.Context, shopID, id int64, memberIDs []
 func (s *Service) UntagMembers(ctx context.Context, shopID, id int64, memberIDs []int64) (Changed, error) {
 	var out Changed
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := tagInShop(ctx, tx, shopID, id); err != nil {
+		if err := lockTag(ctx, tx, shopID, id); err != nil {
 			return err
 		}
 		ids, err := checkMembers(ctx, tx, shopID, memberIDs)
@@ -215,6 +219,17 @@ func (s *Service) UntagMembers(ctx context.Context, shopID, id int64, memberIDs 
 		return nil
 	})
 	return out, err
+}
+
+// lockTag takes tag id's row for the transaction (an update: both engines
+// lock it), so tagging and deleting the tag happen one after the other and
+// a link never points at a tag deleted meanwhile.
+func lockTag(ctx context.Context, tx *db.Tx, shopID, id int64) error {
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE member_tags SET updated_at = ? WHERE id = ? AND shop_id = ?`, db.Now(), id, shopID))
+	if db.IsNoRows(err) {
+		return errTagNotFound
+	}
+	return errs.Wrap("lock tag", err)
 }
 
 func tagInShop(ctx context.Context, q db.Querier, shopID, id int64) error {
@@ -251,13 +266,16 @@ func (s *Service) SetMemberTags(ctx context.Context, shopID, memberID int64, tag
 		return nil, errs.Field("tag_ids", "invalid_tag_ids", "at most 50 tags")
 	}
 	ids := dedupe(tagIDs)
+	slices.Sort(ids) // tags are locked in one order: two sets cannot deadlock
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		if err := memberInShop(ctx, tx, shopID, memberID); err != nil {
 			return err
 		}
 		for _, t := range ids {
-			if err := tagInShop(ctx, tx, shopID, t); err != nil {
+			if err := lockTag(ctx, tx, shopID, t); errs.Is(err, "tag_not_found") {
 				return errs.Field("tag_ids", "tag_not_found", "no such tag")
+			} else if err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM member_tag_links WHERE shop_id = ? AND member_id = ?`, shopID, memberID); err != nil {
@@ -265,8 +283,9 @@ func (s *Service) SetMemberTags(ctx context.Context, shopID, memberID int64, tag
 		}
 		now := db.Now()
 		for _, t := range ids {
-			if _, err := tx.Exec(ctx, `INSERT INTO member_tag_links (shop_id, tag_id, member_id, created_at) VALUES (?, ?, ?, ?)`,
-				shopID, t, memberID, now); err != nil {
+			// Another staff member's set may have written it since our delete.
+			if _, err := tx.Exec(ctx, `INSERT INTO member_tag_links (shop_id, tag_id, member_id, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (tag_id, member_id) DO NOTHING`, shopID, t, memberID, now); err != nil {
 				return errs.Wrap("set member tags", err)
 			}
 		}
