@@ -43,6 +43,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/segment"
 	"github.com/kaidian/kaidian/internal/sharecode"
@@ -100,6 +101,10 @@ type Server struct {
 	Promos *promotion.Service
 	// Segments are member tags and segments (saved rules over members).
 	Segments *segment.Service
+	// Points is the members' points ledger (earned, spent at checkout, expiring).
+	Points *points.Service
+	// PointsMall sells coupons and gifts for points.
+	PointsMall *points.Mall
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -195,6 +200,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
+	s.Points = points.NewService(s.DB)
+	s.Points.RegisterJobs(s.Jobs)
+	s.Orders.SetPoints(points.Checkout{Service: s.Points})
+	s.Points.Hooks(s.Orders)
+	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -355,6 +365,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
+	(&points.Handlers{Svc: s.Points}).Routes(s.API)
+	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

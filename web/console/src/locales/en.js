@@ -9,6 +9,7 @@ export default {
   nav: {
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
+    loyalty: 'Loyalty', points: 'Points',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates',
@@ -176,6 +177,17 @@ export default {
     fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
       joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level (not yet available)' },
     sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
+  },
+  points: {
+    rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',
+    capPercent: 'At most (of the goods)', expiry: 'Expiry', expiries: { end_of_next_year: 'End of the next year', days: 'N days after earning', never: 'Never' },
+    mall: 'Points mall', redemptions: 'Redemptions', memberPoints: 'A member\'s points', itemTitle: 'Name', kind: 'Kind',
+    kinds: { coupon: 'Coupon', gift: 'Gift' }, price: 'Points', redeemed: 'Redeemed', limit: 'Per buyer', member: 'Member ID',
+    statuses: { redeemed: 'To ship', shipped: 'Done', cancelled: 'Cancelled' }, address: 'Address', tracking: 'Tracking', ship: 'Ship',
+    trackingPrompt: 'Carrier and tracking number, separated by a space', cancelConfirm: 'Cancelling gives the points and the stock back. Go on?', memberId: 'Member ID',
+    balance: 'Balance', earned: 'Earned', spent: 'Spent', expired: 'Expired', expiresOn: '{n} points expire on {at}', delta: 'Change',
+    adjust: 'Adjust', expiresAt: 'Expires',
+    entryKinds: { earn: 'Purchase', spend: 'Spent', return: 'Returned', clawback: 'Taken back', expire: 'Expired', adjust: 'By staff', reward: 'Reward' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }
