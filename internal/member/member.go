@@ -47,8 +47,9 @@ type Service struct {
 	wx       WeChat
 	// onNew runs after a buyer's first login (new-member coupons); its
 	// failure is logged by the caller's hook, not the login's.
-	onNew   func(ctx context.Context, shopID, memberID int64)
-	onEnded func(token string, memberID int64)
+	onNew     func(ctx context.Context, shopID, memberID int64)
+	onEnded   func(token string, memberID int64)
+	promoters Promoters
 }
 
 // OnSessionsEnded sets what runs after sessions end here: one token
@@ -74,9 +75,19 @@ type LoginResult struct {
 // Login exchanges a wx.login code for a session of shopID's member,
 // creating the member on first login.
 func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginResult, error) {
+	return s.LoginFrom(ctx, shopID, code, Source{})
+}
+
+// LoginFrom is Login recording src as what brought the member when this
+// login creates them (a known member's source is never changed).
+func (s *Service) LoginFrom(ctx context.Context, shopID int64, code string, src Source) (LoginResult, error) {
 	if code == "" || len(code) > 128 {
 		return LoginResult{}, errs.Field("code", "invalid_login_code", "code must be the code from wx.login")
 	}
+	if err := src.Validate(); err != nil {
+		return LoginResult{}, err
+	}
+	src = s.checkPromoter(ctx, shopID, src)
 	app, err := s.apps.App(ctx, shopID)
 	if err != nil {
 		return LoginResult{}, err
@@ -85,7 +96,7 @@ func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginRe
 	if err != nil {
 		return LoginResult{}, wechatError(err)
 	}
-	m, created, err := s.upsert(ctx, shopID, ws)
+	m, created, err := s.upsert(ctx, shopID, ws, src)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -99,17 +110,17 @@ func (s *Service) Login(ctx context.Context, shopID int64, code string) (LoginRe
 	return LoginResult{Token: token, ExpiresAt: expires.UTC(), Member: m, Created: created}, nil
 }
 
-func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session) (Member, bool, error) {
+func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session, src Source) (Member, bool, error) {
 	now := db.Now()
 	var id int64
-	err := s.db.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`,
-		shopID, ws.OpenID, ws.UnionID, now, now).Scan(&id)
+	err := s.db.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, source_kind, source_ref, last_login_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`,
+		shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
 	created := err == nil
-	if db.IsNoRows(err) { // known user: keep a unionid WeChat now reveals
-		err = s.db.QueryRow(ctx, `UPDATE members SET updated_at = ?,
+	if db.IsNoRows(err) { // known user: keep a unionid WeChat now reveals; the source stays
+		err = s.db.QueryRow(ctx, `UPDATE members SET updated_at = ?, last_login_at = ?,
 			unionid = CASE WHEN ? <> '' THEN ? ELSE unionid END
-			WHERE shop_id = ? AND openid = ? RETURNING id`, now, ws.UnionID, ws.UnionID, shopID, ws.OpenID).Scan(&id)
+			WHERE shop_id = ? AND openid = ? RETURNING id`, now, now, ws.UnionID, ws.UnionID, shopID, ws.OpenID).Scan(&id)
 	}
 	if err != nil {
 		return Member{}, false, errs.Wrap("upsert member", err)
@@ -241,28 +252,28 @@ func (s *Service) BindPhone(ctx context.Context, m auth.Member, code string) (Me
 
 // Page is a page of members; the API answers it as httpx.Page.
 type Page struct {
-	Items []Member
+	Items []StaffMember
 	Next  int64 // the after of the next page; 0 when there is none
 }
 
-// List returns shopID's members, newest first, after cursor (a member id).
+// List returns shopID's members as staff see them, newest first, after
+// cursor (a member id).
 func (s *Service) List(ctx context.Context, shopID, after int64, limit int) (Page, error) {
 	if after <= 0 {
 		after = 1 << 62
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+memberColumns+` FROM members WHERE shop_id = ? AND id < ?
-		ORDER BY id DESC LIMIT ?`, shopID, after, limit+1)
+	rows, err := s.db.Query(ctx, `SELECT `+StaffColumns+` FROM members m WHERE m.shop_id = ? AND m.id < ?
+		ORDER BY m.id DESC LIMIT ?`, shopID, after, limit+1)
 	if err != nil {
 		return Page{}, errs.Wrap("list members", err)
 	}
 	defer rows.Close()
-	page := Page{Items: []Member{}}
+	page := Page{Items: []StaffMember{}}
 	for rows.Next() {
-		m, err := scanMember(rows)
+		m, err := ScanStaff(rows)
 		if err != nil {
 			return Page{}, errs.Wrap("list members", err)
 		}
-		m.Phone = MaskPhone(m.Phone)
 		page.Items = append(page.Items, m)
 	}
 	if len(page.Items) > limit {

@@ -273,6 +273,8 @@ type testShop struct {
 	refundRequestID int64
 	addressID       int64
 	templateID      int64
+
+	memberTagID, segmentID, memberNoteID int64
 }
 
 var shopCounter struct {

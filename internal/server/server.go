@@ -47,6 +47,7 @@ import (
 	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/recs"
+	"github.com/kaidian/kaidian/internal/segment"
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
@@ -100,6 +101,8 @@ type Server struct {
 	Pushes *wxpush.Service
 	After  *aftersale.Service
 	Promos *promotion.Service
+	// Segments are member tags and segments (saved rules over members).
+	Segments *segment.Service
 	// Points is the members' points ledger (earned, spent at checkout, expiring).
 	Points *points.Service
 	// PointsMall sells coupons and gifts for points.
@@ -174,6 +177,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Accounts = account.NewService(s.DB, s.Sessions)
 	s.Agencies = agency.NewService(s.DB, s.Accounts, s.Shops, s.log)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
+	s.Members.SetPromoters(promoterCheck{s.DB})
+	s.Segments = segment.NewService(s.DB)
 	s.Catalog = catalog.NewService(s.DB, s.Shops)
 	s.Catalog.SetDetailCacheBytes(int64(s.cfg.DetailCacheMB) << 20)
 	s.Jobs = jobs.New(s.DB, s.log)
@@ -363,6 +368,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
+	(&segment.Handlers{Svc: s.Segments}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog, Viewed: s.Recs.RecordView}).Routes(s.API)
 	(&recs.Handlers{Svc: s.Recs}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)

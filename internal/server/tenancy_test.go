@@ -48,9 +48,19 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
 		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
 			"city_code": "110100", "county_code": "110105", "detail": "乙"},
-		"PUT /admin/api/v1/freight-templates/{id}":      pieceTemplate("乙改甲"),
-		"POST /admin/api/v1/freight-templates":          pieceTemplate("乙"),
-		"POST /admin/api/v1/members/{id}/points/adjust": map[string]any{"delta": 5, "reason": "乙改甲"},
+		"PUT /admin/api/v1/freight-templates/{id}": pieceTemplate("乙改甲"),
+		"POST /admin/api/v1/freight-templates":     pieceTemplate("乙"),
+
+		"POST /admin/api/v1/member-tags":                     map[string]any{"name": "乙"},
+		"PUT /admin/api/v1/member-tags/{id}":                 map[string]any{"name": "乙改甲"},
+		"POST /admin/api/v1/member-tags/{id}/members":        map[string]any{"member_ids": []int64{memberID}},
+		"POST /admin/api/v1/member-tags/{id}/members/remove": map[string]any{"member_ids": []int64{memberID}},
+		"POST /admin/api/v1/segments":                        map[string]any{"name": "乙", "rule": map[string]any{"all": []any{}}},
+		"POST /admin/api/v1/segments/preview":                map[string]any{"rule": map[string]any{"all": []any{}}},
+		"PUT /admin/api/v1/segments/{id}":                    map[string]any{"name": "乙改甲", "rule": map[string]any{"all": []any{}}},
+		"PUT /admin/api/v1/members/{id}/tags":                map[string]any{"tag_ids": []int64{}},
+		"POST /admin/api/v1/members/{id}/notes":              map[string]any{"body": "乙改甲"},
+		"POST /admin/api/v1/members/{id}/points/adjust":      map[string]any{"delta": 5, "reason": "乙改甲"},
 		"PUT /admin/api/v1/points-mall/items/{id}": map[string]any{"kind": "gift", "title": "乙改甲", "points": 1, "stock": 99,
 			"per_member_limit": 9, "on_shelf": true},
 		"POST /admin/api/v1/points-mall/redemptions/{id}/ship": map[string]any{"carrier": "乙", "tracking_no": "YI123456"},
@@ -64,6 +74,12 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 // targetID picks shop A's resource for a route with an {id}.
 func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) int64 {
 	switch {
+	case strings.Contains(rt.Path, "/member-tags/"):
+		return a.memberTagID
+	case strings.Contains(rt.Path, "/segments/"):
+		return a.segmentID
+	case strings.Contains(rt.Path, "/member-notes/"):
+		return a.memberNoteID
 	case strings.HasSuffix(rt.Path, "/restore"):
 		return deletedProduct
 	case strings.Contains(rt.Path, "/products/"):
@@ -146,7 +162,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 	}
 	for _, p := range append([]string{fmt.Sprintf("/admin/api/v1/orders/%d", a.orderID), "/admin/api/v1/orders", "/admin/api/v1/aftersales", "/admin/api/v1/aftersale-settings", "/admin/api/v1/reconciliations",
 		"/admin/api/v1/refund-requests", "/admin/api/v1/refund-policy", "/admin/api/v1/refunds/attention",
-		"/admin/api/v1/wechat-shipping/failed"}, moderationLists...) {
+		"/admin/api/v1/wechat-shipping/failed"}, append(moderationLists[:len(moderationLists):len(moderationLists)], segmentLists(a)...)...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -188,6 +204,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.mediaID = e.mustUpload(a.owner, testPNG(t, 99)).ID
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
 		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
+		e.seedSegments(&a)
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
 		e.enablePoints(a, 1000)

@@ -44,6 +44,14 @@ export const nav = [
     ],
   },
   {
+    key: 'members',
+    items: [
+      { path: '/members', title: 'nav.memberList', perm: 'members.read', shop: true, view: () => import('./views/members/Members.vue') },
+      { path: '/member-tags', title: 'nav.memberTags', perm: 'members.read', shop: true, view: () => import('./views/members/Tags.vue') },
+      { path: '/segments', title: 'nav.segments', perm: 'members.read', shop: true, view: () => import('./views/members/Segments.vue') },
+    ],
+  },
+  {
     key: 'loyalty',
     items: [
       { path: '/points', title: 'nav.points', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Points.vue') },
@@ -74,6 +82,7 @@ export const pages = [
   { path: '/products/new', perm: 'catalog.write', shop: true, view: () => import('./views/ProductEdit.vue') },
   { path: '/products/:id', perm: 'catalog.read', shop: true, view: () => import('./views/ProductEdit.vue') },
   { path: '/orders/:id', perm: 'orders.read', shop: true, view: () => import('./views/OrderDetail.vue') },
+  { path: '/members/:id', perm: 'members.read', shop: true, view: () => import('./views/members/MemberDetail.vue') },
   { path: '/flash-sales/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/FlashSaleDetail.vue') },
   { path: '/group-deals/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/GroupDealDetail.vue') },
   { path: '/groups/:id', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/GroupDetail.vue') },

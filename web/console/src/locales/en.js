@@ -7,6 +7,7 @@ export default {
     exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     loyalty: 'Loyalty', points: 'Points',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
@@ -167,6 +168,19 @@ export default {
     retry: 'Report again', retried: 'Reporting again',
     states: { pending: 'Reporting', uploaded: 'Reported', failed: 'Failed' },
     types: { 1: 'Express', 2: 'Same-city', 3: 'Virtual', 4: 'Self-pickup' },
+  },
+  members: {
+    phone: 'Phone', phoneHint: 'whole number or last 4 digits', nickname: 'Nickname', tag: 'Tag', segment: 'Segment', noNickname: '(no nickname)',
+    source: 'Source', joined: 'Joined', lastLogin: 'Last login', selected: '{n} selected', addTag: 'Add tag', removeTag: 'Remove tag', changed: '{n} members changed',
+    birthday: 'Birthday', unionid: 'UnionID', paidOrders: 'Paid orders', spent: 'Spent (net of refunds)', lastPaid: 'Last paid',
+    tags: 'Tags', notes: 'Staff notes', note: 'Note', notePlaceholder: 'Only staff see notes (up to 500 characters)', addNote: 'Add note', author: 'By', deleteNote: 'Delete this note?',
+    orders: 'Orders', orderNo: 'Order no.', total: 'Total', paid: 'Paid', refunded: 'Refunded',
+    newTag: 'New tag', tagName: 'Name', color: 'Color', count: 'Members', deleteTag: 'Delete tag "{name}"? It is taken off every member.',
+    newSegment: 'New segment', segmentName: 'Name', rule: 'Rule', countNow: 'Count', all: 'All of', any: 'Any of', addCondition: 'Add condition',
+    preview: 'Preview', previewCount: '{n} members match', everyone: 'Everyone', yuan: 'yuan', days: 'days', deleteSegment: 'Delete segment "{name}"?',
+    fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
+      joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level (not yet available)' },
+    sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
   },
   points: {
     rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',

@@ -7,6 +7,7 @@ export default {
     exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     loyalty: '会员营销', points: '积分',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
@@ -170,6 +171,19 @@ export default {
     retry: '重新上报', retried: '已重新上报',
     states: { pending: '上报中', uploaded: '已上报', failed: '上报失败' },
     types: { 1: '快递', 2: '同城配送', 3: '虚拟发货', 4: '到店自提' },
+  },
+  members: {
+    phone: '手机号', phoneHint: '完整号码或后 4 位', nickname: '昵称', tag: '标签', segment: '人群', noNickname: '（无昵称）',
+    source: '来源', joined: '注册时间', lastLogin: '最近登录', selected: '已选 {n} 人', addTag: '打标签', removeTag: '去标签', changed: '已更新 {n} 人',
+    birthday: '生日', unionid: 'UnionID', paidOrders: '已付订单', spent: '消费金额（扣除退款）', lastPaid: '最近付款',
+    tags: '标签', notes: '员工备注', note: '备注', notePlaceholder: '仅员工可见（最多 500 字）', addNote: '添加备注', author: '作者', deleteNote: '删除这条备注？',
+    orders: '订单', orderNo: '订单号', total: '订单金额', paid: '实付', refunded: '已退款',
+    newTag: '新建标签', tagName: '名称', color: '颜色', count: '人数', deleteTag: '删除标签「{name}」？所有会员上的该标签都会去掉。',
+    newSegment: '新建人群', segmentName: '名称', rule: '规则', countNow: '统计', all: '全部满足', any: '满足任一', addCondition: '添加条件',
+    preview: '预览', previewCount: '符合条件 {n} 人', everyone: '全部会员', yuan: '元', days: '天', deleteSegment: '删除人群「{name}」？',
+    fields: { spent_at_least: '累计消费不低于', spent_at_most: '累计消费不高于', bought_category: '购买过分类', inactive_days: '未活跃天数', has_tag: '带有标签',
+      joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级（暂不可用）' },
+    sources: { share: '分享链接', promoter: '推广员', poster: '海报 / 小程序码', campaign: '活动投放', search: '搜索', other: '其他' },
   },
   points: {
     rules: '积分规则', enabled: '启用积分（购物得积分、下单抵扣）', earnPerYuan: '每消费 1 元得积分', redeemPerYuan: '多少积分抵 1 元',
