@@ -19,8 +19,8 @@ var monthParam = httpx.Param{Name: "month", Type: "string", Description: "2006-0
 func (h *Handlers) Routes(api *httpx.API) {
 	const mini, admin = "mini: check-in", "admin: check-in"
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/checkin", Tag: mini, Access: httpx.Member,
-		Errors:  map[int][]string{400: {"checkin_takes_no_date"}, 409: {"checkin_busy"}},
-		Summary: "Check in for today (the server's clock decides the day, Asia/Shanghai; send no body). Again the same day: 200 with already_checked_in and the first check-in's result",
+		Errors:   map[int][]string{400: {"checkin_takes_no_date"}, 409: {"checkin_busy"}},
+		Summary:  "Check in for today (the server's clock decides the day, Asia/Shanghai; send no body). Again the same day: 200 with already_checked_in and the first check-in's result",
 		Response: Result{}, Handler: h.checkIn})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/checkin/makeup", Tag: mini, Access: httpx.Member,
 		Errors: map[int][]string{400: {"invalid_day", "makeup_day_not_past", "makeup_out_of_reach"},
