@@ -24,6 +24,7 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/checkin"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/freight"
@@ -105,6 +106,9 @@ type Server struct {
 
 	// Media stores uploaded images and files in the blob store.
 	Media *media.Service
+
+	// Checkins are the buyers' daily check-ins, streaks and make-up cards.
+	Checkins *checkin.Service
 
 	hotSessions hotSessionCache
 }
@@ -197,6 +201,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		}
 	})
 	s.Analytics = analytics.NewService(s.DB)
+	s.Checkins = checkin.NewService(s.DB, checkinRewards{})
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
@@ -349,6 +354,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
+	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

@@ -44,6 +44,9 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/withdrawals/{id}/approve":      map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/reject":       map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/pay":          map[string]any{"reference": "乙改甲"},
+		"POST /admin/api/v1/members/{id}/makeup-cards":     map[string]any{"count": 5, "reason": "乙改甲"},
+		"PUT /admin/api/v1/checkin/rules":                  map[string]any{"daily_points": 1, "rewards": []map[string]any{{"day": 1, "points": 5, "label": "乙"}}},
+		"POST /api/v1/me/checkin/makeup":                   map[string]any{"day": time.Now().Add(-24 * time.Hour).Format(time.DateOnly)},
 		"PUT /api/v1/me/addresses/{id}": map[string]any{"name": "乙改甲", "phone": "13800138000", "province_code": "110000",
 			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
 		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
@@ -123,6 +126,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
+		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -134,7 +138,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID)} {
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
+		"/api/v1/me/checkin"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -172,6 +177,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
+		e.seedCheckin(a, "甲")
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check
