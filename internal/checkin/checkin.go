@@ -59,8 +59,15 @@ const maxAttempts = 8
 
 // retry runs fn in a transaction until it does not lose a compare-and-set.
 func (s *Service) retry(ctx context.Context, fn func(tx *db.Tx) error) error {
+	return retryIn(ctx, s.db.InTx, fn)
+}
+
+// retryIn is retry through run (InTx, or InGroupTx for check-ins: at
+// midnight many arrive at once, and on SQLite they share one commit, each
+// in its own savepoint).
+func retryIn(ctx context.Context, run func(context.Context, func(*db.Tx) error) error, fn func(tx *db.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.db.InTx(ctx, fn)
+		err := run(ctx, fn)
 		if !errors.Is(err, errLost) {
 			return err
 		}
@@ -77,7 +84,8 @@ func (s *Service) CheckIn(ctx context.Context, shopID, memberID int64) (Result, 
 	today := s.Today()
 	var res Result
 	already := false
-	err := s.retry(ctx, func(tx *db.Tx) error {
+	err := retryIn(ctx, s.db.InGroupTx, func(tx *db.Tx) error {
+		res, already = Result{}, false
 		sum, err := lockSummary(ctx, tx, shopID, memberID, s.now())
 		if err != nil {
 			return err
