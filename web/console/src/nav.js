@@ -40,6 +40,7 @@ export const nav = [
       { path: '/coupons', title: 'nav.coupons', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Coupons.vue') },
       { path: '/timed-discounts', title: 'nav.timedDiscounts', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/TimedDiscounts.vue') },
       { path: '/distribution', title: 'nav.distribution', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Distribution.vue') },
+      { path: '/checkin', title: 'nav.checkin', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Checkin.vue') },
     ],
   },
   {

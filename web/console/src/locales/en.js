@@ -9,6 +9,7 @@ export default {
   nav: {
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
+    checkin: 'Check-in',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates',
     orders: 'Orders', orderList: 'Orders', aftersales: 'After-sales', finance: 'Finance', refunds: 'Refunds', reconciliations: 'Reconciliation',
@@ -162,6 +163,16 @@ export default {
     retry: 'Report again', retried: 'Reporting again',
     states: { pending: 'Reporting', uploaded: 'Reported', failed: 'Failed' },
     types: { 1: 'Express', 2: 'Same-city', 3: 'Virtual', 4: 'Self-pickup' },
+  },
+  checkin: {
+    rules: 'Check-in rules', version: 'version {n}', hint: 'Each save is a new version; every check-in records the version that rewarded it',
+    dailyPoints: 'Daily points', rewards: 'Streak rewards', noRewards: 'No streak rewards: every day earns the daily points',
+    day: 'Streak day', points: 'Points', label: 'Label', addReward: 'Add a reward', cyclic: 'Cyclic',
+    cyclicHint: 'After the last reward day the ladder starts again', makeupDays: 'Make-up reach (days)', makeupPerMonth: 'Make-ups per month',
+    saveVersion: 'Save as a new version', versions: 'Versions', versionCol: 'Version', makeup: 'Make-ups',
+    rewardText: 'day {day}: {points}', makeupText: '{days} days back, {month}/month', restore: 'Edit from',
+    member: "A member's check-ins", summary: 'Streak {streak}, longest {longest_streak}, {total_days} days in all, {cards} make-up cards',
+    grantCount: 'Cards', grant: 'Grant make-up cards', delta: 'Change', balance: 'Held',
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

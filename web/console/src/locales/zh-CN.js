@@ -9,6 +9,7 @@ export default {
   nav: {
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
+    checkin: '签到',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
@@ -165,6 +166,16 @@ export default {
     retry: '重新上报', retried: '已重新上报',
     states: { pending: '上报中', uploaded: '已上报', failed: '上报失败' },
     types: { 1: '快递', 2: '同城配送', 3: '虚拟发货', 4: '到店自提' },
+  },
+  checkin: {
+    rules: '签到规则', version: '第 {n} 版', hint: '每次保存生成新版本；每次签到记录发放奖励的版本',
+    dailyPoints: '每日积分', rewards: '连签奖励', noRewards: '没有连签奖励：每天获得每日积分',
+    day: '连签天数', points: '积分', label: '名称', addReward: '添加奖励', cyclic: '循环',
+    cyclicHint: '到最后一个奖励日后从头开始', makeupDays: '可补签天数', makeupPerMonth: '每月补签次数',
+    saveVersion: '保存为新版本', versions: '历史版本', versionCol: '版本', makeup: '补签',
+    rewardText: '第 {day} 天：{points}', makeupText: '{days} 天内，每月 {month} 次', restore: '以此编辑',
+    member: '会员签到', summary: '连签 {streak} 天，最长 {longest_streak} 天，累计 {total_days} 天，补签卡 {cards} 张',
+    grantCount: '张数', grant: '发放补签卡', delta: '变动', balance: '持有',
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
