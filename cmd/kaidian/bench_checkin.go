@@ -37,6 +37,7 @@ type benchCheckinFlags struct {
 	users, clients   int
 	duration, warmup time.Duration
 	raw, keep        bool
+	profile          string
 }
 
 func runBenchCheckin(ctx context.Context, args []string, stdout io.Writer) (err error) {
@@ -51,6 +52,7 @@ func runBenchCheckin(ctx context.Context, args []string, stdout io.Writer) (err 
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured time before each scenario")
 	fs.BoolVar(&f.raw, "raw", false, "use the raw load generator (one hand-written HTTP/1.1 connection per client) instead of net/http's client")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database")
+	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the check-in window to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,6 +112,9 @@ func runBenchCheckin(ctx context.Context, args []string, stdout io.Writer) (err 
 	}
 	logf("bare: %d clients, %s", f.clients, f.duration)
 	bare := bench.Run(ctx, rc, bench.Scenario{Name: "bare", Base: bareURL, Next: func(*mrand.Rand) bench.Request { return bench.Request{Path: "/"} }})
+	if f.profile != "" {
+		rc.OnMeasure = cpuProfiler(f.profile, logf)
+	}
 	var sent atomic.Int64
 	appid := bench.AppID(1)
 	logf("checkin: %d buyers, %d clients, %s", len(tokens), f.clients, f.duration)

@@ -83,15 +83,17 @@ func retryIn(ctx context.Context, run func(context.Context, func(*db.Tx) error) 
 func (s *Service) CheckIn(ctx context.Context, shopID, memberID int64) (Result, error) {
 	today := s.Today()
 	var res Result
-	already := false
+	already, answered := false, today
 	err := retryIn(ctx, s.db.InGroupTx, func(tx *db.Tx) error {
-		res, already = Result{}, false
+		res, already, answered = Result{}, false, today
 		sum, err := lockSummary(ctx, tx, shopID, memberID, s.now())
 		if err != nil {
 			return err
 		}
-		if sum.LastDay == today {
-			already = true
+		if sum.LastDay >= today {
+			// Checked in today; or, later than today by another server whose
+			// clock is a moment ahead at midnight: that check-in answers.
+			already, answered = true, sum.LastDay
 			return nil
 		}
 		rules, err := currentRules(ctx, tx, shopID)
@@ -131,7 +133,7 @@ func (s *Service) CheckIn(ctx context.Context, shopID, memberID int64) (Result, 
 		return Result{}, errs.Wrap("check in", err)
 	}
 	if already {
-		return s.dayResult(ctx, shopID, memberID, today)
+		return s.dayResult(ctx, shopID, memberID, answered)
 	}
 	return res, nil
 }

@@ -133,6 +133,12 @@ func TestTheDayTurnsAtShanghaiMidnight(t *testing.T) {
 		if r.Day != "2026-12-08" || r.Streak != 2 || r.AlreadyCheckedIn {
 			t.Fatalf("after midnight: %+v", r)
 		}
+		// A server whose clock is a moment behind, just before midnight:
+		// the check-in already made for the 8th answers, nothing is added.
+		f.clock.set(cst(2026, 12, 7, 23, 59, 59))
+		if r := checkIn(f.svc.CheckIn(ctx, f.shopA, f.a1)); !r.AlreadyCheckedIn || r.Day != "2026-12-08" || r.Streak != 2 {
+			t.Fatalf("a clock behind: %+v", r)
+		}
 		if n := count(t, d, `SELECT COUNT(*) FROM checkins WHERE shop_id = ? AND member_id = ?`, f.shopA, f.a1); n != 2 {
 			t.Fatalf("%d rows", n)
 		}

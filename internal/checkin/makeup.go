@@ -113,7 +113,7 @@ func (s *Service) fill(ctx context.Context, tx *db.Tx, sum summary, day Day, ver
 	for i, d := range days {
 		next.LongestStreak = max(next.LongestStreak, runs[i])
 		if d == day {
-			_, err = tx.Exec(ctx, `UPDATE checkins SET streak = ? WHERE id = ?`, runs[i], id)
+			_, err = tx.Exec(ctx, `UPDATE checkins SET streak = ? WHERE id = ? AND shop_id = ?`, runs[i], id, sum.ShopID)
 		}
 	}
 	return next, err
