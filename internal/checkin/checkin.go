@@ -172,14 +172,17 @@ type summary struct {
 	Version                          int64
 }
 
-// lockSummary returns the member's summary, creating it first (the row
-// every change compare-and-sets on).
+// lockSummary returns the member's summary, creating it first: the row
+// every change compare-and-sets on. On PostgreSQL the upsert also locks it,
+// so concurrent changes of one member wait for each other instead of
+// losing their compare-and-set.
 func lockSummary(ctx context.Context, tx *db.Tx, shopID, memberID int64, now time.Time) (summary, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO checkin_summaries (shop_id, member_id, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (shop_id, member_id) DO NOTHING`, shopID, memberID, now.UnixMilli()); err != nil {
-		return summary{}, err
-	}
-	return readSummary(ctx, tx, shopID, memberID)
+	s := summary{ShopID: shopID, MemberID: memberID}
+	err := tx.QueryRow(ctx, `INSERT INTO checkin_summaries (shop_id, member_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (shop_id, member_id) DO UPDATE SET updated_at = checkin_summaries.updated_at
+		RETURNING streak, longest_streak, total_days, last_day, cards, version`, shopID, memberID, now.UnixMilli()).
+		Scan(&s.Streak, &s.LongestStreak, &s.TotalDays, &s.LastDay, &s.Cards, &s.Version)
+	return s, err
 }
 
 // readSummary reads the member's summary; a member without one has zeros.
