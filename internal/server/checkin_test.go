@@ -95,6 +95,22 @@ func TestCheckinOverHTTP(t *testing.T) {
 		if r := e.must(a.owner, 200, "GET", "/admin/api/v1/checkin/rules", nil); r["version"] != 2.0 {
 			t.Fatalf("rules: %v", r)
 		}
+		next := e.must(a.owner, 200, "GET", "/admin/api/v1/checkin/rules/versions?limit=1&cursor="+vs["next_cursor"].(string), nil)
+		if items := next["items"].([]any); len(items) != 1 || items[0].(map[string]any)["version"] != 1.0 || next["next_cursor"] != nil {
+			t.Fatalf("the second page of versions: %v", next)
+		}
+
+		// Customer service sees a member's check-ins but changes neither
+		// the rules nor the cards.
+		e.must(a.owner, 201, "POST", "/admin/api/v1/staff", map[string]any{"username": "service_" + a.appid, "password": "service-pass-1", "role": "service"})
+		service := e.staffLogin("service_"+a.appid, "service-pass-1")
+		e.must(service, 200, "GET", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID), nil)
+		if r := e.do(service, "PUT", "/admin/api/v1/checkin/rules", map[string]any{"daily_points": 100}); r.status != 403 {
+			t.Fatalf("service saved rules: %d %s", r.status, r.body)
+		}
+		if r := e.do(service, "POST", grant, map[string]any{"count": 5, "reason": "x"}); r.status != 403 {
+			t.Fatalf("service granted cards: %d %s", r.status, r.body)
+		}
 	})
 }
 
