@@ -150,8 +150,8 @@ func (b addressBook) Snapshot(ctx context.Context, shopID, memberID, id int64) (
 		ProvinceCode: a.ProvinceCode, CityCode: a.CityCode, DistrictCode: a.CountyCode, PostalCode: a.PostalCode}, nil
 }
 
-// checkinRewards gives check-in rewards through the points ledger once it
-// is connected (earn set, e.g. to points.Service.Earn); until then a
+// checkinRewards gives check-in rewards through the points ledger
+// (points.Service.Earn, in the check-in's transaction); with earn unset a
 // check-in records what it earned and gives nothing.
 type checkinRewards struct {
 	earn func(ctx context.Context, tx *db.Tx, shopID, memberID, points int64, reason, sourceID, key string) error

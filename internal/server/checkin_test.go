@@ -80,6 +80,10 @@ func TestCheckinOverHTTP(t *testing.T) {
 		if r := e.do(a.member, "GET", "/api/v1/me/checkin?month=13-2026", nil); r.status != 400 || r.code() != "invalid_month" {
 			t.Fatalf("bad month: %d %s", r.status, r.body)
 		}
+		// Each check-in earned its daily point in the points ledger; the make-up earned none.
+		if p := e.must(a.member, 200, "GET", "/api/v1/me/points", nil); p["balance"] != 3.0 || p["earned"] != 3.0 {
+			t.Fatalf("points: %v", p)
+		}
 		staff := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID), nil)
 		if staff["calendar"].(map[string]any)["total_days"] != 4.0 || len(staff["card_ledger"].([]any)) != 2 {
 			t.Fatalf("staff view: %v", staff)
@@ -119,6 +123,7 @@ func TestCheckinAtMidnightCountsOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		op := e.operator()
 		a := e.newShop(op, "午", "enterprise")
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/checkin/rules", map[string]any{"daily_points": 5})
 		var wg sync.WaitGroup
 		firsts := make(chan bool, 20)
 		for range 20 {
@@ -147,6 +152,9 @@ func TestCheckinAtMidnightCountsOnce(t *testing.T) {
 		}
 		if n != 1 || rows != 1 {
 			t.Fatalf("%d first answers, %d rows", n, rows)
+		}
+		if p := e.must(a.member, 200, "GET", "/api/v1/me/points", nil); p["balance"] != 5.0 {
+			t.Fatalf("points after one check-in in 20 tabs: %v", p)
 		}
 	})
 }

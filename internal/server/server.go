@@ -44,6 +44,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
@@ -98,6 +99,10 @@ type Server struct {
 	Pushes *wxpush.Service
 	After  *aftersale.Service
 	Promos *promotion.Service
+	// Points is the members' points ledger (earned, spent at checkout, expiring).
+	Points *points.Service
+	// PointsMall sells coupons and gifts for points.
+	PointsMall *points.Mall
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -194,6 +199,11 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
+	s.Points = points.NewService(s.DB)
+	s.Points.RegisterJobs(s.Jobs)
+	s.Orders.SetPoints(points.Checkout{Service: s.Points})
+	s.Points.Hooks(s.Orders)
+	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -201,7 +211,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		}
 	})
 	s.Analytics = analytics.NewService(s.DB)
-	s.Checkins = checkin.NewService(s.DB, checkinRewards{})
+	s.Checkins = checkin.NewService(s.DB, checkinRewards{earn: s.Points.Earn})
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
@@ -355,6 +365,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
+	(&points.Handlers{Svc: s.Points}).Routes(s.API)
+	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}
