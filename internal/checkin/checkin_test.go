@@ -296,16 +296,27 @@ func TestMakeupCardsRepairTheStreak(t *testing.T) {
 
 		_, err := f.svc.Makeup(ctx, f.shopA, f.a1, MakeupInput{Day: "2026-12-03"})
 		wantCode(t, err, "no_makeup_cards")
-		_, err = f.svc.GrantCards(ctx, f.shopA, f.b1, 1, GrantInput{Count: 1, Reason: "x"})
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.b1, 1, "grant-key-0001", GrantInput{Count: 1, Reason: "x"})
 		wantCode(t, err, "member_not_found") // another shop's member
-		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 1, GrantInput{Count: 0, Reason: "x"})
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 1, "grant-key-0002", GrantInput{Count: 0, Reason: "x"})
 		wantCode(t, err, "invalid_fields")
-		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 1, GrantInput{Count: 1, Reason: " "})
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 1, "grant-key-0003", GrantInput{Count: 1, Reason: " "})
 		wantCode(t, err, "invalid_fields")
-		g := must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 9, GrantInput{Count: 3, Reason: "活动奖励"}))
+		g := must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 9, "grant-key-0004", GrantInput{Count: 3, Reason: "活动奖励"}))
 		if g.Delta != 3 || g.Balance != 3 || g.ActorID != 9 {
 			t.Fatalf("grant: %+v", g)
 		}
+		// A retry under the same key grants nothing more; the key cannot
+		// name another grant; a short key is refused.
+		if again := must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 9, "grant-key-0004", GrantInput{Count: 3, Reason: "活动奖励"})); again != g {
+			t.Fatalf("replay: %+v, first %+v", again, g)
+		}
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 9, "grant-key-0004", GrantInput{Count: 4, Reason: "活动奖励"})
+		wantCode(t, err, "idempotency_key_reused")
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.a2, 9, "grant-key-0004", GrantInput{Count: 3, Reason: "活动奖励"})
+		wantCode(t, err, "idempotency_key_reused")
+		_, err = f.svc.GrantCards(ctx, f.shopA, f.a1, 9, "short", GrantInput{Count: 3, Reason: "活动奖励"})
+		wantCode(t, err, "idempotency_key_required")
 
 		for day, code := range map[string]string{"2026-12-05": "makeup_day_not_past", "2026-12-06": "makeup_day_not_past",
 			"2026-12-01": "makeup_out_of_reach", "2026-12-04": "already_checked_in", "2026-12-32": "invalid_day", "": "invalid_day"} {
@@ -396,7 +407,7 @@ func TestConcurrentMakeupsNeverOverspendCards(t *testing.T) {
 		ctx := context.Background()
 		must[Rules](t)(f.svc.SaveRules(ctx, f.shopA, 1, RulesInput{MakeupDays: 10, MakeupPerMonth: 31}))
 		f.clock.set(cst(2026, 12, 20, 12, 0, 0))
-		must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 1, GrantInput{Count: 2, Reason: "测试"}))
+		must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 1, "grant-key-0005", GrantInput{Count: 2, Reason: "测试"}))
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		ok, noCards := 0, 0

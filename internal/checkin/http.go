@@ -41,8 +41,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Every saved version of the check-in rules, newest first", Query: httpx.PageParams(),
 		Response: httpx.Page[Rules]{}, Handler: h.versions})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/makeup-cards", Tag: admin, Access: httpx.Staff, Perm: auth.PermPromotionsManage,
-		Errors:  map[int][]string{404: {"member_not_found"}, 409: {"makeup_cards_limit", "checkin_busy"}},
-		Summary: "Grant a member make-up cards (logged in the card ledger with the reason)", Request: GrantInput{}, Response: CardEntry{},
+		Idempotent: true, Errors: map[int][]string{404: {"member_not_found"}, 409: {"makeup_cards_limit", "checkin_busy"}},
+		Summary: "Grant a member make-up cards (logged in the card ledger with the reason); the Idempotency-Key header makes a retry grant once",
+		Request: GrantInput{}, Response: CardEntry{},
 		Status: http.StatusCreated, Handler: h.grant})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members/{id}/checkin", Tag: admin, Access: httpx.Staff, Perm: auth.PermMembersRead,
 		Errors:  map[int][]string{400: {"invalid_month"}, 404: {"member_not_found"}},
@@ -123,7 +124,7 @@ func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	e, err := h.Svc.GrantCards(r.Context(), auth.StaffShop(r.Context()), id, st.AccountID, in)
+	e, err := h.Svc.GrantCards(r.Context(), auth.StaffShop(r.Context()), id, st.AccountID, r.Header.Get("Idempotency-Key"), in)
 	return httpx.Respond(w, http.StatusCreated, e, err)
 }
 

@@ -171,8 +171,12 @@ type CardEntry struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// GrantCards gives the member count make-up cards (held at most MaxCards).
-func (s *Service) GrantCards(ctx context.Context, shopID, memberID, staffID int64, in GrantInput) (CardEntry, error) {
+// GrantCards gives the member count make-up cards (held at most MaxCards),
+// once per idempotency key: a retry answers the first grant.
+func (s *Service) GrantCards(ctx context.Context, shopID, memberID, staffID int64, key string, in GrantInput) (CardEntry, error) {
+	if len(key) < 8 || len(key) > 64 {
+		return CardEntry{}, errs.Field("Idempotency-Key", "idempotency_key_required", "send an Idempotency-Key header of 8 to 64 characters")
+	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	var v errs.Validator
 	v.Check(in.Count >= 1 && in.Count <= MaxGrant, "count", "must be 1 to 100")
@@ -189,6 +193,9 @@ func (s *Service) GrantCards(ctx context.Context, shopID, memberID, staffID int6
 		if err != nil {
 			return err
 		}
+		if id, err = grantedUnder(ctx, tx, shopID, memberID, key, in); id != 0 || err != nil {
+			return err
+		}
 		next := sum
 		next.Cards += in.Count
 		if next.Cards > MaxCards {
@@ -197,13 +204,32 @@ func (s *Service) GrantCards(ctx context.Context, shopID, memberID, staffID int6
 		if err := casSummary(ctx, tx, sum, next, s.now()); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO checkin_card_ledger (shop_id, member_id, delta, balance, reason, actor_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, shopID, memberID, in.Count, next.Cards, in.Reason, staffID, s.now().UnixMilli()).Scan(&id)
+		return tx.QueryRow(ctx, `INSERT INTO checkin_card_ledger (shop_id, member_id, delta, balance, reason, actor_id, idem_key, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, shopID, memberID, in.Count, next.Cards, in.Reason, staffID, key, s.now().UnixMilli()).Scan(&id)
 	})
 	if err != nil {
 		return CardEntry{}, errs.Wrap("grant make-up cards", err)
 	}
 	return scanCardEntry(s.db.QueryRow(ctx, `SELECT `+cardColumns+` FROM checkin_card_ledger WHERE id = ? AND shop_id = ?`, id, shopID))
+}
+
+// grantedUnder finds the grant already made under key: its id when it was
+// this grant, 409 idempotency_key_reused when the key named another.
+func grantedUnder(ctx context.Context, tx *db.Tx, shopID, memberID int64, key string, in GrantInput) (int64, error) {
+	var id, member, delta int64
+	var reason string
+	err := tx.QueryRow(ctx, `SELECT id, member_id, delta, reason FROM checkin_card_ledger WHERE shop_id = ? AND idem_key = ?`,
+		shopID, key).Scan(&id, &member, &delta, &reason)
+	if db.IsNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if member != memberID || delta != in.Count || reason != in.Reason {
+		return 0, errs.E(errs.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for another grant")
+	}
+	return id, nil
 }
 
 func (s *Service) memberExists(ctx context.Context, shopID, memberID int64) error {

@@ -14,7 +14,7 @@ func (e *env) seedCheckin(a testShop, marker string) {
 	e.must(a.owner, 200, "PUT", "/admin/api/v1/checkin/rules", map[string]any{"daily_points": 1, "makeup_days": 3, "makeup_per_month": 2,
 		"rewards": []map[string]any{{"day": 3, "points": 10, "label": marker + "连签三天"}}})
 	e.must(a.member, 200, "POST", "/api/v1/me/checkin", nil)
-	e.must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/members/%d/makeup-cards", a.memberID), map[string]any{"count": 2, "reason": marker + "补签卡"})
+	e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/members/%d/makeup-cards", a.memberID), map[string]any{"count": 2, "reason": marker + "补签卡"})
 }
 
 // TestCheckinOverHTTP walks a buyer through three days with a gap and a
@@ -56,14 +56,21 @@ func TestCheckinOverHTTP(t *testing.T) {
 		}
 		grant := fmt.Sprintf("/admin/api/v1/members/%d/makeup-cards", a.memberID)
 		for _, bad := range []map[string]any{{"count": 0, "reason": "x"}, {"count": 101, "reason": "x"}, {"count": -1, "reason": "x"}, {"count": 1, "reason": ""}} {
-			if r := e.do(a.owner, "POST", grant, bad); r.status != 400 {
+			if r := e.keyed().do(a.owner, "POST", grant, bad); r.status != 400 {
 				t.Fatalf("grant %v: %d %s", bad, r.status, r.body)
 			}
 		}
-		if r := e.do(a.owner, "POST", "/admin/api/v1/members/999999/makeup-cards", map[string]any{"count": 1, "reason": "x"}); r.status != 404 || r.code() != "member_not_found" {
+		if r := e.keyed().do(a.owner, "POST", "/admin/api/v1/members/999999/makeup-cards", map[string]any{"count": 1, "reason": "x"}); r.status != 404 || r.code() != "member_not_found" {
 			t.Fatalf("unknown member: %d %s", r.status, r.body)
 		}
-		e.must(a.owner, 201, "POST", grant, map[string]any{"count": 2, "reason": "活动"})
+		if r := e.do(a.owner, "POST", grant, map[string]any{"count": 2, "reason": "活动"}); r.status != 400 || r.code() != "idempotency_key_required" {
+			t.Fatalf("a grant without a key: %d %s", r.status, r.body)
+		}
+		once := e.withHeader("Idempotency-Key", "grant-once-0001")
+		first := once.must(a.owner, 201, "POST", grant, map[string]any{"count": 2, "reason": "活动"})
+		if again := once.must(a.owner, 201, "POST", grant, map[string]any{"count": 2, "reason": "活动"}); again["id"] != first["id"] || again["balance"] != 2.0 {
+			t.Fatalf("a retried grant: %v, first %v", again, first)
+		}
 		for day, want := range map[string]string{"2026-12-09": "makeup_day_not_past", "2026-12-10": "makeup_day_not_past", "2026-12-05": "makeup_out_of_reach",
 			"2026-12-07": "already_checked_in", "12/08": "invalid_day"} {
 			if r := e.do(a.member, "POST", "/api/v1/me/checkin/makeup", map[string]any{"day": day}); r.code() != want || r.status >= 500 {
@@ -112,7 +119,7 @@ func TestCheckinOverHTTP(t *testing.T) {
 		if r := e.do(service, "PUT", "/admin/api/v1/checkin/rules", map[string]any{"daily_points": 100}); r.status != 403 {
 			t.Fatalf("service saved rules: %d %s", r.status, r.body)
 		}
-		if r := e.do(service, "POST", grant, map[string]any{"count": 5, "reason": "x"}); r.status != 403 {
+		if r := e.keyed().do(service, "POST", grant, map[string]any{"count": 5, "reason": "x"}); r.status != 403 {
 			t.Fatalf("service granted cards: %d %s", r.status, r.body)
 		}
 	})

@@ -33,7 +33,8 @@ CREATE TABLE checkin_summaries (
 
 -- The make-up cards' ledger: grants (delta > 0, by staff) and uses
 -- (delta = -1, day = the day made up, month = the Shanghai month of the use,
--- as YYYYMM, for the monthly allowance).
+-- as YYYYMM, for the monthly allowance). A grant carries the
+-- Idempotency-Key it was made under, so a retried request grants once.
 CREATE TABLE checkin_card_ledger (
     id INTEGER PRIMARY KEY,
     shop_id    INTEGER NOT NULL REFERENCES shops(id),
@@ -44,9 +45,11 @@ CREATE TABLE checkin_card_ledger (
     day        INTEGER NOT NULL DEFAULT 0,
     month      INTEGER NOT NULL DEFAULT 0,
     actor_id   INTEGER NOT NULL DEFAULT 0,
+    idem_key   TEXT    NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL
 );
 CREATE INDEX checkin_card_ledger_member ON checkin_card_ledger (shop_id, member_id, id);
+CREATE UNIQUE INDEX checkin_card_ledger_key ON checkin_card_ledger (shop_id, idem_key) WHERE idem_key <> '';
 
 -- Reward rules, versioned: each save is a new version; old ones are kept.
 -- rewards is a JSON list of {day, points, label}.
