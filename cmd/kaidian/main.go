@@ -25,6 +25,7 @@ Usage:
   kaidian bench all [flags] every benchmark with its anchor, one table of ratios
   kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian bench-groups [flags] run the group-buying settlement benchmark
+  kaidian bench-checkin [flags] run the midnight check-in benchmark (100,000 buyers)
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
   kaidian version           print the version
@@ -67,6 +68,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return runBenchFlash(ctx, rest, stdout)
 	case "bench-groups":
 		return runBenchGroups(ctx, rest, stdout)
+	case "bench-checkin":
+		return runBenchCheckin(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil

@@ -52,7 +52,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members/{id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
 		Summary: "Get a member", Response: StaffMember{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/members/{id}/notes", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersRead,
-		Summary: "A member's staff notes, newest first", Errors: map[int][]string{404: {"member_not_found"}}, Response: []Note{}, Handler: h.notes})
+		Summary: "A member's staff notes, newest first (the whole list: at most 200)", Errors: map[int][]string{404: {"member_not_found"}}, Response: []Note{}, Handler: h.notes})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/notes", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersWrite,
 		Summary: "Write a staff note on a member (never shown to the buyer)", Status: http.StatusCreated,
 		Errors:  map[int][]string{400: {"invalid_note"}, 404: {"member_not_found"}, 409: {"too_many_notes"}},

@@ -34,7 +34,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		api.Add(r)
 	}
 	tagNotFound := map[int][]string{404: {"tag_not_found"}}
-	add("GET", "/admin/api/v1/member-tags", read, "The shop's member tags with their member counts",
+	add("GET", "/admin/api/v1/member-tags", read, "The shop's member tags with their member counts (the whole list: at most 200)",
 		httpx.Route{Response: []Tag{}, Handler: h.tags})
 	add("POST", "/admin/api/v1/member-tags", write, "Create a member tag", httpx.Route{Status: http.StatusCreated,
 		Errors: map[int][]string{400: {"tag_exists"}, 409: {"too_many_tags"}}, Request: TagInput{}, Response: Tag{}, Handler: h.createTag})
@@ -51,7 +51,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 
 	segNotFound := map[int][]string{404: {"segment_not_found"}}
 	saveErrors := map[int][]string{400: append([]string{"invalid_name", "segment_exists"}, ruleErrors...)}
-	add("GET", "/admin/api/v1/segments", read, "The shop's segments (count each with GET /segments/{id})",
+	add("GET", "/admin/api/v1/segments", read, "The shop's segments, the whole list (at most 100; count each with GET /segments/{id})",
 		httpx.Route{Response: []Segment{}, Handler: h.segments})
 	add("POST", "/admin/api/v1/segments/preview", read, "Count the members a rule selects now and show the newest 20",
 		httpx.Route{Errors: map[int][]string{400: ruleErrors}, Request: previewRequest{}, Response: Preview{}, Handler: h.preview})
@@ -70,7 +70,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	add("GET", "/admin/api/v1/members/search", read, "Search members by phone (whole or last 4 digits), nickname, tag and segment, newest first", httpx.Route{
 		Query: searchParams, Errors: map[int][]string{400: {"invalid_phone", "invalid_nickname"}, 404: {"tag_not_found", "segment_not_found"}},
 		Response: httpx.Page[member.StaffMember]{}, Handler: h.search})
-	add("GET", "/admin/api/v1/members/{id}/tags", read, "A member's tags", httpx.Route{Errors: memberNotFound, Response: []Tag{}, Handler: h.memberTags})
+	add("GET", "/admin/api/v1/members/{id}/tags", read, "A member's tags (the whole list: at most 200)", httpx.Route{Errors: memberNotFound, Response: []Tag{}, Handler: h.memberTags})
 	add("PUT", "/admin/api/v1/members/{id}/tags", write, "Set a member's tags (the whole set)", httpx.Route{
 		Errors: map[int][]string{400: {"invalid_tag_ids", "tag_not_found"}, 404: {"member_not_found"}}, Request: TagIDsInput{}, Response: []Tag{}, Handler: h.setMemberTags})
 	add("GET", "/admin/api/v1/members/{id}/orders", read, "A member's orders, newest first", httpx.Route{

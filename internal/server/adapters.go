@@ -149,3 +149,17 @@ func (b addressBook) Snapshot(ctx context.Context, shopID, memberID, id int64) (
 	return order.Address{Name: a.Name, Phone: a.Phone, Province: a.Province, City: a.City, District: a.County, Detail: a.Detail,
 		ProvinceCode: a.ProvinceCode, CityCode: a.CityCode, DistrictCode: a.CountyCode, PostalCode: a.PostalCode}, nil
 }
+
+// checkinRewards gives check-in rewards through the points ledger
+// (points.Service.Earn, in the check-in's transaction); with earn unset a
+// check-in records what it earned and gives nothing.
+type checkinRewards struct {
+	earn func(ctx context.Context, tx *db.Tx, shopID, memberID, points int64, reason, sourceID, key string) error
+}
+
+func (r checkinRewards) Earn(ctx context.Context, tx *db.Tx, shopID, memberID, points int64, reason, sourceID, key string) error {
+	if r.earn == nil {
+		return nil
+	}
+	return r.earn(ctx, tx, shopID, memberID, points, reason, sourceID, key)
+}

@@ -283,6 +283,12 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 			t.Fatalf("the buyer's parcels: %v", parcels)
 		}
 
+		// Check-in: today's, and yesterday filled with a card staff granted.
+		call("POST /api/v1/me/checkin", a.member, "/api/v1/me/checkin", nil)
+		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/members/%d/makeup-cards", a.memberID), map[string]any{"count": 1, "reason": "测试"})
+		call("POST /api/v1/me/checkin/makeup", a.member, "/api/v1/me/checkin/makeup", map[string]any{"day": e.srv.Checkins.Today().Date().AddDate(0, 0, -1).Format(time.DateOnly)})
+		call("GET /api/v1/me/checkin", a.member, "/api/v1/me/checkin", nil)
+
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)
 

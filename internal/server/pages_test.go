@@ -390,6 +390,11 @@ func TestNoListIsABareArray(t *testing.T) {
 		"GET /admin/api/v1/categories":                 true,
 		"GET /admin/api/v1/payments/stats":             true, // a series of ?days= (1 to 90)
 		"GET /admin/api/v1/withdrawals/{id}/decisions": true, // a few per withdrawal
+		"GET /admin/api/v1/member-tags":                true, // at most 200 per shop
+		"GET /admin/api/v1/segments":                   true, // at most 100 per shop
+		"GET /admin/api/v1/members/{id}/tags":          true, // at most 200
+		"PUT /admin/api/v1/members/{id}/tags":          true, // the member's tags after the change
+		"GET /admin/api/v1/members/{id}/notes":         true, // at most 200 per member
 	}
 	pages := 0
 	for _, rt := range e.srv.API.Routes() {

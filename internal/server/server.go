@@ -24,6 +24,7 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/checkin"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/freight"
@@ -120,6 +121,8 @@ type Server struct {
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
+	// Checkins are the buyers' daily check-ins, streaks and make-up cards.
+	Checkins *checkin.Service
 
 	hotSessions hotSessionCache
 }
@@ -224,6 +227,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		}
 	})
 	s.Analytics = analytics.NewService(s.DB)
+	s.Checkins = checkin.NewService(s.DB, checkinRewards{earn: s.Points.Earn})
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
@@ -386,6 +390,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
+	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
 	(&levels.Handlers{Svc: s.Levels}).Routes(s.API)

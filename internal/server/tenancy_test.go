@@ -44,6 +44,9 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/withdrawals/{id}/approve":      map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/reject":       map[string]any{"note": "乙改甲"},
 		"POST /admin/api/v1/withdrawals/{id}/pay":          map[string]any{"reference": "乙改甲"},
+		"POST /admin/api/v1/members/{id}/makeup-cards":     map[string]any{"count": 5, "reason": "乙改甲"},
+		"PUT /admin/api/v1/checkin/rules":                  map[string]any{"daily_points": 1, "rewards": []map[string]any{{"day": 1, "points": 5, "label": "乙"}}},
+		"POST /api/v1/me/checkin/makeup":                   map[string]any{"day": time.Now().Add(-24 * time.Hour).Format(time.DateOnly)},
 		"PUT /api/v1/me/addresses/{id}": map[string]any{"name": "乙改甲", "phone": "13800138000", "province_code": "110000",
 			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
 		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
@@ -151,6 +154,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
+		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
 		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
@@ -168,7 +172,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
 		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
-		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations"} {
+		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -207,6 +211,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		e.seedSegments(&a)
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
+		e.seedCheckin(a, "甲")
 		e.enablePoints(a, 1000)
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/levels", map[string]any{"levels": []map[string]any{{"name": "甲金卡", "growth_min": 10,
 			"discount_bp": 9000, "free_shipping": false, "points_bp": 10000, "birthday_points": 0}}})
