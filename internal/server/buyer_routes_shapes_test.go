@@ -193,6 +193,16 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/addresses/{id}/default", a.member, fmt.Sprintf("/api/v1/me/addresses/%v/default", imported["id"]), nil)
 		call("DELETE /api/v1/me/addresses/{id}", a.member, one, nil)
 
+		// Messages: the subscription ledger and the inbox.
+		inboxID, _ := e.seedMessages(a)
+		call("POST /api/v1/me/subscriptions", a.member, "/api/v1/me/subscriptions", map[string]any{"results": map[string]string{"TPL_A1": "accept"}})
+		call("GET /api/v1/me/subscriptions", a.member, "/api/v1/me/subscriptions", nil)
+		call("GET /api/v1/me/subscriptions/next", a.member, "/api/v1/me/subscriptions/next?kind=order_paid", nil)
+		call("GET /api/v1/me/messages", a.member, "/api/v1/me/messages", nil)
+		call("GET /api/v1/me/messages/unread", a.member, "/api/v1/me/messages/unread", nil)
+		call("POST /api/v1/me/messages/{id}/read", a.member, fmt.Sprintf("/api/v1/me/messages/%d/read", inboxID), nil)
+		call("POST /api/v1/me/messages/read-all", a.member, "/api/v1/me/messages/read-all", nil)
+
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.
 		sale := e.newSale(a, "秒杀", 5, time.Now())

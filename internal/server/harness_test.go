@@ -271,6 +271,8 @@ type testShop struct {
 	refundRequestID int64
 	addressID       int64
 	templateID      int64
+	inboxID         int64 // an inbox message of member
+	deadLetterID    int64 // a dead-lettered message of member
 }
 
 var shopCounter struct {

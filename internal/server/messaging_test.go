@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -113,4 +114,25 @@ func TestRefusedMessageIsADeadLetter(t *testing.T) {
 			t.Fatalf("second retry: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// seedMessages gives shop A's buyer an inbox message and a dead letter (a
+// subscription template for the paid kind included), for the attack tests.
+func (e *env) seedMessages(a testShop) (inboxID, deadID int64) {
+	e.t.Helper()
+	e.must(a.owner, 200, "PUT", "/admin/api/v1/messages/templates", map[string]any{"kind": "order_paid", "template_id": "TPL_A1",
+		"fields": map[string]string{"thing1": "order.title"}})
+	e.must(a.member, 200, "POST", "/api/v1/me/subscriptions", map[string]any{"results": map[string]string{"TPL_A1": "accept"}})
+	ctx := context.Background()
+	insert := func(state, channel string, ref int64) int64 {
+		var id int64
+		if err := e.srv.DB.QueryRow(ctx, `INSERT INTO messages (shop_id, member_id, kind, ref_id, state, channel, title, body, errcode, reason, sent_at, created_at, updated_at)
+			VALUES (?, ?, 'order_paid', ?, ?, ?, '甲的消息', '甲的订单', 40037, '甲', 1, 1, 1) RETURNING id`, a.id, a.memberID, ref, state, channel).Scan(&id); err != nil {
+			e.t.Fatal(err)
+		}
+		return id
+	}
+	inboxID, deadID = insert("sent", "inbox", a.orderID+2000000), insert("dead", "subscription", a.orderID+1000000)
+	e.runDueJobs(messaging.SendKind) // the messages of orders paid so far settle before any snapshot
+	return inboxID, deadID
 }

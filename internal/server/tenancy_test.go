@@ -50,6 +50,11 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 			"city_code": "110100", "county_code": "110105", "detail": "乙"},
 		"PUT /admin/api/v1/freight-templates/{id}": pieceTemplate("乙改甲"),
 		"POST /admin/api/v1/freight-templates":     pieceTemplate("乙"),
+		"PUT /admin/api/v1/messages/templates": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
+			"fields": map[string]string{"thing1": "order.title"}},
+		"POST /admin/api/v1/messages/templates/preview": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
+			"fields": map[string]string{"thing1": "order.title"}},
+		"POST /api/v1/me/subscriptions": map[string]any{"results": map[string]string{"TPL_A1": "accept"}},
 	}
 }
 
@@ -100,6 +105,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.addressID
 	case strings.Contains(rt.Path, "/freight-templates/"):
 		return a.templateID
+	case strings.Contains(rt.Path, "/me/messages/"):
+		return a.inboxID
+	case strings.Contains(rt.Path, "/messages/"):
+		return a.deadLetterID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -123,6 +132,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/promoters/%d/commissions", a.promoterID), "/admin/api/v1/withdrawal-policy",
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
+		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -134,7 +144,8 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID)} {
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
+		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -172,6 +183,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
+		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check
