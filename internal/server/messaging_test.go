@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kaidian/kaidian/internal/messaging"
+	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 )
 
@@ -135,4 +136,44 @@ func (e *env) seedMessages(a testShop) (inboxID, deadID int64) {
 	inboxID, deadID = insert("sent", "inbox", a.orderID+2000000), insert("dead", "subscription", a.orderID+1000000)
 	e.runDueJobs(messaging.SendKind) // the messages of orders paid so far settle before any snapshot
 	return inboxID, deadID
+}
+
+// TestSubscriptionPushes: WeChat's popup push (safe mode) repeats the
+// client's report and is not counted again; the change push (the buyer
+// turned the template off) empties the ledger, so the paid message goes
+// to the inbox and WeChat is not asked.
+func TestSubscriptionPushes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.messagingShop("丙")
+		cfg := e.setPush(a, "pushToken1", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+		e.sandbox.SetPushTarget(a.appid, sandbox.PushTarget{URL: fmt.Sprintf("%s/webhooks/wechat/%d/push", e.ts.URL, a.id),
+			Token: cfg.Token, EncodingAESKey: cfg.EncodingAESKey})
+		remaining := func() any {
+			subs := e.must(a.member, 200, "GET", "/api/v1/me/subscriptions", nil)["subscriptions"].([]any)
+			return subs[0].(map[string]any)["remaining"]
+		}
+		if err := e.sandbox.Subscribe(a.appid, "openid-丙", map[string]string{"TPL_PAID": "accept"}); err != nil {
+			t.Fatal(err)
+		}
+		e.must(a.member, 200, "POST", "/api/v1/me/subscriptions", map[string]any{"results": map[string]string{"TPL_PAID": "accept"}})
+		if r := remaining(); r != float64(1) {
+			t.Fatalf("remaining after the tap = %v, want 1", r)
+		}
+		if err := e.sandbox.Revoke(a.appid, "openid-丙", "TPL_PAID"); err != nil {
+			t.Fatal(err)
+		}
+		if r := remaining(); r != float64(0) {
+			t.Fatalf("remaining after the change push = %v, want 0", r)
+		}
+		if d := e.payWithCerts(a.member, a.appid, a.orderID); !d.Delivered {
+			t.Fatalf("payment: %+v", d)
+		}
+		e.runDueJobs(messaging.SendKind)
+		if n := len(e.sandbox.SubscribeMessages(a.appid)); n != 0 {
+			t.Fatalf("WeChat was sent %d messages", n)
+		}
+		if n := e.must(a.member, 200, "GET", "/api/v1/me/messages/unread", nil); n["unread"] != float64(1) {
+			t.Fatalf("unread = %v", n)
+		}
+	})
 }

@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -191,4 +193,79 @@ func (s *Sandbox) ctlSubscribeMessages(body []byte) (any, error) {
 	}
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].SentAt.Before(msgs[j].SentAt) })
 	return reply{"messages": msgs}, nil
+}
+
+// Subscribe is a user answering wx.requestSubscribeMessage: each "accept"
+// adds an acceptance, and subscribe_msg_popup_event is pushed to appid's
+// push target if it has one (List an object for one template, an array
+// for several, as WeChat sends it).
+func (s *Sandbox) Subscribe(appid, openid string, results map[string]string) error {
+	ids := make([]string, 0, len(results))
+	for id := range results {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var list []map[string]any
+	for _, id := range ids {
+		if results[id] == "accept" {
+			s.Accept(appid, openid, id, 1)
+		}
+		list = append(list, map[string]any{"TemplateId": id, "SubscribeStatusString": results[id], "PopupScene": "0"})
+	}
+	return s.pushSubscribeEvent(appid, openid, "subscribe_msg_popup_event", list)
+}
+
+// Revoke is a user turning templates off in the mini program's settings:
+// their acceptances are gone and subscribe_msg_change_event is pushed.
+func (s *Sandbox) Revoke(appid, openid string, templateIDs ...string) error {
+	var list []map[string]any
+	s.mu.Lock()
+	for _, id := range templateIDs {
+		delete(s.subs().quota, appid+"\x00"+openid+"\x00"+id)
+		list = append(list, map[string]any{"TemplateId": id, "SubscribeStatusString": "reject"})
+	}
+	s.mu.Unlock()
+	return s.pushSubscribeEvent(appid, openid, "subscribe_msg_change_event", list)
+}
+
+// pushSubscribeEvent sends one subscription event to appid's push target
+// (nothing when it has none).
+func (s *Sandbox) pushSubscribeEvent(appid, openid, event string, list []map[string]any) error {
+	s.mu.Lock()
+	target, ok := s.pushTargets[appid]
+	now := s.now()
+	s.mu.Unlock()
+	if !ok || len(list) == 0 {
+		return nil
+	}
+	var items any = list
+	if len(list) == 1 {
+		items = list[0]
+	}
+	msg, _ := json.Marshal(map[string]any{"ToUserName": "gh_sandbox", "FromUserName": openid,
+		"CreateTime": strconv.FormatInt(now.Unix(), 10), "MsgType": "event", "Event": event, "List": items})
+	return postPush(target, appid, msg, now)
+}
+
+// postPush seals msg for target (safe mode when it has an EncodingAESKey)
+// and POSTs it, wanting HTTP 200.
+func postPush(t PushTarget, appid string, msg []byte, now time.Time) error {
+	ts, nonce := strconv.FormatInt(now.Unix(), 10), randomHex(8)
+	cfg := wechat.PushConfig{AppID: appid, Token: t.Token, EncodingAESKey: t.EncodingAESKey}
+	q, body := wechat.SignPlainPush(cfg, ts, nonce), msg
+	if t.EncodingAESKey != "" {
+		var err error
+		if q, body, err = wechat.SealPush(cfg, msg, ts, nonce); err != nil {
+			return err
+		}
+	}
+	res, err := http.Post(t.URL+"?"+q.Encode(), "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("push to %s: HTTP %d", t.URL, res.StatusCode)
+	}
+	return nil
 }
