@@ -157,7 +157,7 @@ var apiRoutes = map[string]apiRoute{
 //	/sandbox/media-risky    {"url_part"}                   → {}
 //	/sandbox/media-deliver  {"appid","url"?,"token"?,"encoding_aes_key"?} → {"delivered"}
 //	/sandbox/subscribe-template {"appid","template_id","keys"}      → {}
-//	/sandbox/subscribe-accept   {"appid","openid","template_id","count"?} → {"quota"}
+//	/sandbox/subscribe-accept   {"appid","openid"?,"template_id","count"?} → {"quota"}
 //	/sandbox/subscribe-messages {"appid"}                          → {"messages":[SubscribeMessage]}
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sandbox/") {

@@ -176,6 +176,12 @@ func (s *Sandbox) ctlSubscribeAccept(body []byte) (any, error) {
 	if req.Count <= 0 {
 		req.Count = 1
 	}
+	if req.OpenID == "" {
+		req.OpenID = defaultOpenID(req.AppID) // the demo buyer, as with login-code
+	}
+	if req.TemplateID == "" {
+		return nil, errors.New("template_id is required")
+	}
 	s.Accept(req.AppID, req.OpenID, req.TemplateID, req.Count)
 	return reply{"quota": s.Quota(req.AppID, req.OpenID, req.TemplateID)}, nil
 }

@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -107,5 +109,49 @@ func TestSubscribeSendRefreshesToken(t *testing.T) {
 	}
 	if n := len(sb.SubscribeMessages(app.AppID)); n != 2 {
 		t.Fatalf("%d messages delivered, want 2", n)
+	}
+}
+
+// The control endpoints the demo uses: accept for the default buyer, read
+// the delivery log.
+func TestSubscribeControls(t *testing.T) {
+	sb, c, app, _ := subscribeEnv(t)
+	code, err := sb.LoginCode(app.AppID, "", "")
+	if err != nil || code == "" {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	post := func(path, body string) string {
+		res, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if got := post("/sandbox/subscribe-accept", `{"appid":"wxsub","template_id":"TPL_PAID","count":2}`); !strings.Contains(got, `"quota":2`) {
+		t.Fatalf("accept: %s", got)
+	}
+	if got := post("/sandbox/subscribe-accept", `{"appid":"wxsub"}`); !strings.Contains(got, "error") {
+		t.Fatalf("accept without a template: %s", got)
+	}
+	openid := strings.TrimSpace(post("/sandbox/login-code", `{"appid":"wxsub"}`))
+	if !strings.Contains(openid, `"openid"`) {
+		t.Fatalf("login-code: %s", openid)
+	}
+	var lc struct{ OpenID string }
+	if err := json.Unmarshal([]byte(openid), &lc); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendSubscribeMessage(context.Background(), app, paidMessage(lc.OpenID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := post("/sandbox/subscribe-messages", `{"appid":"wxsub"}`); !strings.Contains(got, `"amount2":"¥99.00"`) {
+		t.Fatalf("messages: %s", got)
+	}
+	if got := post("/sandbox/subscribe-messages", `{"appid":"wxnone"}`); !strings.Contains(got, `"messages":[]`) {
+		t.Fatalf("messages of another app: %s", got)
 	}
 }
