@@ -7,6 +7,7 @@ export default {
     exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
@@ -162,6 +163,17 @@ export default {
     retry: 'Report again', retried: 'Reporting again',
     states: { pending: 'Reporting', uploaded: 'Reported', failed: 'Failed' },
     types: { 1: 'Express', 2: 'Same-city', 3: 'Virtual', 4: 'Self-pickup' },
+  },
+  msg: {
+    kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',
+    enabled: 'Enabled', disabled: 'Disabled', addField: 'Add keyword', preview: 'Preview', render: 'Render', inbox: 'Inbox',
+    fieldsHint: 'Keywords as the template names them (thing1, amount2…); a thing over 20 characters is cut with “…”, other types that break their rules are not sent. You may also type fixed text.',
+    templatesHint: 'The subscription template each kind of message uses: one message per acceptance by the buyer; with none left it goes to the inbox.',
+    sources: { order_no: 'Order number', order_title: 'Product name', order_amount: 'Amount paid', order_paid_at: 'Paid at', order_shipped_at: 'Shipped at',
+      order_created_at: 'Ordered at', order_carrier: 'Carrier', order_tracking_no: 'Tracking number', order_quantity: 'Item count', order_receiver: 'Receiver', order_status: 'Order status' },
+    deadHint: 'Messages WeChat refused or that failed too often; never retried on their own. Fix the cause and send again (to the inbox when no acceptance is left).', deadEmpty: 'No failed messages',
+    order: 'Order', member: 'Buyer', errcode: 'Errcode', attempts: 'Attempts', updatedAt: 'Updated', retry: 'Send again', retried: 'Queued again',
+    errcodes: { 43101: 'The buyer refused or has no acceptance left', 47003: 'A keyword breaks its rules', 40037: 'The template does not exist', 41030: 'The page does not exist', 40003: 'Invalid openid' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

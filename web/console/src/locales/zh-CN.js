@@ -7,6 +7,7 @@ export default {
     exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
@@ -165,6 +166,17 @@ export default {
     retry: '重新上报', retried: '已重新上报',
     states: { pending: '上报中', uploaded: '已上报', failed: '上报失败' },
     types: { 1: '快递', 2: '同城配送', 3: '虚拟发货', 4: '到店自提' },
+  },
+  msg: {
+    kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
+    enabled: '已启用', disabled: '已停用', addField: '添加关键词', preview: '预览', render: '渲染预览', inbox: '站内信',
+    fieldsHint: '关键词按模板填写（thing1、amount2…）；事物类超过 20 字会截断加“…”，其他类型不符合规则时不会发送。也可直接输入固定文字。',
+    templatesHint: '每种消息使用的小程序订阅消息模板：用户每同意一次可发送一条，无可用次数时发到站内信。',
+    sources: { order_no: '订单号', order_title: '商品名称', order_amount: '实付金额', order_paid_at: '支付时间', order_shipped_at: '发货时间',
+      order_created_at: '下单时间', order_carrier: '快递公司', order_tracking_no: '快递单号', order_quantity: '商品件数', order_receiver: '收件人', order_status: '订单状态' },
+    deadHint: '微信拒收或多次失败的消息，不会自动重试；修正原因后可重新发送（无订阅次数时改发站内信）。', deadEmpty: '没有发送失败的消息',
+    order: '订单', member: '买家', errcode: '错误码', attempts: '尝试次数', updatedAt: '更新时间', retry: '重新发送', retried: '已重新排队发送',
+    errcodes: { 43101: '用户拒收或订阅次数已用完', 47003: '模板参数不符合规则', 40037: '模板不存在或已删除', 41030: '跳转页面不存在', 40003: '用户 openid 无效' },
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
