@@ -43,8 +43,9 @@ const (
 // Kinds lists the kinds in the order staff see them.
 var Kinds = []string{OrderPaid, OrderShipped}
 
-// Channels. OA template messages and SMS are later increments: they slot
-// into channelOrder before the inbox.
+// Channels (channels.go). OA template messages and SMS are later
+// increments: two more implementations of channel, put into channelOrder
+// before the inbox.
 const (
 	ChannelSubscription = "subscription"
 	ChannelInbox        = "inbox"
@@ -94,11 +95,15 @@ type Service struct {
 	wx      Sender
 	log     *slog.Logger
 	now     func() time.Time
+	// channels by name (channels.go)
+	channels map[string]channel
 }
 
 // NewService returns the service.
 func NewService(d *db.DB, orders Orders, apps Apps, members Members, wx Sender, log *slog.Logger) *Service {
-	return &Service{db: d, orders: orders, apps: apps, members: members, wx: wx, log: log, now: time.Now}
+	s := &Service{db: d, orders: orders, apps: apps, members: members, wx: wx, log: log, now: time.Now}
+	s.channels = s.newChannels()
+	return s
 }
 
 // SetClock replaces the clock (for tests).

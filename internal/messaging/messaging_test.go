@@ -48,7 +48,9 @@ func (fakeMembers) IDByOpenID(_ context.Context, _ int64, openid string) (int64,
 
 type fakeApps struct{}
 
-func (fakeApps) App(context.Context, int64) (wechat.App, error) { return wechat.App{AppID: "wxtest", Secret: "s"}, nil }
+func (fakeApps) App(context.Context, int64) (wechat.App, error) {
+	return wechat.App{AppID: "wxtest", Secret: "s"}, nil
+}
 
 type fakeWeChat struct {
 	mu   sync.Mutex
@@ -381,7 +383,7 @@ func TestConcurrentSendsUseEachAcceptanceOnce(t *testing.T) {
 		f := setup(t, d)
 		f.setPaidTemplate(t, f.shop)
 		f.accept(t, f.shop, f.a, 3)
-		const n = 12
+		const n = 8
 		ids := make([]int64, n)
 		for i := range ids {
 			ids[i] = f.paid(t, f.shop, f.a, int64(i+1))

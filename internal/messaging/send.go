@@ -112,7 +112,11 @@ func (s *Service) runSend(ctx context.Context, j jobs.Job) error {
 	default:
 		return nil
 	}
-	return s.settle(ctx, m, s.deliver(ctx, m), resend, j.Attempts)
+	ch, ok := s.channels[m.Channel]
+	if !ok {
+		return fmt.Errorf("messaging: message %d is sending on unknown channel %q", m.ID, m.Channel)
+	}
+	return s.settle(ctx, m, ch.deliver(ctx, m), resend, j.Attempts)
 }
 
 // plan is what a pending message needs, loaded before its transaction.
@@ -137,8 +141,8 @@ func (s *Service) claim(ctx context.Context, m outgoing) (outgoing, error) {
 		return m, err
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		for _, ch := range channelOrder[m.Kind] {
-			ok, err := s.try(ctx, tx, &m, pl, ch)
+		for _, name := range channelOrder[m.Kind] {
+			ok, err := s.channels[name].claim(ctx, tx, &m, pl)
 			if ok || err != nil {
 				return err
 			}
@@ -172,52 +176,6 @@ func (s *Service) plan(ctx context.Context, m outgoing) (plan, error) {
 	return pl, nil
 }
 
-// try attempts one channel in the claim transaction; ok is false when the
-// channel cannot carry the message now.
-func (s *Service) try(ctx context.Context, tx *db.Tx, m *outgoing, pl plan, channel string) (bool, error) {
-	now := s.nowMs()
-	attempt := newAttemptID()
-	switch channel {
-	case ChannelSubscription:
-		if pl.tpl.TemplateID == "" || !pl.tpl.Enabled {
-			return false, nil
-		}
-		res, err := tx.Exec(ctx, `UPDATE msg_acceptances SET remaining = remaining - 1, updated_at = ?
-			WHERE shop_id = ? AND member_id = ? AND template_id = ? AND remaining > 0`, now, m.ShopID, m.MemberID, pl.tpl.TemplateID)
-		if err != nil {
-			return false, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return false, nil // no acceptance left
-		}
-		if len(pl.problems) > 0 {
-			return false, errBadFields // rolls the acceptance back
-		}
-		if err := logAcceptance(ctx, tx, m.ShopID, m.MemberID, pl.tpl.TemplateID, "send", -1, m.ID, now); err != nil {
-			return false, err
-		}
-		body, _ := json.Marshal(pl.data)
-		m.State, m.Channel, m.TemplateID, m.AttemptID = Sending, channel, pl.tpl.TemplateID, attempt
-		m.Body, m.Page = string(body), pagePath(pl.tpl.Page, m.RefID)
-		err = db.ExpectOne(tx.Exec(ctx, `UPDATE messages SET state = 'sending', channel = ?, template_id = ?, attempt_id = ?,
-			title = ?, body = ?, page = ?, updated_at = ? WHERE shop_id = ? AND id = ? AND state = 'pending'`,
-			channel, m.TemplateID, attempt, kindTitle(m.Kind), m.Body, m.Page, now, m.ShopID, m.ID))
-		return true, staleIfNoRows(err)
-	case ChannelInbox:
-		title, body := inboxText(m.Kind, pl.order)
-		m.State, m.Channel, m.AttemptID = Sent, channel, attempt
-		err := db.ExpectOne(tx.Exec(ctx, `UPDATE messages SET state = 'sent', channel = 'inbox', template_id = '', attempt_id = ?,
-			attempts = attempts + 1, title = ?, body = ?, page = ?, sent_at = ?, updated_at = ?
-			WHERE shop_id = ? AND id = ? AND state = 'pending'`,
-			attempt, title, body, "pages/order/detail?id="+strconv.FormatInt(m.RefID, 10), now, now, m.ShopID, m.ID))
-		if err != nil {
-			return false, staleIfNoRows(err)
-		}
-		return true, logAttempt(ctx, tx, *m, "delivered", 0, "", now)
-	}
-	return false, nil
-}
-
 func staleIfNoRows(err error) error {
 	if db.IsNoRows(err) {
 		return errStale
@@ -241,27 +199,6 @@ func (s *Service) reattempt(ctx context.Context, m outgoing) (outgoing, error) {
 	}
 	m.AttemptID = attempt
 	return m, err
-}
-
-// deliver calls WeChat for a subscription message.
-func (s *Service) deliver(ctx context.Context, m outgoing) error {
-	app, err := s.apps.App(ctx, m.ShopID)
-	if err != nil {
-		return err
-	}
-	openid, err := s.members.OpenID(ctx, m.ShopID, m.MemberID)
-	if err != nil {
-		return err
-	}
-	var data map[string]string
-	if err := json.Unmarshal([]byte(m.Body), &data); err != nil {
-		return err
-	}
-	msg := wechat.SubscribeMessage{ToUser: openid, TemplateID: m.TemplateID, Page: m.Page, Data: map[string]wechat.KeywordValue{}}
-	for k, v := range data {
-		msg.Data[k] = wechat.KeywordValue{Value: v}
-	}
-	return s.wx.SendSubscribeMessage(ctx, app, msg)
 }
 
 // settle records an attempt's outcome by class:
