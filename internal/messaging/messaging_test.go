@@ -556,3 +556,40 @@ func TestTemplateValidationAndPreview(t *testing.T) {
 		}
 	})
 }
+
+// A message whose job ended without settling it is queued again by the
+// sweep, once however often the sweep runs.
+func TestSweepRequeuesStuckMessages(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		stuck := f.paid(t, f.shop, f.a, 1)
+		fresh := f.paid(t, f.shop, f.b, 2)
+		if _, err := d.Exec(ctx, `DELETE FROM jobs`); err != nil { // as if the jobs had ended
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour).UnixMilli()
+		if _, err := d.Exec(ctx, `UPDATE messages SET updated_at = ? WHERE id = ?`, old, stuck); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := f.s.sweep(ctx, jobs.Job{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ? AND unique_key = ?`, SendKind,
+			"messaging:"+strconv.FormatInt(stuck, 10)).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("jobs for the stuck message: %d %v", n, err)
+		}
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE unique_key = ?`, "messaging:"+strconv.FormatInt(fresh, 10)).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("jobs for the fresh message: %d %v", n, err)
+		}
+		if err := f.run(f.shop, stuck, 1); err != nil {
+			t.Fatal(err)
+		}
+		if m := f.message(t, f.shop, stuck); m.State != Sent {
+			t.Fatalf("swept message = %+v", m)
+		}
+	})
+}

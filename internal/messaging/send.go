@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -67,8 +68,44 @@ func (s *Service) enqueue(ctx context.Context, x db.Querier, shopID, messageID i
 	return err
 }
 
-// RegisterJobs sets the send job's handler.
-func (s *Service) RegisterJobs(q *jobs.Queue) { q.Handle(SendKind, s.runSend) }
+// RegisterJobs sets the send job's handler and the periodic sweep.
+func (s *Service) RegisterJobs(q *jobs.Queue) {
+	q.Handle(SendKind, s.runSend)
+	q.Every(SweepKind, 5*time.Minute, s.sweep)
+}
+
+// SweepKind re-queues messages whose job ended without settling them (the
+// database failing through every attempt, a job row lost): pending or
+// sending for over 15 minutes — well past the send job's whole backoff —
+// and made in the last 3 days. The job's unique key keeps a queued or
+// running job from being doubled; a message sending again reuses its
+// reserved acceptance (see runSend).
+const SweepKind = "messaging.sweep"
+
+const (
+	stuckAfter = 15 * time.Minute
+	sweepSince = 72 * time.Hour
+	sweepBatch = 500
+)
+
+func (s *Service) sweep(ctx context.Context, _ jobs.Job) error {
+	now := s.now()
+	type stuck struct{ shopID, id int64 }
+	list, err := db.All(ctx, s.db, func(r db.Scanner) (stuck, error) {
+		var m stuck
+		return m, r.Scan(&m.shopID, &m.id)
+	}, `SELECT shop_id, id FROM messages WHERE state IN ('pending', 'sending') AND updated_at < ? AND created_at > ?
+		ORDER BY updated_at LIMIT ?`, now.Add(-stuckAfter).UnixMilli(), now.Add(-sweepSince).UnixMilli(), sweepBatch)
+	if err != nil {
+		return err
+	}
+	for _, m := range list {
+		if err := s.enqueue(ctx, s.db, m.shopID, m.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // outgoing is a message row as the sender sees it.
 type outgoing struct {

@@ -64,6 +64,7 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_inbox ON messages (shop_id, member_id, channel, id);
 CREATE INDEX messages_state ON messages (shop_id, state, id);
+CREATE INDEX messages_stuck ON messages (state, updated_at);
 
 -- Every attempt at a channel, with WeChat's answer.
 CREATE TABLE message_attempts (
