@@ -113,13 +113,14 @@ type outgoing struct {
 	Kind, State, Channel        string
 	TemplateID, AttemptID, Body string
 	Page                        string
+	UpdatedAt                   int64 // Unix ms
 }
 
 func (s *Service) load(ctx context.Context, shopID, id int64) (outgoing, error) {
 	m := outgoing{ID: id, ShopID: shopID}
-	err := s.db.QueryRow(ctx, `SELECT member_id, ref_id, kind, state, channel, template_id, attempt_id, body, page
+	err := s.db.QueryRow(ctx, `SELECT member_id, ref_id, kind, state, channel, template_id, attempt_id, body, page, updated_at
 		FROM messages WHERE shop_id = ? AND id = ?`, shopID, id).
-		Scan(&m.MemberID, &m.RefID, &m.Kind, &m.State, &m.Channel, &m.TemplateID, &m.AttemptID, &m.Body, &m.Page)
+		Scan(&m.MemberID, &m.RefID, &m.Kind, &m.State, &m.Channel, &m.TemplateID, &m.AttemptID, &m.Body, &m.Page, &m.UpdatedAt)
 	return m, err
 }
 
@@ -143,6 +144,9 @@ func (s *Service) runSend(ctx context.Context, j jobs.Job) error {
 			return err // delivered in the inbox, dead-lettered, or taken by another worker
 		}
 	case Sending:
+		if wait := s.inFlight(m); wait > 0 {
+			return jobs.RetryLater{After: wait} // another worker may be calling WeChat right now
+		}
 		if m, err = s.reattempt(ctx, m); err != nil || m.State != Sending {
 			return err
 		}
@@ -225,8 +229,25 @@ func kindTitle(kind string) string {
 	return title
 }
 
-// reattempt gives a message left sending (a retry, or a crash) a new
-// attempt id by compare-and-set, keeping its reserved acceptance.
+// takeover is how long an attempt that was never settled (its worker died
+// between claiming and settling) blocks another: longer than a call to
+// WeChat can take (a 10 s timeout), so a live attempt is never doubled.
+const takeover = 2 * time.Minute
+
+// inFlight says how long to wait before taking over m's attempt: zero when
+// its last attempt was settled (a retry clears the attempt id) or is older
+// than takeover.
+func (s *Service) inFlight(m outgoing) time.Duration {
+	if m.AttemptID == "" {
+		return 0
+	}
+	left := time.UnixMilli(m.UpdatedAt).Add(takeover).Sub(s.now())
+	return max(left, 0)
+}
+
+// reattempt gives a message left sending (a settled retry, or a dead
+// worker's attempt) a new attempt id by compare-and-set, keeping its
+// reserved acceptance.
 func (s *Service) reattempt(ctx context.Context, m outgoing) (outgoing, error) {
 	attempt := newAttemptID()
 	err := db.ExpectOne(s.db.Exec(ctx, `UPDATE messages SET attempt_id = ?, updated_at = ?
@@ -270,7 +291,8 @@ func (s *Service) settle(ctx context.Context, m outgoing, callErr error, resend 
 			fmt.Sprintf("gave up after %d attempts: %s", attempts, errs.StoredMessage(callErr)), now, 0)
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE messages SET attempts = attempts + 1, errcode = ?, reason = ?, updated_at = ?
+		// The attempt is over: a cleared attempt id lets the retry start at once.
+		_, err := tx.Exec(ctx, `UPDATE messages SET attempt_id = '', attempts = attempts + 1, errcode = ?, reason = ?, updated_at = ?
 			WHERE shop_id = ? AND id = ? AND state = 'sending' AND attempt_id = ?`,
 			code, errs.StoredMessage(callErr), now, m.ShopID, m.ID, m.AttemptID)
 		if err != nil {
