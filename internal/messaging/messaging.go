@@ -14,12 +14,16 @@
 //
 // Exactly once: the row is marked "sending" with a fresh attempt id (and
 // the acceptance reserved) before WeChat is called, and "sent" by a
-// compare-and-set on that attempt after. A crash between WeChat's OK and
-// the mark leaves "sending"; the job's retry sends again, so a message can
-// be delivered twice in that window. What narrows it: the retry reuses the
+// compare-and-set on that attempt after; a retry after a settled failure
+// clears the attempt id. An attempt that was never settled blocks every
+// other worker for two minutes (it may still be talking to WeChat), then is
+// taken over. So a crash between WeChat's OK and the mark leaves "sending",
+// and the takeover sends again: a message can be delivered twice in that
+// window, never otherwise. What narrows it: the resend reuses the
 // acceptance it had reserved (no second one is taken), and when WeChat
 // then answers 43101 (no acceptance left, which the first delivery used)
-// the message is taken as delivered rather than dead-lettered.
+// the message is taken as delivered rather than dead-lettered. A periodic
+// sweep re-queues messages whose job ended without settling them.
 package messaging
 
 import (
