@@ -11,6 +11,7 @@ import (
 	"github.com/kaidian/kaidian/internal/messaging"
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/server"
 	"github.com/kaidian/kaidian/internal/shop"
 )
@@ -94,6 +95,11 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 		return false, err
 	}
 	if err := seedCatalog(ctx, s.Catalog, sh.ID); err != nil {
+		return false, err
+	}
+	// Points on: 1 point per yuan of goods, 100 points pay ¥1, at most half the goods.
+	if _, err := s.Points.SaveSettings(ctx, sh.ID, points.Settings{Enabled: true, EarnPerYuan: 1, RedeemPerYuan: 100, RedeemCapBP: 5000,
+		Expiry: points.ExpireEndOfNextYear, ExpiryDays: 365}); err != nil {
 		return false, err
 	}
 	if err := seedMessages(ctx, s.Messages, sh.ID); err != nil {

@@ -17,7 +17,9 @@ type BuyerOrder struct {
 	Status         Status          `json:"status"`
 	GoodsAmount    int64           `json:"goods_amount" doc:"fen"`
 	ShippingFee    int64           `json:"shipping_fee" doc:"fen"`
-	DiscountAmount int64           `json:"discount_amount" doc:"fen"`
+	DiscountAmount int64           `json:"discount_amount" doc:"fen: the coupon's, on goods and shipping"`
+	PointsUsed     int64           `json:"points_used" doc:"points I spent on this order"`
+	PointsDiscount int64           `json:"points_discount" doc:"fen my points took off"`
 	TotalAmount    int64           `json:"total_amount" doc:"fen: what the buyer pays"`
 	PaidAmount     int64           `json:"paid_amount" doc:"fen"`
 	RefundedAmount int64           `json:"refunded_amount" doc:"fen"`
@@ -54,7 +56,7 @@ type BuyerLine struct {
 	TaxRate       int64    `json:"tax_rate" doc:"basis points: 1300 = 13%"`
 	TaxAmount     int64    `json:"tax_amount" doc:"fen"`
 	OriginalPrice int64    `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
-	Discount      int64    `json:"discount" doc:"this line's share of the coupon, fen"`
+	Discount      int64    `json:"discount" doc:"this line's share of the coupon and of my points, fen"`
 	FlashSaleID   int64    `json:"flash_sale_id,omitempty"`
 	Refunded      int64    `json:"refunded" doc:"this line's share of the order's refunded_amount, fen"`
 }
@@ -69,7 +71,7 @@ type BuyerPage struct {
 // ForBuyer is the buyer's view of o.
 func (o Order) ForBuyer() BuyerOrder {
 	b := BuyerOrder{ID: o.ID, OrderNo: o.OrderNo, Status: o.Status, GoodsAmount: o.GoodsAmount, ShippingFee: o.ShippingFee,
-		DiscountAmount: o.DiscountAmount, TotalAmount: o.TotalAmount, PaidAmount: o.PaidAmount, RefundedAmount: o.RefundedAmount,
+		DiscountAmount: o.DiscountAmount, PointsUsed: o.PointsUsed, PointsDiscount: o.PointsDiscount, TotalAmount: o.TotalAmount, PaidAmount: o.PaidAmount, RefundedAmount: o.RefundedAmount,
 		TaxAmount: o.TaxAmount, Invoice: o.Invoice, Address: o.Address, BuyerNote: o.BuyerNote, PayDeadline: o.PayDeadline,
 		Carrier: o.Carrier, TrackingNo: o.TrackingNo, Parcels: o.Parcels, PaidAt: o.PaidAt, ShippedAt: o.ShippedAt, CompletedAt: o.CompletedAt,
 		CancelledAt: o.CancelledAt, CreatedAt: o.CreatedAt, MemberCouponID: o.MemberCouponID, GroupID: o.GroupID,

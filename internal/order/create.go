@@ -52,6 +52,7 @@ type CreateInput struct {
 	AddressID      int64   `json:"address_id,omitempty" doc:"ship to this address of my address book (then leave address out)"`
 	Address        Address `json:"address" doc:"the address, when no address_id is given"`
 	BuyerNote      string  `json:"buyer_note"`
+	Points         int64   `json:"points,omitempty" doc:"points to pay with (积分抵扣), at most my balance; the shop's rate and cap apply and the fewest points worth the fen taken off are charged (see the preview's points offer)"`
 }
 
 // Shops gives orders the shop's rules and gates.
@@ -64,6 +65,8 @@ type Service struct {
 	db      *db.DB
 	shops   Shops
 	promos  Promotions
+	points  Points
+	levels  Levels
 	freight Freights
 	book    AddressBook
 	now     func() time.Time
@@ -77,6 +80,8 @@ type Service struct {
 	// transaction (see OnPaid, OnCancelled).
 	onPaid      []func(ctx context.Context, tx *db.Tx, p PaidOrder) error
 	onCancelled []func(ctx context.Context, tx *db.Tx, c CancelledOrder) error
+	onCompleted []func(ctx context.Context, tx *db.Tx, c CompletedOrder) error
+	onRefunded  []func(ctx context.Context, tx *db.Tx, r RefundedOrder) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
@@ -186,6 +191,7 @@ func (in *CreateInput) validateItems() error {
 	v.Check(in.GroupDealID >= 0 && in.GroupID >= 0, "group_id", "must be an id")
 	v.Check(in.FlashClaimID >= 0, "flash_claim_id", "must be a claim id")
 	v.Check(in.MemberCouponID >= 0, "member_coupon_id", "must be the id of a coupon in your wallet")
+	v.Check(in.Points >= 0 && in.Points <= maxPoints, "points", "must be a number of points, 0 or more")
 	v.Check(len(in.Items) <= MaxLines, "items", "at most 50 lines")
 	for i, it := range in.Items {
 		v.Check(it.SKUID > 0, fmt.Sprintf("items[%d].sku_id", i), "must be a SKU id")
@@ -239,6 +245,11 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 	if o.ID, err = insertOrder(ctx, tx, sh.ID, key, hash, o); err != nil {
 		return Order{}, err
 	}
+	if o.PointsUsed > 0 {
+		if err := s.points.Spend(ctx, tx, sh.ID, memberID, o.ID, o.PointsUsed, o.PointsDiscount); err != nil {
+			return Order{}, err
+		}
+	}
 	for i, l := range o.Lines {
 		if o.Lines[i].ID, err = insertLine(ctx, tx, sh.ID, o.ID, l); err != nil {
 			return Order{}, err
@@ -283,11 +294,29 @@ func (s *Service) quote(ctx context.Context, q db.Querier, sh shop.Shop, memberI
 	if err != nil {
 		return Order{}, err
 	}
+	level, err := s.levelBenefits(ctx, q, sh.ID, memberID)
+	if err != nil {
+		return Order{}, err
+	}
+	for i, l := range lines {
+		// A member price only where no promotion set one: promotions and
+		// level discounts do not stack.
+		if p := memberPrice(l.UnitPrice, level.DiscountBP); l.OriginalPrice == 0 && p < l.UnitPrice {
+			lines[i].setPromotionPrice(p)
+		}
+	}
 	ship, err := s.shippingFor(ctx, q, sh, in.Address, lines)
 	if err != nil {
 		return Order{}, err
 	}
-	o := newOrder(sh, memberID, in, lines, applied, ship, now)
+	if level.FreeShipping {
+		ship = pricing.Shipping{}
+	}
+	points, err := s.pointsRule(ctx, q, sh.ID, memberID, in.Points)
+	if err != nil {
+		return Order{}, err
+	}
+	o := newOrder(sh, memberID, in, lines, applied, ship, points, now)
 	if o.TotalAmount < 0 || o.Breakdown.Total != o.TotalAmount {
 		return Order{}, fmt.Errorf("pricing: total %d fen is not payable", o.TotalAmount)
 	}
@@ -324,7 +353,7 @@ func (s *Service) completeFree(ctx context.Context, tx *db.Tx, shopID int64, o *
 			return err
 		}
 	}
-	return s.paidHooks(ctx, tx, PaidOrder{ShopID: shopID, OrderID: o.ID, MemberID: o.MemberID, PaidAt: now})
+	return runHooks(ctx, tx, s.onPaid, PaidOrder{ShopID: shopID, OrderID: o.ID, MemberID: o.MemberID, PaidAt: now})
 }
 
 // FreeChannel is the payments channel of an order that cost nothing: no
@@ -410,13 +439,16 @@ func (l *Line) setPromotionPrice(price int64) {
 
 // newOrder prices a new order with the pricing engine (now is at
 // millisecond precision, as stored).
-func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, ship pricing.Shipping, now time.Time) Order {
-	res := pricing.Price(pricingLines(lines), applied.Coupon, ship)
+func newOrder(sh shop.Shop, memberID int64, in CreateInput, lines []Line, applied Applied, ship pricing.Shipping, points pricing.Points, now time.Time) Order {
+	res := pricing.PriceWithPoints(pricingLines(lines), applied.Coupon, ship, points)
 	for i := range lines {
-		lines[i].Discount = res.Lines[i].CouponDiscount
+		// What a line cost is amount − discount: the points' share counts
+		// like the coupon's, so refunds, commissions and tax follow.
+		lines[i].Discount = res.Lines[i].CouponDiscount + res.Lines[i].PointsDiscount
 	}
 	o := Order{OrderNo: orderNumber(now), MemberID: memberID, Status: PendingPayment, GoodsAmount: res.GoodsAmount,
 		ShippingFee: res.ShippingFee, DiscountAmount: res.CouponDiscount + res.ShippingDiscount, TotalAmount: res.Total,
+		PointsUsed: res.PointsUsed, PointsDiscount: res.PointsDiscount,
 		Address: in.Address, BuyerNote: in.BuyerNote, MemberCouponID: in.MemberCouponID, Breakdown: &res,
 		PayDeadline: now.Add(time.Duration(sh.UnpaidCancelMinutes) * time.Minute), CreatedAt: now, Lines: lines, Parcels: []Parcel{}, ship: ship}
 	if f := applied.Flash; f != nil && f.ExpiresAt.Before(o.PayDeadline) {
@@ -495,11 +527,11 @@ func insertOrder(ctx context.Context, tx *db.Tx, shopID int64, key, hash string,
 	breakdown, _ := json.Marshal(o.Breakdown)
 	err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, member_id, order_no, status, goods_amount, shipping_fee,
 		discount_amount, total_amount, address, buyer_note, phone, idempotency_key, request_hash, pay_deadline,
-		breakdown, coupon_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		breakdown, coupon_id, points_used, points_discount, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, o.MemberID, o.OrderNo, o.Status, o.GoodsAmount, o.ShippingFee, o.DiscountAmount, o.TotalAmount, string(addr),
 		o.BuyerNote, o.Address.Phone, key, hash, o.PayDeadline.UnixMilli(), string(breakdown), nullID(o.MemberCouponID),
-		o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
+		o.PointsUsed, o.PointsDiscount, o.CreatedAt.UnixMilli(), o.CreatedAt.UnixMilli()).Scan(&id)
 	return id, err
 }
 

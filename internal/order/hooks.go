@@ -20,6 +20,34 @@ type CancelledOrder struct {
 	CancelledAt               time.Time
 }
 
+// CompletedOrder is an order its buyer has just received.
+type CompletedOrder struct {
+	ShopID, OrderID, MemberID int64
+	GoodsPaid                 int64 // fen paid for the goods: Σ(amount − discount) of the lines
+	PaidAmount                int64 // fen paid, shipping included
+	RefundedAmount            int64 // fen refunded or being refunded so far
+	CompletedAt               time.Time
+}
+
+// RefundedOrder is an order a refund of has just succeeded.
+type RefundedOrder struct {
+	ShopID, OrderID, MemberID int64
+	PaidAmount                int64 // fen paid
+	RefundedOK                int64 // fen of all its succeeded refunds
+}
+
+// OnCompleted adds what runs in the transaction that marks an order
+// received (points earned); an error undoes it.
+func (s *Service) OnCompleted(fn func(ctx context.Context, tx *db.Tx, c CompletedOrder) error) {
+	s.onCompleted = append(s.onCompleted, fn)
+}
+
+// OnRefunded adds what runs in the transaction that applies a refund's
+// success (points given back in proportion); an error undoes it.
+func (s *Service) OnRefunded(fn func(ctx context.Context, tx *db.Tx, r RefundedOrder) error) {
+	s.onRefunded = append(s.onRefunded, fn)
+}
+
 // OnPaid adds what runs in the payment's transaction after the order
 // became paid (points earned, the "paid" message queued); an error undoes
 // the payment's application, which is then retried like any failure.
@@ -33,18 +61,9 @@ func (s *Service) OnCancelled(fn func(ctx context.Context, tx *db.Tx, c Cancelle
 	s.onCancelled = append(s.onCancelled, fn)
 }
 
-func (s *Service) paidHooks(ctx context.Context, tx *db.Tx, p PaidOrder) error {
-	for _, fn := range s.onPaid {
-		if err := fn(ctx, tx, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) cancelledHooks(ctx context.Context, tx *db.Tx, c CancelledOrder) error {
-	for _, fn := range s.onCancelled {
-		if err := fn(ctx, tx, c); err != nil {
+func runHooks[T any](ctx context.Context, tx *db.Tx, hooks []func(context.Context, *db.Tx, T) error, v T) error {
+	for _, fn := range hooks {
+		if err := fn(ctx, tx, v); err != nil {
 			return err
 		}
 	}

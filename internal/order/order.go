@@ -114,7 +114,7 @@ type Line struct {
 	TaxAmount  int64    `json:"tax_amount" doc:"fen of VAT included in what the line costs after its discount"`
 
 	OriginalPrice int64 `json:"original_price,omitempty" doc:"list price when a promotion price set unit_price, fen"`
-	Discount      int64 `json:"discount" doc:"this line's share of the coupon, fen (a refund of the line returns amount − discount)"`
+	Discount      int64 `json:"discount" doc:"this line's share of the coupon and of the points, fen (a refund of the line returns amount − discount)"`
 	Refunded      int64 `json:"refunded" doc:"this line's share of the order's refunded_amount, fen, allocated in proportion to amount − discount like discounts (what goes beyond the goods is the shipping fee's)"`
 	FlashSaleID   int64 `json:"flash_sale_id,omitempty"`
 	categoryID    int64 // for coupon scopes; not stored on the line
@@ -140,8 +140,10 @@ type Order struct {
 	Status         Status          `json:"status"`
 	GoodsAmount    int64           `json:"goods_amount" doc:"fen"`
 	ShippingFee    int64           `json:"shipping_fee" doc:"fen"`
-	DiscountAmount int64           `json:"discount_amount" doc:"fen"`
-	TotalAmount    int64           `json:"total_amount" doc:"fen: what the buyer pays"`
+	DiscountAmount int64           `json:"discount_amount" doc:"fen: the coupon's, on goods and shipping"`
+	PointsUsed     int64           `json:"points_used" doc:"points spent on this order"`
+	PointsDiscount int64           `json:"points_discount" doc:"fen the points took off"`
+	TotalAmount    int64           `json:"total_amount" doc:"fen: what the buyer pays (goods + shipping − discount_amount − points_discount)"`
 	PaidAmount     int64           `json:"paid_amount" doc:"fen"`
 	RefundedAmount int64           `json:"refunded_amount" doc:"fen"`
 	TaxAmount      int64           `json:"tax_amount" doc:"fen of VAT included in the goods (prices include VAT; rounded half up per line)"`

@@ -18,6 +18,7 @@ type PreviewInput struct {
 	MemberCouponID int64    `json:"member_coupon_id,omitempty" doc:"price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)"`
 	AddressID      int64    `json:"address_id,omitempty" doc:"price the freight to this address of my address book"`
 	Address        *Address `json:"address,omitempty" doc:"or to this address; with neither, freight templates price with their default rules"`
+	Points         int64    `json:"points,omitempty" doc:"price with this many of my points (see points.usable)"`
 }
 
 // Preview is the itemised price of a checkout, the buyer's coupons, and
@@ -30,6 +31,7 @@ type Preview struct {
 	MemberCouponID  int64            `json:"member_coupon_id" doc:"the coupon priced in: the one named in the request (0 = none)"`
 	SuggestedCoupon *SuggestedCoupon `json:"suggested_coupon" doc:"the best coupon of my wallet for this checkout, when it beats the one named; send its member_coupon_id to get its price"`
 	Coupons         []CouponOption   `json:"coupons" doc:"my usable coupons, best first"`
+	Points          *PointsOffer     `json:"points" doc:"what my points can do for this checkout (null when the shop takes no points)"`
 }
 
 // SuggestedCoupon is the coupon preview recommends, with the price the
@@ -44,7 +46,7 @@ type SuggestedCoupon struct {
 
 func (p PreviewInput) checkout() CreateInput {
 	in := CreateInput{Items: p.Items, FromCart: p.FromCart, FlashClaimID: p.FlashClaimID,
-		MemberCouponID: p.MemberCouponID, GroupDealID: p.GroupDealID, GroupID: p.GroupID, AddressID: p.AddressID}
+		MemberCouponID: p.MemberCouponID, GroupDealID: p.GroupDealID, GroupID: p.GroupID, AddressID: p.AddressID, Points: p.Points}
 	if p.Address != nil {
 		in.Address = *p.Address
 	}
@@ -94,6 +96,9 @@ func (s *Service) Preview(ctx context.Context, shopID, memberID int64, p Preview
 	}
 	out := Preview{Lines: o.ForBuyer().Lines, Breakdown: *o.Breakdown, Total: o.TotalAmount, MemberCouponID: in.MemberCouponID,
 		Coupons: []CouponOption{}}
+	if out.Points, err = s.previewPoints(ctx, sh.ID, memberID, in.Points, *o.Breakdown); err != nil {
+		return Preview{}, errs.Wrap("preview points", err)
+	}
 	if s.promos == nil || in.GroupDealID != 0 || in.GroupID != 0 { // coupons do not apply to group buying
 		return out, nil
 	}

@@ -14,7 +14,8 @@ import (
 
 const orderColumns = `id, order_no, member_id, status, goods_amount, shipping_fee, discount_amount, total_amount,
 	paid_amount, refunded_amount, address, buyer_note, staff_note, pay_deadline, carrier, tracking_no,
-	paid_at, shipped_at, completed_at, cancelled_at, created_at, breakdown, COALESCE(coupon_id, 0), COALESCE(group_id, 0)`
+	paid_at, shipped_at, completed_at, cancelled_at, created_at, breakdown, COALESCE(coupon_id, 0), COALESCE(group_id, 0),
+	points_used, points_discount`
 
 func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
@@ -23,7 +24,7 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var paid, shipped, completed, cancelled sql.NullInt64
 	err := row.Scan(&o.ID, &o.OrderNo, &o.MemberID, &o.Status, &o.GoodsAmount, &o.ShippingFee, &o.DiscountAmount,
 		&o.TotalAmount, &o.PaidAmount, &o.RefundedAmount, &addr, &o.BuyerNote, &o.StaffNote, &deadline, &o.Carrier,
-		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.MemberCouponID, &o.GroupID)
+		&o.TrackingNo, &paid, &shipped, &completed, &cancelled, &created, &breakdown, &o.MemberCouponID, &o.GroupID, &o.PointsUsed, &o.PointsDiscount)
 	if err != nil {
 		return Order{}, err
 	}

@@ -44,15 +44,21 @@ func ReleaseRefund(ctx context.Context, tx *db.Tx, shopID, orderID, amount int64
 		WHERE id = ? AND shop_id = ? AND refunded_amount >= ?`, amount, db.Now(), orderID, shopID, amount))
 }
 
-// CloseIfRefunded moves the order to refunded (a closed state) when refunds
-// that went through add up to everything that was paid.
-func CloseIfRefunded(ctx context.Context, tx *db.Tx, shopID, orderID, refundedOK int64) error {
+// RefundSucceeded applies a refund's success to the order inside tx:
+// refundedOK is what all its succeeded refunds add up to. The OnRefunded
+// hooks run, and the order moves to refunded (a closed state) when that
+// is everything that was paid.
+func (s *Service) RefundSucceeded(ctx context.Context, tx *db.Tx, shopID, orderID, refundedOK int64) error {
 	var st Status
-	var paid int64
-	if err := tx.QueryRow(ctx, `SELECT status, paid_amount FROM orders WHERE id = ? AND shop_id = ?`, orderID, shopID).Scan(&st, &paid); err != nil {
+	r := RefundedOrder{ShopID: shopID, OrderID: orderID, RefundedOK: refundedOK}
+	if err := tx.QueryRow(ctx, `SELECT status, paid_amount, member_id FROM orders WHERE id = ? AND shop_id = ?`,
+		orderID, shopID).Scan(&st, &r.PaidAmount, &r.MemberID); err != nil {
 		return err
 	}
-	if paid == 0 || refundedOK < paid || !CanMove(st, Refunded) {
+	if err := runHooks(ctx, tx, s.onRefunded, r); err != nil {
+		return err
+	}
+	if r.PaidAmount == 0 || refundedOK < r.PaidAmount || !CanMove(st, Refunded) {
 		return nil
 	}
 	return move(ctx, tx, shopID, orderID, st, Refunded, System, "fully refunded", db.NowTime())

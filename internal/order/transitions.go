@@ -106,7 +106,7 @@ func (s *Service) Cancel(ctx context.Context, shopID, orderID, memberID int64, a
 				return err
 			}
 		}
-		return s.cancelledHooks(ctx, tx, CancelledOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, CancelledAt: now})
+		return runHooks(ctx, tx, s.onCancelled, CancelledOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, CancelledAt: now})
 	})
 	return errs.Wrap("cancel order", err)
 }
@@ -154,7 +154,7 @@ func (s *Service) MarkPaidTx(ctx context.Context, tx *db.Tx, shopID, orderID, am
 			return false, errs.Wrap("mark paid", err)
 		}
 	}
-	if err := s.paidHooks(ctx, tx, PaidOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, Amount: amount, PaidAt: now}); err != nil {
+	if err := runHooks(ctx, tx, s.onPaid, PaidOrder{ShopID: shopID, OrderID: orderID, MemberID: buyer, Amount: amount, PaidAt: now}); err != nil {
 		return false, errs.Wrap("mark paid", err)
 	}
 	return true, nil
@@ -198,7 +198,19 @@ func (s *Service) Complete(ctx context.Context, shopID, orderID, memberID int64,
 		if err := checkNotFullyRefunding(ctx, tx, shopID, orderID); err != nil {
 			return err
 		}
-		return move(ctx, tx, shopID, orderID, Shipped, Completed, actor, "received", now, "completed_at", now.UnixMilli())
+		if err := move(ctx, tx, shopID, orderID, Shipped, Completed, actor, "received", now, "completed_at", now.UnixMilli()); err != nil {
+			return err
+		}
+		if len(s.onCompleted) == 0 {
+			return nil
+		}
+		c := CompletedOrder{ShopID: shopID, OrderID: orderID, CompletedAt: now}
+		if err := tx.QueryRow(ctx, `SELECT o.member_id, o.paid_amount, o.refunded_amount,
+				(SELECT COALESCE(SUM(l.amount - l.discount), 0) FROM order_lines l WHERE l.order_id = o.id AND l.shop_id = o.shop_id)
+			FROM orders o WHERE o.id = ? AND o.shop_id = ?`, orderID, shopID).Scan(&c.MemberID, &c.PaidAmount, &c.RefundedAmount, &c.GoodsPaid); err != nil {
+			return err
+		}
+		return runHooks(ctx, tx, s.onCompleted, c)
 	})
 	return errs.Wrap("complete order", err)
 }

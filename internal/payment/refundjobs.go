@@ -313,7 +313,7 @@ func (s *Service) afterSettle(ctx context.Context, tx *db.Tx, shopID, orderID, a
 			shopID, orderID).Scan(&ok); err != nil {
 			return err
 		}
-		return order.CloseIfRefunded(ctx, tx, shopID, orderID, ok)
+		return s.orders.RefundSucceeded(ctx, tx, shopID, orderID, ok)
 	case "abnormal":
 		s.log.Error("refund abnormal: needs manual handling at WeChat Pay", "shop", shopID, "order", orderID)
 	}

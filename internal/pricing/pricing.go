@@ -17,6 +17,12 @@
 //     their amounts, each share rounded down, and the fen left over go one
 //     each to the lines with the largest remainders (ties: the earlier
 //     line). The shares add up exactly and no line gets more than its amount.
+//   - Points (积分抵扣) come after the coupon: N points make one yuan, at
+//     most a share (basis points) of the goods after the coupon; the fen
+//     are floor(points × 100 / N) and the points charged the fewest that
+//     give those fen, so a buyer never pays points for a fraction of a
+//     fen. They are allocated to lines like the coupon, in proportion to
+//     what each line costs after it.
 //   - Shipping is the shop's flat fee unless the goods after the coupon
 //     reach the shop's free-shipping threshold, plus the freight templates'
 //     fee (Shipping.Freight, priced by the freight package with the
@@ -82,7 +88,18 @@ type LineResult struct {
 	Amount         int64 `json:"amount" doc:"unit price × quantity, fen"`
 	PromoDiscount  int64 `json:"promo_discount" doc:"(list − unit price) × quantity, fen"`
 	CouponDiscount int64 `json:"coupon_discount" doc:"this line's share of the coupon, fen"`
-	Payable        int64 `json:"payable" doc:"amount − coupon discount, fen"`
+	PointsDiscount int64 `json:"points_discount" doc:"this line's share of the points used, fen"`
+	Payable        int64 `json:"payable" doc:"amount − coupon discount − points discount, fen"`
+}
+
+// Points is a buyer's use of points at checkout: Want points (already
+// no more than the buyer holds), PerYuan points make one yuan, and they
+// may pay at most CapBP basis points of the goods after the coupon. The
+// zero value uses none.
+type Points struct {
+	Want    int64
+	PerYuan int64
+	CapBP   int64
 }
 
 // Result is an order's money: the itemised breakdown shown to the buyer.
@@ -94,6 +111,9 @@ type Result struct {
 	CouponDiscount   int64        `json:"coupon_discount" doc:"fen taken off the goods by the coupon"`
 	ShippingFee      int64        `json:"shipping_fee" doc:"fen, before a free-shipping coupon"`
 	ShippingDiscount int64        `json:"shipping_discount" doc:"fen"`
+	PointsUsed       int64        `json:"points_used" doc:"points this checkout spends"`
+	PointsDiscount   int64        `json:"points_discount" doc:"fen the points take off the goods"`
+	PointsMax        int64        `json:"points_max" doc:"the most points this checkout could take (by the shop's cap, not the buyer's balance)"`
 	Total            int64        `json:"total" doc:"what the buyer pays, fen"`
 	CouponApplies    bool         `json:"coupon_applies"`
 }
@@ -102,6 +122,11 @@ type Result struct {
 // (threshold not reached, nothing in scope) is reported by CouponApplies
 // = false and takes nothing off.
 func Price(lines []Line, coupon *Coupon, ship Shipping) Result {
+	return PriceWithPoints(lines, coupon, ship, Points{})
+}
+
+// PriceWithPoints is Price with the buyer's points (see Points).
+func PriceWithPoints(lines []Line, coupon *Coupon, ship Shipping, points Points) Result {
 	r := Result{Lines: make([]LineResult, len(lines))}
 	for i, l := range lines {
 		lr := &r.Lines[i]
@@ -118,6 +143,7 @@ func Price(lines []Line, coupon *Coupon, ship Shipping) Result {
 		r.Lines[i].Payable = r.Lines[i].Amount - r.Lines[i].CouponDiscount
 	}
 	goodsPayable := r.GoodsAmount - r.CouponDiscount
+	applyPoints(&r, goodsPayable, points)
 	r.ShippingFee = ship.Fee
 	if ship.FreeAbove > 0 && goodsPayable >= ship.FreeAbove {
 		r.ShippingFee = 0
@@ -126,8 +152,34 @@ func Price(lines []Line, coupon *Coupon, ship Shipping) Result {
 	if coupon != nil && coupon.Kind == CouponShipping && r.ShippingFee > 0 && goodsPayable >= coupon.Threshold {
 		r.ShippingDiscount, r.CouponApplies = r.ShippingFee, true
 	}
-	r.Total = goodsPayable + r.ShippingFee - r.ShippingDiscount
+	r.Total = goodsPayable - r.PointsDiscount + r.ShippingFee - r.ShippingDiscount
 	return r
+}
+
+// applyPoints takes the points off the goods after the coupon. Free
+// shipping thresholds still look at the goods before points, so paying
+// with points never costs the buyer free shipping.
+func applyPoints(r *Result, goodsPayable int64, p Points) {
+	if p.PerYuan <= 0 || p.CapBP <= 0 || goodsPayable <= 0 {
+		return
+	}
+	capFen, _ := mulDiv(goodsPayable, min(p.CapBP, 10000), 10000)
+	r.PointsMax, _ = mulDiv(capFen, p.PerYuan, 100)
+	use := min(max(p.Want, 0), r.PointsMax)
+	fen, _ := mulDiv(use, 100, p.PerYuan)
+	if fen <= 0 {
+		return
+	}
+	r.PointsDiscount = fen
+	r.PointsUsed = (fen*p.PerYuan + 99) / 100 // the fewest points worth these fen
+	weights := make([]int64, len(r.Lines))
+	for i := range r.Lines {
+		weights[i] = r.Lines[i].Payable
+	}
+	for i, share := range Allocate(fen, weights) {
+		r.Lines[i].PointsDiscount = share
+		r.Lines[i].Payable -= share
+	}
 }
 
 func applyGoodsCoupon(r *Result, lines []Line, c Coupon) {

@@ -184,3 +184,79 @@ func TestFreightAddsToTheFlatFee(t *testing.T) {
 		}
 	}
 }
+
+func TestPointsComeAfterTheCouponWithinTheCap(t *testing.T) {
+	lines := []Line{
+		{SPUID: 1, ListPrice: 6000, UnitPrice: 6000, Quantity: 1},
+		{SPUID: 2, ListPrice: 4000, UnitPrice: 4000, Quantity: 1},
+	}
+	c := &Coupon{Kind: CouponAmount, Amount: 1000, Scope: ScopeAll}
+	// 100 points = 1 yuan, at most 50% of the 9000 fen left after the coupon.
+	r := PriceWithPoints(lines, c, Shipping{Fee: 800, FreeAbove: 9000}, Points{Want: 100000, PerYuan: 100, CapBP: 5000})
+	if r.PointsMax != 4500 || r.PointsUsed != 4500 || r.PointsDiscount != 4500 {
+		t.Fatalf("points max/used/discount = %d/%d/%d, want 4500 each", r.PointsMax, r.PointsUsed, r.PointsDiscount)
+	}
+	// Free shipping looks at the goods before points: 9000 ≥ 9000.
+	if r.ShippingFee != 0 || r.Total != 4500 {
+		t.Fatalf("shipping %d total %d, want 0 and 4500", r.ShippingFee, r.Total)
+	}
+	var shares, payable int64
+	for _, l := range r.Lines {
+		shares += l.PointsDiscount
+		payable += l.Payable
+		if l.Payable != l.Amount-l.CouponDiscount-l.PointsDiscount {
+			t.Fatalf("line payable %d ≠ amount − coupon − points: %+v", l.Payable, l)
+		}
+	}
+	if shares != 4500 || payable != 4500 || r.Lines[0].PointsDiscount != 2700 {
+		t.Fatalf("points allocation %+v", r.Lines)
+	}
+}
+
+func TestPointsNeverChargeForAFractionOfAFen(t *testing.T) {
+	lines := []Line{{SPUID: 1, ListPrice: 1000, UnitPrice: 1000, Quantity: 1}}
+	// 1000 points = 1 yuan: one point is a tenth of a fen.
+	r := PriceWithPoints(lines, nil, Shipping{}, Points{Want: 15, PerYuan: 1000, CapBP: 10000})
+	if r.PointsDiscount != 1 || r.PointsUsed != 10 || r.Total != 999 {
+		t.Fatalf("15 points at 1000/yuan: discount %d used %d total %d, want 1, 10, 999", r.PointsDiscount, r.PointsUsed, r.Total)
+	}
+	// 10 points = 1 yuan: one point is 10 fen; the cap of 55 fen allows 5 points.
+	r = PriceWithPoints(lines, nil, Shipping{}, Points{Want: 99, PerYuan: 10, CapBP: 550})
+	if r.PointsMax != 5 || r.PointsUsed != 5 || r.PointsDiscount != 50 {
+		t.Fatalf("cap 55 fen at 10/yuan: max %d used %d discount %d, want 5, 5, 50", r.PointsMax, r.PointsUsed, r.PointsDiscount)
+	}
+	if r := PriceWithPoints(lines, nil, Shipping{}, Points{Want: 5, PerYuan: 1000, CapBP: 10000}); r.PointsUsed != 0 || r.Total != 1000 {
+		t.Fatalf("points worth less than a fen were charged: %+v", r)
+	}
+	if r := PriceWithPoints(lines, nil, Shipping{}, Points{Want: -5, PerYuan: 100, CapBP: 10000}); r.PointsUsed != 0 {
+		t.Fatalf("negative points used: %+v", r)
+	}
+}
+
+func TestPointsAddUpOnRandomCarts(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 3000; n++ {
+		lines := make([]Line, 1+r.IntN(5))
+		for i := range lines {
+			p := 1 + r.Int64N(100000)
+			lines[i] = Line{SPUID: int64(i), ListPrice: p, UnitPrice: p, Quantity: 1 + r.Int64N(5)}
+		}
+		p := Points{Want: r.Int64N(1_000_000), PerYuan: 1 + r.Int64N(2000), CapBP: r.Int64N(10001)}
+		res := PriceWithPoints(lines, &Coupon{Kind: CouponPercent, RateBP: 9000, Scope: ScopeAll}, Shipping{Fee: 500}, p)
+		var shares int64
+		for _, l := range res.Lines {
+			if l.Payable < 0 {
+				t.Fatalf("negative line: %+v", res)
+			}
+			shares += l.PointsDiscount
+		}
+		capFen := (res.GoodsAmount - res.CouponDiscount) * p.CapBP / 10000
+		if shares != res.PointsDiscount || res.PointsDiscount > capFen || res.PointsUsed > p.Want ||
+			res.PointsDiscount != res.PointsUsed*100/p.PerYuan {
+			t.Fatalf("points %+v with %+v: shares %d, cap %d", p, res, shares, capFen)
+		}
+		if res.Total != res.GoodsAmount-res.CouponDiscount-res.PointsDiscount+res.ShippingFee-res.ShippingDiscount {
+			t.Fatalf("total does not add up: %+v", res)
+		}
+	}
+}

@@ -245,40 +245,11 @@ func (s *Service) GiveNewMemberCoupons(ctx context.Context, shopID, memberID int
 // key makes concurrent claims of one buyer collide instead of passing the
 // per-user limit.
 func (s *Service) issue(ctx context.Context, shopID, memberID, couponID int64, source string) (WalletCoupon, error) {
-	now := s.now()
 	var id int64
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		c, err := scanCoupon(tx.QueryRow(ctx, `SELECT `+couponColumns+` FROM coupons WHERE id = ? AND shop_id = ?`, couponID, shopID))
-		if db.IsNoRows(err) {
-			return errCouponNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if source == "claim" && !c.Claimable {
-			return errNotClaimable
-		}
-		if c.Disabled || (c.ValidUntil != nil && !now.Before(*c.ValidUntil)) {
-			return errCouponGone
-		}
-		var held int64
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM member_coupons WHERE coupon_id = ? AND member_id = ?`, couponID, memberID).Scan(&held); err != nil {
-			return err
-		}
-		if held >= c.PerUserLimit {
-			return errCouponLimit
-		}
-		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE coupons SET issued = issued + 1, updated_at = ? WHERE id = ? AND shop_id = ? AND issued < total_quantity`,
-			now.UnixMilli(), couponID, shopID)); err != nil {
-			if db.IsNoRows(err) {
-				return errCouponGone
-			}
-			return err
-		}
-		from, until := c.window(now)
-		return tx.QueryRow(ctx, `INSERT INTO member_coupons (shop_id, coupon_id, member_id, slot, source, status, valid_from, valid_until, created_at)
-			VALUES (?, ?, ?, ?, ?, 'unused', ?, ?, ?) RETURNING id`, shopID, couponID, memberID, held+1, source,
-			from.UnixMilli(), until.UnixMilli(), now.UnixMilli()).Scan(&id)
+		var err error
+		id, err = s.IssueTx(ctx, tx, shopID, memberID, couponID, source)
+		return err
 	})
 	if db.IsUniqueViolation(err) {
 		return WalletCoupon{}, errCouponLimit
@@ -287,6 +258,48 @@ func (s *Service) issue(ctx context.Context, shopID, memberID, couponID int64, s
 		return WalletCoupon{}, errs.Wrap("issue coupon", err)
 	}
 	return s.walletCoupon(ctx, s.db, shopID, memberID, id, time.Time{})
+}
+
+// IssueTx puts a copy of the coupon in the buyer's wallet inside tx and
+// returns the wallet entry's id; source says how it came ("claim",
+// "grant" — the points mall's too — or "rule"). On PostgreSQL a concurrent issue to the
+// same buyer aborts tx with a unique violation (the per-user limit's
+// slot): the caller answers coupon_limit_reached or retries.
+func (s *Service) IssueTx(ctx context.Context, tx *db.Tx, shopID, memberID, couponID int64, source string) (int64, error) {
+	now := s.now()
+	c, err := scanCoupon(tx.QueryRow(ctx, `SELECT `+couponColumns+` FROM coupons WHERE id = ? AND shop_id = ?`, couponID, shopID))
+	if db.IsNoRows(err) {
+		return 0, errCouponNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	if source == "claim" && !c.Claimable {
+		return 0, errNotClaimable
+	}
+	if c.Disabled || (c.ValidUntil != nil && !now.Before(*c.ValidUntil)) {
+		return 0, errCouponGone
+	}
+	var held int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM member_coupons WHERE coupon_id = ? AND member_id = ?`, couponID, memberID).Scan(&held); err != nil {
+		return 0, err
+	}
+	if held >= c.PerUserLimit {
+		return 0, errCouponLimit
+	}
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE coupons SET issued = issued + 1, updated_at = ? WHERE id = ? AND shop_id = ? AND issued < total_quantity`,
+		now.UnixMilli(), couponID, shopID)); err != nil {
+		if db.IsNoRows(err) {
+			return 0, errCouponGone
+		}
+		return 0, err
+	}
+	from, until := c.window(now)
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO member_coupons (shop_id, coupon_id, member_id, slot, source, status, valid_from, valid_until, created_at)
+		VALUES (?, ?, ?, ?, ?, 'unused', ?, ?, ?) RETURNING id`, shopID, couponID, memberID, held+1, source,
+		from.UnixMilli(), until.UnixMilli(), now.UnixMilli()).Scan(&id)
+	return id, err
 }
 
 // window is when a copy issued now is valid.

@@ -203,6 +203,22 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/messages/{id}/read", a.member, fmt.Sprintf("/api/v1/me/messages/%d/read", inboxID), nil)
 		call("POST /api/v1/me/messages/read-all", a.member, "/api/v1/me/messages/read-all", nil)
 
+		// Points: an adjustment by staff, whose account the buyer must not see.
+		e.keyed().must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/members/%d/points/adjust", a.memberID), map[string]any{"delta": 50, "reason": "补发"})
+		call("GET /api/v1/me/points", a.member, "/api/v1/me/points", nil)
+		call("GET /api/v1/me/points/entries", a.member, "/api/v1/me/points/entries", nil)
+		gift := (e.must(a.owner, 201, "POST", "/admin/api/v1/points-mall/items", map[string]any{"kind": "gift", "title": "帆布袋",
+			"points": 10, "stock": 5, "per_member_limit": 2, "on_shelf": true}))
+		home := e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "张三", "phone": "13800138000",
+			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "文三路 3 号"})
+		call("GET /api/v1/points-mall", caller{appid: a.appid}, "/api/v1/points-mall", nil)
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/points/settings", map[string]any{"enabled": true, "earn_per_yuan": 1,
+			"redeem_per_yuan": 100, "redeem_cap_bp": 5000, "expiry": "never", "expiry_days": 365})
+		answers["POST /api/v1/points-mall/{id}/redeem"] = e.keyed().do(a.member, "POST", fmt.Sprintf("/api/v1/points-mall/%v/redeem", gift["id"]),
+			map[string]any{"address_id": home["id"]})
+		call("GET /api/v1/me/redemptions", a.member, "/api/v1/me/redemptions", nil)
+		call("GET /api/v1/me/level", a.member, "/api/v1/me/level", nil)
+
 		// Promotions: a flash sale, a coupon, a promoter whose link a buyer
 		// and a recruit followed, and a commission from the buyer's order.
 		sale := e.newSale(a, "秒杀", 5, time.Now())

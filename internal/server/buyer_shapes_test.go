@@ -12,7 +12,7 @@ import (
 // staffOnlyKeys are fields of staff shapes that a buyer's answer must
 // never carry.
 var staffOnlyKeys = map[string]bool{"staff_note": true, "events": true, "member_id": true, "decided_by": true,
-	"issued": true, "total_quantity": true, "auto_rule": true, "disabled": true, "allow_virtual": true}
+	"issued": true, "total_quantity": true, "auto_rule": true, "disabled": true, "allow_virtual": true, "actor_id": true}
 
 // leakedKeys lists the staff-only keys found anywhere in a JSON answer.
 func leakedKeys(body []byte) []string {

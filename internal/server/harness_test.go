@@ -267,6 +267,8 @@ type testShop struct {
 	withdrawalID int64
 	mediaID      int64
 	mod          modIDs
+	mallItemID   int64 // a points-mall gift
+	redemptionID int64 // the buyer's redemption of it
 
 	refundRequestID int64
 	addressID       int64

@@ -27,6 +27,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/freight"
+	"github.com/kaidian/kaidian/internal/levels"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/messaging"
@@ -44,6 +45,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
@@ -98,6 +100,12 @@ type Server struct {
 	Pushes *wxpush.Service
 	After  *aftersale.Service
 	Promos *promotion.Service
+	// Points is the members' points ledger (earned, spent at checkout, expiring).
+	Points *points.Service
+	// PointsMall sells coupons and gifts for points.
+	PointsMall *points.Mall
+	// Levels are member levels by growth value, with their benefits.
+	Levels *levels.Service
 
 	// Messages sends buyers subscription messages, with the inbox as fallback.
 	Messages *messaging.Service
@@ -200,6 +208,16 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
 	s.Promos.RegisterJobs(s.Jobs)
 	s.Orders.SetPromotions(s.Promos)
+	s.Points = points.NewService(s.DB)
+	s.Points.RegisterJobs(s.Jobs)
+	s.Orders.SetPoints(points.Checkout{Service: s.Points})
+	s.Points.Hooks(s.Orders)
+	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
+	s.Levels = levels.NewService(s.DB)
+	s.Levels.RegisterJobs(s.Jobs, s.Points)
+	s.Levels.Hooks(s.Orders)
+	s.Orders.SetLevels(levels.Checkout{Service: s.Levels})
+	s.Points.SetMultiplier(s.Levels)
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -360,6 +378,9 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
+	(&points.Handlers{Svc: s.Points}).Routes(s.API)
+	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
+	(&levels.Handlers{Svc: s.Levels}).Routes(s.API)
 	for prefix, h := range extra {
 		s.mux.Handle(prefix, h)
 	}

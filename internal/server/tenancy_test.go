@@ -48,13 +48,20 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 			"city_code": "110100", "county_code": "110105", "detail": "乙改甲", "is_default": true},
 		"POST /api/v1/me/addresses": map[string]any{"name": "乙", "phone": "13800138000", "province_code": "110000",
 			"city_code": "110100", "county_code": "110105", "detail": "乙"},
-		"PUT /admin/api/v1/freight-templates/{id}": pieceTemplate("乙改甲"),
-		"POST /admin/api/v1/freight-templates":     pieceTemplate("乙"),
 		"PUT /admin/api/v1/messages/templates": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
 			"fields": map[string]string{"thing1": "order.title"}},
 		"POST /admin/api/v1/messages/templates/preview": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
 			"fields": map[string]string{"thing1": "order.title"}},
-		"POST /api/v1/me/subscriptions": map[string]any{"results": map[string]string{"TPL_A1": "accept"}},
+		"POST /api/v1/me/subscriptions":                 map[string]any{"results": map[string]string{"TPL_A1": "accept"}},
+		"PUT /admin/api/v1/freight-templates/{id}":      pieceTemplate("乙改甲"),
+		"POST /admin/api/v1/freight-templates":          pieceTemplate("乙"),
+		"POST /admin/api/v1/members/{id}/points/adjust": map[string]any{"delta": 5, "reason": "乙改甲"},
+		"PUT /admin/api/v1/points-mall/items/{id}": map[string]any{"kind": "gift", "title": "乙改甲", "points": 1, "stock": 99,
+			"per_member_limit": 9, "on_shelf": true},
+		"POST /admin/api/v1/points-mall/redemptions/{id}/ship": map[string]any{"carrier": "乙", "tracking_no": "YI123456"},
+		"PUT /admin/api/v1/levels": map[string]any{"levels": []map[string]any{{"name": "乙金卡", "growth_min": 0, "discount_bp": 5000,
+			"free_shipping": true, "points_bp": 10000, "birthday_points": 0}}},
+		"POST /api/v1/points-mall/{id}/redeem": map[string]any{"address_id": memberID},
 	}
 }
 
@@ -99,6 +106,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.dealID
 	case strings.Contains(rt.Path, "/groups/"):
 		return a.groupID
+	case strings.Contains(rt.Path, "/points-mall/redemptions/"):
+		return a.redemptionID
+	case strings.Contains(rt.Path, "/points-mall/"):
+		return a.mallItemID
 	case strings.Contains(rt.Path, "/media/"):
 		return a.mediaID
 	case strings.Contains(rt.Path, "/me/addresses/"):
@@ -133,6 +144,10 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
 		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
+		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
+		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
+		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
+		fmt.Sprintf("/admin/api/v1/members/%d/level", a.memberID),
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -144,7 +159,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
-		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
+		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
 		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -183,6 +198,13 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
+		e.enablePoints(a, 1000)
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/levels", map[string]any{"levels": []map[string]any{{"name": "甲金卡", "growth_min": 10,
+			"discount_bp": 9000, "free_shipping": false, "points_bp": 10000, "birthday_points": 0}}})
+		a.mallItemID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/points-mall/items", map[string]any{"kind": "gift", "title": "甲帆布袋",
+			"points": 100, "stock": 5, "per_member_limit": 2, "on_shelf": true})["id"].(float64))
+		a.redemptionID = int64(e.keyed().must(a.member, 201, "POST", fmt.Sprintf("/api/v1/points-mall/%d/redeem", a.mallItemID),
+			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says

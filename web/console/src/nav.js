@@ -43,6 +43,12 @@ export const nav = [
     ],
   },
   {
+    key: 'loyalty',
+    items: [
+      { path: '/points', title: 'nav.points', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Points.vue') },
+    ],
+  },
+  {
     key: 'moderation',
     items: [
       { path: '/moderation/queue', title: 'nav.modQueue', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Queue.vue') },

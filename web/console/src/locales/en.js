@@ -9,6 +9,7 @@ export default {
   nav: {
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
+    loyalty: 'Loyalty', points: 'Points',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates',
@@ -174,6 +175,17 @@ export default {
     deadHint: 'Messages WeChat refused or that failed too often; never retried on their own. Fix the cause and send again (to the inbox when no acceptance is left).', deadEmpty: 'No failed messages',
     order: 'Order', member: 'Buyer', errcode: 'Errcode', attempts: 'Attempts', updatedAt: 'Updated', retry: 'Send again', retried: 'Queued again',
     errcodes: { 43101: 'The buyer refused or has no acceptance left', 47003: 'A keyword breaks its rules', 40037: 'The template does not exist', 41030: 'The page does not exist', 40003: 'Invalid openid' },
+  },
+  points: {
+    rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',
+    capPercent: 'At most (of the goods)', expiry: 'Expiry', expiries: { end_of_next_year: 'End of the next year', days: 'N days after earning', never: 'Never' },
+    mall: 'Points mall', redemptions: 'Redemptions', memberPoints: 'A member\'s points', itemTitle: 'Name', kind: 'Kind',
+    kinds: { coupon: 'Coupon', gift: 'Gift' }, price: 'Points', redeemed: 'Redeemed', limit: 'Per buyer', member: 'Member ID',
+    statuses: { redeemed: 'To ship', shipped: 'Done', cancelled: 'Cancelled' }, address: 'Address', tracking: 'Tracking', ship: 'Ship',
+    trackingPrompt: 'Carrier and tracking number, separated by a space', cancelConfirm: 'Cancelling gives the points and the stock back. Go on?', memberId: 'Member ID',
+    balance: 'Balance', earned: 'Earned', spent: 'Spent', expired: 'Expired', expiresOn: '{n} points expire on {at}', delta: 'Change',
+    adjust: 'Adjust', expiresAt: 'Expires',
+    entryKinds: { earn: 'Purchase', spend: 'Spent', return: 'Returned', clawback: 'Taken back', expire: 'Expired', adjust: 'By staff', reward: 'Reward' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

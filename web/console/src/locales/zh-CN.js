@@ -9,6 +9,7 @@ export default {
   nav: {
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
+    loyalty: '会员营销', points: '积分',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板',
@@ -177,6 +178,17 @@ export default {
     deadHint: '微信拒收或多次失败的消息，不会自动重试；修正原因后可重新发送（无订阅次数时改发站内信）。', deadEmpty: '没有发送失败的消息',
     order: '订单', member: '买家', errcode: '错误码', attempts: '尝试次数', updatedAt: '更新时间', retry: '重新发送', retried: '已重新排队发送',
     errcodes: { 43101: '用户拒收或订阅次数已用完', 47003: '模板参数不符合规则', 40037: '模板不存在或已删除', 41030: '跳转页面不存在', 40003: '用户 openid 无效' },
+  },
+  points: {
+    rules: '积分规则', enabled: '启用积分（购物得积分、下单抵扣）', earnPerYuan: '每消费 1 元得积分', redeemPerYuan: '多少积分抵 1 元',
+    capPercent: '抵扣上限（商品金额的）', expiry: '有效期', expiries: { end_of_next_year: '次年年底清零', days: '获得后 N 天', never: '永久有效' },
+    mall: '积分商城', redemptions: '兑换记录', memberPoints: '会员积分', itemTitle: '名称', kind: '类型',
+    kinds: { coupon: '优惠券', gift: '实物礼品' }, price: '所需积分', redeemed: '已兑换', limit: '每人限兑', member: '会员 ID',
+    statuses: { redeemed: '待发货', shipped: '已完成', cancelled: '已取消' }, address: '收货地址', tracking: '物流', ship: '发货',
+    trackingPrompt: '输入快递公司和单号，用空格分开', cancelConfirm: '取消兑换后积分和库存将退回，确定吗？', memberId: '会员 ID',
+    balance: '可用积分', earned: '累计获得', spent: '累计抵扣', expired: '已过期', expiresOn: '{n} 积分将于 {at} 过期', delta: '变动',
+    adjust: '调整积分', expiresAt: '过期时间',
+    entryKinds: { earn: '购物获得', spend: '抵扣/兑换', return: '退回', clawback: '退款扣回', expire: '过期', adjust: '人工调整', reward: '奖励' },
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }

@@ -1,0 +1,125 @@
+// Package levels is member levels (会员等级): a shop's levels by growth
+// value (成长值) with their benefits — a member discount on goods without a
+// promotion price, free shipping, a points multiplier, birthday points.
+//
+// Growth is a ledger (entries with keys unique per shop, so an order never
+// counts twice) in calendar-year buckets, Asia/Shanghai. A member's level
+// follows the growth of this year and the last: a rise applies at once; a
+// fall (last year's growth drops out on 1 January, a refund takes growth
+// back) is never a surprise: it is announced with the date it applies
+// (NoticeDays later) and dropped if the growth comes back before then.
+package levels
+
+import (
+	"context"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
+)
+
+// NoticeDays is how long a member is told before a level falls.
+const NoticeDays = 30
+
+// MaxLevels is how many levels a shop may have.
+const MaxLevels = 20
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// LevelInput is a level as staff set it.
+type LevelInput struct {
+	Name           string `json:"name" doc:"1–20 characters, unique in the shop"`
+	GrowthMin      int64  `json:"growth_min" doc:"growth of this year and the last needed; strictly rising with the levels, the first may be 0"`
+	DiscountBP     int64  `json:"discount_bp" doc:"what members pay for goods without a promotion price, basis points: 9500 = 95折; 10000 = no discount (1000–10000)"`
+	FreeShipping   bool   `json:"free_shipping"`
+	PointsBP       int64  `json:"points_bp" doc:"points earned on purchases, basis points of the shop's rate: 15000 = 1.5× (10000–100000)"`
+	BirthdayPoints int64  `json:"birthday_points" doc:"points given on the member's birthday (China time), 0–100000"`
+}
+
+// Level is one of the shop's levels.
+type Level struct {
+	Rank int64 `json:"rank" doc:"1 is the lowest"`
+	LevelInput
+}
+
+// LevelsInput is the shop's whole ladder, lowest first.
+type LevelsInput struct {
+	Levels []LevelInput `json:"levels" doc:"lowest first, at most 20; an empty list removes levels"`
+}
+
+func (in LevelsInput) validate() error {
+	var v errs.Validator
+	v.Check(len(in.Levels) <= MaxLevels, "levels", "at most 20 levels")
+	names := map[string]bool{}
+	for i, l := range in.Levels {
+		f := func(s string) string { return "levels[" + itoa(int64(i)) + "]." + s }
+		n := len([]rune(l.Name))
+		v.Check(n >= 1 && n <= 20, f("name"), "must be 1 to 20 characters")
+		v.Check(!names[l.Name], f("name"), "names must differ")
+		names[l.Name] = true
+		v.Check(l.GrowthMin >= 0 && l.GrowthMin <= 1_000_000_000, f("growth_min"), "must be 0 to 1000000000")
+		v.Check(i == 0 || l.GrowthMin > in.Levels[i-1].GrowthMin, f("growth_min"), "must be above the level below")
+		v.Check(l.DiscountBP >= 1000 && l.DiscountBP <= 10000, f("discount_bp"), "must be 1000 to 10000")
+		v.Check(l.PointsBP >= 10000 && l.PointsBP <= 100000, f("points_bp"), "must be 10000 to 100000")
+		v.Check(l.BirthdayPoints >= 0 && l.BirthdayPoints <= 100000, f("birthday_points"), "must be 0 to 100000")
+	}
+	return v.Err()
+}
+
+// Service runs member levels.
+type Service struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// NewService returns the levels service.
+func NewService(d *db.DB) *Service { return &Service{db: d, now: time.Now} }
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Levels lists the shop's levels, lowest first.
+func (s *Service) Levels(ctx context.Context, shopID int64) ([]Level, error) {
+	return levelsOf(ctx, s.db, shopID)
+}
+
+func levelsOf(ctx context.Context, q db.Querier, shopID int64) ([]Level, error) {
+	return db.All(ctx, q, func(row db.Scanner) (Level, error) {
+		var l Level
+		return l, row.Scan(&l.Rank, &l.Name, &l.GrowthMin, &l.DiscountBP, &l.FreeShipping, &l.PointsBP, &l.BirthdayPoints)
+	}, `SELECT rank, name, growth_min, discount_bp, free_shipping, points_bp, birthday_points FROM member_levels
+		WHERE shop_id = ? ORDER BY rank`, shopID)
+}
+
+// SaveLevels replaces the shop's ladder. Every member is reviewed against
+// it (ReviewKind): rises at once, falls with notice.
+func (s *Service) SaveLevels(ctx context.Context, shopID int64, in LevelsInput) ([]Level, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	now := s.now().UnixMilli()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM member_levels WHERE shop_id = ?`, shopID); err != nil {
+			return err
+		}
+		for i, l := range in.Levels {
+			if _, err := tx.Exec(ctx, `INSERT INTO member_levels (shop_id, rank, name, growth_min, discount_bp, free_shipping, points_bp, birthday_points, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, shopID, i+1, l.Name, l.GrowthMin, l.DiscountBP, l.FreeShipping, l.PointsBP, l.BirthdayPoints, now); err != nil {
+				return err
+			}
+		}
+		// Every member of the shop is looked at again by the review job.
+		_, err := tx.Exec(ctx, `UPDATE member_growth SET reviewed_year = 0 WHERE shop_id = ?`, shopID)
+		return err
+	})
+	if err != nil {
+		return nil, errs.Wrap("save levels", err)
+	}
+	return s.Levels(ctx, shopID)
+}
