@@ -149,6 +149,9 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	cfg.WeChatAPI, cfg.WeChatPayAPI, cfg.PublicURL = base+demo.SandboxMount, base+demo.PaySandboxMount, base
 	sb := sandbox.New()
 	sb.AddApp(demo.AppID, demo.AppSecret)
+	if err := sb.AddTemplate(demo.AppID, demo.PaidTemplateID, demo.PaidTemplateKeys...); err != nil {
+		return err
+	}
 	pay, err := paysandbox.New(paysandbox.WithRefundsCompletedAfter(demo.RefundDelay))
 	if err != nil {
 		ln.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/account"
 	"github.com/kaidian/kaidian/internal/catalog"
+	"github.com/kaidian/kaidian/internal/messaging"
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/points"
@@ -101,7 +102,27 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 		Expiry: points.ExpireEndOfNextYear, ExpiryDays: 365}); err != nil {
 		return false, err
 	}
+	if err := seedMessages(ctx, s.Messages, sh.ID); err != nil {
+		return false, err
+	}
 	return true, seedRules(ctx, s.Moderation, sh.ID)
+}
+
+// PaidTemplateID is the demo's subscription template for the "paid"
+// message, with PaidTemplateKeys; `kaidian demo` adds it to the WeChat
+// sandbox, so a buyer who accepts it (the sandbox's subscribe-accept, then
+// POST /api/v1/me/subscriptions) gets the message when an order is paid
+// (the sandbox's subscribe-messages lists it), and the inbox otherwise.
+const PaidTemplateID = "demo-tpl-order-paid"
+
+// PaidTemplateKeys are the keywords of PaidTemplateID.
+var PaidTemplateKeys = []string{"thing1", "amount2", "time3", "character_string4"}
+
+func seedMessages(ctx context.Context, m *messaging.Service, shopID int64) error {
+	_, err := m.SetTemplate(ctx, shopID, messaging.TemplateInput{Kind: messaging.OrderPaid, TemplateID: PaidTemplateID,
+		Page: "pages/order/detail?id={order_id}", Fields: map[string]string{"thing1": "order.title", "amount2": "order.amount",
+			"time3": "order.paid_at", "character_string4": "order.no"}})
+	return err
 }
 
 // rules are a few of the demo shop's own moderation rules, so buyers'

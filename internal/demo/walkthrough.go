@@ -33,7 +33,8 @@ const address = `{"name":"张三","phone":"13800138000","province":"浙江省","
 // Steps is the walkthrough: a buyer logs in, searches, buys and pays; the
 // owner sees the order, refunds part of it, ships it (the buyer follows the
 // parcel) and changes the shop's order rules; the buyer's comment meets a
-// moderation rule.
+// moderation rule; the buyer accepts the "paid" subscription message and
+// gets it for the next order, the earlier messages being in the inbox.
 func Steps() []Step {
 	appid := "X-Appid: " + AppID
 	buyer, staff := "Authorization: Bearer <token>", "Authorization: Bearer <staff token>"
@@ -90,6 +91,26 @@ func Steps() []Step {
 		{Note: "20. a buyer's comment that matches a seeded moderation rule (加微信) waits in the review queue",
 			Method: "POST", Path: "/api/v1/contents", Headers: []string{buyer},
 			Body: `{"kind":"comment","target":"product:1","text":"好看！加微信领红包"}`, Expect: map[string]string{"status": "pending"}},
+		{Note: "21. the buyer taps \"allow\" for the \"paid\" subscription message (what wx.requestSubscribeMessage shows; the sandbox plays the tap)",
+			Method: "POST", Path: SandboxControl + "/subscribe-accept", Body: `{"appid":"` + AppID + `","template_id":"` + PaidTemplateID + `"}`,
+			Expect: map[string]string{"quota": "1"}},
+		{Note: "22. the mini program reports the answer: one acceptance lets one message through",
+			Method: "POST", Path: "/api/v1/me/subscriptions", Headers: []string{buyer},
+			Body: `{"results":{"` + PaidTemplateID + `":"accept"}}`, Expect: map[string]string{"subscriptions.0.remaining": "1"}},
+		{Note: "23. buy again; keep the new order's id", Method: "POST", Path: "/api/v1/orders",
+			Headers: []string{buyer, "Idempotency-Key: demo-order-0002"},
+			Body:    `{"items":[{"sku_id":1,"quantity":1}],"address":` + address + `}`,
+			Saves:   map[string]string{"<order 2 id>": "id"}},
+		{Note: "24. its wx.requestPayment parameters", Method: "POST", Path: "/api/v1/orders/<order 2 id>/pay", Headers: []string{buyer},
+			Saves: map[string]string{"<the JSON of step 24>": ""}},
+		{Note: "25. pay it", Method: "POST", Path: PaySandboxMount + "/sandbox/pay/request-payment",
+			Body: `{"appid":"` + AppID + `","params":<the JSON of step 24>}`, Expect: map[string]string{"delivered": "true"}},
+		{Note: "26. WeChat delivered the \"paid\" subscription message (the sandbox's log of what it sent)",
+			Method: "POST", Path: SandboxControl + "/subscribe-messages", Body: `{"appid":"` + AppID + `"}`,
+			Expect: map[string]string{"messages.0.template_id": PaidTemplateID}, Later: true},
+		{Note: "27. the first order's messages, sent before any acceptance, are in the buyer's inbox (站内信), newest first",
+			Method: "GET", Path: "/api/v1/me/messages", Headers: []string{buyer},
+			Expect: map[string]string{"items.0.kind": "order_shipped", "items.1.kind": "order_paid"}, Later: true},
 	}
 }
 

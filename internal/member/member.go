@@ -297,6 +297,17 @@ func MaskPhone(p string) string {
 	return string(r)
 }
 
+// IDByOpenID returns the member of a shop with this openid (for WeChat's
+// pushes, which name users by openid).
+func (s *Service) IDByOpenID(ctx context.Context, shopID int64, openid string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM members WHERE shop_id = ? AND openid = ?`, shopID, openid).Scan(&id)
+	if db.IsNoRows(err) {
+		return 0, errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return id, errs.Wrap("member by openid", err)
+}
+
 // OpenID returns a member's openid in its shop's mini program (for payments).
 func (s *Service) OpenID(ctx context.Context, shopID, id int64) (string, error) {
 	var openid string

@@ -196,6 +196,16 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/me/recommendations", a.member, "/api/v1/me/recommendations", nil)
 		call("GET /api/v1/me/recently-viewed", a.member, "/api/v1/me/recently-viewed", nil)
 
+		// Messages: the subscription ledger and the inbox.
+		inboxID, _ := e.seedMessages(a)
+		call("POST /api/v1/me/subscriptions", a.member, "/api/v1/me/subscriptions", map[string]any{"results": map[string]string{"TPL_A1": "accept"}})
+		call("GET /api/v1/me/subscriptions", a.member, "/api/v1/me/subscriptions", nil)
+		call("GET /api/v1/me/subscriptions/next", a.member, "/api/v1/me/subscriptions/next?kind=order_paid", nil)
+		call("GET /api/v1/me/messages", a.member, "/api/v1/me/messages", nil)
+		call("GET /api/v1/me/messages/unread", a.member, "/api/v1/me/messages/unread", nil)
+		call("POST /api/v1/me/messages/{id}/read", a.member, fmt.Sprintf("/api/v1/me/messages/%d/read", inboxID), nil)
+		call("POST /api/v1/me/messages/read-all", a.member, "/api/v1/me/messages/read-all", nil)
+
 		// Points: an adjustment by staff, whose account the buyer must not see.
 		e.keyed().must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/members/%d/points/adjust", a.memberID), map[string]any{"delta": 50, "reason": "补发"})
 		call("GET /api/v1/me/points", a.member, "/api/v1/me/points", nil)

@@ -275,6 +275,8 @@ type testShop struct {
 	templateID      int64
 
 	memberTagID, segmentID, memberNoteID int64
+	inboxID                              int64 // an inbox message of member
+	deadLetterID                         int64 // a dead-lettered message of member
 }
 
 var shopCounter struct {

@@ -31,6 +31,7 @@ import (
 	"github.com/kaidian/kaidian/internal/levels"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
+	"github.com/kaidian/kaidian/internal/messaging"
 	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/payment"
@@ -110,6 +111,9 @@ type Server struct {
 	PointsMall *points.Mall
 	// Levels are member levels by growth value, with their benefits.
 	Levels *levels.Service
+
+	// Messages sends buyers subscription messages, with the inbox as fallback.
+	Messages *messaging.Service
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -205,6 +209,12 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Pushes = wxpush.NewService(s.Shops, s.log)
 	s.Pushes.Handle(wxshipping.SettlementEvent, s.Shipping.SettlementPushed)
 	s.Pushes.Handle(wxshipping.RemindShippingEvent, s.Shipping.RemindShippingPushed)
+	s.Messages = messaging.NewService(s.DB, s.Orders, shopApps{s.Shops}, s.Members, s.WeChat, s.log)
+	s.Messages.RegisterJobs(s.Jobs)
+	s.Orders.OnPaid(s.Messages.Paid)
+	s.Orders.OnShipped(s.Messages.Shipped)
+	s.Pushes.Handle(messaging.PopupEvent, s.Messages.PopupPushed)
+	s.Pushes.Handle(messaging.ChangeEvent, s.Messages.ChangePushed)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.After.RegisterJobs(s.Jobs, s.log)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
@@ -384,6 +394,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&tracking.Handlers{Svc: s.Tracking}).Routes(s.API)
 	(&sharecode.Handlers{Svc: s.ShareCodes}).Routes(s.API)
 	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)
+	(&messaging.Handlers{Svc: s.Messages}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)

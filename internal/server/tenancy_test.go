@@ -64,6 +64,11 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"PUT /admin/api/v1/members/{id}/tags":                map[string]any{"tag_ids": []int64{}},
 		"POST /admin/api/v1/members/{id}/notes":              map[string]any{"body": "乙改甲"},
 		"POST /admin/api/v1/members/{id}/points/adjust":      map[string]any{"delta": 5, "reason": "乙改甲"},
+		"PUT /admin/api/v1/messages/templates": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
+			"fields": map[string]string{"thing1": "order.title"}},
+		"POST /admin/api/v1/messages/templates/preview": map[string]any{"kind": "order_paid", "template_id": "TPL_乙",
+			"fields": map[string]string{"thing1": "order.title"}},
+		"POST /api/v1/me/subscriptions": map[string]any{"results": map[string]string{"TPL_A1": "accept"}},
 		"PUT /admin/api/v1/points-mall/items/{id}": map[string]any{"kind": "gift", "title": "乙改甲", "points": 1, "stock": 99,
 			"per_member_limit": 9, "on_shelf": true},
 		"POST /admin/api/v1/points-mall/redemptions/{id}/ship": map[string]any{"carrier": "乙", "tracking_no": "YI123456"},
@@ -131,6 +136,10 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.addressID
 	case strings.Contains(rt.Path, "/freight-templates/"):
 		return a.templateID
+	case strings.Contains(rt.Path, "/me/messages/"):
+		return a.inboxID
+	case strings.Contains(rt.Path, "/messages/"):
+		return a.deadLetterID
 	}
 	t.Fatalf("%s %s: the tenancy test does not know which of shop A's resources this route names; add it", rt.Method, rt.Path)
 	return 0
@@ -155,6 +164,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/withdrawals/%d/decisions", a.withdrawalID),
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
 		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
+		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
 		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
@@ -172,7 +182,9 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 	}
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
 		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
-		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin"} {
+		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin",
+
+		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -219,6 +231,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			"points": 100, "stock": 5, "per_member_limit": 2, "on_shelf": true})["id"].(float64))
 		a.redemptionID = int64(e.keyed().must(a.member, 201, "POST", fmt.Sprintf("/api/v1/points-mall/%d/redeem", a.mallItemID),
 			map[string]any{"address_id": a.addressID})["id"].(float64))
+		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check

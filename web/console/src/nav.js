@@ -69,6 +69,13 @@ export const nav = [
     ],
   },
   {
+    key: 'messages',
+    items: [
+      { path: '/messages/templates', title: 'nav.msgTemplates', perm: 'shop.read', shop: true, view: () => import('./views/messages/Templates.vue') },
+      { path: '/messages/dead-letters', title: 'nav.msgDeadLetters', perm: 'shop.read', shop: true, badge: '/messages/dead-letters', view: () => import('./views/messages/DeadLetters.vue') },
+    ],
+  },
+  {
     key: 'shop',
     items: [
       { path: '/settings', title: 'nav.settings', perm: 'shop.settings', shop: true, view: () => import('./views/ShopSettings.vue') },

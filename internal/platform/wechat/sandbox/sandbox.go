@@ -14,6 +14,8 @@
 //	POST /wxa/media_check_async (results pushed by DeliverMediaChecks to the
 //	     target of SetPushTarget; MarkMediaRisky makes images risky)
 //	POST /wxa/getwxacodeunlimit (a real PNG drawn from the scene and page)
+//	POST /cgi-bin/message/subscribe/send (templates added with AddTemplate,
+//	     acceptances with Accept; delivered messages in SubscribeMessages)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
 // mounted under a prefix with http.StripPrefix.
@@ -58,6 +60,7 @@ type Sandbox struct {
 	mediaOrder  []string               // their trace ids, oldest first
 	riskyMedia  []string               // URL parts that make an image risky
 	pushTargets map[string]PushTarget  // by appid
+	subscribe   *subscribeState        // subscription messages (subscribe.go)
 }
 
 type app struct {
@@ -153,6 +156,9 @@ var apiRoutes = map[string]apiRoute{
 //	/sandbox/media-checks   {"appid"}                      → {"checks":[MediaCheck]}
 //	/sandbox/media-risky    {"url_part"}                   → {}
 //	/sandbox/media-deliver  {"appid","url"?,"token"?,"encoding_aes_key"?} → {"delivered"}
+//	/sandbox/subscribe-template {"appid","template_id","keys"}      → {}
+//	/sandbox/subscribe-accept   {"appid","openid"?,"template_id","count"?} → {"quota"}
+//	/sandbox/subscribe-messages {"appid"}                          → {"messages":[SubscribeMessage]}
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sandbox/") {
 		s.serveControl(w, r)

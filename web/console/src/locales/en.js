@@ -8,6 +8,7 @@ export default {
   },
   nav: {
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
+    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     loyalty: 'Loyalty', points: 'Points',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
@@ -182,6 +183,17 @@ export default {
     fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
       joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level (not yet available)' },
     sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
+  },
+  msg: {
+    kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',
+    enabled: 'Enabled', disabled: 'Disabled', addField: 'Add keyword', preview: 'Preview', render: 'Render', inbox: 'Inbox',
+    fieldsHint: 'Keywords as the template names them (thing1, amount2…); a thing over 20 characters is cut with “…”, other types that break their rules are not sent. You may also type fixed text.',
+    templatesHint: 'The subscription template each kind of message uses: one message per acceptance by the buyer; with none left it goes to the inbox.',
+    sources: { order_no: 'Order number', order_title: 'Product name', order_amount: 'Amount paid', order_paid_at: 'Paid at', order_shipped_at: 'Shipped at',
+      order_created_at: 'Ordered at', order_carrier: 'Carrier', order_tracking_no: 'Tracking number', order_quantity: 'Item count', order_receiver: 'Receiver', order_status: 'Order status' },
+    deadHint: 'Messages WeChat refused or that failed too often; never retried on their own. Fix the cause and send again (to the inbox when no acceptance is left).', deadEmpty: 'No failed messages',
+    order: 'Order', member: 'Buyer', errcode: 'Errcode', attempts: 'Attempts', updatedAt: 'Updated', retry: 'Send again', retried: 'Queued again',
+    errcodes: { 43101: 'The buyer refused or has no acceptance left', 47003: 'A keyword breaks its rules', 40037: 'The template does not exist', 41030: 'The page does not exist', 40003: 'Invalid openid' },
   },
   points: {
     rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',

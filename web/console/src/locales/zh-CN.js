@@ -8,6 +8,7 @@ export default {
   },
   nav: {
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
+    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     loyalty: '会员营销', points: '积分',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
@@ -185,6 +186,17 @@ export default {
     fields: { spent_at_least: '累计消费不低于', spent_at_most: '累计消费不高于', bought_category: '购买过分类', inactive_days: '未活跃天数', has_tag: '带有标签',
       joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级（暂不可用）' },
     sources: { share: '分享链接', promoter: '推广员', poster: '海报 / 小程序码', campaign: '活动投放', search: '搜索', other: '其他' },
+  },
+  msg: {
+    kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
+    enabled: '已启用', disabled: '已停用', addField: '添加关键词', preview: '预览', render: '渲染预览', inbox: '站内信',
+    fieldsHint: '关键词按模板填写（thing1、amount2…）；事物类超过 20 字会截断加“…”，其他类型不符合规则时不会发送。也可直接输入固定文字。',
+    templatesHint: '每种消息使用的小程序订阅消息模板：用户每同意一次可发送一条，无可用次数时发到站内信。',
+    sources: { order_no: '订单号', order_title: '商品名称', order_amount: '实付金额', order_paid_at: '支付时间', order_shipped_at: '发货时间',
+      order_created_at: '下单时间', order_carrier: '快递公司', order_tracking_no: '快递单号', order_quantity: '商品件数', order_receiver: '收件人', order_status: '订单状态' },
+    deadHint: '微信拒收或多次失败的消息，不会自动重试；修正原因后可重新发送（无订阅次数时改发站内信）。', deadEmpty: '没有发送失败的消息',
+    order: '订单', member: '买家', errcode: '错误码', attempts: '尝试次数', updatedAt: '更新时间', retry: '重新发送', retried: '已重新排队发送',
+    errcodes: { 43101: '用户拒收或订阅次数已用完', 47003: '模板参数不符合规则', 40037: '模板不存在或已删除', 41030: '跳转页面不存在', 40003: '用户 openid 无效' },
   },
   points: {
     rules: '积分规则', enabled: '启用积分（购物得积分、下单抵扣）', earnPerYuan: '每消费 1 元得积分', redeemPerYuan: '多少积分抵 1 元',
