@@ -10,7 +10,7 @@ export default {
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
-    loyalty: 'Loyalty', points: 'Points',
+    loyalty: 'Loyalty', points: 'Points', levels: 'Levels',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     checkin: 'Check-in',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
@@ -194,6 +194,12 @@ export default {
     deadHint: 'Messages WeChat refused or that failed too often; never retried on their own. Fix the cause and send again (to the inbox when no acceptance is left).', deadEmpty: 'No failed messages',
     order: 'Order', member: 'Buyer', errcode: 'Errcode', attempts: 'Attempts', updatedAt: 'Updated', retry: 'Send again', retried: 'Queued again',
     errcodes: { 43101: 'The buyer refused or has no acceptance left', 47003: 'A keyword breaks its rules', 40037: 'The template does not exist', 41030: 'The page does not exist', 40003: 'Invalid openid' },
+  },
+  levels: {
+    hint: 'Levels follow growth (this year\'s and last year\'s, 1 per yuan spent): a rise applies at once; a fall is announced {days} days ahead and dropped if the growth comes back.',
+    rank: 'Rank', name: 'Name', growthMin: 'Growth needed', discount: 'Member price (%)', freeShipping: 'Free shipping', multiplier: 'Points ×',
+    birthdayPoints: 'Birthday points', add: 'Add a level', loyalty: 'Points and level', level: 'Level', none: 'None', growth: 'Growth',
+    pendingFall: 'Falls to "{name}" on {at} (unless the growth comes back)',
   },
   points: {
     rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',

@@ -10,7 +10,7 @@ export default {
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
-    loyalty: '会员营销', points: '积分',
+    loyalty: '会员营销', points: '积分', levels: '会员等级',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     checkin: '签到',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
@@ -197,6 +197,12 @@ export default {
     deadHint: '微信拒收或多次失败的消息，不会自动重试；修正原因后可重新发送（无订阅次数时改发站内信）。', deadEmpty: '没有发送失败的消息',
     order: '订单', member: '买家', errcode: '错误码', attempts: '尝试次数', updatedAt: '更新时间', retry: '重新发送', retried: '已重新排队发送',
     errcodes: { 43101: '用户拒收或订阅次数已用完', 47003: '模板参数不符合规则', 40037: '模板不存在或已删除', 41030: '跳转页面不存在', 40003: '用户 openid 无效' },
+  },
+  levels: {
+    hint: '按成长值（今年与去年的成长值之和，每消费 1 元得 1 点）定级：升级立即生效；降级提前 {days} 天通知，期间成长值回升则不降。',
+    rank: '等级', name: '名称', growthMin: '所需成长值', discount: '会员价（%）', freeShipping: '包邮', multiplier: '积分倍数',
+    birthdayPoints: '生日积分', add: '添加等级', loyalty: '积分与等级', level: '会员等级', none: '无', growth: '成长值',
+    pendingFall: '将于 {at} 降为「{name}」（成长值回升可保级）',
   },
   points: {
     rules: '积分规则', enabled: '启用积分（购物得积分、下单抵扣）', earnPerYuan: '每消费 1 元得积分', redeemPerYuan: '多少积分抵 1 元',
