@@ -181,7 +181,7 @@ export default {
     newSegment: 'New segment', segmentName: 'Name', rule: 'Rule', countNow: 'Count', all: 'All of', any: 'Any of', addCondition: 'Add condition',
     preview: 'Preview', previewCount: '{n} members match', everyone: 'Everyone', yuan: 'yuan', days: 'days', deleteSegment: 'Delete segment "{name}"?',
     fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
-      joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level (not yet available)' },
+      joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level at least (rank)' },
     sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
   },
   msg: {

@@ -184,7 +184,7 @@ export default {
     newSegment: '新建人群', segmentName: '名称', rule: '规则', countNow: '统计', all: '全部满足', any: '满足任一', addCondition: '添加条件',
     preview: '预览', previewCount: '符合条件 {n} 人', everyone: '全部会员', yuan: '元', days: '天', deleteSegment: '删除人群「{name}」？',
     fields: { spent_at_least: '累计消费不低于', spent_at_most: '累计消费不高于', bought_category: '购买过分类', inactive_days: '未活跃天数', has_tag: '带有标签',
-      joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级（暂不可用）' },
+      joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级不低于（级别序号）' },
     sources: { share: '分享链接', promoter: '推广员', poster: '海报 / 小程序码', campaign: '活动投放', search: '搜索', other: '其他' },
   },
   msg: {
