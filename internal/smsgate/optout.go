@@ -124,3 +124,19 @@ func maskPhone(p string) string {
 	}
 	return p[:3] + "****" + p[7:]
 }
+
+// Phone is the member's bound phone, "" when none (or no such member).
+func (s *Service) Phone(ctx context.Context, shopID, memberID int64) (string, error) {
+	var p string
+	err := s.db.QueryRow(ctx, `SELECT phone FROM members WHERE shop_id = ? AND id = ?`, shopID, memberID).Scan(&p)
+	if db.IsNoRows(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", errs.Wrap("member phone", err)
+	}
+	if !sms.ValidPhone(p) {
+		return "", nil // a number SMS cannot reach (WeChat binds foreign numbers too)
+	}
+	return p, nil
+}
