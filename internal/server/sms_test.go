@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/kaidian/kaidian/internal/messaging"
 	"github.com/kaidian/kaidian/internal/platform/sms/sandbox"
 )
 
@@ -78,6 +80,39 @@ func TestPhoneBindsWithAnSMSCode(t *testing.T) {
 		list := e.must(a.owner, 200, "GET", "/admin/api/v1/sms/optouts", nil)
 		if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["phone"] != "139****5678" {
 			t.Fatalf("optouts %v", list)
+		}
+	})
+}
+
+// TestPaidMessageFallsBackToSMS: no acceptance left, a phone bound by code
+// and an order_paid SMS template: the paid message goes by SMS, after the
+// buyer unsubscribed from marketing SMS too (an order notice still goes).
+func TestPaidMessageFallsBackToSMS(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		a := e.messagingShop("甲")
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/sms/settings", map[string]any{"provider": "aliyun",
+			"access_key_id": sandbox.AliyunKeyID, "access_secret": sandbox.AliyunSecret, "sign_name": "甲小铺",
+			"templates": map[string]string{"phone_code": "SMS_0001", "order_paid": "SMS_PAID"}})
+		e.bindPhoneByCode(a, "13912345678")
+		e.must(a.member, 200, "POST", "/api/v1/me/sms/unsubscribe", nil)
+		if d := e.payWithCerts(a.member, a.appid, a.orderID); !d.Delivered {
+			t.Fatalf("payment: %+v", d)
+		}
+		e.runDueJobs(messaging.SendKind)
+		sent := e.sms.Sent()
+		if len(sent) != 2 || sent[1].Template != "SMS_PAID" || sent[1].Phone != "13912345678" {
+			t.Fatalf("SMS sent %+v", sent)
+		}
+		if n := len(e.sandbox.SubscribeMessages(a.appid)); n != 0 {
+			t.Fatalf("WeChat delivered %d", n)
+		}
+		var id int64
+		if err := e.srv.DB.QueryRow(t.Context(), `SELECT id FROM messages WHERE shop_id = ? AND ref_id = ?`, a.id, a.orderID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		m := e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/messages/%d", id), nil)
+		if m["channel"] != "sms" || m["state"] != "sent" {
+			t.Fatalf("message %v", m)
 		}
 	})
 }
