@@ -122,11 +122,23 @@ func (s *Sandbox) Client(base string) *sms.Client {
 	return &sms.Client{AliyunEndpoint: base, TencentEndpoint: base}
 }
 
-// ServeHTTP answers SendSms for the provider the headers name.
+// LastCodePath is the control endpoint the demo reads a code from: POST
+// {"phone"} answers {"code"}, the last code sent to the phone (what the
+// buyer's phone shows).
+const LastCodePath = "/sandbox/last-code"
+
+// ServeHTTP answers SendSms for the provider the headers name, and the
+// control endpoint.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || r.Method != http.MethodPost {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if r.URL.Path == LastCodePath {
+		var in struct{ Phone string }
+		json.Unmarshal(body, &in)
+		writeJSON(w, http.StatusOK, map[string]string{"phone": in.Phone, "code": s.LastCode(in.Phone)})
 		return
 	}
 	if r.Header.Get("X-TC-Action") != "" {

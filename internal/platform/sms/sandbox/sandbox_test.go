@@ -128,3 +128,21 @@ func TestFailuresCarryTheProvidersCodesAndClasses(t *testing.T) {
 		t.Fatalf("bad number: %v", err)
 	}
 }
+
+func TestLastCodeControl(t *testing.T) {
+	sb := New()
+	c, ts := sb.Start()
+	defer ts.Close()
+	if _, err := c.Send(context.Background(), tencent, msg); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(ts.URL+LastCodePath, "application/json", bytes.NewReader([]byte(`{"phone":"13800138000"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if !bytes.Contains(got, []byte(`"code":"123456"`)) {
+		t.Fatalf("control answered %s", got)
+	}
+}
