@@ -11,6 +11,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
 	"github.com/kaidian/kaidian/internal/platform/ratelimit"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/sms"
@@ -399,6 +400,33 @@ func TestOptouts(t *testing.T) {
 		}
 		if other, _ := f.s.Optouts(ctx, f.other, 0, 10); len(other) != 0 {
 			t.Fatal("opt-outs leaked across shops")
+		}
+	})
+}
+
+func TestSweepForgetsOldCodesAndSlots(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.configure(t, f.shop, sms.Aliyun)
+		if _, err := f.s.SendCode(ctx, f.a, "13800138000", "1.2.3.4"); err != nil {
+			t.Fatal(err)
+		}
+		count := func() (codes, slots int) {
+			d.QueryRow(ctx, `SELECT COUNT(*) FROM sms_codes`).Scan(&codes)
+			d.QueryRow(ctx, `SELECT COUNT(*) FROM sms_phone_slots`).Scan(&slots)
+			return
+		}
+		f.s.sweep(ctx, jobs.Job{})
+		if c, s := count(); c != 1 || s != 1 {
+			t.Fatalf("a fresh code was swept: %d %d", c, s)
+		}
+		f.advance(49 * time.Hour)
+		if err := f.s.sweep(ctx, jobs.Job{}); err != nil {
+			t.Fatal(err)
+		}
+		if c, s := count(); c != 0 || s != 0 {
+			t.Fatalf("left %d codes, %d slots", c, s)
 		}
 	})
 }
