@@ -299,6 +299,13 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/checkin/makeup", a.member, "/api/v1/me/checkin/makeup", map[string]any{"day": e.srv.Checkins.Today().Date().AddDate(0, 0, -1).Format(time.DateOnly)})
 		call("GET /api/v1/me/checkin", a.member, "/api/v1/me/checkin", nil)
 
+		// SMS: a phone bound with a code, marketing SMS stopped.
+		e.configureSMS(a, "甲")
+		call("POST /api/v1/me/phone/code", a.member, "/api/v1/me/phone/code", map[string]any{"phone": "13912345678"})
+		call("POST /api/v1/me/phone/verify", a.member, "/api/v1/me/phone/verify", map[string]any{"phone": "13912345678", "code": e.sms.LastCode("13912345678")})
+		call("POST /api/v1/me/sms/unsubscribe", a.member, "/api/v1/me/sms/unsubscribe", nil)
+		call("GET /api/v1/me/sms", a.member, "/api/v1/me/sms", nil)
+
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)
 

@@ -76,6 +76,11 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 			"free_shipping": true, "points_bp": 10000, "birthday_points": 0}}},
 		"POST /api/v1/points-mall/{id}/redeem":      map[string]any{"address_id": memberID},
 		"PUT /admin/api/v1/recommendation-settings": map[string]any{"enabled": false, "half_life_days": 1, "top_k": 1, "exclude_bought_days": 0},
+		"POST /api/v1/me/phone/code":                map[string]any{"phone": "13912345678"},
+		"POST /api/v1/me/phone/verify":              map[string]any{"phone": "13912345678", "code": "123456"},
+		"PUT /admin/api/v1/sms/settings": map[string]any{"provider": "aliyun", "access_key_id": "LTAIotherShop",
+			"access_secret": "other-secret", "sign_name": "乙小铺", "templates": map[string]string{"phone_code": "SMS_9"}},
+		"POST /admin/api/v1/sms/replies": map[string]any{"phone": "13912345678", "reply": "T"},
 	}
 }
 
@@ -170,6 +175,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
 		fmt.Sprintf("/admin/api/v1/members/%d/level", a.memberID),
 		"/admin/api/v1/recommendation-settings",
+		"/admin/api/v1/sms/settings", "/admin/api/v1/sms/optouts",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -184,7 +190,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
 		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin",
 
-		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions"} {
+		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions", "/api/v1/me/sms"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -232,6 +238,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.redemptionID = int64(e.keyed().must(a.member, 201, "POST", fmt.Sprintf("/api/v1/points-mall/%d/redeem", a.mallItemID),
 			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
+		e.seedSMS(a, "甲")
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check

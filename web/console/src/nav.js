@@ -73,6 +73,7 @@ export const nav = [
     key: 'messages',
     items: [
       { path: '/messages/templates', title: 'nav.msgTemplates', perm: 'shop.read', shop: true, view: () => import('./views/messages/Templates.vue') },
+      { path: '/messages/sms', title: 'nav.msgSms', perm: 'shop.read', shop: true, view: () => import('./views/messages/SmsSettings.vue') },
       { path: '/messages/dead-letters', title: 'nav.msgDeadLetters', perm: 'shop.read', shop: true, badge: '/messages/dead-letters', view: () => import('./views/messages/DeadLetters.vue') },
     ],
   },

@@ -8,7 +8,7 @@ export default {
   },
   nav: {
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
-    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
+    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     loyalty: 'Loyalty', points: 'Points', levels: 'Levels',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
@@ -183,6 +183,15 @@ export default {
     fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
       joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level at least (rank)' },
     sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
+  },
+  sms: {
+    help: 'The shop\'s SMS account at Aliyun or Tencent Cloud: phone verification codes, and order messages when no subscription acceptance is left and the buyer bound a phone. Marketing templates must end with 退订回T.',
+    provider: 'Provider', providers: { aliyun: 'Aliyun SMS', tencent: 'Tencent Cloud SMS' }, keyId: 'AccessKey ID / SecretId', secret: 'AccessKey secret / SecretKey',
+    secretKept: 'stored ({masked}); leave empty to keep it', sdkAppId: 'SmsSdkAppId', region: 'Region', signName: 'Sign name',
+    kinds: { phone_code: 'Verification code', order_paid: 'Order paid', order_shipped: 'Order shipped', marketing: 'Marketing' },
+    templatePlaceholder: 'Template code (SMS_…) or template id', optoutsHint: 'Buyers who unsubscribed from marketing SMS (order messages still go)',
+    optoutsEmpty: 'Nobody unsubscribed', replyPhone: 'Phone that replied T', recordReply: 'Record a T reply', phone: 'Phone', source: 'How',
+    sources: { buyer: 'In the mini program', reply: 'Replied T' },
   },
   msg: {
     kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',

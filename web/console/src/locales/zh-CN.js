@@ -8,7 +8,7 @@ export default {
   },
   nav: {
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
-    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
+    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     loyalty: '会员营销', points: '积分', levels: '会员等级',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
@@ -186,6 +186,15 @@ export default {
     fields: { spent_at_least: '累计消费不低于', spent_at_most: '累计消费不高于', bought_category: '购买过分类', inactive_days: '未活跃天数', has_tag: '带有标签',
       joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级不低于（级别序号）' },
     sources: { share: '分享链接', promoter: '推广员', poster: '海报 / 小程序码', campaign: '活动投放', search: '搜索', other: '其他' },
+  },
+  sms: {
+    help: '店铺在阿里云或腾讯云的短信账号：用于手机验证码，以及订阅次数用完且买家已绑定手机时的订单通知。营销短信模板须以“退订回T”结尾。',
+    provider: '短信服务商', providers: { aliyun: '阿里云短信', tencent: '腾讯云短信' }, keyId: 'AccessKey ID / SecretId', secret: 'AccessKey Secret / SecretKey',
+    secretKept: '已保存（{masked}），留空则不修改', sdkAppId: 'SmsSdkAppId', region: '地域', signName: '短信签名',
+    kinds: { phone_code: '验证码', order_paid: '支付成功', order_shipped: '订单发货', marketing: '营销短信' },
+    templatePlaceholder: '模板 CODE（SMS_…）或模板 ID', optoutsHint: '已退订营销短信的买家（订单通知仍会发送）',
+    optoutsEmpty: '暂无退订', replyPhone: '回复 T 的手机号', recordReply: '登记回复 T 退订', phone: '手机号', source: '退订方式',
+    sources: { buyer: '小程序内退订', reply: '短信回复 T' },
   },
   msg: {
     kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
