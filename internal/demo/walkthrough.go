@@ -120,6 +120,13 @@ func Steps() []Step {
 		{Note: "30. answer it (5 tries per code): the phone is bound to the buyer",
 			Method: "POST", Path: "/api/v1/me/phone/verify", Headers: []string{buyer}, Body: `{"phone":"` + DemoPhone + `","code":"<sms code>"}`,
 			Expect: map[string]string{"phone": DemoPhone}},
+		{Note: "31. check in for today (once a day, Asia/Shanghai, by the server's clock: a second tap answers already_checked_in)",
+			Method: "POST", Path: "/api/v1/me/checkin", Headers: []string{buyer}, Body: `{}`, Expect: map[string]string{"streak": "1"}},
+		{Note: "32. what to show next to product 1: bought together, also bought, else best sellers of its category and the shop",
+			Method: "GET", Path: "/api/v1/products/1/recommendations", Headers: []string{appid}},
+		{Note: "33. staff: how many buyers spent at least ¥1, counted live (save it as a segment with POST /admin/api/v1/segments)",
+			Method: "POST", Path: "/admin/api/v1/segments/preview", Headers: []string{staff},
+			Body: `{"rule":{"all":[{"field":"spent_at_least","value":100}]}}`, Expect: map[string]string{"count": "1"}},
 	}
 }
 
