@@ -60,6 +60,9 @@ func (s *Service) OrderPaid(ctx context.Context, tx *db.Tx, p order.PaidOrder) e
 	if err != nil || !first {
 		return err
 	}
+	if err := s.lockRecord(ctx, tx, p.ShopID, p.MemberID); err != nil {
+		return err
+	}
 	at := p.PaidAt
 	if at.IsZero() {
 		at = s.now()
@@ -110,7 +113,8 @@ func (s *Service) OrderReceived(ctx context.Context, tx *db.Tx, c order.Complete
 // awards streak badges (a make-up that joins two runs counts too).
 func (s *Service) CheckedIn(ctx context.Context, tx *db.Tx, c checkin.CheckedIn) error {
 	// The check-in's summary is serialised per member by its own
-	// compare-and-set, so its numbers are the newest: copy them.
+	// compare-and-set, so its numbers are the newest: copy them. This
+	// upsert also locks the record first (see lockRecord).
 	_, err := tx.Exec(ctx, `INSERT INTO member_records (shop_id, member_id, streak, longest_streak, last_checkin_day, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, member_id) DO UPDATE SET
 		streak = excluded.streak, longest_streak = excluded.longest_streak, last_checkin_day = excluded.last_checkin_day,
@@ -127,6 +131,17 @@ func (s *Service) CheckedIn(ctx context.Context, tx *db.Tx, c checkin.CheckedIn)
 		}
 	}
 	return s.award(ctx, tx, c.ShopID, c.MemberID, KindStreak, int64(c.LongestStreak))
+}
+
+// lockRecord creates the member's record or locks it (PostgreSQL): every
+// hook here locks it before anything else of the member's, and runs before
+// the points ledger's hooks and rewards in the same transaction, so two
+// events of one member always take their locks in one order (record, then
+// points account) and never deadlock.
+func (s *Service) lockRecord(ctx context.Context, tx *db.Tx, shopID, memberID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO member_records (shop_id, member_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (shop_id, member_id) DO UPDATE SET updated_at = member_records.updated_at`, shopID, memberID, s.now().UnixMilli())
+	return err
 }
 
 // firstTime records that the order's event was counted; false when it was

@@ -8,13 +8,12 @@ import (
 )
 
 // wireAchievements builds the achievements service and hands it the
-// events: orders' paid and received hooks and check-ins (in their
-// transactions), members' profile changes (after they commit; a failure is
+// events: orders' paid and received hooks (in their transactions; the
+// check-in hook is registered where check-in is built), members' profile changes (after they commit; a failure is
 // logged and made up when the buyer next reads the tasks).
 func (s *Server) wireAchievements() {
 	s.Achievements = achievements.NewService(s.DB, checkinRewards{earn: s.Points.Earn}, pointsEarned{s.Points})
 	s.Achievements.Hooks(s.Orders)
-	s.Checkins.OnCheckedIn(s.Achievements.CheckedIn)
 	s.Members.OnProfileChanged(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Achievements.ProfileChanged(ctx, shopID, memberID); err != nil {
 			s.log.Error("profile tasks", "shop", shopID, "member", memberID, "err", err)

@@ -226,6 +226,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Points = points.NewService(s.DB)
 	s.Points.RegisterJobs(s.Jobs)
 	s.Orders.SetPoints(points.Checkout{Service: s.Points})
+	s.wireAchievements() // its order hooks run before the points ledger's: see achievements.lockRecord
 	s.Points.Hooks(s.Orders)
 	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
 	s.Levels = levels.NewService(s.DB)
@@ -241,7 +242,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	})
 	s.Analytics = analytics.NewService(s.DB)
 	s.Checkins = checkin.NewService(s.DB, checkinRewards{earn: s.Points.Earn})
-	s.wireAchievements()
+	s.Checkins.OnCheckedIn(s.Achievements.CheckedIn)
 	if err := s.buildMedia(); err != nil {
 		return err
 	}

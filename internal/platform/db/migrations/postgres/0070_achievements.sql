@@ -79,7 +79,7 @@ CREATE TABLE member_record_days (
 -- event counts once.
 CREATE TABLE member_record_orders (
     shop_id  BIGINT NOT NULL REFERENCES shops(id),
-    order_id BIGINT NOT NULL REFERENCES orders(id),
+    order_id BIGINT NOT NULL,
     event    TEXT   NOT NULL,
     PRIMARY KEY (shop_id, order_id, event)
 );
