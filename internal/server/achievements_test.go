@@ -1,0 +1,128 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/checkin"
+	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
+)
+
+// seedBadge defines a badge in shop a, held by its buyer once it checks in.
+func (e *env) seedBadge(a testShop, marker string) int64 {
+	e.t.Helper()
+	b := e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": marker + "首签", "kind": "checkin_streak", "threshold": 1})
+	return int64(b["id"].(float64))
+}
+
+// TestTasksBadgesAndRecordOverHTTP: a new buyer completes every first-week
+// task (each rewarded once, even when repeated), earns the badges staff
+// defined from its check-in and received order, and "my record" adds up
+// the history: active days, streak, the order, what it spent and saved,
+// points earned, badges.
+func TestTasksBadgesAndRecordOverHTTP(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		v := newDocValidator(t, e)
+		e.seen = v.check
+		defer v.finish(nil)
+		op := e.operator()
+		a := e.newShop(op, "务", "enterprise")
+		e.enablePay(op, a, paysandbox.KeyModeCertificate)
+		e.enablePoints(a, 0)
+		startDay := checkin.DayOf(time.Now())
+
+		tasks := e.must(a.owner, 200, "PUT", "/admin/api/v1/tasks", map[string]any{"tasks": []map[string]any{
+			{"task": "first_purchase", "enabled": true, "points": 66}, {"task": "first_checkin", "enabled": true, "points": 11}}})
+		if ts := tasks["tasks"].([]any); len(ts) != 4 || ts[2].(map[string]any)["points"] != 66.0 {
+			t.Fatalf("saved tasks: %v", tasks)
+		}
+		for _, bad := range []map[string]any{{"tasks": []map[string]any{{"task": "bogus", "enabled": true, "points": 1}}},
+			{"tasks": []map[string]any{{"task": "phone", "enabled": true, "points": -5}}}, {"tasks": []map[string]any{}}} {
+			if r := e.do(a.owner, "PUT", "/admin/api/v1/tasks", bad); r.status != 400 {
+				t.Fatalf("tasks %v: %d %s", bad, r.status, r.body)
+			}
+		}
+		streak := e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "首签", "kind": "checkin_streak", "threshold": 1, "points": 5})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "首单", "kind": "orders_received", "threshold": 1})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "消费一元", "kind": "spent", "threshold": 100, "points": 7})
+		unused := e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "百单", "kind": "orders_received", "threshold": 100})
+		if r := e.do(a.owner, "POST", "/admin/api/v1/badges", map[string]any{"name": "x", "kind": "reviews", "threshold": 1}); r.status != 400 {
+			t.Fatalf("unknown kind: %d %s", r.status, r.body)
+		}
+		if r := e.do(a.owner, "PUT", "/admin/api/v1/badges/999999", map[string]any{"name": "x", "kind": "spent", "threshold": 1}); r.status != 404 || r.code() != "badge_not_found" {
+			t.Fatalf("unknown badge: %d %s", r.status, r.body)
+		}
+
+		// The profile: a birthday, a nickname (through moderation), a phone.
+		e.must(a.member, 200, "PUT", "/api/v1/me/birthday", map[string]any{"birthday": "07-21"})
+		e.must(a.member, 201, "POST", "/api/v1/contents", map[string]any{"kind": "nickname", "target": "member", "text": "小务"})
+		phoneCode, _ := e.sandbox.PhoneCode(a.appid, "13800138000")
+		e.must(a.member, 200, "POST", "/api/v1/me/phone", map[string]string{"code": phoneCode})
+		phoneCode, _ = e.sandbox.PhoneCode(a.appid, "13800138000")
+		e.must(a.member, 200, "POST", "/api/v1/me/phone", map[string]string{"code": phoneCode}) // again: no second reward
+
+		// A check-in (twice) and an order paid with points, shipped, received.
+		e.must(a.member, 200, "POST", "/api/v1/me/checkin", nil)
+		e.must(a.member, 200, "POST", "/api/v1/me/checkin", nil)
+		e.keyed().must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/members/%d/points/adjust", a.memberID), map[string]any{"delta": 300, "reason": "测试"})
+		o := e.keyed().must(a.member, 201, "POST", "/api/v1/orders", map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}},
+			"address": testAddress, "points": 300})
+		id := int64(o["id"].(float64))
+		if d, err := e.pay.PayWithParams(context.Background(), a.appid, e.payParams(a.member, id)); err != nil || !d.Delivered {
+			t.Fatalf("pay: %v %+v", err, d)
+		}
+		e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", id), map[string]any{"carrier": "顺丰", "tracking_no": "SF7000000001"})
+		e.must(a.member, 200, "POST", fmt.Sprintf("/api/v1/orders/%d/confirm-receipt", id), nil)
+
+		mine := e.must(a.member, 200, "GET", "/api/v1/me/tasks", nil)
+		for _, x := range mine["tasks"].([]any) {
+			if task := x.(map[string]any); task["status"] != "done" {
+				t.Fatalf("task not done: %v", mine)
+			}
+		}
+		entries := e.mustList(a.owner, fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID))
+		rewards := map[string]int{}
+		for _, en := range entries {
+			if en["kind"] == "reward" {
+				rewards[en["reason"].(string)+":"+en["source_id"].(string)]++
+			}
+		}
+		if rewards["task:profile"] != 1 || rewards["task:phone"] != 1 || rewards["task:first_purchase"] != 1 || rewards["task:first_checkin"] != 1 ||
+			rewards[fmt.Sprintf("badge:%v", streak["id"])] != 1 {
+			t.Fatalf("rewards in the ledger: %v", rewards)
+		}
+
+		held := e.mustList(a.member, "/api/v1/me/badges")
+		earned := 0
+		for _, b := range held {
+			if b["earned"] == true {
+				earned++
+			}
+		}
+		if earned != 3 || len(held) != 4 {
+			t.Fatalf("my badges: %v", held)
+		}
+		if staffView := e.mustList(a.owner, fmt.Sprintf("/admin/api/v1/members/%d/badges", a.memberID)); len(staffView) != 3 {
+			t.Fatalf("the member's badges for staff: %v", staffView)
+		}
+		if r := e.do(a.owner, "DELETE", fmt.Sprintf("/admin/api/v1/badges/%v", streak["id"]), nil); r.status != 409 || r.code() != "badge_awarded" {
+			t.Fatalf("delete a held badge: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 204, "DELETE", fmt.Sprintf("/admin/api/v1/badges/%v", unused["id"]), nil)
+
+		rec := e.must(a.member, 200, "GET", "/api/v1/me/record", nil)
+		points := e.must(a.member, 200, "GET", "/api/v1/me/points", nil)
+		paid := o["total_amount"].(float64)
+		wantDays := 1.0
+		if checkin.DayOf(time.Now()) != startDay { // the test crossed Shanghai midnight
+			wantDays = rec["days_active"].(float64)
+		}
+		if rec["days_active"] != wantDays || rec["streak"] != 1.0 || rec["longest_streak"] != 1.0 || rec["orders_received"] != 1.0 ||
+			rec["spent"] != paid || rec["money_saved"] != o["points_discount"] || o["points_discount"] != 300.0 ||
+			rec["points_earned"] != points["earned"] || rec["badges"] != 3.0 {
+			t.Fatalf("my record %v (order %v, points %v)", rec, o, points)
+		}
+	})
+}
