@@ -74,6 +74,13 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 		return id
 	}
 	f.shop, f.other = shop("wx00000000000000t1"), shop("wx00000000000000t2")
+	all := TasksInput{}
+	for _, d := range taskDefs {
+		all.Tasks = append(all.Tasks, TaskInput{Task: d.Task, Enabled: true, Points: d.Points})
+	}
+	if _, err := f.s.SaveTasks(ctx, f.shop, all); err != nil {
+		t.Fatal(err)
+	}
 	f.member, f.late = f.newMember(t, f.shop, "m1", signup), f.newMember(t, f.shop, "m2", signup.AddDate(0, 0, -30))
 	f.outsider = f.newMember(t, f.other, "o1", signup)
 	return f
@@ -233,9 +240,9 @@ func TestDisabledTasksAreNotOfferedNorRewarded(t *testing.T) {
 				t.Fatalf("SaveTasks(%+v): %v", in, err)
 			}
 		}
-		// The other shop's settings are its own.
+		// The other shop's settings are its own: off, with suggested points.
 		st, err := f.s.Tasks(ctx, f.other)
-		if err != nil || !st.Tasks[3].Enabled {
+		if err != nil || st.Tasks[3].Enabled || st.Tasks[3].Points != 10 {
 			t.Fatalf("other shop: %+v %v", st, err)
 		}
 	})

@@ -29,7 +29,7 @@ const MaxTaskPoints = 1_000_000
 
 type taskDef struct {
 	Task, Title string
-	Points      int64 // the default reward
+	Points      int64 // the suggested reward, shown to staff until they save one
 }
 
 var taskDefs = []taskDef{
@@ -86,7 +86,8 @@ func taskSettings(ctx context.Context, q db.Querier, shopID int64) ([]TaskSettin
 	}
 	out := make([]TaskSetting, len(taskDefs))
 	for i, d := range taskDefs {
-		out[i] = TaskSetting{Task: d.Task, Title: d.Title, Enabled: true, Points: d.Points}
+		// Off until staff turn it on: a shop gives no points it did not choose.
+		out[i] = TaskSetting{Task: d.Task, Title: d.Title, Enabled: false, Points: d.Points}
 		for _, r := range rows {
 			if r.task == d.Task {
 				out[i].Enabled, out[i].Points = r.enabled, r.points

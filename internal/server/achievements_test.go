@@ -33,7 +33,11 @@ func TestTasksBadgesAndRecordOverHTTP(t *testing.T) {
 		e.enablePoints(a, 0)
 		startDay := checkin.DayOf(time.Now())
 
+		if off := e.must(a.member, 200, "GET", "/api/v1/me/tasks", nil); len(off["tasks"].([]any)) != 0 {
+			t.Fatalf("tasks offered before staff turned them on: %v", off)
+		}
 		tasks := e.must(a.owner, 200, "PUT", "/admin/api/v1/tasks", map[string]any{"tasks": []map[string]any{
+			{"task": "profile", "enabled": true, "points": 20}, {"task": "phone", "enabled": true, "points": 20},
 			{"task": "first_purchase", "enabled": true, "points": 66}, {"task": "first_checkin", "enabled": true, "points": 11}}})
 		if ts := tasks["tasks"].([]any); len(ts) != 4 || ts[2].(map[string]any)["points"] != 66.0 {
 			t.Fatalf("saved tasks: %v", tasks)
@@ -77,6 +81,9 @@ func TestTasksBadgesAndRecordOverHTTP(t *testing.T) {
 		e.must(a.member, 200, "POST", fmt.Sprintf("/api/v1/orders/%d/confirm-receipt", id), nil)
 
 		mine := e.must(a.member, 200, "GET", "/api/v1/me/tasks", nil)
+		if len(mine["tasks"].([]any)) != 4 {
+			t.Fatalf("my tasks: %v", mine)
+		}
 		for _, x := range mine["tasks"].([]any) {
 			if task := x.(map[string]any); task["status"] != "done" {
 				t.Fatalf("task not done: %v", mine)

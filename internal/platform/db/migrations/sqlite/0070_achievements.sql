@@ -1,8 +1,8 @@
 -- Achievements (issue 14 points 4 and 5): new-member tasks, badges and the
 -- member's record ("my record").
 
--- Staff's settings of the new-member tasks; a task without a row uses the
--- built-in defaults (enabled, with default points).
+-- Staff's settings of the new-member tasks; a task without a row is off
+-- (staff see its suggested points).
 CREATE TABLE achievement_tasks (
     shop_id    INTEGER  NOT NULL REFERENCES shops(id),
     task       TEXT    NOT NULL,
