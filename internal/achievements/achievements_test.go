@@ -167,7 +167,7 @@ func TestEachTaskRewardsOnceWithinTheFirstWeek(t *testing.T) {
 		}
 		f.setProfile(t, f.member, "小明", "07-21", "13800138000")
 		f.setProfile(t, f.member, "小明", "07-21", "13800138000") // the event twice
-		f.now = signup.AddDate(0, 0, 6).Add(13 * time.Hour)        // 23:00 on the 7th day
+		f.now = signup.AddDate(0, 0, 6).Add(13 * time.Hour)     // 23:00 on the 7th day
 		f.paid(t, f.member, 1)
 		f.paid(t, f.member, 1) // the same payment applied twice
 		f.paid(t, f.member, 2) // a second purchase
