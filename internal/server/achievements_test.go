@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,6 +132,72 @@ func TestTasksBadgesAndRecordOverHTTP(t *testing.T) {
 			rec["spent"] != paid || rec["money_saved"] != o["points_discount"] || o["points_discount"] != 300.0 ||
 			rec["points_earned"] != points["earned"] || rec["badges"] != 3.0 {
 			t.Fatalf("my record %v (order %v, points %v)", rec, o, points)
+		}
+	})
+}
+
+// TestAchievementEventsRaceForOneMember: one buyer's orders received and
+// check-ins at the same moment, with points earned on receipt, task and
+// badge rewards: every event counts once and nothing deadlocks (the record
+// is locked before the points account in every transaction).
+func TestAchievementEventsRaceForOneMember(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "竞", "enterprise")
+		e.enablePay(op, a, paysandbox.KeyModeCertificate)
+		e.enablePoints(a, 0)
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/tasks", map[string]any{"tasks": []map[string]any{
+			{"task": "first_purchase", "enabled": true, "points": 9}, {"task": "first_checkin", "enabled": true, "points": 3}}})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "两单", "kind": "orders_received", "threshold": 2, "points": 4})
+		e.must(a.owner, 201, "POST", "/admin/api/v1/badges", map[string]any{"name": "首签", "kind": "checkin_streak", "threshold": 1, "points": 2})
+		var ids []int64
+		for i := 0; i < 4; i++ {
+			o := e.keyed().must(a.member, 201, "POST", "/api/v1/orders", map[string]any{"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}, "address": testAddress})
+			id := int64(o["id"].(float64))
+			if d, err := e.pay.PayWithParams(context.Background(), a.appid, e.payParams(a.member, id)); err != nil || !d.Delivered {
+				t.Fatalf("pay: %v %+v", err, d)
+			}
+			e.must(a.owner, 200, "POST", fmt.Sprintf("/admin/api/v1/orders/%d/ship", id), map[string]any{"carrier": "顺丰", "tracking_no": fmt.Sprintf("SF80000000%02d", i)})
+			ids = append(ids, id)
+		}
+		var wg sync.WaitGroup
+		statuses := make(chan string, 64)
+		for round := 0; round < 3; round++ {
+			for _, id := range ids {
+				wg.Add(1)
+				go func(id int64) {
+					defer wg.Done()
+					r := e.do(a.member, "POST", fmt.Sprintf("/api/v1/orders/%d/confirm-receipt", id), nil)
+					statuses <- fmt.Sprintf("receipt %d %s", r.status, r.code())
+				}(id)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.do(a.member, "POST", "/api/v1/me/checkin", nil)
+				statuses <- fmt.Sprintf("checkin %d %s", r.status, r.code())
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		for s := range statuses {
+			if strings.Contains(s, " 5") {
+				t.Fatalf("a racing event failed: %s", s)
+			}
+		}
+		rec := e.must(a.member, 200, "GET", "/api/v1/me/record", nil)
+		points := e.must(a.member, 200, "GET", "/api/v1/me/points", nil)
+		if rec["orders_received"] != 4.0 || rec["badges"] != 2.0 || rec["streak"] != 1.0 || rec["points_earned"] != points["earned"] {
+			t.Fatalf("record after the race: %v (points %v)", rec, points)
+		}
+		rewards := 0
+		for _, en := range e.mustList(a.owner, fmt.Sprintf("/admin/api/v1/members/%d/points/entries?limit=100", a.memberID)) {
+			if en["kind"] == "reward" && (en["reason"] == "task" || en["reason"] == "badge") {
+				rewards++
+			}
+		}
+		if rewards != 4 { // two tasks, two badges
+			t.Fatalf("task and badge rewards: %d", rewards)
 		}
 	})
 }
