@@ -410,3 +410,21 @@ func TestRecordAfterAScriptedHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestALostProfileHookIsMadeUpOnRead: the profile hook runs after the
+// member's change commits; had it failed, reading the tasks within the
+// week completes them.
+func TestALostProfileHookIsMadeUpOnRead(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		if _, err := d.Exec(context.Background(), `UPDATE members SET phone = '13800138000' WHERE id = ?`, f.member); err != nil {
+			t.Fatal(err)
+		}
+		if st := f.statuses(t, f.member); st[TaskPhone] != StatusDone || st[TaskProfile] != StatusOpen {
+			t.Fatalf("tasks read after a lost hook: %v", st)
+		}
+		if f.pts.keys[fmt.Sprintf("task:%d:phone", f.member)] != 20 || len(f.pts.keys) != 1 {
+			t.Fatalf("rewards: %v", f.pts.keys)
+		}
+	})
+}

@@ -212,16 +212,26 @@ func (s *Service) MemberTasks(ctx context.Context, shopID, memberID int64) (Buye
 	if err != nil {
 		return BuyerTasks{}, errs.Wrap("read tasks", err)
 	}
-	today := checkin.DayOf(s.now())
-	open := today < signup+WindowDays
-	if open {
-		if err := s.ProfileChanged(ctx, shopID, memberID); err != nil {
-			return BuyerTasks{}, err
-		}
+	open := checkin.DayOf(s.now()) < signup+WindowDays
+	out, pending, err := s.memberTasks(ctx, shopID, memberID, signup, open)
+	if err != nil || !open || !pending {
+		return out, err
 	}
+	// A profile or phone task still open: look at the profile (a lost hook
+	// is made up here), then read again.
+	if err := s.ProfileChanged(ctx, shopID, memberID); err != nil {
+		return BuyerTasks{}, err
+	}
+	out, _, err = s.memberTasks(ctx, shopID, memberID, signup, open)
+	return out, err
+}
+
+// memberTasks reads the buyer's tasks; pending is true when an enabled
+// profile or phone task is still open.
+func (s *Service) memberTasks(ctx context.Context, shopID, memberID int64, signup checkin.Day, open bool) (out BuyerTasks, pending bool, err error) {
 	list, err := taskSettings(ctx, s.db, shopID)
 	if err != nil {
-		return BuyerTasks{}, errs.Wrap("read tasks", err)
+		return BuyerTasks{}, false, errs.Wrap("read tasks", err)
 	}
 	type done struct {
 		task       string
@@ -232,9 +242,9 @@ func (s *Service) MemberTasks(ctx context.Context, shopID, memberID int64) (Buye
 		return d, r.Scan(&d.task, &d.points, &d.at)
 	}, `SELECT task, points, completed_at FROM member_tasks WHERE shop_id = ? AND member_id = ?`, shopID, memberID)
 	if err != nil {
-		return BuyerTasks{}, errs.Wrap("read tasks", err)
+		return BuyerTasks{}, false, errs.Wrap("read tasks", err)
 	}
-	out := BuyerTasks{EndsAt: (signup + WindowDays).Date().UTC(), Open: open, Tasks: []BuyerTask{}}
+	out = BuyerTasks{EndsAt: (signup + WindowDays).Date().UTC(), Open: open, Tasks: []BuyerTask{}}
 	for _, t := range list {
 		bt := BuyerTask{Task: t.Task, Title: t.Title, Points: t.Points, Status: StatusOpen}
 		for _, d := range dones {
@@ -249,7 +259,10 @@ func (s *Service) MemberTasks(ctx context.Context, shopID, memberID int64) (Buye
 		if bt.Status == StatusOpen && !open {
 			bt.Status = StatusExpired
 		}
+		if bt.Status == StatusOpen && (t.Task == TaskProfile || t.Task == TaskPhone) {
+			pending = true
+		}
 		out.Tasks = append(out.Tasks, bt)
 	}
-	return out, nil
+	return out, pending, nil
 }
