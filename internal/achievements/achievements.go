@@ -51,6 +51,7 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 func (s *Service) Hooks(o *order.Service) {
 	o.OnPaid(s.OrderPaid)
 	o.OnCompleted(s.OrderReceived)
+	o.OnRefunded(s.OrderRefunded)
 }
 
 // OrderPaid counts the pay day as active and completes the first-purchase
@@ -93,6 +94,10 @@ func (s *Service) OrderReceived(ctx context.Context, tx *db.Tx, c order.Complete
 		return err
 	}
 	spent := max(c.PaidAmount-c.RefundedAmount, 0)
+	if _, err := tx.Exec(ctx, `UPDATE member_record_orders SET amount = ? WHERE shop_id = ? AND order_id = ? AND event = 'received'`,
+		spent, c.ShopID, c.OrderID); err != nil {
+		return err
+	}
 	var orders, total int64
 	err = tx.QueryRow(ctx, `INSERT INTO member_records (shop_id, member_id, orders_received, spent, money_saved, updated_at)
 		VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (shop_id, member_id) DO UPDATE SET
@@ -106,6 +111,40 @@ func (s *Service) OrderReceived(ctx context.Context, tx *db.Tx, c order.Complete
 		return err
 	}
 	return s.award(ctx, tx, c.ShopID, c.MemberID, KindSpent, total)
+}
+
+// OrderRefunded lowers what a received order counts in spent to what is
+// left of its payment after the refunds that succeeded (never raises it:
+// refunds pending at receipt were counted off then). Badges stay.
+func (s *Service) OrderRefunded(ctx context.Context, tx *db.Tx, r order.RefundedOrder) error {
+	var counted int64
+	err := tx.QueryRow(ctx, `SELECT amount FROM member_record_orders WHERE shop_id = ? AND order_id = ? AND event = 'received'`,
+		r.ShopID, r.OrderID).Scan(&counted)
+	if db.IsNoRows(err) {
+		return nil // not received yet: its receipt counts what is left then
+	}
+	if err != nil {
+		return err
+	}
+	left := max(r.PaidAmount-r.RefundedOK, 0)
+	if left >= counted {
+		return nil
+	}
+	if err := s.lockRecord(ctx, tx, r.ShopID, r.MemberID); err != nil {
+		return err
+	}
+	// Compare-and-set on what was counted: a concurrent refund of the same
+	// order that got there first leaves this one to change nothing.
+	res, err := tx.Exec(ctx, `UPDATE member_record_orders SET amount = ? WHERE shop_id = ? AND order_id = ? AND event = 'received' AND amount = ?`,
+		left, r.ShopID, r.OrderID, counted)
+	if err := db.ExpectOne(res, err); err != nil {
+		if db.IsNoRows(err) {
+			return nil
+		}
+		return err
+	}
+	return db.ExpectOne(tx.Exec(ctx, `UPDATE member_records SET spent = spent - ?, updated_at = ? WHERE shop_id = ? AND member_id = ?`,
+		counted-left, s.now().UnixMilli(), r.ShopID, r.MemberID))
 }
 
 // CheckedIn copies the check-in summary's streaks onto the record, counts
@@ -180,7 +219,7 @@ type Record struct {
 	Streak         int64 `json:"streak" doc:"check-in days in a row ending today or yesterday (0: broken)"`
 	LongestStreak  int64 `json:"longest_streak"`
 	OrdersReceived int64 `json:"orders_received"`
-	Spent          int64 `json:"spent" doc:"fen paid for received orders, net of refunds made before receipt"`
+	Spent          int64 `json:"spent" doc:"fen paid for received orders, net of their refunds"`
 	MoneySaved     int64 `json:"money_saved" doc:"fen saved on received orders: member and promotion prices below the original, coupons, points"`
 	PointsEarned   int64 `json:"points_earned" doc:"points ever earned"`
 	Badges         int64 `json:"badges" doc:"badges held"`

@@ -428,3 +428,39 @@ func TestALostProfileHookIsMadeUpOnRead(t *testing.T) {
 		}
 	})
 }
+
+// TestRefundsAfterReceiptLowerSpent: a succeeded refund lowers what a
+// received order counts in spent, once per amount; a refund of an order
+// not received yet changes nothing (its receipt counts what is left).
+func TestRefundsAfterReceiptLowerSpent(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		refund := func(orderID, paid, ok int64) {
+			t.Helper()
+			f.tx(t, func(tx *db.Tx) error {
+				return f.s.OrderRefunded(ctx, tx, order.RefundedOrder{ShopID: f.shop, OrderID: orderID, MemberID: f.member, PaidAmount: paid, RefundedOK: ok})
+			})
+		}
+		spent := func() int64 {
+			t.Helper()
+			r, err := f.s.Record(ctx, f.shop, f.member)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Spent
+		}
+		f.received(t, f.member, 1, 10000)
+		f.received(t, f.member, 2, 5000)
+		refund(1, 10000, 4000)
+		refund(1, 10000, 4000) // the same success applied twice
+		if got := spent(); got != 11000 {
+			t.Fatalf("spent after a 4000 refund: %d", got)
+		}
+		refund(3, 8000, 8000) // not received
+		refund(1, 10000, 12000)
+		if got := spent(); got != 5000 {
+			t.Fatalf("spent after refunding order 1 entirely: %d", got)
+		}
+	})
+}

@@ -133,6 +133,10 @@ func TestTasksBadgesAndRecordOverHTTP(t *testing.T) {
 			rec["points_earned"] != points["earned"] || rec["badges"] != 3.0 {
 			t.Fatalf("my record %v (order %v, points %v)", rec, o, points)
 		}
+		e.refundPart(a, id, 100)
+		if rec := e.must(a.member, 200, "GET", "/api/v1/me/record", nil); rec["spent"] != paid-100 || rec["badges"] != 3.0 {
+			t.Fatalf("my record after a refund of 100 fen: %v", rec)
+		}
 	})
 }
 

@@ -76,10 +76,12 @@ CREATE TABLE member_record_days (
 );
 
 -- Order events already counted (event: paid, received), so a repeated
--- event counts once.
+-- event counts once; amount is what a received order counts in spent now
+-- (lowered by refunds that succeed after it).
 CREATE TABLE member_record_orders (
     shop_id  INTEGER NOT NULL REFERENCES shops(id),
     order_id INTEGER NOT NULL,
     event    TEXT   NOT NULL,
+    amount   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (shop_id, order_id, event)
 );
