@@ -15,6 +15,7 @@ import (
 	"github.com/kaidian/kaidian/internal/demo"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	kdsandbox "github.com/kaidian/kaidian/internal/platform/kuaidi100/sandbox"
+	smssandbox "github.com/kaidian/kaidian/internal/platform/sms/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
@@ -164,12 +165,15 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	parcels := kdsandbox.New()
 	cfg.Kuaidi100API, cfg.Kuaidi100Customer, cfg.Kuaidi100Key = base+demo.ParcelSandboxMount, kdsandbox.Customer, kdsandbox.Key
 	go parcels.Run(ctx, demo.ParcelStep)
+	texts := smssandbox.New() // SMS: verification codes
 	log := newLogger(cfg.LogLevel)
 	warnSettings(log, cfg)
 	srv, err := server.New(ctx, cfg, log, server.Options{Extra: map[string]http.Handler{
 		demo.SandboxMount + "/":       http.StripPrefix(demo.SandboxMount, sb),
 		demo.PaySandboxMount + "/":    http.StripPrefix(demo.PaySandboxMount, pay),
-		demo.ParcelSandboxMount + "/": http.StripPrefix(demo.ParcelSandboxMount, parcels)}})
+		demo.ParcelSandboxMount + "/": http.StripPrefix(demo.ParcelSandboxMount, parcels),
+		demo.SMSSandboxMount + "/":    http.StripPrefix(demo.SMSSandboxMount, texts)},
+		SMS: texts.Client(base + demo.SMSSandboxMount)})
 	if err != nil {
 		ln.Close()
 		return err
@@ -178,6 +182,9 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	seeded, err := demo.Seed(ctx, srv)
 	if err == nil {
 		err = demo.ConnectPay(ctx, srv, pay)
+	}
+	if err == nil {
+		err = demo.ConnectSMS(ctx, srv)
 	}
 	if err != nil {
 		ln.Close()

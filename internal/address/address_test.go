@@ -13,23 +13,8 @@ import (
 // newBuyers makes a shop with two buyers and a second shop with one.
 func newBuyers(t *testing.T, d *db.DB) (shopA, a1, a2, shopB, b1 int64) {
 	t.Helper()
-	ctx := context.Background()
-	shop := func(appid string) int64 {
-		var id int64
-		if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES (?, ?, 'enterprise', 0, 0) RETURNING id`,
-			"店"+appid, appid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	member := func(shopID int64, openid string) int64 {
-		var id int64
-		if err := d.QueryRow(ctx, `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
-			shopID, openid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	shop := func(appid string) int64 { return db.TestShop(t, d, appid) }
+	member := func(shopID int64, openid string) int64 { return db.TestMember(t, d, shopID, openid) }
 	shopA, shopB = shop("wx00000000000000a1"), shop("wx00000000000000b1")
 	return shopA, member(shopA, "a1"), member(shopA, "a2"), shopB, member(shopB, "b1")
 }

@@ -61,23 +61,8 @@ type fixture struct {
 
 func setup(t *testing.T, d *db.DB) fixture {
 	t.Helper()
-	ctx := context.Background()
-	shop := func(appid string) int64 {
-		var id int64
-		if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES (?, ?, 'enterprise', 0, 0) RETURNING id`,
-			"店"+appid, appid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	member := func(shopID int64, openid string) int64 {
-		var id int64
-		if err := d.QueryRow(ctx, `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
-			shopID, openid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	shop := func(appid string) int64 { return db.TestShop(t, d, appid) }
+	member := func(shopID int64, openid string) int64 { return db.TestMember(t, d, shopID, openid) }
 	f := fixture{clock: &clock{t: cst(2026, 12, 7, 9, 0, 0)}, rewards: &earned{}}
 	f.svc = NewService(d, f.rewards)
 	f.svc.SetClock(f.clock.now)

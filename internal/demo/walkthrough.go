@@ -34,7 +34,8 @@ const address = `{"name":"张三","phone":"13800138000","province":"浙江省","
 // owner sees the order, refunds part of it, ships it (the buyer follows the
 // parcel) and changes the shop's order rules; the buyer's comment meets a
 // moderation rule; the buyer accepts the "paid" subscription message and
-// gets it for the next order, the earlier messages being in the inbox.
+// gets it for the next order, the earlier messages being in the inbox; the
+// buyer binds a phone with a code sent by SMS.
 func Steps() []Step {
 	appid := "X-Appid: " + AppID
 	buyer, staff := "Authorization: Bearer <token>", "Authorization: Bearer <staff token>"
@@ -111,6 +112,14 @@ func Steps() []Step {
 		{Note: "27. the first order's messages, sent before any acceptance, are in the buyer's inbox (站内信), newest first",
 			Method: "GET", Path: "/api/v1/me/messages", Headers: []string{buyer},
 			Expect: map[string]string{"items.0.kind": "order_shipped", "items.1.kind": "order_paid"}, Later: true},
+		{Note: "28. bind a phone by SMS: the shop's SMS account (the demo's Aliyun sandbox) sends a 6-digit code, valid 5 minutes",
+			Method: "POST", Path: "/api/v1/me/phone/code", Headers: []string{buyer}, Body: `{"phone":"` + DemoPhone + `"}`,
+			Expect: map[string]string{"expires_in": "300"}},
+		{Note: "29. the code, from the SMS sandbox's log (what the buyer's phone shows)",
+			Method: "POST", Path: SMSControl, Body: `{"phone":"` + DemoPhone + `"}`, Saves: map[string]string{"<sms code>": "code"}},
+		{Note: "30. answer it (5 tries per code): the phone is bound to the buyer",
+			Method: "POST", Path: "/api/v1/me/phone/verify", Headers: []string{buyer}, Body: `{"phone":"` + DemoPhone + `","code":"<sms code>"}`,
+			Expect: map[string]string{"phone": DemoPhone}},
 	}
 }
 

@@ -15,9 +15,13 @@ type Checkout struct{ *Service }
 var _ order.Levels = Checkout{}
 
 // Benefits is the buyer's level's checkout benefits (none without one):
-// one indexed read per checkout.
+// one indexed read per checkout in a shop with levels, none in one
+// without.
 func (c Checkout) Benefits(ctx context.Context, q db.Querier, shopID, memberID int64) (order.LevelBenefits, error) {
 	var b order.LevelBenefits
+	if has, err := c.shopHasLevels(ctx, q, shopID); err != nil || !has {
+		return b, err
+	}
 	err := q.QueryRow(ctx, `SELECT l.name, l.discount_bp, l.free_shipping FROM member_growth g
 		JOIN member_levels l ON l.shop_id = g.shop_id AND l.rank = g.rank
 		WHERE g.shop_id = ? AND g.member_id = ?`, shopID, memberID).Scan(&b.Level, &b.DiscountBP, &b.FreeShipping)

@@ -12,6 +12,7 @@ package levels
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -76,6 +77,31 @@ func (in LevelsInput) validate() error {
 type Service struct {
 	db  *db.DB
 	now func() time.Time
+	// hasLadder caches, per shop, whether it has levels at all, so a
+	// checkout in a shop without levels costs no query (a ladder saved by
+	// another process is seen within ladderTTL).
+	hasLadder sync.Map // shop id → ladderSeen
+}
+
+type ladderSeen struct {
+	has bool
+	at  time.Time
+}
+
+const ladderTTL = 10 * time.Second
+
+// shopHasLevels says whether the shop has a ladder (cached for ladderTTL).
+func (s *Service) shopHasLevels(ctx context.Context, q db.Querier, shopID int64) (bool, error) {
+	now := time.Now()
+	if v, ok := s.hasLadder.Load(shopID); ok && now.Sub(v.(ladderSeen).at) < ladderTTL {
+		return v.(ladderSeen).has, nil
+	}
+	var n int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM member_levels WHERE shop_id = ?`, shopID).Scan(&n); err != nil {
+		return false, err
+	}
+	s.hasLadder.Store(shopID, ladderSeen{has: n > 0, at: now})
+	return n > 0, nil
 }
 
 // NewService returns the levels service.
@@ -118,6 +144,7 @@ func (s *Service) SaveLevels(ctx context.Context, shopID int64, in LevelsInput) 
 		_, err := tx.Exec(ctx, `UPDATE member_growth SET reviewed_year = 0 WHERE shop_id = ?`, shopID)
 		return err
 	})
+	s.hasLadder.Delete(shopID)
 	if err != nil {
 		return nil, errs.Wrap("save levels", err)
 	}

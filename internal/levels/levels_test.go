@@ -23,10 +23,9 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	ctx := context.Background()
 	f := &fixture{d: d, s: NewService(d), clock: time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai)}
 	f.s.SetClock(func() time.Time { return f.clock })
-	if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES ('店', 'wx00000000000000l1', 'enterprise', 0, 0) RETURNING id`).Scan(&f.shop); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.QueryRow(ctx, `INSERT INTO members (shop_id, openid, birthday, created_at, updated_at) VALUES (?, 'm1', '06-02', 0, 0) RETURNING id`, f.shop).Scan(&f.member); err != nil {
+	f.shop = db.TestShop(t, d, "wx00000000000000l1")
+	f.member = db.TestMember(t, d, f.shop, "m1")
+	if _, err := d.Exec(ctx, `UPDATE members SET birthday = '06-02' WHERE id = ?`, f.member); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.s.SaveLevels(ctx, f.shop, LevelsInput{Levels: []LevelInput{

@@ -270,6 +270,13 @@ func (s *Service) BindPhone(ctx context.Context, m auth.Member, code string) (Me
 	return s.Get(ctx, m.ShopID, m.ID)
 }
 
+// SetPhoneTx stores a phone the member proved some other way (an SMS code,
+// smsgate) in tx: the same column as BindPhone.
+func (s *Service) SetPhoneTx(ctx context.Context, tx *db.Tx, shopID, id int64, phone string) error {
+	return db.ExpectOne(tx.Exec(ctx, `UPDATE members SET phone = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
+		phone, db.Now(), id, shopID))
+}
+
 // Page is a page of members; the API answers it as httpx.Page.
 type Page struct {
 	Items []StaffMember

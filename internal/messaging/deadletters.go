@@ -16,7 +16,7 @@ type Message struct {
 	Kind       string     `json:"kind" enum:"order_paid,order_shipped"`
 	OrderID    int64      `json:"order_id"`
 	State      string     `json:"state" enum:"pending,sending,sent,dead"`
-	Channel    string     `json:"channel" doc:"subscription or inbox; empty before a channel was chosen"`
+	Channel    string     `json:"channel" doc:"subscription, sms or inbox; empty before a channel was chosen"`
 	TemplateID string     `json:"template_id"`
 	Attempts   int        `json:"attempts"`
 	ErrCode    int        `json:"errcode" doc:"WeChat's errcode of the last attempt (47003 also for keywords refused before sending)"`

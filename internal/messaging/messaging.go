@@ -57,8 +57,8 @@ const (
 
 // channelOrder is which channels a kind tries, first to last.
 var channelOrder = map[string][]string{
-	OrderPaid:    {ChannelSubscription, ChannelInbox},
-	OrderShipped: {ChannelSubscription, ChannelInbox},
+	OrderPaid:    {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderShipped: {ChannelSubscription, ChannelSMS, ChannelInbox},
 }
 
 // States of a message.
@@ -99,8 +99,9 @@ type Service struct {
 	wx      Sender
 	log     *slog.Logger
 	now     func() time.Time
-	// channels by name (channels.go)
+	// channels by name (channels.go); SMS once SetSMS gives the gateway
 	channels map[string]channel
+	sms      SMS
 }
 
 // NewService returns the service.

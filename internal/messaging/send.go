@@ -157,6 +157,9 @@ func (s *Service) runSend(ctx context.Context, j jobs.Job) error {
 	if !ok {
 		return fmt.Errorf("messaging: message %d is sending on unknown channel %q", m.ID, m.Channel)
 	}
+	if m.Channel == ChannelSMS {
+		return s.settleSMS(ctx, m, ch.deliver(ctx, m), j.Attempts)
+	}
 	return s.settle(ctx, m, ch.deliver(ctx, m), resend, j.Attempts)
 }
 
@@ -166,6 +169,7 @@ type plan struct {
 	tpl      Template
 	data     map[string]string
 	problems []Problem
+	phone    string // where an SMS goes: "" when SMS cannot carry it
 }
 
 var errStale = errors.New("messaging: message changed under the sender")
@@ -183,7 +187,11 @@ func (s *Service) claim(ctx context.Context, m outgoing) (outgoing, error) {
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		for _, name := range channelOrder[m.Kind] {
-			ok, err := s.channels[name].claim(ctx, tx, &m, pl)
+			ch, on := s.channels[name]
+			if !on {
+				continue // SMS without a gateway
+			}
+			ok, err := ch.claim(ctx, tx, &m, pl)
 			if ok || err != nil {
 				return err
 			}
@@ -214,7 +222,8 @@ func (s *Service) plan(ctx context.Context, m outgoing) (plan, error) {
 	if tpl.TemplateID != "" && tpl.Enabled {
 		pl.data, pl.problems = render(tpl.Fields, o)
 	}
-	return pl, nil
+	pl.phone, err = s.smsPlan(ctx, m)
+	return pl, err
 }
 
 func staleIfNoRows(err error) error {

@@ -31,8 +31,12 @@ type Points interface {
 // SetPoints plugs the points ledger into checkout.
 func (s *Service) SetPoints(p Points) { s.points = p }
 
-// pointsRule is the points part of a checkout's price.
+// pointsRule is the points part of a checkout's price: none asked, none
+// priced (and no query on the order path).
 func (s *Service) pointsRule(ctx context.Context, q db.Querier, shopID, memberID, want int64) (pricing.Points, error) {
+	if want == 0 {
+		return pricing.Points{}, nil
+	}
 	if s.points == nil {
 		if want > 0 {
 			return pricing.Points{}, errs.Field("points", "points_unavailable", "this shop does not take points")
@@ -52,7 +56,7 @@ type PointsOffer struct {
 }
 
 // pointsOffer prices the buyer's points for a preview (nil when the shop
-// takes none).
+// takes none): the most the checkout's goods after the coupon take.
 func (s *Service) pointsOffer(ctx context.Context, shopID, memberID int64, rule pricing.Points, res pricing.Result, want int64) (*PointsOffer, error) {
 	if s.points == nil || rule.PerYuan <= 0 {
 		return nil, nil
@@ -61,7 +65,7 @@ func (s *Service) pointsOffer(ctx context.Context, shopID, memberID int64, rule 
 	if err != nil {
 		return nil, err
 	}
-	usable := min(balance, res.PointsMax)
+	usable := min(balance, rule.Max(res.GoodsAmount-res.CouponDiscount))
 	worth := usable * 100 / rule.PerYuan
 	return &PointsOffer{Balance: balance, Usable: (worth*rule.PerYuan + 99) / 100, PerYuan: rule.PerYuan, Worth: worth, Requested: want}, nil
 }

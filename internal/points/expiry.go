@@ -98,7 +98,8 @@ func expireDue(ctx context.Context, tx *db.Tx, shopID int64, memberIDs []int64, 
 	if _, err := tx.Exec(ctx, `UPDATE points_accounts SET balance = balance - due.amount, expired = expired + due.amount
 		FROM (SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS amount FROM points_entries
 			WHERE remaining > 0 AND expires_at <= ? AND shop_id = ? AND member_id IN `+in+` GROUP BY member_id) AS due
-		WHERE points_accounts.shop_id = ? AND points_accounts.member_id = due.member_id`, append(scope(now), shopID)...); err != nil {
+		WHERE points_accounts.shop_id = ? AND points_accounts.member_id IN `+in+` AND points_accounts.member_id = due.member_id`,
+		append(scope(now), scope()...)...); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `UPDATE points_entries SET remaining = 0 WHERE remaining > 0 AND expires_at <= ? AND shop_id = ? AND member_id IN `+in,

@@ -25,14 +25,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	ctx := context.Background()
 	f := &fixture{d: d, s: NewService(d), clock: time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai)}
 	f.s.SetClock(func() time.Time { return f.clock })
-	shop := func(appid string) int64 {
-		var id int64
-		if err := d.QueryRow(ctx, `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES (?, ?, 'enterprise', 0, 0) RETURNING id`,
-			"店"+appid, appid).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	shop := func(appid string) int64 { return db.TestShop(t, d, appid) }
 	f.shop, f.other = shop("wx00000000000000p1"), shop("wx00000000000000p2")
 	f.member, f.member2, f.outsider = f.newMember(t, f.shop, "m1"), f.newMember(t, f.shop, "m2"), f.newMember(t, f.other, "o1")
 	if _, err := f.s.SaveSettings(ctx, f.shop, Settings{Enabled: true, EarnPerYuan: 1, RedeemPerYuan: 100, RedeemCapBP: 5000, Expiry: ExpireEndOfNextYear}); err != nil {
@@ -42,13 +35,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 }
 
 func (f *fixture) newMember(t *testing.T, shopID int64, openid string) int64 {
-	t.Helper()
-	var id int64
-	if err := f.d.QueryRow(context.Background(), `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
-		shopID, openid).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return db.TestMember(t, f.d, shopID, openid)
 }
 
 func (f *fixture) earn(t *testing.T, memberID, n int64, key string) {

@@ -156,6 +156,17 @@ func PriceWithPoints(lines []Line, coupon *Coupon, ship Shipping, points Points)
 	return r
 }
 
+// Max is the most points that may pay for goodsPayable fen (the goods
+// after the coupon) under the cap.
+func (p Points) Max(goodsPayable int64) int64 {
+	if p.PerYuan <= 0 || p.CapBP <= 0 || goodsPayable <= 0 {
+		return 0
+	}
+	capFen, _ := mulDiv(goodsPayable, min(p.CapBP, 10000), 10000)
+	most, _ := mulDiv(capFen, p.PerYuan, 100)
+	return most
+}
+
 // applyPoints takes the points off the goods after the coupon. Free
 // shipping thresholds still look at the goods before points, so paying
 // with points never costs the buyer free shipping.
@@ -163,8 +174,7 @@ func applyPoints(r *Result, goodsPayable int64, p Points) {
 	if p.PerYuan <= 0 || p.CapBP <= 0 || goodsPayable <= 0 {
 		return
 	}
-	capFen, _ := mulDiv(goodsPayable, min(p.CapBP, 10000), 10000)
-	r.PointsMax, _ = mulDiv(capFen, p.PerYuan, 100)
+	r.PointsMax = p.Max(goodsPayable)
 	use := min(max(p.Want, 0), r.PointsMax)
 	fen, _ := mulDiv(use, 100, p.PerYuan)
 	if fen <= 0 {

@@ -13,7 +13,7 @@ import (
 type Handlers struct{ Svc *Service }
 
 // ruleErrors are the codes of a rule that cannot be evaluated.
-var ruleErrors = []string{"unknown_condition", "invalid_condition_value", "condition_unavailable", "unknown_tag", "unknown_category", "rule_too_large"}
+var ruleErrors = []string{"unknown_condition", "invalid_condition_value", "unknown_tag", "unknown_category", "rule_too_large"}
 
 type previewRequest struct {
 	Rule Rule `json:"rule"`

@@ -39,7 +39,7 @@ const (
 	JoinedWithinDays Field = "joined_within_days" // joined in the last value days
 	SourceKindIs     Field = "source_kind"        // the channel that brought them
 	SourceRefIs      Field = "source_ref"         // … and what in that channel (a promoter id, a campaign)
-	LevelIs          Field = "level"              // member levels do not exist yet: refused
+	LevelIs          Field = "level"              // at member level value (a rank, 1 the lowest) or above
 )
 
 // EnumValues lists the fields for the API document.
@@ -100,7 +100,7 @@ func normalizeCondition(c Condition, at string) (Condition, error) {
 		}
 		return Condition{Field: c.Field, Value: s}, nil
 	case LevelIs:
-		return Condition{}, ruleErr(at+".field", "condition_unavailable", "member levels are not available yet")
+		return intCondition(c, at, 1, 20, "a level's rank, 1 to 20")
 	}
 	return Condition{}, ruleErr(at+".field", "unknown_condition", "unknown condition field")
 }
@@ -241,6 +241,8 @@ func (c *compiler) condition(ctx context.Context, cond Condition, at string) err
 		q.sql("m.source_kind = ").arg(cond.Value)
 	case SourceRefIs:
 		q.sql("m.source_ref = ").arg(cond.Value)
+	case LevelIs:
+		q.sql("m.id IN (SELECT g.member_id FROM member_growth g WHERE g.shop_id = ").arg(shop).sql(" AND g.rank >= ").arg(cond.Value).sql(")")
 	default: // normalize let nothing else through
 		return ruleErr(at+".field", "unknown_condition", "unknown condition field")
 	}

@@ -330,6 +330,10 @@ func TestRuleConditions(t *testing.T) {
 		if _, err := s.TagMembers(ctx, f.shopA, vip.ID, []int64{small, idle}); err != nil {
 			t.Fatal(err)
 		}
+		// Levels: big is at rank 2, small at rank 1 (B's member at rank 3 in B).
+		for _, g := range [][3]int64{{f.shopA, big, 2}, {f.shopA, small, 1}, {f.shopB, f.memberB, 3}} {
+			f.exec(t, `INSERT INTO member_growth (shop_id, member_id, rank, rank_since, updated_at) VALUES (?, ?, ?, 0, 0) RETURNING rank`, g[0], g[1], g[2])
+		}
 
 		for _, c := range []struct {
 			name string
@@ -353,6 +357,9 @@ func TestRuleConditions(t *testing.T) {
 			{"has tag", Rule{All: []Condition{cond(HasTag, float64(vip.ID))}}, []int64{small, idle}},
 			{"joined within 7 days", Rule{All: []Condition{cond(JoinedWithinDays, 7.0)}}, []int64{fresh}},
 			{"source kind", Rule{All: []Condition{cond(SourceKindIs, "promoter")}}, []int64{big}},
+			{"level 1 or above", Rule{All: []Condition{cond(LevelIs, 1.0)}}, []int64{big, small}},
+			{"level 2 or above", Rule{All: []Condition{cond(LevelIs, 2.0)}}, []int64{big}},
+			{"level 3 or above (only B has one)", Rule{All: []Condition{cond(LevelIs, 3.0)}}, []int64{}},
 			{"source ref", Rule{All: []Condition{cond(SourceKindIs, "promoter"), cond(SourceRefIs, "7")}}, []int64{big}},
 			{"and", Rule{All: []Condition{cond(HasTag, float64(vip.ID)), cond(SpentAtLeast, 1.0)}}, []int64{small}},
 			{"or group", Rule{Any: []Condition{cond(SourceKindIs, "search"), cond(SpentAtLeast, 50000.0)}}, []int64{big, fresh}},
@@ -391,8 +398,8 @@ func TestBadRules(t *testing.T) {
 		}{
 			{Rule{All: []Condition{cond("birthday_month", 3.0)}}, "unknown_condition"},
 			{Rule{All: []Condition{cond("", 3.0)}}, "unknown_condition"},
-			{Rule{All: []Condition{cond(LevelIs, 2.0)}}, "condition_unavailable"},
-			{Rule{Any: []Condition{cond(LevelIs, 2.0)}}, "condition_unavailable"},
+			{Rule{All: []Condition{cond(LevelIs, 0.0)}}, "invalid_condition_value"},
+			{Rule{Any: []Condition{cond(LevelIs, 21.0)}}, "invalid_condition_value"},
 			{Rule{All: []Condition{cond(SpentAtLeast, "100")}}, "invalid_condition_value"},
 			{Rule{All: []Condition{cond(SpentAtLeast, -1.0)}}, "invalid_condition_value"},
 			{Rule{All: []Condition{cond(SpentAtLeast, 1.5)}}, "invalid_condition_value"},

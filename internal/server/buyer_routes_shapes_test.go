@@ -302,6 +302,13 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/me/badges", a.member, "/api/v1/me/badges", nil)
 		call("GET /api/v1/me/record", a.member, "/api/v1/me/record", nil)
 
+		// SMS: a phone bound with a code, marketing SMS stopped.
+		e.configureSMS(a, "甲")
+		call("POST /api/v1/me/phone/code", a.member, "/api/v1/me/phone/code", map[string]any{"phone": "13912345678"})
+		call("POST /api/v1/me/phone/verify", a.member, "/api/v1/me/phone/verify", map[string]any{"phone": "13912345678", "code": e.sms.LastCode("13912345678")})
+		call("POST /api/v1/me/sms/unsubscribe", a.member, "/api/v1/me/sms/unsubscribe", nil)
+		call("GET /api/v1/me/sms", a.member, "/api/v1/me/sms", nil)
+
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)
 

@@ -10,7 +10,7 @@ import (
 )
 
 // TestConsolePointsInARealBrowser: staff turn points on, adjust a member's
-// points with a reason and see it in the member's ledger.
+// points with a reason and see it in the member's ledger, and add a level.
 func TestConsolePointsInARealBrowser(t *testing.T) {
 	chromiumPath(t) // skip (or fail where required) before starting a server
 	e := newEnv(t, db.TestDSN(t, db.SQLite), nil)
@@ -34,4 +34,13 @@ func TestConsolePointsInARealBrowser(t *testing.T) {
 	if bal := e.pointsBalance(a.member); bal != 100 {
 		t.Fatalf("balance after the console's adjustment: %d", bal)
 	}
+
+	// A level: added, named and saved in the levels screen.
+	b.run("levels", chromedp.Navigate(e.ts.URL+"/admin/levels"), chromedp.WaitVisible(`[data-test=levels-add]`, chromedp.ByQuery),
+		click(`[data-test=levels-add]`), fill(`[data-test=levels-table] .el-table__body tr:first-child input`, "金卡"),
+		click(`[data-test=levels-save]`))
+	waitFor(t, "the level saved", func() bool {
+		l := e.must(a.owner, 200, "GET", "/admin/api/v1/levels", nil)["levels"].([]any)
+		return len(l) == 1 && l[0].(map[string]any)["name"] == "金卡"
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	kdsandbox "github.com/kaidian/kaidian/internal/platform/kuaidi100/sandbox"
+	smssandbox "github.com/kaidian/kaidian/internal/platform/sms/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 	"github.com/kaidian/kaidian/internal/platform/wechatpay/paysandbox"
 	"github.com/kaidian/kaidian/internal/server"
@@ -55,7 +56,8 @@ type env struct {
 	payURL  string             // where the pay sandbox serves
 	logs    *syncBuffer
 	dsn     string
-	extra   http.Header // added to every request
+	sms     *smssandbox.Sandbox // Aliyun's and Tencent's SendSms
+	extra   http.Header         // added to every request
 	// seen, when set, is shown every request and its answer (the OpenAPI
 	// test validates them against the document).
 	seen func(req *http.Request, res response)
@@ -90,6 +92,12 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	parcels := kdsandbox.New()
 	parcelServer := httptest.NewServer(parcels)
 	t.Cleanup(parcelServer.Close)
+	smsSB := smssandbox.New()
+	if opts.SMS == nil {
+		smsServer := httptest.NewServer(smsSB)
+		t.Cleanup(smsServer.Close)
+		opts.SMS = smsSB.Client(smsServer.URL)
+	}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.URL = "http://" + ts.Listener.Addr().String()
 	logs := &syncBuffer{}
@@ -108,7 +116,7 @@ func newEnvWith(t testing.TB, dsn string, sb *sandbox.Sandbox, opts server.Optio
 	}
 	t.Cleanup(func() { srv.Close() })
 	serve(t, srv, ts)
-	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, parcels: parcels, payURL: payServer.URL, logs: logs, dsn: dsn}
+	return &env{t: t, srv: srv, ts: ts, sandbox: sb, pay: pay, parcels: parcels, sms: smsSB, payURL: payServer.URL, logs: logs, dsn: dsn}
 }
 
 // serve runs srv.Serve (with its background loops) on ts's loopback

@@ -103,7 +103,7 @@ func TestMembersScreen(t *testing.T) {
 			rule map[string]any
 			code string
 		}{
-			{map[string]any{"all": []any{map[string]any{"field": "level", "value": 2}}}, "condition_unavailable"},
+			{map[string]any{"all": []any{map[string]any{"field": "level", "value": 21}}}, "invalid_condition_value"},
 			{map[string]any{"all": []any{map[string]any{"field": "shoe_size", "value": 2}}}, "unknown_condition"},
 			{map[string]any{"all": []any{map[string]any{"field": "spent_at_least", "value": "lots"}}}, "invalid_condition_value"},
 			{map[string]any{"all": []any{map[string]any{"field": "has_tag", "value": 999999}}}, "unknown_tag"},

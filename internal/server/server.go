@@ -46,6 +46,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/region"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
+	"github.com/kaidian/kaidian/internal/platform/sms"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
@@ -54,6 +55,7 @@ import (
 	"github.com/kaidian/kaidian/internal/sharecode"
 	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
+	"github.com/kaidian/kaidian/internal/smsgate"
 	"github.com/kaidian/kaidian/internal/tracking"
 	"github.com/kaidian/kaidian/internal/wxpush"
 	"github.com/kaidian/kaidian/internal/wxshipping"
@@ -115,6 +117,8 @@ type Server struct {
 
 	// Messages sends buyers subscription messages, with the inbox as fallback.
 	Messages *messaging.Service
+	// SMS is the shops' SMS: settings, phone verification codes, opt-outs.
+	SMS *smsgate.Service
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
@@ -145,6 +149,9 @@ type Options struct {
 	// which WeChat cannot reach (serve sets it; the demo and tests serve
 	// WeChat Pay's sandbox locally).
 	RequirePublicURL bool
+	// SMS sends text messages (tests and the demo point it at the SMS
+	// sandbox); nil = Aliyun's and Tencent Cloud's real endpoints.
+	SMS *sms.Client
 }
 
 // New opens the database, applies migrations, builds every service and
@@ -218,6 +225,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Orders.OnShipped(s.Messages.Shipped)
 	s.Pushes.Handle(messaging.PopupEvent, s.Messages.PopupPushed)
 	s.Pushes.Handle(messaging.ChangeEvent, s.Messages.ChangePushed)
+	s.SMS = smsgate.NewService(s.DB, box, smsClient(opts), s.Limiter, s.Members)
+	s.Messages.SetSMS(s.SMS)
+	s.SMS.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.After.RegisterJobs(s.Jobs, s.log)
 	s.Promos = promotion.NewService(s.DB, s.Shops, s.Orders, box.DeriveKey("flash-claim-token"))
@@ -273,6 +283,14 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	}
 	s.routes(opts.Extra)
 	return nil
+}
+
+// smsClient is the SMS client of opts, or one for the real providers.
+func smsClient(opts Options) *sms.Client {
+	if opts.SMS != nil {
+		return opts.SMS
+	}
+	return &sms.Client{HTTP: opts.HTTPClient}
 }
 
 // buildMedia opens the blob store (an S3-compatible bucket when
@@ -400,6 +418,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sharecode.Handlers{Svc: s.ShareCodes}).Routes(s.API)
 	(&wxpush.Handlers{Svc: s.Pushes}).Routes(s.API)
 	(&messaging.Handlers{Svc: s.Messages}).Routes(s.API)
+	(&smsgate.Handlers{Svc: s.SMS, ClientIP: s.clientIP}).Routes(s.API)
 	(&payment.Handlers{Svc: s.Payments}).Routes(s.API)
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)

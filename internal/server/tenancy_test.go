@@ -79,6 +79,11 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/badges":                 map[string]any{"name": "乙", "kind": "orders_received", "threshold": 1},
 		"PUT /admin/api/v1/badges/{id}":             map[string]any{"name": "乙改甲", "kind": "spent", "threshold": 1, "points": 9},
 		"PUT /admin/api/v1/recommendation-settings": map[string]any{"enabled": false, "half_life_days": 1, "top_k": 1, "exclude_bought_days": 0},
+		"POST /api/v1/me/phone/code":                map[string]any{"phone": "13912345678"},
+		"POST /api/v1/me/phone/verify":              map[string]any{"phone": "13912345678", "code": "123456"},
+		"PUT /admin/api/v1/sms/settings": map[string]any{"provider": "aliyun", "access_key_id": "LTAIotherShop",
+			"access_secret": "other-secret", "sign_name": "乙小铺", "templates": map[string]string{"phone_code": "SMS_9"}},
+		"POST /admin/api/v1/sms/replies": map[string]any{"phone": "13912345678", "reply": "T"},
 	}
 }
 
@@ -176,6 +181,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/members/%d/level", a.memberID),
 		"/admin/api/v1/recommendation-settings",
 		"/admin/api/v1/tasks", "/admin/api/v1/badges", fmt.Sprintf("/admin/api/v1/members/%d/badges", a.memberID),
+		"/admin/api/v1/sms/settings", "/admin/api/v1/sms/optouts",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
@@ -191,7 +197,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin",
 		"/api/v1/me/tasks", "/api/v1/me/badges", "/api/v1/me/record",
 
-		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions"} {
+		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions", "/api/v1/me/sms"} {
 		r := e.do(a.member, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)
 	}
@@ -240,6 +246,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		a.badgeID = e.seedBadge(a, "甲")
+		e.seedSMS(a, "甲")
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check

@@ -289,3 +289,26 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// TestShop inserts a bare enterprise shop with this appid into a test
+// database (OpenTest) and returns its id: the fixture of store tests.
+func TestShop(t testing.TB, d *DB, appid string) int64 {
+	t.Helper()
+	var id int64
+	if err := d.QueryRow(context.Background(), `INSERT INTO shops (name, appid, subject_type, created_at, updated_at) VALUES (?, ?, 'enterprise', 0, 0) RETURNING id`,
+		"店"+appid, appid).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestMember inserts a bare member of shopID and returns its id.
+func TestMember(t testing.TB, d *DB, shopID int64, openid string) int64 {
+	t.Helper()
+	var id int64
+	if err := d.QueryRow(context.Background(), `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
+		shopID, openid).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -55,6 +55,7 @@ export const nav = [
     key: 'loyalty',
     items: [
       { path: '/points', title: 'nav.points', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Points.vue') },
+      { path: '/levels', title: 'nav.levels', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Levels.vue') },
       { path: '/checkin', title: 'nav.checkin', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Checkin.vue') },
       { path: '/achievements', title: 'nav.achievements', perm: 'promotions.read', shop: true, view: () => import('./views/loyalty/Achievements.vue') },
     ],
@@ -73,6 +74,7 @@ export const nav = [
     key: 'messages',
     items: [
       { path: '/messages/templates', title: 'nav.msgTemplates', perm: 'shop.read', shop: true, view: () => import('./views/messages/Templates.vue') },
+      { path: '/messages/sms', title: 'nav.msgSms', perm: 'shop.read', shop: true, view: () => import('./views/messages/SmsSettings.vue') },
       { path: '/messages/dead-letters', title: 'nav.msgDeadLetters', perm: 'shop.read', shop: true, badge: '/messages/dead-letters', view: () => import('./views/messages/DeadLetters.vue') },
     ],
   },

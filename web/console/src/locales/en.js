@@ -9,9 +9,9 @@ export default {
   nav: {
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
-    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages',
+    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
-    loyalty: 'Loyalty', points: 'Points',
+    loyalty: 'Loyalty', points: 'Points', levels: 'Levels',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
     checkin: 'Check-in',
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
@@ -182,8 +182,17 @@ export default {
     newSegment: 'New segment', segmentName: 'Name', rule: 'Rule', countNow: 'Count', all: 'All of', any: 'Any of', addCondition: 'Add condition',
     preview: 'Preview', previewCount: '{n} members match', everyone: 'Everyone', yuan: 'yuan', days: 'days', deleteSegment: 'Delete segment "{name}"?',
     fields: { spent_at_least: 'Spent at least', spent_at_most: 'Spent at most', bought_category: 'Bought in category', inactive_days: 'Inactive for', has_tag: 'Has tag',
-      joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level (not yet available)' },
+      joined_within_days: 'Joined within', source_kind: 'Came from', source_ref: 'Source detail', level: 'Level at least (rank)' },
     sources: { share: 'Shared link', promoter: 'Promoter', poster: 'Poster / code', campaign: 'Campaign', search: 'Search', other: 'Other' },
+  },
+  sms: {
+    help: 'The shop\'s SMS account at Aliyun or Tencent Cloud: phone verification codes, and order messages when no subscription acceptance is left and the buyer bound a phone. Marketing templates must end with 退订回T.',
+    provider: 'Provider', providers: { aliyun: 'Aliyun SMS', tencent: 'Tencent Cloud SMS' }, keyId: 'AccessKey ID / SecretId', secret: 'AccessKey secret / SecretKey',
+    secretKept: 'stored ({masked}); leave empty to keep it', sdkAppId: 'SmsSdkAppId', region: 'Region', signName: 'Sign name',
+    kinds: { phone_code: 'Verification code', order_paid: 'Order paid', order_shipped: 'Order shipped', marketing: 'Marketing' },
+    templatePlaceholder: 'Template code (SMS_…) or template id', optoutsHint: 'Buyers who unsubscribed from marketing SMS (order messages still go)',
+    optoutsEmpty: 'Nobody unsubscribed', replyPhone: 'Phone that replied T', recordReply: 'Record a T reply', phone: 'Phone', source: 'How',
+    sources: { buyer: 'In the mini program', reply: 'Replied T' },
   },
   msg: {
     kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',
@@ -195,6 +204,12 @@ export default {
     deadHint: 'Messages WeChat refused or that failed too often; never retried on their own. Fix the cause and send again (to the inbox when no acceptance is left).', deadEmpty: 'No failed messages',
     order: 'Order', member: 'Buyer', errcode: 'Errcode', attempts: 'Attempts', updatedAt: 'Updated', retry: 'Send again', retried: 'Queued again',
     errcodes: { 43101: 'The buyer refused or has no acceptance left', 47003: 'A keyword breaks its rules', 40037: 'The template does not exist', 41030: 'The page does not exist', 40003: 'Invalid openid' },
+  },
+  levels: {
+    hint: 'Levels follow growth (this year\'s and last year\'s, 1 per yuan spent): a rise applies at once; a fall is announced {days} days ahead and dropped if the growth comes back.',
+    rank: 'Rank', name: 'Name', growthMin: 'Growth needed', discount: 'Member price (%)', freeShipping: 'Free shipping', multiplier: 'Points ×',
+    birthdayPoints: 'Birthday points', add: 'Add a level', loyalty: 'Points and level', level: 'Level', none: 'None', growth: 'Growth',
+    pendingFall: 'Falls to "{name}" on {at} (unless the growth comes back)',
   },
   points: {
     rules: 'Rules', enabled: 'Points on (earned on purchases, paid with at checkout)', earnPerYuan: 'Points per yuan spent', redeemPerYuan: 'Points that make one yuan',

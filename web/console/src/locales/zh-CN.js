@@ -9,9 +9,9 @@ export default {
   nav: {
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
-    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败',
+    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
-    loyalty: '会员营销', points: '积分',
+    loyalty: '会员营销', points: '积分', levels: '会员等级',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
     checkin: '签到',
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
@@ -185,8 +185,17 @@ export default {
     newSegment: '新建人群', segmentName: '名称', rule: '规则', countNow: '统计', all: '全部满足', any: '满足任一', addCondition: '添加条件',
     preview: '预览', previewCount: '符合条件 {n} 人', everyone: '全部会员', yuan: '元', days: '天', deleteSegment: '删除人群「{name}」？',
     fields: { spent_at_least: '累计消费不低于', spent_at_most: '累计消费不高于', bought_category: '购买过分类', inactive_days: '未活跃天数', has_tag: '带有标签',
-      joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级（暂不可用）' },
+      joined_within_days: '注册天数以内', source_kind: '来源渠道', source_ref: '来源详情', level: '会员等级不低于（级别序号）' },
     sources: { share: '分享链接', promoter: '推广员', poster: '海报 / 小程序码', campaign: '活动投放', search: '搜索', other: '其他' },
+  },
+  sms: {
+    help: '店铺在阿里云或腾讯云的短信账号：用于手机验证码，以及订阅次数用完且买家已绑定手机时的订单通知。营销短信模板须以“退订回T”结尾。',
+    provider: '短信服务商', providers: { aliyun: '阿里云短信', tencent: '腾讯云短信' }, keyId: 'AccessKey ID / SecretId', secret: 'AccessKey Secret / SecretKey',
+    secretKept: '已保存（{masked}），留空则不修改', sdkAppId: 'SmsSdkAppId', region: '地域', signName: '短信签名',
+    kinds: { phone_code: '验证码', order_paid: '支付成功', order_shipped: '订单发货', marketing: '营销短信' },
+    templatePlaceholder: '模板 CODE（SMS_…）或模板 ID', optoutsHint: '已退订营销短信的买家（订单通知仍会发送）',
+    optoutsEmpty: '暂无退订', replyPhone: '回复 T 的手机号', recordReply: '登记回复 T 退订', phone: '手机号', source: '退订方式',
+    sources: { buyer: '小程序内退订', reply: '短信回复 T' },
   },
   msg: {
     kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
@@ -198,6 +207,12 @@ export default {
     deadHint: '微信拒收或多次失败的消息，不会自动重试；修正原因后可重新发送（无订阅次数时改发站内信）。', deadEmpty: '没有发送失败的消息',
     order: '订单', member: '买家', errcode: '错误码', attempts: '尝试次数', updatedAt: '更新时间', retry: '重新发送', retried: '已重新排队发送',
     errcodes: { 43101: '用户拒收或订阅次数已用完', 47003: '模板参数不符合规则', 40037: '模板不存在或已删除', 41030: '跳转页面不存在', 40003: '用户 openid 无效' },
+  },
+  levels: {
+    hint: '按成长值（今年与去年的成长值之和，每消费 1 元得 1 点）定级：升级立即生效；降级提前 {days} 天通知，期间成长值回升则不降。',
+    rank: '等级', name: '名称', growthMin: '所需成长值', discount: '会员价（%）', freeShipping: '包邮', multiplier: '积分倍数',
+    birthdayPoints: '生日积分', add: '添加等级', loyalty: '积分与等级', level: '会员等级', none: '无', growth: '成长值',
+    pendingFall: '将于 {at} 降为「{name}」（成长值回升可保级）',
   },
   points: {
     rules: '积分规则', enabled: '启用积分（购物得积分、下单抵扣）', earnPerYuan: '每消费 1 元得积分', redeemPerYuan: '多少积分抵 1 元',
