@@ -28,6 +28,35 @@ type Service struct {
 	db      *db.DB
 	rewards Rewards
 	now     func() time.Time
+	// onCheckedIn runs in the transaction of each check-in and make-up.
+	onCheckedIn []func(ctx context.Context, tx *db.Tx, c CheckedIn) error
+}
+
+// CheckedIn is a day just checked in (or made up), as OnCheckedIn hooks see it.
+type CheckedIn struct {
+	ShopID, MemberID int64
+	Day              Day  // the day checked in or filled
+	MadeUp           bool // filled with a make-up card
+	Streak           int  // the run of consecutive days ending at LastDay
+	LongestStreak    int
+	LastDay          Day
+}
+
+// OnCheckedIn adds what runs in the transaction of a check-in or make-up
+// (achievements); an error undoes it. A repeated check-in runs nothing.
+func (s *Service) OnCheckedIn(fn func(ctx context.Context, tx *db.Tx, c CheckedIn) error) {
+	s.onCheckedIn = append(s.onCheckedIn, fn)
+}
+
+func (s *Service) checkedIn(ctx context.Context, tx *db.Tx, sum summary, day Day, madeUp bool) error {
+	c := CheckedIn{ShopID: sum.ShopID, MemberID: sum.MemberID, Day: day, MadeUp: madeUp,
+		Streak: sum.Streak, LongestStreak: sum.LongestStreak, LastDay: sum.LastDay}
+	for _, fn := range s.onCheckedIn {
+		if err := fn(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewService returns the check-in service; rewards may be nil (no points given).
@@ -123,6 +152,9 @@ func (s *Service) CheckIn(ctx context.Context, shopID, memberID int64) (Result, 
 			return err
 		}
 		res = Result{Day: today.String(), Streak: streak, Points: points, Reward: label, RuleVersion: rules.Version}
+		if err := s.checkedIn(ctx, tx, next, today, false); err != nil {
+			return err
+		}
 		if points == 0 || s.rewards == nil {
 			return nil
 		}

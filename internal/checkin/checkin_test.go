@@ -456,3 +456,40 @@ func TestAFailedRewardUndoesTheCheckIn(t *testing.T) {
 		}
 	})
 }
+
+// TestOnCheckedInRunsInTheCheckinsTransaction: the hook sees each new
+// check-in and make-up with the summary after it, never a repeat, and its
+// error undoes the check-in.
+func TestOnCheckedInRunsInTheCheckinsTransaction(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		var seen []CheckedIn
+		var fail error
+		f.svc.OnCheckedIn(func(_ context.Context, tx *db.Tx, c CheckedIn) error {
+			if tx == nil {
+				return fmt.Errorf("no transaction")
+			}
+			seen = append(seen, c)
+			return fail
+		})
+		must[Result](t)(f.svc.CheckIn(ctx, f.shopA, f.a1))
+		must[Result](t)(f.svc.CheckIn(ctx, f.shopA, f.a1)) // a repeat: no event
+		f.clock.days(2)
+		fail = errors.New("hook failed")
+		if _, err := f.svc.CheckIn(ctx, f.shopA, f.a1); err == nil {
+			t.Fatal("a failing hook did not fail the check-in")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM checkins WHERE member_id = ?`, f.a1); n != 1 {
+			t.Fatalf("the failed check-in was kept: %d rows", n)
+		}
+		fail = nil
+		must[Result](t)(f.svc.CheckIn(ctx, f.shopA, f.a1))
+		must[CardEntry](t)(f.svc.GrantCards(ctx, f.shopA, f.a1, 1, "hook-test-key", GrantInput{Count: 1, Reason: "测试"}))
+		must[MakeupResult](t)(f.svc.Makeup(ctx, f.shopA, f.a1, MakeupInput{Day: f.svc.Today().Date().AddDate(0, 0, -1).Format(time.DateOnly)}))
+		if len(seen) != 4 || seen[0].Streak != 1 || seen[0].MadeUp || seen[2].Streak != 1 ||
+			!seen[3].MadeUp || seen[3].Streak != 3 || seen[3].LongestStreak != 3 || seen[3].LastDay != f.svc.Today() {
+			t.Fatalf("events: %+v", seen)
+		}
+	})
+}

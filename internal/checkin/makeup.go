@@ -77,6 +77,9 @@ func (s *Service) Makeup(ctx context.Context, shopID, memberID int64, in MakeupI
 		if err := s.ledger(ctx, tx, next, -1, "makeup", day, today.Month(), 0); err != nil {
 			return err
 		}
+		if err := s.checkedIn(ctx, tx, next, day, true); err != nil {
+			return err
+		}
 		res = MakeupResult{Day: day.String(), Streak: currentStreak(next, today), LongestStreak: next.LongestStreak,
 			Cards: next.Cards, MakeupsLeftThisMonth: rules.MakeupPerMonth - used - 1}
 		return nil

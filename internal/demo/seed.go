@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/achievements"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/messaging"
 	"github.com/kaidian/kaidian/internal/moderation"
@@ -100,6 +101,11 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 	// Points on: 1 point per yuan of goods, 100 points pay ¥1, at most half the goods.
 	if _, err := s.Points.SaveSettings(ctx, sh.ID, points.Settings{Enabled: true, EarnPerYuan: 1, RedeemPerYuan: 100, RedeemCapBP: 5000,
 		Expiry: points.ExpireEndOfNextYear, ExpiryDays: 365}); err != nil {
+		return false, err
+	}
+	// A badge for the first order received (walkthrough: the buyer's badges and record).
+	if _, err := s.Achievements.CreateBadge(ctx, sh.ID, achievements.BadgeInput{Name: "首单收货", Description: "第一笔订单确认收货",
+		Kind: achievements.KindOrders, Threshold: 1}); err != nil {
 		return false, err
 	}
 	if err := seedMessages(ctx, s.Messages, sh.ID); err != nil {

@@ -127,6 +127,11 @@ func Steps() []Step {
 		{Note: "33. staff: how many buyers spent at least ¥1, counted live (save it as a segment with POST /admin/api/v1/segments)",
 			Method: "POST", Path: "/admin/api/v1/segments/preview", Headers: []string{staff},
 			Body: `{"rule":{"all":[{"field":"spent_at_least","value":100}]}}`, Expect: map[string]string{"count": "1"}},
+		{Note: "34. the buyer's badges: 首单收货 was earned when the first order was received (step 16)",
+			Method: "GET", Path: "/api/v1/me/badges", Headers: []string{buyer}, Expect: map[string]string{"0.name": "首单收货", "0.earned": "true"}},
+		{Note: "35. \"my record\" (我的记录): days active, streak, orders received, money spent and saved, points earned, badges",
+			Method: "GET", Path: "/api/v1/me/record", Headers: []string{buyer},
+			Expect: map[string]string{"orders_received": "1", "streak": "1", "badges": "1"}},
 	}
 }
 

@@ -50,6 +50,21 @@ type Service struct {
 	onNew     func(ctx context.Context, shopID, memberID int64)
 	onEnded   func(token string, memberID int64)
 	promoters Promoters
+	// onProfile runs after a profile change commits (nickname, birthday,
+	// phone): new-member tasks look at the profile again.
+	onProfile func(ctx context.Context, shopID, memberID int64)
+}
+
+// OnProfileChanged sets what runs after a member's nickname, birthday or
+// phone changed (after the change committed).
+func (s *Service) OnProfileChanged(fn func(ctx context.Context, shopID, memberID int64)) {
+	s.onProfile = fn
+}
+
+func (s *Service) profileChanged(ctx context.Context, shopID, memberID int64) {
+	if s.onProfile != nil {
+		s.onProfile(ctx, shopID, memberID)
+	}
 }
 
 // OnSessionsEnded sets what runs after sessions end here: one token
@@ -173,6 +188,7 @@ func (s *Service) SetBirthday(ctx context.Context, shopID, id int64, birthday st
 	if err != nil {
 		return Member{}, errs.Wrap("set birthday", err)
 	}
+	s.profileChanged(ctx, shopID, id)
 	return s.Get(ctx, shopID, id)
 }
 
@@ -182,6 +198,9 @@ func (s *Service) SetNickname(ctx context.Context, shopID, id int64, nickname st
 		nickname, db.Now(), id, shopID))
 	if db.IsNoRows(err) {
 		return errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	if err == nil {
+		s.profileChanged(ctx, shopID, id)
 	}
 	return errs.Wrap("set nickname", err)
 }
@@ -247,6 +266,7 @@ func (s *Service) BindPhone(ctx context.Context, m auth.Member, code string) (Me
 	if err != nil {
 		return Member{}, errs.Wrap("bind phone", err)
 	}
+	s.profileChanged(ctx, m.ShopID, m.ID)
 	return s.Get(ctx, m.ShopID, m.ID)
 }
 

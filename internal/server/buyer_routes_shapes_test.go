@@ -298,6 +298,9 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		e.keyed().must(a.owner, 201, "POST", fmt.Sprintf("/admin/api/v1/members/%d/makeup-cards", a.memberID), map[string]any{"count": 1, "reason": "测试"})
 		call("POST /api/v1/me/checkin/makeup", a.member, "/api/v1/me/checkin/makeup", map[string]any{"day": e.srv.Checkins.Today().Date().AddDate(0, 0, -1).Format(time.DateOnly)})
 		call("GET /api/v1/me/checkin", a.member, "/api/v1/me/checkin", nil)
+		call("GET /api/v1/me/tasks", a.member, "/api/v1/me/tasks", nil)
+		call("GET /api/v1/me/badges", a.member, "/api/v1/me/badges", nil)
+		call("GET /api/v1/me/record", a.member, "/api/v1/me/record", nil)
 
 		// SMS: a phone bound with a code, marketing SMS stopped.
 		e.configureSMS(a, "甲")

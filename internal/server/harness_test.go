@@ -277,6 +277,7 @@ type testShop struct {
 	mod          modIDs
 	mallItemID   int64 // a points-mall gift
 	redemptionID int64 // the buyer's redemption of it
+	badgeID      int64 // a badge the shop defined
 
 	refundRequestID int64
 	addressID       int64

@@ -395,6 +395,9 @@ func TestNoListIsABareArray(t *testing.T) {
 		"GET /admin/api/v1/members/{id}/tags":          true, // at most 200
 		"PUT /admin/api/v1/members/{id}/tags":          true, // the member's tags after the change
 		"GET /admin/api/v1/members/{id}/notes":         true, // at most 200 per member
+		"GET /api/v1/me/badges":                        true, // at most 100 badges a shop
+		"GET /admin/api/v1/badges":                     true,
+		"GET /admin/api/v1/members/{id}/badges":        true,
 	}
 	pages := 0
 	for _, rt := range e.srv.API.Routes() {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kaidian/kaidian/internal/account"
+	"github.com/kaidian/kaidian/internal/achievements"
 	"github.com/kaidian/kaidian/internal/address"
 	"github.com/kaidian/kaidian/internal/aftersale"
 	"github.com/kaidian/kaidian/internal/agency"
@@ -131,6 +132,8 @@ type Server struct {
 	Recs *recs.Service
 	// Checkins are the buyers' daily check-ins, streaks and make-up cards.
 	Checkins *checkin.Service
+	// Achievements are new-member tasks, badges and members' records.
+	Achievements *achievements.Service
 
 	hotSessions hotSessionCache
 }
@@ -233,6 +236,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Points = points.NewService(s.DB)
 	s.Points.RegisterJobs(s.Jobs)
 	s.Orders.SetPoints(points.Checkout{Service: s.Points})
+	s.wireAchievements() // its order hooks run before the points ledger's: see achievements.lockRecord
 	s.Points.Hooks(s.Orders)
 	s.PointsMall = points.NewMall(s.Points, s.Promos, addressBook{s.Addresses})
 	s.Levels = levels.NewService(s.DB)
@@ -248,6 +252,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	})
 	s.Analytics = analytics.NewService(s.DB)
 	s.Checkins = checkin.NewService(s.DB, checkinRewards{earn: s.Points.Earn})
+	s.Checkins.OnCheckedIn(s.Achievements.CheckedIn)
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
@@ -421,6 +426,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
+	(&achievements.Handlers{Svc: s.Achievements}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
 	(&levels.Handlers{Svc: s.Levels}).Routes(s.API)

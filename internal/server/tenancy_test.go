@@ -75,6 +75,9 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"PUT /admin/api/v1/levels": map[string]any{"levels": []map[string]any{{"name": "乙金卡", "growth_min": 0, "discount_bp": 5000,
 			"free_shipping": true, "points_bp": 10000, "birthday_points": 0}}},
 		"POST /api/v1/points-mall/{id}/redeem":      map[string]any{"address_id": memberID},
+		"PUT /admin/api/v1/tasks":                   map[string]any{"tasks": []map[string]any{{"task": "phone", "enabled": false, "points": 1}}},
+		"POST /admin/api/v1/badges":                 map[string]any{"name": "乙", "kind": "orders_received", "threshold": 1},
+		"PUT /admin/api/v1/badges/{id}":             map[string]any{"name": "乙改甲", "kind": "spent", "threshold": 1, "points": 9},
 		"PUT /admin/api/v1/recommendation-settings": map[string]any{"enabled": false, "half_life_days": 1, "top_k": 1, "exclude_bought_days": 0},
 		"POST /api/v1/me/phone/code":                map[string]any{"phone": "13912345678"},
 		"POST /api/v1/me/phone/verify":              map[string]any{"phone": "13912345678", "code": "123456"},
@@ -91,6 +94,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.memberTagID
 	case strings.Contains(rt.Path, "/segments/"):
 		return a.segmentID
+	case strings.Contains(rt.Path, "/badges/"):
+		return a.badgeID
 	case strings.Contains(rt.Path, "/member-notes/"):
 		return a.memberNoteID
 	case strings.HasSuffix(rt.Path, "/restore"):
@@ -175,6 +180,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
 		fmt.Sprintf("/admin/api/v1/members/%d/level", a.memberID),
 		"/admin/api/v1/recommendation-settings",
+		"/admin/api/v1/tasks", "/admin/api/v1/badges", fmt.Sprintf("/admin/api/v1/members/%d/badges", a.memberID),
 		"/admin/api/v1/sms/settings", "/admin/api/v1/sms/optouts",
 	} {
 		r := e.do(a.owner, "GET", p, nil)
@@ -189,6 +195,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 	for _, p := range []string{"/api/v1/me", "/api/v1/cart", "/api/v1/orders", "/api/v1/aftersales", "/api/v1/me/coupons",
 		"/api/v1/me/promoter", "/api/v1/me/withdrawals", "/api/v1/me/addresses", "/api/v1/me/points", "/api/v1/me/points/entries", "/api/v1/me/redemptions", "/api/v1/me/level", fmt.Sprintf("/api/v1/me/addresses/%d", a.addressID),
 		"/api/v1/me/recently-viewed", "/api/v1/me/recommendations", "/api/v1/me/checkin",
+		"/api/v1/me/tasks", "/api/v1/me/badges", "/api/v1/me/record",
 
 		"/api/v1/me/messages", "/api/v1/me/messages/unread", "/api/v1/me/subscriptions", "/api/v1/me/sms"} {
 		r := e.do(a.member, "GET", p, nil)
@@ -238,6 +245,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.redemptionID = int64(e.keyed().must(a.member, 201, "POST", fmt.Sprintf("/api/v1/points-mall/%d/redeem", a.mallItemID),
 			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
+		a.badgeID = e.seedBadge(a, "甲")
 		e.seedSMS(a, "甲")
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says

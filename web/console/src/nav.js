@@ -57,6 +57,7 @@ export const nav = [
       { path: '/points', title: 'nav.points', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Points.vue') },
       { path: '/levels', title: 'nav.levels', perm: 'members.read', shop: true, view: () => import('./views/loyalty/Levels.vue') },
       { path: '/checkin', title: 'nav.checkin', perm: 'promotions.read', shop: true, view: () => import('./views/promotions/Checkin.vue') },
+      { path: '/achievements', title: 'nav.achievements', perm: 'promotions.read', shop: true, view: () => import('./views/loyalty/Achievements.vue') },
     ],
   },
   {

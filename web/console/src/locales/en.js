@@ -7,6 +7,7 @@ export default {
     exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
@@ -220,6 +221,15 @@ export default {
     balance: 'Balance', earned: 'Earned', spent: 'Spent', expired: 'Expired', expiresOn: '{n} points expire on {at}', delta: 'Change',
     adjust: 'Adjust', expiresAt: 'Expires',
     entryKinds: { earn: 'Purchase', spend: 'Spent', return: 'Returned', clawback: 'Taken back', expire: 'Expired', adjust: 'By staff', reward: 'Reward' },
+  },
+  achievements: {
+    tasks: 'New-member tasks', tasksHint: 'Open for {n} days from the signup day (Asia/Shanghai); each rewarded once. Off until you turn them on.',
+    task: 'Task', enabled: 'On', points: 'Points', badges: 'Badges', name: 'Name', description: 'Description', kind: 'Rule',
+    threshold: 'Threshold', holders: 'Holders', memberBadges: "A member's badges", awardedAt: 'Awarded',
+    deleteConfirm: 'Delete this badge? (A badge members hold cannot be deleted: turn it off instead.)',
+    taskNames: { profile: 'Complete the profile (nickname and birthday)', phone: 'Bind a phone number', first_purchase: 'First purchase', first_checkin: 'First check-in' },
+    kinds: { checkin_streak: 'Check-in streak', orders_received: 'Orders received', spent: 'Spent' },
+    units: { checkin_streak: 'days', orders_received: 'orders', spent: 'fen' },
   },
   checkin: {
     rules: 'Check-in rules', version: 'version {n}', hint: 'Each save is a new version; every check-in records the version that rewarded it',

@@ -7,6 +7,7 @@ export default {
     exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
@@ -223,6 +224,15 @@ export default {
     balance: '可用积分', earned: '累计获得', spent: '累计抵扣', expired: '已过期', expiresOn: '{n} 积分将于 {at} 过期', delta: '变动',
     adjust: '调整积分', expiresAt: '过期时间',
     entryKinds: { earn: '购物获得', spend: '抵扣/兑换', return: '退回', clawback: '退款扣回', expire: '过期', adjust: '人工调整', reward: '奖励' },
+  },
+  achievements: {
+    tasks: '新人任务', tasksHint: '注册当天起 {n} 天内有效（北京时间），每项只奖励一次。开启后才生效。',
+    task: '任务', enabled: '开启', points: '积分', badges: '勋章', name: '名称', description: '说明', kind: '规则',
+    threshold: '门槛', holders: '获得人数', memberBadges: '会员的勋章', awardedAt: '获得时间',
+    deleteConfirm: '删除这枚勋章？（已有会员获得的勋章不能删除，请关闭它。）',
+    taskNames: { profile: '完善资料（昵称和生日）', phone: '绑定手机号', first_purchase: '首次下单', first_checkin: '首次签到' },
+    kinds: { checkin_streak: '连续签到', orders_received: '收货订单数', spent: '累计消费' },
+    units: { checkin_streak: '天', orders_received: '单', spent: '分' },
   },
   checkin: {
     rules: '签到规则', version: '第 {n} 版', hint: '每次保存生成新版本；每次签到记录发放奖励的版本',
