@@ -166,6 +166,9 @@ func takeLots(ctx context.Context, tx *db.Tx, shopID, memberID, spendID, n int64
 // meanwhile expire again at once, with their own entry. It returns how
 // many came back (less than n only when the spend had less left).
 func giveBack(ctx context.Context, tx *db.Tx, c change, spendID int64, now int64) (int64, error) {
+	if err := lockAccount(ctx, tx, c.shopID, c.memberID, now); err != nil {
+		return 0, err
+	}
 	id, applied, err := insertEntry(ctx, tx, c, c.points, 0, now)
 	if err != nil || !applied {
 		return 0, err
@@ -212,6 +215,14 @@ func giveBack(ctx context.Context, tx *db.Tx, c change, spendID int64, now int64
 		return 0, err
 	}
 	return c.points, expireDue(ctx, tx, c.shopID, []int64{c.memberID}, now)
+}
+
+// lockAccount takes the member's account row first (a no-op update: on
+// PostgreSQL a row lock), as a spend does before it touches lots or mall
+// items: every change of a member's points locks in the same order, so
+// a spend and a give-back or a cancel cannot deadlock.
+func lockAccount(ctx context.Context, tx *db.Tx, shopID, memberID, now int64) error {
+	return db.ExpectOne(tx.Exec(ctx, `UPDATE points_accounts SET updated_at = ? WHERE shop_id = ? AND member_id = ?`, now, shopID, memberID))
 }
 
 // Account is a member's points.

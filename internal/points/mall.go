@@ -398,6 +398,9 @@ func (m *Mall) Cancel(ctx context.Context, shopID, id int64) (Redemption, error)
 	}
 	now := m.now().UnixMilli()
 	err = m.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockAccount(ctx, tx, shopID, r.MemberID, now); err != nil {
+			return err
+		}
 		var spendID int64
 		err := tx.QueryRow(ctx, `UPDATE points_redemptions SET status = 'cancelled', updated_at = ? WHERE id = ? AND shop_id = ? AND status = 'redeemed'
 			RETURNING spend_id`, now, id, shopID).Scan(&spendID)
