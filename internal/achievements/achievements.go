@@ -247,13 +247,3 @@ func (s *Service) Record(ctx context.Context, shopID, memberID int64) (Record, e
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// memberExists answers member_not_found for another shop's or an unknown member.
-func memberExists(ctx context.Context, q db.Querier, shopID, memberID int64) error {
-	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM members WHERE id = ? AND shop_id = ?`, memberID, shopID).Scan(&one)
-	if db.IsNoRows(err) {
-		return errs.E(errs.NotFound, "member_not_found", "no such member")
-	}
-	return err
-}

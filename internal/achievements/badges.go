@@ -3,6 +3,7 @@ package achievements
 import (
 	"context"
 	"fmt"
+	"github.com/kaidian/kaidian/internal/member"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -211,7 +212,7 @@ type MemberBadge struct {
 
 // MemberBadges lists the badges a member of the shop holds, newest first.
 func (s *Service) MemberBadges(ctx context.Context, shopID, memberID int64) ([]MemberBadge, error) {
-	if err := memberExists(ctx, s.db, shopID, memberID); err != nil {
+	if err := member.InShop(ctx, s.db, shopID, memberID); err != nil {
 		return nil, errs.Wrap("member badges", err)
 	}
 	list, err := db.All(ctx, s.db, func(r db.Scanner) (MemberBadge, error) {

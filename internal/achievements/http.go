@@ -45,7 +45,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "The badges a member holds, newest first (the whole list: at most 100)", Response: []MemberBadge{}, Handler: h.memberBadges})
 }
 
-func member(r *http.Request) auth.Member {
+func buyer(r *http.Request) auth.Member {
 	m, _ := auth.MemberFrom(r.Context())
 	return m
 }
@@ -56,19 +56,19 @@ func staffShop(r *http.Request) int64 {
 }
 
 func (h *Handlers) myTasks(w http.ResponseWriter, r *http.Request) error {
-	m := member(r)
+	m := buyer(r)
 	out, err := h.Svc.MemberTasks(r.Context(), m.ShopID, m.ID)
 	return httpx.Respond(w, http.StatusOK, out, err)
 }
 
 func (h *Handlers) myBadges(w http.ResponseWriter, r *http.Request) error {
-	m := member(r)
+	m := buyer(r)
 	out, err := h.Svc.BuyerBadges(r.Context(), m.ShopID, m.ID)
 	return httpx.Respond(w, http.StatusOK, out, err)
 }
 
 func (h *Handlers) myRecord(w http.ResponseWriter, r *http.Request) error {
-	m := member(r)
+	m := buyer(r)
 	out, err := h.Svc.Record(r.Context(), m.ShopID, m.ID)
 	return httpx.Respond(w, http.StatusOK, out, err)
 }

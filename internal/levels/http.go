@@ -1,10 +1,10 @@
 package levels
 
 import (
+	"github.com/kaidian/kaidian/internal/member"
 	"net/http"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
-	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
@@ -57,9 +57,8 @@ func (h *Handlers) member(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var one int
-	if err := h.Svc.db.QueryRow(r.Context(), `SELECT 1 FROM members WHERE id = ? AND shop_id = ?`, id, st.ShopID).Scan(&one); err != nil {
-		return errs.E(errs.NotFound, "member_not_found", "no such member")
+	if err := member.InShop(r.Context(), h.Svc.db, st.ShopID, id); err != nil {
+		return err
 	}
 	out, err := h.Svc.Member(r.Context(), st.ShopID, id)
 	return httpx.Respond(w, http.StatusOK, out, err)

@@ -25,13 +25,7 @@ const NoticeDays = 30
 // MaxLevels is how many levels a shop may have.
 const MaxLevels = 20
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
+var shanghai = time.FixedZone("CST", 8*3600) // Asia/Shanghai: no daylight saving since 1991
 
 // LevelInput is a level as staff set it.
 type LevelInput struct {

@@ -344,3 +344,14 @@ func (s *Service) OpenID(ctx context.Context, shopID, id int64) (string, error) 
 	}
 	return openid, errs.Wrap("openid", err)
 }
+
+// InShop answers member_not_found unless id is a member of shopID (the
+// check of every staff route that names a member), inside q.
+func InShop(ctx context.Context, q db.Querier, shopID, id int64) error {
+	var one int
+	err := q.QueryRow(ctx, `SELECT 1 FROM members WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&one)
+	if db.IsNoRows(err) {
+		return errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return errs.Wrap("member", err)
+}

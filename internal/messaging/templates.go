@@ -78,12 +78,7 @@ var statusPhrases = map[order.Status]string{
 	"cancelled": "已取消", "refunded": "已退款",
 }
 
-var shanghai = func() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}()
+var shanghai = time.FixedZone("CST", 8*3600) // Asia/Shanghai: no daylight saving since 1991
 
 func chinaTime(t *time.Time) string {
 	if t == nil || t.IsZero() {

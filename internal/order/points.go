@@ -55,11 +55,16 @@ type PointsOffer struct {
 	Requested int64 `json:"requested" doc:"the points of the request, as priced in the breakdown"`
 }
 
-// pointsOffer prices the buyer's points for a preview (nil when the shop
-// takes none): the most the checkout's goods after the coupon take.
-func (s *Service) pointsOffer(ctx context.Context, shopID, memberID int64, rule pricing.Points, res pricing.Result, want int64) (*PointsOffer, error) {
-	if s.points == nil || rule.PerYuan <= 0 {
+// previewPoints is the preview's points offer, by the same rule as the
+// charge: the buyer's balance and the most the checkout's goods after the
+// coupon take (nil when the shop takes no points).
+func (s *Service) previewPoints(ctx context.Context, shopID, memberID, want int64, res pricing.Result) (*PointsOffer, error) {
+	if s.points == nil {
 		return nil, nil
+	}
+	rule, err := s.points.Rule(ctx, s.db, shopID, memberID, want)
+	if err != nil || rule.PerYuan <= 0 {
+		return nil, err
 	}
 	balance, err := s.points.Balance(ctx, shopID, memberID)
 	if err != nil {
@@ -68,19 +73,6 @@ func (s *Service) pointsOffer(ctx context.Context, shopID, memberID int64, rule 
 	usable := min(balance, rule.Max(res.GoodsAmount-res.CouponDiscount))
 	worth := usable * 100 / rule.PerYuan
 	return &PointsOffer{Balance: balance, Usable: (worth*rule.PerYuan + 99) / 100, PerYuan: rule.PerYuan, Worth: worth, Requested: want}, nil
-}
-
-// previewPoints is the preview's points offer, by the same rule as the
-// charge.
-func (s *Service) previewPoints(ctx context.Context, shopID, memberID, want int64, res pricing.Result) (*PointsOffer, error) {
-	if s.points == nil {
-		return nil, nil
-	}
-	rule, err := s.points.Rule(ctx, s.db, shopID, memberID, want)
-	if err != nil {
-		return nil, err
-	}
-	return s.pointsOffer(ctx, shopID, memberID, rule, res, want)
 }
 
 // Levels is what checkout needs from member levels; server passes the

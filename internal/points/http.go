@@ -2,6 +2,7 @@ package points
 
 import (
 	"context"
+	"github.com/kaidian/kaidian/internal/member"
 	"net/http"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
@@ -83,7 +84,7 @@ func (h *Handlers) member(r *http.Request) (shopID, memberID int64, err error) {
 	if memberID, err = httpx.PathID(r, "id"); err != nil {
 		return 0, 0, err
 	}
-	return st.ShopID, memberID, memberExists(r.Context(), h.Svc.db, st.ShopID, memberID)
+	return st.ShopID, memberID, member.InShop(r.Context(), h.Svc.db, st.ShopID, memberID)
 }
 
 func (h *Handlers) account(w http.ResponseWriter, r *http.Request) error {

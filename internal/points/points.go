@@ -58,13 +58,7 @@ func (s Settings) validate() error {
 	return v.Err()
 }
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
+var shanghai = time.FixedZone("CST", 8*3600) // Asia/Shanghai: no daylight saving since 1991
 
 // expiresAt is when a lot earned at t goes under these rules (nil: never).
 func (s Settings) expiresAt(t time.Time) *time.Time {

@@ -2,6 +2,7 @@ package points
 
 import (
 	"context"
+	"github.com/kaidian/kaidian/internal/member"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -62,7 +63,7 @@ func (s *Service) Adjust(ctx context.Context, shopID, memberID, staffID int64, k
 	c := change{shopID: shopID, memberID: memberID, points: in.Delta, kind: KindAdjust, reason: in.Reason,
 		sourceType: "staff", sourceID: itoa(staffID), key: "adjust:" + key, actorID: staffID}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := memberExists(ctx, tx, shopID, memberID); err != nil {
+		if err := member.InShop(ctx, tx, shopID, memberID); err != nil {
 			return err
 		}
 		if in.Delta > 0 {
@@ -78,15 +79,6 @@ func (s *Service) Adjust(ctx context.Context, shopID, memberID, staffID int64, k
 		return Account{}, errs.Wrap("adjust points", err)
 	}
 	return s.Account(ctx, shopID, memberID)
-}
-
-func memberExists(ctx context.Context, q db.Querier, shopID, memberID int64) error {
-	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM members WHERE id = ? AND shop_id = ?`, memberID, shopID).Scan(&one)
-	if db.IsNoRows(err) {
-		return errs.E(errs.NotFound, "member_not_found", "no such member")
-	}
-	return err
 }
 
 // Account reads a member's points.

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"github.com/kaidian/kaidian/internal/member"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -28,7 +29,7 @@ type OrderPage struct {
 
 // MemberOrders pages through member id's orders, newest first.
 func (s *Service) MemberOrders(ctx context.Context, shopID, memberID, after int64, limit int) (OrderPage, error) {
-	if err := memberInShop(ctx, s.db, shopID, memberID); err != nil {
+	if err := member.InShop(ctx, s.db, shopID, memberID); err != nil {
 		return OrderPage{}, err
 	}
 	if after <= 0 {
@@ -71,7 +72,7 @@ type Spending struct {
 
 // MemberSpending sums member id's paid orders.
 func (s *Service) MemberSpending(ctx context.Context, shopID, memberID int64) (Spending, error) {
-	if err := memberInShop(ctx, s.db, shopID, memberID); err != nil {
+	if err := member.InShop(ctx, s.db, shopID, memberID); err != nil {
 		return Spending{}, err
 	}
 	var sp Spending

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"github.com/kaidian/kaidian/internal/member"
 	"regexp"
 	"slices"
 	"strings"
@@ -161,7 +162,7 @@ func checkMembers(ctx context.Context, q db.Querier, shopID int64, ids []int64) 
 		}
 	}
 	for _, id := range uniq { // one fixed statement per id: no IN list of every length in the statement cache
-		if err := memberInShop(ctx, q, shopID, id); err != nil {
+		if err := member.InShop(ctx, q, shopID, id); err != nil {
 			if errs.Is(err, "member_not_found") {
 				return nil, errs.Field("member_ids", "unknown_member", "some member ids are not members of this shop")
 			}
@@ -243,7 +244,7 @@ func tagInShop(ctx context.Context, q db.Querier, shopID, id int64) error {
 
 // MemberTags lists the tags of member id.
 func (s *Service) MemberTags(ctx context.Context, shopID, memberID int64) ([]Tag, error) {
-	if err := memberInShop(ctx, s.db, shopID, memberID); err != nil {
+	if err := member.InShop(ctx, s.db, shopID, memberID); err != nil {
 		return nil, err
 	}
 	tags, err := db.All(ctx, s.db, scanTag, `SELECT `+tagColumns+` FROM member_tags t
@@ -268,7 +269,7 @@ func (s *Service) SetMemberTags(ctx context.Context, shopID, memberID int64, tag
 	ids := dedupe(tagIDs)
 	slices.Sort(ids) // tags are locked in one order: two sets cannot deadlock
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := memberInShop(ctx, tx, shopID, memberID); err != nil {
+		if err := member.InShop(ctx, tx, shopID, memberID); err != nil {
 			return err
 		}
 		for _, t := range ids {
@@ -295,15 +296,6 @@ func (s *Service) SetMemberTags(ctx context.Context, shopID, memberID int64, tag
 		return nil, err
 	}
 	return s.MemberTags(ctx, shopID, memberID)
-}
-
-func memberInShop(ctx context.Context, q db.Querier, shopID, id int64) error {
-	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM members WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&one)
-	if db.IsNoRows(err) {
-		return errs.E(errs.NotFound, "member_not_found", "no such member")
-	}
-	return errs.Wrap("member", err)
 }
 
 func dedupe(ids []int64) []int64 {
