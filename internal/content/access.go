@@ -104,7 +104,7 @@ func (s *Service) CanAccess(ctx context.Context, shopID, memberID, lessonID int6
 	if l.Free {
 		return Access{Allowed: true, Via: "free"}, nil
 	}
-	ents, err := s.cache.get(ctx, shopID, memberID)
+	ents, err := s.cache.get(ctx, shopID, memberID, now)
 	if err != nil {
 		return Access{}, err
 	}
@@ -124,32 +124,85 @@ func (s *Service) HoldsTarget(ctx context.Context, shopID, memberID int64, kind 
 	if err != nil {
 		return Access{}, err
 	}
-	ents, err := s.cache.get(ctx, shopID, memberID)
+	now := s.now()
+	ents, err := s.cache.get(ctx, shopID, memberID, now)
 	if err != nil {
 		return Access{}, err
 	}
-	now := s.now()
 	if kind == KindCourse {
 		return idx.courseAccess(ents, id, now), nil
 	}
-	var best Access
+	var best give
 	for _, h := range ents {
 		if h.kind == kind && h.id == id {
-			best = better(best, idx.state(h, kind, now))
+			best = best.better(idx.gives(h, ms(now)))
 		}
 	}
-	return best, nil
+	return best.access(), nil
 }
 
 // courseAccess is the best access the entitlements give to a course.
 func (idx *shopIndex) courseAccess(ents []held, courseID int64, now time.Time) Access {
-	var best Access
-	for _, h := range ents {
-		if idx.covers(h, courseID) {
-			best = better(best, idx.state(h, h.kind, now))
+	var best give
+	t := ms(now)
+	for i := range ents {
+		if idx.covers(ents[i], courseID) {
+			best = best.better(idx.gives(ents[i], t))
 		}
 	}
-	return best
+	return best.access()
+}
+
+// give is an entitlement's answer before it becomes an Access (no
+// allocation on the hot path): end 0 is no end.
+type give struct {
+	allowed, grace bool
+	end            int64
+	via            string
+}
+
+func (idx *shopIndex) gives(h held, t int64) give {
+	switch {
+	case t < h.start:
+		return give{}
+	case h.end == 0 || t < h.end:
+		return give{allowed: true, end: h.end, via: h.kind}
+	case t < h.end+idx.grace.Milliseconds():
+		return give{allowed: true, grace: true, end: h.end, via: h.kind}
+	}
+	return give{}
+}
+
+// better prefers access over none, within the period over grace, and the
+// later end (no end latest).
+func (a give) better(b give) give {
+	switch {
+	case !b.allowed:
+		return a
+	case !a.allowed:
+		return b
+	case a.grace != b.grace:
+		if a.grace {
+			return b
+		}
+		return a
+	case a.end == 0:
+		return a
+	case b.end == 0 || b.end > a.end:
+		return b
+	}
+	return a
+}
+
+func (g give) access() Access {
+	if !g.allowed {
+		return Access{}
+	}
+	a := Access{Allowed: true, InGrace: g.grace, Via: g.via}
+	if g.end != 0 {
+		a.EndsAt = optMS(&g.end)
+	}
+	return a
 }
 
 func (idx *shopIndex) covers(h held, courseID int64) bool {
@@ -164,46 +217,6 @@ func (idx *shopIndex) covers(h held, courseID int64) bool {
 		return p != nil && (p.coversAll || p.courses[courseID])
 	}
 	return false
-}
-
-// state is what one entitlement gives now.
-func (idx *shopIndex) state(h held, via string, now time.Time) Access {
-	t := ms(now)
-	if t < h.start {
-		return Access{}
-	}
-	if h.end == 0 {
-		return Access{Allowed: true, Via: via}
-	}
-	end := fromMS(h.end)
-	if t < h.end {
-		return Access{Allowed: true, EndsAt: &end, Via: via}
-	}
-	if t < h.end+idx.grace.Milliseconds() {
-		return Access{Allowed: true, InGrace: true, EndsAt: &end, Via: via}
-	}
-	return Access{}
-}
-
-// better prefers access over none, within the period over grace, and the
-// later end (no end latest).
-func better(a, b Access) Access {
-	switch {
-	case !b.Allowed:
-		return a
-	case !a.Allowed:
-		return b
-	case a.InGrace != b.InGrace:
-		if a.InGrace {
-			return b
-		}
-		return a
-	case a.EndsAt == nil:
-		return a
-	case b.EndsAt == nil || b.EndsAt.After(*a.EndsAt):
-		return b
-	}
-	return a
 }
 
 // Offer is what the target costs the member now: the list price, less the
@@ -240,14 +253,14 @@ func (s *Service) Offer(ctx context.Context, shopID, memberID int64, kind string
 	if kind == KindPlan || memberID == 0 {
 		return o, nil
 	}
-	ents, err := s.cache.get(ctx, shopID, memberID)
+	ents, err := s.cache.get(ctx, shopID, memberID, now)
 	if err != nil {
 		return Offer{}, err
 	}
 	bp := 0
 	for _, h := range ents {
 		if p := idx.plans[h.id]; h.kind == KindPlan && p != nil {
-			if a := idx.state(h, KindPlan, now); a.Allowed && !a.InGrace {
+			if g := idx.gives(h, ms(now)); g.allowed && !g.grace {
 				bp = max(bp, p.discountBP)
 			}
 		}

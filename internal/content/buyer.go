@@ -128,7 +128,7 @@ func (s *Service) buyerCourse(ctx context.Context, idx *shopIndex, shopID, membe
 	if b.Learners, err = s.learners(ctx, shopID, c.id); err != nil {
 		return b, err
 	}
-	ents, err := s.cache.get(ctx, shopID, memberID)
+	ents, err := s.cache.get(ctx, shopID, memberID, now)
 	b.Access = idx.courseAccess(ents, c.id, now)
 	return b, err
 }
@@ -305,8 +305,8 @@ func (s *Service) MyEntitlements(ctx context.Context, shopID, memberID int64, af
 		if ends.Valid {
 			m.EndsAt = optMS(&ends.Int64)
 		}
-		a := idx.state(h, m.TargetKind, now)
-		m.Active, m.InGrace = a.Allowed, a.InGrace
+		g := idx.gives(h, ms(now))
+		m.Active, m.InGrace = g.allowed, g.grace
 		m.Title = idx.title(m.TargetKind, m.TargetID)
 		return m, err
 	}, `SELECT id, target_kind, target_id, source, starts_at, ends_at FROM content_entitlements WHERE shop_id = ? AND member_id = ?

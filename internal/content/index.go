@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -59,38 +60,52 @@ type shopIndex struct {
 	plans    map[int64]*bundleFact
 }
 
+// indexes is a copy-on-write map: checks read it without a lock; loads
+// and drops (rare) copy it under mu.
 type indexes struct {
 	s     *Service
-	mu    sync.RWMutex
-	shops map[int64]*shopIndex
+	mu    sync.Mutex
+	shops atomic.Pointer[map[int64]*shopIndex]
 }
 
-func newIndexes(s *Service) *indexes { return &indexes{s: s, shops: map[int64]*shopIndex{}} }
+func newIndexes(s *Service) *indexes {
+	x := &indexes{s: s}
+	x.shops.Store(&map[int64]*shopIndex{})
+	return x
+}
 
 // get returns the shop's index, loading it when absent.
 func (x *indexes) get(ctx context.Context, shopID int64) (*shopIndex, error) {
-	x.mu.RLock()
-	idx := x.shops[shopID]
-	x.mu.RUnlock()
-	if idx != nil {
+	if idx := (*x.shops.Load())[shopID]; idx != nil {
 		return idx, nil
 	}
 	idx, err := loadIndex(ctx, x.s.db, shopID)
 	if err != nil {
 		return nil, errs.Wrap("content index", err)
 	}
-	x.mu.Lock()
-	if cur := x.shops[shopID]; cur == nil || cur.version < idx.version {
-		x.shops[shopID] = idx
-	}
-	x.mu.Unlock()
+	x.update(func(m map[int64]*shopIndex) {
+		if cur := m[shopID]; cur == nil || cur.version < idx.version {
+			m[shopID] = idx
+		}
+	})
 	return idx, nil
 }
 
-func (x *indexes) drop(shopID int64) {
+// update changes a copy of the map and publishes it.
+func (x *indexes) update(fn func(m map[int64]*shopIndex)) {
 	x.mu.Lock()
-	delete(x.shops, shopID)
-	x.mu.Unlock()
+	defer x.mu.Unlock()
+	old := *x.shops.Load()
+	m := make(map[int64]*shopIndex, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	fn(m)
+	x.shops.Store(&m)
+}
+
+func (x *indexes) drop(shopID int64) {
+	x.update(func(m map[int64]*shopIndex) { delete(m, shopID) })
 }
 
 // poll drops the indexes whose shop's version moved.
@@ -111,13 +126,13 @@ func (x *indexes) poll(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	x.mu.Lock()
-	for shop, idx := range x.shops {
-		if idx.version != versions[shop] {
-			delete(x.shops, shop)
+	x.update(func(m map[int64]*shopIndex) {
+		for shop, idx := range m {
+			if idx.version != versions[shop] {
+				delete(m, shop)
+			}
 		}
-	}
-	x.mu.Unlock()
+	})
 	return nil
 }
 
@@ -285,15 +300,16 @@ func (c *memberCache) invalidate(shopID, memberID int64) {
 	k := memberKey{shopID, memberID}
 	sh := c.shard(k)
 	sh.mu.Lock()
-	sh.m[k] = memberEntry{tomb: true, expires: time.Now().Add(tombstoneFor).UnixMilli()}
+	sh.m[k] = memberEntry{tomb: true, expires: c.s.now().Add(tombstoneFor).UnixMilli()}
 	sh.mu.Unlock()
 }
 
-// get returns the member's unrevoked entitlements.
-func (c *memberCache) get(ctx context.Context, shopID, memberID int64) ([]held, error) {
+// get returns the member's unrevoked entitlements (now: the service's
+// clock, read once per check).
+func (c *memberCache) get(ctx context.Context, shopID, memberID int64, now time.Time) ([]held, error) {
 	k := memberKey{shopID, memberID}
 	sh := c.shard(k)
-	wall := time.Now().UnixMilli()
+	wall := ms(now)
 	sh.mu.RLock()
 	e, ok := sh.m[k]
 	sh.mu.RUnlock()
