@@ -199,8 +199,14 @@ func (s *Service) Package(ctx context.Context, shopID, id int64) (Package, error
 
 // Packages lists the shop's packages in order.
 func (s *Service) Packages(ctx context.Context, shopID int64, after []int64, limit int) ([]Package, error) {
+	return s.packages(ctx, shopID, 0, after, limit)
+}
+
+// packages lists packages in order; released at a time (ms) > 0: only
+// those buyers see then.
+func (s *Service) packages(ctx context.Context, shopID, releasedAt int64, after []int64, limit int) ([]Package, error) {
 	list, err := db.All(ctx, s.db, scanPackage, `SELECT `+packageCols+` FROM content_packages WHERE shop_id = ? AND (sort > ? OR (sort = ? AND id > ?))
-		ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], limit+1)
+		AND (? = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
 	for i := range list {
 		if err == nil {
 			list[i].CourseIDs, err = courseIDs(ctx, s.db, "content_package_courses", "package_id", shopID, list[i].ID)
@@ -278,8 +284,13 @@ func (s *Service) planDetails(ctx context.Context, shopID int64, p *Plan) error 
 
 // Plans lists the shop's plans in order.
 func (s *Service) Plans(ctx context.Context, shopID int64, after []int64, limit int) ([]Plan, error) {
+	return s.plans(ctx, shopID, 0, after, limit)
+}
+
+// plans lists plans in order, like packages.
+func (s *Service) plans(ctx context.Context, shopID, releasedAt int64, after []int64, limit int) ([]Plan, error) {
 	list, err := db.All(ctx, s.db, scanPlan, `SELECT `+planCols+` FROM content_plans WHERE shop_id = ? AND (sort > ? OR (sort = ? AND id > ?))
-		ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], limit+1)
+		AND (? = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
 	for i := range list {
 		if err == nil {
 			err = s.planDetails(ctx, shopID, &list[i])

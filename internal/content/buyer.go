@@ -78,6 +78,7 @@ type BuyerPackage struct {
 	ForSale   bool    `json:"for_sale"`
 	CourseIDs []int64 `json:"course_ids"`
 	Access    Access  `json:"access"`
+	sort      int
 }
 
 // BuyerPlan is a released membership plan.
@@ -92,6 +93,7 @@ type BuyerPlan struct {
 	DiscountBP int     `json:"discount_bp"`
 	ForSale    bool    `json:"for_sale"`
 	Access     Access  `json:"access" doc:"whether this member holds it (in_grace: show the renewal banner)"`
+	sort       int
 }
 
 // MyEntitlement is one of the member's entitlements (已购 / 我的会员).
@@ -237,17 +239,13 @@ func (s *Service) BuyerLesson(ctx context.Context, shopID, memberID, id int64) (
 
 // BuyerPackages lists the released packages.
 func (s *Service) BuyerPackages(ctx context.Context, shopID, memberID int64, after []int64, limit int) ([]BuyerPackage, error) {
-	list, err := s.Packages(ctx, shopID, after, limit)
+	list, err := s.packages(ctx, shopID, ms(s.now()), after, limit)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	out := []BuyerPackage{}
 	for _, p := range list {
-		if !visible(p.Status, publishMS(p.PublishAt), now) {
-			continue
-		}
-		b := BuyerPackage{ID: p.ID, Title: p.Title, Cover: p.Cover, ListFen: p.PriceFen, PriceFen: p.PriceFen, Days: p.Days, ForSale: p.ForSale, CourseIDs: p.CourseIDs}
+		b := BuyerPackage{sort: p.Sort, ID: p.ID, Title: p.Title, Cover: p.Cover, ListFen: p.PriceFen, PriceFen: p.PriceFen, Days: p.Days, ForSale: p.ForSale, CourseIDs: p.CourseIDs}
 		if p.ForSale {
 			o, err := s.Offer(ctx, shopID, memberID, KindPackage, p.ID)
 			if err != nil {
@@ -265,17 +263,13 @@ func (s *Service) BuyerPackages(ctx context.Context, shopID, memberID int64, aft
 
 // BuyerPlans lists the released plans.
 func (s *Service) BuyerPlans(ctx context.Context, shopID, memberID int64, after []int64, limit int) ([]BuyerPlan, error) {
-	list, err := s.Plans(ctx, shopID, after, limit)
+	list, err := s.plans(ctx, shopID, ms(s.now()), after, limit)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	out := []BuyerPlan{}
 	for _, p := range list {
-		if !visible(p.Status, publishMS(p.PublishAt), now) {
-			continue
-		}
-		b := BuyerPlan{ID: p.ID, Name: p.Name, Period: p.Period, Days: p.Days, PriceFen: p.PriceFen, CoversAll: p.CoversAll, CourseIDs: p.CourseIDs,
+		b := BuyerPlan{sort: p.Sort, ID: p.ID, Name: p.Name, Period: p.Period, Days: p.Days, PriceFen: p.PriceFen, CoversAll: p.CoversAll, CourseIDs: p.CourseIDs,
 			DiscountBP: p.DiscountBP, ForSale: p.ForSale}
 		if b.Access, err = s.HoldsTarget(ctx, shopID, memberID, KindPlan, p.ID); err != nil {
 			return nil, err

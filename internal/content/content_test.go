@@ -424,9 +424,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if len(evs) != 1 || evs[0].Actor != "staff:7" || evs[0].Reason != "补偿" {
 			t.Fatalf("events: %+v", evs)
 		}
-		_, err = f.svc.StaffRevoke(ctx, f.shopB, f.a1, e.ID, 7, StaffRevokeInput{Reason: "x"})
+		_, err = f.svc.StaffRevoke(ctx, f.shopB, e.ID, 7, StaffRevokeInput{Reason: "x"})
 		wantCode(t, err, "entitlement_not_found")
-		r := ok[Entitlement](t)(f.svc.StaffRevoke(ctx, f.shopA, f.a1, e.ID, 7, StaffRevokeInput{Reason: "误发"}))
+		r := ok[Entitlement](t)(f.svc.StaffRevoke(ctx, f.shopA, e.ID, 7, StaffRevokeInput{Reason: "误发"}))
 		if r.RevokedAt == nil {
 			t.Fatalf("not revoked: %+v", r)
 		}

@@ -258,13 +258,13 @@ func (s *Service) StaffGrant(ctx context.Context, shopID, memberID, staffID int6
 	return e, err
 }
 
-// StaffRevoke revokes a member's entitlement by id.
-func (s *Service) StaffRevoke(ctx context.Context, shopID, memberID, entID, staffID int64, in StaffRevokeInput) (Entitlement, error) {
+// StaffRevoke revokes one of the shop's entitlements by id.
+func (s *Service) StaffRevoke(ctx context.Context, shopID, entID, staffID int64, in StaffRevokeInput) (Entitlement, error) {
 	if err := checkReason(in.Reason); err != nil {
 		return Entitlement{}, err
 	}
 	var ref string
-	err := s.db.QueryRow(ctx, `SELECT source_ref FROM content_entitlements WHERE id = ? AND shop_id = ? AND member_id = ?`, entID, shopID, memberID).Scan(&ref)
+	err := s.db.QueryRow(ctx, `SELECT source_ref FROM content_entitlements WHERE id = ? AND shop_id = ?`, entID, shopID).Scan(&ref)
 	if db.IsNoRows(err) {
 		return Entitlement{}, errEntitlementNotFound
 	}

@@ -42,11 +42,11 @@ func (h *Handlers) buyerRoutes(api *httpx.API) {
 		Summary:  "Open a lesson: with access, the article's nodes and/or a media URL signed for 10 minutes; without, the preview and locked=true",
 		Response: BuyerLesson{}, Handler: h.buyerLesson})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/content/packages", Tag: mini, Access: httpx.Member,
-		Summary:  "Released packages (the whole list, at most 200)",
-		Response: httpx.Page[BuyerPackage]{}, Handler: h.buyerPackages})
+		Summary: "Released packages in order, with this member's price and access",
+		Query:   httpx.PageParams(), Response: httpx.Page[BuyerPackage]{}, Handler: h.buyerPackages})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/content/plans", Tag: mini, Access: httpx.Member,
-		Summary:  "Released membership plans (the whole list, at most 200), with whether this member holds each",
-		Response: httpx.Page[BuyerPlan]{}, Handler: h.buyerPlans})
+		Summary: "Released membership plans in order, with whether this member holds each",
+		Query:   httpx.PageParams(), Response: httpx.Page[BuyerPlan]{}, Handler: h.buyerPlans})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/content/entitlements", Tag: mini, Access: httpx.Member,
 		Summary: "My entitlements (已购 / 我的会员), newest first: target, end, in_grace (show the renewal banner)",
 		Query:   httpx.PageParams(), Response: httpx.Page[MyEntitlement]{}, Handler: h.mine})
@@ -91,18 +91,24 @@ func (h *Handlers) buyerLesson(w http.ResponseWriter, r *http.Request) error {
 	return httpx.Respond(w, http.StatusOK, l, err)
 }
 
-const wholeList = 200
-
 func (h *Handlers) buyerPackages(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := pageKeys(r)
+	if err != nil {
+		return err
+	}
 	m := buyer(r)
-	list, err := h.Svc.BuyerPackages(r.Context(), m.ShopID, m.ID, firstPage, wholeList)
-	return httpx.Respond(w, http.StatusOK, httpx.NewPage(list, 0), err)
+	list, err := h.Svc.BuyerPackages(r.Context(), m.ShopID, m.ID, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(list, limit, func(p BuyerPackage) []int64 { return []int64{int64(p.sort), p.ID} }), err)
 }
 
 func (h *Handlers) buyerPlans(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := pageKeys(r)
+	if err != nil {
+		return err
+	}
 	m := buyer(r)
-	list, err := h.Svc.BuyerPlans(r.Context(), m.ShopID, m.ID, firstPage, wholeList)
-	return httpx.Respond(w, http.StatusOK, httpx.NewPage(list, 0), err)
+	list, err := h.Svc.BuyerPlans(r.Context(), m.ShopID, m.ID, after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOfKeys(list, limit, func(p BuyerPlan) []int64 { return []int64{int64(p.sort), p.ID} }), err)
 }
 
 func (h *Handlers) mine(w http.ResponseWriter, r *http.Request) error {

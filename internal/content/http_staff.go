@@ -89,7 +89,7 @@ func (h *Handlers) entitlementRoutes(api *httpx.API) {
 			404: {"member_not_found", "course_not_found", "package_not_found", "plan_not_found"}},
 		Summary: "Grant a member a course, package or plan by hand (reason required, logged); a renewal extends from the current end; the Idempotency-Key header makes a retry grant once",
 		Request: StaffGrantInput{}, Response: Entitlement{}, Status: http.StatusCreated, Handler: h.grant})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/entitlements/{eid}/revoke", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/content/entitlements/{id}/revoke", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentManage,
 		Errors:  map[int][]string{400: {"reason_required"}, 404: {"entitlement_not_found"}},
 		Summary: "Revoke an entitlement (reason required, logged; never deleted; revoking again changes nothing)",
 		Request: StaffRevokeInput{}, Response: Entitlement{}, Handler: h.revoke})
@@ -379,16 +379,12 @@ func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	eid, err := httpx.PathID(r, "eid")
-	if err != nil {
-		return err
-	}
 	var in StaffRevokeInput
 	if err := httpx.Decode(w, r, &in, 0); err != nil {
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	e, err := h.Svc.StaffRevoke(r.Context(), staffShop(r), id, eid, st.AccountID, in)
+	e, err := h.Svc.StaffRevoke(r.Context(), staffShop(r), id, st.AccountID, in)
 	return httpx.Respond(w, http.StatusOK, e, err)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/checkin"
+	"github.com/kaidian/kaidian/internal/content"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/freight"
@@ -134,6 +135,8 @@ type Server struct {
 	Checkins *checkin.Service
 	// Achievements are new-member tasks, badges and members' records.
 	Achievements *achievements.Service
+	// Content is paid content: courses, lessons, packages, plans, entitlements.
+	Content *content.Service
 
 	hotSessions hotSessionCache
 }
@@ -256,6 +259,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
+	s.Content = content.NewService(s.DB, box.DeriveKey("content-media-url"), s.Media.Store())
+	s.Content.RegisterJobs(s.Jobs)
 	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
 	s.Recs = recs.NewService(s.DB, s.Catalog)
@@ -426,6 +431,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
+	(&content.Handlers{Svc: s.Content}).Routes(s.API)
 	(&achievements.Handlers{Svc: s.Achievements}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
@@ -499,6 +505,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.Jobs.Run(loops, time.Second)
 	go s.Recs.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)
+	go s.Content.Run(loops, s.cfg.SyncInterval, s.log)
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
