@@ -309,6 +309,15 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/sms/unsubscribe", a.member, "/api/v1/me/sms/unsubscribe", nil)
 		call("GET /api/v1/me/sms", a.member, "/api/v1/me/sms", nil)
 
+		// Paid content: the catalogue, a lesson, my entitlements.
+		ct := e.seedContent(a, "全")
+		call("GET /api/v1/content/courses", a.member, "/api/v1/content/courses", nil)
+		call("GET /api/v1/content/courses/{id}", a.member, fmt.Sprintf("/api/v1/content/courses/%d", ct.courseID), nil)
+		call("GET /api/v1/content/lessons/{id}", a.member, fmt.Sprintf("/api/v1/content/lessons/%d", ct.lessonID), nil)
+		call("GET /api/v1/content/packages", a.member, "/api/v1/content/packages", nil)
+		call("GET /api/v1/content/plans", a.member, "/api/v1/content/plans", nil)
+		call("GET /api/v1/me/content/entitlements", a.member, "/api/v1/me/content/entitlements", nil)
+
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)
 
