@@ -149,8 +149,8 @@ func loadMemberships(b *testing.B, d *db.DB, shopID int64, n int) {
 	now := time.Now().UnixMilli()
 	span := int64(60 * 24 * 3600 * 1000) // ends from now-7 days over 60 days
 	exec(`INSERT INTO content_entitlements (shop_id, member_id, target_kind, target_id, source, source_ref, starts_at, ends_at, created_at)
-		SELECT ?, ? + (i % ?), 'plan', ? + (i / ?), 'purchase', 'bench:' || i, e - 2592000000, e, 0
-		FROM (SELECT i - 1 AS i, ? + ((i - 1) * ?) / ? AS e FROM (`+gen(n)+`) AS s) AS t`,
+		SELECT ?, CAST(? AS BIGINT) + (i % ?), 'plan', CAST(? AS BIGINT) + (i / ?), 'purchase', 'bench:' || i, e - 2592000000, e, 0
+		FROM (SELECT i - 1 AS i, CAST(? AS BIGINT) + ((i - 1) * CAST(? AS BIGINT)) / ? AS e FROM (`+gen(n)+`) AS s) AS t`,
 		shopID, first, members, firstPlan, members, now-7*24*3600*1000, span, n)
 	if d.Engine == db.Postgres {
 		exec(`ANALYZE content_entitlements`)
