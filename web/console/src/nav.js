@@ -61,6 +61,14 @@ export const nav = [
     ],
   },
   {
+    key: 'content',
+    items: [
+      { path: '/content/courses', title: 'nav.contentCourses', perm: 'content.read', shop: true, view: () => import('./views/content/Courses.vue') },
+      { path: '/content/bundles', title: 'nav.contentBundles', perm: 'content.read', shop: true, view: () => import('./views/content/Bundles.vue') },
+      { path: '/content/entitlements', title: 'nav.contentEntitlements', perm: 'content.read', shop: true, view: () => import('./views/content/Entitlements.vue') },
+    ],
+  },
+  {
     key: 'moderation',
     items: [
       { path: '/moderation/queue', title: 'nav.modQueue', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Queue.vue') },
