@@ -206,7 +206,7 @@ func (s *Service) Packages(ctx context.Context, shopID int64, after []int64, lim
 // those buyers see then.
 func (s *Service) packages(ctx context.Context, shopID, releasedAt int64, after []int64, limit int) ([]Package, error) {
 	list, err := db.All(ctx, s.db, scanPackage, `SELECT `+packageCols+` FROM content_packages WHERE shop_id = ? AND (sort > ? OR (sort = ? AND id > ?))
-		AND (? = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
+		AND (CAST(? AS BIGINT) = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
 	for i := range list {
 		if err == nil {
 			list[i].CourseIDs, err = courseIDs(ctx, s.db, "content_package_courses", "package_id", shopID, list[i].ID)
@@ -290,7 +290,7 @@ func (s *Service) Plans(ctx context.Context, shopID int64, after []int64, limit 
 // plans lists plans in order, like packages.
 func (s *Service) plans(ctx context.Context, shopID, releasedAt int64, after []int64, limit int) ([]Plan, error) {
 	list, err := db.All(ctx, s.db, scanPlan, `SELECT `+planCols+` FROM content_plans WHERE shop_id = ? AND (sort > ? OR (sort = ? AND id > ?))
-		AND (? = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
+		AND (CAST(? AS BIGINT) = 0 OR (status = 'published' AND publish_at <= ?)) ORDER BY sort, id LIMIT ?`, shopID, after[0], after[0], after[1], releasedAt, releasedAt, limit+1)
 	for i := range list {
 		if err == nil {
 			err = s.planDetails(ctx, shopID, &list[i])

@@ -284,6 +284,12 @@ func TestPackagesPlansAndOffers(t *testing.T) {
 		if h := ok[Access](t)(f.svc.HoldsTarget(ctx, f.shopA, f.a1, KindCourse, c2.ID)); !h.Allowed || h.Via != "package" {
 			t.Fatalf("holds a course through its package: %+v", h)
 		}
+		if ps := ok[[]BuyerPackage](t)(f.svc.BuyerPackages(ctx, f.shopA, f.a1, firstPage, 20)); len(ps) != 1 || !ps[0].Access.Allowed || ps[0].PriceFen != 9600 {
+			t.Fatalf("buyer packages (20%% off for a plan holder): %+v", ps)
+		}
+		if ps := ok[[]BuyerPlan](t)(f.svc.BuyerPlans(ctx, f.shopA, f.a2, firstPage, 20)); len(ps) != 2 || ps[0].Access.Allowed || !ps[1].Access.Allowed {
+			t.Fatalf("buyer plans: %+v", ps)
+		}
 		f.clock.add(400 * day)
 		if a := access(f.a2, l1.ID); a.Allowed {
 			t.Fatalf("expired plan: %+v", a)
