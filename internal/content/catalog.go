@@ -267,13 +267,14 @@ func (s *Service) Reorder(ctx context.Context, shopID int64, list string, course
 		}
 		seen[id] = true
 	}
-	where := `id = ? AND shop_id = ?`
+	// Lessons are sorted within their course; the other lists name no course.
+	where := `id = ? AND shop_id = ? AND CAST(? AS BIGINT) = 0`
 	if list == "lessons" {
-		where += fmt.Sprintf(` AND course_id = %d`, courseID)
+		where = `id = ? AND shop_id = ? AND course_id = ?`
 	}
 	return s.edit(ctx, shopID, func(tx *db.Tx) error {
 		for i, id := range in.IDs {
-			err := db.ExpectOne(tx.Exec(ctx, `UPDATE `+table+` SET sort = ? WHERE `+where, i+1, id, shopID))
+			err := db.ExpectOne(tx.Exec(ctx, `UPDATE `+table+` SET sort = ? WHERE `+where, i+1, id, shopID, courseID))
 			if db.IsNoRows(err) {
 				return errs.E(errs.NotFound, "item_not_found", fmt.Sprintf("no item %d in this list", id))
 			}

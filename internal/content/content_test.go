@@ -349,6 +349,12 @@ func TestScheduledReleaseAndOrder(t *testing.T) {
 		}
 		wantCode(t, f.svc.Reorder(ctx, f.shopB, "lessons", c.ID, ReorderInput{IDs: []int64{l.ID}}), "item_not_found")
 		wantCode(t, f.svc.Reorder(ctx, f.shopA, "courses", 0, ReorderInput{IDs: []int64{c.ID, c.ID}}), "invalid_ids")
+		if err := f.svc.Reorder(ctx, f.shopA, "courses", 0, ReorderInput{IDs: []int64{c.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.svc.Reorder(ctx, f.shopB, "courses", 0, ReorderInput{IDs: []int64{c.ID}}), "item_not_found")
+		audio := ok[Lesson](t)(f.svc.CreateLesson(ctx, f.shopA, c.ID, LessonInput{Kind: "audio", Title: "无文件", Status: "draft"}))
+		wantCode(t, f.svc.SetRelease(ctx, f.shopA, "lessons", audio.ID, ReleaseInput{Status: "published"}), "invalid_fields")
 		// The article body is made safe.
 		bl := ok[BuyerLesson](t)(f.svc.BuyerLesson(ctx, f.shopA, f.a1, l.ID))
 		if bl.Locked || len(bl.Body) == 0 || fmt.Sprint(bl.Body) == "" {

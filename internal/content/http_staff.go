@@ -401,6 +401,11 @@ func (s *Service) SetRelease(ctx context.Context, shopID int64, list string, id 
 		return errs.E(errs.NotFound, "list_not_found", "no such list")
 	}
 	return s.edit(ctx, shopID, func(tx *db.Tx) error {
+		if list == "lessons" && in.Status == "published" {
+			if err := publishable(ctx, tx, shopID, id); err != nil {
+				return err
+			}
+		}
 		err := db.ExpectOne(tx.Exec(ctx, `UPDATE `+table+` SET status = ?, publish_at = ?, updated_at = ? WHERE id = ? AND shop_id = ?`,
 			in.Status, publishMS(in.PublishAt), ms(s.now()), id, shopID))
 		if db.IsNoRows(err) {
@@ -408,4 +413,21 @@ func (s *Service) SetRelease(ctx context.Context, shopID int64, list string, id 
 		}
 		return err
 	})
+}
+
+// publishable refuses to publish an audio or video lesson without its file
+// or URL (the edit form checks the same).
+func publishable(ctx context.Context, tx *db.Tx, shopID, id int64) error {
+	var kind, key, url string
+	err := tx.QueryRow(ctx, `SELECT kind, media_key, media_url FROM content_lessons WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&kind, &key, &url)
+	if db.IsNoRows(err) {
+		return errs.E(errs.NotFound, "item_not_found", "no such item")
+	}
+	if err != nil {
+		return err
+	}
+	if (kind == "audio" || kind == "video") && key == "" && url == "" {
+		return errs.Field("media_key", "invalid_fields", "a published audio or video lesson needs its file or URL")
+	}
+	return nil
 }
