@@ -136,6 +136,13 @@ func TestGrantIsIdempotentAndRenewalsChain(t *testing.T) {
 		if !e2.StartsAt.Equal(*e1.EndsAt) || !e2.EndsAt.Equal(e1.EndsAt.Add(30*day)) {
 			t.Fatalf("renewal before the end: %+v, first ends %v", e2, e1.EndsAt)
 		}
+		// Refunding the first period leaves the renewal's period as it was.
+		if _, err := f.revoke(t, f.shopA, "order:1", "refund"); err != nil {
+			t.Fatal(err)
+		}
+		if got := ok[[]Entitlement](t)(f.svc.Entitlements(context.Background(), f.shopA, f.a1, 0, 10)); !got[0].StartsAt.Equal(e2.StartsAt) || got[0].RevokedAt != nil {
+			t.Fatalf("the renewal changed: %+v", got[0])
+		}
 		// After a lapse (past the end and the grace): starts now.
 		f.clock.add(100 * day)
 		e3, _ := f.grant(t, f.shopA, f.a1, KindCourse, c.ID, "order:3", 30)

@@ -50,6 +50,9 @@ func dayStart(t time.Time, days int) time.Time {
 // and calls OnReminder in the same transaction, a batch at a time. It
 // returns how many reminders it sent.
 func (s *Service) SendReminders(ctx context.Context) (int, error) {
+	if s.OnReminder == nil {
+		return 0, nil // nothing to send through: record nothing, so nothing is marked sent
+	}
 	now := s.now()
 	sent := 0
 	for _, off := range ReminderOffsets {
@@ -94,8 +97,8 @@ func (s *Service) remindBatch(ctx context.Context, off int, from, to, now int64)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 || s.OnReminder == nil {
-				continue // sent by another run meanwhile, or no hook yet
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // sent by another run meanwhile
 			}
 			if err := s.OnReminder(ctx, tx, rm); err != nil {
 				return err

@@ -66,6 +66,13 @@ func TestRemindersOncePerOffset(t *testing.T) {
 		if got := run(time.Date(2026, 12, 29, 23, 59, 0, 0, china)); len(got) != 0 {
 			t.Fatalf("D-7 is Dec 30 (the end's day Jan 6): %+v", got)
 		}
+		// Without a hook nothing is recorded as sent.
+		f.svc.OnReminder = nil
+		run(time.Date(2026, 12, 30, 0, 0, 30, 0, china))
+		if n := count(t, d, `SELECT COUNT(*) FROM content_reminders`); n != 0 {
+			t.Fatalf("%d reminders recorded without a hook", n)
+		}
+		f.svc.OnReminder = h.on
 		got := run(time.Date(2026, 12, 29, 23, 59, 0, 0, china).Add(2 * time.Minute)) // Dec 30, 00:01
 		if len(got) != 1 || got[0].DaysLeft != 7 || got[0].EntitlementID != e.ID || got[0].MemberID != f.a1 || !got[0].EndsAt.Equal(*e.EndsAt) {
 			t.Fatalf("D-7: %+v", got)
