@@ -3,14 +3,20 @@ package content
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
 // BenchmarkCanAccess checks lessons of a shop with 50 courses of 20
@@ -157,4 +163,64 @@ func loadMemberships(b *testing.B, d *db.DB, shopID int64, n int) {
 	} else {
 		exec(`ANALYZE`)
 	}
+}
+
+// BenchmarkLessonEndpoint serves GET /api/v1/content/lessons/{id} (an
+// article with access: the check, the cached nodes, JSON) over real TCP
+// connections, and in the same run a bare net/http handler answering a
+// fixed JSON body: the lesson route's share of that ceiling is reported.
+// The member guard is a stand-in that reads the member from a header (the
+// server's session guard is not part of this package).
+func BenchmarkLessonEndpoint(b *testing.B) {
+	d := db.OpenTest(b, db.SQLite)
+	f := setup(b, d)
+	c := f.course(b, f.shopA, 1000)
+	l := ok[Lesson](b)(f.svc.CreateLesson(context.Background(), f.shopA, c.ID, LessonInput{Kind: "article", Title: "第一课",
+		Body: strings.Repeat("<p>正文<b>加粗</b></p>", 20), Status: "published"}))
+	f.grant(b, f.shopA, f.a1, KindCourse, c.ID, "o1", 0)
+	f.svc.SetClock(time.Now)
+	mux := http.NewServeMux()
+	api := httpx.NewAPI(mux, httpx.Guards{Member: func(r *http.Request) (*http.Request, error) {
+		return r.WithContext(auth.WithMember(r.Context(), auth.Member{ID: f.a1, ShopID: f.shopA})), nil
+	}})
+	(&Handlers{Svc: f.svc}).Routes(api)
+	lesson := httptest.NewServer(mux)
+	defer lesson.Close()
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer bare.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	run := func(url string) float64 {
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				resp, err := client.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	b.SetParallelism(16)
+	b.ResetTimer()
+	// Interleaved, twice each, the better of each kept (the first run also
+	// opens the connections).
+	var ceiling, got float64
+	for range 2 {
+		ceiling = max(ceiling, run(bare.URL))
+		got = max(got, run(fmt.Sprintf("%s/api/v1/content/lessons/%d", lesson.URL, l.ID)))
+	}
+	b.ReportMetric(ceiling, "bare-req/s")
+	b.ReportMetric(got, "lesson-req/s")
+	b.ReportMetric(100*got/ceiling, "%-of-bare")
 }

@@ -198,6 +198,30 @@ func (s *Service) BuyerCourse(ctx context.Context, shopID, memberID, id int64) (
 	return d, nil
 }
 
+// lessonDetail is what the lesson route shows beyond LessonInfo, the
+// article already turned into nodes.
+type lessonDetail struct {
+	body                        []richtext.Node
+	mediaKey, mediaURL, liveURL string
+	replayKey, replayURL, kind  string
+	liveAt                      *time.Time
+}
+
+// detail is the lesson's detail, from the index's cache or the database.
+func (s *Service) detail(ctx context.Context, idx *shopIndex, shopID, id int64) (*lessonDetail, error) {
+	if d, ok := idx.details.Load(id); ok {
+		return d.(*lessonDetail), nil
+	}
+	l, err := s.StaffLesson(ctx, shopID, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &lessonDetail{body: richtext.Nodes(l.Body), mediaKey: l.MediaKey, mediaURL: l.MediaURL, liveURL: l.LiveURL,
+		replayKey: l.ReplayKey, replayURL: l.ReplayURL, kind: l.Kind, liveAt: l.LiveAt}
+	idx.details.Store(id, d)
+	return d, nil
+}
+
 // BuyerLesson opens a lesson: in full when the member may, else the
 // preview (audio/video: a signed URL serving the preview's share of the
 // file; an external VOD URL is never shown without access) and locked.
@@ -206,26 +230,34 @@ func (s *Service) BuyerLesson(ctx context.Context, shopID, memberID, id int64) (
 	if err != nil {
 		return BuyerLesson{}, err
 	}
-	l, err := s.StaffLesson(ctx, shopID, id)
+	idx, err := s.index.get(ctx, shopID)
 	if err != nil {
 		return BuyerLesson{}, err
 	}
-	out := BuyerLesson{ID: l.ID, CourseID: l.CourseID, Kind: l.Kind, Title: l.Title, DurationSec: l.DurationSec, Free: l.Free,
-		PreviewSec: l.PreviewSec, Locked: !a.Allowed, Access: a, LiveAt: l.LiveAt}
-	key, external := l.MediaKey, l.MediaURL
-	if l.Kind == "live" {
-		key, external = l.ReplayKey, l.ReplayURL
+	info, ok := idx.lessons[id]
+	if !ok {
+		return BuyerLesson{}, errLessonNotFound
+	}
+	d, err := s.detail(ctx, idx, shopID, id)
+	if err != nil {
+		return BuyerLesson{}, err
+	}
+	out := BuyerLesson{ID: info.ID, CourseID: info.CourseID, Kind: info.Kind, Title: info.Title, DurationSec: info.DurationSec, Free: info.Free,
+		PreviewSec: info.PreviewSec, Locked: !a.Allowed, Access: a, LiveAt: d.liveAt}
+	key, external := d.mediaKey, d.mediaURL
+	if d.kind == "live" {
+		key, external = d.replayKey, d.replayURL
 	}
 	if !a.Allowed {
-		if key != "" && l.PreviewSec > 0 && l.DurationSec > 0 {
+		if key != "" && info.PreviewSec > 0 && info.DurationSec > 0 {
 			var until time.Time
-			out.MediaURL, until, err = s.mediaURL(ctx, shopID, key, max(1, l.PreviewSec*1000/l.DurationSec))
+			out.MediaURL, until, err = s.mediaURL(ctx, shopID, key, max(1, info.PreviewSec*1000/info.DurationSec))
 			out.MediaUntil = &until
 		}
 		return out, err
 	}
-	out.Body = richtext.Nodes(l.Body)
-	out.LiveURL = l.LiveURL
+	out.Body = d.body
+	out.LiveURL = d.liveURL
 	switch {
 	case key != "":
 		var until time.Time

@@ -52,6 +52,9 @@ type bundleFact struct {
 }
 
 type shopIndex struct {
+	// details caches what the lesson route shows of each lesson opened
+	// (lesson id → *lessonDetail): dropped with the index on any edit.
+	details  sync.Map
 	version  int64
 	grace    time.Duration
 	lessons  map[int64]*lessonFact
