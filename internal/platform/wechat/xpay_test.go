@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -324,6 +325,52 @@ func TestXPayLostDelayedAndDuplicatePushes(t *testing.T) {
 	}
 	if _, err := e.sb.DuplicateXPayPush(testAppID, "KD-none-000", 1); err == nil {
 		t.Fatal("duplicate of an unknown order")
+	}
+
+	// The demo's loop retries held pushes on its own; an XML ack counts.
+	e.rc.setAnswer(func(int) (int, string) { return http.StatusOK, "<xml><ErrCode>0</ErrCode><ErrMsg>success</ErrMsg></xml>" })
+	e.sb.DelayXPayPushes(testAppID, 1)
+	e.pay(t, vip("KD20250301003"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.sb.RunXPay(ctx, testAppID, 5*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.sb.XPayOrders(testAppID)[2].Status != wechat.XPayStatusDelivered {
+		if time.Now().After(deadline) {
+			t.Fatal("RunXPay did not deliver the held push")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func TestXPayConcurrentPayments(t *testing.T) {
+	e := newXPayEnv(t, true)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		params := e.sign(t, vip(fmt.Sprintf("KD2025030100%d", i)))
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := e.sb.XPayPay(testAppID, "oBuyer", params); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			e.sb.DeliverXPayPushes(testAppID)
+		}()
+	}
+	wg.Wait()
+	orders := e.sb.XPayOrders(testAppID)
+	for _, o := range orders {
+		if o.Status != wechat.XPayStatusDelivered {
+			t.Errorf("order %s status %d", o.OutTradeNo, o.Status)
+		}
+	}
+	if d, _, _ := e.rc.counts(); len(orders) != 8 || d < 8 {
+		t.Fatalf("%d orders, %d pushes", len(orders), d)
 	}
 }
 
