@@ -328,7 +328,9 @@ func TestXPayLostDelayedAndDuplicatePushes(t *testing.T) {
 	}
 
 	// The demo's loop retries held pushes on its own; an XML ack counts.
-	e.rc.setAnswer(func(int) (int, string) { return http.StatusOK, "<xml><ErrCode>0</ErrCode><ErrMsg>success</ErrMsg></xml>" })
+	e.rc.setAnswer(func(int) (int, string) {
+		return http.StatusOK, "<xml><ErrCode>0</ErrCode><ErrMsg>success</ErrMsg></xml>"
+	})
 	e.sb.DelayXPayPushes(testAppID, 1)
 	e.pay(t, vip("KD20250301003"))
 	ctx, cancel := context.WithCancel(context.Background())
