@@ -37,8 +37,14 @@ package sandbox
 //	/sandbox/xpay-orders      {"appid"}                         → {"orders":[XPayOrder],"refunds":[XPayRefund]}
 //
 // A push is retried until the answer is {"ErrCode":0,…} (JSON or XML), at
-// most 15 times; retries happen when DeliverXPayPushes (xpay-deliver) or
-// RunXPay's loop runs, never on their own, so tests need no sleeping.
+// most 15 times (an app without a push target fails every attempt);
+// retries happen when DeliverXPayPushes (xpay-deliver) or RunXPay's loop
+// runs, never on their own, so tests need no sleeping. Every control has a
+// Go method of the same effect (SetXPayKeys, AddXPayItem, SetPushTarget,
+// XPayPay, DeliverXPayPushes, SettleXPayRefunds, DuplicateXPayPush,
+// DropXPayPushes, DelayXPayPushes, BadTokenXPayPushes, SetXPayIOS,
+// ExpireXPaySession, XPayOrders/XPayRefunds). The server APIs are in
+// xpay_api.go, the controls in xpay_control.go.
 
 import (
 	"bytes"
