@@ -112,7 +112,7 @@ type RefundRequest struct {
 	OpenID, OutTradeNo, RefundNo string
 	LeftFee, RefundFee           int64
 	Reason                       string // "0"–"5"
-	ReqFrom                      string // "1" user, "2" merchant, "3" other
+	ReqFrom                      string // "1" customer service, "2" the user, "3" other
 	Env                          int
 }
 

@@ -17,8 +17,8 @@ type RefundInput struct {
 
 // Refund requesters, as xpay's req_from names them.
 const (
-	fromBuyer = "1"
-	fromStaff = "2"
+	fromStaff = "1" // customer service
+	fromBuyer = "2" // the user
 )
 
 // BuyerRefund is a buyer asking for their money back: within the shop's
