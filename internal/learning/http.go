@@ -20,19 +20,19 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Report progress in a lesson I may open: {\"position_sec\": n} for audio and video (0 to its length; beyond it is refused and nothing changes), {\"read\": true} for an article. The furthest position never moves back; 90 % (or read) completes the lesson, and the report that completes a course's last lesson issues its certificate",
 		Request: ProgressInput{}, Response: Recorded{}, Handler: h.record})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/courses/{id}/progress", Tag: mini, Access: httpx.Member,
-		Errors:  map[int][]string{404: {"course_not_found"}},
-		Summary: "My progress in a course: every published lesson, the completion percentage, the lesson to continue, the certificate's code once completed",
+		Errors:   map[int][]string{404: {"course_not_found"}},
+		Summary:  "My progress in a course: every published lesson, the completion percentage, the lesson to continue, the certificate's code once completed",
 		Response: CourseProgress{}, Handler: h.course})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/learning/continue", Tag: mini, Access: httpx.Member,
 		Summary: "Continue where I left off: the courses I was learning, most recently touched first, each at its last lesson and position",
 		Query:   httpx.PageParams(), Response: httpx.Page[ContinueItem]{}, Handler: h.cont})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/courses/{id}/certificate.png", Tag: mini, Access: httpx.Member,
-		Errors:  map[int][]string{404: {"certificate_not_found"}},
-		Summary: "My certificate of a completed course, as a PNG: my name, the course, the completion date (Asia/Shanghai) and its verification code",
+		Errors:   map[int][]string{404: {"certificate_not_found"}},
+		Summary:  "My certificate of a completed course, as a PNG: my name, the course, the completion date (Asia/Shanghai) and its verification code",
 		Produces: "image/png", Handler: h.png})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/certificates/{code}", Tag: mini, Access: httpx.Shop,
-		Errors:  map[int][]string{404: {"certificate_not_found"}},
-		Summary: "Verify a certificate by the code printed on it (no login): whose it is, which course, when",
+		Errors:   map[int][]string{404: {"certificate_not_found"}},
+		Summary:  "Verify a certificate by the code printed on it (no login): whose it is, which course, when",
 		Response: CertificateView{}, Handler: h.verify})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/content/courses/{id}/learners", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentTeach,
 		Summary: "A course's learners with their completion, the most recently active first",

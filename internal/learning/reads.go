@@ -11,10 +11,10 @@ import (
 )
 
 type progressRow struct {
-	lessonID, updated   int64
-	position, furthest  int
-	read                bool
-	completed           sql.NullInt64
+	lessonID, updated  int64
+	position, furthest int
+	read               bool
+	completed          sql.NullInt64
 }
 
 func (s *Service) progressRows(ctx context.Context, shopID, memberID, courseID int64) (map[int64]progressRow, error) {
