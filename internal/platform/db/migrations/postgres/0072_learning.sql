@@ -14,7 +14,7 @@ CREATE TABLE learning_progress (
     position_sec BIGINT NOT NULL DEFAULT 0 CHECK (position_sec >= 0),
     furthest_sec BIGINT NOT NULL DEFAULT 0 CHECK (furthest_sec >= 0),
     is_read      BOOLEAN NOT NULL DEFAULT FALSE,
-    completed_at BIGINT,$
+    completed_at BIGINT,
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (shop_id, member_id, lesson_id)
 );
@@ -60,14 +60,14 @@ CREATE TABLE qa_posts (
     parent_id          BIGINT REFERENCES qa_posts(id),
     kind               TEXT    NOT NULL CHECK (kind IN ('comment', 'question', 'reply')),
     member_id          BIGINT REFERENCES members(id),
-    staff_id           BIGINT,$
+    staff_id           BIGINT,
     teacher            BOOLEAN NOT NULL DEFAULT FALSE,
     body               TEXT    NOT NULL,
     status             TEXT    NOT NULL CHECK (status IN ('published', 'pending', 'hidden')),
-    moderation_item_id BIGINT,$
-    pinned_at          BIGINT,$
+    moderation_item_id BIGINT,
+    pinned_at          BIGINT,
     likes              BIGINT NOT NULL DEFAULT 0 CHECK (likes >= 0),
-    answered_at        BIGINT,$
+    answered_at        BIGINT,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL
 );
