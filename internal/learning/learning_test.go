@@ -572,3 +572,32 @@ func TestStaffSeeTheirCoursesLearnersOnly(t *testing.T) {
 		}
 	})
 }
+
+// Two lessons completed at the same moment: each report alone sees the
+// other lesson unfinished unless they take turns, and the course would
+// never complete. Every member here must end with the certificate.
+func TestCompletionIsNotLostWhenTheLastLessonsRace(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		const n = 12
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			m := db.TestMember(t, d, e.shopA, fmt.Sprintf("race%d", i))
+			who := e.as(e.shopA, m)
+			e.put(who, video, `{"position_sec": 100}`)
+			for lesson, body := range map[int64]string{audio: `{"position_sec": 50}`, article: `{"read": true}`} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if r := e.put(who, lesson, body); r.Code != 200 {
+						t.Errorf("%d %s", r.Code, r.Body)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		if got := e.count(`SELECT COUNT(*) FROM learning_certificates`); got != n || e.completions.Load() != n {
+			t.Fatalf("%d certificates, %d hook runs for %d members", got, e.completions.Load(), n)
+		}
+	})
+}
