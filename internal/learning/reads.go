@@ -229,14 +229,44 @@ func (s *Service) Learners(ctx context.Context, shopID, courseID int64, after []
 	if err != nil {
 		return nil, errs.Wrap("learners", err)
 	}
+	done, err := s.completedByMember(ctx, shopID, courseID, out, lessons)
+	if err != nil {
+		return nil, errs.Wrap("learners", err)
+	}
 	for i := range out {
-		n, err := completedLessons(ctx, s.db, shopID, out[i].MemberID, courseID, lessons)
-		if err != nil {
-			return nil, errs.Wrap("learners", err)
-		}
+		n := done[out[i].MemberID]
 		out[i].LessonsCompleted, out[i].LessonsTotal, out[i].Percent = n, len(lessons), percent(n, len(lessons))
 	}
 	return out, nil
+}
+
+// completedByMember counts each learner's completed lessons among the
+// course's published ones, in one query for the page.
+func (s *Service) completedByMember(ctx context.Context, shopID, courseID int64, page []Learner, published []LessonInfo) (map[int64]int, error) {
+	out := map[int64]int{}
+	if len(page) == 0 {
+		return out, nil
+	}
+	args := []any{shopID, courseID}
+	for _, l := range page {
+		args = append(args, l.MemberID)
+	}
+	type pair struct{ member, lesson int64 }
+	rows, err := db.All(ctx, s.db, func(sc db.Scanner) (pair, error) {
+		var p pair
+		return p, sc.Scan(&p.member, &p.lesson)
+	}, `SELECT member_id, lesson_id FROM learning_progress
+		WHERE shop_id = ? AND course_id = ? AND completed_at IS NOT NULL AND member_id IN (?`+strings.Repeat(", ?", len(page)-1)+`)`, args...)
+	pub := map[int64]bool{}
+	for _, l := range published {
+		pub[l.ID] = true
+	}
+	for _, p := range rows {
+		if pub[p.lesson] {
+			out[p.member]++
+		}
+	}
+	return out, err
 }
 
 func nullPtr(n sql.NullInt64) *int64 {
