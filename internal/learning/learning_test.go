@@ -35,7 +35,7 @@ type fakeLessons struct {
 	locked  map[[2]int64]bool
 }
 
-var errLessonNotFound = errs.E(errs.NotFound, "lesson_not_found", "no such lesson")
+var errLessonNotFound = errs.E(errs.NotFound, "content_lesson_missing", "no such lesson")
 
 func (f *fakeLessons) Lesson(_ context.Context, shopID, id int64) (LessonInfo, error) {
 	f.mu.Lock()

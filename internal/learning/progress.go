@@ -21,7 +21,18 @@ var (
 	errLocked      = errs.E(errs.Forbidden, "lesson_locked", "you may not open this lesson: buy the course or a plan that includes it")
 	errNoLength    = errs.E(errs.Conflict, "lesson_has_no_length", "this lesson has no length yet, so no position can be kept")
 	errCourseEmpty = errs.E(errs.NotFound, "course_not_found", "no such course, or it has no published lesson")
+	errNoLesson    = errs.E(errs.NotFound, "lesson_not_found", "no such lesson")
 )
+
+// lesson asks content for a lesson; its not-found, whatever content calls
+// it, is this route's documented lesson_not_found.
+func (s *Service) lesson(ctx context.Context, shopID, lessonID int64) (LessonInfo, error) {
+	l, err := s.lessons.Lesson(ctx, shopID, lessonID)
+	if err != nil && errs.As(err).Kind == errs.NotFound {
+		return LessonInfo{}, errNoLesson
+	}
+	return l, errs.Wrap("lesson", err)
+}
 
 // check validates in against the lesson's kind; it changes nothing.
 func (in ProgressInput) check(l LessonInfo) error {
@@ -59,7 +70,7 @@ type Recorded struct {
 // certificate and runs the OnCourseCompleted hooks, once per member and
 // course however many reports race.
 func (s *Service) Record(ctx context.Context, shopID, memberID, lessonID int64, in ProgressInput) (Recorded, error) {
-	l, err := s.lessons.Lesson(ctx, shopID, lessonID)
+	l, err := s.lesson(ctx, shopID, lessonID)
 	if err != nil {
 		return Recorded{}, err
 	}

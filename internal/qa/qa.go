@@ -71,7 +71,18 @@ func NewService(d *db.DB, lessons Lessons, m Moderator) *Service {
 var (
 	errLocked       = errs.E(errs.Forbidden, "lesson_locked", "only learners who may open this lesson can post on it")
 	errPostNotFound = errs.E(errs.NotFound, "post_not_found", "no such post")
+	errNoLesson     = errs.E(errs.NotFound, "lesson_not_found", "no such lesson")
 )
+
+// lesson asks content for a lesson; its not-found, whatever content calls
+// it, is the documented lesson_not_found.
+func (s *Service) lesson(ctx context.Context, shopID, lessonID int64) (Lesson, error) {
+	l, err := s.lessons.Lesson(ctx, shopID, lessonID)
+	if err != nil && errs.As(err).Kind == errs.NotFound {
+		return Lesson{}, errNoLesson
+	}
+	return l, errs.Wrap("lesson", err)
+}
 
 // checkText trims and checks a post's text.
 func checkText(text string) (string, error) {
@@ -85,7 +96,7 @@ func checkText(text string) (string, error) {
 
 // lessonFor finds the lesson and checks the member may open it.
 func (s *Service) lessonFor(ctx context.Context, shopID, memberID, lessonID int64) (Lesson, error) {
-	l, err := s.lessons.Lesson(ctx, shopID, lessonID)
+	l, err := s.lesson(ctx, shopID, lessonID)
 	if err != nil {
 		return Lesson{}, err
 	}

@@ -35,7 +35,7 @@ func (f *fakeLessons) Lesson(_ context.Context, shopID, id int64) (Lesson, error
 	defer f.mu.Unlock()
 	l, ok := f.lessons[id]
 	if !ok || l.ShopID != shopID {
-		return Lesson{}, errs.E(errs.NotFound, "lesson_not_found", "no such lesson")
+		return Lesson{}, errs.E(errs.NotFound, "content_lesson_missing", "no such lesson")
 	}
 	return l, nil
 }

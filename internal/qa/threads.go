@@ -30,7 +30,7 @@ type ThreadItem struct {
 // pinned first, then newest (or most liked), each with its replies. after
 // is the previous page's last keys.
 func (s *Service) Thread(ctx context.Context, shopID, memberID, lessonID int64, sort string, after []int64, limit int) ([]ThreadItem, error) {
-	if _, err := s.lessons.Lesson(ctx, shopID, lessonID); err != nil {
+	if _, err := s.lesson(ctx, shopID, lessonID); err != nil {
 		return nil, err
 	}
 	key := "q.id"
