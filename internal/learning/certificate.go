@@ -43,18 +43,22 @@ func (s *Service) render(v CertificateView) ([]byte, error) {
 	draw.Draw(img, img.Bounds(), &image.Uniform{paper}, image.Point{}, draw.Src)
 	frame(img, 24, 6, gold)
 	frame(img, 40, 2, gold)
+	heading, completed, on, code := "CERTIFICATE OF COMPLETION", "has completed", "Completed on ", "Verification code: "
+	if s.face != nil {
+		heading, completed, on, code = "结业证书", "完成了课程", "完成日期 ", "验证码 "
+	}
 	lines := []struct {
 		text  string
 		y     int
 		scale int
 		c     color.Color
 	}{
-		{"CERTIFICATE OF COMPLETION", 130, 3, gold},
+		{heading, 130, 3, gold},
 		{s.printable(v.LearnerName), 260, 4, ink},
-		{"has completed", 330, 2, ink},
+		{completed, 330, 2, ink},
 		{s.printable(v.CourseTitle), 410, 3, ink},
-		{"Completed on " + v.CompletedOn, 500, 2, ink},
-		{"Verification code: " + v.Code, 560, 2, ink},
+		{on + v.CompletedOn, 500, 2, ink},
+		{code + v.Code, 560, 2, ink},
 	}
 	for _, l := range lines {
 		s.centre(img, l.text, l.y, l.scale, l.c)

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -600,4 +603,41 @@ func TestCompletionIsNotLostWhenTheLastLessonsRace(t *testing.T) {
 			t.Fatalf("%d certificates, %d hook runs for %d members", got, e.completions.Load(), n)
 		}
 	})
+}
+
+// A face set with SetFace draws the certificate (Go's own font here: the
+// test has no CJK font to load; server loads one from a file).
+func TestCertificateWithAFaceOfItsOwn(t *testing.T) {
+	f, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 32, DPI: 72})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{}
+	s.SetFace(face)
+	b, err := s.render(CertificateView{Code: "ABCD-EFGH-JKLM", LearnerName: "Zoe", CourseTitle: "Go", CompletedOn: "2026-12-07"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark := 0
+	for x := 0; x < certW; x++ {
+		for y := 230; y < 270; y++ {
+			if r, _, _, _ := img.At(x, y).RGBA(); r>>8 < 0x80 {
+				dark++
+			}
+		}
+	}
+	if dark < 50 {
+		t.Fatalf("the name was not drawn (%d dark pixels)", dark)
+	}
+	if s.printable("张三") != "张三" {
+		t.Fatal("a face of its own prints the text as it is")
+	}
 }

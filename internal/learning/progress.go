@@ -187,6 +187,9 @@ func (s *Service) issue(ctx context.Context, tx *db.Tx, shopID, memberID, course
 	if err := tx.QueryRow(ctx, `SELECT nickname FROM members WHERE id = ? AND shop_id = ?`, memberID, shopID).Scan(&name); err != nil {
 		return false, err
 	}
+	if name == "" {
+		name = "学员" // no nickname yet: the certificate still names a learner, never an id
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO learning_certificates (shop_id, member_id, course_id, code, learner_name, completed_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, member_id, course_id) DO NOTHING RETURNING id`,
