@@ -2,15 +2,18 @@ package learning
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"os"
 	"strings"
 	"unicode"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/kaidian/kaidian/internal/moderation/engine"
@@ -18,7 +21,7 @@ import (
 
 // Face is a font for certificates. The binary embeds no CJK font (a usable
 // one is several megabytes): server may set one read from a font file
-// (opentype.NewFace) with SetFace. Without it, certificates are drawn with
+// (LoadFace) with SetFace. Without it, certificates are drawn with
 // the built-in 7x13 face, scaled up, and Chinese names and titles are
 // written in pinyin (张三 → Zhang San); the verify route always answers the
 // original text.
@@ -139,4 +142,24 @@ func (s *Service) centre(img *image.RGBA, text string, y, scale int, c color.Col
 	x := (certW - w) / 2
 	dst := image.Rect(x, y-10*scale, x+w, y-10*scale+h)
 	draw.NearestNeighbor.Scale(img, dst, small, small.Bounds(), draw.Over, nil)
+}
+
+// LoadFace reads a TrueType or OpenType font file, or the first font of a
+// collection (.ttc, as Debian's fonts-noto-cjk ships NotoSansCJK), for
+// SetFace: e.g. /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc.
+func LoadFace(path string, size float64) (Face, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f *opentype.Font
+	if c, err := opentype.ParseCollection(b); err == nil && c.NumFonts() > 0 {
+		f, err = c.Font(0)
+		if err != nil {
+			return nil, err
+		}
+	} else if f, err = opentype.Parse(b); err != nil {
+		return nil, fmt.Errorf("certificate font %s: %w", path, err)
+	}
+	return opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
 }

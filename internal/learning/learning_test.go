@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -19,7 +20,6 @@ import (
 	"time"
 
 	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -608,13 +608,16 @@ func TestCompletionIsNotLostWhenTheLastLessonsRace(t *testing.T) {
 // A face set with SetFace draws the certificate (Go's own font here: the
 // test has no CJK font to load; server loads one from a file).
 func TestCertificateWithAFaceOfItsOwn(t *testing.T) {
-	f, err := opentype.Parse(goregular.TTF)
+	path := t.TempDir() + "/go.ttf"
+	if err := os.WriteFile(path, goregular.TTF, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	face, err := LoadFace(path, 32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 32, DPI: 72})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := LoadFace(t.TempDir()+"/none.ttf", 32); err == nil {
+		t.Fatal("a missing font loaded")
 	}
 	s := &Service{}
 	s.SetFace(face)
