@@ -78,6 +78,9 @@ func (s *Service) Record(ctx context.Context, shopID, memberID, lessonID int64, 
 		return Recorded{}, err
 	}
 	acc, err := s.lessons.CanAccess(ctx, shopID, memberID, lessonID)
+	if err != nil && errs.As(err).Kind == errs.NotFound {
+		return Recorded{}, errNoLesson // unpublished meanwhile
+	}
 	if err != nil {
 		return Recorded{}, errs.Wrap("access", err)
 	}

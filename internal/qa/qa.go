@@ -101,6 +101,9 @@ func (s *Service) lessonFor(ctx context.Context, shopID, memberID, lessonID int6
 		return Lesson{}, err
 	}
 	ok, err := s.lessons.CanAccess(ctx, shopID, memberID, lessonID)
+	if err != nil && errs.As(err).Kind == errs.NotFound {
+		return Lesson{}, errNoLesson // unpublished meanwhile
+	}
 	if err != nil {
 		return Lesson{}, errs.Wrap("access", err)
 	}
