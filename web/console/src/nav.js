@@ -71,6 +71,12 @@ export const nav = [
     ],
   },
   {
+    key: 'teaching',
+    items: [
+      { path: '/content/questions', title: 'nav.questions', perm: 'content.teach', shop: true, view: () => import('./views/content/Questions.vue') },
+    ],
+  },
+  {
     key: 'messages',
     items: [
       { path: '/messages/templates', title: 'nav.msgTemplates', perm: 'shop.read', shop: true, view: () => import('./views/messages/Templates.vue') },

@@ -7,6 +7,7 @@ export default {
     exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    teaching: 'Teaching', questions: 'Question queue',
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
@@ -242,6 +243,12 @@ export default {
     rewardText: 'day {day}: {points}', makeupText: '{days} days back, {month}/month', restore: 'Edit from',
     member: "A member's check-ins", summary: 'Streak {streak}, longest {longest_streak}, {total_days} days in all, {cards} make-up cards',
     grantCount: 'Cards', grant: 'Grant make-up cards', delta: 'Change', balance: 'Held',
+  },
+  qa: {
+    course: 'Course', courseHint: 'course ID', hint: 'Unanswered questions, oldest first', empty: 'No question waits for an answer',
+    lesson: 'Lesson', learner: 'Learner', text: 'Question', likes: 'Likes', askedAt: 'Asked', reply: 'Answer', replyTitle: 'Answer as the teacher',
+    send: 'Send', answered: 'Answered; the learner sees it marked as the teacher\'s', pin: 'Pin', unpin: 'Unpin', hide: 'Hide',
+    hideConfirm: 'Hide this question from learners?',
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

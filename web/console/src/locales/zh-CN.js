@@ -7,6 +7,7 @@ export default {
     exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    teaching: '教学', questions: '待答问题',
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
@@ -245,6 +246,12 @@ export default {
     rewardText: '第 {day} 天：{points}', makeupText: '{days} 天内，每月 {month} 次', restore: '以此编辑',
     member: '会员签到', summary: '连签 {streak} 天，最长 {longest_streak} 天，累计 {total_days} 天，补签卡 {cards} 张',
     grantCount: '张数', grant: '发放补签卡', delta: '变动', balance: '持有',
+  },
+  qa: {
+    course: '课程', courseHint: '课程 ID', hint: '未回答的问题，最早的在前', empty: '没有待回答的问题',
+    lesson: '课时', learner: '学员', text: '问题', likes: '点赞', askedAt: '提问时间', reply: '回答', replyTitle: '以老师身份回答',
+    send: '发送', answered: '已回答，学员看到的是老师的回复', pin: '置顶', unpin: '取消置顶', hide: '隐藏',
+    hideConfirm: '对学员隐藏这个问题？',
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
