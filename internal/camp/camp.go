@@ -109,7 +109,7 @@ type Input struct {
 	PriceFen  int64       `json:"price_fen" doc:"0 to 10,000,000 (0: free)"`
 	StartDate string      `json:"start_date" doc:"2006-01-02 (Asia/Shanghai)"`
 	Capacity  int64       `json:"capacity" doc:"0 to 1,000,000 (0: no limit); never below the learners enrolled"`
-	Makeups   int         `json:"makeups" doc:"0 to the number of days"`
+	Makeups   int         `json:"makeups" doc:"0 to the number of days; given to each learner when they join (a later change leaves learners already in as they are)"`
 	Status    string      `json:"status" enum:"draft,open,closed" doc:"draft (default), open or closed; back to draft only without learners"`
 	Tasks     []TaskInput `json:"tasks" doc:"one per day, day 1 first: 1 to 366 (their number is the camp's length)"`
 }

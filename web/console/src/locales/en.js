@@ -7,6 +7,7 @@ export default {
     exportXlsx: 'Export to Excel', amount: 'Amount', note: 'Note', required: 'Required', view: 'View', language: 'Language', leaveEmptyToKeep: 'leave empty to keep',
   },
   nav: {
+    content: 'Content', camps: 'Training camps',
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
@@ -240,6 +241,16 @@ export default {
     rewardText: 'day {day}: {points}', makeupText: '{days} days back, {month}/month', restore: 'Edit from',
     member: "A member's check-ins", summary: 'Streak {streak}, longest {longest_streak}, {total_days} days in all, {cards} make-up cards',
     grantCount: 'Cards', grant: 'Grant make-up cards', delta: 'Change', balance: 'Held',
+  },
+  camp: {
+    title: 'Title', intro: 'Introduction', dates: 'Dates', daysN: '{n} days', dayN: 'Day {n}', day: 'Day', price: 'Price', priceYuan: 'Price (yuan)',
+    priceHint: '0: free, joined directly; else sold as content', free: 'Free', enrolled: 'Learners', start: 'Start date (Asia/Shanghai)',
+    capacity: 'Capacity', capacityHint: '0: no limit', makeups: 'Make-ups per learner', tasks: 'Daily tasks', taskTitle: 'Task title',
+    taskBody: 'What to do', lessonId: 'Lesson id', addDay: 'Add a day', progress: 'Progress', behind: 'Who is behind', nickname: 'Learner',
+    done: 'Days done', behindBy: 'Behind', makeupsLeft: 'Make-ups left', lastCheckin: 'Last check-in', never: 'Never', checkins: 'Check-ins',
+    text: 'Text', madeUp: 'make-up', approve: 'Approve', reject: 'Reject',
+    statuses: { draft: 'Draft', open: 'Open', closed: 'Closed' },
+    checkinStatuses: { pending: 'To review', published: 'Published', rejected: 'Rejected' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

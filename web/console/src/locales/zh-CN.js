@@ -7,6 +7,7 @@ export default {
     exportXlsx: '导出 Excel', amount: '金额', note: '备注', required: '必填', view: '查看', language: '语言', leaveEmptyToKeep: '留空则不修改',
   },
   nav: {
+    content: '内容', camps: '训练营',
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
@@ -243,6 +244,16 @@ export default {
     rewardText: '第 {day} 天：{points}', makeupText: '{days} 天内，每月 {month} 次', restore: '以此编辑',
     member: '会员签到', summary: '连签 {streak} 天，最长 {longest_streak} 天，累计 {total_days} 天，补签卡 {cards} 张',
     grantCount: '张数', grant: '发放补签卡', delta: '变动', balance: '持有',
+  },
+  camp: {
+    title: '名称', intro: '介绍', dates: '日期', daysN: '{n} 天', dayN: '第 {n} 天', day: '天', price: '价格', priceYuan: '价格（元）',
+    priceHint: '0 为免费，直接加入；否则作为付费内容出售', free: '免费', enrolled: '学员', start: '开营日期（北京时间）',
+    capacity: '名额', capacityHint: '0 为不限', makeups: '每人补卡次数', tasks: '每日任务', taskTitle: '任务标题',
+    taskBody: '任务内容', lessonId: '课时 ID', addDay: '增加一天', progress: '进度', behind: '落后学员', nickname: '学员',
+    done: '已打卡天数', behindBy: '落后', makeupsLeft: '剩余补卡', lastCheckin: '最近打卡', never: '从未', checkins: '打卡',
+    text: '内容', madeUp: '补卡', approve: '通过', reject: '驳回',
+    statuses: { draft: '草稿', open: '报名中', closed: '已关闭' },
+    checkinStatuses: { pending: '待审核', published: '已发布', rejected: '已驳回' },
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
