@@ -23,7 +23,7 @@ func TestDayOpensAtShanghaiMidnight(t *testing.T) {
 		c := f.camp(t, f.shopA, input("2026-12-08", 7))
 		f.join(t, f.shopA, f.a1, c.ID)
 		f.clock.set(cst(2026, 12, 7, 23, 59, 59))
-		_, err := f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, text)
+		_, err := f.checkIn(f.shopA, f.a1, c.ID, 1, text)
 		wantCode(t, err, "day_not_open")
 		if n := count(t, d, `SELECT COUNT(*) FROM camp_checkins`); n != 0 {
 			t.Fatalf("a refused check-in wrote %d rows", n)
@@ -34,13 +34,13 @@ func TestDayOpensAtShanghaiMidnight(t *testing.T) {
 		}
 		// 00:00 on the 8th in Shanghai is 16:00 on the 7th in UTC.
 		f.clock.set(time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC))
-		res := must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, text))
+		res := must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 1, text))
 		if res.AlreadyCheckedIn || res.Checkin.MadeUp || res.Checkin.Status != Published || res.Checkin.Day != 1 {
 			t.Fatalf("day 1 at midnight: %+v", res)
 		}
-		_, err = f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 2, text)
+		_, err = f.checkIn(f.shopA, f.a1, c.ID, 2, text)
 		wantCode(t, err, "day_not_open")
-		_, err = f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 8, text)
+		_, err = f.checkIn(f.shopA, f.a1, c.ID, 8, text)
 		wantCode(t, err, "day_out_of_range")
 		// The next Shanghai day: day 2 opens; day 1 checked in stays done.
 		f.clock.set(cst(2026, 12, 9, 0, 0, 1))
@@ -48,7 +48,7 @@ func TestDayOpensAtShanghaiMidnight(t *testing.T) {
 		if v.DaysOpen != 2 || v.Days[0].Status != DayDone || v.Days[1].Status != DayOpen || v.Days[2].Status != DayLocked || v.Streak != 1 {
 			t.Fatalf("day 2: %+v", v)
 		}
-		must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 2, text))
+		must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 2, text))
 		v = must[MyCamp](t)(f.svc.Mine(ctx, f.shopA, f.a1, c.ID))
 		if v.Streak != 2 || v.DaysDone != 2 {
 			t.Fatalf("after day 2: streak %d done %d", v.Streak, v.DaysDone)
@@ -67,7 +67,6 @@ func TestDayOpensAtShanghaiMidnight(t *testing.T) {
 func TestOneCheckinPerDayUnderConcurrency(t *testing.T) {
 	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
-		ctx := context.Background()
 		c := f.camp(t, f.shopA, input("2026-12-07", 5))
 		f.join(t, f.shopA, f.a1, c.ID)
 		const n = 24
@@ -78,7 +77,7 @@ func TestOneCheckinPerDayUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i], errors[i] = f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, CheckinInput{Text: fmt.Sprintf("第%d次", i)})
+				results[i], errors[i] = f.checkIn(f.shopA, f.a1, c.ID, 1, CheckinInput{Text: fmt.Sprintf("第%d次", i)})
 			}()
 		}
 		wg.Wait()
@@ -125,7 +124,7 @@ func TestMakeupAllowanceNeverNegative(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errors[i] = f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, i+1, text)
+				_, errors[i] = f.checkIn(f.shopA, f.a1, c.ID, i+1, text)
 			}()
 		}
 		wg.Wait()
@@ -148,7 +147,7 @@ func TestMakeupAllowanceNeverNegative(t *testing.T) {
 			t.Fatalf("%d made-up rows", rows)
 		}
 		// Today's check-in needs no make-up.
-		res := must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 10, text))
+		res := must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 10, text))
 		if res.Checkin.MadeUp || res.MakeupsLeft != 0 {
 			t.Fatalf("today: %+v", res)
 		}
@@ -207,17 +206,17 @@ func TestModerationOutcomes(t *testing.T) {
 		c := f.camp(t, f.shopA, input("2026-12-07", 3))
 		f.join(t, f.shopA, f.a1, c.ID)
 		f.join(t, f.shopA, f.a2, c.ID)
-		_, err := f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "这是违禁内容"})
+		_, err := f.checkIn(f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "这是违禁内容"})
 		wantCode(t, err, "content_blocked")
 		if errs.As(err).Kind != errs.Unprocessable || count(t, d, `SELECT COUNT(*) FROM camp_checkins`) != 0 {
 			t.Fatalf("blocked: %v", err)
 		}
-		held := must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "待审的内容",
+		held := must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "待审的内容",
 			Images: []string{fmt.Sprintf("shop/%d/abc123.jpg", f.shopA)}}))
 		if held.Checkin.Status != Pending || len(held.Checkin.Images) != 1 {
 			t.Fatalf("held: %+v", held)
 		}
-		must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a2, c.ID, 1, text))
+		must[CheckinResult](t)(f.checkIn(f.shopA, f.a2, c.ID, 1, text))
 		feed := must[[]FeedItem](t)(f.svc.Feed(ctx, f.shopA, f.a2, c.ID, 1, 0, 20))
 		if len(feed) != 1 || !feed[0].Mine || feed[0].Text != text.Text {
 			t.Fatalf("feed before approval: %+v", feed)
@@ -229,18 +228,18 @@ func TestModerationOutcomes(t *testing.T) {
 		if len(pending) != 1 || pending[0].MemberID != f.a1 {
 			t.Fatalf("pending queue: %+v", pending)
 		}
-		ok := must[StaffCheckin](t)(f.svc.Review(ctx, f.shopA, c.ID, held.Checkin.ID, 9, true))
+		ok := must[StaffCheckin](t)(f.svc.Review(ctx, f.shopA, held.Checkin.ID, 9, true))
 		if ok.Status != Published || ok.ReviewedBy != 9 {
 			t.Fatalf("approved: %+v", ok)
 		}
-		_, err = f.svc.Review(ctx, f.shopA, c.ID, held.Checkin.ID, 9, true)
+		_, err = f.svc.Review(ctx, f.shopA, held.Checkin.ID, 9, true)
 		wantCode(t, err, "checkin_already_published")
 		feed = must[[]FeedItem](t)(f.svc.Feed(ctx, f.shopA, f.a2, c.ID, 1, 0, 20))
 		if len(feed) != 2 || feed[1].Mine || feed[1].Text != "待审的内容" {
 			t.Fatalf("feed after approval: %+v", feed)
 		}
 		// Rejected: hidden, the day not done, and it may be checked in again.
-		must[StaffCheckin](t)(f.svc.Review(ctx, f.shopA, c.ID, held.Checkin.ID, 9, false))
+		must[StaffCheckin](t)(f.svc.Review(ctx, f.shopA, held.Checkin.ID, 9, false))
 		v := must[MyCamp](t)(f.svc.Mine(ctx, f.shopA, f.a1, c.ID))
 		if v.Days[0].Status != DayOpen || v.DaysDone != 0 {
 			t.Fatalf("after rejection: %+v done %d", v.Days[0], v.DaysDone)
@@ -248,7 +247,7 @@ func TestModerationOutcomes(t *testing.T) {
 		if feed = must[[]FeedItem](t)(f.svc.Feed(ctx, f.shopA, f.a2, c.ID, 1, 0, 20)); len(feed) != 1 {
 			t.Fatalf("feed after rejection: %+v", feed)
 		}
-		again := must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "重新打卡"}))
+		again := must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "重新打卡"}))
 		if again.AlreadyCheckedIn || again.Checkin.ID != held.Checkin.ID || again.Checkin.Status != Published {
 			t.Fatalf("again: %+v", again)
 		}
@@ -274,7 +273,7 @@ func TestLearnersFurthestBehindFirst(t *testing.T) {
 		f.clock.set(cst(2026, 12, 5, 9, 0, 0)) // 5 days open
 		checkin := func(member int64, day, hour int) {
 			f.clock.set(cst(2026, 12, 5, hour, 0, 0))
-			must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, member, c.ID, day, text))
+			must[CheckinResult](t)(f.checkIn(f.shopA, member, c.ID, day, text))
 		}
 		checkin(m[0], 1, 8) // a1: 3 days, last at 12
 		checkin(m[0], 2, 9)
@@ -399,6 +398,6 @@ func TestLeaveAndEditRules(t *testing.T) {
 		_, err = f.svc.Join(ctx, f.shopA, db.TestMember(t, d, f.shopA, "late"), c.ID)
 		wantCode(t, err, "camp_closed")
 		// A closed camp's learners keep checking in.
-		must[CheckinResult](t)(f.svc.CheckIn(ctx, f.shopA, f.a1, c.ID, 1, text))
+		must[CheckinResult](t)(f.checkIn(f.shopA, f.a1, c.ID, 1, text))
 	})
 }

@@ -21,6 +21,7 @@ const (
 
 // CheckinInput is what a learner sends for a day.
 type CheckinInput struct {
+	Day    int      `json:"day" doc:"the camp day, 1 to the camp's days: today's, or a past one (a make-up)"`
 	Text   string   `json:"text" doc:"up to 2,000 characters; text or at least one image"`
 	Images []string `json:"images" doc:"up to 9 media keys of this shop (shop/<shop id>/…), each up to 200 characters"`
 }
@@ -91,7 +92,7 @@ var (
 // text is moderated first: blocked text is refused (422), text to review is
 // held (pending) until staff approve it. One check-in per learner per day:
 // a second answers the first (a rejected one may be replaced).
-func (s *Service) CheckIn(ctx context.Context, shopID, memberID, campID int64, day int, in CheckinInput) (CheckinResult, error) {
+func (s *Service) CheckIn(ctx context.Context, shopID, memberID, campID int64, in CheckinInput) (CheckinResult, error) {
 	if err := in.validate(shopID); err != nil {
 		return CheckinResult{}, err
 	}
@@ -103,6 +104,7 @@ func (s *Service) CheckIn(ctx context.Context, shopID, memberID, campID int64, d
 	if err != nil {
 		return CheckinResult{}, err
 	}
+	day := in.Day
 	if day < 1 || day > r.Days {
 		return CheckinResult{}, errDayRange
 	}

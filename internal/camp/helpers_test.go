@@ -29,7 +29,9 @@ func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // cst makes an Asia/Shanghai time.
-func cst(y int, m time.Month, d, h, min, s int) time.Time { return time.Date(y, m, d, h, min, s, 0, china) }
+func cst(y int, m time.Month, d, h, min, s int) time.Time {
+	return time.Date(y, m, d, h, min, s, 0, china)
+}
 
 // holdings is a fake entitlement store: member → camps held.
 type holdings struct {
@@ -257,4 +259,10 @@ func wantStatus(t *testing.T, w *httptest.ResponseRecorder, status int, code str
 			t.Fatalf("code %q, want %q: %s", got, code, w.Body.String())
 		}
 	}
+}
+
+// checkIn checks in for a camp day.
+func (f *fixture) checkIn(shopID, memberID, campID int64, day int, in CheckinInput) (CheckinResult, error) {
+	in.Day = day
+	return f.svc.CheckIn(context.Background(), shopID, memberID, campID, in)
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
-	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
@@ -12,6 +11,8 @@ import (
 type Handlers struct{ Svc *Service }
 
 var campErrors = []string{"camp_not_found"}
+
+var dayQuery = httpx.Param{Name: "day", Type: "integer", Description: "the camp day, 1 to 366 (default: today's)"}
 
 // Routes registers the camp routes.
 func (h *Handlers) Routes(api *httpx.API) {
@@ -37,13 +38,13 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/camps/{id}/checkins", Tag: admin, Access: httpx.Staff, Perm: auth.PermCampRead,
 		Errors:  map[int][]string{404: campErrors},
 		Summary: "The camp's check-ins, newest first: every status (pending ones await review)",
-		Query: httpx.PageParams(httpx.Param{Name: "day", Type: "integer", Description: "only this camp day (1 to 366)"},
+		Query: httpx.PageParams(httpx.Param{Name: "day", Type: "integer", Description: "only this camp day, 1 to 366"},
 			httpx.Param{Name: "status", Type: "string", Enum: []string{Published, Pending, Rejected}, Description: "only this status"}),
 		Response: httpx.Page[StaffCheckin]{}, Handler: h.checkins})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/camps/{id}/checkins/{checkin}/approve", Tag: admin, Access: httpx.Staff, Perm: auth.PermCampManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/camp-checkins/{id}/approve", Tag: admin, Access: httpx.Staff, Perm: auth.PermCampManage,
 		Errors:  map[int][]string{404: {"checkin_not_found"}, 409: {"checkin_already_published", "checkin_already_rejected"}},
 		Summary: "Approve a check-in held by moderation: it shows in the day's feed", Response: StaffCheckin{}, Handler: h.approve})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/camps/{id}/checkins/{checkin}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermCampManage,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/camp-checkins/{id}/reject", Tag: admin, Access: httpx.Staff, Perm: auth.PermCampManage,
 		Errors:   map[int][]string{404: {"checkin_not_found"}, 409: {"checkin_already_rejected"}},
 		Summary:  "Reject a check-in (held or published): hidden, the day counts as not done, the learner may check in again",
 		Response: StaffCheckin{}, Handler: h.reject})
@@ -65,15 +66,15 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Errors:   map[int][]string{403: {"not_enrolled"}, 404: campErrors},
 		Summary:  "My camp: each day locked, open, done or missed with its task and my check-in, the streak and make-ups left",
 		Response: MyCamp{}, Handler: h.mine})
-	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/camps/{id}/days/{day}/checkin", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/camps/{id}/checkins", Tag: mini, Access: httpx.Member,
 		Errors: map[int][]string{400: {"day_out_of_range"}, 403: {"not_enrolled"}, 404: campErrors,
 			409: {"day_not_open", "no_makeups_left"}, 422: {"content_blocked"}},
 		Summary: "Check in for a camp day with text and images: today's, or a missed day with a make-up (补卡); a day not open yet is refused. Moderated first (held ones show after approval). Again: 200 with already_checked_in",
 		Request: CheckinInput{}, Response: CheckinResult{}, Handler: h.checkIn})
-	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/camps/{id}/days/{day}/checkins", Tag: mini, Access: httpx.Member,
+	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/camps/{id}/checkins", Tag: mini, Access: httpx.Member,
 		Errors:  map[int][]string{400: {"day_out_of_range"}, 403: {"not_enrolled"}, 404: campErrors},
 		Summary: "A camp day's published check-ins, newest first, for the camp's learners",
-		Query:   httpx.PageParams(), Response: httpx.Page[FeedItem]{}, Handler: h.feed})
+		Query:   httpx.PageParams(dayQuery), Response: httpx.Page[FeedItem]{}, Handler: h.feed})
 }
 
 func staffShop(r *http.Request) int64 { return auth.StaffShop(r.Context()) }
@@ -161,12 +162,8 @@ func (h *Handlers) review(w http.ResponseWriter, r *http.Request, approve bool) 
 	if err != nil {
 		return err
 	}
-	checkin, err := httpx.PathID(r, "checkin")
-	if err != nil {
-		return err
-	}
 	st, _ := auth.StaffFrom(r.Context())
-	c, err := h.Svc.Review(r.Context(), st.ShopID, id, checkin, st.AccountID, approve)
+	c, err := h.Svc.Review(r.Context(), st.ShopID, id, st.AccountID, approve)
 	return httpx.Respond(w, http.StatusOK, c, err)
 }
 
@@ -221,21 +218,8 @@ func (h *Handlers) mine(w http.ResponseWriter, r *http.Request) error {
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 
-// dayParam reads the path's camp day (1 to MaxDays).
-func dayParam(r *http.Request) (int, error) {
-	d, err := httpx.PathID(r, "day")
-	if err != nil || d > MaxDays {
-		return 0, errs.Field("day", "invalid_id", "day must be a camp day, 1 to 366")
-	}
-	return int(d), nil
-}
-
 func (h *Handlers) checkIn(w http.ResponseWriter, r *http.Request) error {
 	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	day, err := dayParam(r)
 	if err != nil {
 		return err
 	}
@@ -244,7 +228,7 @@ func (h *Handlers) checkIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := member(r)
-	res, err := h.Svc.CheckIn(r.Context(), m.ShopID, m.ID, id, day, in)
+	res, err := h.Svc.CheckIn(r.Context(), m.ShopID, m.ID, id, in)
 	return httpx.Respond(w, http.StatusOK, res, err)
 }
 
@@ -253,7 +237,7 @@ func (h *Handlers) feed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	day, err := dayParam(r)
+	day, err := httpx.QueryInt(r, "day", 0, 1, MaxDays)
 	if err != nil {
 		return err
 	}
@@ -262,6 +246,6 @@ func (h *Handlers) feed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := member(r)
-	list, err := h.Svc.Feed(r.Context(), m.ShopID, m.ID, id, day, after, limit)
+	list, err := h.Svc.Feed(r.Context(), m.ShopID, m.ID, id, int(day), after, limit)
 	return httpx.Respond(w, http.StatusOK, httpx.PageOf(list, limit, func(f FeedItem) int64 { return f.ID }), err)
 }

@@ -192,7 +192,8 @@ const feedSelect = `SELECT c.id, c.day, c.text, c.images, c.status, c.made_up, c
 	FROM camp_checkins c JOIN members m ON m.id = c.member_id AND m.shop_id = c.shop_id`
 
 // Feed pages a day's published check-ins, newest first, for a learner of
-// the camp (403 not_enrolled otherwise).
+// the camp (403 not_enrolled otherwise). Day 0 is today's camp day (the
+// first before the start, the last after the end).
 func (s *Service) Feed(ctx context.Context, shopID, memberID, campID int64, day int, after int64, limit int) ([]FeedItem, error) {
 	r, err := buyerCamp(ctx, s.db, shopID, campID)
 	if err != nil {
@@ -200,6 +201,9 @@ func (s *Service) Feed(ctx context.Context, shopID, memberID, campID int64, day 
 	}
 	if _, err := readEnrolment(ctx, s.db, shopID, campID, memberID); err != nil {
 		return nil, err
+	}
+	if day == 0 {
+		day = max(r.open(s.today()), 1)
 	}
 	if day < 1 || day > r.Days {
 		return nil, errDayRange
@@ -244,18 +248,18 @@ func (s *Service) Checkins(ctx context.Context, shopID, campID int64, day int, s
 // Review approves a held check-in (pending → published) or rejects one
 // (pending or published → rejected: the day counts as not done again and
 // the learner may check in anew). Each is a compare-and-set on the status.
-func (s *Service) Review(ctx context.Context, shopID, campID, checkinID, staffID int64, approve bool) (StaffCheckin, error) {
+func (s *Service) Review(ctx context.Context, shopID, checkinID, staffID int64, approve bool) (StaffCheckin, error) {
 	from, to, delta := `'pending'`, Published, 0
 	if !approve {
 		from, to, delta = `'pending', 'published'`, Rejected, 1
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var memberID int64
+		var campID, memberID int64
 		err := tx.QueryRow(ctx, `UPDATE camp_checkins SET status = ?, reviewed_by = ?, updated_at = ?
-			WHERE shop_id = ? AND camp_id = ? AND id = ? AND status IN (`+from+`) RETURNING member_id`,
-			to, staffID, s.now().UnixMilli(), shopID, campID, checkinID).Scan(&memberID)
+			WHERE shop_id = ? AND id = ? AND status IN (`+from+`) RETURNING camp_id, member_id`,
+			to, staffID, s.now().UnixMilli(), shopID, checkinID).Scan(&campID, &memberID)
 		if db.IsNoRows(err) {
-			return s.reviewRefusal(ctx, tx, shopID, campID, checkinID)
+			return reviewRefusal(ctx, tx, shopID, checkinID)
 		}
 		if err != nil || delta == 0 {
 			return err
@@ -270,12 +274,11 @@ func (s *Service) Review(ctx context.Context, shopID, campID, checkinID, staffID
 	return f.StaffCheckin, errs.Wrap("read check-in", err)
 }
 
-func (s *Service) reviewRefusal(ctx context.Context, tx *db.Tx, shopID, campID, checkinID int64) error {
+func reviewRefusal(ctx context.Context, tx *db.Tx, shopID, checkinID int64) error {
 	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM camp_checkins WHERE shop_id = ? AND camp_id = ? AND id = ?`,
-		shopID, campID, checkinID).Scan(&status)
+	err := tx.QueryRow(ctx, `SELECT status FROM camp_checkins WHERE shop_id = ? AND id = ?`, shopID, checkinID).Scan(&status)
 	if db.IsNoRows(err) {
-		return errs.E(errs.NotFound, "checkin_not_found", "no such check-in in this camp")
+		return errs.E(errs.NotFound, "checkin_not_found", "no such check-in")
 	}
 	if err != nil {
 		return err
