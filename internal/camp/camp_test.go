@@ -254,6 +254,15 @@ func TestModerationOutcomes(t *testing.T) {
 		if v := must[MyCamp](t)(f.svc.Mine(ctx, f.shopA, f.a1, c.ID)); v.DaysDone != 1 {
 			t.Fatalf("days done %d", v.DaysDone)
 		}
+		// Rejected again and replaced the next day: now a missed day, it
+		// needs a make-up, and this camp gives none.
+		must[StaffCheckin](t)(f.svc.Review(ctx, f.shopA, held.Checkin.ID, 9, false))
+		f.clock.set(cst(2026, 12, 8, 9, 0, 0))
+		_, err = f.checkIn(f.shopA, f.a1, c.ID, 1, CheckinInput{Text: "迟到的补交"})
+		wantCode(t, err, "no_makeups_left")
+		if got := must[[]StaffCheckin](t)(f.svc.Checkins(ctx, f.shopA, c.ID, 1, Rejected, 0, 20)); len(got) != 1 || got[0].Text != "重新打卡" {
+			t.Fatalf("a refused replacement changed the check-in: %+v", got)
+		}
 	})
 }
 

@@ -161,31 +161,58 @@ func (s *Service) write(ctx context.Context, tx *db.Tx, e enrolment, memberID in
 	err = tx.QueryRow(ctx, `INSERT INTO camp_checkins (shop_id, camp_id, member_id, day, text, images, status, made_up, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, camp_id, member_id, day) DO NOTHING RETURNING id`,
 		shopID, campID, memberID, day, text, images, status, madeUp, now, now).Scan(&id)
-	spend := 0
-	switch {
-	case db.IsNoRows(err):
-		// The day holds a check-in: only a rejected one is replaced (and
-		// its make-up, if it was one, was spent already).
-		err = db.ExpectOne(tx.Exec(ctx, `UPDATE camp_checkins SET text = ?, images = ?, status = ?, reviewed_by = 0, updated_at = ?
-			WHERE shop_id = ? AND camp_id = ? AND member_id = ? AND day = ? AND status = 'rejected'`,
-			text, images, status, now, shopID, campID, memberID, day))
-		if db.IsNoRows(err) {
-			return true, nil
-		}
-	case err == nil && madeUp:
-		spend = 1
+	if db.IsNoRows(err) { // the day holds a check-in: only a rejected one is replaced
+		return s.replace(ctx, tx, e, memberID, day, madeUp, text, images, status)
 	}
 	if err != nil {
 		return false, err
 	}
-	// The make-up is spent by compare-and-set: with none left nothing
-	// changes and the check-in above is rolled back.
-	err = db.ExpectOne(tx.Exec(ctx, `UPDATE camp_enrolments SET makeups_left = makeups_left - ?, days_done = days_done + 1,
-		last_checkin_at = ? WHERE id = ? AND makeups_left >= ?`, spend, now, e.id, spend))
-	if db.IsNoRows(err) {
-		return false, errNoMakeups
+	spend := 0
+	if madeUp {
+		spend = 1
 	}
-	return false, err
+	return false, countCheckin(ctx, tx, e.id, spend, now)
+}
+
+// countCheckin adds a check-in to the enrolment, spending a make-up when
+// spend is 1. The make-up is spent by compare-and-set: with none left
+// nothing changes and the caller's transaction is rolled back.
+func countCheckin(ctx context.Context, tx *db.Tx, enrolmentID int64, spend int, now int64) error {
+	err := db.ExpectOne(tx.Exec(ctx, `UPDATE camp_enrolments SET makeups_left = makeups_left - ?, days_done = days_done + 1,
+		last_checkin_at = ? WHERE id = ? AND makeups_left >= ?`, spend, now, enrolmentID, spend))
+	if db.IsNoRows(err) {
+		return errNoMakeups
+	}
+	return err
+}
+
+// replace writes a new check-in over the day's rejected one (compare-and-set
+// on its status; any other status answers already). A day that was checked
+// in on time and is now past costs a make-up like any missed day; one made
+// up before is not charged again.
+func (s *Service) replace(ctx context.Context, tx *db.Tx, e enrolment, memberID int64, day int, madeUp bool, text, images, status string) (already bool, err error) {
+	var wasMadeUp bool
+	var old string
+	err = tx.QueryRow(ctx, `SELECT made_up, status FROM camp_checkins WHERE shop_id = ? AND camp_id = ? AND member_id = ? AND day = ?`,
+		e.shopID, e.CampID, memberID, day).Scan(&wasMadeUp, &old)
+	if err != nil || old != Rejected {
+		return err == nil, err
+	}
+	now := s.now().UnixMilli()
+	err = db.ExpectOne(tx.Exec(ctx, `UPDATE camp_checkins SET text = ?, images = ?, status = ?, made_up = ?, reviewed_by = 0, updated_at = ?
+		WHERE shop_id = ? AND camp_id = ? AND member_id = ? AND day = ? AND status = 'rejected'`,
+		text, images, status, wasMadeUp || madeUp, now, e.shopID, e.CampID, memberID, day))
+	if db.IsNoRows(err) {
+		return true, nil // replaced meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	spend := 0
+	if madeUp && !wasMadeUp {
+		spend = 1
+	}
+	return false, countCheckin(ctx, tx, e.id, spend, now)
 }
 
 const checkinColumns = `id, day, text, images, status, made_up, created_at`

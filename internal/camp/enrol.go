@@ -97,7 +97,7 @@ func (s *Service) Join(ctx context.Context, shopID, memberID, campID int64) (Enr
 		err = db.ExpectOne(tx.Exec(ctx, `UPDATE camps SET enrolled = enrolled + 1
 			WHERE shop_id = ? AND id = ? AND status = 'open' AND (capacity = 0 OR enrolled < capacity)`, shopID, campID))
 		if db.IsNoRows(err) {
-			return errFull
+			return noSeat(ctx, tx, shopID, campID)
 		}
 		return err
 	})
@@ -107,6 +107,19 @@ func (s *Service) Join(ctx context.Context, shopID, memberID, campID int64) (Enr
 	e, err := readEnrolment(ctx, s.db, shopID, campID, memberID)
 	e.AlreadyJoined = already
 	return e.Enrolment, err
+}
+
+// noSeat says why a seat could not be taken: the camp closed meanwhile, or
+// it is full.
+func noSeat(ctx context.Context, tx *db.Tx, shopID, campID int64) error {
+	r, err := load(ctx, tx, shopID, campID)
+	switch {
+	case err != nil:
+		return err
+	case r.Status != Open:
+		return errClosed
+	}
+	return errFull
 }
 
 // via says how the member may join: free, or through the entitlement.
