@@ -149,7 +149,7 @@ func (in *Input) validate() (Day, error) {
 	v.Check(ok, "start_date", "must be a date 2006-01-02 (years 2000 to 2100)")
 	v.Check(in.Capacity >= 0 && in.Capacity <= maxCapacity, "capacity", "must be 0 to 1,000,000")
 	v.Check(len(in.Tasks) >= 1 && len(in.Tasks) <= MaxDays, "tasks", "must hold 1 to 366 days")
-	v.Check(in.Makeups >= 0 && in.Makeups <= max(len(in.Tasks), 0), "makeups", "must be 0 to the number of days")
+	v.Check(in.Makeups >= 0 && in.Makeups <= len(in.Tasks), "makeups", "must be 0 to the number of days")
 	v.Check(in.Status == Draft || in.Status == Open || in.Status == Closed, "status", "must be draft, open or closed")
 	for i := range in.Tasks {
 		t := &in.Tasks[i]

@@ -79,26 +79,9 @@ func (s *Service) Join(ctx context.Context, shopID, memberID, campID int64) (Enr
 	if err != nil {
 		return Enrolment{}, err
 	}
-	already := false
+	var already bool
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO camp_enrolments (shop_id, camp_id, member_id, via, makeups_left, created_at)
-			SELECT shop_id, id, ?, ?, makeups, ? FROM camps WHERE shop_id = ? AND id = ?
-			ON CONFLICT (shop_id, camp_id, member_id) DO NOTHING RETURNING id`,
-			memberID, via, s.now().UnixMilli(), shopID, campID).Scan(&id)
-		if db.IsNoRows(err) { // a concurrent join of this member won
-			already = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		// The seat: taken only while one is free and the camp still open.
-		err = db.ExpectOne(tx.Exec(ctx, `UPDATE camps SET enrolled = enrolled + 1
-			WHERE shop_id = ? AND id = ? AND status = 'open' AND (capacity = 0 OR enrolled < capacity)`, shopID, campID))
-		if db.IsNoRows(err) {
-			return noSeat(ctx, tx, shopID, campID)
-		}
+		already, err = s.takeSeat(ctx, tx, shopID, memberID, campID, via)
 		return err
 	})
 	if err != nil {
@@ -107,6 +90,29 @@ func (s *Service) Join(ctx context.Context, shopID, memberID, campID int64) (Enr
 	e, err := readEnrolment(ctx, s.db, shopID, campID, memberID)
 	e.AlreadyJoined = already
 	return e.Enrolment, err
+}
+
+// takeSeat writes the enrolment and takes a seat by compare-and-set, only
+// while one is free and the camp still open. already is true when a
+// concurrent join of this member won.
+func (s *Service) takeSeat(ctx context.Context, tx *db.Tx, shopID, memberID, campID int64, via string) (already bool, err error) {
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO camp_enrolments (shop_id, camp_id, member_id, via, makeups_left, created_at)
+		SELECT shop_id, id, ?, ?, makeups, ? FROM camps WHERE shop_id = ? AND id = ?
+		ON CONFLICT (shop_id, camp_id, member_id) DO NOTHING RETURNING id`,
+		memberID, via, s.now().UnixMilli(), shopID, campID).Scan(&id)
+	if db.IsNoRows(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = db.ExpectOne(tx.Exec(ctx, `UPDATE camps SET enrolled = enrolled + 1
+		WHERE shop_id = ? AND id = ? AND status = 'open' AND (capacity = 0 OR enrolled < capacity)`, shopID, campID))
+	if db.IsNoRows(err) {
+		return false, noSeat(ctx, tx, shopID, campID)
+	}
+	return false, err
 }
 
 // noSeat says why a seat could not be taken: the camp closed meanwhile, or
