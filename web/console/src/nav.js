@@ -61,6 +61,12 @@ export const nav = [
     ],
   },
   {
+    key: 'content',
+    items: [
+      { path: '/camps', title: 'nav.camps', perm: 'camp.read', shop: true, view: () => import('./views/content/Camps.vue') },
+    ],
+  },
+  {
     key: 'moderation',
     items: [
       { path: '/moderation/queue', title: 'nav.modQueue', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Queue.vue') },

@@ -8,6 +8,7 @@ export default {
   },
   nav: {
     teaching: 'Teaching', questions: 'Question queue',
+    content: 'Content', camps: 'Training camps',
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
@@ -249,6 +250,16 @@ export default {
     lesson: 'Lesson', learner: 'Learner', text: 'Question', likes: 'Likes', askedAt: 'Asked', reply: 'Answer', replyTitle: 'Answer as the teacher',
     send: 'Send', answered: 'Answered; the learner sees it marked as the teacher\'s', pin: 'Pin', unpin: 'Unpin', hide: 'Hide',
     hideConfirm: 'Hide this question from learners?',
+  },
+  camp: {
+    title: 'Title', intro: 'Introduction', dates: 'Dates', daysN: '{n} days', dayN: 'Day {n}', day: 'Day', price: 'Price', priceYuan: 'Price (yuan)',
+    priceHint: '0: free, joined directly; else sold as content', free: 'Free', enrolled: 'Learners', start: 'Start date (Asia/Shanghai)',
+    capacity: 'Capacity', capacityHint: '0: no limit', makeups: 'Make-ups per learner', tasks: 'Daily tasks', taskTitle: 'Task title',
+    taskBody: 'What to do', lessonId: 'Lesson id', addDay: 'Add a day', progress: 'Progress', behind: 'Who is behind', nickname: 'Learner',
+    done: 'Days done', behindBy: 'Behind', makeupsLeft: 'Make-ups left', lastCheckin: 'Last check-in', never: 'Never', checkins: 'Check-ins',
+    text: 'Text', madeUp: 'make-up', approve: 'Approve', reject: 'Reject',
+    statuses: { draft: 'Draft', open: 'Open', closed: 'Closed' },
+    checkinStatuses: { pending: 'To review', published: 'Published', rejected: 'Rejected' },
   },
   errors: { network: 'Network error; try again', forbidden: 'Not allowed', generic: 'It failed' },
 }

@@ -8,6 +8,7 @@ export default {
   },
   nav: {
     teaching: '教学', questions: '待答问题',
+    content: '内容', camps: '训练营',
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
@@ -252,6 +253,16 @@ export default {
     lesson: '课时', learner: '学员', text: '问题', likes: '点赞', askedAt: '提问时间', reply: '回答', replyTitle: '以老师身份回答',
     send: '发送', answered: '已回答，学员看到的是老师的回复', pin: '置顶', unpin: '取消置顶', hide: '隐藏',
     hideConfirm: '对学员隐藏这个问题？',
+  },
+  camp: {
+    title: '名称', intro: '介绍', dates: '日期', daysN: '{n} 天', dayN: '第 {n} 天', day: '天', price: '价格', priceYuan: '价格（元）',
+    priceHint: '0 为免费，直接加入；否则作为付费内容出售', free: '免费', enrolled: '学员', start: '开营日期（北京时间）',
+    capacity: '名额', capacityHint: '0 为不限', makeups: '每人补卡次数', tasks: '每日任务', taskTitle: '任务标题',
+    taskBody: '任务内容', lessonId: '课时 ID', addDay: '增加一天', progress: '进度', behind: '落后学员', nickname: '学员',
+    done: '已打卡天数', behindBy: '落后', makeupsLeft: '剩余补卡', lastCheckin: '最近打卡', never: '从未', checkins: '打卡',
+    text: '内容', madeUp: '补卡', approve: '通过', reject: '驳回',
+    statuses: { draft: '草稿', open: '报名中', closed: '已关闭' },
+    checkinStatuses: { pending: '待审核', published: '已发布', rejected: '已驳回' },
   },
   errors: { network: '网络错误，请重试', forbidden: '没有权限', generic: '操作失败' },
 }
