@@ -53,6 +53,14 @@ type Service struct {
 	// onProfile runs after a profile change commits (nickname, birthday,
 	// phone): new-member tasks look at the profile again.
 	onProfile func(ctx context.Context, shopID, memberID int64)
+	// onSession receives WeChat's session_key of each login (virtual
+	// payment signs with it); the member room never stores it.
+	onSession func(ctx context.Context, shopID, memberID int64, sessionKey string)
+}
+
+// OnSessionKey sets what receives the session_key WeChat gives each login.
+func (s *Service) OnSessionKey(fn func(ctx context.Context, shopID, memberID int64, sessionKey string)) {
+	s.onSession = fn
 }
 
 // OnProfileChanged sets what runs after a member's nickname, birthday or
@@ -118,6 +126,9 @@ func (s *Service) LoginFrom(ctx context.Context, shopID int64, code string, src 
 	token, expires, err := s.sessions.Create(ctx, session.Member, m.ID, shopID, SessionTTL)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if s.onSession != nil {
+		s.onSession(ctx, shopID, m.ID, ws.SessionKey)
 	}
 	if created && s.onNew != nil {
 		s.onNew(ctx, shopID, m.ID)

@@ -79,6 +79,9 @@ type Service struct {
 	db         *db.DB
 	now        func() time.Time
 	multiplier Multiplier
+	// onExpiring tells a member points expire soon (a message), in the
+	// notice pass's transaction.
+	onExpiring func(ctx context.Context, tx *db.Tx, e ExpiringSoon) error
 }
 
 // Multiplier is what a member's level does to points earned on purchases

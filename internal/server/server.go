@@ -247,6 +247,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Levels.Hooks(s.Orders)
 	s.Orders.SetLevels(levels.Checkout{Service: s.Levels})
 	s.Points.SetMultiplier(s.Levels)
+	s.wireNotices()
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
