@@ -273,3 +273,18 @@ func (s *Service) Offer(ctx context.Context, shopID, memberID int64, kind string
 func discounted(fen int64, bp int) int64 {
 	return (fen*int64(10000-bp) + 5000) / 10000
 }
+
+// CourseTitle names a course (for certificates); errs NotFound when the
+// shop has no such course. Drafts are named too: a learner who completed a
+// course keeps its certificate after staff take it back.
+func (s *Service) CourseTitle(ctx context.Context, shopID, courseID int64) (string, error) {
+	idx, err := s.index.get(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	c := idx.courses[courseID]
+	if c == nil {
+		return "", errCourseNotFound
+	}
+	return c.title, nil
+}

@@ -380,6 +380,11 @@ func TestScheduledReleaseAndOrder(t *testing.T) {
 		}
 		_, err = f.svc.Lesson(ctx, f.shopA, l.ID)
 		wantCode(t, err, "lesson_not_found")
+		if title := ok[string](t)(f.svc.CourseTitle(ctx, f.shopA, c.ID)); title != "专栏" {
+			t.Fatalf("title: %q", title)
+		}
+		_, err = f.svc.CourseTitle(ctx, f.shopB, c.ID)
+		wantCode(t, err, "course_not_found")
 		// Tenancy: shop B cannot read or change shop A's course.
 		_, err = f.svc.Course(ctx, f.shopB, c.ID)
 		wantCode(t, err, "course_not_found")
