@@ -507,3 +507,40 @@ func TestConcurrentRenewalsNeitherOverlapNorGap(t *testing.T) {
 		}
 	})
 }
+
+// Two processes on one database: what one changes, the other sees after
+// its next Sync (the catalogue by its version, entitlements by the log).
+func TestAnotherProcessConvergesOnSync(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		other := NewService(d, []byte("0123456789abcdef0123456789abcdef"), nil)
+		other.SetClock(f.clock.now)
+		c := f.course(t, f.shopA, 100)
+		l := f.lesson(t, f.shopA, c.ID, false)
+		f.clock.add(10 * time.Second) // past this process's tombstones: the other caches freely
+		if a := ok[Access](t)(other.CanAccess(ctx, f.shopA, f.a1, l.ID)); a.Allowed {
+			t.Fatalf("before the grant: %+v", a)
+		}
+		since := f.clock.now()
+		f.grant(t, f.shopA, f.a1, KindCourse, c.ID, "o1", 0)
+		if a := ok[Access](t)(other.CanAccess(ctx, f.shopA, f.a1, l.ID)); a.Allowed {
+			t.Fatalf("the other process's cache answered before its sync: %+v (the test shows nothing)", a)
+		}
+		if err := other.Sync(ctx, since.Add(-SyncMargin)); err != nil {
+			t.Fatal(err)
+		}
+		if a := ok[Access](t)(other.CanAccess(ctx, f.shopA, f.a1, l.ID)); !a.Allowed {
+			t.Fatalf("after sync: %+v", a)
+		}
+		// A lesson taken back to draft by this process: gone there after its sync.
+		if err := f.svc.SetRelease(ctx, f.shopA, "lessons", l.ID, ReleaseInput{Status: "draft"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Sync(ctx, f.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := other.CanAccess(ctx, f.shopA, f.a1, l.ID)
+		wantCode(t, err, "lesson_not_found")
+	})
+}
