@@ -19,7 +19,7 @@ type fakeOffers map[string]Offer
 func (f fakeOffers) Offer(_ context.Context, _, _ int64, kind string, id int64) (Offer, error) {
 	of, ok := f[fmt.Sprintf("%s:%d", kind, id)]
 	if !ok {
-		return Offer{}, errs.E(errs.NotFound, "content_not_found", "no such content")
+		return Offer{}, errs.E(errs.NotFound, "target_not_found", "no such content")
 	}
 	return of, nil
 }
@@ -356,7 +356,7 @@ func TestCheckoutRefusals(t *testing.T) {
 		wantCode(t, create(f.buyer, CreateInput{}), "one_item_per_payment")
 		wantCode(t, create(f.buyer, CreateInput{Items: one("ebook", 1)}), "invalid_item_kind")
 		wantCode(t, create(f.buyer, CreateInput{Items: one(KindCourse, -1)}), "invalid_id")
-		wantCode(t, create(f.buyer, CreateInput{Items: one(KindCourse, 99)}), "content_not_found")
+		wantCode(t, create(f.buyer, CreateInput{Items: one(KindCourse, 99)}), "target_not_found")
 		wantCode(t, create(f.buyer, CreateInput{Items: one(KindCourse, 4)}), "content_is_free")
 		wantCode(t, create(f.buyer, CreateInput{Items: one(KindCourse, 3), Platform: "ios"}), "ios_minimum_price")
 		if _, err := f.s.Create(ctx, f.shop, f.buyer, CreateInput{Items: one(KindCourse, 3), Platform: "android"}); err != nil {
@@ -633,7 +633,7 @@ func TestATrialIsGivenOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.s.SetTrial(ctx, f.shop, Trial{PlanID: 99, Days: 7})
-		wantCode(t, err, "content_not_found")
+		wantCode(t, err, "target_not_found")
 		if tr, err := f.s.StartTrial(ctx, f.shop, f.buyer, 2); err != nil || tr.Days != 7 {
 			t.Fatalf("trial %+v %v", tr, err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/jobs"
 )
 
 // DeliverNotice is WeChat's xpay_goods_deliver_notify push, decoded.
@@ -109,6 +110,17 @@ const (
 
 // unpaidAfter is when an order WeChat still shows unpaid is closed.
 const unpaidAfter = 2 * time.Hour
+
+// CheckKind is the periodic job that asks WeChat about due orders.
+const CheckKind = "contentsale.check"
+
+// RegisterJobs runs the check every minute on one process of the cluster.
+func (s *Service) RegisterJobs(q *jobs.Queue) {
+	q.Every(CheckKind, time.Minute, func(ctx context.Context, _ jobs.Job) error {
+		_, err := s.CheckDue(ctx, 200)
+		return err
+	})
+}
 
 // CheckDue asks WeChat about orders whose check is due: unpaid orders (a
 // lost push), refunds not yet accepted or not yet finished. It returns how

@@ -43,10 +43,10 @@ func (h *Handlers) buyerRoutes(api *httpx.API) {
 	orderErrs := map[int][]string{404: {"content_order_not_found"}}
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/content/offer", Tag: tag, Access: httpx.Member,
 		Query:   []httpx.Param{{Name: "kind", Type: "string", Enum: []string{KindCourse, KindPackage, KindPlan, KindCamp}}, {Name: "id", Type: "integer"}},
-		Errors:  map[int][]string{404: {"content_not_found"}},
+		Errors:  map[int][]string{404: {"target_not_found"}},
 		Summary: "What a piece of content costs me now (the member price applied): the order charges exactly this", Response: BuyerOffer{}, Handler: h.offer})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/content/orders", Tag: tag, Access: httpx.Member, Status: http.StatusCreated,
-		Errors: map[int][]string{404: {"content_not_found"}, 409: {"xpay_not_configured", "xpay_item_missing", "session_key_missing", "content_is_free"},
+		Errors: map[int][]string{404: {"target_not_found"}, 409: {"xpay_not_configured", "xpay_item_missing", "session_key_missing", "content_is_free"},
 			422: {"mixed_cart", "goods_not_content", "ios_minimum_price"}},
 		Summary: "Buy one piece of content (or a gift of it) with WeChat virtual payment: answers the order and the signed arguments of wx.requestVirtualPayment; access is granted when WeChat's delivery push is verified",
 		Request: CreateInput{}, Response: Checkout{}, Handler: h.create})
@@ -67,7 +67,7 @@ func (h *Handlers) buyerRoutes(api *httpx.API) {
 		Errors:  map[int][]string{404: {"gift_not_found"}, 409: {"gift_claimed", "gift_refunded", "own_gift"}},
 		Summary: "Claim a gift: its access becomes mine (once; the giver cannot claim their own)", Response: Gift{}, Handler: h.claim})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/content/plans/{id}/trial", Tag: tag, Access: httpx.Member, Status: http.StatusCreated,
-		Errors:  map[int][]string{404: {"trial_not_offered", "content_not_found"}, 409: {"trial_used"}},
+		Errors:  map[int][]string{404: {"trial_not_offered", "target_not_found"}, 409: {"trial_used"}},
 		Summary: "Start a membership plan's free trial (once per member)", Response: Trial{}, Handler: h.trial})
 }
 
@@ -88,7 +88,7 @@ func (h *Handlers) staffRoutes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/content-sale/trials", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopRead,
 		Summary: "Plans offering a free trial (whole list: one per plan)", Response: TrialList{}, Handler: h.trials})
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/content-sale/trials", Tag: tag, Access: httpx.Staff, Perm: auth.PermCatalogWrite,
-		Errors:  map[int][]string{404: {"content_not_found"}},
+		Errors:  map[int][]string{404: {"target_not_found"}},
 		Summary: "Offer a plan's free trial of N days (0 stops it)", Request: Trial{}, Response: Trial{}, Handler: h.setTrial})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/content-sale/orders", Tag: tag, Access: httpx.Staff, Perm: auth.PermOrdersRead,
 		Query: httpx.PageParams(httpx.Param{Name: "state", Type: "string", Enum: []string{StateCreated, StatePaid, StateRefunding, StateRefunded, StateRefundFailed, StateClosed}},

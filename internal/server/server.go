@@ -24,12 +24,15 @@ import (
 	"github.com/kaidian/kaidian/internal/aftersale"
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
+	"github.com/kaidian/kaidian/internal/camp"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/checkin"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/content"
+	"github.com/kaidian/kaidian/internal/contentsale"
 	"github.com/kaidian/kaidian/internal/freight"
+	"github.com/kaidian/kaidian/internal/learning"
 	"github.com/kaidian/kaidian/internal/levels"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
@@ -51,6 +54,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/qa"
 	"github.com/kaidian/kaidian/internal/recs"
 	"github.com/kaidian/kaidian/internal/segment"
 	"github.com/kaidian/kaidian/internal/sharecode"
@@ -137,6 +141,14 @@ type Server struct {
 	Achievements *achievements.Service
 	// Content is paid content: courses, lessons, packages, plans, entitlements.
 	Content *content.Service
+	// Camps are training camps (训练营): daily tasks and check-ins.
+	Camps *camp.Service
+	// Learning is learners' progress and certificates.
+	Learning *learning.Service
+	// QA is comments and questions on lessons.
+	QA *qa.Service
+	// ContentSales sells content through WeChat virtual payment.
+	ContentSales *contentsale.Service
 
 	hotSessions hotSessionCache
 }
@@ -262,6 +274,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	}
 	s.Content = content.NewService(s.DB, box.DeriveKey("content-media-url"), s.Media.Store())
 	s.Content.RegisterJobs(s.Jobs)
+	s.wirePaidContent(box)
 	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
 	s.Recs = recs.NewService(s.DB, s.Catalog)
@@ -433,6 +446,10 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
 	(&content.Handlers{Svc: s.Content}).Routes(s.API)
+	(&camp.Handlers{Svc: s.Camps}).Routes(s.API)
+	(&learning.Handlers{Svc: s.Learning}).Routes(s.API)
+	(&qa.Handlers{Svc: s.QA}).Routes(s.API)
+	(&contentsale.Handlers{Svc: s.ContentSales}).Routes(s.API)
 	(&achievements.Handlers{Svc: s.Achievements}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
