@@ -35,6 +35,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary:  "Verify a certificate by the code printed on it (no login): whose it is, which course, when",
 		Response: CertificateView{}, Handler: h.verify})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/content/courses/{id}/learners", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentTeach,
+		Errors:  map[int][]string{404: {"course_not_found"}},
 		Summary: "A course's learners with their completion, the most recently active first",
 		Query:   httpx.PageParams(), Response: httpx.Page[Learner]{}, Handler: h.learners})
 }

@@ -204,6 +204,9 @@ func LearnerKeys(l Learner) []int64 { return []int64{l.LastAt.UnixMilli(), l.Mem
 
 // Learners lists a course's learners, the most recently active first.
 func (s *Service) Learners(ctx context.Context, shopID, courseID int64, after []int64, limit int) ([]Learner, error) {
+	if _, err := s.lessons.CourseTitle(ctx, shopID, courseID); err != nil {
+		return nil, err // another shop's course is not found
+	}
 	lessons, err := s.lessons.CourseLessons(ctx, shopID, courseID)
 	if err != nil {
 		return nil, errs.Wrap("course lessons", err)

@@ -41,6 +41,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Query:    httpx.PageParams(httpx.Param{Name: "course_id", Type: "integer", Description: "only this course's questions"}),
 		Response: httpx.Page[Post]{}, Handler: h.queue})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/content/lessons/{id}/posts", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentTeach,
+		Errors:  map[int][]string{404: {"lesson_not_found"}},
 		Summary: "Every post and reply on a lesson, whatever its status, newest first",
 		Query:   httpx.PageParams(), Response: httpx.Page[Post]{}, Handler: h.lessonPosts})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/qa/posts/{id}/replies", Tag: admin, Access: httpx.Staff, Perm: auth.PermContentTeach,

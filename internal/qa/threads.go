@@ -121,6 +121,9 @@ func (s *Service) Queue(ctx context.Context, shopID, courseID, after int64, limi
 // LessonPosts lists every post and reply on a lesson, whatever its status,
 // newest first, for staff.
 func (s *Service) LessonPosts(ctx context.Context, shopID, lessonID, after int64, limit int) ([]Post, error) {
+	if _, err := s.lessons.Lesson(ctx, shopID, lessonID); err != nil {
+		return nil, err // another shop's lesson is not found
+	}
 	cond, args := "", []any{shopID, lessonID}
 	if after != 0 {
 		cond, args = ` AND q.id < ?`, append(args, after)

@@ -27,6 +27,8 @@ var checkedByOtherShapeTests = []string{
 	"POST /api/v1/me/withdrawals",
 	// Images (image/png), no JSON to leak fields: TestShareCodes reads them.
 	"GET /api/v1/products/{id}/share-code", "GET /api/v1/me/promoter/code",
+	// The certificate (image/png): paidTour fetches it.
+	"GET /api/v1/me/courses/{id}/certificate.png",
 }
 
 // buyerShapeKeys are staff-only fields beyond staffOnlyKeys that no buyer
@@ -317,6 +319,7 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/content/packages", a.member, "/api/v1/content/packages", nil)
 		call("GET /api/v1/content/plans", a.member, "/api/v1/content/plans", nil)
 		call("GET /api/v1/me/content/entitlements", a.member, "/api/v1/me/content/entitlements", nil)
+		e.paidTour(a, ct, e.seedPaid(a, ct, "全"), "全", call)
 
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)

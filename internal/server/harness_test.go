@@ -279,6 +279,7 @@ type testShop struct {
 	redemptionID int64      // the buyer's redemption of it
 	badgeID      int64      // a badge the shop defined
 	content      contentIDs // paid content (content_test.go)
+	paid         paidIDs    // camps, questions, content orders (paidcontent_test.go)
 
 	refundRequestID int64
 	addressID       int64

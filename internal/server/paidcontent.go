@@ -10,6 +10,7 @@ import (
 	"github.com/kaidian/kaidian/internal/contentsale"
 	"github.com/kaidian/kaidian/internal/learning"
 	"github.com/kaidian/kaidian/internal/messaging"
+	"github.com/kaidian/kaidian/internal/moderation"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
@@ -28,7 +29,7 @@ func (s *Server) wirePaidContent(box *secretbox.Box) {
 	}))
 	s.Learning = learning.NewService(s.DB, learningLessons{s.Content}, s.log)
 	s.Learning.OnCourseCompleted(s.Points.CourseCompleted)
-	s.QA = qa.NewService(s.DB, qaLessons{s.Content}, s.Moderation)
+	s.QA = qa.NewService(s.DB, qaLessons{s.Content}, lateModerator{s})
 	s.ContentSales = contentsale.NewService(s.DB, box, contentOffers{s.Content, s.Camps}, contentRights{s.Content},
 		xpayGateway{s.WeChat, shopApps{s.Shops}}, courseConsumption{s.Learning}, s.log)
 	s.ContentSales.RegisterJobs(s.Jobs)
@@ -220,4 +221,12 @@ func xpayPushes(sale *contentsale.Service) (deliver, refund func(ctx context.Con
 			RetCode: n.RetCode, RetMsg: n.RetMsg})
 	}
 	return deliver, refund
+}
+
+// lateModerator is the moderation service, built after the rooms that use
+// it.
+type lateModerator struct{ s *Server }
+
+func (m lateModerator) Submit(ctx context.Context, shopID, memberID int64, in moderation.NewItem) (moderation.Item, error) {
+	return m.s.Moderation.Submit(ctx, shopID, memberID, in)
 }
