@@ -66,6 +66,7 @@ export const nav = [
       { path: '/content/courses', title: 'nav.contentCourses', perm: 'content.read', shop: true, view: () => import('./views/content/Courses.vue') },
       { path: '/content/bundles', title: 'nav.contentBundles', perm: 'content.read', shop: true, view: () => import('./views/content/Bundles.vue') },
       { path: '/content/entitlements', title: 'nav.contentEntitlements', perm: 'content.read', shop: true, view: () => import('./views/content/Entitlements.vue') },
+      { path: '/content/sales', title: 'nav.contentSales', perm: 'orders.read', shop: true, view: () => import('./views/content/Sales.vue') },
       { path: '/camps', title: 'nav.camps', perm: 'camp.read', shop: true, view: () => import('./views/content/Camps.vue') },
     ],
   },

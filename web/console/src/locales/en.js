@@ -9,7 +9,7 @@ export default {
   nav: {
     teaching: 'Teaching', questions: 'Question queue',
     content: 'Content', camps: 'Training camps',
-    contentCourses: 'Courses', contentBundles: 'Packages & plans', contentEntitlements: 'Entitlements',
+    contentCourses: 'Courses', contentBundles: 'Packages & plans', contentEntitlements: 'Entitlements', contentSales: 'Content sales',
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
     messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
@@ -196,6 +196,19 @@ export default {
     templatePlaceholder: 'Template code (SMS_…) or template id', optoutsHint: 'Buyers who unsubscribed from marketing SMS (order messages still go)',
     optoutsEmpty: 'Nobody unsubscribed', replyPhone: 'Phone that replied T', recordReply: 'Record a T reply', phone: 'Phone', source: 'How',
     sources: { buyer: 'In the mini program', reply: 'Replied T' },
+  },
+  sales: {
+    orders: 'Orders', state: 'State', noOrders: 'No content orders', what: 'Content', member: 'Buyer', price: 'Price', paidAt: 'Paid',
+    log: 'Log', refund: 'Refund', refundReason: 'Why is it refunded? (kept on the order)', reasonNeeded: 'A reason is needed',
+    refundAsked: 'Refund asked: access ends when WeChat accepts it', gift: 'Gift',
+    states: { created: 'Unpaid', paid: 'Paid', refunding: 'Refunding', refunded: 'Refunded', refund_failed: 'Refund failed', closed: 'Closed' },
+    kinds: { course: 'Course', package: 'Package', plan: 'Membership', camp: 'Camp' },
+    revenue: 'Revenue', range: 'Paid between', noSales: 'Nothing sold in this range', sales: 'Sales', gross: 'Gross', refunds: 'Refunds', net: 'Net',
+    settings: 'Virtual payment', settingsHint: 'Content is sold through WeChat virtual payment (虚拟支付): the OfferID and AppKeys are in the mini program\'s admin under 虚拟支付 → 基本配置. Keys are stored sealed and shown masked.',
+    sandboxKey: 'Sandbox AppKey', env: 'Environment', envs: { 0: 'Production', 1: 'Sandbox' }, refundDays: 'Buyer refunds within (days)',
+    refundConsumed: 'While used at most (%)', items: 'Items by price', itemsHint: 'Every price content sells at needs an item (道具) registered in WeChat at that price; its id never changes.',
+    noItems: 'No items yet: register them in WeChat, then add them here', itemId: 'Item id', itemName: 'Name', addItem: 'Add item',
+    deleteItem: 'Forget this item? (only when no order used it)', event: 'Event', detail: 'Detail', by: 'By', at: 'At',
   },
   msg: {
     kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped', order_refunded: 'Refund done', membership_expiring: 'Membership ending', level_falling: 'Level falling', points_expiring: 'Points expiring' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',

@@ -9,7 +9,7 @@ export default {
   nav: {
     teaching: '教学', questions: '待答问题',
     content: '内容', camps: '训练营',
-    contentCourses: '课程与专栏', contentBundles: '套餐与会员', contentEntitlements: '用户权益',
+    contentCourses: '课程与专栏', contentBundles: '套餐与会员', contentEntitlements: '用户权益', contentSales: '内容销售',
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
     messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
@@ -199,6 +199,19 @@ export default {
     templatePlaceholder: '模板 CODE（SMS_…）或模板 ID', optoutsHint: '已退订营销短信的买家（订单通知仍会发送）',
     optoutsEmpty: '暂无退订', replyPhone: '回复 T 的手机号', recordReply: '登记回复 T 退订', phone: '手机号', source: '退订方式',
     sources: { buyer: '小程序内退订', reply: '短信回复 T' },
+  },
+  sales: {
+    orders: '订单', state: '状态', noOrders: '暂无内容订单', what: '内容', member: '买家', price: '价格', paidAt: '支付时间',
+    log: '日志', refund: '退款', refundReason: '退款原因（记录在订单上）', reasonNeeded: '请填写原因',
+    refundAsked: '已申请退款：微信受理后立即收回权益', gift: '赠送',
+    states: { created: '待支付', paid: '已支付', refunding: '退款中', refunded: '已退款', refund_failed: '退款失败', closed: '已关闭' },
+    kinds: { course: '课程', package: '套餐', plan: '会员', camp: '训练营' },
+    revenue: '收入', range: '支付日期', noSales: '该时间段内没有销售', sales: '销量', gross: '销售额', refunds: '退款', net: '净收入',
+    settings: '虚拟支付', settingsHint: '内容通过微信虚拟支付销售：OfferID 与 AppKey 见小程序后台「虚拟支付 → 基本配置」。密钥加密保存，仅显示掩码。',
+    sandboxKey: '沙箱 AppKey', env: '环境', envs: { 0: '正式环境', 1: '沙箱环境' }, refundDays: '买家可在几天内退款',
+    refundConsumed: '且学习进度不超过（%）', items: '价格档位道具', itemsHint: '每个售价都需要在微信后台登记同价的道具，道具 ID 登记后不可修改。',
+    noItems: '暂无道具：请先在微信后台登记，再在此添加', itemId: '道具 ID', itemName: '名称', addItem: '添加道具',
+    deleteItem: '删除该道具记录？（仅限未被订单使用的道具）', event: '事件', detail: '详情', by: '操作人', at: '时间',
   },
   msg: {
     kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货', order_refunded: '退款成功', membership_expiring: '会员到期提醒', level_falling: '等级变更提醒', points_expiring: '积分过期提醒' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
