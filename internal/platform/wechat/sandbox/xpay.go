@@ -20,7 +20,7 @@ package sandbox
 //	/sandbox/xpay-app         {"appid","offer_id","app_key","sandbox_app_key"} → {}   enable xpay for an app
 //	/sandbox/xpay-item        {"appid","product_id","price"}                  → {}   register an item (price in fen)
 //	/sandbox/xpay-push-target {"appid","url","token","encoding_aes_key"?}     → {}   where pushes go (safe mode with a key)
-//	/sandbox/xpay-pay         {"appid","openid"?,"mode","signData","paySig","signature"}
+//	/sandbox/xpay-pay         {"appid","openid"?,"mode","signData","paySig","signature"} (or the four as one object "params")
 //	     → {"errCode":0,"errMsg":"requestVirtualPayment:ok","order":XPayOrder}, or HTTP 200
 //	     {"errCode":-15005|-15006|-15016|-15019,"errMsg"}: the user paying, with exactly what the
 //	     mini program passes to wx.requestVirtualPayment (openid defaults to the app's demo user, who

@@ -66,9 +66,15 @@ func (s *Sandbox) ctlXPayPay(body []byte) (any, error) {
 		AppID  string `json:"appid"`
 		OpenID string `json:"openid"`
 		wechat.VirtualPaymentParams
+		// Params is the same four fields as one object (what a server's
+		// checkout answers), an alternative to giving them at the top.
+		Params *wechat.VirtualPaymentParams `json:"params"`
 	}
 	if err := decodeControl(body, &req); err != nil {
 		return nil, err
+	}
+	if req.Params != nil {
+		req.VirtualPaymentParams = *req.Params
 	}
 	o, err := s.XPayPay(req.AppID, req.OpenID, req.VirtualPaymentParams)
 	var pe *XPayPayError

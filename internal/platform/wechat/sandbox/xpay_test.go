@@ -95,7 +95,10 @@ func TestXPayControls(t *testing.T) {
 	e.control(t, "xpay-drop", map[string]any{"appid": appID})
 	pay2, _ := wechat.SignVirtualPayment(wechat.VirtualPayment{ProductID: "vip_30", GoodsPrice: 990, BuyQuantity: 1,
 		OutTradeNo: "KD20250301002"}, keys, sess["session_key"].(string))
-	e.control(t, "xpay-pay", map[string]any{"appid": appID, "mode": pay2.Mode, "signData": pay2.SignData, "paySig": pay2.PaySig, "signature": pay2.Signature})
+	e.control(t, "xpay-pay", map[string]any{"appid": appID, "params": pay2}) // the four fields as one object
+	if orders := e.control(t, "xpay-orders", map[string]any{"appid": appID})["orders"].([]any); len(orders) != 2 {
+		t.Fatalf("the payment given as params made no order: %v", orders)
+	}
 	if got := e.control(t, "xpay-deliver", map[string]any{"appid": appID}); num(t, got["acked"]) != 0 || log.count() != 3 {
 		t.Fatalf("a dropped push was delivered: %v", got)
 	}
