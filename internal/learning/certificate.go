@@ -31,6 +31,27 @@ type Face = font.Face
 // glyphs), at the size of the title; other lines are drawn with it too.
 func (s *Service) SetFace(f Face) { s.face = f }
 
+// SetFaceLoader sets where the font comes from, read at the first
+// certificate (a CJK font is tens of megabytes: a server that never draws
+// one never reads it). A loader that fails leaves the built-in face.
+func (s *Service) SetFaceLoader(load func() (Face, error)) { s.faceLoad = load }
+
+// fontFace is the face to draw with (nil: the built-in one).
+func (s *Service) fontFace() Face {
+	s.faceOnce.Do(func() {
+		if s.faceLoad == nil || s.face != nil {
+			return
+		}
+		f, err := s.faceLoad()
+		if err != nil {
+			s.log.Warn("certificate font not loaded; certificates use pinyin", "err", err)
+			return
+		}
+		s.face = f
+	})
+	return s.face
+}
+
 const certW, certH = 960, 640
 
 var (
@@ -42,6 +63,10 @@ var (
 // render draws a certificate: a bordered card with the course title, the
 // learner's name, the completion date and the verification code.
 func (s *Service) render(v CertificateView) ([]byte, error) {
+	if s.fontFace() != nil {
+		s.faceMu.Lock() // a font face is not safe for concurrent use
+		defer s.faceMu.Unlock()
+	}
 	img := image.NewRGBA(image.Rect(0, 0, certW, certH))
 	draw.Draw(img, img.Bounds(), &image.Uniform{paper}, image.Point{}, draw.Src)
 	frame(img, 24, 6, gold)

@@ -12,6 +12,7 @@ package learning
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
@@ -71,6 +72,11 @@ type Service struct {
 	now     func() time.Time
 	hooks   []CourseCompleted
 	face    Face
+	// faceLoad reads the face at the first certificate (faceOnce); faceMu
+	// serialises drawing with it.
+	faceLoad func() (Face, error)
+	faceOnce sync.Once
+	faceMu   sync.Mutex
 }
 
 // NewService returns the learning service over content's lessons.

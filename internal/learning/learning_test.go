@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/image/font/basicfont"
 	"image/png"
 	"io"
 	"net/http"
@@ -641,5 +642,34 @@ func TestCertificateWithAFaceOfItsOwn(t *testing.T) {
 	}
 	if s.printable("张三") != "张三" {
 		t.Fatal("a face of its own prints the text as it is")
+	}
+}
+
+// TestTheCertificateFontIsLoadedOnceAtTheFirstCertificate: the loader runs
+// once however many certificates are drawn at the same time, and a loader
+// that fails leaves the built-in face (pinyin).
+func TestTheCertificateFontIsLoadedOnceAtTheFirstCertificate(t *testing.T) {
+	v := CertificateView{Code: "ABCD-EFGH-JKLM", LearnerName: "张三", CourseTitle: "写作课", CompletedOn: "2026-12-07"}
+	var loads atomic.Int32
+	s := NewService(nil, nil, nil)
+	s.SetFaceLoader(func() (Face, error) { loads.Add(1); return basicfont.Face7x13, nil })
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.render(v); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if loads.Load() != 1 || s.face == nil {
+		t.Fatalf("the font was loaded %d times", loads.Load())
+	}
+	failing := NewService(nil, nil, nil)
+	failing.SetFaceLoader(func() (Face, error) { return nil, errors.New("no font") })
+	if _, err := failing.render(v); err != nil || failing.face != nil {
+		t.Fatalf("a failing loader: %v (face %v)", err, failing.face)
 	}
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/kaidian/kaidian/internal/camp"
@@ -29,6 +31,7 @@ func (s *Server) wirePaidContent(box *secretbox.Box) {
 	}))
 	s.Learning = learning.NewService(s.DB, learningLessons{s.Content}, s.log)
 	s.Learning.OnCourseCompleted(s.Points.CourseCompleted)
+	s.Learning.SetFaceLoader(certificateFont)
 	s.QA = qa.NewService(s.DB, qaLessons{s.Content}, lateModerator{s})
 	s.ContentSales = contentsale.NewService(s.DB, box, contentOffers{s.Content, s.Camps}, contentRights{s.Content},
 		xpayGateway{s.WeChat, shopApps{s.Shops}}, courseConsumption{s.Learning}, s.log)
@@ -229,4 +232,29 @@ type lateModerator struct{ s *Server }
 
 func (m lateModerator) Submit(ctx context.Context, shopID, memberID int64, in moderation.NewItem) (moderation.Item, error) {
 	return m.s.Moderation.Submit(ctx, shopID, memberID, in)
+}
+
+// cjkFonts are where Debian (fonts-noto-cjk) and common systems keep a
+// font with Chinese glyphs; certificates use the first found.
+var cjkFonts = []string{
+	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+	"/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+	"/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+	"/System/Library/Fonts/PingFang.ttc",
+}
+
+// certificateFont loads the first CJK font found (KAIDIAN_CERTIFICATE_FONT
+// names another).
+func certificateFont() (learning.Face, error) {
+	paths := cjkFonts
+	if p := os.Getenv("KAIDIAN_CERTIFICATE_FONT"); p != "" {
+		paths = []string{p}
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return learning.LoadFace(p, 40)
+		}
+	}
+	return nil, errors.New("no CJK font found (install fonts-noto-cjk or set KAIDIAN_CERTIFICATE_FONT)")
 }
