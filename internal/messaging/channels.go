@@ -91,7 +91,7 @@ func (c inboxChannel) claim(ctx context.Context, tx *db.Tx, m *outgoing, pl plan
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE messages SET state = 'sent', channel = 'inbox', template_id = '', attempt_id = ?,
 		attempts = attempts + 1, title = ?, body = ?, page = ?, sent_at = ?, updated_at = ?
 		WHERE shop_id = ? AND id = ? AND state = 'pending'`,
-		m.AttemptID, title, body, pagePath(kindSpecs[m.Kind].page, m.RefID), now, now, m.ShopID, m.ID))
+		m.AttemptID, title, body, inboxPage(m.Kind, pl.vars, m.RefID), now, now, m.ShopID, m.ID))
 	if err != nil {
 		return false, staleIfNoRows(err)
 	}

@@ -19,6 +19,9 @@ import (
 type kindSpec struct {
 	title  string
 	order  bool
+	// titleVar and pageVar name values that, when given, stand for the
+	// title and the inbox's page (a campaign's own).
+	titleVar, pageVar string
 	vars   []string // the sources a template of the kind may use
 	body   func(v map[string]string) string
 	page   string // the inbox's page; {ref_id} is replaced
@@ -63,6 +66,10 @@ var kindSpecs = map[string]kindSpec{
 			return fmt.Sprintf("您的成长值已不足以保持「%s」，若 %s 前未补足，等级将调整为「%s」", v["level.name"], v["level.falls_at"], to)
 		},
 		sample: map[string]string{"level.name": "黄金会员", "level.new_name": "白银会员", "level.falls_at": "2027-01-06 10:00"}},
+	Campaign: {title: "活动通知", titleVar: "campaign.title", pageVar: "campaign.page", page: "pages/index/index",
+		vars: []string{"campaign.title", "campaign.body", "campaign.page"},
+		body: func(v map[string]string) string { return v["campaign.body"] },
+		sample: map[string]string{"campaign.title": "双12 会员日", "campaign.body": "全场满 199 减 30，今晚 24 点结束", "campaign.page": "pages/index/index"}},
 	PointsExpiring: {title: "积分即将过期", vars: []string{"points.amount", "points.expires_at"}, page: "pages/member/points",
 		body: func(v map[string]string) string {
 			return fmt.Sprintf("您有 %s 积分将于 %s 过期，快去积分商城使用吧", v["points.amount"], v["points.expires_at"])
@@ -85,7 +92,20 @@ func orderVars(o order.Order) map[string]string {
 // inboxText is what the inbox shows for a message of kind with values v.
 func inboxText(kind string, v map[string]string) (title, body string) {
 	spec := kindSpecs[kind]
-	return spec.title, spec.body(v)
+	title = spec.title
+	if t := v[spec.titleVar]; spec.titleVar != "" && t != "" {
+		title = t
+	}
+	return title, spec.body(v)
+}
+
+// inboxPage is the page an inbox message of kind opens.
+func inboxPage(kind string, v map[string]string, refID int64) string {
+	spec := kindSpecs[kind]
+	if p := v[spec.pageVar]; spec.pageVar != "" && p != "" {
+		return p
+	}
+	return pagePath(spec.page, refID)
 }
 
 // Notice is a message another room asks for, with its values: the kind

@@ -47,10 +47,11 @@ const (
 	MembershipExpiring = "membership_expiring" // a membership ends in 7, 3, 1 days or ended yesterday
 	LevelFalling       = "level_falling"       // a member level's fall is announced (30 days' notice)
 	PointsExpiring     = "points_expiring"     // points expire within 7 days
+	Campaign           = "campaign"            // a campaign's message (marketing: opted-out members get none)
 )
 
 // Kinds lists the kinds in the order staff see them.
-var Kinds = []string{OrderPaid, OrderShipped, OrderRefunded, MembershipExpiring, LevelFalling, PointsExpiring}
+var Kinds = []string{OrderPaid, OrderShipped, OrderRefunded, MembershipExpiring, LevelFalling, PointsExpiring, Campaign}
 
 // Channels (channels.go). OA template messages and SMS are later
 // increments: two more implementations of channel, put into channelOrder
@@ -68,6 +69,7 @@ var channelOrder = map[string][]string{
 	MembershipExpiring: {ChannelSubscription, ChannelSMS, ChannelInbox},
 	LevelFalling:       {ChannelSubscription, ChannelInbox},
 	PointsExpiring:     {ChannelSubscription, ChannelInbox},
+	Campaign:           {ChannelSubscription, ChannelInbox},
 }
 
 // States of a message.

@@ -18,17 +18,17 @@ import (
 
 // Template maps a message kind to a shop's subscription template.
 type Template struct {
-	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
+	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring,campaign"`
 	TemplateID string            `json:"template_id" doc:"the template's id in the mini program's 「我的模板」"`
 	Page       string            `json:"page" doc:"the mini-program page a tap opens; {order_id} or {ref_id} (what the message is about) is replaced"`
-	Fields     map[string]string `json:"fields" doc:"keyword key (thing1, amount2, …) → source, by kind: order kinds order.no, order.title, order.amount, order.paid_at, order.shipped_at, order.created_at, order.carrier, order.tracking_no, order.quantity, order.receiver, order.status, order.refunded; membership_expiring membership.title, membership.ends_at, membership.days_left; level_falling level.name, level.new_name, level.falls_at; points_expiring points.amount, points.expires_at; or text:<fixed text>"`
+	Fields     map[string]string `json:"fields" doc:"keyword key (thing1, amount2, …) → source, by kind: order kinds order.no, order.title, order.amount, order.paid_at, order.shipped_at, order.created_at, order.carrier, order.tracking_no, order.quantity, order.receiver, order.status, order.refunded; membership_expiring membership.title, membership.ends_at, membership.days_left; level_falling level.name, level.new_name, level.falls_at; points_expiring points.amount, points.expires_at; campaign campaign.title, campaign.body, campaign.page; or text:<fixed text>"`
 	Enabled    bool              `json:"enabled"`
 	UpdatedAt  *time.Time        `json:"updated_at" doc:"null when the kind has no template yet"`
 }
 
 // TemplateInput sets a kind's template.
 type TemplateInput struct {
-	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
+	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring,campaign"`
 	TemplateID string            `json:"template_id"`
 	Page       string            `json:"page"`
 	Fields     map[string]string `json:"fields"`

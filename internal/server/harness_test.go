@@ -280,6 +280,7 @@ type testShop struct {
 	badgeID      int64      // a badge the shop defined
 	content      contentIDs // paid content (content_test.go)
 	paid         paidIDs    // camps, questions, content orders (paidcontent_test.go)
+	campaignID   int64      // a draft campaign to the segment (campaign_test.go)
 
 	refundRequestID int64
 	addressID       int64

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+
+	"github.com/kaidian/kaidian/internal/campaign"
 	"strconv"
 
 	"github.com/kaidian/kaidian/internal/levels"
@@ -25,4 +27,12 @@ func (s *Server) wireNotices() {
 			RefID: e.Day, Vars: map[string]string{"points.amount": strconv.FormatInt(e.Points, 10),
 				"points.expires_at": messaging.ChinaMinute(e.ExpiresAt)}})
 	})
+}
+
+// campaignMessage queues one member's message of a campaign (the campaign
+// kind: subscription message when the member accepted its template, else
+// the inbox), in the campaign's batch transaction.
+func (s *Server) campaignMessage(ctx context.Context, tx *db.Tx, m campaign.Message) error {
+	return s.Messages.Notify(ctx, tx, messaging.Notice{ShopID: m.ShopID, MemberID: m.MemberID, Kind: messaging.Campaign, RefID: m.CampaignID,
+		Vars: map[string]string{"campaign.title": m.Title, "campaign.body": m.Body, "campaign.page": m.Page}})
 }

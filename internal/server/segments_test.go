@@ -34,7 +34,7 @@ func segmentLists(a testShop) []string {
 		fmt.Sprintf("/admin/api/v1/segments/%d", a.segmentID), fmt.Sprintf("/admin/api/v1/segments/%d/members", a.segmentID),
 		fmt.Sprintf("/admin/api/v1/member-tags/%d/members", a.memberTagID),
 		fmt.Sprintf("/admin/api/v1/members/%d", a.memberID), fmt.Sprintf("/admin/api/v1/members/%d/notes", a.memberID),
-		fmt.Sprintf("/admin/api/v1/members/%d/tags", a.memberID)}
+		fmt.Sprintf("/admin/api/v1/members/%d/tags", a.memberID), "/admin/api/v1/campaigns"}
 }
 
 // TestMembersScreen goes through what the console's members screen does:

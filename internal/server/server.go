@@ -25,6 +25,7 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/camp"
+	"github.com/kaidian/kaidian/internal/campaign"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/checkin"
 	"github.com/kaidian/kaidian/internal/config"
@@ -113,6 +114,8 @@ type Server struct {
 	Promos *promotion.Service
 	// Segments are member tags and segments (saved rules over members).
 	Segments *segment.Service
+	// Campaigns send a message to a segment's members.
+	Campaigns *campaign.Service
 	// Points is the members' points ledger (earned, spent at checkout, expiring).
 	Points *points.Service
 	// PointsMall sells coupons and gifts for points.
@@ -260,6 +263,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Orders.SetLevels(levels.Checkout{Service: s.Levels})
 	s.Points.SetMultiplier(s.Levels)
 	s.wireNotices()
+	s.Campaigns = campaign.NewService(s.DB, s.Segments, s.campaignMessage)
+	s.Campaigns.RegisterJobs(s.Jobs)
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -425,6 +430,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
 	(&segment.Handlers{Svc: s.Segments}).Routes(s.API)
+	(&campaign.Handlers{Svc: s.Campaigns}).Routes(s.API)
 	(&catalog.Handlers{Svc: s.Catalog, Viewed: s.Recs.RecordView}).Routes(s.API)
 	(&recs.Handlers{Svc: s.Recs}).Routes(s.API)
 	(&moderation.Handlers{Svc: s.Moderation, Check: s.Limiter.Check, ClientIP: s.clientIP}).Routes(s.API)

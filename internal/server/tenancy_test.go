@@ -110,6 +110,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return a.content.target(rt.Path)
 	case strings.Contains(rt.Path, "/member-tags/"):
 		return a.memberTagID
+	case strings.Contains(rt.Path, "/campaigns/"):
+		return a.campaignID
 	case strings.Contains(rt.Path, "/segments/"):
 		return a.segmentID
 	case strings.Contains(rt.Path, "/badges/"):
@@ -254,6 +256,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		e.must(a.owner, 200, "PUT", "/admin/api/v1/withdrawal-policy", map[string]any{"approval_limit": 1000})
 		a.templateID = e.newTemplate(a, pieceTemplate("甲运费"))
 		e.seedSegments(&a)
+		a.campaignID = e.seedCampaign(a, "甲")
 		a.addressID = int64(e.must(a.member, 201, "POST", "/api/v1/me/addresses", map[string]any{"name": "甲收件人", "phone": "13800138000",
 			"province_code": "330000", "city_code": "330100", "county_code": "330106", "detail": "甲的地址"})["id"].(float64))
 		e.seedCheckin(a, "甲")
