@@ -91,6 +91,7 @@ export const nav = [
     items: [
       { path: '/messages/templates', title: 'nav.msgTemplates', perm: 'shop.read', shop: true, view: () => import('./views/messages/Templates.vue') },
       { path: '/messages/sms', title: 'nav.msgSms', perm: 'shop.read', shop: true, view: () => import('./views/messages/SmsSettings.vue') },
+      { path: '/messages/campaigns', title: 'nav.msgCampaigns', perm: 'promotions.read', shop: true, view: () => import('./views/messages/Campaigns.vue') },
       { path: '/messages/dead-letters', title: 'nav.msgDeadLetters', perm: 'shop.read', shop: true, badge: '/messages/dead-letters', view: () => import('./views/messages/DeadLetters.vue') },
     ],
   },

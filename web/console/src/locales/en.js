@@ -12,7 +12,7 @@ export default {
     contentCourses: 'Courses', contentBundles: 'Packages & plans', contentEntitlements: 'Entitlements', contentSales: 'Content sales',
     achievements: 'Tasks & badges',
     memberList: 'Members', memberTags: 'Member tags', segments: 'Segments', members: 'Members',
-    messages: 'Messages', msgTemplates: 'Message templates', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
+    messages: 'Messages', msgTemplates: 'Message templates', msgCampaigns: 'Campaigns', msgDeadLetters: 'Failed messages', msgSms: 'SMS',
     wechatShipping: 'WeChat shipping reports', refundAttention: 'Refunds needing attention', refundApprovals: 'Refund approvals',
     loyalty: 'Loyalty', points: 'Points', levels: 'Levels',
     promotions: 'Promotions', flashSales: 'Flash sales', groupDeals: 'Group buying', coupons: 'Coupons', timedDiscounts: 'Time-limited prices', distribution: 'Distribution',
@@ -209,6 +209,14 @@ export default {
     refundConsumed: 'While used at most (%)', items: 'Items by price', itemsHint: 'Every price content sells at needs an item (道具) registered in WeChat at that price; its id never changes.',
     noItems: 'No items yet: register them in WeChat, then add them here', itemId: 'Item id', itemName: 'Name', addItem: 'Add item',
     deleteItem: 'Forget this item? (only when no order used it)', event: 'Event', detail: 'Detail', by: 'By', at: 'At',
+  },
+  campaign: {
+    hint: 'A message to a saved segment: caps per member across campaigns, quiet hours (Asia/Shanghai), a pace; a member who unsubscribed from marketing gets none.',
+    new: 'New campaign', empty: 'No campaigns yet', name: 'Name', state: 'State', queued: 'Queued', skipped: 'Skipped (cap / opted out)',
+    startAt: 'Starts', results: 'Results', dryRun: 'Dry run', start: 'Start', cancel: 'Cancel', cancelConfirm: 'Stop the campaign? Messages already queued still go.',
+    segment: 'Segment', title: 'Title', body: 'Text', page: 'Page opened', caps: 'At most', day: 'a day', week: 'a week', quiet: 'Quiet hours',
+    perMinute: 'Per minute', members: 'Members', optedOut: 'Opted out', capped: 'At a cap', wouldGet: 'Would get it',
+    states: { draft: 'Draft', scheduled: 'Scheduled', running: 'Running', cancelled: 'Cancelled', done: 'Done' },
   },
   msg: {
     kind: 'Kind', kinds: { order_paid: 'Order paid', order_shipped: 'Order shipped', order_refunded: 'Refund done', membership_expiring: 'Membership ending', level_falling: 'Level falling', points_expiring: 'Points expiring', campaign: 'Campaign' }, templateId: 'Template ID', page: 'Page', fields: 'Keywords',

@@ -12,7 +12,7 @@ export default {
     contentCourses: '课程与专栏', contentBundles: '套餐与会员', contentEntitlements: '用户权益', contentSales: '内容销售',
     achievements: '任务与勋章',
     memberList: '会员列表', memberTags: '会员标签', segments: '会员人群', members: '会员',
-    messages: '消息', msgTemplates: '消息模板', msgDeadLetters: '发送失败', msgSms: '短信',
+    messages: '消息', msgTemplates: '消息模板', msgCampaigns: '营销活动', msgDeadLetters: '发送失败', msgSms: '短信',
     wechatShipping: '发货信息上报', refundAttention: '待关注退款', refundApprovals: '退款审批',
     loyalty: '会员营销', points: '积分', levels: '会员等级',
     promotions: '营销', flashSales: '秒杀', groupDeals: '拼团', coupons: '优惠券', timedDiscounts: '限时折扣', distribution: '分销',
@@ -212,6 +212,14 @@ export default {
     refundConsumed: '且学习进度不超过（%）', items: '价格档位道具', itemsHint: '每个售价都需要在微信后台登记同价的道具，道具 ID 登记后不可修改。',
     noItems: '暂无道具：请先在微信后台登记，再在此添加', itemId: '道具 ID', itemName: '名称', addItem: '添加道具',
     deleteItem: '删除该道具记录？（仅限未被订单使用的道具）', event: '事件', detail: '详情', by: '操作人', at: '时间',
+  },
+  campaign: {
+    hint: '向已保存的分群发送消息：按会员跨活动限频、免打扰时段（北京时间）、限速；已退订营销消息的会员不会收到。',
+    new: '新建活动', empty: '暂无活动', name: '名称', state: '状态', queued: '已发送', skipped: '跳过（限频 / 退订）',
+    startAt: '开始时间', results: '结果', dryRun: '预估', start: '开始', cancel: '停止', cancelConfirm: '停止该活动？已排队的消息仍会发出。',
+    segment: '分群', title: '标题', body: '内容', page: '打开页面', caps: '每人最多', day: '条/天', week: '条/周', quiet: '免打扰时段',
+    perMinute: '每分钟', members: '分群人数', optedOut: '已退订', capped: '达到频次上限', wouldGet: '将收到',
+    states: { draft: '草稿', scheduled: '已排期', running: '发送中', cancelled: '已停止', done: '已完成' },
   },
   msg: {
     kind: '消息类型', kinds: { order_paid: '支付成功', order_shipped: '订单发货', order_refunded: '退款成功', membership_expiring: '会员到期提醒', level_falling: '等级变更提醒', points_expiring: '积分过期提醒', campaign: '活动通知' }, templateId: '订阅模板 ID', page: '跳转页面', fields: '关键词',
