@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -412,22 +413,26 @@ func Record(ctx context.Context, tx *db.Tx, shopID, memberID int64, name, eventI
 
 // UnknownName is a name clients sent that kaidian does not declare.
 type UnknownName struct {
+	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
 	Count     int64     `json:"count" doc:"events stored with it"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 }
 
-// ListUnknown returns shopID's unknown names, most recently seen first (at
-// most limit).
-func (s *Service) ListUnknown(ctx context.Context, shopID int64, limit int) ([]UnknownName, error) {
+// ListUnknown returns a page of shopID's unknown names, the newest first
+// (ids below before; 0: from the newest).
+func (s *Service) ListUnknown(ctx context.Context, shopID, before int64, limit int) ([]UnknownName, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	out, err := db.All(ctx, s.db, func(r db.Scanner) (UnknownName, error) {
 		var u UnknownName
 		var first, last int64
-		err := r.Scan(&u.Name, &u.Count, &first, &last)
+		err := r.Scan(&u.ID, &u.Name, &u.Count, &first, &last)
 		u.FirstSeen, u.LastSeen = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
 		return u, err
-	}, `SELECT name, count, first_seen, last_seen FROM analytics_unknown_names WHERE shop_id = ?
-		ORDER BY last_seen DESC, name LIMIT ?`, shopID, limit)
+	}, `SELECT id, name, count, first_seen, last_seen FROM analytics_unknown_names WHERE shop_id = ? AND id < ?
+		ORDER BY id DESC LIMIT ?`, shopID, before, limit)
 	return out, errs.Wrap("unknown names", err)
 }

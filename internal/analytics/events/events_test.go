@@ -110,11 +110,11 @@ func TestIngestKeepsGoodEventsAndReportsBadOnesByIndex(t *testing.T) {
 		if err != nil || res.Accepted != 0 || res.Duplicates != 2 {
 			t.Fatalf("replay: %+v %v", res, err)
 		}
-		unknown, err := f.svc.ListUnknown(ctx, f.shopA, 100)
+		unknown, err := f.svc.ListUnknown(ctx, f.shopA, 0, 100)
 		if err != nil || len(unknown) != 1 || unknown[0].Name != "my_custom_thing" {
 			t.Fatalf("unknown names %+v %v", unknown, err)
 		}
-		if other, _ := f.svc.ListUnknown(ctx, f.shopB, 100); len(other) != 0 {
+		if other, _ := f.svc.ListUnknown(ctx, f.shopB, 0, 100); len(other) != 0 {
 			t.Fatalf("shop B sees shop A's unknown names: %+v", other)
 		}
 	})

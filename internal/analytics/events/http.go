@@ -43,8 +43,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A retention grid: cohorts by the day (or week) of each member's first cohort_event, the share doing return_event in each later period; cells of periods not yet ended are null",
 		Query:   retentionParams, Response: Retention{}, Handler: h.retention})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/analytics/unknown-events", Tag: admin, Access: httpx.Staff, Perm: auth.PermAnalyticsRead,
-		Summary:  "Event names the mini program sent that kaidian does not declare (stored anyway), the 100 most recently seen",
-		Response: httpx.Page[UnknownName]{}, Handler: h.unknown})
+		Summary: "Event names the mini program sent that kaidian does not declare (stored anyway), the newest first",
+		Query:   httpx.PageParams(), Response: httpx.Page[UnknownName]{}, Handler: h.unknown})
 }
 
 func (h *Handlers) ingest(w http.ResponseWriter, r *http.Request) error {
@@ -86,6 +86,14 @@ func (h *Handlers) retention(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) unknown(w http.ResponseWriter, r *http.Request) error {
-	items, err := h.Svc.ListUnknown(r.Context(), auth.StaffShop(r.Context()), httpx.MaxLimit)
-	return httpx.Respond(w, http.StatusOK, httpx.Page[UnknownName]{Items: items}, err)
+	before, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	items, err := h.Svc.ListUnknown(r.Context(), auth.StaffShop(r.Context()), before, limit+1)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, httpx.PageOf(items, limit, func(u UnknownName) int64 { return u.ID }))
+	return nil
 }

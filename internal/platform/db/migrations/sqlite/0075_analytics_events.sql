@@ -29,10 +29,11 @@ CREATE INDEX analytics_events_name_at ON analytics_events (shop_id, name, at);
 -- Event names the shop's code does not declare, for staff to see (a typo in
 -- the mini program shows up here instead of silently counting nowhere).
 CREATE TABLE analytics_unknown_names (
+    id         INTEGER PRIMARY KEY,
     shop_id    INTEGER NOT NULL REFERENCES shops(id),
     name       TEXT    NOT NULL,
     count      INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL,
-    PRIMARY KEY (shop_id, name)
+    last_seen  INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX analytics_unknown_names_name ON analytics_unknown_names (shop_id, name);
