@@ -1,0 +1,203 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/db"
+)
+
+// BenchmarkIngestBatch sends batches of 100 events through the batch
+// handler (decode, validate, de-duplicate, store) on SQLite, from many
+// members at once; events/s is the figure. The rate limits are lifted
+// (each batch would otherwise also write the limiter's counters).
+func BenchmarkIngestBatch(b *testing.B) {
+	d := db.OpenTest(b, db.SQLite)
+	svc := NewService(d, nil)
+	shopID := db.TestShop(b, d, "wxbench")
+	h := &Handlers{Svc: svc}
+	var seq atomic.Int64
+	start := time.Now()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		member := seq.Add(1_000_000)
+		for pb.Next() {
+			body := benchBatch(seq.Add(100), time.Now().UnixMilli())
+			r := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r = r.WithContext(auth.WithMember(r.Context(), auth.Member{ID: member, ShopID: shopID}))
+			w := httptest.NewRecorder()
+			if err := h.ingest(w, r); err != nil || w.Code != http.StatusOK {
+				b.Fatalf("%v %d %s", err, w.Code, w.Body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*100)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkIngestBareInsert is the ceiling in the same setting: the same
+// rows inserted by the same statement, with no HTTP, JSON or checks.
+func BenchmarkIngestBareInsert(b *testing.B) {
+	d := db.OpenTest(b, db.SQLite)
+	svc := NewService(d, nil)
+	shopID := db.TestShop(b, d, "wxbench")
+	var seq atomic.Int64
+	start := time.Now()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		member := seq.Add(1_000_000)
+		for pb.Next() {
+			first, now := seq.Add(100), time.Now().UnixMilli()
+			rows := make([]row, 100)
+			for i := range rows {
+				rows[i] = row{eventID: fmt.Sprintf("bench-%d", first+int64(i)), name: "page_view", session: "s1", page: "pages/index",
+					props: `{"k":1}`, memberID: member, at: now, clientAt: now}
+			}
+			if _, err := svc.store(context.Background(), shopID, rows, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*100)/time.Since(start).Seconds(), "events/s")
+}
+
+func benchBatch(first, now int64) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`{"sent_at":` + strconv.FormatInt(now, 10) + `,"events":[`)
+	for i := range int64(100) {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"event_id":"bench-%d","name":"page_view","time":%d,"session_id":"s1","page":"pages/index","props":{"k":1}}`, first+i, now)
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
+}
+
+// benchSize is the generated history: KAIDIAN_BENCH_EVENTS_USERS users
+// (default 100,000) with 10 events each on average over 90 days.
+func benchSize() (users, events int) {
+	users = 100_000
+	if n, err := strconv.Atoi(os.Getenv("KAIDIAN_BENCH_EVENTS_USERS")); err == nil && n > 0 {
+		users = n
+	}
+	return users, users * 10
+}
+
+var history struct {
+	once    sync.Once
+	svc     *Service
+	shopID  int64
+	end     time.Time
+	rebuild time.Duration
+	err     error
+}
+
+// benchHistory generates the history once per run (in SQL: the load is
+// not what is measured) and builds the bitmaps from the table, timing it.
+func benchHistory(b *testing.B) (*Service, int64, time.Time) {
+	history.once.Do(func() {
+		d, err := db.Open(context.Background(), "file:"+b.TempDir()+"/events.db")
+		if err == nil {
+			_, err = d.Migrate(context.Background())
+		}
+		if err != nil {
+			history.err = err
+			return
+		}
+		history.svc = NewService(d, nil)
+		history.shopID = db.TestShop(b, d, "wxhistory")
+		history.end = time.Date(2026, 12, 1, 0, 0, 0, 0, china)
+		users, events := benchSize()
+		started := time.Now()
+		if history.err = generateHistory(d, history.shopID, users, events, history.end); history.err != nil {
+			return
+		}
+		b.Logf("generated %d users, %d events in %v", users, events, time.Since(started).Round(time.Second))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		started = time.Now()
+		history.err = history.svc.index.Sync(context.Background())
+		history.rebuild = time.Since(started)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		st := history.svc.index.Stats()
+		b.Logf("bitmaps rebuilt from the table in %v: %d bitmaps, %d MB serialized, heap grew %d MB",
+			history.rebuild.Round(time.Millisecond), st.Bitmaps, st.Bytes>>20, (int64(after.HeapAlloc)-int64(before.HeapAlloc))>>20)
+	})
+	if history.err != nil {
+		b.Fatal(history.err)
+	}
+	history.svc.now = func() time.Time { return history.end }
+	return history.svc, history.shopID, history.end
+}
+
+// generateHistory writes events rows by SQL: member m (1..users) starts
+// on day m·2654435761 mod 90; event i of a member lands a quadratically
+// skewed number of days after (most activity soon after the start, as
+// retention decays); names by share: app_launch 10%, page_view 40%,
+// product_view 25%, add_to_cart 12%, checkout_start 8%, order_paid 5%.
+func generateHistory(d *db.DB, shopID int64, users, events int, end time.Time) error {
+	start := end.AddDate(0, 0, -90).UnixMilli()
+	const chunk = 500_000
+	for from := 0; from < events; from += chunk {
+		n := min(chunk, events-from)
+		_, err := d.Exec(context.Background(), `
+			WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?),
+			e AS (SELECT i, 1 + (i * 7919) % ? AS m, (i * 48271) % 1000 AS r, (i * 16807) % 100 AS p FROM s)
+			INSERT INTO analytics_events (shop_id, event_id, member_id, name, source, at, received_at)
+			SELECT ?, 'h' || i, m,
+				CASE WHEN p < 10 THEN 'app_launch' WHEN p < 50 THEN 'page_view' WHEN p < 75 THEN 'product_view'
+					WHEN p < 87 THEN 'add_to_cart' WHEN p < 95 THEN 'checkout_start' ELSE 'order_paid' END,
+				'server', t, t
+			FROM (SELECT i, m, p, ? + ((m * 2654435761 % 90 + r * r / 11112) % 90) * 86400000 + (i * 7777) % 86400000 AS t FROM e) AS x`,
+			from+1, from+n, users, shopID, start)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkRetentionGrid30 answers a D0–D30 daily retention grid of 30
+// cohorts (app_launch → app_launch) from the bitmaps.
+func BenchmarkRetentionGrid30(b *testing.B) {
+	svc, shopID, end := benchHistory(b)
+	q := RetentionQuery{CohortEvent: "app_launch", ReturnEvent: "app_launch", Period: ByDay,
+		From: end.AddDate(0, 0, -60).Format(time.DateOnly), To: end.AddDate(0, 0, -31).Format(time.DateOnly), Periods: 30}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Retention(context.Background(), shopID, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFunnel4 answers a 4-step funnel (product_view → add_to_cart →
+// checkout_start → order_paid, 1-day window, 30 days of entry): the
+// bitmaps give the entrants, their rows give the times.
+func BenchmarkFunnel4(b *testing.B) {
+	svc, shopID, end := benchHistory(b)
+	q := FunnelQuery{Steps: []string{"product_view", "add_to_cart", "checkout_start", "order_paid"}, WindowSeconds: 86400,
+		From: end.AddDate(0, 0, -30).Format(time.DateOnly), To: end.AddDate(0, 0, -1).Format(time.DateOnly)}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Funnel(context.Background(), shopID, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
