@@ -75,16 +75,21 @@ func BenchmarkIngestBareInsert(b *testing.B) {
 }
 
 func benchBatch(first, now int64) []byte {
-	var buf bytes.Buffer
-	buf.WriteString(`{"sent_at":` + strconv.FormatInt(now, 10) + `,"events":[`)
+	buf := make([]byte, 0, 100*120)
+	buf = append(buf, `{"sent_at":`...)
+	buf = strconv.AppendInt(buf, now, 10)
+	buf = append(buf, `,"events":[`...)
 	for i := range int64(100) {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		fmt.Fprintf(&buf, `{"event_id":"bench-%d","name":"page_view","time":%d,"session_id":"s1","page":"pages/index","props":{"k":1}}`, first+i, now)
+		buf = append(buf, `{"event_id":"bench-`...)
+		buf = strconv.AppendInt(buf, first+i, 10)
+		buf = append(buf, `","name":"page_view","time":`...)
+		buf = strconv.AppendInt(buf, now, 10)
+		buf = append(buf, `,"session_id":"s1","page":"pages/index","props":{"k":1}}`...)
 	}
-	buf.WriteString(`]}`)
-	return buf.Bytes()
+	return append(buf, `]}`...)
 }
 
 // benchSize is the generated history: KAIDIAN_BENCH_EVENTS_USERS users

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -349,6 +350,10 @@ func depth(p []byte) int {
 // SQLite), skipping event ids stored before, and counts unknown names. It
 // returns how many were new.
 func (s *Service) store(ctx context.Context, shopID int64, rows []row, now int64) (int, error) {
+	// Overlapping batches (a client's retry in flight) insert their keys
+	// in one order, so two PostgreSQL transactions never wait on each
+	// other's keys crosswise (a deadlock).
+	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.eventID, b.eventID) })
 	var stored int
 	err := s.db.InGroupTx(ctx, func(tx *db.Tx) error {
 		stored = 0

@@ -265,3 +265,38 @@ func TestServerEventsAreWrittenOnceInTheChangesTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentBatchesStoreEachEventOnce: batches that overlap, sent at
+// once (a client retrying while the first send is in flight), store each
+// event_id once and count every other copy as a duplicate.
+func TestConcurrentBatchesStoreEachEventOnce(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f, ctx := newFixture(t, d), context.Background()
+		f.svc.SetLimits(Limits{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted, duplicates := 0, 0
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var evs []string
+				for i := range 20 {
+					evs = append(evs, fmt.Sprintf(`{"event_id":"conc-%04d","name":"tap"}`, (g%2)*10+i)) // ids 0..29, overlapping
+				}
+				res, err := f.svc.Ingest(ctx, f.shopA, f.a1, "", batch(0, evs...))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				accepted, duplicates = accepted+res.Accepted, duplicates+res.Duplicates
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if n := f.count(t, f.shopA, "event_id LIKE 'conc-%'"); n != 30 || accepted != 30 || duplicates != 8*20-30 {
+			t.Fatalf("%d rows, %d accepted, %d duplicates; want 30, 30, %d", n, accepted, duplicates, 8*20-30)
+		}
+	})
+}
