@@ -223,6 +223,9 @@ func (s *Service) checkRate(ctx context.Context, shopID, memberID int64, address
 		key   string
 		limit int
 	}{{fmt.Sprintf("events:member:%d:%d", shopID, memberID), s.limits.PerMember}, {"events:addr:" + address, s.limits.PerAddress}}
+	if memberID == 0 { // anonymous: only the address tells senders apart
+		checks = checks[1:]
+	}
 	for _, c := range checks {
 		if c.limit <= 0 || (c.key == "events:addr:" && address == "") {
 			continue

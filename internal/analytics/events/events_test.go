@@ -300,3 +300,19 @@ func TestConcurrentBatchesStoreEachEventOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAnonymousEventsNeedTheirDeviceID: before login (member 0) each event
+// names its device; it is stored with member 0.
+func TestAnonymousEventsNeedTheirDeviceID(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f, ctx := newFixture(t, d), context.Background()
+		res, err := f.svc.Ingest(ctx, f.shopA, 0, "1.2.3.4", batch(0, `{"event_id":"anon-0001","name":"app_launch","anonymous_id":"dev-1"}`,
+			`{"event_id":"anon-0002","name":"app_launch"}`))
+		if err != nil || res.Accepted != 1 || codes(res)[1] != "invalid_field" {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if n := f.count(t, f.shopA, "member_id = 0 AND anon_id = 'dev-1'"); n != 1 {
+			t.Fatalf("%d anonymous rows", n)
+		}
+	})
+}

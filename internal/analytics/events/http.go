@@ -34,6 +34,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 			"(listed by index with a code); an event_id stored before is counted as a duplicate. Times: the server's clock wins when the client's " +
 			"is off by more than a minute; more than a day ahead or 7 days old is refused",
 		Request: Batch{}, Response: Result{}, Handler: h.ingest})
+	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/events/anonymous", Tag: "mini: analytics", Access: httpx.Shop,
+		RateLimited: true, BodyLimit: MaxBatchBytes,
+		Errors:  map[int][]string{400: {"invalid_batch_size", "batch_rejected"}},
+		Summary: "Report a batch of events before login (the shop from the appid): as POST /api/v1/events, each event with its anonymous_id (the device's id); rate-limited per address",
+		Request: Batch{}, Response: Result{}, Handler: h.ingestAnonymous})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/analytics/funnels", Tag: admin, Access: httpx.Staff, Perm: auth.PermAnalyticsRead,
 		Errors:  map[int][]string{400: {"invalid_steps", "invalid_window", "invalid_order", "duplicate_steps", "invalid_range"}},
 		Summary: "A funnel: members entering with step 1 in [from, to] (the range limits entry only), each step within the window from step 1; conversion, median time per step, and attempts still inside their window as in progress",
@@ -58,6 +63,19 @@ func (h *Handlers) ingest(w http.ResponseWriter, r *http.Request) error {
 		addr = h.ClientIP(r)
 	}
 	res, err := h.Svc.Ingest(r.Context(), m.ShopID, m.ID, addr, raw)
+	return httpx.Respond(w, http.StatusOK, res, err)
+}
+
+func (h *Handlers) ingestAnonymous(w http.ResponseWriter, r *http.Request) error {
+	var raw rawBatch
+	if err := httpx.Decode(w, r, &raw, MaxBatchBytes); err != nil {
+		return err
+	}
+	addr := "unknown"
+	if h.ClientIP != nil {
+		addr = h.ClientIP(r)
+	}
+	res, err := h.Svc.Ingest(r.Context(), auth.ShopFrom(r.Context()), 0, addr, raw)
 	return httpx.Respond(w, http.StatusOK, res, err)
 }
 
