@@ -233,6 +233,7 @@ func (x *Index) firstDays(shopID int64, name string, from, to Day) []*roaring.Bi
 // Stats describe the index's size.
 type Stats struct {
 	Bitmaps int    `json:"bitmaps"`
+	Members uint64 `json:"members" doc:"set bits summed over the bitmaps"`
 	Bytes   uint64 `json:"bytes" doc:"serialized size of the bitmaps"`
 	LastID  int64  `json:"last_id"`
 	Skipped int64  `json:"skipped" doc:"events of member ids over 2³², left out"`
@@ -247,6 +248,7 @@ func (x *Index) Stats() Stats {
 		for _, days := range names {
 			for _, b := range days {
 				s.Bitmaps++
+				s.Members += b.GetCardinality()
 				s.Bytes += b.GetSizeInBytes()
 			}
 		}
