@@ -153,11 +153,15 @@ func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session, s
 // insert creates the member, with the OnSignup hooks in its transaction
 // (sql.ErrNoRows: the member exists).
 func (s *Service) insert(ctx context.Context, shopID int64, ws wechat.Session, src Source, now int64) (int64, error) {
+	const insert = `INSERT INTO members (shop_id, openid, unionid, source_kind, source_ref, last_login_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`
 	var id int64
+	if len(s.onSignup) == 0 { // one statement, no transaction around it
+		err := s.db.QueryRow(ctx, insert, shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
+		return id, err
+	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, source_kind, source_ref, last_login_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`,
-			shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
+		err := tx.QueryRow(ctx, insert, shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
 		if err != nil {
 			return err
 		}
