@@ -115,7 +115,7 @@ var history struct {
 // not what is measured) and builds the bitmaps from the table, timing it.
 func benchHistory(b *testing.B) (*Service, int64, time.Time) {
 	history.once.Do(func() {
-		d, err := db.Open(context.Background(), "file:"+b.TempDir()+"/events.db")
+		d, err := db.Open(context.Background(), b.TempDir()+"/events.db")
 		if err == nil {
 			_, err = d.Migrate(context.Background())
 		}
