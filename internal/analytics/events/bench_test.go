@@ -151,11 +151,12 @@ func benchHistory(b *testing.B) (*Service, int64, time.Time) {
 	return history.svc, history.shopID, history.end
 }
 
-// generateHistory writes events rows by SQL: member m (1..users) starts
-// on day m·2654435761 mod 90; event i of a member lands a quadratically
-// skewed number of days after (most activity soon after the start, as
-// retention decays); names by share: app_launch 10%, page_view 40%,
-// product_view 25%, add_to_cart 12%, checkout_start 8%, order_paid 5%.
+// generateHistory writes events rows by SQL: event i belongs to member
+// m = 1 + (i−1) mod users (10 events each on average); x, a
+// multiplicative hash of i, picks its name by share (app_launch 10%,
+// page_view 40%, product_view 25%, add_to_cart 12%, checkout_start 8%,
+// order_paid 5%) and its day: after the member's first day b, skewed
+// towards it (activity decays as retention does), and its time of day.
 func generateHistory(d *db.DB, shopID int64, users, events int, end time.Time) error {
 	start := end.AddDate(0, 0, -90).UnixMilli()
 	const chunk = 500_000
@@ -163,13 +164,14 @@ func generateHistory(d *db.DB, shopID int64, users, events int, end time.Time) e
 		n := min(chunk, events-from)
 		_, err := d.Exec(context.Background(), `
 			WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?),
-			e AS (SELECT i, 1 + (i * 7919) % ? AS m, (i * 48271) % 1000 AS r, (i * 16807) % 100 AS p FROM s)
+			e AS (SELECT i, 1 + (i - 1) % ? AS m, i * 2654435761 % 4294967291 AS x FROM s),
+			f AS (SELECT i, m, x % 100 AS p, (x / 100) % 1000 AS r, m * 7919 % 90 AS b, (x / 100000) % 86400000 AS tod FROM e)
 			INSERT INTO analytics_events (shop_id, event_id, member_id, name, source, at, received_at)
 			SELECT ?, 'h' || i, m,
 				CASE WHEN p < 10 THEN 'app_launch' WHEN p < 50 THEN 'page_view' WHEN p < 75 THEN 'product_view'
 					WHEN p < 87 THEN 'add_to_cart' WHEN p < 95 THEN 'checkout_start' ELSE 'order_paid' END,
 				'server', t, t
-			FROM (SELECT i, m, p, ? + ((m * 2654435761 % 90 + r * r / 11112) % 90) * 86400000 + (i * 7777) % 86400000 AS t FROM e) AS x`,
+			FROM (SELECT i, m, p, ? + (b + (r * r / 11112) * (89 - b) / 89) * 86400000 + tod AS t FROM f) AS x`,
 			from+1, from+n, users, shopID, start)
 		if err != nil {
 			return err
@@ -179,11 +181,15 @@ func generateHistory(d *db.DB, shopID int64, users, events int, end time.Time) e
 }
 
 // BenchmarkRetentionGrid30 answers a D0–D30 daily retention grid of 30
-// cohorts (app_launch → app_launch) from the bitmaps.
+// cohorts (app_launch → page_view) from the bitmaps.
 func BenchmarkRetentionGrid30(b *testing.B) {
 	svc, shopID, end := benchHistory(b)
-	q := RetentionQuery{CohortEvent: "app_launch", ReturnEvent: "app_launch", Period: ByDay,
+	q := RetentionQuery{CohortEvent: "app_launch", ReturnEvent: "page_view", Period: ByDay,
 		From: end.AddDate(0, 0, -60).Format(time.DateOnly), To: end.AddDate(0, 0, -31).Format(time.DateOnly), Periods: 30}
+	if g, err := svc.Retention(context.Background(), shopID, q); err == nil {
+		c := g.Cohorts[0]
+		b.Logf("cohort %s: %d members, D1 %d, D7 %d, D30 %d", c.Start, c.Size, *c.Counts[1], *c.Counts[7], *c.Counts[30])
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := svc.Retention(context.Background(), shopID, q); err != nil {
@@ -199,6 +205,9 @@ func BenchmarkFunnel4(b *testing.B) {
 	svc, shopID, end := benchHistory(b)
 	q := FunnelQuery{Steps: []string{"product_view", "add_to_cart", "checkout_start", "order_paid"}, WindowSeconds: 86400,
 		From: end.AddDate(0, 0, -30).Format(time.DateOnly), To: end.AddDate(0, 0, -1).Format(time.DateOnly)}
+	if f, err := svc.Funnel(context.Background(), shopID, q); err == nil {
+		b.Logf("funnel: entered %d, reached %d, %d, %d", f.Entered, f.Steps[1].Reached, f.Steps[2].Reached, f.Steps[3].Reached)
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := svc.Funnel(context.Background(), shopID, q); err != nil {
@@ -245,7 +254,7 @@ func sqlRetention(ctx context.Context, d *db.DB, shopID int64, q RetentionQuery)
 // plain SQL on the same table; its answer is checked against the bitmaps'.
 func BenchmarkRetentionGrid30SQL(b *testing.B) {
 	svc, shopID, end := benchHistory(b)
-	q := RetentionQuery{CohortEvent: "app_launch", ReturnEvent: "app_launch", Period: ByDay,
+	q := RetentionQuery{CohortEvent: "app_launch", ReturnEvent: "page_view", Period: ByDay,
 		From: end.AddDate(0, 0, -60).Format(time.DateOnly), To: end.AddDate(0, 0, -31).Format(time.DateOnly), Periods: 30}
 	grid, err := svc.Retention(context.Background(), shopID, q)
 	if err != nil {
