@@ -186,6 +186,9 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	if err == nil {
 		err = demo.ConnectSMS(ctx, srv)
 	}
+	if err == nil {
+		err = demo.ConnectXPay(ctx, srv, sb, base)
+	}
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("seed demo: %w", err)

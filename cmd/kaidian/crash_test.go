@@ -252,6 +252,12 @@ func (s *serverProc) killWhenSQL(query string, cond func(n int) bool) {
 			break
 		}
 	}
+	s.kill(d)
+}
+
+// kill SIGKILLs the server and waits for it to die; its running jobs are
+// made free to retake at once.
+func (s *serverProc) kill(d *db.DB) {
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	// The dead process's running jobs are retaken when their lease expires

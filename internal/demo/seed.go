@@ -100,7 +100,7 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 	}
 	// Points on: 1 point per yuan of goods, 100 points pay ¥1, at most half the goods.
 	if _, err := s.Points.SaveSettings(ctx, sh.ID, points.Settings{Enabled: true, EarnPerYuan: 1, RedeemPerYuan: 100, RedeemCapBP: 5000,
-		Expiry: points.ExpireEndOfNextYear, ExpiryDays: 365}); err != nil {
+		Expiry: points.ExpireEndOfNextYear, ExpiryDays: 365, CoursePoints: 50}); err != nil {
 		return false, err
 	}
 	// A badge for the first order received (walkthrough: the buyer's badges and record).
@@ -109,6 +109,9 @@ func Seed(ctx context.Context, s *server.Server) (bool, error) {
 		return false, err
 	}
 	if err := seedMessages(ctx, s.Messages, sh.ID); err != nil {
+		return false, err
+	}
+	if err := seedContent(ctx, s, sh.ID); err != nil {
 		return false, err
 	}
 	return true, seedRules(ctx, s.Moderation, sh.ID)

@@ -100,8 +100,22 @@ func (s *Service) evaluate(ctx context.Context, tx *db.Tx, shopID, memberID int6
 		}
 		_, err = tx.Exec(ctx, `UPDATE member_growth SET pending_rank = ?, pending_at = ?, reviewed_year = ? WHERE shop_id = ? AND member_id = ?`,
 			target, at, year(now), shopID, memberID)
+		if err == nil && !pendingAt.Valid && s.onFall != nil {
+			err = s.onFall(ctx, tx, FallNotice{ShopID: shopID, MemberID: memberID, Level: levelName(ladder, rank),
+				NewLevel: levelName(ladder, target), At: time.UnixMilli(at)})
+		}
 	}
 	return err
+}
+
+// levelName is the name of the level of rank ("" for none).
+func levelName(ladder []Level, rank int64) string {
+	for _, l := range ladder {
+		if l.Rank == rank {
+			return l.Name
+		}
+	}
+	return ""
 }
 
 // applyFall applies a fall whose notice has run out, if the growth still

@@ -71,6 +71,9 @@ func (in LevelsInput) validate() error {
 type Service struct {
 	db  *db.DB
 	now func() time.Time
+	// onFall runs in the transaction that announces a fall (the member is
+	// told: a message), once per announcement.
+	onFall func(ctx context.Context, tx *db.Tx, f FallNotice) error
 	// hasLadder caches, per shop, whether it has levels at all, so a
 	// checkout in a shop without levels costs no query (a ladder saved by
 	// another process is seen within ladderTTL).
@@ -143,4 +146,17 @@ func (s *Service) SaveLevels(ctx context.Context, shopID int64, in LevelsInput) 
 		return nil, errs.Wrap("save levels", err)
 	}
 	return s.Levels(ctx, shopID)
+}
+
+// FallNotice is a fall just announced: the member keeps Level until At,
+// then has NewLevel ("" = none) unless their growth is back by then.
+type FallNotice struct {
+	ShopID, MemberID int64
+	Level, NewLevel  string
+	At               time.Time
+}
+
+// OnFallAnnounced sets what runs in the transaction that announces a fall.
+func (s *Service) OnFallAnnounced(fn func(ctx context.Context, tx *db.Tx, f FallNotice) error) {
+	s.onFall = fn
 }

@@ -60,6 +60,11 @@ func TestLevelsRiseAtOnceAndFallOnlyAfterNotice(t *testing.T) {
 	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)
 		ctx := context.Background()
+		var notices []FallNotice
+		f.s.OnFallAnnounced(func(_ context.Context, _ *db.Tx, n FallNotice) error {
+			notices = append(notices, n)
+			return nil
+		})
 		f.grow(t, 150, "a")
 		f.grow(t, 150, "a") // the same key counts once
 		if m := f.level(t); m.Rank != 1 || m.Growth != 150 || m.Next.Name != "金卡" || m.ToNext != 850 {
@@ -86,6 +91,9 @@ func TestLevelsRiseAtOnceAndFallOnlyAfterNotice(t *testing.T) {
 		if m.Rank != 2 || m.Pending == nil || m.Pending.Rank != 0 || !m.Pending.At.Equal(due) {
 			t.Fatalf("on 1 January 2028 the fall must be announced for %v: %+v", due, m)
 		}
+		if len(notices) != 1 || notices[0].Level != "金卡" || notices[0].NewLevel != "" || !notices[0].At.Equal(due) {
+			t.Fatalf("the member must be told once: %+v", notices)
+		}
 		if n, _ := f.s.ApplyFalls(ctx); n != 0 {
 			t.Fatalf("a fall applied before its notice ran out: %d", n)
 		}
@@ -93,6 +101,9 @@ func TestLevelsRiseAtOnceAndFallOnlyAfterNotice(t *testing.T) {
 		f.grow(t, 200, "c")
 		if m := f.level(t); m.Rank != 2 || m.Pending == nil || m.Pending.Rank != 1 || !m.Pending.At.Equal(due) {
 			t.Fatalf("growth of 200 during the notice: %+v", m)
+		}
+		if len(notices) != 1 {
+			t.Fatalf("a changed fall during its notice told the member again: %+v", notices)
 		}
 		f.clock = due.Add(time.Minute)
 		if n, err := f.s.ApplyFalls(ctx); err != nil || n != 1 {

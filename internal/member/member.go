@@ -56,12 +56,20 @@ type Service struct {
 	// onSignup run in the transaction that creates a member (analytics'
 	// signup event).
 	onSignup []func(ctx context.Context, tx *db.Tx, shopID, memberID int64, at time.Time) error
+	// onSession receives WeChat's session_key of each login (virtual
+	// payment signs with it); the member room never stores it.
+	onSession func(ctx context.Context, shopID, memberID int64, sessionKey string)
 }
 
 // OnSignup adds what runs in the transaction that creates a member on
 // their first login; an error undoes the creation (the login fails).
 func (s *Service) OnSignup(fn func(ctx context.Context, tx *db.Tx, shopID, memberID int64, at time.Time) error) {
 	s.onSignup = append(s.onSignup, fn)
+}
+
+// OnSessionKey sets what receives the session_key WeChat gives each login.
+func (s *Service) OnSessionKey(fn func(ctx context.Context, shopID, memberID int64, sessionKey string)) {
+	s.onSession = fn
 }
 
 // OnProfileChanged sets what runs after a member's nickname, birthday or
@@ -127,6 +135,9 @@ func (s *Service) LoginFrom(ctx context.Context, shopID int64, code string, src 
 	token, expires, err := s.sessions.Create(ctx, session.Member, m.ID, shopID, SessionTTL)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if s.onSession != nil {
+		s.onSession(ctx, shopID, m.ID, ws.SessionKey)
 	}
 	if created && s.onNew != nil {
 		s.onNew(ctx, shopID, m.ID)

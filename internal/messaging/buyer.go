@@ -5,8 +5,8 @@ import "time"
 // BuyerMessage is an inbox message as its buyer sees it.
 type BuyerMessage struct {
 	ID        int64     `json:"id"`
-	Kind      string    `json:"kind" enum:"order_paid,order_shipped"`
-	OrderID   int64     `json:"order_id"`
+	Kind      string    `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
+	OrderID   int64     `json:"order_id,omitempty" doc:"the order an order kind is about (absent for notices, which name what to open in page)"`
 	Title     string    `json:"title"`
 	Body      string    `json:"body"`
 	Page      string    `json:"page" doc:"the mini-program page to open"`

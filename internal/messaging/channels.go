@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
@@ -87,12 +86,12 @@ type inboxChannel struct{ s *Service }
 
 func (c inboxChannel) claim(ctx context.Context, tx *db.Tx, m *outgoing, pl plan) (bool, error) {
 	now := c.s.nowMs()
-	title, body := inboxText(m.Kind, pl.order)
+	title, body := inboxText(m.Kind, pl.vars)
 	m.State, m.Channel, m.AttemptID = Sent, ChannelInbox, newAttemptID()
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE messages SET state = 'sent', channel = 'inbox', template_id = '', attempt_id = ?,
 		attempts = attempts + 1, title = ?, body = ?, page = ?, sent_at = ?, updated_at = ?
 		WHERE shop_id = ? AND id = ? AND state = 'pending'`,
-		m.AttemptID, title, body, "pages/order/detail?id="+strconv.FormatInt(m.RefID, 10), now, now, m.ShopID, m.ID))
+		m.AttemptID, title, body, pagePath(kindSpecs[m.Kind].page, m.RefID), now, now, m.ShopID, m.ID))
 	if err != nil {
 		return false, staleIfNoRows(err)
 	}

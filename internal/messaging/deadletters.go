@@ -13,7 +13,7 @@ import (
 type Message struct {
 	ID         int64      `json:"id"`
 	MemberID   int64      `json:"member_id"`
-	Kind       string     `json:"kind" enum:"order_paid,order_shipped"`
+	Kind       string     `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
 	OrderID    int64      `json:"order_id"`
 	State      string     `json:"state" enum:"pending,sending,sent,dead"`
 	Channel    string     `json:"channel" doc:"subscription, sms or inbox; empty before a channel was chosen"`

@@ -27,6 +27,9 @@ func scanBuyerMessage(r db.Scanner) (BuyerMessage, error) {
 	var at int64
 	err := r.Scan(&m.ID, &m.Kind, &m.OrderID, &m.Title, &m.Body, &m.Page, &readAt, &at)
 	m.Read, m.CreatedAt = readAt != nil, time.UnixMilli(at).UTC()
+	if !kindSpecs[m.Kind].order {
+		m.OrderID = 0 // a notice's ref_id is its own key, not an order
+	}
 	return m, err
 }
 

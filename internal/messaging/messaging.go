@@ -38,14 +38,19 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 )
 
-// Message kinds with a trigger in this increment.
+// Message kinds. The order kinds are triggered by the order's life; the
+// others are notices other rooms queue with Notify (kinds.go).
 const (
-	OrderPaid    = "order_paid"
-	OrderShipped = "order_shipped"
+	OrderPaid          = "order_paid"
+	OrderShipped       = "order_shipped"
+	OrderRefunded      = "order_refunded"
+	MembershipExpiring = "membership_expiring" // a membership ends in 7, 3, 1 days or ended yesterday
+	LevelFalling       = "level_falling"       // a member level's fall is announced (30 days' notice)
+	PointsExpiring     = "points_expiring"     // points expire within 7 days
 )
 
 // Kinds lists the kinds in the order staff see them.
-var Kinds = []string{OrderPaid, OrderShipped}
+var Kinds = []string{OrderPaid, OrderShipped, OrderRefunded, MembershipExpiring, LevelFalling, PointsExpiring}
 
 // Channels (channels.go). OA template messages and SMS are later
 // increments: two more implementations of channel, put into channelOrder
@@ -57,8 +62,12 @@ const (
 
 // channelOrder is which channels a kind tries, first to last.
 var channelOrder = map[string][]string{
-	OrderPaid:    {ChannelSubscription, ChannelSMS, ChannelInbox},
-	OrderShipped: {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderPaid:          {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderShipped:       {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderRefunded:      {ChannelSubscription, ChannelSMS, ChannelInbox},
+	MembershipExpiring: {ChannelSubscription, ChannelSMS, ChannelInbox},
+	LevelFalling:       {ChannelSubscription, ChannelInbox},
+	PointsExpiring:     {ChannelSubscription, ChannelInbox},
 }
 
 // States of a message.

@@ -542,7 +542,7 @@ func TestTemplateValidationAndPreview(t *testing.T) {
 			t.Fatalf("preview with an unknown order: %v", err)
 		}
 		list, err := f.s.Templates(ctx, f.shop)
-		if err != nil || len(list) != 2 || list[0].TemplateID != "" || list[0].UpdatedAt != nil {
+		if err != nil || len(list) != len(Kinds) || list[0].TemplateID != "" || list[0].UpdatedAt != nil {
 			t.Fatalf("templates = %+v %v", list, err)
 		}
 	})

@@ -48,11 +48,15 @@ func (s *Service) Shipped(ctx context.Context, tx *db.Tx, sh order.Shipment) err
 // queue writes the message row and its send job; a message already
 // queued for this kind, order and member is left alone (a repeated event).
 func (s *Service) queue(ctx context.Context, tx *db.Tx, shopID, memberID int64, kind string, refID int64) error {
+	return s.queueVars(ctx, tx, shopID, memberID, kind, refID, "")
+}
+
+func (s *Service) queueVars(ctx context.Context, tx *db.Tx, shopID, memberID int64, kind string, refID int64, vars string) error {
 	now := s.nowMs()
 	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO messages (shop_id, member_id, kind, ref_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, kind, ref_id, member_id) DO NOTHING RETURNING id`,
-		shopID, memberID, kind, refID, now, now).Scan(&id)
+	err := tx.QueryRow(ctx, `INSERT INTO messages (shop_id, member_id, kind, ref_id, vars, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, kind, ref_id, member_id) DO NOTHING RETURNING id`,
+		shopID, memberID, kind, refID, vars, now, now).Scan(&id)
 	if db.IsNoRows(err) {
 		return nil
 	}
@@ -112,15 +116,15 @@ type outgoing struct {
 	ID, ShopID, MemberID, RefID int64
 	Kind, State, Channel        string
 	TemplateID, AttemptID, Body string
-	Page                        string
+	Page, Vars                  string
 	UpdatedAt                   int64 // Unix ms
 }
 
 func (s *Service) load(ctx context.Context, shopID, id int64) (outgoing, error) {
 	m := outgoing{ID: id, ShopID: shopID}
-	err := s.db.QueryRow(ctx, `SELECT member_id, ref_id, kind, state, channel, template_id, attempt_id, body, page, updated_at
+	err := s.db.QueryRow(ctx, `SELECT member_id, ref_id, kind, state, channel, template_id, attempt_id, body, page, vars, updated_at
 		FROM messages WHERE shop_id = ? AND id = ?`, shopID, id).
-		Scan(&m.MemberID, &m.RefID, &m.Kind, &m.State, &m.Channel, &m.TemplateID, &m.AttemptID, &m.Body, &m.Page, &m.UpdatedAt)
+		Scan(&m.MemberID, &m.RefID, &m.Kind, &m.State, &m.Channel, &m.TemplateID, &m.AttemptID, &m.Body, &m.Page, &m.Vars, &m.UpdatedAt)
 	return m, err
 }
 
@@ -165,7 +169,7 @@ func (s *Service) runSend(ctx context.Context, j jobs.Job) error {
 
 // plan is what a pending message needs, loaded before its transaction.
 type plan struct {
-	order    order.Order
+	vars     map[string]string // the values the message shows (an order's, or its notice's)
 	tpl      Template
 	data     map[string]string
 	problems []Problem
@@ -210,7 +214,7 @@ func (s *Service) claim(ctx context.Context, m outgoing) (outgoing, error) {
 var errBadFields = errors.New("messaging: keywords WeChat would refuse")
 
 func (s *Service) plan(ctx context.Context, m outgoing) (plan, error) {
-	o, err := s.orders.Get(ctx, m.ShopID, m.RefID, 0)
+	vars, err := s.values(ctx, m)
 	if err != nil {
 		return plan{}, err
 	}
@@ -218,9 +222,9 @@ func (s *Service) plan(ctx context.Context, m outgoing) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	pl := plan{order: o, tpl: tpl}
+	pl := plan{vars: vars, tpl: tpl}
 	if tpl.TemplateID != "" && tpl.Enabled {
-		pl.data, pl.problems = render(tpl.Fields, o)
+		pl.data, pl.problems = render(tpl.Fields, vars)
 	}
 	pl.phone, err = s.smsPlan(ctx, m)
 	return pl, err
@@ -233,10 +237,26 @@ func staleIfNoRows(err error) error {
 	return err
 }
 
-func kindTitle(kind string) string {
-	title, _ := inboxText(kind, order.Order{})
-	return title
+// values are what a message shows: its order's, read now, or the values
+// its notice was queued with.
+func (s *Service) values(ctx context.Context, m outgoing) (map[string]string, error) {
+	if kindSpecs[m.Kind].order {
+		o, err := s.orders.Get(ctx, m.ShopID, m.RefID, 0)
+		if err != nil {
+			return nil, err
+		}
+		return orderVars(o), nil
+	}
+	vars := map[string]string{}
+	if m.Vars != "" {
+		if err := json.Unmarshal([]byte(m.Vars), &vars); err != nil {
+			return nil, err
+		}
+	}
+	return vars, nil
 }
+
+func kindTitle(kind string) string { return kindSpecs[kind].title }
 
 // takeover is how long an attempt that was never settled (its worker died
 // between claiming and settling) blocks another: longer than a call to

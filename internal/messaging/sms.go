@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -33,7 +34,26 @@ func (s *Service) SetSMS(g SMS) {
 
 // transactional kinds are about the buyer's own order: they go even to a
 // member who unsubscribed from marketing SMS (退订回T).
-var transactional = map[string]bool{OrderPaid: true, OrderShipped: true}
+var transactional = map[string]bool{OrderPaid: true, OrderShipped: true, OrderRefunded: true, MembershipExpiring: true}
+
+// smsParams are the variables an SMS template of kind takes: order_no and
+// amount for the order kinds (refunded: the amount refunded), else each
+// value by its name without the room (membership.title → title).
+func smsParams(kind string, vars map[string]string) []sms.Param {
+	if kindSpecs[kind].order {
+		amount := vars["order.amount"]
+		if kind == OrderRefunded {
+			amount = vars["order.refunded"]
+		}
+		return []sms.Param{{Name: "order_no", Value: vars["order.no"]}, {Name: "amount", Value: amount}}
+	}
+	var out []sms.Param
+	for _, k := range kindSpecs[kind].vars {
+		_, name, _ := strings.Cut(k, ".")
+		out = append(out, sms.Param{Name: name, Value: vars[k]})
+	}
+	return out
+}
 
 // smsBody is what an SMS message stores at claim: the number and the
 // template's variables, so a resend sends the same text to the same phone.
@@ -67,9 +87,8 @@ func (c smsChannel) claim(ctx context.Context, tx *db.Tx, m *outgoing, pl plan) 
 			return false, err
 		}
 	}
-	params := []sms.Param{{Name: "order_no", Value: pl.order.OrderNo}, {Name: "amount", Value: yuan(paid(pl.order))}}
-	body, _ := json.Marshal(smsBody{Phone: pl.phone, Params: params})
-	title, _ := inboxText(m.Kind, pl.order)
+	body, _ := json.Marshal(smsBody{Phone: pl.phone, Params: smsParams(m.Kind, pl.vars)})
+	title := kindTitle(m.Kind)
 	attempt := newAttemptID()
 	m.State, m.Channel, m.TemplateID, m.AttemptID, m.Body, m.Page = Sending, ChannelSMS, "", attempt, string(body), ""
 	err := db.ExpectOne(tx.Exec(ctx, `UPDATE messages SET state = 'sending', channel = 'sms', template_id = '', attempt_id = ?,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,17 +18,17 @@ import (
 
 // Template maps a message kind to a shop's subscription template.
 type Template struct {
-	Kind       string            `json:"kind" enum:"order_paid,order_shipped"`
+	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
 	TemplateID string            `json:"template_id" doc:"the template's id in the mini program's 「我的模板」"`
-	Page       string            `json:"page" doc:"the mini-program page a tap opens; {order_id} is replaced"`
-	Fields     map[string]string `json:"fields" doc:"keyword key (thing1, amount2, …) → source: order.no, order.title, order.amount, order.paid_at, order.shipped_at, order.created_at, order.carrier, order.tracking_no, order.quantity, order.receiver, order.status, or text:<fixed text>"`
+	Page       string            `json:"page" doc:"the mini-program page a tap opens; {order_id} or {ref_id} (what the message is about) is replaced"`
+	Fields     map[string]string `json:"fields" doc:"keyword key (thing1, amount2, …) → source, by kind: order kinds order.no, order.title, order.amount, order.paid_at, order.shipped_at, order.created_at, order.carrier, order.tracking_no, order.quantity, order.receiver, order.status, order.refunded; membership_expiring membership.title, membership.ends_at, membership.days_left; level_falling level.name, level.new_name, level.falls_at; points_expiring points.amount, points.expires_at; or text:<fixed text>"`
 	Enabled    bool              `json:"enabled"`
 	UpdatedAt  *time.Time        `json:"updated_at" doc:"null when the kind has no template yet"`
 }
 
 // TemplateInput sets a kind's template.
 type TemplateInput struct {
-	Kind       string            `json:"kind" enum:"order_paid,order_shipped"`
+	Kind       string            `json:"kind" enum:"order_paid,order_shipped,order_refunded,membership_expiring,level_falling,points_expiring"`
 	TemplateID string            `json:"template_id"`
 	Page       string            `json:"page"`
 	Fields     map[string]string `json:"fields"`
@@ -40,7 +39,7 @@ type TemplateInput struct {
 // (one of the shop's) or a sample order.
 type PreviewInput struct {
 	TemplateInput
-	OrderID int64 `json:"order_id" doc:"optional: render with this order instead of a sample"`
+	OrderID int64 `json:"order_id" doc:"optional, order kinds: render with this order instead of a sample"`
 }
 
 // Preview is a rendered template and what WeChat would refuse in it.
@@ -55,22 +54,6 @@ type Preview struct {
 type Problem struct {
 	Key    string `json:"key"`
 	Reason string `json:"reason"`
-}
-
-// sources fill keywords from an order; the kind of value each gives is
-// in its comment.
-var sources = map[string]func(o order.Order) string{
-	"order.no":          func(o order.Order) string { return o.OrderNo },                          // character_string
-	"order.title":       orderTitle,                                                               // thing
-	"order.amount":      func(o order.Order) string { return yuan(paid(o)) },                      // amount
-	"order.paid_at":     func(o order.Order) string { return chinaTime(o.PaidAt) },                // time
-	"order.shipped_at":  func(o order.Order) string { return chinaTime(o.ShippedAt) },             // time
-	"order.created_at":  func(o order.Order) string { return chinaTime(&o.CreatedAt) },            // time
-	"order.carrier":     func(o order.Order) string { return o.Carrier },                          // thing
-	"order.tracking_no": func(o order.Order) string { return o.TrackingNo },                       // character_string
-	"order.quantity":    func(o order.Order) string { return strconv.FormatInt(quantity(o), 10) }, // number
-	"order.receiver":    func(o order.Order) string { return o.Address.Name },                     // name
-	"order.status":      func(o order.Order) string { return statusPhrases[o.Status] },            // phrase
 }
 
 var statusPhrases = map[order.Status]string{
@@ -136,7 +119,8 @@ const (
 // validate checks a template input; errors are 400s naming the field.
 func (in TemplateInput) validate() error {
 	v := errs.Validator{}
-	v.Check(slices.Contains(Kinds, in.Kind), "kind", "kind must be one of "+strings.Join(Kinds, ", "))
+	spec, known := kindSpecs[in.Kind]
+	v.Check(known, "kind", "kind must be one of "+strings.Join(Kinds, ", "))
 	v.Check(in.TemplateID != "" && len(in.TemplateID) <= maxTemplateID && !strings.ContainsAny(in.TemplateID, " \t\r\n"),
 		"template_id", "template_id is required: the id WeChat shows in 「我的模板」, without spaces")
 	v.Check(len(in.Page) <= maxPage && !strings.HasPrefix(in.Page, "/") && !strings.Contains(in.Page, "://"),
@@ -144,22 +128,21 @@ func (in TemplateInput) validate() error {
 	v.Check(len(in.Fields) > 0 && len(in.Fields) <= maxFields, "fields", fmt.Sprintf("between 1 and %d keywords", maxFields))
 	for key, src := range in.Fields {
 		v.Check(wechat.KeywordType(key) != "", "fields."+key, "not a keyword key (thing1, amount2, time3, …)")
-		v.Check(validSource(src), "fields."+key, "unknown source: use order.* or text:<fixed text>")
+		v.Check(!known || validSource(spec, src), "fields."+key, "unknown source for "+in.Kind+": use "+strings.Join(spec.vars, ", ")+" or text:<fixed text>")
 	}
 	return v.Err()
 }
 
-func validSource(src string) bool {
+func validSource(spec kindSpec, src string) bool {
 	if text, ok := strings.CutPrefix(src, "text:"); ok {
 		return text != "" && utf8.RuneCountInString(text) <= maxText
 	}
-	_, ok := sources[src]
-	return ok
+	return spec.allows(src)
 }
 
-// render fills a template's keywords from o; problems list what WeChat
-// would refuse.
-func render(fields map[string]string, o order.Order) (map[string]string, []Problem) {
+// render fills a template's keywords from the message's values; problems
+// list what WeChat would refuse.
+func render(fields map[string]string, vars map[string]string) (map[string]string, []Problem) {
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
@@ -171,8 +154,8 @@ func render(fields map[string]string, o order.Order) (map[string]string, []Probl
 		raw := ""
 		if text, ok := strings.CutPrefix(fields[k], "text:"); ok {
 			raw = text
-		} else if fn := sources[fields[k]]; fn != nil {
-			raw = fn(o)
+		} else {
+			raw = vars[fields[k]]
 		}
 		v, err := wechat.FitKeyword(k, raw)
 		data[k] = v
@@ -183,9 +166,11 @@ func render(fields map[string]string, o order.Order) (map[string]string, []Probl
 	return data, problems
 }
 
-// pagePath fills {order_id} in a template's page.
-func pagePath(page string, orderID int64) string {
-	return strings.ReplaceAll(page, "{order_id}", strconv.FormatInt(orderID, 10))
+// pagePath fills {order_id} (or {ref_id}: what the message is about) in a
+// template's page.
+func pagePath(page string, refID int64) string {
+	id := strconv.FormatInt(refID, 10)
+	return strings.ReplaceAll(strings.ReplaceAll(page, "{order_id}", id), "{ref_id}", id)
 }
 
 // SetTemplate creates or replaces a kind's template.
@@ -243,28 +228,18 @@ func (s *Service) PreviewTemplate(ctx context.Context, shopID int64, in PreviewI
 	if err := in.validate(); err != nil {
 		return Preview{}, err
 	}
-	o := sampleOrder(s.now())
-	if in.OrderID != 0 {
-		var err error
-		if o, err = s.orders.Get(ctx, shopID, in.OrderID, 0); err != nil {
-			return Preview{}, err
+	vars := kindSpecs[in.Kind].sample
+	if kindSpecs[in.Kind].order {
+		o := sampleOrder(s.now())
+		if in.OrderID != 0 {
+			var err error
+			if o, err = s.orders.Get(ctx, shopID, in.OrderID, 0); err != nil {
+				return Preview{}, err
+			}
 		}
+		vars = orderVars(o)
 	}
-	data, problems := render(in.Fields, o)
-	title, body := inboxText(in.Kind, o)
+	data, problems := render(in.Fields, vars)
+	title, body := inboxText(in.Kind, vars)
 	return Preview{Data: data, Problems: problems, Title: title, Body: body}, nil
-}
-
-// inboxText is what the inbox shows for a kind.
-func inboxText(kind string, o order.Order) (title, body string) {
-	switch kind {
-	case OrderShipped:
-		body = fmt.Sprintf("您的订单 %s（%s）已发货", o.OrderNo, orderTitle(o))
-		if o.TrackingNo != "" {
-			body += "，" + o.Carrier + " " + o.TrackingNo
-		}
-		return "订单已发货", body
-	default:
-		return "订单支付成功", fmt.Sprintf("您的订单 %s（%s）已支付 %s", o.OrderNo, orderTitle(o), yuan(paid(o)))
-	}
 }

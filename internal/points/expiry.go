@@ -23,6 +23,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 		_, err := s.ExpireDue(ctx)
 		return err
 	})
+	s.registerNotice(q)
 }
 
 // ExpireDue expires every lot past its time, member by member, each with

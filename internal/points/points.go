@@ -40,6 +40,7 @@ type Settings struct {
 	RedeemCapBP   int64     `json:"redeem_cap_bp" doc:"the most points may pay, in basis points of the goods after the coupon (5000 = 50%), 0–10000"`
 	Expiry        string    `json:"expiry" enum:"never,end_of_next_year,days"`
 	ExpiryDays    int64     `json:"expiry_days" doc:"with expiry = days: how long a lot lasts, 1–3650"`
+	CoursePoints  int64     `json:"course_points" doc:"points for completing a paid-content course, once per course (0 = none), 0–100000"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
@@ -55,6 +56,7 @@ func (s Settings) validate() error {
 	v.Check(s.RedeemCapBP >= 0 && s.RedeemCapBP <= 10000, "redeem_cap_bp", "must be 0 to 10000 (basis points)")
 	v.Check(s.Expiry == ExpireNever || s.Expiry == ExpireEndOfNextYear || s.Expiry == ExpireAfterDays, "expiry", "must be never, end_of_next_year or days")
 	v.Check(s.Expiry != ExpireAfterDays || (s.ExpiryDays >= 1 && s.ExpiryDays <= 3650), "expiry_days", "must be 1 to 3650")
+	v.Check(s.CoursePoints >= 0 && s.CoursePoints <= 100000, "course_points", "must be 0 to 100000")
 	return v.Err()
 }
 
@@ -79,6 +81,9 @@ type Service struct {
 	db         *db.DB
 	now        func() time.Time
 	multiplier Multiplier
+	// onExpiring tells a member points expire soon (a message), in the
+	// notice pass's transaction.
+	onExpiring func(ctx context.Context, tx *db.Tx, e ExpiringSoon) error
 }
 
 // Multiplier is what a member's level does to points earned on purchases
@@ -104,9 +109,9 @@ func (s *Service) Settings(ctx context.Context, shopID int64) (Settings, error) 
 func settingsOf(ctx context.Context, q db.Querier, shopID int64) (Settings, error) {
 	st := DefaultSettings()
 	var updated int64
-	err := q.QueryRow(ctx, `SELECT enabled, earn_per_yuan, redeem_per_yuan, redeem_cap_bp, expiry, expiry_days, updated_at
+	err := q.QueryRow(ctx, `SELECT enabled, earn_per_yuan, redeem_per_yuan, redeem_cap_bp, expiry, expiry_days, course_points, updated_at
 		FROM points_settings WHERE shop_id = ?`, shopID).Scan(&st.Enabled, &st.EarnPerYuan, &st.RedeemPerYuan, &st.RedeemCapBP,
-		&st.Expiry, &st.ExpiryDays, &updated)
+		&st.Expiry, &st.ExpiryDays, &st.CoursePoints, &updated)
 	if db.IsNoRows(err) {
 		return st, nil
 	}
@@ -121,12 +126,13 @@ func (s *Service) SaveSettings(ctx context.Context, shopID int64, in Settings) (
 		return Settings{}, err
 	}
 	now := s.now().UnixMilli()
-	_, err := s.db.Exec(ctx, `INSERT INTO points_settings (shop_id, enabled, earn_per_yuan, redeem_per_yuan, redeem_cap_bp, expiry, expiry_days, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.db.Exec(ctx, `INSERT INTO points_settings (shop_id, enabled, earn_per_yuan, redeem_per_yuan, redeem_cap_bp, expiry, expiry_days,
+			course_points, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id) DO UPDATE SET enabled = excluded.enabled, earn_per_yuan = excluded.earn_per_yuan,
 			redeem_per_yuan = excluded.redeem_per_yuan, redeem_cap_bp = excluded.redeem_cap_bp, expiry = excluded.expiry,
-			expiry_days = excluded.expiry_days, updated_at = excluded.updated_at`,
-		shopID, in.Enabled, in.EarnPerYuan, in.RedeemPerYuan, in.RedeemCapBP, in.Expiry, in.ExpiryDays, now)
+			expiry_days = excluded.expiry_days, course_points = excluded.course_points, updated_at = excluded.updated_at`,
+		shopID, in.Enabled, in.EarnPerYuan, in.RedeemPerYuan, in.RedeemCapBP, in.Expiry, in.ExpiryDays, in.CoursePoints, now)
 	if err != nil {
 		return Settings{}, errs.Wrap("save points settings", err)
 	}

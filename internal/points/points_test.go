@@ -334,3 +334,61 @@ func TestSpendsAndGiveBacksRace(t *testing.T) {
 		}
 	})
 }
+
+// TestMembersAreToldOfPointsExpiringSoon: every member with live points
+// expiring within the window is handed to the hook once per pass, their
+// same-day lots summed; points expiring later or spent are not.
+func TestMembersAreToldOfPointsExpiringSoon(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		got := map[int64]ExpiringSoon{}
+		calls := 0
+		f.s.OnExpiringSoon(func(_ context.Context, _ *db.Tx, e ExpiringSoon) error {
+			calls++
+			got[e.MemberID] = e
+			return nil
+		})
+		f.earn(t, f.member, 10, "a")
+		f.earn(t, f.member, 20, "b")
+		f.earn(t, f.member2, 7, "c")
+		if _, err := d.Exec(ctx, `UPDATE points_entries SET expires_at = ? WHERE shop_id = ? AND member_id = ?`,
+			time.Date(2029, 1, 1, 0, 0, 0, 0, shanghai).UnixMilli(), f.shop, f.member2); err != nil {
+			t.Fatal(err)
+		}
+		const n = 1100 // more than two batches
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for i := range n {
+				var id int64
+				if err := tx.QueryRow(ctx, `INSERT INTO members (shop_id, openid, created_at, updated_at) VALUES (?, ?, 0, 0) RETURNING id`,
+					f.shop, fmt.Sprintf("soon-%d", i)).Scan(&id); err != nil {
+					return err
+				}
+				if err := f.s.Earn(ctx, tx, f.shop, id, 5, "批量", "", fmt.Sprintf("checkin:soon:%d", i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock = time.Date(2027, 12, 20, 12, 0, 0, 0, shanghai) // 2028-01-01 is 12 days away
+		if k, err := f.s.NotifyExpiring(ctx); err != nil || k != 0 {
+			t.Fatalf("12 days before: %d, %v", k, err)
+		}
+		f.clock = time.Date(2027, 12, 28, 12, 0, 0, 0, shanghai)
+		if k, err := f.s.NotifyExpiring(ctx); err != nil || k != n+1 {
+			t.Fatalf("NotifyExpiring = %d, %v; want %d", k, err, n+1)
+		}
+		if calls != n+1 || len(got) != n+1 {
+			t.Fatalf("%d calls for %d members", calls, len(got))
+		}
+		if e := got[f.member]; e.Points != 30 || e.Day != 20280101 || e.ShopID != f.shop {
+			t.Fatalf("member's notice %+v", e)
+		}
+		if _, told := got[f.member2]; told {
+			t.Fatal("points expiring in a year were announced")
+		}
+	})
+}

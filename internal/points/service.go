@@ -26,6 +26,17 @@ func (s *Service) Earn(ctx context.Context, tx *db.Tx, shopID, memberID, points 
 	return err
 }
 
+// CourseCompleted rewards a member who completed a paid-content course
+// with the shop's course points (none when 0), once per course, in the
+// completion's transaction.
+func (s *Service) CourseCompleted(ctx context.Context, tx *db.Tx, shopID, memberID, courseID int64) error {
+	st, err := settingsOf(ctx, tx, shopID)
+	if err != nil || st.CoursePoints == 0 {
+		return err
+	}
+	return s.Earn(ctx, tx, shopID, memberID, st.CoursePoints, "完成课程", itoa(courseID), "course:"+itoa(memberID)+":"+itoa(courseID))
+}
+
 // sourceTypeOf is the room of a reward key ("checkin:…" → "checkin").
 func sourceTypeOf(key string) string {
 	for i := 0; i < len(key); i++ {

@@ -27,6 +27,8 @@ var checkedByOtherShapeTests = []string{
 	"POST /api/v1/me/withdrawals",
 	// Images (image/png), no JSON to leak fields: TestShareCodes reads them.
 	"GET /api/v1/products/{id}/share-code", "GET /api/v1/me/promoter/code",
+	// The certificate (image/png): paidTour fetches it.
+	"GET /api/v1/me/courses/{id}/certificate.png",
 }
 
 // buyerShapeKeys are staff-only fields beyond staffOnlyKeys that no buyer
@@ -313,6 +315,16 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("POST /api/v1/me/phone/verify", a.member, "/api/v1/me/phone/verify", map[string]any{"phone": "13912345678", "code": e.sms.LastCode("13912345678")})
 		call("POST /api/v1/me/sms/unsubscribe", a.member, "/api/v1/me/sms/unsubscribe", nil)
 		call("GET /api/v1/me/sms", a.member, "/api/v1/me/sms", nil)
+
+		// Paid content: the catalogue, a lesson, my entitlements.
+		ct := e.seedContent(a, "全")
+		call("GET /api/v1/content/courses", a.member, "/api/v1/content/courses", nil)
+		call("GET /api/v1/content/courses/{id}", a.member, fmt.Sprintf("/api/v1/content/courses/%d", ct.courseID), nil)
+		call("GET /api/v1/content/lessons/{id}", a.member, fmt.Sprintf("/api/v1/content/lessons/%d", ct.lessonID), nil)
+		call("GET /api/v1/content/packages", a.member, "/api/v1/content/packages", nil)
+		call("GET /api/v1/content/plans", a.member, "/api/v1/content/plans", nil)
+		call("GET /api/v1/me/content/entitlements", a.member, "/api/v1/me/content/entitlements", nil)
+		e.paidTour(a, ct, e.seedPaid(a, ct, "全"), "全", call)
 
 		// Logging out last: it ends the login above.
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)

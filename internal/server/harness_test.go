@@ -275,9 +275,11 @@ type testShop struct {
 	withdrawalID int64
 	mediaID      int64
 	mod          modIDs
-	mallItemID   int64 // a points-mall gift
-	redemptionID int64 // the buyer's redemption of it
-	badgeID      int64 // a badge the shop defined
+	mallItemID   int64      // a points-mall gift
+	redemptionID int64      // the buyer's redemption of it
+	badgeID      int64      // a badge the shop defined
+	content      contentIDs // paid content (content_test.go)
+	paid         paidIDs    // camps, questions, content orders (paidcontent_test.go)
 
 	refundRequestID int64
 	addressID       int64

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/kaidian/kaidian/internal/qa"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,10 @@ func (s *Server) buildModeration(ctx context.Context) error {
 				return err
 			}
 			return s.Catalog.ReleaseReview(ctx, shopID, id)
+		case "comment":
+			if qa.IsLessonTarget(it.Target) {
+				return s.QA.Release(ctx, shopID, it.ID)
+			}
 		}
 		return nil
 	})

@@ -28,6 +28,9 @@ func attackBody(bodies map[string]any, rt httpx.Route) any {
 	if b, ok := bodies[key]; ok {
 		return b
 	}
+	if b, ok := paidAttackBodies[key]; ok {
+		return b
+	}
 	return moderationAttackBodies[key]
 }
 

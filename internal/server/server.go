@@ -25,11 +25,15 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/analytics/events"
+	"github.com/kaidian/kaidian/internal/camp"
 	"github.com/kaidian/kaidian/internal/catalog"
 	"github.com/kaidian/kaidian/internal/checkin"
 	"github.com/kaidian/kaidian/internal/config"
 	"github.com/kaidian/kaidian/internal/console"
+	"github.com/kaidian/kaidian/internal/content"
+	"github.com/kaidian/kaidian/internal/contentsale"
 	"github.com/kaidian/kaidian/internal/freight"
+	"github.com/kaidian/kaidian/internal/learning"
 	"github.com/kaidian/kaidian/internal/levels"
 	"github.com/kaidian/kaidian/internal/media"
 	"github.com/kaidian/kaidian/internal/member"
@@ -51,6 +55,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/points"
 	"github.com/kaidian/kaidian/internal/promotion"
+	"github.com/kaidian/kaidian/internal/qa"
 	"github.com/kaidian/kaidian/internal/recs"
 	"github.com/kaidian/kaidian/internal/segment"
 	"github.com/kaidian/kaidian/internal/sharecode"
@@ -138,6 +143,16 @@ type Server struct {
 	Checkins *checkin.Service
 	// Achievements are new-member tasks, badges and members' records.
 	Achievements *achievements.Service
+	// Content is paid content: courses, lessons, packages, plans, entitlements.
+	Content *content.Service
+	// Camps are training camps (训练营): daily tasks and check-ins.
+	Camps *camp.Service
+	// Learning is learners' progress and certificates.
+	Learning *learning.Service
+	// QA is comments and questions on lessons.
+	QA *qa.Service
+	// ContentSales sells content through WeChat virtual payment.
+	ContentSales *contentsale.Service
 
 	hotSessions hotSessionCache
 }
@@ -248,6 +263,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Levels.Hooks(s.Orders)
 	s.Orders.SetLevels(levels.Checkout{Service: s.Levels})
 	s.Points.SetMultiplier(s.Levels)
+	s.wireNotices()
 	s.Members.OnSessionsEnded(s.hotSessions.forget)
 	s.Members.OnNewMember(func(ctx context.Context, shopID, memberID int64) {
 		if err := s.Promos.GiveNewMemberCoupons(ctx, shopID, memberID); err != nil {
@@ -263,6 +279,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
+	s.Content = content.NewService(s.DB, box.DeriveKey("content-media-url"), s.Media.Store())
+	s.Content.RegisterJobs(s.Jobs)
+	s.wirePaidContent(box)
 	s.ShareCodes = sharecode.NewService(shopApps{s.Shops}, s.WeChat, s.Catalog, s.Promos, codeCache{s.Media.Store()})
 	s.Sheets = sheets.NewService(s.DB, s.Catalog, s.Orders)
 	s.Recs = recs.NewService(s.DB, s.Catalog)
@@ -434,6 +453,11 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
+	(&content.Handlers{Svc: s.Content}).Routes(s.API)
+	(&camp.Handlers{Svc: s.Camps}).Routes(s.API)
+	(&learning.Handlers{Svc: s.Learning}).Routes(s.API)
+	(&qa.Handlers{Svc: s.QA}).Routes(s.API)
+	(&contentsale.Handlers{Svc: s.ContentSales}).Routes(s.API)
 	(&achievements.Handlers{Svc: s.Achievements}).Routes(s.API)
 	(&points.Handlers{Svc: s.Points}).Routes(s.API)
 	(&points.MallHandlers{Mall: s.PointsMall}).Routes(s.API)
@@ -508,6 +532,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.Recs.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Events.Index().Run(loops, s.cfg.SyncInterval, func(err error) { s.log.Error("event bitmaps", "err", err) })
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)
+	go s.Content.Run(loops, s.cfg.SyncInterval, s.log)
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {

@@ -25,7 +25,7 @@ const (
 )
 
 // TemplateKinds are the kinds a template can be set for.
-var TemplateKinds = []string{KindPhoneCode, "order_paid", "order_shipped", KindMarketing}
+var TemplateKinds = []string{KindPhoneCode, "order_paid", "order_shipped", "order_refunded", "membership_expiring", KindMarketing}
 
 // Settings are a shop's SMS settings as staff see them: the secret masked.
 type Settings struct {
@@ -48,7 +48,7 @@ type SettingsInput struct {
 	SdkAppID     string            `json:"sdk_app_id" doc:"required for Tencent: digits"`
 	Region       string            `json:"region"`
 	SignName     string            `json:"sign_name"`
-	Templates    map[string]string `json:"templates" doc:"kind → template; kinds: phone_code, order_paid, order_shipped, marketing"`
+	Templates    map[string]string `json:"templates" doc:"kind → template; kinds: phone_code, order_paid, order_shipped, order_refunded (variables order_no, amount), membership_expiring (title, ends_at, days_left), marketing"`
 }
 
 var (

@@ -3,10 +3,10 @@ package wxpush
 import (
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
-	"github.com/kaidian/kaidian/internal/platform/wechat"
 )
 
 // Handlers serves the push URL.
@@ -48,14 +48,19 @@ func (h *Handlers) receive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errs.E(errs.TooLarge, "body_too_large", "a push is at most 1 MiB")
 	}
-	if err := h.Svc.Receive(r.Context(), id, r.URL.Query(), body); err != nil {
+	ack, err := h.Svc.Receive(r.Context(), id, r.URL.Query(), body)
+	if err != nil {
 		return err
 	}
-	return writeText(w, wechat.PushAck)
+	return writeText(w, ack)
 }
 
 func writeText(w http.ResponseWriter, s string) error {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctype := "text/plain; charset=utf-8"
+	if strings.HasPrefix(s, "{") {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(http.StatusOK)
 	_, err := io.WriteString(w, s)
 	return err

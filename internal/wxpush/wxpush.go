@@ -31,20 +31,30 @@ type Service struct {
 	shops    Shops
 	log      *slog.Logger
 	mu       sync.RWMutex
-	handlers map[string]Handler
+	handlers map[string]registered
+}
+
+type registered struct {
+	h   Handler
+	ack string // the answer once handled; "" = wechat.PushAck
 }
 
 // NewService returns the service.
 func NewService(shops Shops, log *slog.Logger) *Service {
-	return &Service{shops: shops, log: log, handlers: map[string]Handler{}}
+	return &Service{shops: shops, log: log, handlers: map[string]registered{}}
 }
 
 // Handle registers h for pushes whose Event (or, for messages that are
 // not events, MsgType) is event.
-func (s *Service) Handle(event string, h Handler) {
+func (s *Service) Handle(event string, h Handler) { s.HandleAck(event, h, "") }
+
+// HandleAck registers h for event, answering ack once it is handled: some
+// pushes want their own answer (virtual payment's {"ErrCode":0,…}; anything
+// else makes WeChat push again).
+func (s *Service) HandleAck(event string, h Handler, ack string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handlers[event] = h
+	s.handlers[event] = registered{h: h, ack: ack}
 }
 
 var errNotConfigured = errs.E(errs.Conflict, "push_not_configured", "this shop has no message-push Token set")
@@ -65,30 +75,36 @@ func (s *Service) config(ctx context.Context, shopID int64) (wechat.PushConfig, 
 	return wechat.PushConfig{AppID: sh.AppID, Token: sec.PushToken, EncodingAESKey: sec.PushAESKey}, nil
 }
 
-// Receive verifies a push and runs its handler. A push nobody handles is
-// logged and acknowledged (WeChat adds events; a new one must not be
-// retried forever).
-func (s *Service) Receive(ctx context.Context, shopID int64, query map[string][]string, body []byte) error {
+// Receive verifies a push and runs its handler, returning the answer
+// WeChat expects once it is handled. A push nobody handles is logged and
+// acknowledged (WeChat adds events; a new one must not be retried forever).
+func (s *Service) Receive(ctx context.Context, shopID int64, query map[string][]string, body []byte) (string, error) {
 	cfg, err := s.config(ctx, shopID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	p, err := wechat.OpenPush(cfg, query, body)
 	if err != nil {
-		return pushError(err)
+		return "", pushError(err)
 	}
 	name := p.Event
 	if name == "" {
 		name = p.MsgType
 	}
 	s.mu.RLock()
-	h := s.handlers[name]
+	reg, ok := s.handlers[name]
 	s.mu.RUnlock()
-	if h == nil {
+	if !ok {
 		s.log.Info("WeChat push with no handler", "shop", shopID, "event", name)
-		return nil
+		return wechat.PushAck, nil
 	}
-	return h(ctx, shopID, p)
+	if err := reg.h(ctx, shopID, p); err != nil {
+		return "", err
+	}
+	if reg.ack == "" {
+		return wechat.PushAck, nil
+	}
+	return reg.ack, nil
 }
 
 // VerifyURL answers WeChat's check of the push URL with the echostr.

@@ -186,6 +186,7 @@ type request struct {
 	path   string
 	query  url.Values
 	body   any      // encoded as JSON when non-nil
+	raw    []byte   // sent as is when non-nil (a signed body must not be re-encoded)
 	redact []string // values that must never appear in an error message
 }
 
@@ -241,7 +242,9 @@ func (c *Client) newRequest(ctx context.Context, rq request) (*http.Request, err
 		u += "?" + rq.query.Encode()
 	}
 	var body io.Reader
-	if rq.body != nil {
+	if rq.raw != nil {
+		body = bytes.NewReader(rq.raw)
+	} else if rq.body != nil {
 		data, err := json.Marshal(rq.body)
 		if err != nil {
 			return nil, rq.errorf("encode request: %w", err)

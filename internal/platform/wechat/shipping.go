@@ -96,9 +96,9 @@ func IsShippingDone(err error) bool { return hasCode(err, ErrShipAlreadyShipped)
 // IsTransient reports whether a call may succeed later unchanged: WeChat
 // busy (-1, 10060012, 10060019), a quota (45009, 45011), or no answer at
 // all (timeout, refused or broken connection) other than the caller
-// cancelling. Other errcodes are definite answers.
+// cancelling or a request refused before it was sent (ErrXPayInvalid). Other errcodes are definite answers.
 func IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrXPayInvalid) {
 		return false
 	}
 	var apiErr *APIError

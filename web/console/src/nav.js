@@ -61,6 +61,16 @@ export const nav = [
     ],
   },
   {
+    key: 'content',
+    items: [
+      { path: '/content/courses', title: 'nav.contentCourses', perm: 'content.read', shop: true, view: () => import('./views/content/Courses.vue') },
+      { path: '/content/bundles', title: 'nav.contentBundles', perm: 'content.read', shop: true, view: () => import('./views/content/Bundles.vue') },
+      { path: '/content/entitlements', title: 'nav.contentEntitlements', perm: 'content.read', shop: true, view: () => import('./views/content/Entitlements.vue') },
+      { path: '/content/sales', title: 'nav.contentSales', perm: 'orders.read', shop: true, view: () => import('./views/content/Sales.vue') },
+      { path: '/camps', title: 'nav.camps', perm: 'camp.read', shop: true, view: () => import('./views/content/Camps.vue') },
+    ],
+  },
+  {
     key: 'moderation',
     items: [
       { path: '/moderation/queue', title: 'nav.modQueue', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Queue.vue') },
@@ -68,6 +78,12 @@ export const nav = [
       { path: '/moderation/complaints', title: 'nav.modComplaints', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Complaints.vue') },
       { path: '/moderation/bans', title: 'nav.modBans', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Bans.vue') },
       { path: '/moderation/decisions', title: 'nav.modDecisions', perm: 'moderation.read', shop: true, view: () => import('./views/moderation/Decisions.vue') },
+    ],
+  },
+  {
+    key: 'teaching',
+    items: [
+      { path: '/content/questions', title: 'nav.questions', perm: 'content.teach', shop: true, view: () => import('./views/content/Questions.vue') },
     ],
   },
   {

@@ -35,7 +35,9 @@ func (s *Sandbox) jscode2session(r *http.Request, _ []byte) reply {
 		return errReply(errInvalidCode)
 	}
 	lc.used = true
-	out := reply{"openid": lc.openid, "session_key": sessionKey()}
+	key := sessionKey()
+	s.rememberSession(appid, lc.openid, key) // xpay signatures are checked with it
+	out := reply{"openid": lc.openid, "session_key": key}
 	if lc.unionid != "" {
 		out["unionid"] = lc.unionid
 	}

@@ -16,6 +16,9 @@
 //	POST /wxa/getwxacodeunlimit (a real PNG drawn from the scene and page)
 //	POST /cgi-bin/message/subscribe/send (templates added with AddTemplate,
 //	     acceptances with Accept; delivered messages in SubscribeMessages)
+//	POST /xpay/query_order, /xpay/notify_provide_goods, /xpay/refund_order,
+//	     /xpay/query_user_balance (virtual payment: see xpay.go, with its
+//	     /sandbox/xpay-… controls)
 //
 // plus the control endpoints under /sandbox/ (see ServeHTTP). It works
 // mounted under a prefix with http.StripPrefix.
@@ -61,6 +64,7 @@ type Sandbox struct {
 	riskyMedia  []string               // URL parts that make an image risky
 	pushTargets map[string]PushTarget  // by appid
 	subscribe   *subscribeState        // subscription messages (subscribe.go)
+	xpay        *xpayState             // virtual payment (xpay.go)
 }
 
 type app struct {
