@@ -53,9 +53,18 @@ type Service struct {
 	// onProfile runs after a profile change commits (nickname, birthday,
 	// phone): new-member tasks look at the profile again.
 	onProfile func(ctx context.Context, shopID, memberID int64)
+	// onSignup run in the transaction that creates a member (analytics'
+	// signup event).
+	onSignup []func(ctx context.Context, tx *db.Tx, shopID, memberID int64, at time.Time) error
 	// onSession receives WeChat's session_key of each login (virtual
 	// payment signs with it); the member room never stores it.
 	onSession func(ctx context.Context, shopID, memberID int64, sessionKey string)
+}
+
+// OnSignup adds what runs in the transaction that creates a member on
+// their first login; an error undoes the creation (the login fails).
+func (s *Service) OnSignup(fn func(ctx context.Context, tx *db.Tx, shopID, memberID int64, at time.Time) error) {
+	s.onSignup = append(s.onSignup, fn)
 }
 
 // OnSessionKey sets what receives the session_key WeChat gives each login.
@@ -138,10 +147,7 @@ func (s *Service) LoginFrom(ctx context.Context, shopID int64, code string, src 
 
 func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session, src Source) (Member, bool, error) {
 	now := db.Now()
-	var id int64
-	err := s.db.QueryRow(ctx, `INSERT INTO members (shop_id, openid, unionid, source_kind, source_ref, last_login_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`,
-		shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
+	id, err := s.insert(ctx, shopID, ws, src, now)
 	created := err == nil
 	if db.IsNoRows(err) { // known user: keep a unionid WeChat now reveals; the source stays
 		err = s.db.QueryRow(ctx, `UPDATE members SET updated_at = ?, last_login_at = ?,
@@ -153,6 +159,31 @@ func (s *Service) upsert(ctx context.Context, shopID int64, ws wechat.Session, s
 	}
 	m, err := s.Get(ctx, shopID, id)
 	return m, created, err
+}
+
+// insert creates the member, with the OnSignup hooks in its transaction
+// (sql.ErrNoRows: the member exists).
+func (s *Service) insert(ctx context.Context, shopID int64, ws wechat.Session, src Source, now int64) (int64, error) {
+	const insert = `INSERT INTO members (shop_id, openid, unionid, source_kind, source_ref, last_login_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, openid) DO NOTHING RETURNING id`
+	var id int64
+	if len(s.onSignup) == 0 { // one statement, no transaction around it
+		err := s.db.QueryRow(ctx, insert, shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
+		return id, err
+	}
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRow(ctx, insert, shopID, ws.OpenID, ws.UnionID, src.Kind, src.Ref, now, now, now).Scan(&id)
+		if err != nil {
+			return err
+		}
+		for _, fn := range s.onSignup {
+			if err := fn(ctx, tx, shopID, id, time.UnixMilli(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return id, err
 }
 
 // wechatError turns a WeChat failure into an error the mini program can act on.

@@ -2,8 +2,11 @@ package member
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -135,6 +138,42 @@ func TestStaffNotes(t *testing.T) {
 		notes, err := s.Notes(ctx, shopA, m.ID)
 		if err != nil || len(notes) != 2 || notes[0].ID < notes[1].ID {
 			t.Fatal(notes, err)
+		}
+	})
+}
+
+// TestOnSignupRunsOnceInTheCreatingTransaction: the hook sees a new member
+// once (not on later logins) inside the insert's transaction; its failure
+// undoes the member.
+func TestOnSignupRunsOnceInTheCreatingTransaction(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		shopID := newShop(t, d, "wx0000000000000ms1")
+		s := NewService(d, nil, nil, nil)
+		var seen []int64
+		var fail error
+		s.OnSignup(func(ctx context.Context, tx *db.Tx, shop, id int64, _ time.Time) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM members WHERE shop_id = ? AND id = ?`, shop, id).Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("the member is not in the hook's transaction: %d %v", n, err)
+			}
+			seen = append(seen, id)
+			return fail
+		})
+		m, created, err := s.upsert(ctx, shopID, wechat.Session{OpenID: "s1"}, Source{})
+		if err != nil || !created || len(seen) != 1 || seen[0] != m.ID {
+			t.Fatalf("first login: %v %v %v", created, seen, err)
+		}
+		if _, created, err := s.upsert(ctx, shopID, wechat.Session{OpenID: "s1"}, Source{}); err != nil || created || len(seen) != 1 {
+			t.Fatalf("second login: %v %v %v", created, seen, err)
+		}
+		fail = errors.New("boom")
+		if _, _, err := s.upsert(ctx, shopID, wechat.Session{OpenID: "s2"}, Source{}); err == nil {
+			t.Fatal("a failing hook let the member be created")
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM members WHERE shop_id = ? AND openid = 's2'`, shopID).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d members s2 after the hook failed", n)
 		}
 	})
 }

@@ -82,6 +82,7 @@ type Service struct {
 	onCancelled []func(ctx context.Context, tx *db.Tx, c CancelledOrder) error
 	onCompleted []func(ctx context.Context, tx *db.Tx, c CompletedOrder) error
 	onRefunded  []func(ctx context.Context, tx *db.Tx, r RefundedOrder) error
+	onCreated   []func(ctx context.Context, tx *db.Tx, c CreatedOrder) error
 }
 
 // BeforeCancel sets what must succeed before an order is cancelled.
@@ -262,6 +263,10 @@ func (s *Service) place(ctx context.Context, tx *db.Tx, sh shop.Shop, memberID i
 		}
 	}
 	if err := logEvent(ctx, tx, sh.ID, o.ID, MemberActor(memberID), "", PendingPayment, "order placed", o.CreatedAt); err != nil {
+		return Order{}, err
+	}
+	if err := runHooks(ctx, tx, s.onCreated, CreatedOrder{ShopID: sh.ID, OrderID: o.ID, MemberID: memberID,
+		TotalAmount: o.TotalAmount, CreatedAt: o.CreatedAt}); err != nil {
 		return Order{}, err
 	}
 	if s.promos != nil && in.usesPromotions() {

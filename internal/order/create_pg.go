@@ -20,7 +20,7 @@ import (
 // claims, group seats and coupons touch more tables and take the general
 // path (place, in a transaction).
 func (s *Service) oneStatement(in CreateInput) bool {
-	return s.db.Engine == db.Postgres && !in.FromCart && !in.usesPromotions() && in.Points == 0 && len(in.Items) > 0
+	return s.db.Engine == db.Postgres && len(s.onCreated) == 0 && !in.FromCart && !in.usesPromotions() && in.Points == 0 && len(in.Items) > 0
 }
 
 // errSlowPath means that placeOneStatement wrote nothing and the order must

@@ -14,6 +14,13 @@ type PaidOrder struct {
 	PaidAt                    time.Time
 }
 
+// CreatedOrder is an order just placed, as the OnCreated hooks see it.
+type CreatedOrder struct {
+	ShopID, OrderID, MemberID int64
+	TotalAmount               int64 // fen to pay
+	CreatedAt                 time.Time
+}
+
 // CancelledOrder is an unpaid order that has just been cancelled.
 type CancelledOrder struct {
 	ShopID, OrderID, MemberID int64
@@ -53,6 +60,14 @@ func (s *Service) OnRefunded(fn func(ctx context.Context, tx *db.Tx, r RefundedO
 // the payment's application, which is then retried like any failure.
 func (s *Service) OnPaid(fn func(ctx context.Context, tx *db.Tx, p PaidOrder) error) {
 	s.onPaid = append(s.onPaid, fn)
+}
+
+// OnCreated adds what runs in the transaction that places an order
+// (analytics' order_created event); an error undoes the order. With such
+// hooks every order takes the general path (placeOneStatement runs no Go
+// code inside its statement).
+func (s *Service) OnCreated(fn func(ctx context.Context, tx *db.Tx, c CreatedOrder) error) {
+	s.onCreated = append(s.onCreated, fn)
 }
 
 // OnCancelled adds what runs in the cancel transaction of an unpaid order

@@ -303,6 +303,11 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/me/tasks", a.member, "/api/v1/me/tasks", nil)
 		call("GET /api/v1/me/badges", a.member, "/api/v1/me/badges", nil)
 		call("GET /api/v1/me/record", a.member, "/api/v1/me/record", nil)
+		// Events: a batch with one good event and one refused.
+		call("POST /api/v1/events/anonymous", shop, "/api/v1/events/anonymous", map[string]any{"events": []any{
+			map[string]any{"event_id": "shape-anon-1", "name": "app_launch", "anonymous_id": "device-1"}}})
+		call("POST /api/v1/events", a.member, "/api/v1/events", map[string]any{"events": []any{
+			map[string]any{"event_id": "shape-event-1", "name": "page_view", "page": "pages/index"}, map[string]any{"event_id": "x", "name": "tap"}}})
 
 		// SMS: a phone bound with a code, marketing SMS stopped.
 		e.configureSMS(a, "甲")

@@ -24,6 +24,7 @@ import (
 	"github.com/kaidian/kaidian/internal/aftersale"
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
+	"github.com/kaidian/kaidian/internal/analytics/events"
 	"github.com/kaidian/kaidian/internal/camp"
 	"github.com/kaidian/kaidian/internal/campaign"
 	"github.com/kaidian/kaidian/internal/catalog"
@@ -130,6 +131,9 @@ type Server struct {
 
 	// Analytics answers the console's dashboard.
 	Analytics *analytics.Service
+	// Events stores the mini program's and the domains' events, with
+	// in-memory bitmaps for funnels and retention.
+	Events *events.Service
 	// Sheets exports lists to XLSX and imports products and shipments.
 	Sheets *sheets.Service
 
@@ -274,6 +278,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Analytics = analytics.NewService(s.DB)
 	s.Checkins = checkin.NewService(s.DB, checkinRewards{earn: s.Points.Earn})
 	s.Checkins.OnCheckedIn(s.Achievements.CheckedIn)
+	if err := s.wireEvents(ctx); err != nil {
+		return err
+	}
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
@@ -448,6 +455,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&aftersale.Handlers{Svc: s.After}).Routes(s.API)
 	(&promotion.Handlers{Svc: s.Promos, ClientIP: s.clientIP, PerAddress: s.cfg.FlashPerAddress}).Routes(s.API)
 	(&analytics.Handlers{Svc: s.Analytics}).Routes(s.API)
+	(&events.Handlers{Svc: s.Events, ClientIP: s.clientIP}).Routes(s.API)
 	(&sheets.Handlers{Svc: s.Sheets}).Routes(s.API)
 	(&media.Handlers{Svc: s.Media}).Routes(s.API)
 	(&checkin.Handlers{Svc: s.Checkins}).Routes(s.API)
@@ -528,6 +536,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Jobs.Run(loops, time.Second)
 	go s.Recs.Run(loops, s.cfg.SyncInterval, s.log)
+	go s.Events.Index().Run(loops, s.cfg.SyncInterval, func(err error) { s.log.Error("event bitmaps", "err", err) })
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)
 	go s.Content.Run(loops, s.cfg.SyncInterval, s.log)
 	errc := make(chan error, 1)
