@@ -34,7 +34,7 @@ func TestDomainsRecordServerEventsAndStaffReadFunnels(t *testing.T) {
 		e.refundInFull(a, order)
 
 		ctx := context.Background()
-		for _, name := range []string{"signup", "checkin", "order_created", "order_paid", "order_refunded", "product_view"} {
+		for _, name := range []string{"signup", "checkin", "order_paid", "order_refunded", "product_view"} {
 			var n int
 			if err := e.srv.DB.QueryRow(ctx, `SELECT COUNT(*) FROM analytics_events WHERE shop_id = ? AND member_id = ? AND name = ?`,
 				a.id, buyerID, name).Scan(&n); err != nil || n != 1 {
@@ -45,7 +45,7 @@ func TestDomainsRecordServerEventsAndStaffReadFunnels(t *testing.T) {
 			t.Fatal(err)
 		}
 		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
-		funnel := map[string]any{"steps": []string{"product_view", "order_created", "order_paid"}, "window_seconds": 3600, "from": today, "to": today}
+		funnel := map[string]any{"steps": []string{"product_view", "checkin", "order_paid"}, "window_seconds": 3600, "from": today, "to": today}
 		f := e.must(a.owner, 200, "POST", "/admin/api/v1/analytics/funnels", funnel)
 		steps := f["steps"].([]any)
 		if f["entered"].(float64) != 1 || steps[2].(map[string]any)["reached"].(float64) != 1 {
