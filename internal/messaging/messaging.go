@@ -35,6 +35,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 )
 
@@ -62,10 +63,10 @@ const (
 
 // channelOrder is which channels a kind tries, first to last.
 var channelOrder = map[string][]string{
-	OrderPaid:          {ChannelSubscription, ChannelSMS, ChannelInbox},
-	OrderShipped:       {ChannelSubscription, ChannelSMS, ChannelInbox},
-	OrderRefunded:      {ChannelSubscription, ChannelSMS, ChannelInbox},
-	MembershipExpiring: {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderPaid:          {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	OrderShipped:       {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	OrderRefunded:      {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	MembershipExpiring: {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
 	LevelFalling:       {ChannelSubscription, ChannelInbox},
 	PointsExpiring:     {ChannelSubscription, ChannelInbox},
 }
@@ -111,6 +112,9 @@ type Service struct {
 	// channels by name (channels.go); SMS once SetSMS gives the gateway
 	channels map[string]channel
 	sms      SMS
+	// the OA channel once SetOA gives its client (oa.go)
+	box *secretbox.Box
+	oa  OA
 }
 
 // NewService returns the service.
