@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
+	"github.com/kaidian/kaidian/internal/platform/wechat/sandbox"
 )
 
 const testOAAppID = "wx00000000000000aa"
@@ -255,4 +259,63 @@ func TestOAClassify(t *testing.T) {
 	if wechat.ClassifyOA(errors.New("timeout")) != wechat.OARetry {
 		t.Error("no answer is not retried")
 	}
+}
+
+// TestOAThroughTheSandbox runs the channel on the real client against the
+// sandbox: its follow pushes reach the shop's OA push handler, which asks
+// user/info; template/send logs the message; an unfollow then falls
+// through to the inbox.
+func TestOAThroughTheSandbox(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		f.withOA(t)
+		sb := sandbox.New()
+		sb.AddApp(testOAAppID, "oasecret0123456789")
+		sb.AddOATemplate(testOAAppID, "OA_PAID", "character_string1", "amount2", "thing3")
+		api := httptest.NewServer(sb)
+		t.Cleanup(api.Close)
+		client := wechat.NewClient(api.URL, nil, nil)
+		box, _ := secretbox.New(make([]byte, 32))
+		f.s.SetOA(box, client)
+		push := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if _, err := f.s.ReceiveOAPush(r.Context(), f.shop, r.URL.Query(), body); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		}))
+		t.Cleanup(push.Close)
+		sb.SetPushTarget(testOAAppID, sandbox.PushTarget{URL: push.URL, Token: oaPush.Token})
+
+		if err := sb.Follow(testOAAppID, "oa-open-a", "ua"); err != nil {
+			t.Fatal(err)
+		}
+		if u, on := f.follower(t, "oa-open-a"); u != "ua" || !on {
+			t.Fatalf("follower %q %v", u, on)
+		}
+		id := f.paid(t, f.shop, f.a, 1)
+		if err := f.run(f.shop, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		sent := sb.OAMessages(testOAAppID)
+		if m := f.message(t, f.shop, id); m.Channel != ChannelOA || m.State != Sent || len(sent) != 1 ||
+			sent[0].OpenID != "oa-open-a" || sent[0].MiniAppID != "wxtest" || sent[0].Data["amount2"] != "¥99.90" {
+			t.Fatalf("sent %+v, logged %+v", m, sent)
+		}
+
+		// Unfollowed without the shop hearing of it (no push target): 43004, then the inbox.
+		sb.SetPushTarget(testOAAppID, sandbox.PushTarget{URL: push.URL + "/gone", Token: "other"})
+		_ = sb.Unfollow(testOAAppID, "oa-open-a")
+		id = f.paid(t, f.shop, f.a, 2)
+		if err := f.run(f.shop, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if m := f.message(t, f.shop, id); m.Channel != ChannelInbox || m.State != Sent || len(sb.OAMessages(testOAAppID)) != 1 {
+			t.Fatalf("after unfollow %+v", m)
+		}
+		list, err := f.s.DeadLetters(ctx, f.shop, 0, 10)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("dead letters %v %v", list, err)
+		}
+	})
 }
