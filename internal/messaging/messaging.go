@@ -53,9 +53,9 @@ const (
 // Kinds lists the kinds in the order staff see them.
 var Kinds = []string{OrderPaid, OrderShipped, OrderRefunded, MembershipExpiring, LevelFalling, PointsExpiring}
 
-// Channels (channels.go). OA template messages and SMS are later
-// increments: two more implementations of channel, put into channelOrder
-// before the inbox.
+// Channels (channels.go); the Official Account's template messages
+// (ChannelOA, oa.go) and SMS (ChannelSMS, sms.go) are two more
+// implementations of channel, put into channelOrder before the inbox.
 const (
 	ChannelSubscription = "subscription"
 	ChannelInbox        = "inbox"
