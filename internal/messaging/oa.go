@@ -100,7 +100,9 @@ func (s *Service) PutOASettings(ctx context.Context, shopID int64, in OASettings
 	if err != nil {
 		return OASettings{}, err
 	}
-	if err := in.validate(cur.secret != ""); err != nil {
+	// Another OA: its secret is needed, and the old OA's followers (its own openids) are forgotten.
+	other := cur.appid != "" && cur.appid != in.AppID
+	if err := in.validate(cur.secret != "" && !other); err != nil {
 		return OASettings{}, err
 	}
 	next := cur
@@ -116,10 +118,18 @@ func (s *Service) PutOASettings(ctx context.Context, shopID int64, in OASettings
 			return OASettings{}, errs.Wrap("seal oa secret", err)
 		}
 	}
-	_, err = s.db.Exec(ctx, `INSERT INTO oa_settings (shop_id, appid, secret, push_token, aes_key, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id) DO UPDATE SET appid = excluded.appid, secret = excluded.secret,
-		push_token = excluded.push_token, aes_key = excluded.aes_key, updated_at = excluded.updated_at`,
-		shopID, next.appid, next.secret, next.token, next.aesKey, s.nowMs())
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if other {
+			if _, err := tx.Exec(ctx, `DELETE FROM oa_followers WHERE shop_id = ?`, shopID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO oa_settings (shop_id, appid, secret, push_token, aes_key, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id) DO UPDATE SET appid = excluded.appid, secret = excluded.secret,
+			push_token = excluded.push_token, aes_key = excluded.aes_key, updated_at = excluded.updated_at`,
+			shopID, next.appid, next.secret, next.token, next.aesKey, s.nowMs())
+		return err
+	})
 	if err != nil {
 		return OASettings{}, errs.Wrap("put oa settings", err)
 	}

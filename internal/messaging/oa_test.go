@@ -146,6 +146,20 @@ func TestOAFollowersByPush(t *testing.T) {
 		if err != nil || st.Secret != "****6789" || st.PushToken != "****ken1" || !st.Configured {
 			t.Fatalf("settings %+v %v", st, err)
 		}
+		// Another OA needs its secret, and forgets the old OA's followers.
+		if _, err := f.s.PutOASettings(ctx, f.shop, OASettingsInput{AppID: "wx00000000000000cc"}); err == nil {
+			t.Fatal("another OA kept the old secret")
+		}
+		if _, on := f.follower(t, "oa-open-a"); on {
+			t.Fatal("follower changed by a refused update")
+		}
+		if _, err := f.s.PutOASettings(ctx, f.shop, OASettingsInput{AppID: "wx00000000000000cc", Secret: "othersecret0123456"}); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := f.d.QueryRow(ctx, `SELECT COUNT(*) FROM oa_followers WHERE shop_id = ?`, f.shop).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("old OA's followers kept: %d %v", n, err)
+		}
 		if _, err := f.s.PutOASettings(ctx, f.otherShop, OASettingsInput{AppID: "bad"}); err == nil {
 			t.Fatal("bad appid taken")
 		}
