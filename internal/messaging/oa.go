@@ -525,3 +525,30 @@ func oaPushError(err error) error {
 		return errs.E(errs.Conflict, "push_not_configured", err.Error())
 	}
 }
+
+// OAFollower is a user of the shop's OA as its pushes reported them, with
+// the member it links to by unionid.
+type OAFollower struct {
+	ID        int64     `json:"id"`
+	OpenID    string    `json:"openid" doc:"the user's openid under the OA"`
+	Following bool      `json:"following"`
+	MemberID  *int64    `json:"member_id" doc:"the member with the same unionid; null when none has logged in with it"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// OAFollowers lists the OA's users, newest first (id below after).
+func (s *Service) OAFollowers(ctx context.Context, shopID, after int64, limit int) ([]OAFollower, error) {
+	if after == 0 {
+		after = 1 << 62
+	}
+	list, err := db.All(ctx, s.db, func(r db.Scanner) (OAFollower, error) {
+		var f OAFollower
+		var updated int64
+		err := r.Scan(&f.ID, &f.OpenID, &f.Following, &f.MemberID, &updated)
+		f.UpdatedAt = time.UnixMilli(updated).UTC()
+		return f, err
+	}, `SELECT f.id, f.openid, f.following,
+		(SELECT MIN(m.id) FROM members m WHERE m.shop_id = f.shop_id AND m.unionid = f.unionid AND f.unionid <> ''), f.updated_at
+		FROM oa_followers f WHERE f.shop_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?`, shopID, after, limit+1)
+	return list, errs.Wrap("oa followers", err)
+}

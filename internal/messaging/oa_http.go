@@ -29,6 +29,10 @@ func (h *Handlers) oaRoutes(api *httpx.API) {
 		Summary: "Set a kind's Official Account category template: its id and which value fills each keyword",
 		Request: OATemplateInput{}, Response: OATemplate{}, Handler: h.setOATemplate})
 
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/messages/oa/followers", Tag: admin, Access: httpx.Staff, Perm: auth.PermShopRead,
+		Summary: "The Official Account's users as its subscribe / unsubscribe pushes reported them, newest first, with the member each links to",
+		Query:   httpx.PageParams(), Response: httpx.Page[OAFollower]{}, Handler: h.oaFollowers})
+
 	errors := map[int][]string{400: {"push_malformed"}, 401: {"push_signature_invalid"}, 409: {"push_not_configured"}}
 	api.Add(httpx.Route{Method: "GET", Path: "/webhooks/wechat/{id}/oa-push", Tag: "webhooks", Access: httpx.Public, Errors: errors,
 		Summary: "WeChat's check of shop {id}'s Official Account server URL: answers echostr (text/plain) when the signature verifies with the OA's Token",
@@ -65,6 +69,15 @@ func (h *Handlers) setOATemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := h.Svc.SetOATemplate(r.Context(), shopOf(r), in)
 	return httpx.Respond(w, http.StatusOK, t, err)
+}
+
+func (h *Handlers) oaFollowers(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := httpx.PageQuery(r)
+	if err != nil {
+		return err
+	}
+	list, err := h.Svc.OAFollowers(r.Context(), shopOf(r), after, limit)
+	return httpx.Respond(w, http.StatusOK, httpx.PageOf(list, limit, func(f OAFollower) int64 { return f.ID }), err)
 }
 
 func (h *Handlers) verifyOAPush(w http.ResponseWriter, r *http.Request) error {

@@ -126,6 +126,15 @@ func TestOAFollowersByPush(t *testing.T) {
 		if u, on := f.follower(t, "oa-open-a"); u != "ua" || !on {
 			t.Fatalf("after subscribe: %q %v", u, on)
 		}
+		f.follow(t, oa, "oa-stranger", "u-none", true)
+		list, err := f.s.OAFollowers(context.Background(), f.shop, 0, 10)
+		if err != nil || len(list) != 2 || list[0].OpenID != "oa-stranger" || list[0].MemberID != nil ||
+			list[1].MemberID == nil || *list[1].MemberID != f.a || !list[1].Following {
+			t.Fatalf("followers %+v %v", list, err)
+		}
+		if other, _ := f.s.OAFollowers(context.Background(), f.otherShop, 0, 10); len(other) != 0 {
+			t.Fatalf("another shop sees %+v", other)
+		}
 		f.follow(t, oa, "oa-open-a", "", false)
 		if u, on := f.follower(t, "oa-open-a"); u != "ua" || on {
 			t.Fatalf("after unsubscribe the unionid stays, following no: %q %v", u, on)

@@ -41,6 +41,10 @@ func TestPaidMessageGoesByOA(t *testing.T) {
 		if err := e.sandbox.Follow(oaAppID, "oa-openid-甲", "union-甲"); err != nil {
 			t.Fatal(err)
 		}
+		fl := e.must(a.owner, 200, "GET", "/admin/api/v1/messages/oa/followers", nil)["items"].([]any)
+		if len(fl) != 1 || fl[0].(map[string]any)["member_id"] != float64(a.memberID) || fl[0].(map[string]any)["following"] != true {
+			t.Fatalf("followers %v", fl)
+		}
 		// A forged push is refused.
 		q := url.Values{"signature": {"00"}, "timestamp": {"1"}, "nonce": {"n"}}
 		if r := e.do(caller{}, "POST", fmt.Sprintf("/webhooks/wechat/%d/oa-push?%s", a.id, q.Encode()), "<xml></xml>"); r.status != 401 {

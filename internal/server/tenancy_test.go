@@ -203,7 +203,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/recommendation-settings",
 		"/admin/api/v1/tasks", "/admin/api/v1/badges", fmt.Sprintf("/admin/api/v1/members/%d/badges", a.memberID),
 		"/admin/api/v1/sms/settings", "/admin/api/v1/sms/optouts",
-		"/admin/api/v1/messages/oa", "/admin/api/v1/messages/oa/templates",
+		"/admin/api/v1/messages/oa", "/admin/api/v1/messages/oa/templates", "/admin/api/v1/messages/oa/followers",
 	}, append(contentLists(a), paidLists(a)...)...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)

@@ -24,11 +24,12 @@ CREATE TABLE oa_templates (
 );
 
 CREATE TABLE oa_followers (
+    id          INTEGER PRIMARY KEY,
     shop_id     INTEGER NOT NULL REFERENCES shops(id),
     openid      TEXT    NOT NULL,
     unionid     TEXT    NOT NULL DEFAULT '',
     following   INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
-    PRIMARY KEY (shop_id, openid)
+    UNIQUE (shop_id, openid)
 );
 CREATE INDEX oa_followers_unionid ON oa_followers (shop_id, unionid);
