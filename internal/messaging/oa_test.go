@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/secretbox"
@@ -326,6 +327,28 @@ func TestOAThroughTheSandbox(t *testing.T) {
 			t.Fatalf("sent %+v, logged %+v", m, sent)
 		}
 
+		// A worker dies between WeChat's OK and the mark: the takeover sends
+		// again with the same client_msg_id, which WeChat (the sandbox) drops.
+		id = f.paid(t, f.shop, f.a, 3)
+		m, err := f.s.load(ctx, f.shop, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err = f.s.claim(ctx, m); err != nil || m.Channel != ChannelOA {
+			t.Fatalf("claim %+v %v", m, err)
+		}
+		if err := f.s.channels[ChannelOA].deliver(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		f.s.SetClock(func() time.Time { return time.Now().Add(takeover + time.Second) })
+		if err := f.run(f.shop, id, 2); err != nil {
+			t.Fatal(err)
+		}
+		if m := f.message(t, f.shop, id); m.State != Sent || len(sb.OAMessages(testOAAppID)) != 2 {
+			t.Fatalf("after the takeover %+v, %d delivered", m, len(sb.OAMessages(testOAAppID)))
+		}
+		f.s.SetClock(time.Now)
+
 		// Unfollowed without the shop hearing of it (no push target): 43004, then the inbox.
 		sb.SetPushTarget(testOAAppID, sandbox.PushTarget{URL: push.URL + "/gone", Token: "other"})
 		_ = sb.Unfollow(testOAAppID, "oa-open-a")
@@ -333,7 +356,7 @@ func TestOAThroughTheSandbox(t *testing.T) {
 		if err := f.run(f.shop, id, 1); err != nil {
 			t.Fatal(err)
 		}
-		if m := f.message(t, f.shop, id); m.Channel != ChannelInbox || m.State != Sent || len(sb.OAMessages(testOAAppID)) != 1 {
+		if m := f.message(t, f.shop, id); m.Channel != ChannelInbox || m.State != Sent || len(sb.OAMessages(testOAAppID)) != 2 {
 			t.Fatalf("after unfollow %+v", m)
 		}
 		list, err := f.s.DeadLetters(ctx, f.shop, 0, 10)

@@ -17,7 +17,9 @@ import (
 //
 //	POST /cgi-bin/message/template/send  token, template (AddOATemplate),
 //	     follower (40003 unknown openid, 43004 not following), keywords by
-//	     type (47003); delivered messages in OAMessages
+//	     type (47003); delivered messages in OAMessages; a client_msg_id
+//	     repeated to the same user within 10 minutes is answered ok and not
+//	     delivered again, as WeChat does
 //	GET  /cgi-bin/user/info              {openid, subscribe, unionid (only while following)}
 //
 // Followers come and go with Follow / Unfollow, which push the subscribe /
@@ -55,7 +57,12 @@ type oaState struct {
 	templates map[string][]string    // appid\x00template_id → keyword keys
 	followers map[string]*oaFollower // appid\x00openid
 	sent      []OAMessage
+	clientIDs map[string]int // appid\x00openid\x00client_msg_id → index in sent
 }
+
+// clientMsgTTL is how long WeChat drops a repeated client_msg_id to the
+// same user (防重入: 10 minutes).
+const clientMsgTTL = 10 * time.Minute
 
 func init() {
 	apiRoutes[wechat.OATemplateSendAPI] = apiRoute{http.MethodPost, (*Sandbox).oaTemplateSend}
@@ -68,7 +75,7 @@ func init() {
 
 func (s *Sandbox) oaWorld() *oaState {
 	if s.oa == nil {
-		s.oa = &oaState{templates: map[string][]string{}, followers: map[string]*oaFollower{}}
+		s.oa = &oaState{templates: map[string][]string{}, followers: map[string]*oaFollower{}, clientIDs: map[string]int{}}
 	}
 	return s.oa
 }
@@ -147,6 +154,10 @@ func (s *Sandbox) oaTemplateSend(r *http.Request, body []byte) reply {
 	case !ok:
 		return errReply(errTemplate)
 	}
+	ck := appid + "\x00" + req.ToUser + "\x00" + req.ClientMsgID
+	if i, ok := st.clientIDs[ck]; ok && req.ClientMsgID != "" && s.now().Sub(st.sent[i].SentAt) < clientMsgTTL {
+		return reply{"errcode": 0, "errmsg": "ok", "msgid": st.sent[i].MsgID} // a repeat: not delivered again
+	}
 	data := map[string]string{}
 	for _, k := range keys {
 		v, ok := req.Data[k]
@@ -159,6 +170,9 @@ func (s *Sandbox) oaTemplateSend(r *http.Request, body []byte) reply {
 		ClientMsgID: req.ClientMsgID, Data: data, SentAt: s.now().UTC()}
 	if req.Miniprogram != nil {
 		m.MiniAppID, m.PagePath = req.Miniprogram.AppID, req.Miniprogram.PagePath
+	}
+	if req.ClientMsgID != "" {
+		st.clientIDs[ck] = len(st.sent)
 	}
 	st.sent = append(st.sent, m)
 	return reply{"errcode": 0, "errmsg": "ok", "msgid": m.MsgID}
