@@ -9,7 +9,7 @@ import (
 )
 
 // channel carries messages to buyers. The Official Account's template
-// messages and SMS (later increments) are two more implementations, put in
+// messages (oa.go) and SMS (sms.go) are two more implementations, put in
 // channelOrder before the inbox.
 type channel interface {
 	// claim runs in the claim transaction of a pending message: it takes

@@ -61,6 +61,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Errors:   map[int][]string{404: notFound[404], 409: {"message_not_dead"}},
 		Summary:  "Send a dead letter again (its channel chosen anew: the inbox when no acceptance is left)",
 		Response: Message{}, Handler: h.retry})
+	h.oaRoutes(api)
 }
 
 func member(r *http.Request) auth.Member {

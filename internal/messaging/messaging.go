@@ -35,6 +35,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 )
 
@@ -53,9 +54,9 @@ const (
 // Kinds lists the kinds in the order staff see them.
 var Kinds = []string{OrderPaid, OrderShipped, OrderRefunded, MembershipExpiring, LevelFalling, PointsExpiring, Campaign}
 
-// Channels (channels.go). OA template messages and SMS are later
-// increments: two more implementations of channel, put into channelOrder
-// before the inbox.
+// Channels (channels.go); the Official Account's template messages
+// (ChannelOA, oa.go) and SMS (ChannelSMS, sms.go) are two more
+// implementations of channel, put into channelOrder before the inbox.
 const (
 	ChannelSubscription = "subscription"
 	ChannelInbox        = "inbox"
@@ -63,10 +64,10 @@ const (
 
 // channelOrder is which channels a kind tries, first to last.
 var channelOrder = map[string][]string{
-	OrderPaid:          {ChannelSubscription, ChannelSMS, ChannelInbox},
-	OrderShipped:       {ChannelSubscription, ChannelSMS, ChannelInbox},
-	OrderRefunded:      {ChannelSubscription, ChannelSMS, ChannelInbox},
-	MembershipExpiring: {ChannelSubscription, ChannelSMS, ChannelInbox},
+	OrderPaid:          {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	OrderShipped:       {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	OrderRefunded:      {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
+	MembershipExpiring: {ChannelSubscription, ChannelOA, ChannelSMS, ChannelInbox},
 	LevelFalling:       {ChannelSubscription, ChannelInbox},
 	PointsExpiring:     {ChannelSubscription, ChannelInbox},
 	Campaign:           {ChannelSubscription, ChannelInbox},
@@ -113,6 +114,9 @@ type Service struct {
 	// channels by name (channels.go); SMS once SetSMS gives the gateway
 	channels map[string]channel
 	sms      SMS
+	// the OA channel once SetOA gives its client (oa.go)
+	box *secretbox.Box
+	oa  OA
 }
 
 // NewService returns the service.

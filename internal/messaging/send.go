@@ -164,6 +164,13 @@ func (s *Service) runSend(ctx context.Context, j jobs.Job) error {
 	if m.Channel == ChannelSMS {
 		return s.settleSMS(ctx, m, ch.deliver(ctx, m), j.Attempts)
 	}
+	if m.Channel == ChannelOA {
+		err := s.settleOA(ctx, m, ch.deliver(ctx, m), j.Attempts)
+		if errors.Is(err, errFellThrough) {
+			return s.runSend(ctx, j) // pending again, and the follower no longer following: the next channel
+		}
+		return err
+	}
 	return s.settle(ctx, m, ch.deliver(ctx, m), resend, j.Attempts)
 }
 
@@ -174,6 +181,7 @@ type plan struct {
 	data     map[string]string
 	problems []Problem
 	phone    string // where an SMS goes: "" when SMS cannot carry it
+	oa       oaPlan // the OA follower and template: openid "" when the OA cannot carry it
 }
 
 var errStale = errors.New("messaging: message changed under the sender")
@@ -205,6 +213,9 @@ func (s *Service) claim(ctx context.Context, m outgoing) (outgoing, error) {
 	if errors.Is(err, errStale) {
 		return outgoing{State: Sent}, nil // another worker has it
 	}
+	if errors.Is(err, errOABadFields) {
+		return m, s.bury(ctx, m, wechat.ErrSubscribeData, fmt.Sprintf("OA template refused before sending: %s %s", pl.oa.problems[0].Key, pl.oa.problems[0].Reason))
+	}
 	if errors.Is(err, errBadFields) {
 		return m, s.bury(ctx, m, wechat.ErrSubscribeData, fmt.Sprintf("refused before sending: %s %s", pl.problems[0].Key, pl.problems[0].Reason))
 	}
@@ -225,6 +236,9 @@ func (s *Service) plan(ctx context.Context, m outgoing) (plan, error) {
 	pl := plan{vars: vars, tpl: tpl}
 	if tpl.TemplateID != "" && tpl.Enabled {
 		pl.data, pl.problems = render(tpl.Fields, vars)
+	}
+	if pl.oa, err = s.loadOAPlan(ctx, m, vars); err != nil {
+		return plan{}, err
 	}
 	pl.phone, err = s.smsPlan(ctx, m)
 	return pl, err

@@ -249,6 +249,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Pushes.Handle(messaging.ChangeEvent, s.Messages.ChangePushed)
 	s.SMS = smsgate.NewService(s.DB, box, smsClient(opts), s.Limiter, s.Members)
 	s.Messages.SetSMS(s.SMS)
+	s.Messages.SetOA(box, s.WeChat)
 	s.SMS.RegisterJobs(s.Jobs)
 	s.After = aftersale.NewService(s.DB, s.Orders)
 	s.After.RegisterJobs(s.Jobs, s.log)

@@ -84,6 +84,9 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"PUT /admin/api/v1/sms/settings": map[string]any{"provider": "aliyun", "access_key_id": "LTAIotherShop",
 			"access_secret": "other-secret", "sign_name": "乙小铺", "templates": map[string]string{"phone_code": "SMS_9"}},
 		"POST /admin/api/v1/sms/replies": map[string]any{"phone": "13912345678", "reply": "T"},
+		"PUT /admin/api/v1/messages/oa":  map[string]any{"appid": "wx00000000000000bb", "secret": "oasecretOfShopB1234", "push_token": "tokenB"},
+		"PUT /admin/api/v1/messages/oa/templates": map[string]any{"kind": "order_paid", "template_id": "OA_乙",
+			"fields": map[string]any{"thing1": "order.title"}},
 
 		"PUT /admin/api/v1/content/courses/{id}":                  map[string]any{"kind": "course", "title": "乙改甲", "status": "draft"},
 		"POST /admin/api/v1/content/courses/{id}/lessons":         map[string]any{"kind": "article", "title": "乙", "status": "draft"},
@@ -202,6 +205,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/recommendation-settings",
 		"/admin/api/v1/tasks", "/admin/api/v1/badges", fmt.Sprintf("/admin/api/v1/members/%d/badges", a.memberID),
 		"/admin/api/v1/sms/settings", "/admin/api/v1/sms/optouts",
+		"/admin/api/v1/messages/oa", "/admin/api/v1/messages/oa/templates", "/admin/api/v1/messages/oa/followers",
 	}, append(contentLists(a), paidLists(a)...)...) {
 		r := e.do(a.owner, "GET", p, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", p, r.status, r.body)

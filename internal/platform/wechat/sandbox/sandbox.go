@@ -65,6 +65,7 @@ type Sandbox struct {
 	pushTargets map[string]PushTarget  // by appid
 	subscribe   *subscribeState        // subscription messages (subscribe.go)
 	xpay        *xpayState             // virtual payment (xpay.go)
+	oa          *oaState               // Official Account template messages (oa.go)
 }
 
 type app struct {
