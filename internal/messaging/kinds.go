@@ -17,15 +17,15 @@ import (
 // An order kind renders from the order its ref_id names, read when it is
 // sent; any other kind from the values its trigger stored with it (Vars).
 type kindSpec struct {
-	title  string
-	order  bool
+	title string
+	order bool
 	// titleVar and pageVar name values that, when given, stand for the
 	// title and the inbox's page (a campaign's own).
 	titleVar, pageVar string
-	vars   []string // the sources a template of the kind may use
-	body   func(v map[string]string) string
-	page   string // the inbox's page; {ref_id} is replaced
-	sample map[string]string
+	vars              []string // the sources a template of the kind may use
+	body              func(v map[string]string) string
+	page              string // the inbox's page; {ref_id} is replaced
+	sample            map[string]string
 }
 
 var orderSources = []string{"order.no", "order.title", "order.amount", "order.paid_at", "order.shipped_at", "order.created_at",
@@ -67,8 +67,8 @@ var kindSpecs = map[string]kindSpec{
 		},
 		sample: map[string]string{"level.name": "黄金会员", "level.new_name": "白银会员", "level.falls_at": "2027-01-06 10:00"}},
 	Campaign: {title: "活动通知", titleVar: "campaign.title", pageVar: "campaign.page", page: "pages/index/index",
-		vars: []string{"campaign.title", "campaign.body", "campaign.page"},
-		body: func(v map[string]string) string { return v["campaign.body"] },
+		vars:   []string{"campaign.title", "campaign.body", "campaign.page"},
+		body:   func(v map[string]string) string { return v["campaign.body"] },
 		sample: map[string]string{"campaign.title": "双12 会员日", "campaign.body": "全场满 199 减 30，今晚 24 点结束", "campaign.page": "pages/index/index"}},
 	PointsExpiring: {title: "积分即将过期", vars: []string{"points.amount", "points.expires_at"}, page: "pages/member/points",
 		body: func(v map[string]string) string {
