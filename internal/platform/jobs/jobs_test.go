@@ -194,7 +194,10 @@ func TestPeriodicJobsAreScheduledOncePerCluster(t *testing.T) {
 func TestARunningJobKeepsItsLeaseAndADeadOnesExpires(t *testing.T) {
 	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		const lease = 300 * time.Millisecond
+		// A lease of a second, renewed every third of it: long enough that
+		// a loaded machine (CI runs with -race on both engines) renews in
+		// time, short enough to watch several leases pass.
+		const lease = time.Second
 		running := New(d, quiet())
 		running.lease = lease
 		other := New(d, quiet())
@@ -204,11 +207,13 @@ func TestARunningJobKeepsItsLeaseAndADeadOnesExpires(t *testing.T) {
 
 		// A handler that runs for several leases keeps its job: no one else takes it.
 		release := make(chan struct{})
-		running.Handle("slow", func(context.Context, Job) error { <-release; return nil })
+		claimed := make(chan struct{})
+		running.Handle("slow", func(context.Context, Job) error { close(claimed); <-release; return nil })
 		Enqueue(ctx, d, "slow", nil, Options{})
 		done := make(chan error, 1)
 		go func() { _, err := running.WorkOne(ctx); done <- err }()
-		for range 8 {
+		<-claimed // the running worker holds it before the other one looks
+		for range 6 {
 			time.Sleep(lease / 2)
 			if ran, err := other.WorkOne(ctx); ran || err != nil {
 				t.Fatalf("a job whose worker is alive and renewing was taken (ran %v, err %v)", ran, err)
