@@ -131,10 +131,14 @@ func TestConsoleMoneyScreensInARealBrowser(t *testing.T) {
 	if msg := b.text(`[data-test=wx-shipping-error]`); !strings.Contains(msg, "10060014") {
 		t.Fatalf("the order page's report error: %q", msg)
 	}
+	before := e.shippingState(a.owner, shipped)["updated_at"]
 	b.run("retry the report", click(`[data-test=wx-shipping-retry]`),
 		waitJS(`document.querySelector('[data-test=wx-shipping-state]').textContent.trim() !== '上报失败'`))
-	if st := e.shippingState(a.owner, shipped)["state"]; st == "failed" {
-		t.Fatalf("after retrying in the console the report is %v", st)
+	// The retry was taken (its report pending again). The job may already
+	// have run it and failed again (the carrier is still unknown to WeChat),
+	// so the state alone proves nothing: the report changed since.
+	if st := e.shippingState(a.owner, shipped); st["updated_at"] == before {
+		t.Fatalf("after retrying in the console the report is unchanged: %v", st)
 	}
 
 	// A withdrawal's decisions: the owner approves, the log names who.
