@@ -573,7 +573,9 @@ func cpuProfiler(path string, logf func(string, ...any)) func() func() {
 		// The allocation profile is cumulative since the process started,
 		// so it is written at both ends of the window: the window's own
 		// allocations are the difference (go tool pprof -diff_base).
-		allocs := strings.Replace(path, "cpu-", "allocs-", 1)
+		// (Named beside the CPU profile, never over it: bench-flash's
+		// --profile FILE need not start with "cpu-".)
+		allocs := filepath.Join(filepath.Dir(path), "allocs-"+strings.TrimPrefix(filepath.Base(path), "cpu-"))
 		base := strings.TrimSuffix(allocs, ".pprof") + "-start.pprof"
 		writeProfile("allocs", base, logf)
 		return func() {
