@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +66,27 @@ type flashFlags struct {
 	profile                    string
 	skipEngine, skipHTTP, skip bool
 	processes                  int
+	json                       bool
+}
+
+// flashReport is what --json prints: each run's rate, p99 and check.
+type flashReport struct {
+	Engine       string    `json:"engine"`
+	EngineRun    *flashRun `json:"engine_run,omitempty"`
+	Baseline     *flashRun `json:"baseline,omitempty"`
+	HTTP         *flashRun `json:"http,omitempty"`
+	Bare         *flashRun `json:"bare,omitempty"`
+	Processes    int       `json:"processes,omitempty"`
+	ProcessesRun *flashRun `json:"processes_run,omitempty"`
+	Healthz      *flashRun `json:"healthz,omitempty"`
+}
+
+// flashRun is one run in the report: confirmed claims per second for the
+// engine runs, answered requests per second for the HTTP ones.
+type flashRun struct {
+	PerSecond float64 `json:"per_second"`
+	P99ms     float64 `json:"p99_ms"`
+	CheckOK   bool    `json:"check_ok"`
 }
 
 func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
@@ -86,8 +109,13 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&f.skip, "no-baseline", false, "skip the baseline run")
 	fs.BoolVar(&f.skipEngine, "no-engine", false, "skip the engine run")
 	fs.IntVar(&f.processes, "serve-processes", 0, "PostgreSQL only: also run the HTTP burst against this many `kaidian serve` processes on the database (requests spread round-robin), anchored on GET /healthz of the same processes")
+	fs.BoolVar(&f.json, "json", false, "print a JSON report on standard output (the text goes to standard error)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	out := stdout
+	if f.json {
+		out = os.Stderr
 	}
 	logf := stderrLog
 	dataDir, target, cleanup, err := scratchDatabase(ctx, "kaidian-bench-flash-", f.db, f.keep)
@@ -115,11 +143,12 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	if srv.DB.Engine == db.Postgres {
 		sync = "synchronous_commit " + pgSetting(ctx, srv.DB, "synchronous_commit")
 	}
-	fmt.Fprintf(stdout, "flash-sale benchmark on %s (%s; %s), %d cores, GOMAXPROCS %d, %s\n",
+	rep := flashReport{Engine: string(srv.DB.Engine)}
+	fmt.Fprintf(out, "flash-sale benchmark on %s (%s; %s), %d cores, GOMAXPROCS %d, %s\n",
 		srv.DB.Engine, target.Where, sync, runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 
 	if !f.skipEngine {
-		if err := w.engineRuns(ctx, stdout, f, logf); err != nil {
+		if err := w.engineRuns(ctx, out, f, logf, &rep); err != nil {
 			return err
 		}
 	}
@@ -128,7 +157,7 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 		if f.profile != "" {
 			profile = cpuProfiler(f.profile+".http", logf)
 		}
-		if err := w.httpRun(ctx, stdout, f.httpBuyers, f.httpUnits, f.clients, profile); err != nil {
+		if err := w.httpRun(ctx, out, f.httpBuyers, f.httpUnits, f.clients, profile, &rep); err != nil {
 			return err
 		}
 	}
@@ -136,13 +165,25 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 		if srv.DB.Engine != db.Postgres {
 			return errors.New("bench-flash: --serve-processes needs a postgres:// --db (several processes on one SQLite file are not a supported setup)")
 		}
-		return w.processesRun(ctx, stdout, dataDir, target.dsn, f)
+		if err := w.processesRun(ctx, out, dataDir, target.dsn, f, &rep); err != nil {
+			return err
+		}
+	}
+	if f.json {
+		return writeJSON(stdout, rep)
 	}
 	return nil
 }
 
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // engineRuns runs the engine and (unless --no-baseline) the baseline.
-func (w *flashWorld) engineRuns(ctx context.Context, stdout io.Writer, f flashFlags, logf func(string, ...any)) error {
+func (w *flashWorld) engineRuns(ctx context.Context, stdout io.Writer, f flashFlags, logf func(string, ...any), rep *flashReport) error {
 	var stopProfile func()
 	if f.profile != "" {
 		stopProfile = cpuProfiler(f.profile, logf)()
@@ -155,12 +196,14 @@ func (w *flashWorld) engineRuns(ctx context.Context, stdout io.Writer, f flashFl
 		return err
 	}
 	fmt.Fprintln(stdout, engine)
+	rep.EngineRun = engine.report(engine.confirmedPerSec())
 	if !f.skip {
 		base, err := w.engineRun(ctx, "baseline (1 claim per transaction)", f.baselineBuyers, f.baseUnits, 1)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, base)
+		rep.Baseline = base.report(base.confirmedPerSec())
 		fmt.Fprintf(stdout, "engine / baseline: %.1f×\n", engine.confirmedPerSec()/base.confirmedPerSec())
 	}
 	return nil
@@ -247,6 +290,13 @@ type flashResult struct {
 
 func (r flashResult) confirmedPerSec() float64 { return float64(r.confirmed) / r.wall.Seconds() }
 
+// report is the run as the JSON report gives it (a run without a database
+// check, such as bare net/http, counts as checked).
+func (r flashResult) report(perSecond float64) *flashRun {
+	return &flashRun{PerSecond: perSecond, P99ms: float64(r.lat.Quantile(0.99)) / float64(time.Millisecond),
+		CheckOK: r.check == "" || strings.HasPrefix(r.check, "OK")}
+}
+
 func (r flashResult) String() string {
 	return fmt.Sprintf("%s: %d buyers for %d units: %d confirmed in %s = %.0f confirmed/s; latency of every answer p50 %s p99 %s max %s; outcomes %v\n  check: %s",
 		r.name, r.buyers, r.units, r.confirmed, r.wall.Round(time.Millisecond), r.confirmedPerSec(),
@@ -329,7 +379,7 @@ func checkSale(ctx context.Context, d *db.DB, sale int64, units int, confirmed i
 
 // httpRun serves kaidian and a bare net/http server on loopback and sends
 // each the same burst: one request per buyer over --clients connections.
-func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, clients int, profile func() func()) error {
+func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, clients int, profile func() func(), rep *flashReport) error {
 	sale, err := w.newSale(ctx, "http", units)
 	if err != nil {
 		return err
@@ -369,6 +419,7 @@ func (w *flashWorld) httpRun(ctx context.Context, out io.Writer, buyers, units, 
 		bare.requestsPerSecond, bare.lat.Quantile(0.5).Round(time.Microsecond), bare.lat.Quantile(0.99).Round(time.Microsecond))
 	fmt.Fprintln(out, res)
 	fmt.Fprintf(out, "http claims answered: %.0f requests/s = %.1f%% of bare net/http\n", res.requestsPerSecond, 100*res.requestsPerSecond/bare.requestsPerSecond)
+	rep.HTTP, rep.Bare = res.report(res.requestsPerSecond), bare.report(bare.requestsPerSecond)
 	stop()
 	return nil
 }

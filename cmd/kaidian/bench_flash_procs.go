@@ -21,7 +21,7 @@ import (
 // load balancer without sticky sessions sends them. The anchor is GET
 // /healthz on the same processes with the same connections, in the same
 // run.
-func (w *flashWorld) processesRun(ctx context.Context, out io.Writer, dataDir, dsn string, f flashFlags) error {
+func (w *flashWorld) processesRun(ctx context.Context, out io.Writer, dataDir, dsn string, f flashFlags, rep *flashReport) error {
 	sale, err := w.newSale(ctx, "processes", f.httpUnits)
 	if err != nil {
 		return err
@@ -51,6 +51,8 @@ func (w *flashWorld) processesRun(ctx context.Context, out io.Writer, dataDir, d
 	fmt.Fprintln(out, res)
 	fmt.Fprintf(out, "http claims on %d serve processes: %.0f requests/s = %.1f%% of GET /healthz on the same processes\n",
 		f.processes, res.requestsPerSecond, 100*res.requestsPerSecond/health.requestsPerSecond)
+	rep.Processes = f.processes
+	rep.ProcessesRun, rep.Healthz = res.report(res.requestsPerSecond), health.report(health.requestsPerSecond)
 	return nil
 }
 

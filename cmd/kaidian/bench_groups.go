@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -43,6 +44,17 @@ type groupsFlags struct {
 	sqliteSync   string
 	keep         bool
 	profile      string
+	json         bool
+}
+
+// groupsReport is what --json prints.
+type groupsReport struct {
+	Engine       string  `json:"engine"`
+	Groups       int     `json:"groups"`
+	Refunds      int64   `json:"refunds_accepted"`
+	CloseSeconds float64 `json:"close_seconds"`
+	Seconds      float64 `json:"seconds"` // from the groups falling due to the last refund accepted
+	CheckOK      bool    `json:"check_ok"`
 }
 
 func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error {
@@ -58,8 +70,13 @@ func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error 
 	fs.StringVar(&f.sqliteSync, "sqlite-sync", "normal", "SQLite synchronous setting")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database")
 	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the settlement to this file")
+	fs.BoolVar(&f.json, "json", false, "print a JSON report on standard output (the text goes to standard error)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	out := stdout
+	if f.json {
+		out = os.Stderr
 	}
 	logf := stderrLog
 	dataDir, target, cleanup, err := scratchDatabase(ctx, "kaidian-bench-groups-", f.db, f.keep)
@@ -104,14 +121,19 @@ func runBenchGroups(ctx context.Context, args []string, stdout io.Writer) error 
 	if err := g.setup(ctx, f, logf); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "group-buying settlement on %s (%s), %d cores, %s: %d groups × %d paid members\n",
+	fmt.Fprintf(out, "group-buying settlement on %s (%s), %d cores, %s: %d groups × %d paid members\n",
 		srv.DB.Engine, target.Where, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), f.groups, f.size)
 	if f.profile != "" {
 		if stop := cpuProfiler(f.profile, logf)(); stop != nil {
 			defer stop()
 		}
 	}
-	return g.settleAll(ctx, stdout, f)
+	rep, err := g.settleAll(ctx, out, f)
+	if err != nil || !f.json {
+		return err
+	}
+	rep.Engine = string(srv.DB.Engine)
+	return writeJSON(stdout, rep)
 }
 
 type groupWorld struct {
@@ -229,17 +251,17 @@ func (g *groupWorld) fillGroup(ctx context.Context, grp, size int, members []int
 
 // settleAll makes every group due, closes them all and runs the refund
 // jobs with workers until the sandbox has every refund.
-func (g *groupWorld) settleAll(ctx context.Context, out io.Writer, f groupsFlags) error {
+func (g *groupWorld) settleAll(ctx context.Context, out io.Writer, f groupsFlags) (groupsReport, error) {
 	d := g.srv.DB
 	if _, err := d.Exec(ctx, `UPDATE group_buys SET expires_at = 1 WHERE deal_id = ?`, g.dealID); err != nil {
-		return err
+		return groupsReport{}, err
 	}
 	t0 := time.Now()
 	closed := 0
 	for {
 		n, err := g.srv.Promos.CloseDueGroups(ctx)
 		if err != nil {
-			return err
+			return groupsReport{}, err
 		}
 		if n == 0 {
 			break
@@ -276,7 +298,7 @@ func (g *groupWorld) settleAll(ctx context.Context, out io.Writer, f groupsFlags
 			WHERE gb.deal_id = ? GROUP BY r.order_id HAVING COUNT(*) <> 1 OR SUM(r.amount) <> 2000) x)`,
 		g.dealID, g.dealID, g.dealID, g.dealID, g.dealID).Scan(&refunds, &sent, &members, &settled, &wrong)
 	if err != nil {
-		return err
+		return groupsReport{}, err
 	}
 	verdict := "OK"
 	if refunds != members || sent != members || settled != members || wrong != 0 || closed != f.groups {
@@ -286,5 +308,5 @@ func (g *groupWorld) settleAll(ctx context.Context, out io.Writer, f groupsFlags
 		closed, tClosed.Round(time.Millisecond), sent, total.Round(time.Millisecond), failed.Load())
 	fmt.Fprintf(out, "check: %s: %d paid members, %d settled at ¥20 back, %d refunds, %d orders with other than exactly one ¥20 refund\n",
 		verdict, members, settled, refunds, wrong)
-	return nil
+	return groupsReport{Groups: closed, Refunds: sent, CloseSeconds: tClosed.Seconds(), Seconds: total.Seconds(), CheckOK: verdict == "OK"}, nil
 }

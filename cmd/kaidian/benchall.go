@@ -27,10 +27,16 @@ run as its anchor:
                              transaction per order, no HTTP)
   paid path (with --paid-test) against the RSA-2048 signing ceiling
                              (sign/s ÷ 4), from the server's Go benchmark
+  flash engine               against one claim per transaction
+  flash claim HTTP           against bare
+  flash claim HTTP, N serve processes (PostgreSQL, --processes)
+                             against GET /healthz of the same processes
+  group settlement           --groups groups falling due at once, until
+                             every refund is accepted (target: 60 s)
 
-The flash-sale and group-settlement benchmarks have their own commands
-(kaidian bench-flash, kaidian bench-groups). Figures move with the
-machine's load; the ratios are what to compare.
+The flash and group rows run kaidian bench-flash and bench-groups with
+the flags below (each also works alone). Figures move with the machine's
+load; the ratios are what to compare.
 
 Flags:
 `
@@ -43,6 +49,12 @@ type benchAllFlags struct {
 	rounds    int
 	paidTest  string
 	paidIters int
+
+	flash                 bool
+	flashBuyers           int
+	processes             int
+	procBuyers, procUnits int
+	groups, groupWorkers  int
 }
 
 // benchAllRow is one line of the table.
@@ -65,6 +77,13 @@ func runBenchAll(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&f.rounds, "rounds", 2, "interleaved rounds (median requests/s)")
 	fs.StringVar(&f.paidTest, "paid-test", "", "a compiled test binary of internal/server (go test -c -o server.test ./internal/server/): runs BenchmarkPaidPath on the same engines")
 	fs.IntVar(&f.paidIters, "paid-iterations", 1000, "paid orders per paid-path run")
+	fs.BoolVar(&f.flash, "flash", true, "run the flash-sale rows (engine, baseline, HTTP)")
+	fs.IntVar(&f.flashBuyers, "flash-buyers", 100_000, "distinct buyers of the flash engine and HTTP runs (for half as many units)")
+	fs.IntVar(&f.processes, "processes", 2, "with --postgres: serve processes of the scale-out flash row (0 skips it)")
+	fs.IntVar(&f.procBuyers, "processes-buyers", 3_000, "buyers of the scale-out flash row")
+	fs.IntVar(&f.procUnits, "processes-units", 200, "units of the scale-out flash row")
+	fs.IntVar(&f.groups, "groups", 10_000, "groups of the group-settlement row (0 skips it)")
+	fs.IntVar(&f.groupWorkers, "groups-workers", 8, "job workers sending the group refunds")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +98,18 @@ func runBenchAll(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		rows = append(rows, r...)
+		r, err = benchAllFlash(ctx, f, dsn)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+		if f.groups > 0 {
+			row, err := benchAllGroups(ctx, f, dsn)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		}
 	}
 	if f.paidTest != "" {
 		r, err := benchAllPaid(ctx, f)
@@ -133,6 +164,108 @@ func benchAllHTTP(ctx context.Context, f benchAllFlags, dsn string) ([]benchAllR
 			AnchorRPS: rps[anchor], P99: s.P99, Target: s.Target, Result: s.Result})
 	}
 	return rows, nil
+}
+
+// benchAllFlash runs bench-flash on one database (and, on PostgreSQL,
+// again against serve processes) and turns its reports into rows.
+func benchAllFlash(ctx context.Context, f benchAllFlags, dsn string) ([]benchAllRow, error) {
+	var rows []benchAllRow
+	if f.flash {
+		units := strconv.Itoa(f.flashBuyers / 2)
+		args := []string{"--json", "--buyers", strconv.Itoa(f.flashBuyers), "--units", units,
+			"--http-buyers", strconv.Itoa(f.flashBuyers), "--http-units", units}
+		rep, err := runFlashReport(ctx, dsn, args)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, flashRows(rep)...)
+	}
+	if dsn != "" && f.processes > 0 {
+		rep, err := runFlashReport(ctx, dsn, []string{"--json", "--no-engine", "--no-http", "--serve-processes", strconv.Itoa(f.processes),
+			"--http-buyers", strconv.Itoa(f.procBuyers), "--http-units", strconv.Itoa(f.procUnits)})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, flashRows(rep)...)
+	}
+	return rows, nil
+}
+
+func runFlashReport(ctx context.Context, dsn string, args []string) (flashReport, error) {
+	if dsn != "" {
+		args = append(args, "--db", dsn)
+	}
+	var out bytes.Buffer
+	var rep flashReport
+	if err := runBenchFlash(ctx, args, &out); err != nil {
+		return rep, err
+	}
+	err := json.Unmarshal(out.Bytes(), &rep)
+	return rep, err
+}
+
+// flashTargets are issue 19's targets for the flash engine (confirmed
+// claims per second).
+var flashTargets = map[string]float64{"sqlite": 100_000, "postgres": 50_000}
+
+// flashRows turns a bench-flash report into the table's rows.
+func flashRows(rep flashReport) []benchAllRow {
+	var rows []benchAllRow
+	if e, b := rep.EngineRun, rep.Baseline; e != nil && b != nil {
+		goal := flashTargets[rep.Engine]
+		rows = append(rows, benchAllRow{Engine: rep.Engine, Path: "flash engine", Anchor: "1 claim per transaction",
+			RPS: e.PerSecond, AnchorRPS: b.PerSecond, P99: e.P99ms, Target: fmt.Sprintf("≥ %.0f confirmed/s", goal),
+			Result: verdict(e.PerSecond >= goal, e.CheckOK && b.CheckOK)})
+	}
+	if h, b := rep.HTTP, rep.Bare; h != nil && b != nil {
+		rows = append(rows, benchAllRow{Engine: rep.Engine, Path: "flash claim HTTP", Anchor: "bare", RPS: h.PerSecond,
+			AnchorRPS: b.PerSecond, P99: h.P99ms, Target: "≥ 70% of bare", Result: verdict(h.PerSecond >= 0.7*b.PerSecond, h.CheckOK)})
+	}
+	if p, h := rep.ProcessesRun, rep.Healthz; p != nil && h != nil {
+		rows = append(rows, benchAllRow{Engine: rep.Engine, Path: fmt.Sprintf("flash claim HTTP, %d processes", rep.Processes),
+			Anchor: "GET /healthz, same processes", RPS: p.PerSecond, AnchorRPS: h.PerSecond, P99: p.P99ms,
+			Target: "≥ 50% of /healthz", Result: verdict(p.PerSecond >= 0.5*h.PerSecond, p.CheckOK)})
+	}
+	return rows
+}
+
+// benchAllGroups runs bench-groups on one database: the row's rate is
+// refunds accepted per second; its target is every refund within 60 s.
+func benchAllGroups(ctx context.Context, f benchAllFlags, dsn string) (benchAllRow, error) {
+	args := []string{"--json", "--groups", strconv.Itoa(f.groups), "--workers", strconv.Itoa(f.groupWorkers)}
+	if dsn != "" {
+		args = append(args, "--db", dsn)
+	}
+	var out bytes.Buffer
+	if err := runBenchGroups(ctx, args, &out); err != nil {
+		return benchAllRow{}, err
+	}
+	var rep groupsReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		return benchAllRow{}, err
+	}
+	return groupsRow(rep), nil
+}
+
+func groupsRow(rep groupsReport) benchAllRow {
+	row := benchAllRow{Engine: rep.Engine, Path: fmt.Sprintf("group settlement, %d groups", rep.Groups), Anchor: "-",
+		Target: "all refunds within 60 s", Result: verdict(rep.Seconds <= 60, rep.CheckOK)}
+	if rep.Seconds > 0 {
+		row.RPS = float64(rep.Refunds) / rep.Seconds
+	}
+	row.Result += fmt.Sprintf(" (%.1f s)", rep.Seconds)
+	return row
+}
+
+// verdict is a row's result: a failed database check outranks the figure.
+func verdict(met, checked bool) string {
+	switch {
+	case !checked:
+		return "CHECK FAILED"
+	case met:
+		return "PASS"
+	}
+	return "MISS"
 }
 
 // benchAllPaid runs the server's paid-path Go benchmark (both engines when

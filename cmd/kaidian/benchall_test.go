@@ -23,3 +23,27 @@ PASS
 		t.Fatalf("table:\n%s", b.String())
 	}
 }
+
+func TestFlashAndGroupRows(t *testing.T) {
+	rows := flashRows(flashReport{Engine: "sqlite",
+		EngineRun: &flashRun{PerSecond: 120_000, CheckOK: true}, Baseline: &flashRun{PerSecond: 2_000, CheckOK: true},
+		HTTP: &flashRun{PerSecond: 600, CheckOK: true}, Bare: &flashRun{PerSecond: 1_000, CheckOK: true}})
+	if len(rows) != 2 || rows[0].Path != "flash engine" || rows[0].Result != "PASS" || rows[0].AnchorRPS != 2_000 ||
+		rows[1].Path != "flash claim HTTP" || rows[1].Result != "MISS" {
+		t.Fatalf("rows %+v", rows)
+	}
+	// PostgreSQL's engine goal is lower; a failed check outranks the figure.
+	rows = flashRows(flashReport{Engine: "postgres", EngineRun: &flashRun{PerSecond: 60_000, CheckOK: true},
+		Baseline: &flashRun{PerSecond: 1_000, CheckOK: true}, Processes: 2,
+		ProcessesRun: &flashRun{PerSecond: 900, CheckOK: false}, Healthz: &flashRun{PerSecond: 1_000, CheckOK: true}})
+	if len(rows) != 2 || rows[0].Result != "PASS" || rows[1].Path != "flash claim HTTP, 2 processes" || rows[1].Result != "CHECK FAILED" {
+		t.Fatalf("rows %+v", rows)
+	}
+	g := groupsRow(groupsReport{Engine: "sqlite", Groups: 10_000, Refunds: 30_000, Seconds: 75, CheckOK: true})
+	if g.RPS != 400 || g.Result != "MISS (75.0 s)" {
+		t.Fatalf("row %+v", g)
+	}
+	if g = groupsRow(groupsReport{Engine: "sqlite", Groups: 10, Refunds: 30, Seconds: 2, CheckOK: true}); g.Result != "PASS (2.0 s)" {
+		t.Fatalf("row %+v", g)
+	}
+}
