@@ -104,7 +104,7 @@ func runBenchFlash(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&f.clients, "clients", 256, "HTTP connections in the HTTP run")
 	fs.StringVar(&f.sqliteSync, "sqlite-sync", "full", "SQLite synchronous setting: full (commits wait for the disk) or normal")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database")
-	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the engine run to this file (and of the HTTP run to FILE.http)")
+	fs.StringVar(&f.profile, "profile", "", "write a CPU profile of the engine run to this file (and of the HTTP run to FILE.http; with --serve-processes, 5 s of each serve process during its burst to FILE.proc<i>)")
 	fs.BoolVar(&f.skipHTTP, "no-http", false, "skip the HTTP run")
 	fs.BoolVar(&f.skip, "no-baseline", false, "skip the baseline run")
 	fs.BoolVar(&f.skipEngine, "no-engine", false, "skip the engine run")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"sync"
 
-	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/richtext"
 )
 
@@ -157,27 +156,24 @@ const prefillBatch = 500
 // shelf until its budget is nearly used, so that buyers' first visits after
 // a start are served from memory too. It runs in the background at start;
 // products changed meanwhile are skipped by the epoch check.
-// It reads through an unmapped connection (see db.Unmapped).
 func (s *Service) prefillDetails(ctx context.Context) error {
 	ids := s.view.shelfIDs()
-	return s.db.Unmapped(ctx, func(q db.Querier) error {
-		for end := 0; end < len(ids) && ctx.Err() == nil; end += prefillBatch {
-			batch := ids[end:min(end+prefillBatch, len(ids))] // descending
-			if s.view.details.nearlyFull() {
-				return nil
-			}
-			if err := s.prefillRange(ctx, q, batch[len(batch)-1], batch[0]); err != nil {
-				return err
-			}
+	for end := 0; end < len(ids) && ctx.Err() == nil; end += prefillBatch {
+		batch := ids[end:min(end+prefillBatch, len(ids))] // descending
+		if s.view.details.nearlyFull() {
+			return nil
 		}
-		return nil
-	})
+		if err := s.prefillRange(ctx, batch[len(batch)-1], batch[0]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prefillRange caches the products on the shelf with ids lo to hi.
-func (s *Service) prefillRange(ctx context.Context, q db.Querier, lo, hi int64) error {
+func (s *Service) prefillRange(ctx context.Context, lo, hi int64) error {
 	_, epoch, _ := s.view.details.get(0, 0)
-	rows, err := q.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
+	rows, err := s.db.Query(ctx, `SELECT p.id, p.category_id, p.title, p.subtitle, p.description, p.images, p.specs,
 		p.on_shelf, p.sort, p.kind, p.price_min, p.price_max, p.deleted_at, p.created_at, p.updated_at,
 		COALESCE(p.freight_template_id, 0), k.id, k.spec_values, k.price, k.stock, k.code, k.weight_grams
 		FROM spus p LEFT JOIN skus k ON k.spu_id = p.id AND k.deleted_at IS NULL

@@ -43,9 +43,7 @@ func (s *Service) Load(ctx context.Context) error {
 	if err := s.stock.start(ctx, s.db); err != nil {
 		return errs.Wrap("load catalog", err)
 	}
-	// The first sync reads every product: through an unmapped connection,
-	// so the scan does not raise the process's resident memory.
-	if err := s.db.Unmapped(ctx, func(q db.Querier) error { return s.view.sync(ctx, q) }); err != nil {
+	if err := s.view.sync(ctx, s.db); err != nil {
 		return errs.Wrap("load catalog", err)
 	}
 	s.view.idx.Warm()

@@ -107,7 +107,7 @@ func (v *view) put(shopID int64, p Product) {
 }
 
 // sync reads every product changed since the watermark (less the margin).
-func (v *view) sync(ctx context.Context, d db.Querier) error {
+func (v *view) sync(ctx context.Context, d *db.DB) error {
 	v.mu.RLock()
 	since := v.watermark - syncMargin.Milliseconds()
 	v.mu.RUnlock()

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -222,6 +223,22 @@ func TestMetricsNeedTheTokenOrTheirOwnAddress(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") == "" {
 		t.Errorf("the metrics address: %d", res.StatusCode)
+	}
+	// Go's profiles are on the metrics address, and only there.
+	res, err = testClient.Get("http://" + ln.Addr().String() + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("/debug/pprof/heap on the metrics address: %d", res.StatusCode)
+	}
+	if r := apart.do(caller{}, "GET", "/debug/pprof/heap?debug=1", nil); r.status != 404 || strings.Contains(r.String(), "heap profile") {
+		t.Errorf("/debug/pprof on the public address: %d", r.status)
+	}
+	if r := e.do(caller{token: "scrape-secret"}, "GET", "/debug/pprof/heap?debug=1", nil); r.status != 404 || strings.Contains(r.String(), "heap profile") {
+		t.Errorf("/debug/pprof on the public address with the metrics token: %d", r.status)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -302,9 +303,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.Recs.EnsureBuilt(ctx); err != nil {
 		return err
 	}
-	// Loading read every product once: give back its garbage and, on
-	// SQLite, the connections' mappings of the pages it touched, which
-	// otherwise count in the process's resident memory.
+	// Loading read every product once: give back its garbage and the
+	// SQLite connections' page caches.
 	s.DB.ReleaseIdle()
 	debug.FreeOSMemory()
 	if err := s.buildModeration(ctx); err != nil {
@@ -594,11 +594,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ServeMetrics answers /metrics (and nothing else) on ln until ctx ends:
-// the --metrics-addr listener, kept off the public address.
+// ServeMetrics answers /metrics and Go's profiles (/debug/pprof/) on ln
+// until ctx ends: the --metrics-addr listener, kept off the public address
+// (the profiles are never served on it).
 func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	go func() {
 		<-ctx.Done()

@@ -7,7 +7,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -82,9 +81,6 @@ func IsPostgresURL(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// sqliteMmapBytes is how much of a SQLite file each connection may map.
-const sqliteMmapBytes = 1 << 30
-
 // sqliteConns is the size of SQLite's connection pool.
 const sqliteConns = 8
 
@@ -96,15 +92,21 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 	}
 	// _txlock=immediate makes every transaction take the write lock up front,
 	// so two writers never deadlock upgrading read locks (SQLITE_BUSY).
-	// mmap_size lets reads use the OS page cache directly instead of pread
-	// into each connection's small page cache (+68% on product reads at 1M SKUs).
+	// No mmap (SQLite's default): a connection unmaps the whole file
+	// whenever another one has written since its last read, so under write
+	// traffic every read re-faulted its pages and paid munmap/mmap (a
+	// buyer's session lookup during a flash sale was a third of the CPU;
+	// without the mapping flash claims over HTTP went from 28% to 40% of
+	// bare net/http, orders +10-20%, product pages the same or better), and
+	// a mapped full scan counted in resident memory (+178 MiB at start with
+	// 1M SKUs). Reads go through pread and each connection's page cache.
 	// temp_store(MEMORY) keeps statement journals in memory: group commit
 	// runs each order in a savepoint, and SQLite copies every page a
 	// savepoint first touches into a sub-journal, by default a temporary
 	// file (a pwrite per page, 19% of the order path's CPU in the profile,
 	// all of it inside the single writer).
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(20000)&_pragma=synchronous(" + sync + ")&_pragma=mmap_size(" + strconv.Itoa(sqliteMmapBytes) + ")" +
+		"&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(20000)&_pragma=synchronous(" + sync + ")" +
 		"&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -142,58 +144,14 @@ func (d *DB) checkpoints(every time.Duration) {
 	}
 }
 
-// ReleaseIdle closes the idle connections (new ones open on demand). On
-// SQLite each connection maps the file (mmap_size), and the pages a
-// connection read stay in the process's resident set until it closes.
+// ReleaseIdle closes the idle connections (new ones open on demand): on
+// SQLite each keeps a page cache of up to 2 MiB of what it last read.
 func (d *DB) ReleaseIdle() {
 	if d.Engine != SQLite {
 		return
 	}
 	d.SetMaxIdleConns(0)
 	d.SetMaxIdleConns(sqliteConns)
-}
-
-// Unmapped runs fn with a Querier for reading much of the database once
-// (the read model's load at start, the detail cache's fill). On SQLite
-// that is a connection of its own with mmap turned off: pages read through
-// a mapping count in the process's resident memory for as long as the
-// connection keeps the file mapped (a full scan of 1M SKUs added 178 MiB
-// to the start-up peak), while pread goes through the OS page cache, which
-// does not. Other engines get d itself.
-func (d *DB) Unmapped(ctx context.Context, fn func(q Querier) error) error {
-	if d.Engine != SQLite {
-		return fn(d)
-	}
-	conn, err := d.DB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA mmap_size = 0`); err != nil {
-		return err
-	}
-	// Back to the pool as it came (a failed reset closes it instead).
-	defer func() {
-		if _, err := conn.ExecContext(context.Background(), `PRAGMA mmap_size = `+strconv.Itoa(sqliteMmapBytes)); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	return fn(connQuerier{conn})
-}
-
-// connQuerier is one SQLite connection as a Querier (SQLite takes `?`).
-type connQuerier struct{ c *sql.Conn }
-
-func (q connQuerier) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.c.ExecContext(ctx, query, args...)
-}
-
-func (q connQuerier) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.c.QueryContext(ctx, query, args...)
-}
-
-func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.c.QueryRowContext(ctx, query, args...)
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
