@@ -87,7 +87,7 @@ var settings = []setting{
 	{"sqlite-sync", "KAIDIAN_SQLITE_SYNC", "normal", "SQLite durability: normal (survives a process crash) or full (every commit waits for the disk, survives a power cut)", func(c *Config, v string) error { c.SQLiteSync = v; return nil }, false},
 	{"flash-per-address", "KAIDIAN_FLASH_PER_ADDRESS", "20", "flash-sale claims one client address may send per second (see trust-proxy)", intSetter(func(c *Config) *int { return &c.FlashPerAddress }), false},
 	{"sync-interval", "KAIDIAN_SYNC_INTERVAL", "1s", "how often the catalog picks up other servers' changes", durationSetter(func(c *Config) *time.Duration { return &c.SyncInterval }), false},
-	{"metrics-addr", "KAIDIAN_METRICS_ADDR", "", "serve /metrics only on this address (e.g. 127.0.0.1:9090), not on the public one", func(c *Config, v string) error { c.MetricsAddr = v; return nil }, false},
+	{"metrics-addr", "KAIDIAN_METRICS_ADDR", "", "serve /metrics (and Go's /debug/pprof/) only on this address (e.g. 127.0.0.1:9090), not on the public one", func(c *Config, v string) error { c.MetricsAddr = v; return nil }, false},
 	{"metrics-token", "KAIDIAN_METRICS_TOKEN", "", "/metrics needs Authorization: Bearer <this token>", func(c *Config, v string) error { c.MetricsToken = v; return nil }, false},
 	{"detail-cache-mb", "KAIDIAN_DETAIL_CACHE_MB", "64", "memory for buyers' product pages kept encoded, in MiB (about 1.2 KB per product with 5 SKUs)", intSetter(func(c *Config) *int { return &c.DetailCacheMB }), false},
 	{"memory-limit-mb", "KAIDIAN_MEMORY_LIMIT_MB", "256", "serve: soft limit of the Go heap in MiB (garbage is collected harder near it; the GOMEMLIMIT variable, if set, wins)", intSetter(func(c *Config) *int { return &c.MemoryLimitMB }), false},
