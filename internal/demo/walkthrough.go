@@ -214,9 +214,12 @@ func Commands(base string) string {
 	return b.String()
 }
 
-// Walkthrough prints where the demo runs and what to try.
+// Walkthrough prints where the demo runs and what to try, in one write: a
+// reader who sees where it runs (a test watching the output) sees the
+// whole walkthrough with it.
 func Walkthrough(w io.Writer, base string) {
-	fmt.Fprintf(w, `
+	var b strings.Builder
+	fmt.Fprintf(&b, `
 kaidian demo is running at %[1]s   (another port: add --addr 127.0.0.1:9090 to the command)
 
   Console:      %[1]s/admin/   (the admin console in your browser)
@@ -237,7 +240,8 @@ Try it (in another terminal; replace each <placeholder> with what an earlier ste
 		if line != "" {
 			line = "  " + line
 		}
-		fmt.Fprintln(w, line)
+		fmt.Fprintln(&b, line)
 	}
-	fmt.Fprint(w, "\nStop with Ctrl-C. Data stays in the data folder; run the demo again to reuse it.\n")
+	b.WriteString("\nStop with Ctrl-C. Data stays in the data folder; run the demo again to reuse it.\n")
+	_, _ = io.WriteString(w, b.String())
 }
