@@ -23,14 +23,20 @@ const (
 
 type buyer struct{ shop, member int64 }
 
-// viewLog holds unflushed views by buyer, then product.
+// viewLog holds unflushed views by buyer, then product, and the batches
+// being written (still shown until their transaction has committed: a
+// buyer reading between a flush's start and its commit saw neither).
 type viewLog struct {
-	mu      sync.Mutex
-	pending map[buyer]map[int64]int64
-	n       int
+	mu       sync.Mutex
+	pending  map[buyer]map[int64]int64
+	n        int
+	flushing map[int]map[buyer]map[int64]int64
+	nextID   int
 }
 
-func newViewLog() *viewLog { return &viewLog{pending: map[buyer]map[int64]int64{}} }
+func newViewLog() *viewLog {
+	return &viewLog{pending: map[buyer]map[int64]int64{}, flushing: map[int]map[buyer]map[int64]int64{}}
+}
 
 // put records a view unless it is older than the one held or the log is full.
 func (v *viewLog) put(b buyer, spu, at int64) {
@@ -66,7 +72,15 @@ func (s *Service) FlushViews(ctx context.Context) error {
 	v.mu.Lock()
 	batch := v.pending
 	v.pending, v.n = map[buyer]map[int64]int64{}, 0
+	id := v.nextID
+	v.nextID++
+	v.flushing[id] = batch
 	v.mu.Unlock()
+	defer func() {
+		v.mu.Lock()
+		delete(v.flushing, id)
+		v.mu.Unlock()
+	}()
 	if len(batch) == 0 {
 		return nil
 	}
@@ -124,8 +138,14 @@ func (s *Service) viewedBy(ctx context.Context, shopID, memberID int64) ([]viewe
 		return nil, errs.Wrap("recently viewed", err)
 	}
 	s.views.mu.Lock()
-	for spu, at := range s.views.pending[buyer{shopID, memberID}] {
+	b := buyer{shopID, memberID}
+	for spu, at := range s.views.pending[b] {
 		list = append(list, viewed{spu, at})
+	}
+	for _, batch := range s.views.flushing {
+		for spu, at := range batch[b] {
+			list = append(list, viewed{spu, at})
+		}
 	}
 	s.views.mu.Unlock()
 	return newestDistinct(list), nil
