@@ -172,16 +172,16 @@ func benchAllFlash(ctx context.Context, f benchAllFlags, dsn string) ([]benchAll
 	var rows []benchAllRow
 	if f.flash {
 		units := strconv.Itoa(f.flashBuyers / 2)
-		args := []string{"--json", "--buyers", strconv.Itoa(f.flashBuyers), "--units", units,
+		args := []string{"--buyers", strconv.Itoa(f.flashBuyers), "--units", units,
 			"--http-buyers", strconv.Itoa(f.flashBuyers), "--http-units", units}
-		rep, err := runFlashReport(ctx, dsn, args)
+		rep, err := runReport[flashReport](ctx, runBenchFlash, dsn, args)
 		if err != nil {
 			return nil, err
 		}
 		rows = append(rows, flashRows(rep)...)
 	}
 	if dsn != "" && f.processes > 0 {
-		rep, err := runFlashReport(ctx, dsn, []string{"--json", "--no-engine", "--no-http", "--serve-processes", strconv.Itoa(f.processes),
+		rep, err := runReport[flashReport](ctx, runBenchFlash, dsn, []string{"--no-engine", "--no-http", "--serve-processes", strconv.Itoa(f.processes),
 			"--http-buyers", strconv.Itoa(f.procBuyers), "--http-units", strconv.Itoa(f.procUnits)})
 		if err != nil {
 			return nil, err
@@ -191,13 +191,15 @@ func benchAllFlash(ctx context.Context, f benchAllFlags, dsn string) ([]benchAll
 	return rows, nil
 }
 
-func runFlashReport(ctx context.Context, dsn string, args []string) (flashReport, error) {
+// runReport runs a benchmark command with --json (on dsn, if any) and
+// reads its report.
+func runReport[T any](ctx context.Context, run func(context.Context, []string, io.Writer) error, dsn string, args []string) (T, error) {
 	if dsn != "" {
 		args = append(args, "--db", dsn)
 	}
 	var out bytes.Buffer
-	var rep flashReport
-	if err := runBenchFlash(ctx, args, &out); err != nil {
+	var rep T
+	if err := run(ctx, append([]string{"--json"}, args...), &out); err != nil {
 		return rep, err
 	}
 	err := json.Unmarshal(out.Bytes(), &rep)
@@ -232,16 +234,9 @@ func flashRows(rep flashReport) []benchAllRow {
 // benchAllGroups runs bench-groups on one database: the row's rate is
 // refunds accepted per second; its target is every refund within 60 s.
 func benchAllGroups(ctx context.Context, f benchAllFlags, dsn string) (benchAllRow, error) {
-	args := []string{"--json", "--groups", strconv.Itoa(f.groups), "--workers", strconv.Itoa(f.groupWorkers)}
-	if dsn != "" {
-		args = append(args, "--db", dsn)
-	}
-	var out bytes.Buffer
-	if err := runBenchGroups(ctx, args, &out); err != nil {
-		return benchAllRow{}, err
-	}
-	var rep groupsReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+	rep, err := runReport[groupsReport](ctx, runBenchGroups, dsn,
+		[]string{"--groups", strconv.Itoa(f.groups), "--workers", strconv.Itoa(f.groupWorkers)})
+	if err != nil {
 		return benchAllRow{}, err
 	}
 	return groupsRow(rep), nil
