@@ -81,9 +81,11 @@ const (
 	Dead    = "dead"
 )
 
-// Orders reads an order (order.Service).
+// Orders reads an order (order.Service): Get when a message is sent by
+// its job, HeadAndLinesIn inside the transaction that queues it.
 type Orders interface {
 	Get(ctx context.Context, shopID, orderID, memberID int64) (order.Order, error)
+	HeadAndLinesIn(ctx context.Context, q db.Querier, shopID, orderID int64) (order.Order, error)
 }
 
 // Apps gives a shop's mini-program credentials.

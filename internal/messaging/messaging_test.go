@@ -32,6 +32,10 @@ func (fakeOrders) Get(_ context.Context, shopID, id, _ int64) (order.Order, erro
 		Lines: []order.Line{{Title: "真丝连衣裙 夏季新款 法式复古碎花长裙 收腰显瘦 👗", Quantity: 1}}}, nil
 }
 
+func (f fakeOrders) HeadAndLinesIn(ctx context.Context, _ db.Querier, shopID, id int64) (order.Order, error) {
+	return f.Get(ctx, shopID, id, 0)
+}
+
 type fakeMembers struct{}
 
 func (fakeMembers) OpenID(_ context.Context, _, id int64) (string, error) {
@@ -554,6 +558,7 @@ func TestSweepRequeuesStuckMessages(t *testing.T) {
 	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
+		f.setPaidTemplate(t, f.shop) // a channel besides the inbox: the messages wait for their jobs
 		stuck := f.paid(t, f.shop, f.a, 1)
 		fresh := f.paid(t, f.shop, f.b, 2)
 		if _, err := d.Exec(ctx, `DELETE FROM jobs`); err != nil { // as if the jobs had ended

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -45,8 +46,10 @@ func (s *Service) Shipped(ctx context.Context, tx *db.Tx, sh order.Shipment) err
 	return s.queue(ctx, tx, sh.ShopID, memberID, OrderShipped, sh.OrderID)
 }
 
-// queue writes the message row and its send job; a message already
-// queued for this kind, order and member is left alone (a repeated event).
+// queue writes the message row and its send job (or, when the inbox is
+// the shop's only channel for the kind, delivers it there at once); a
+// message already queued for this kind, order and member is left alone (a
+// repeated event).
 func (s *Service) queue(ctx context.Context, tx *db.Tx, shopID, memberID int64, kind string, refID int64) error {
 	return s.queueVars(ctx, tx, shopID, memberID, kind, refID, "")
 }
@@ -63,7 +66,63 @@ func (s *Service) queueVars(ctx context.Context, tx *db.Tx, shopID, memberID int
 	if err != nil {
 		return err
 	}
+	m := outgoing{ID: id, ShopID: shopID, MemberID: memberID, RefID: refID, Kind: kind, State: Pending, Vars: vars}
+	inbox, err := s.inboxOnly(ctx, tx, m)
+	switch {
+	case err != nil:
+		return err
+	case inbox:
+		return s.deliverToInbox(ctx, tx, m)
+	}
 	return s.enqueue(ctx, tx, shopID, id)
+}
+
+// inboxOnly reports whether the inbox is the only channel the shop has
+// for m's kind: no enabled subscription template, no OA template with a
+// linked OA, no SMS template. Such a message is delivered in its trigger's
+// transaction (deliverToInbox): a job would only move it to the inbox
+// later, at the cost of its own commits and a second read of the order.
+// What a member allows (acceptances, following the OA, a phone) is not
+// asked here: with a channel configured the job decides, as before.
+func (s *Service) inboxOnly(ctx context.Context, tx *db.Tx, m outgoing) (bool, error) {
+	tpl, err := s.template(ctx, tx, m.ShopID, m.Kind)
+	if err != nil || (tpl.TemplateID != "" && tpl.Enabled) {
+		return false, err
+	}
+	if s.oa != nil && oaKind(m.Kind) {
+		oaTpl, err := s.oaTemplate(ctx, tx, m.ShopID, m.Kind)
+		if err != nil {
+			return false, err
+		}
+		if oaTpl.TemplateID != "" && oaTpl.Enabled {
+			if _, linked, err := s.oaStored(ctx, tx, m.ShopID); err != nil || linked {
+				return false, err
+			}
+		}
+	}
+	if s.sms != nil && slices.Contains(channelOrder[m.Kind], ChannelSMS) {
+		configured, err := s.sms.Configured(ctx, tx, m.ShopID, m.Kind)
+		if err != nil || configured {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// deliverToInbox sends a just-queued message to the inbox inside tx, with
+// the values the transaction sees (an order's as it is being changed).
+func (s *Service) deliverToInbox(ctx context.Context, tx *db.Tx, m outgoing) error {
+	vars, err := noticeVars(m.Vars)
+	if kindSpecs[m.Kind].order {
+		var o order.Order
+		o, err = s.orders.HeadAndLinesIn(ctx, tx, m.ShopID, m.RefID)
+		vars = orderVars(o)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = inboxChannel{s}.claim(ctx, tx, &m, plan{vars: vars})
+	return err
 }
 
 func (s *Service) enqueue(ctx context.Context, x db.Querier, shopID, messageID int64) error {
@@ -261,9 +320,14 @@ func (s *Service) values(ctx context.Context, m outgoing) (map[string]string, er
 		}
 		return orderVars(o), nil
 	}
+	return noticeVars(m.Vars)
+}
+
+// noticeVars decodes the values a notice was queued with.
+func noticeVars(stored string) (map[string]string, error) {
 	vars := map[string]string{}
-	if m.Vars != "" {
-		if err := json.Unmarshal([]byte(m.Vars), &vars); err != nil {
+	if stored != "" {
+		if err := json.Unmarshal([]byte(stored), &vars); err != nil {
 			return nil, err
 		}
 	}

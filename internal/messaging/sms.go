@@ -18,7 +18,7 @@ const ChannelSMS = "sms"
 // SMS is the shop's SMS gateway (*smsgate.Service).
 type SMS interface {
 	// Configured reports whether the shop has a template for kind.
-	Configured(ctx context.Context, shopID int64, kind string) (bool, error)
+	Configured(ctx context.Context, q db.Querier, shopID int64, kind string) (bool, error)
 	// Phone is the member's bound phone, "" when none.
 	Phone(ctx context.Context, shopID, memberID int64) (string, error)
 	// OptedOut reports whether the member unsubscribed from marketing SMS.
@@ -68,7 +68,7 @@ func (s *Service) smsPlan(ctx context.Context, m outgoing) (string, error) {
 	if s.sms == nil {
 		return "", nil
 	}
-	ok, err := s.sms.Configured(ctx, m.ShopID, m.Kind)
+	ok, err := s.sms.Configured(ctx, s.db, m.ShopID, m.Kind)
 	if err != nil || !ok {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,6 +127,80 @@ func TestSMSErrorsByClass(t *testing.T) {
 		}
 		if n := len(sb.Sent()); n != 1 {
 			t.Fatalf("%d sent", n)
+		}
+	})
+}
+
+// In a shop whose only channel for a kind is the inbox, a message is
+// delivered in its trigger's transaction (no send job, the values the
+// transaction sees); any other channel configured for the kind —
+// subscription template, SMS template — leaves it to its job, as the job
+// decides per member. A repeated trigger is still one message.
+func TestInboxOnlyShopsDeliverInTheTriggersTransaction(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := setup(t, d)
+		jobsOf := func(id int64) int {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE unique_key = ?`, "messaging:"+strconv.FormatInt(id, 10)).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		first := f.paid(t, f.shop, f.a, 1)
+		f.paid(t, f.shop, f.a, 1)
+		if m := f.message(t, f.shop, first); m.State != Sent || m.Channel != ChannelInbox || jobsOf(first) != 0 {
+			t.Fatalf("inbox-only shop: %+v, %d jobs", m, jobsOf(first))
+		}
+		inbox, err := f.s.Inbox(ctx, f.shop, f.a, 0, 10)
+		if err != nil || len(inbox) != 1 || !strings.Contains(inbox[0].Body, "KD1") || !strings.Contains(inbox[0].Body, "¥99.90") {
+			t.Fatalf("inbox %+v %v", inbox, err)
+		}
+		notice := Notice{ShopID: f.shop, MemberID: f.b, Kind: PointsExpiring, RefID: 5,
+			Vars: map[string]string{"points.amount": "1200", "points.expires_at": "2026-12-31 23:59"}}
+		if err := f.notify(t, notice); err != nil {
+			t.Fatal(err)
+		}
+		if id, n := f.messageOf(t, f.shop, PointsExpiring, 5, f.b); n != 1 || f.message(t, f.shop, id).State != Sent || jobsOf(id) != 0 {
+			t.Fatalf("notice in an inbox-only shop: %+v, %d jobs", f.message(t, f.shop, id), jobsOf(id))
+		}
+
+		// An SMS template for the kind: the job decides; another kind still goes straight to the inbox.
+		_, g := f.withSMS(t)
+		if id := f.paid(t, f.shop, f.b, 2); f.message(t, f.shop, id).State != Pending || jobsOf(id) != 1 {
+			t.Fatalf("with an SMS template: %+v, %d jobs", f.message(t, f.shop, id), jobsOf(id))
+		}
+		shipped := func(orderID int64) Message {
+			if err := d.InTx(ctx, func(tx *db.Tx) error { return f.s.queue(ctx, tx, f.shop, f.b, OrderShipped, orderID) }); err != nil {
+				t.Fatal(err)
+			}
+			id, _ := f.messageOf(t, f.shop, OrderShipped, orderID, f.b)
+			return f.message(t, f.shop, id)
+		}
+		if m := shipped(2); m.State != Sent || m.Channel != ChannelInbox {
+			t.Fatalf("shipped with an SMS template for paid only: %+v", m)
+		}
+		// Staff move the SMS template to order_shipped: the next trigger sees it at once.
+		if _, err := g.PutSettings(ctx, f.shop, smsgate.SettingsInput{Provider: sms.Aliyun, AccessKeyID: sandbox.AliyunKeyID,
+			SignName: "开店小铺", Templates: map[string]string{"order_shipped": "SMS_SHIP"}}); err != nil {
+			t.Fatal(err)
+		}
+		if m := shipped(4); m.State != Pending {
+			t.Fatalf("shipped with an SMS template for it: %+v", m)
+		}
+		if id := f.paid(t, f.shop, f.b, 4); f.message(t, f.shop, id).State != Sent {
+			t.Fatalf("paid without its SMS template: %+v", f.message(t, f.shop, id))
+		}
+		// A linked OA with a template for the kind: the job decides.
+		f.withOA(t)
+		if id := f.paid(t, f.shop, f.b, 5); f.message(t, f.shop, id).State != Pending || jobsOf(id) != 1 {
+			t.Fatalf("with an OA template: %+v, %d jobs", f.message(t, f.shop, id), jobsOf(id))
+		}
+		// A subscription template in the other shop: its messages wait for their jobs, this shop's are unchanged.
+		f.setPaidTemplate(t, f.otherShop)
+		other := f.paid(t, f.otherShop, f.oth, 3)
+		if m := f.message(t, f.otherShop, other); m.State != Pending || jobsOf(other) != 1 {
+			t.Fatalf("with a subscription template: %+v, %d jobs", m, jobsOf(other))
 		}
 	})
 }

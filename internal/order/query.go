@@ -56,7 +56,7 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 	if err != nil {
 		return Order{}, err
 	}
-	if o.Lines, err = s.lines(ctx, shopID, id); err != nil {
+	if o.Lines, err = linesOf(ctx, s.db, shopID, id); err != nil {
 		return Order{}, err
 	}
 	addTax(&o)
@@ -75,8 +75,8 @@ func (s *Service) Get(ctx context.Context, shopID, id, memberID int64) (Order, e
 	return o, err
 }
 
-func (s *Service) lines(ctx context.Context, shopID, orderID int64) ([]Line, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, spu_id, sku_id, title, spec_values, image, unit_price, quantity, amount, tax_rate,
+func linesOf(ctx context.Context, q db.Querier, shopID, orderID int64) ([]Line, error) {
+	rows, err := q.Query(ctx, `SELECT id, spu_id, sku_id, title, spec_values, image, unit_price, quantity, amount, tax_rate,
 		original_price, discount, COALESCE(flash_sale_id, 0)
 		FROM order_lines WHERE order_id = ? AND shop_id = ? ORDER BY id`, orderID, shopID)
 	if err != nil {
@@ -160,7 +160,7 @@ func (s *Service) List(ctx context.Context, shopID int64, f Filter) (Page, error
 		return Page{}, err
 	}
 	for i := range page.Items {
-		if page.Items[i].Lines, err = s.lines(ctx, shopID, page.Items[i].ID); err != nil {
+		if page.Items[i].Lines, err = linesOf(ctx, s.db, shopID, page.Items[i].ID); err != nil {
 			return Page{}, err
 		}
 		addTax(&page.Items[i])
@@ -200,7 +200,11 @@ func (s *Service) HeadByNo(ctx context.Context, shopID int64, orderNo string) (O
 // Head returns order id of shopID (of memberID unless 0) without its
 // lines, invoice or events, in one query.
 func (s *Service) Head(ctx context.Context, shopID, id, memberID int64) (Order, error) {
-	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders
+	return headOf(ctx, s.db, shopID, id, memberID)
+}
+
+func headOf(ctx context.Context, q db.Querier, shopID, id, memberID int64) (Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders
 		WHERE id = ? AND shop_id = ? AND (? = 0 OR member_id = ?)`, id, shopID, memberID, memberID))
 	if db.IsNoRows(err) {
 		return Order{}, errOrderNotFound
@@ -209,6 +213,18 @@ func (s *Service) Head(ctx context.Context, shopID, id, memberID int64) (Order, 
 		o.StaffNote = ""
 	}
 	return o, errs.Wrap("get order", err)
+}
+
+// HeadAndLinesIn returns order id of shopID with its lines, read through
+// q: inside a transaction that is changing it (a message rendered in the
+// refund's own transaction), what that transaction has written so far.
+func (s *Service) HeadAndLinesIn(ctx context.Context, q db.Querier, shopID, id int64) (Order, error) {
+	o, err := headOf(ctx, q, shopID, id, 0)
+	if err != nil {
+		return Order{}, err
+	}
+	o.Lines, err = linesOf(ctx, q, shopID, id)
+	return o, err
 }
 
 // FirstLineTitle is the title of the order's first line ("" if it has none).

@@ -92,7 +92,7 @@ func clip(s string) string {
 func (s *Service) PutSettings(ctx context.Context, shopID int64, in SettingsInput) (Settings, error) {
 	in.Provider, in.AccessKeyID, in.SignName = strings.TrimSpace(in.Provider), strings.TrimSpace(in.AccessKeyID), strings.TrimSpace(in.SignName)
 	in.SdkAppID, in.Region = strings.TrimSpace(in.SdkAppID), strings.TrimSpace(in.Region)
-	cur, err := s.stored(ctx, shopID)
+	cur, err := s.stored(ctx, s.db, shopID)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -131,11 +131,11 @@ type stored struct {
 	sealed string
 }
 
-func (s *Service) stored(ctx context.Context, shopID int64) (stored, error) {
+func (s *Service) stored(ctx context.Context, q db.Querier, shopID int64) (stored, error) {
 	var st stored
 	var tpl string
 	var updated int64
-	err := s.db.QueryRow(ctx, `SELECT provider, access_key_id, access_secret, sdk_app_id, region, sign_name, templates, updated_at
+	err := q.QueryRow(ctx, `SELECT provider, access_key_id, access_secret, sdk_app_id, region, sign_name, templates, updated_at
 		FROM sms_settings WHERE shop_id = ?`, shopID).Scan(&st.Provider, &st.AccessKeyID, &st.sealed, &st.SdkAppID, &st.Region,
 		&st.SignName, &tpl, &updated)
 	st.Templates = map[string]string{}
@@ -155,7 +155,7 @@ func (s *Service) stored(ctx context.Context, shopID int64) (stored, error) {
 
 // Settings returns shopID's settings, the secret masked.
 func (s *Service) Settings(ctx context.Context, shopID int64) (Settings, error) {
-	st, err := s.stored(ctx, shopID)
+	st, err := s.stored(ctx, s.db, shopID)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -189,7 +189,11 @@ type route struct {
 // routeFor returns the credentials and template of kind for shopID, or
 // errNotConfigured.
 func (s *Service) routeFor(ctx context.Context, shopID int64, kind string) (route, error) {
-	st, err := s.stored(ctx, shopID)
+	return s.routeIn(ctx, s.db, shopID, kind)
+}
+
+func (s *Service) routeIn(ctx context.Context, q db.Querier, shopID int64, kind string) (route, error) {
+	st, err := s.stored(ctx, q, shopID)
 	if err != nil {
 		return route{}, err
 	}
@@ -205,9 +209,10 @@ func (s *Service) routeFor(ctx context.Context, shopID int64, kind string) (rout
 	return route{cred: cred, signName: st.SignName, template: tpl}, nil
 }
 
-// Configured reports whether shopID can send kind.
-func (s *Service) Configured(ctx context.Context, shopID int64, kind string) (bool, error) {
-	_, err := s.routeFor(ctx, shopID, kind)
+// Configured reports whether shopID can send kind, read through q (the
+// transaction of a message being queued, or the database).
+func (s *Service) Configured(ctx context.Context, q db.Querier, shopID int64, kind string) (bool, error) {
+	_, err := s.routeIn(ctx, q, shopID, kind)
 	if err == errNotConfigured {
 		return false, nil
 	}
