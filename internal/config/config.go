@@ -35,6 +35,7 @@ type Config struct {
 	MetricsAddr       string        // serve /metrics on this address only (not on Addr)
 	MetricsToken      string        // /metrics needs Authorization: Bearer <token>
 	MaxConns          int           // open connections the listener accepts at once
+	JobWorkers        int           // background jobs this process runs at once
 	DetailCacheMB     int           // memory budget of the buyers' product-detail cache, MiB
 	MemoryLimitMB     int           // serve: the Go runtime's soft memory limit, MiB (GOMEMLIMIT wins)
 	TLSCert           string        // certificate file: serve HTTPS (with TLSKey)
@@ -91,6 +92,7 @@ var settings = []setting{
 	{"metrics-token", "KAIDIAN_METRICS_TOKEN", "", "/metrics needs Authorization: Bearer <this token>", func(c *Config, v string) error { c.MetricsToken = v; return nil }, false},
 	{"detail-cache-mb", "KAIDIAN_DETAIL_CACHE_MB", "64", "memory for buyers' product pages kept encoded, in MiB (about 1.2 KB per product with 5 SKUs)", intSetter(func(c *Config) *int { return &c.DetailCacheMB }), false},
 	{"memory-limit-mb", "KAIDIAN_MEMORY_LIMIT_MB", "256", "serve: soft limit of the Go heap in MiB (garbage is collected harder near it; the GOMEMLIMIT variable, if set, wins)", intSetter(func(c *Config) *int { return &c.MemoryLimitMB }), false},
+	{"job-workers", "KAIDIAN_JOB_WORKERS", "4", "background jobs (refunds, messages, WeChat calls) one process runs at once; a slow WeChat call holds only its own", intSetter(func(c *Config) *int { return &c.JobWorkers }), false},
 	{"max-conns", "KAIDIAN_MAX_CONNS", "4096", "open connections accepted at once; more wait in the kernel's backlog", intSetter(func(c *Config) *int { return &c.MaxConns }), false},
 	{"tls-cert", "KAIDIAN_TLS_CERT", "", "certificate file (PEM): serve HTTPS directly, with tls-key", func(c *Config, v string) error { c.TLSCert = v; return nil }, false},
 	{"tls-key", "KAIDIAN_TLS_KEY", "", "private key file (PEM) of tls-cert", func(c *Config, v string) error { c.TLSKey = v; return nil }, false},
@@ -262,6 +264,9 @@ func (c Config) check() error {
 	if c.ShutdownTimeout <= 0 || c.SyncInterval <= 0 {
 		return fmt.Errorf("shutdown-timeout and sync-interval must be positive")
 	}
+	if c.JobWorkers < 1 || c.JobWorkers > 64 {
+		return fmt.Errorf("job-workers must be 1 to 64, not %d", c.JobWorkers)
+	}
 	if c.S3Endpoint != "" && c.S3Bucket == "" {
 		return fmt.Errorf("s3-endpoint needs s3-bucket")
 	}
@@ -304,7 +309,7 @@ func (c Config) Redacted() map[string]any {
 	return map[string]any{"addr": c.Addr, "data": c.DataDir, "db": db, "wechat_api": c.WeChatAPI,
 		"wechatpay_api": c.WeChatPayAPI, "public_url": c.PublicURL,
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
-		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != "",
+		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "job_workers": c.JobWorkers, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != "",
 		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != "",
 		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != ""}
 }

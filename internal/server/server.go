@@ -535,7 +535,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	loops, stopLoops := context.WithCancel(context.Background())
 	defer stopLoops()
 	go s.Catalog.Run(loops, s.cfg.SyncInterval, s.log)
-	go s.Jobs.Run(loops, time.Second)
+	go s.Jobs.RunWorkers(loops, time.Second, s.cfg.JobWorkers)
 	go s.Recs.Run(loops, s.cfg.SyncInterval, s.log)
 	go s.Events.Index().Run(loops, s.cfg.SyncInterval, func(err error) { s.log.Error("event bitmaps", "err", err) })
 	go s.Moderation.Run(loops, s.cfg.SyncInterval)

@@ -12,20 +12,28 @@ import (
 
 // BenchmarkDrainBacklog: a backlog of jobs enqueued at once (a group
 // settlement's refunds) drained by 8 workers with a handler that does
-// nothing, so what is measured is the queue's own cost: claim and finish.
+// nothing, so what is measured is the queue's own cost: claim and finish,
+// as WorkOne does them (two commits per job) and as WorkUntilIdle, the
+// server's workers, does (the finish in the next claim's transaction).
 func BenchmarkDrainBacklog(b *testing.B) {
 	for _, engine := range db.TestEngines() {
 		for _, backlog := range []int{5000, 30000} {
-			b.Run(fmt.Sprintf("%s/%d", engine, backlog), func(b *testing.B) {
-				for range b.N {
-					drain(b, db.TestDSN(b, engine), backlog)
+			for _, chained := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%d/WorkOne", engine, backlog)
+				if chained {
+					name = fmt.Sprintf("%s/%d/WorkUntilIdle", engine, backlog)
 				}
-			})
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						drain(b, db.TestDSN(b, engine), backlog, chained)
+					}
+				})
+			}
 		}
 	}
 }
 
-func drain(b *testing.B, dsn string, backlog int) {
+func drain(b *testing.B, dsn string, backlog int, chained bool) {
 	b.StopTimer()
 	ctx := context.Background()
 	d, err := db.Open(ctx, dsn)
@@ -53,6 +61,12 @@ func drain(b *testing.B, dsn string, backlog int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if chained {
+				if _, err := q.WorkUntilIdle(ctx); err != nil {
+					b.Error(err)
+				}
+				return
+			}
 			for {
 				ran, err := q.WorkOne(ctx)
 				if err != nil {

@@ -81,7 +81,7 @@ func TestAJobOfADeadWorkerIsTakenAgain(t *testing.T) {
 		ctx := context.Background()
 		dead := New(d, quiet())
 		id, _ := Enqueue(ctx, d, "work", nil, Options{})
-		if _, ok, err := dead.claim(ctx); !ok || err != nil {
+		if _, ok, err := dead.claim(ctx, d); !ok || err != nil {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
 		alive := New(d, quiet())
@@ -228,7 +228,7 @@ func TestARunningJobKeepsItsLeaseAndADeadOnesExpires(t *testing.T) {
 		id, _ := Enqueue(ctx, d, "slow", nil, Options{})
 		dead := New(d, quiet())
 		dead.lease = lease
-		if _, ok, err := dead.claim(ctx); !ok || err != nil {
+		if _, ok, err := dead.claim(ctx, d); !ok || err != nil {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
 		time.Sleep(lease + 50*time.Millisecond)
@@ -272,6 +272,87 @@ func TestAHandlerThatLostItsLeaseIsCancelled(t *testing.T) {
 		// The outcome is the new holder's to record, not this worker's.
 		if state, _, _ := jobState(t, d, id); state != "running" {
 			t.Fatalf("state %s: the worker that lost the job recorded an outcome", state)
+		}
+	})
+}
+
+// WorkUntilIdle runs every due job, marks each success done (the last
+// one too, with no next job to claim alongside), retries failures as
+// WorkOne does, and leaves jobs that are not due alone.
+func TestWorkUntilIdleMarksEveryJobAsWorkOneWould(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		q := New(d, quiet())
+		q.Handle("ok", func(context.Context, Job) error { return nil })
+		q.Handle("busy", func(context.Context, Job) error { return errors.New("wechat busy") })
+		var ids []int64
+		for i := range 5 {
+			kind := "ok"
+			if i == 2 {
+				kind = "busy"
+			}
+			id, err := Enqueue(ctx, d, kind, i, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		later, _ := Enqueue(ctx, d, "ok", nil, Options{RunAt: time.Now().Add(time.Hour)})
+		ran, err := q.WorkUntilIdle(ctx)
+		if ran != 5 || err != nil {
+			t.Fatalf("ran %d jobs, err %v; want 5", ran, err)
+		}
+		for i, id := range ids {
+			state, attempts, lastErr := jobState(t, d, id)
+			want := "done"
+			if i == 2 {
+				want = "queued"
+			}
+			if state != want || attempts != 1 || (i == 2) != (lastErr != "") {
+				t.Fatalf("job %d: %s, %d attempts, %q; want %s", i, state, attempts, lastErr, want)
+			}
+		}
+		if state, attempts, _ := jobState(t, d, later); state != "queued" || attempts != 0 {
+			t.Fatalf("a job due in an hour: %s after %d attempts", state, attempts)
+		}
+		if ran, err := q.WorkUntilIdle(ctx); ran != 0 || err != nil {
+			t.Fatalf("nothing due: ran %d, %v", ran, err)
+		}
+	})
+}
+
+// With several workers a slow job (a WeChat call waiting for its timeout)
+// does not hold up the others: here the first job waits until the second
+// has run, which one worker could never do.
+func TestASlowJobHoldsOnlyItsOwnWorker(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		q := New(d, quiet())
+		second := make(chan struct{})
+		q.Handle("slow", func(ctx context.Context, _ Job) error {
+			select {
+			case <-second:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		q.Handle("quick", func(context.Context, Job) error { close(second); return nil })
+		slow, _ := Enqueue(ctx, d, "slow", nil, Options{})
+		quick, _ := Enqueue(ctx, d, "quick", nil, Options{RunAt: time.Now().Add(50 * time.Millisecond)})
+		go q.RunWorkers(ctx, 20*time.Millisecond, 3)
+		for {
+			if s1, _, _ := jobState(t, d, slow); s1 == "done" {
+				if s2, _, _ := jobState(t, d, quick); s2 != "done" {
+					t.Fatalf("the quick job is %s", s2)
+				}
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the slow job never finished: its worker held up the quick one")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

@@ -13,7 +13,7 @@ import (
 
 // claim takes the next due job: queued and due, or running with an expired
 // lock (its process died). It returns false when there is none.
-func (q *Queue) claim(ctx context.Context) (Job, bool, error) {
+func (q *Queue) claim(ctx context.Context, x db.Querier) (Job, bool, error) {
 	now := time.Now().UnixMilli()
 	skipLocked := ""
 	if q.db.Engine == db.Postgres {
@@ -26,7 +26,7 @@ func (q *Queue) claim(ctx context.Context) (Job, bool, error) {
 	// sorted every due job to find the first, and a backlog of tens of
 	// thousands made each claim slower than the job it claimed. A job
 	// whose worker died goes first; there are few.
-	err := q.db.QueryRow(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?
+	err := x.QueryRow(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?
 		WHERE id = COALESCE(
 			(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ? ORDER BY locked_until LIMIT 1`+skipLocked+`),
 			(SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at, id LIMIT 1`+skipLocked+`))
@@ -44,18 +44,74 @@ func (q *Queue) claim(ctx context.Context) (Job, bool, error) {
 
 // WorkOne runs the next due job, if any, and reports whether it ran one.
 func (q *Queue) WorkOne(ctx context.Context) (bool, error) {
-	j, ok, err := q.claim(ctx)
+	j, ok, err := q.claim(ctx, q.db)
 	if err != nil || !ok {
 		return false, err
 	}
+	return true, q.finish(ctx, j, q.handle(ctx, j))
+}
+
+// handle runs j's handler.
+func (q *Queue) handle(ctx context.Context, j Job) error {
 	q.mu.RLock()
 	h := q.handlers[j.Kind]
 	q.mu.RUnlock()
-	runErr := fmt.Errorf("no handler for job kind %q", j.Kind)
-	if h != nil {
-		runErr = q.run(ctx, h, j)
+	if h == nil {
+		return fmt.Errorf("no handler for job kind %q", j.Kind)
 	}
-	return true, q.finish(ctx, j, runErr)
+	return q.run(ctx, h, j)
+}
+
+// WorkUntilIdle runs due jobs one after another until none is left (or ctx
+// ends) and returns how many it ran. It is WorkOne in a loop, except that
+// a job that succeeded is marked done in the same transaction that claims
+// the next one: one commit per job instead of two, which on PostgreSQL
+// (a WAL flush per commit) is much of a small job's cost. The first error
+// ends the loop; the job it concerned is retried as WorkOne would.
+func (q *Queue) WorkUntilIdle(ctx context.Context) (int, error) {
+	var done *Job // succeeded, not yet marked done
+	ran := 0
+	for ctx.Err() == nil {
+		j, ok, err := q.finishAndClaim(ctx, done)
+		done = nil
+		if err != nil || !ok {
+			return ran, err
+		}
+		ran++
+		if runErr := q.handle(ctx, j); runErr != nil {
+			if err := q.finish(ctx, j, runErr); err != nil {
+				return ran, err
+			}
+			continue
+		}
+		done = &j
+	}
+	if done != nil { // ctx ended after its handler succeeded: still record it
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return ran, q.finish(ctx, *done, nil)
+	}
+	return ran, ctx.Err()
+}
+
+// finishAndClaim marks done (if not nil) done and claims the next due job,
+// in one transaction. If that transaction fails, done is marked on its own
+// so its success is not lost to the claim's error.
+func (q *Queue) finishAndClaim(ctx context.Context, done *Job) (j Job, ok bool, err error) {
+	if done == nil {
+		return q.claim(ctx, q.db)
+	}
+	err = q.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := q.markDone(ctx, tx, *done); err != nil {
+			return err
+		}
+		j, ok, err = q.claim(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return Job{}, false, errors.Join(err, q.finish(ctx, *done, nil))
+	}
+	return j, ok, nil
 }
 
 // run calls h while renewing the job's lease, turning a panic into an
@@ -134,9 +190,7 @@ func (q *Queue) finish(ctx context.Context, j Job, runErr error) error {
 		return err
 	}
 	if runErr == nil {
-		_, err := q.db.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, last_error = '', locked_until = 0
-			WHERE id = ? AND locked_by = ?`, now.UnixMilli(), j.ID, q.worker)
-		return err
+		return q.markDone(ctx, q.db, j)
 	}
 	q.log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", runErr.Error())
 	msg := runErr.Error()
@@ -151,6 +205,13 @@ func (q *Queue) finish(ctx context.Context, j Job, runErr error) error {
 	return err
 }
 
+// markDone records j's success, if this worker still holds it.
+func (q *Queue) markDone(ctx context.Context, x db.Querier, j Job) error {
+	_, err := x.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, last_error = '', locked_until = 0
+		WHERE id = ? AND locked_by = ?`, time.Now().UnixMilli(), j.ID, q.worker)
+	return err
+}
+
 // Backoff is the wait before retry n+1: 1 s, 4 s, 9 s, … capped at 1 hour.
 func Backoff(attempt int) time.Duration {
 	d := time.Duration(attempt*attempt) * time.Second
@@ -161,20 +222,36 @@ func Backoff(attempt int) time.Duration {
 }
 
 // Run works jobs until ctx ends, polling every poll when idle, and keeps
-// one job of each periodic kind queued.
-func (q *Queue) Run(ctx context.Context, poll time.Duration) {
+// one job of each periodic kind queued: RunWorkers with one worker.
+func (q *Queue) Run(ctx context.Context, poll time.Duration) { q.RunWorkers(ctx, poll, 1) }
+
+// RunWorkers runs workers jobs at once until ctx ends, each worker polling
+// every poll when idle, and keeps one job of each periodic kind queued.
+// Several workers keep one slow job (a WeChat call waiting for its
+// timeout) from holding up every other.
+func (q *Queue) RunWorkers(ctx context.Context, poll time.Duration, workers int) {
+	var wg sync.WaitGroup
+	for i := range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.work(ctx, poll, i == 0)
+		}()
+	}
+	wg.Wait()
+}
+
+// work is one worker's loop; the scheduler (one per process) also queues
+// the periodic jobs on every tick.
+func (q *Queue) work(ctx context.Context, poll time.Duration, scheduler bool) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		q.schedulePeriodic(ctx)
-		for ctx.Err() == nil {
-			ran, err := q.WorkOne(ctx)
-			if err != nil && ctx.Err() == nil {
-				q.log.Warn("job queue", "err", err.Error())
-			}
-			if !ran || err != nil {
-				break
-			}
+		if scheduler {
+			q.schedulePeriodic(ctx)
+		}
+		if _, err := q.WorkUntilIdle(ctx); err != nil && ctx.Err() == nil {
+			q.log.Warn("job queue", "err", err.Error())
 		}
 		select {
 		case <-ctx.Done():
