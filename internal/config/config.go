@@ -92,7 +92,7 @@ var settings = []setting{
 	{"metrics-token", "KAIDIAN_METRICS_TOKEN", "", "/metrics needs Authorization: Bearer <this token>", func(c *Config, v string) error { c.MetricsToken = v; return nil }, false},
 	{"detail-cache-mb", "KAIDIAN_DETAIL_CACHE_MB", "64", "memory for buyers' product pages kept encoded, in MiB (about 1.2 KB per product with 5 SKUs)", intSetter(func(c *Config) *int { return &c.DetailCacheMB }), false},
 	{"memory-limit-mb", "KAIDIAN_MEMORY_LIMIT_MB", "256", "serve: soft limit of the Go heap in MiB (garbage is collected harder near it; the GOMEMLIMIT variable, if set, wins)", intSetter(func(c *Config) *int { return &c.MemoryLimitMB }), false},
-	{"job-workers", "KAIDIAN_JOB_WORKERS", "4", "background jobs (refunds, messages, WeChat calls) one process runs at once; a slow WeChat call holds only its own", intSetter(func(c *Config) *int { return &c.JobWorkers }), false},
+	{"job-workers", "KAIDIAN_JOB_WORKERS", "1", "background jobs (refunds, messages, WeChat calls) one process runs at once; with more, a slow WeChat call holds only its own (each uses a database connection of the process's 32)", intSetter(func(c *Config) *int { return &c.JobWorkers }), false},
 	{"max-conns", "KAIDIAN_MAX_CONNS", "4096", "open connections accepted at once; more wait in the kernel's backlog", intSetter(func(c *Config) *int { return &c.MaxConns }), false},
 	{"tls-cert", "KAIDIAN_TLS_CERT", "", "certificate file (PEM): serve HTTPS directly, with tls-key", func(c *Config, v string) error { c.TLSCert = v; return nil }, false},
 	{"tls-key", "KAIDIAN_TLS_KEY", "", "private key file (PEM) of tls-cert", func(c *Config, v string) error { c.TLSKey = v; return nil }, false},
