@@ -249,8 +249,6 @@ func (g *groupWorld) fillGroup(ctx context.Context, grp, size int, members []int
 	return nil
 }
 
-// settleAll makes every group due, closes them all and runs the refund
-// jobs with workers until the sandbox has every refund.
 // drainJobs runs every due job with workers goroutines until none is
 // left (each as a serve process's worker does, jobs.Queue.WorkUntilIdle),
 // and returns how many times the queue itself failed.
@@ -273,6 +271,8 @@ func (g *groupWorld) drainJobs(ctx context.Context, workers int) int64 {
 	return failed.Load()
 }
 
+// settleAll makes every group due, closes them all and runs the refund
+// jobs with workers until the sandbox has every refund.
 func (g *groupWorld) settleAll(ctx context.Context, out io.Writer, f groupsFlags) (groupsReport, error) {
 	d := g.srv.DB
 	// What the setup left due (the "paid" messages of the members'

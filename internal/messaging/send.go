@@ -112,12 +112,7 @@ func (s *Service) inboxOnly(ctx context.Context, tx *db.Tx, m outgoing) (bool, e
 // deliverToInbox sends a just-queued message to the inbox inside tx, with
 // the values the transaction sees (an order's as it is being changed).
 func (s *Service) deliverToInbox(ctx context.Context, tx *db.Tx, m outgoing) error {
-	vars, err := noticeVars(m.Vars)
-	if kindSpecs[m.Kind].order {
-		var o order.Order
-		o, err = s.orders.HeadAndLinesIn(ctx, tx, m.ShopID, m.RefID)
-		vars = orderVars(o)
-	}
+	vars, err := messageVars(m, func() (order.Order, error) { return s.orders.HeadAndLinesIn(ctx, tx, m.ShopID, m.RefID) })
 	if err != nil {
 		return err
 	}
@@ -313,14 +308,20 @@ func staleIfNoRows(err error) error {
 // values are what a message shows: its order's, read now, or the values
 // its notice was queued with.
 func (s *Service) values(ctx context.Context, m outgoing) (map[string]string, error) {
-	if kindSpecs[m.Kind].order {
-		o, err := s.orders.Get(ctx, m.ShopID, m.RefID, 0)
-		if err != nil {
-			return nil, err
-		}
-		return orderVars(o), nil
+	return messageVars(m, func() (order.Order, error) { return s.orders.Get(ctx, m.ShopID, m.RefID, 0) })
+}
+
+// messageVars are m's values: for an order kind those of the order
+// readOrder returns, else those its notice was queued with.
+func messageVars(m outgoing, readOrder func() (order.Order, error)) (map[string]string, error) {
+	if !kindSpecs[m.Kind].order {
+		return noticeVars(m.Vars)
 	}
-	return noticeVars(m.Vars)
+	o, err := readOrder()
+	if err != nil {
+		return nil, err
+	}
+	return orderVars(o), nil
 }
 
 // noticeVars decodes the values a notice was queued with.
