@@ -297,28 +297,59 @@ func (s *Service) CloseDueGroups(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	// Settle several at once: on SQLite their transactions share commits
-	// (SettleGroup uses a grouped transaction), on PostgreSQL they run in
-	// parallel.
+	var settled []int64
+	var first error
+	for i, err := range s.settleGroups(ctx, due) {
+		if err == nil {
+			settled = append(settled, due[i][0])
+		} else if first == nil {
+			first = errs.Wrap(fmt.Sprintf("settle group %d", due[i][0]), err)
+		}
+	}
+	if err := s.cancelSeatsUnpaidAtClose(ctx, settled); err != nil {
+		return 0, err
+	}
+	if first != nil {
+		return 0, first
+	}
+	return len(due), nil
+}
+
+// settleBatch is how many groups share one transaction when they fall due
+// together. Each commit waits for the disk, and on PostgreSQL a
+// transaction per group made closing 10,000 groups 13–18 s of commits.
+// (32 savepoints also stay within the subtransactions PostgreSQL tracks
+// per backend without spilling, 64.)
+const settleBatch = 32
+
+// settleGroups settles due groups ({id, shop id}) in transactions of up to
+// settleBatch groups, each group in a savepoint of its own (one failing
+// group undoes only itself), and returns each group's error. On PostgreSQL
+// batches run in parallel; SQLite has one writer.
+func (s *Service) settleGroups(ctx context.Context, due [][2]int64) []error {
+	results := make([]error, len(due))
+	parallel := 1
+	if s.db.Engine == db.Postgres {
+		parallel = 8
+	}
 	var wg sync.WaitGroup
-	errc := make(chan error, len(due))
-	sem := make(chan struct{}, 16)
-	for _, g := range due {
+	sem := make(chan struct{}, parallel)
+	now := s.now()
+	for start := 0; start < len(due); start += settleBatch {
+		batch := due[start:min(start+settleBatch, len(due))]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.SettleGroup(ctx, g[1], g[0]); err != nil {
-				errc <- err
+			fns := make([]func(tx *db.Tx) error, len(batch))
+			for i, g := range batch {
+				fns[i] = func(tx *db.Tx) error { return settleGroupTx(ctx, tx, g[1], g[0], now) }
 			}
+			copy(results[start:], s.db.InTxEach(ctx, fns))
 		}()
 	}
 	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		return 0, err
-	}
-	return len(due), nil
+	return results
 }
 
 // SettleGroup closes a group and refunds its members, each exactly once:
@@ -330,48 +361,52 @@ func (s *Service) CloseDueGroups(ctx context.Context) (int, error) {
 // seats' orders are cancelled afterwards.
 func (s *Service) SettleGroup(ctx context.Context, shopID, groupID int64) error {
 	now := s.now()
-	err := s.db.InGroupTx(ctx, func(tx *db.Tx) error {
-		var paid, expires int64
-		var status, tiersJSON string
-		var allowVirtual bool
-		// On PostgreSQL the group's row is locked: a settlement racing on
-		// another process waits and then finds the group closed, instead of
-		// failing its compare-and-set and being retried (SQLite's single
-		// writer already serialises them).
-		q := `SELECT g.status, g.paid_members, g.expires_at, d.tiers, d.allow_virtual
-			FROM group_buys g JOIN group_deals d ON d.id = g.deal_id WHERE g.id = ? AND g.shop_id = ?`
-		if tx.Engine() == db.Postgres {
-			q += ` FOR UPDATE OF g`
-		}
-		err := tx.QueryRow(ctx, q, groupID, shopID).Scan(&status, &paid, &expires, &tiersJSON, &allowVirtual)
-		if err != nil || status != "forming" {
-			return err
-		}
-		var tiers []Tier
-		_ = json.Unmarshal([]byte(tiersJSON), &tiers)
-		tier, reached := tierFor(tiers, paid)
-		full := paid >= tiers[len(tiers)-1].Size
-		if !full && expires > now.UnixMilli() {
-			return nil // not due
-		}
-		virtual := int64(0)
-		if !reached && allowVirtual && paid > 0 {
-			tier, reached, virtual = tiers[0], true, tiers[0].Size-paid
-		}
-		outcome := "failed"
-		if reached {
-			outcome = "succeeded"
-		}
-		if err := db.ExpectOne(tx.Exec(ctx, `UPDATE group_buys SET status = ?, tier_size = ?, tier_price = ?, virtual_members = ?, closed_at = ?
-			WHERE id = ? AND status = 'forming'`, outcome, tier.Size, tier.Price, virtual, now.UnixMilli(), groupID)); err != nil {
-			return err
-		}
-		return refundMembers(ctx, tx, shopID, groupID, reached, tier)
-	})
+	err := s.db.InGroupTx(ctx, func(tx *db.Tx) error { return settleGroupTx(ctx, tx, shopID, groupID, now) })
 	if err != nil {
 		return errs.Wrap("settle group", err)
 	}
 	return s.cancelUnpaidSeats(ctx, shopID, groupID)
+}
+
+// settleGroupTx is SettleGroup's transaction: it closes the group if it is
+// forming and due (or full), and decides and requests its refunds.
+func settleGroupTx(ctx context.Context, tx *db.Tx, shopID, groupID int64, now time.Time) error {
+	var paid, expires int64
+	var status, tiersJSON string
+	var allowVirtual bool
+	// On PostgreSQL the group's row is locked: a settlement racing on
+	// another process waits and then finds the group closed, instead of
+	// failing its compare-and-set and being retried (SQLite's single
+	// writer already serialises them).
+	q := `SELECT g.status, g.paid_members, g.expires_at, d.tiers, d.allow_virtual
+		FROM group_buys g JOIN group_deals d ON d.id = g.deal_id WHERE g.id = ? AND g.shop_id = ?`
+	if tx.Engine() == db.Postgres {
+		q += ` FOR UPDATE OF g`
+	}
+	err := tx.QueryRow(ctx, q, groupID, shopID).Scan(&status, &paid, &expires, &tiersJSON, &allowVirtual)
+	if err != nil || status != "forming" {
+		return err
+	}
+	var tiers []Tier
+	_ = json.Unmarshal([]byte(tiersJSON), &tiers)
+	tier, reached := tierFor(tiers, paid)
+	full := paid >= tiers[len(tiers)-1].Size
+	if !full && expires > now.UnixMilli() {
+		return nil // not due
+	}
+	virtual := int64(0)
+	if !reached && allowVirtual && paid > 0 {
+		tier, reached, virtual = tiers[0], true, tiers[0].Size-paid
+	}
+	outcome := "failed"
+	if reached {
+		outcome = "succeeded"
+	}
+	if err := db.ExpectOne(tx.Exec(ctx, `UPDATE group_buys SET status = ?, tier_size = ?, tier_price = ?, virtual_members = ?, closed_at = ?
+		WHERE id = ? AND status = 'forming'`, outcome, tier.Size, tier.Price, virtual, now.UnixMilli(), groupID)); err != nil {
+		return err
+	}
+	return refundMembers(ctx, tx, shopID, groupID, reached, tier)
 }
 
 // refundMembers decides and requests each paid member's refund once.
@@ -420,27 +455,56 @@ func refundMembers(ctx context.Context, tx *db.Tx, shopID, groupID int64, reache
 // cancelUnpaidSeats cancels the orders of seats nobody paid for by the
 // close (their payment window may still be open).
 func (s *Service) cancelUnpaidSeats(ctx context.Context, shopID, groupID int64) error {
-	rows, err := s.db.Query(ctx, `SELECT order_id FROM group_members WHERE group_id = ? AND shop_id = ? AND status = 'pending'`, groupID, shopID)
+	return s.cancelSeatOrders(ctx, `SELECT shop_id, order_id FROM group_members
+		WHERE group_id = ? AND shop_id = ? AND status = 'pending'`, groupID, shopID)
+}
+
+// cancelSeatsUnpaidAtClose is cancelUnpaidSeats for groups closed together
+// (one read for all of them).
+func (s *Service) cancelSeatsUnpaidAtClose(ctx context.Context, groupIDs []int64) error {
+	for len(groupIDs) > 0 {
+		page := groupIDs[:min(len(groupIDs), 500)]
+		groupIDs = groupIDs[len(page):]
+		args := make([]any, len(page))
+		for i, id := range page {
+			args[i] = id
+		}
+		err := s.cancelSeatOrders(ctx, `SELECT shop_id, order_id FROM group_members
+			WHERE status = 'pending' AND group_id IN (?`+strings.Repeat(", ?", len(page)-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cancelSeatOrders cancels the orders of the seats (shop id, order id) a
+// query finds; one already paid, cancelled or gone is left as it is.
+func (s *Service) cancelSeatOrders(ctx context.Context, query string, args ...any) error {
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	var ids []int64
+	var seats [][2]int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var shopID, orderID int64
+		if err := rows.Scan(&shopID, &orderID); err != nil {
 			rows.Close()
 			return err
 		}
-		ids = append(ids, id)
+		seats = append(seats, [2]int64{shopID, orderID})
 	}
 	rows.Close()
-	for _, id := range ids {
-		err := s.orders.Cancel(ctx, shopID, id, 0, order.System, "group closed before payment")
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, seat := range seats {
+		err := s.orders.Cancel(ctx, seat[0], seat[1], 0, order.System, "group closed before payment")
 		if err != nil && !errs.Is(err, "illegal_transition") && !errs.Is(err, "order_not_found") {
 			return err
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // GroupView is a group as its members and visitors see it.

@@ -207,3 +207,50 @@ func TestLastSeatGoesToOneBuyer(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupsFallingDueTogetherSettleOnceEach: more groups than share one
+// settlement transaction fall due at once; one call settles them all,
+// refunds every paid member in full exactly once, and cancels the unpaid
+// seat of one of them.
+func TestGroupsFallingDueTogetherSettleOnceEach(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		op := e.operator()
+		a := e.newShop(op, "甲", "enterprise")
+		e.setStock(a, 100)
+		e.enablePay(op, a, paysandbox.KeyModePublicKey)
+		deal := e.newDeal(a, "一起到期", false)
+		const n = 40 // settleBatch is 32
+		leaders := e.buyers(a, n, "due-together")
+		var groups, orders []int64
+		for i, b := range leaders {
+			g, o := e.openGroup(b, deal, fmt.Sprintf("due-open-%d", i))
+			e.payOrder(a, b, o)
+			groups, orders = append(groups, g), append(orders, o)
+		}
+		joiner, _ := e.memberLogin(a.appid, "due-unpaid")
+		unpaid := e.joinGroup(joiner, groups[n-1], "due-join-unpaid")
+		if _, err := e.srv.DB.Exec(context.Background(), `UPDATE group_buys SET expires_at = 1 WHERE deal_id = ?`, deal); err != nil {
+			t.Fatal(err)
+		}
+		closed, err := e.srv.Promos.CloseDueGroups(context.Background())
+		if err != nil || closed != n {
+			t.Fatalf("closed %d groups (%v), want %d", closed, err, n)
+		}
+		if again, err := e.srv.Promos.CloseDueGroups(context.Background()); err != nil || again != 0 {
+			t.Fatalf("closing again closed %d (%v)", again, err)
+		}
+		for id, got := range e.groupRefunds(a, orders) {
+			if len(got) != 1 || got[0] != 9900 {
+				t.Fatalf("order %d refunds %v, want one of 9900", id, got)
+			}
+		}
+		if st := e.orderStatus(a.owner, unpaid); st != "cancelled" {
+			t.Fatalf("the unpaid seat's order is %s, want cancelled", st)
+		}
+		var failed int
+		e.srv.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM group_buys WHERE deal_id = ? AND status = 'failed'`, deal).Scan(&failed)
+		if failed != n {
+			t.Fatalf("%d groups failed, want %d", failed, n)
+		}
+	})
+}

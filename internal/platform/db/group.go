@@ -77,19 +77,35 @@ func (d *DB) writeGroups() {
 }
 
 func (d *DB) writeGroup(batch []*groupReq) {
-	results := make([]error, len(batch))
-	err := d.InTx(context.Background(), func(tx *Tx) error {
-		for i, r := range batch {
-			results[i] = runInSavepoint(tx, r.fn)
+	fns := make([]func(tx *Tx) error, len(batch))
+	for i, r := range batch {
+		fns[i] = r.fn
+	}
+	for i, err := range d.InTxEach(context.Background(), fns) {
+		batch[i].done <- err
+	}
+}
+
+// InTxEach runs every fn in one transaction, each in a savepoint of its
+// own, and commits them together: a failing fn undoes only its own work,
+// and its error is returned at its index. When the commit fails, every fn
+// that had succeeded gets that error. For work a caller has in hand in
+// bulk (due groups, say), this is one commit for many units on either
+// engine.
+func (d *DB) InTxEach(ctx context.Context, fns []func(tx *Tx) error) []error {
+	results := make([]error, len(fns))
+	err := d.InTx(ctx, func(tx *Tx) error {
+		for i, fn := range fns {
+			results[i] = runInSavepoint(tx, fn)
 		}
 		return nil
 	})
-	for i, r := range batch {
+	for i := range results {
 		if err != nil && results[i] == nil {
 			results[i] = err
 		}
-		r.done <- results[i]
 	}
+	return results
 }
 
 // recovered runs fn, turning a panic into an error (as on SQLite, where a

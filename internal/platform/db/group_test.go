@@ -67,3 +67,49 @@ func TestGroupTxIsolatesEachCaller(t *testing.T) {
 		}
 	})
 }
+
+// TestInTxEachUndoesOnlyTheFailingUnits: in one transaction, a unit whose
+// statement fails in the database (a duplicate key, which aborts a whole
+// PostgreSQL transaction unless rolled back to a savepoint), one that
+// returns an error after writing and one that panics leave nothing; the
+// others' rows are committed, and each unit gets its own outcome.
+func TestInTxEachUndoesOnlyTheFailingUnits(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `CREATE TABLE each_test (n BIGINT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		insert := func(ns ...int) func(tx *db.Tx) error {
+			return func(tx *db.Tx) error {
+				for _, n := range ns {
+					if _, err := tx.Exec(ctx, `INSERT INTO each_test (n) VALUES (?)`, n); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		fns := []func(tx *db.Tx) error{
+			insert(1),
+			insert(2, 1), // 1 is taken: 2 must be undone too
+			func(tx *db.Tx) error { _ = insert(3)(tx); return boom },
+			func(tx *db.Tx) error { _ = insert(4)(tx); panic("a unit panics") },
+			insert(5),
+		}
+		got := d.InTxEach(ctx, fns)
+		if got[0] != nil || got[4] != nil {
+			t.Fatalf("the good units failed: %v", got)
+		}
+		if got[1] == nil || !errors.Is(got[2], boom) || got[3] == nil {
+			t.Fatalf("the failing units' outcomes: %v", got)
+		}
+		var sum, count int
+		if err := d.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), COUNT(*) FROM each_test`).Scan(&sum, &count); err != nil {
+			t.Fatal(err)
+		}
+		if sum != 6 || count != 2 {
+			t.Fatalf("rows: %d with sum %d, want 1 and 5 only", count, sum)
+		}
+	})
+}
