@@ -36,6 +36,13 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// Lister is implemented by stores that can enumerate their blobs (both
+// stores here): List calls fn for every blob whose key starts with
+// prefix, in key order; an error from fn stops it and is returned.
+type Lister interface {
+	List(ctx context.Context, prefix string, fn func(key string, size int64) error) error
+}
+
 // Linker is implemented by stores that browsers can read directly: URL
 // is a presigned GET URL valid for ttl, or the public base URL's address of
 // the key when one is configured.

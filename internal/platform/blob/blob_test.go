@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -167,5 +168,34 @@ func TestS3URLs(t *testing.T) {
 	pub := newS3(t, "https://cdn.example.com/")
 	if u, _ := pub.URL(ctx, "shop/1/x.txt", time.Minute); u != "https://cdn.example.com/shop/1/x.txt" {
 		t.Fatalf("public URL: %q", u)
+	}
+}
+
+// TestListGivesEveryBlobUnderAPrefix: both stores list their blobs by
+// prefix with sizes, never a sidecar, and stop at fn's error.
+func TestListGivesEveryBlobUnderAPrefix(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, k := range []string{"shop/1/a.png", "shop/1/sub/b.jpg", "shop/2/c.png", "backups/x.kdbk"} {
+				if err := s.Put(ctx, k, "image/png", strings.NewReader(k), int64(len(k))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := s.(blob.Lister)
+			got := map[string]int64{}
+			if err := l.List(ctx, "shop/", func(key string, size int64) error { got[key] = size; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{"shop/1/a.png": 12, "shop/1/sub/b.jpg": 16, "shop/2/c.png": 12}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("listed %v, want %v", got, want)
+			}
+			stop := errors.New("stop")
+			n := 0
+			if err := l.List(ctx, "", func(string, int64) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+				t.Fatalf("stopping: %v after %d", err, n)
+			}
+		})
 	}
 }

@@ -148,3 +148,35 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// List walks the folder in key order, skipping sidecars and temporary
+// files (their names start with '.', which no key segment can).
+func (l *Local) List(ctx context.Context, prefix string, fn func(key string, size int64) error) error {
+	return filepath.WalkDir(l.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() && p != l.root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() || !e.Type().IsRegular() {
+			return ctx.Err()
+		}
+		rel, err := filepath.Rel(l.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) || !ValidKey(key) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		return fn(key, info.Size())
+	})
+}

@@ -157,3 +157,18 @@ func (s *S3) URL(ctx context.Context, key string, ttl time.Duration) (string, er
 	}
 	return u.String(), nil
 }
+
+// List pages through the bucket's objects under prefix.
+func (s *S3) List(ctx context.Context, prefix string, fn func(key string, size int64) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops minio-go's listing goroutine when fn stops early
+	for obj := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("s3 list: %w", obj.Err)
+		}
+		if err := fn(obj.Key, obj.Size); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}

@@ -48,9 +48,25 @@ func Migrations(engine Engine) ([]Migration, error) {
 // it at once: on PostgreSQL an advisory lock serialises them, on SQLite the
 // immediate transaction does.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	return d.MigrateTo(ctx, -1)
+}
+
+// MigrateTo is Migrate up to and including version (all when it is
+// negative): a restore brings an empty database to its backup's version
+// before loading the rows, and the rest of the way after.
+func (d *DB) MigrateTo(ctx context.Context, version int) ([]string, error) {
 	all, err := Migrations(d.Engine)
 	if err != nil {
 		return nil, err
+	}
+	if version >= 0 {
+		upTo := all[:0:0]
+		for _, m := range all {
+			if m.Version <= version {
+				upTo = append(upTo, m)
+			}
+		}
+		all = upTo
 	}
 	err = d.InTx(ctx, func(tx *Tx) error {
 		if err := lockMigrations(ctx, tx); err != nil {
