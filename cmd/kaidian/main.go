@@ -26,6 +26,8 @@ Usage:
   kaidian bench-flash [flags] run the flash-sale benchmark
   kaidian bench-groups [flags] run the group-buying settlement benchmark
   kaidian bench-checkin [flags] run the midnight check-in benchmark (100,000 buyers)
+  kaidian backup [sub] [flags] back up now; keygen, verify FILE, drill (kaidian backup help)
+  kaidian restore FILE [flags] restore a backup into an empty database
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
   kaidian version           print the version
@@ -70,6 +72,10 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return runBenchGroups(ctx, rest, stdout)
 	case "bench-checkin":
 		return runBenchCheckin(ctx, rest, stdout)
+	case "backup":
+		return runBackup(ctx, rest, stdout, getenv)
+	case "restore":
+		return runRestore(ctx, rest, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil

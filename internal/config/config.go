@@ -57,6 +57,20 @@ type Config struct {
 	S3UseSSL    bool
 	S3PublicURL string // public or CDN base URL of the bucket; unset = presigned URLs
 
+	// Backups (internal/backup): sealed with BackupKey (base64, or read
+	// from BackupKeyFile), kept apart from the data folder; none are made
+	// without one.
+	BackupKey         string
+	BackupKeyFile     string
+	BackupDir         string        // default <data>/backups
+	BackupEvery       time.Duration // 0: no scheduled backups
+	BackupKeep        string        // retention, e.g. 7d,4w,12m
+	BackupMaxAge      time.Duration // the freshness alarm's limit
+	BackupDrillEvery  time.Duration // 0: no scheduled drills
+	BackupS3          string        // off-site copy: https://host[:port]/bucket?region=…&path_style=true
+	BackupS3AccessKey string
+	BackupS3SecretKey string // never logged
+
 	// Warnings are problems found while loading that do not stop a start,
 	// such as unknown keys in the config file.
 	Warnings []string
@@ -104,6 +118,16 @@ var settings = []setting{
 	{"s3-secret-key", "KAIDIAN_S3_SECRET_KEY", "", "secret access key of the bucket (prefer the variable to the flag; never logged)", func(c *Config, v string) error { c.S3SecretKey = v; return nil }, false},
 	{"s3-path-style", "KAIDIAN_S3_PATH_STYLE", "false", "address the bucket in the path, not the host name (MinIO; a switch)", boolSetter(func(c *Config) *bool { return &c.S3PathStyle }), true},
 	{"s3-use-ssl", "KAIDIAN_S3_USE_SSL", "true", "talk to s3-endpoint over HTTPS", boolSetter(func(c *Config) *bool { return &c.S3UseSSL }), true},
+	{"backup-key", "KAIDIAN_BACKUP_KEY", "", "base64 32-byte key sealing backups; keep it apart from the data folder (kaidian backup keygen prints one); unset: no backups", func(c *Config, v string) error { c.BackupKey = v; return nil }, false},
+	{"backup-key-file", "KAIDIAN_BACKUP_KEY_FILE", "", "file holding backup-key (outside the data folder)", func(c *Config, v string) error { c.BackupKeyFile = v; return nil }, false},
+	{"backup-dir", "KAIDIAN_BACKUP_DIR", "", "folder of backup files (default <data>/backups)", func(c *Config, v string) error { c.BackupDir = v; return nil }, false},
+	{"backup-every", "KAIDIAN_BACKUP_EVERY", "24h", "how often serve backs up (0: never; with a backup key)", durationSetter(func(c *Config) *time.Duration { return &c.BackupEvery }), false},
+	{"backup-keep", "KAIDIAN_BACKUP_KEEP", "7d,4w,12m", "backups kept: the newest of each of the last N days, weeks and months (Asia/Shanghai days)", func(c *Config, v string) error { c.BackupKeep = v; return nil }, false},
+	{"backup-max-age", "KAIDIAN_BACKUP_MAX_AGE", "26h", "the newest good backup older than this raises the freshness alarm", durationSetter(func(c *Config) *time.Duration { return &c.BackupMaxAge }), false},
+	{"backup-drill-every", "KAIDIAN_BACKUP_DRILL_EVERY", "168h", "how often the newest backup is restored into a scratch database and checked (0: never)", durationSetter(func(c *Config) *time.Duration { return &c.BackupDrillEvery }), false},
+	{"backup-s3", "KAIDIAN_BACKUP_S3", "", "off-site copy of every backup: https://host[:port]/bucket?region=…[&path_style=true] (Aliyun OSS, Tencent COS, MinIO, AWS S3)", func(c *Config, v string) error { c.BackupS3 = v; return nil }, false},
+	{"backup-s3-access-key", "KAIDIAN_BACKUP_S3_ACCESS_KEY", "", "access key id of backup-s3", func(c *Config, v string) error { c.BackupS3AccessKey = v; return nil }, false},
+	{"backup-s3-secret-key", "KAIDIAN_BACKUP_S3_SECRET_KEY", "", "secret access key of backup-s3 (prefer the variable; never logged)", func(c *Config, v string) error { c.BackupS3SecretKey = v; return nil }, false},
 	{"s3-public-url", "KAIDIAN_S3_PUBLIC_URL", "", "public (or CDN) base URL of the bucket; unset: files are sent through short-lived presigned URLs", func(c *Config, v string) error { c.S3PublicURL = strings.TrimRight(v, "/"); return nil }, false},
 }
 
@@ -270,6 +294,9 @@ func (c Config) check() error {
 	if c.S3Endpoint != "" && c.S3Bucket == "" {
 		return fmt.Errorf("s3-endpoint needs s3-bucket")
 	}
+	if c.BackupEvery < 0 || c.BackupDrillEvery < 0 || c.BackupMaxAge <= 0 {
+		return fmt.Errorf("backup-every and backup-drill-every must not be negative, backup-max-age must be positive")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together")
 	}
@@ -300,6 +327,14 @@ func (c Config) BlobFolder() string {
 	return filepath.Join(c.DataDir, "blobs")
 }
 
+// BackupFolder is BackupDir, or the backups folder in DataDir.
+func (c Config) BackupFolder() string {
+	if c.BackupDir != "" {
+		return c.BackupDir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
 // Redacted is the configuration with secrets hidden, for logs.
 func (c Config) Redacted() map[string]any {
 	db := c.DatabaseURL()
@@ -311,7 +346,9 @@ func (c Config) Redacted() map[string]any {
 		"log_level": c.LogLevel, "trust_proxy": c.TrustProxy, "secret_key_set": c.SecretKey != "",
 		"metrics_addr": c.MetricsAddr, "metrics_token_set": c.MetricsToken != "", "max_conns": c.MaxConns, "job_workers": c.JobWorkers, "detail_cache_mb": c.DetailCacheMB, "memory_limit_mb": c.MemoryLimitMB, "tls": c.TLSCert != "",
 		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != "",
-		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != ""}
+		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != "",
+		"backup_key_set": c.BackupKey != "" || c.BackupKeyFile != "", "backup_dir": c.BackupFolder(), "backup_every": c.BackupEvery.String(),
+		"backup_keep": c.BackupKeep, "backup_s3": c.BackupS3, "backup_s3_secret_key_set": c.BackupS3SecretKey != ""}
 }
 
 // Usage lists every setting, for --help.

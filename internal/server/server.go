@@ -26,6 +26,7 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/analytics/events"
+	"github.com/kaidian/kaidian/internal/backup"
 	"github.com/kaidian/kaidian/internal/camp"
 	"github.com/kaidian/kaidian/internal/campaign"
 	"github.com/kaidian/kaidian/internal/catalog"
@@ -140,6 +141,9 @@ type Server struct {
 
 	// Media stores uploaded images and files in the blob store.
 	Media *media.Service
+	// Backups makes, keeps and drills the deployment's backups; nil
+	// without a backup key.
+	Backups *backup.Service
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
@@ -286,6 +290,9 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
+	if err := s.buildBackups(); err != nil {
+		return err
+	}
 	s.Content = content.NewService(s.DB, box.DeriveKey("content-media-url"), s.Media.Store())
 	s.Content.RegisterJobs(s.Jobs)
 	s.wirePaidContent(box)
@@ -325,25 +332,24 @@ func smsClient(opts Options) *sms.Client {
 	return &sms.Client{HTTP: opts.HTTPClient}
 }
 
+// OpenBlobStore opens the blob store cfg names: an S3-compatible bucket
+// when s3-endpoint is set, else the local folder.
+func OpenBlobStore(cfg config.Config) (blob.Store, error) {
+	if cfg.S3Endpoint != "" {
+		return blob.NewS3(blob.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region,
+			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, PathStyle: cfg.S3PathStyle, UseSSL: cfg.S3UseSSL,
+			PublicURL: cfg.S3PublicURL})
+	}
+	return blob.NewLocal(cfg.BlobFolder())
+}
+
 // buildMedia opens the blob store (an S3-compatible bucket when
 // configured, else the local folder) and the media service, whose images
 // go to WeChat's image check and whose verdicts arrive as pushes.
 func (s *Server) buildMedia() error {
-	var store blob.Store
-	if s.cfg.S3Endpoint != "" {
-		st, err := blob.NewS3(blob.S3Config{Endpoint: s.cfg.S3Endpoint, Bucket: s.cfg.S3Bucket, Region: s.cfg.S3Region,
-			AccessKey: s.cfg.S3AccessKey, SecretKey: s.cfg.S3SecretKey, PathStyle: s.cfg.S3PathStyle, UseSSL: s.cfg.S3UseSSL,
-			PublicURL: s.cfg.S3PublicURL})
-		if err != nil {
-			return err
-		}
-		store = st
-	} else {
-		st, err := blob.NewLocal(s.cfg.BlobFolder())
-		if err != nil {
-			return err
-		}
-		store = st
+	store, err := OpenBlobStore(s.cfg)
+	if err != nil {
+		return err
 	}
 	s.Media = media.NewService(s.DB, store, s.cfg.PublicBase(), mediaRefs{s.DB}, s.log)
 	s.Media.SetChecker(mediaChecker{db: s.DB, shops: s.Shops, wechat: s.WeChat})
@@ -430,10 +436,14 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	s.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kaidian_refund_late_success_total",
 		Help: "Refunds marked failed that WeChat Pay later reported succeeded (an alarm: money may have gone out twice)"},
 		func() float64 { return float64(s.Payments.LateRefundSuccesses()) }))
+	if s.Backups != nil {
+		s.Registry.MustRegister(newCachedCollector(newBackupCollector(s.Backups), GaugeTTL))
+	}
 	metrics := httpx.NewMetrics(s.Registry)
 	s.opsRoutes()
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
+	(&backup.Handlers{Svc: s.Backups}).Routes(s.API)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)

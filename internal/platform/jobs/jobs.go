@@ -51,6 +51,7 @@ type Queue struct {
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	every    map[string]time.Duration
+	longRun  map[string]time.Duration // kinds allowed longer than maxRun
 }
 
 // New returns a queue on d.
@@ -58,7 +59,7 @@ func New(d *db.DB, log *slog.Logger) *Queue {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return &Queue{db: d, log: log, worker: hex.EncodeToString(b), lease: 30 * time.Second, maxRun: 5 * time.Minute,
-		handlers: map[string]Handler{}, every: map[string]time.Duration{}}
+		handlers: map[string]Handler{}, every: map[string]time.Duration{}, longRun: map[string]time.Duration{}}
 }
 
 // Handle sets the handler of kind.
@@ -74,6 +75,23 @@ func (q *Queue) Every(kind string, interval time.Duration, h Handler) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.every[kind] = interval
+}
+
+// SetMaxRun lets one run of kind take up to d (a backup of a large
+// database) instead of the default five minutes.
+func (q *Queue) SetMaxRun(kind string, d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.longRun[kind] = d
+}
+
+func (q *Queue) maxRunOf(kind string) time.Duration {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if d, ok := q.longRun[kind]; ok {
+		return d
+	}
+	return q.maxRun
 }
 
 // Enqueue adds a job through x (a *db.DB, or a *db.Tx to commit it with the

@@ -122,7 +122,7 @@ func (q *Queue) run(ctx context.Context, h Handler, j Job) (err error) {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, q.maxRun)
+	ctx, cancel := context.WithTimeout(ctx, q.maxRunOf(j.Kind))
 	defer cancel()
 	defer q.keepLease(ctx, cancel, j)()
 	return h(ctx, j)
