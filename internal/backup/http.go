@@ -28,7 +28,7 @@ var errNotConfigured = errs.E(errs.Conflict, "backups_not_configured",
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: backups"
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/backups", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
-		Summary: "Backups and restore drills: freshness, the last good backup, the last drill, the newest runs (operators)",
+		Summary:  "Backups and restore drills: freshness, the last good backup, the last drill, the newest runs (operators)",
 		Response: Overview{}, Handler: h.overview})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/backups", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Back up now (a failed run is answered with status failed and its error)", Errors: map[int][]string{409: {"backups_not_configured"}},

@@ -76,7 +76,7 @@ type backupCollector struct {
 
 func newBackupCollector(svc *backup.Service) *backupCollector {
 	return &backupCollector{svc: svc,
-		age: prometheus.NewDesc("kaidian_backup_age_seconds", "Age of the newest good backup (absent before the first).", nil, nil),
+		age:   prometheus.NewDesc("kaidian_backup_age_seconds", "Age of the newest good backup (absent before the first).", nil, nil),
 		stale: prometheus.NewDesc("kaidian_backup_stale", "1 when there is no good backup younger than backup-max-age (the freshness alarm).", nil, nil)}
 }
 
