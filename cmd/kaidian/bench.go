@@ -66,11 +66,13 @@ var benchTargets = map[string]bench.Target{
 // demoRSSLimit is the goal for an idle `kaidian demo`.
 const demoRSSLimit = 60 << 20
 
-var allScenarios = []string{"bare", "detail", "category", "search", "orders", "orders-1tx", "demo-rss"}
+var allScenarios = []string{"bare", "detail", "category", "search", "orders", "orders-1tx", "orders-backup", "demo-rss"}
 
 // usesOrders reports whether a scenario places orders (as the orders
 // scenario's buyers, with its clients and its database check).
-func usesOrders(name string) bool { return name == "orders" || name == "orders-1tx" }
+func usesOrders(name string) bool {
+	return name == "orders" || name == "orders-1tx" || name == "orders-backup"
+}
 
 type benchFlags struct {
 	db         string
@@ -285,8 +287,11 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 		"category": {Name: "category", Base: kaidianURL, Next: ds.CategoryRequest},
 		"search":   {Name: "search", Base: kaidianURL, Next: ds.SearchRequest},
 	}
+	var backups *backupLoad
 	if orders != nil {
 		scenarios["orders"] = bench.Scenario{Name: "orders", Base: kaidianURL, PerClient: orders.Client}
+		scenarios["orders-backup"] = bench.Scenario{Name: "orders-backup", Base: kaidianURL, PerClient: orders.Client}
+		backups = newBackupLoad(srv.DB, dataDir)
 		scenarios["orders-1tx"] = bench.Scenario{Name: "orders-1tx", Direct: newOrders1tx(srv.DB, orders).Client}
 	}
 	results, samples := map[string][]bench.Result{}, map[string]string{}
@@ -309,7 +314,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 				switch name {
 				case "orders-1tx":
 					sample = "one order of 1 unit per database transaction, written straight into the database (no HTTP, session, idempotency check or group commit)"
-				case "orders":
+				case "orders", "orders-backup":
 					var created uint64
 					sample, created, err = sampleOrders(ctx, hc, sc.Base, orders, f.seed)
 					ordersBefore.createdBySelf += created
@@ -328,6 +333,9 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 			if f.profileDir != "" && round == 1 {
 				cfg.OnMeasure = cpuProfiler(filepath.Join(f.profileDir, "cpu-"+name+".pprof"), logf)
 			}
+			if name == "orders-backup" {
+				cfg.OnMeasure = backups.during
+			}
 			res := bench.Run(ctx, cfg, sc)
 			results[name] = append(results[name], res)
 			logf("%s: %.0f requests/s, p99 %s, %d errors", name, res.RPS(), res.Latency.Quantile(0.99), res.Errors)
@@ -342,9 +350,14 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 			rep.addScenario(rs, samples[name], clients)
 		}
 	}
-	if orders != nil && len(results["orders"])+len(results["orders-1tx"]) > 0 {
+	if len(results["orders-backup"]) > 0 {
+		if err := reportBackups(ctx, backups, target.dsn, rep, logf); err != nil {
+			return err
+		}
+	}
+	if orders != nil && len(results["orders"])+len(results["orders-1tx"])+len(results["orders-backup"]) > 0 {
 		created := ordersBefore.createdBySelf
-		for _, res := range append(results["orders"], results["orders-1tx"]...) {
+		for _, res := range slices.Concat(results["orders"], results["orders-1tx"], results["orders-backup"]) {
 			created += res.AllOK
 		}
 		msg, ok, err := checkOrders(ctx, srv.DB, ordersBefore, created)
@@ -352,7 +365,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 			return fmt.Errorf("orders: check: %w", err)
 		}
 		logf("orders: %s", msg)
-		for _, name := range []string{"orders", "orders-1tx"} {
+		for _, name := range []string{"orders", "orders-1tx", "orders-backup"} {
 			rep.setCheck(name, msg, ok)
 		}
 	}

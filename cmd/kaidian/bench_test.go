@@ -130,3 +130,48 @@ func TestBenchOrdersAnchor(t *testing.T) {
 		t.Errorf("orders: %+v, want a share of orders-1tx", o)
 	}
 }
+
+// TestBenchOrdersDuringBackups: orders-backup places orders while the
+// database is backed up for the whole window, is measured against orders,
+// passes the orders' database check, and reports the backups and the
+// restore of the last one.
+func TestBenchOrdersDuringBackups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	var out bytes.Buffer
+	err := runBench(context.Background(), []string{"--spus", "300", "--scenarios", "orders,orders-backup",
+		"--clients", "8", "--duration", "1s", "--warmup", "100ms", "--json"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Scenarios []struct {
+			Name, Anchor, Result string
+			Requests, Errors     uint64
+			AnchorRatio          float64 `json:"ratio_to_anchor"`
+			ConsistencyOK        *bool   `json:"consistency_ok"`
+		}
+		Backup *struct {
+			Backups        int
+			Rows           int64
+			FileBytes      int64   `json:"file_bytes"`
+			RestoreSeconds float64 `json:"restore_seconds"`
+			DatabaseBytes  int64   `json:"database_bytes"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rep.Scenarios) != 2 || rep.Backup == nil {
+		t.Fatalf("report %s", out.String())
+	}
+	o := rep.Scenarios[1]
+	if o.Name != "orders-backup" || o.Anchor != "orders" || o.AnchorRatio <= 0 || o.Requests == 0 || o.Errors != 0 ||
+		o.ConsistencyOK == nil || !*o.ConsistencyOK || o.Result == "" {
+		t.Errorf("orders-backup: %+v", o)
+	}
+	if b := rep.Backup; b.Backups < 1 || b.Rows == 0 || b.FileBytes == 0 || b.RestoreSeconds <= 0 || b.DatabaseBytes == 0 {
+		t.Errorf("backups: %+v", b)
+	}
+}
