@@ -54,6 +54,12 @@ const blobPart = 3 << 18 // 768 KiB of a blob per line (1 MiB of base64)
 
 // Write writes a backup of d (and o.Blobs) to w and returns its manifest.
 func Write(ctx context.Context, d *db.DB, w io.Writer, o Options) (Manifest, error) {
+	return write(ctx, d, w, o, nil)
+}
+
+// write is Write; opened, when set, is called once the snapshot is open
+// (tests write beside it).
+func write(ctx context.Context, d *db.DB, w io.Writer, o Options, opened func()) (Manifest, error) {
 	sealed, err := seal(w, o.Key)
 	if err != nil {
 		return Manifest{}, err
@@ -65,7 +71,7 @@ func Write(ctx context.Context, d *db.DB, w io.Writer, o Options) (Manifest, err
 		now = o.Now
 	}
 	m := Manifest{Engine: string(d.Engine), CreatedAt: now().UTC(), App: o.App}
-	if err := writeTables(ctx, d, lw, &m); err != nil {
+	if err := writeTables(ctx, d, lw, &m, opened); err != nil {
 		return m, err
 	}
 	if o.Blobs != nil {
@@ -85,32 +91,34 @@ func Write(ctx context.Context, d *db.DB, w io.Writer, o Options) (Manifest, err
 	return m, nil
 }
 
-// writeTables writes every table from one read-only snapshot: a
-// repeatable-read transaction on PostgreSQL, a read transaction on SQLite
-// (WAL: writers go on, the snapshot stays as it began).
-func writeTables(ctx context.Context, d *db.DB, lw *lineWriter, m *Manifest) error {
-	opts := &sql.TxOptions{}
-	if d.Engine == db.Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	}
-	tx, err := d.DB.BeginTx(ctx, opts)
+// writeTables writes every table from one read-only snapshot that does
+// not hold up writers: a repeatable-read transaction on PostgreSQL, a
+// deferred read transaction on SQLite (WAL: writers go on, the snapshot
+// stays as it began). kaidian's SQLite connections begin IMMEDIATE
+// transactions, which would take the write lock for the whole backup, so
+// the snapshot is begun by hand on a connection of its own.
+func writeTables(ctx context.Context, d *db.DB, lw *lineWriter, m *Manifest, opened func()) error {
+	snap, end, err := beginSnapshot(ctx, d)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&m.Schema); err != nil {
+	defer end()
+	if err := snap.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&m.Schema); err != nil {
 		return fmt.Errorf("schema version: %w", err)
+	}
+	if opened != nil {
+		opened()
 	}
 	head := Record{Kind: "head", Format: 1, Engine: m.Engine, Schema: m.Schema, CreatedAt: m.CreatedAt, App: m.App}
 	if err := lw.record(head); err != nil {
 		return err
 	}
-	tables, err := tableNames(ctx, tx, d.Engine)
+	tables, err := tableNames(ctx, snap, d.Engine)
 	if err != nil {
 		return err
 	}
 	for _, t := range tables {
-		check, err := writeTable(ctx, tx, lw, t)
+		check, err := writeTable(ctx, snap, lw, t)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t, err)
 		}
@@ -118,6 +126,35 @@ func writeTables(ctx context.Context, d *db.DB, lw *lineWriter, m *Manifest) err
 		m.Rows += check.Rows
 	}
 	return nil
+}
+
+// snapshot reads in one transaction.
+type snapshot interface {
+	queryer
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// beginSnapshot opens the read-only snapshot and returns how to end it.
+func beginSnapshot(ctx context.Context, d *db.DB) (snapshot, func(), error) {
+	if d.Engine == db.Postgres {
+		tx, err := d.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		return tx, func() { _ = tx.Rollback() }, nil
+	}
+	conn, err := d.DB.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		_, _ = conn.ExecContext(context.Background(), `ROLLBACK`)
+		conn.Close()
+	}, nil
 }
 
 type queryer interface {

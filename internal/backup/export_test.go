@@ -1,6 +1,17 @@
 package backup
 
-import "time"
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/db"
+)
 
 // SetClock replaces the service's clock (tests).
 func SetClock(s *Service, now func() time.Time) { s.now = now }
+
+// WriteOpened is Write calling opened once its snapshot is open.
+func WriteOpened(ctx context.Context, d *db.DB, w io.Writer, o Options, opened func()) (Manifest, error) {
+	return write(ctx, d, w, o, opened)
+}
