@@ -102,7 +102,8 @@ export const nav = [
       { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
     ],
   },
-  { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') }] },
+  { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') },
+    { path: '/backups', title: 'nav.backups', perm: 'shops.manage', view: () => import('./views/Backups.vue') }] },
 ]
 
 // Screens reached from others rather than from the menu.

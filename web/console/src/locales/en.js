@@ -20,7 +20,7 @@ export default {
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates', recommendations: 'Recommendations',
     orders: 'Orders', orderList: 'Orders', aftersales: 'After-sales', finance: 'Finance', refunds: 'Refunds', reconciliations: 'Reconciliation',
-    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops',
+    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops', backups: 'Backups',
     password: 'Change password', logout: 'Log out', selectShop: 'Select a shop', noShop: 'Select the shop to manage first',
   },
   roles: { operator: 'Operator', owner: 'Owner', operations: 'Operations', service: 'Customer service', finance: 'Finance', agency: 'Agency' },
@@ -93,6 +93,13 @@ export default {
     secrets: 'Secrets (write-only)', appSecret: 'AppSecret', mchPrivateKey: 'Merchant private key', apiv3Key: 'APIv3 key', platformCert: 'Platform certificate', pushToken: 'Message push Token', pushAESKey: 'Message push EncodingAESKey', payPublicKey: 'Pay public key',
     create: 'New shop', wechat: 'WeChat settings', orderSettings: 'Order settings', unpaidCancel: 'Cancel unpaid after (minutes)', shippingFee: 'Shipping fee (yuan)',
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
+  },
+  backups: {
+    notConfigured: 'No backups are made: set a backup key (KAIDIAN_BACKUP_KEY or KAIDIAN_BACKUP_KEY_FILE, kept apart from the data folder) and restart.',
+    stale: 'No good backup younger than {maxAge}: check the backup runs below.', fresh: 'The newest good backup was made {at}.',
+    lastGood: 'Newest good backup', lastDrill: 'Last restore drill', now: 'Back up now', drill: 'Drill a restore now',
+    started: 'Started', kind: 'Kind', kinds: { backup: 'Backup', drill: 'Drill' }, statuses: { ok: 'OK', failed: 'Failed' },
+    file: 'File', size: 'Size', rows: 'Rows', offsite: 'Off-site', copied: 'Copied', took: 'Took', error: 'Error',
   },
   staff: { username: 'Username', displayName: 'Name', role: 'Role', password: 'Password', add: 'Add staff', disable: 'Disable', enable: 'Enable', resetPassword: 'Reset password', newPassword: 'New password' },
   promo: {

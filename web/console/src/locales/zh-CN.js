@@ -20,7 +20,7 @@ export default {
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板', recommendations: '推荐设置',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
-    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理',
+    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
   },
   roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务', agency: '代运营' },
@@ -96,6 +96,13 @@ export default {
     secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', pushToken: '消息推送 Token', pushAESKey: '消息推送 EncodingAESKey', payPublicKey: '微信支付公钥',
     create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
+  },
+  backups: {
+    notConfigured: '尚未备份：请设置备份密钥（KAIDIAN_BACKUP_KEY 或 KAIDIAN_BACKUP_KEY_FILE，与数据目录分开保存）并重启。',
+    stale: '没有 {maxAge} 内的成功备份：请查看下方的备份记录。', fresh: '最近一次成功备份于 {at}。',
+    lastGood: '最近的成功备份', lastDrill: '最近一次恢复演练', now: '立即备份', drill: '立即演练恢复',
+    started: '开始时间', kind: '类型', kinds: { backup: '备份', drill: '演练' }, statuses: { ok: '成功', failed: '失败' },
+    file: '文件', size: '大小', rows: '行数', offsite: '异地副本', copied: '已复制', took: '耗时', error: '错误',
   },
   staff: { username: '账号', displayName: '姓名', role: '角色', password: '初始密码', add: '添加员工', disable: '停用', enable: '启用', resetPassword: '重置密码', newPassword: '新密码' },
   promo: {
