@@ -81,24 +81,22 @@ func runBackupNow(ctx context.Context, sub string, args []string, stdout io.Writ
 	return err
 }
 
-// fileArg splits the leading FILE argument from the flags.
-func fileArg(cmd string, args []string) (string, []string, error) {
+// fileCommand reads the arguments of a command on a backup file: the
+// leading FILE, then serve's flags, of which the backup key is needed.
+func fileCommand(cmd string, args []string, getenv func(string) string) (string, config.Config, []byte, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, fmt.Errorf("kaidian %s FILE [flags]: the backup file is missing", cmd)
+		return "", config.Config{}, nil, fmt.Errorf("kaidian %s FILE [flags]: the backup file is missing", cmd)
 	}
-	return args[0], args[1:], nil
+	cfg, err := config.Load(cmd, args[1:], getenv)
+	if err != nil {
+		return "", cfg, nil, err
+	}
+	key, err := backup.LoadKey(cfg.BackupKey, cfg.BackupKeyFile)
+	return args[0], cfg, key, err
 }
 
 func runBackupVerify(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
-	file, args, err := fileArg("backup verify", args)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load("backup verify", args, getenv)
-	if err != nil {
-		return err
-	}
-	key, err := backup.LoadKey(cfg.BackupKey, cfg.BackupKeyFile)
+	file, _, key, err := fileCommand("backup verify", args, getenv)
 	if err != nil {
 		return err
 	}
@@ -117,15 +115,7 @@ func runBackupVerify(ctx context.Context, args []string, stdout io.Writer, geten
 }
 
 func runRestore(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
-	file, args, err := fileArg("restore", args)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load("restore", args, getenv)
-	if err != nil {
-		return err
-	}
-	key, err := backup.LoadKey(cfg.BackupKey, cfg.BackupKeyFile)
+	file, cfg, key, err := fileCommand("restore", args, getenv)
 	if err != nil {
 		return err
 	}
