@@ -93,6 +93,7 @@ type benchFlags struct {
 	detailMB   int
 	members    int
 	freight    bool
+	backupPace float64
 }
 
 func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
@@ -116,6 +117,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.detailMB, "detail-cache-mb", 64, "the server's product-detail cache budget in MiB (serve's --detail-cache-mb; 1,000,000 SKUs in 200,000 products need about 260 to hold every product)")
 	fs.IntVar(&f.members, "members", 0, "also add this many buyers (members), for memory measurements of a grown shop")
 	fs.BoolVar(&f.freight, "freight", false, "put every product on a freight template (by piece, 8 province rules, free shipping above ¥999, one region not delivered to), so orders price freight")
+	fs.Float64Var(&f.backupPace, "backup-pace", 0.5, "orders-backup: the backups' pace, as serve's --backup-pace (1: as fast as they can)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.keep, "keep", false, "keep the database (the SQLite folder or the PostgreSQL schema) for another run")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the generated catalog and of the request mix")
@@ -291,7 +293,7 @@ func benchCatalog(ctx context.Context, f benchFlags, rep *benchReport, logf func
 	if orders != nil {
 		scenarios["orders"] = bench.Scenario{Name: "orders", Base: kaidianURL, PerClient: orders.Client}
 		scenarios["orders-backup"] = bench.Scenario{Name: "orders-backup", Base: kaidianURL, PerClient: orders.Client}
-		backups = newBackupLoad(srv.DB, dataDir)
+		backups = newBackupLoad(srv.DB, dataDir, f.backupPace)
 		scenarios["orders-1tx"] = bench.Scenario{Name: "orders-1tx", Direct: newOrders1tx(srv.DB, orders).Client}
 	}
 	results, samples := map[string][]bench.Result{}, map[string]string{}

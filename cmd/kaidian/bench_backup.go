@@ -22,6 +22,7 @@ import (
 
 // backupReport is what the backups during orders-backup did.
 type backupReport struct {
+	Pace           float64   `json:"pace"`
 	DatabaseBytes  int64     `json:"database_bytes"`
 	Backups        int       `json:"backups"`
 	Seconds        []float64 `json:"seconds"`
@@ -37,12 +38,13 @@ type backupLoad struct {
 	key    []byte
 	report *backupReport
 	last   string
+	pace   float64
 }
 
-func newBackupLoad(d *db.DB, dir string) *backupLoad {
+func newBackupLoad(d *db.DB, dir string, pace float64) *backupLoad {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &backupLoad{d: d, dir: dir, key: key, report: &backupReport{}}
+	return &backupLoad{d: d, dir: dir, key: key, report: &backupReport{Pace: pace}, pace: pace}
 }
 
 // during starts backing up (the OnMeasure hook) and returns the function
@@ -76,7 +78,7 @@ func (b *backupLoad) once(n int) error {
 	}
 	defer f.Close()
 	start := time.Now()
-	m, err := backup.Write(context.Background(), b.d, f, backup.Options{Key: b.key, App: "bench"})
+	m, err := backup.Write(context.Background(), b.d, f, backup.Options{Key: b.key, App: "bench", Pace: b.pace})
 	if err != nil {
 		return err
 	}

@@ -379,8 +379,8 @@ func (r *benchReport) writeText(w io.Writer) {
 		}
 	}
 	if b := r.Backup; b != nil {
-		fmt.Fprintf(w, "backup    database %s: %d backups during orders-backup, the last %.1f s, %s sealed, %d rows; its restore into a scratch database %.1f s\n",
-			mb(uint64(b.DatabaseBytes)), b.Backups, b.Seconds[len(b.Seconds)-1], mb(uint64(b.FileBytes)), b.Rows, b.RestoreSeconds)
+		fmt.Fprintf(w, "backup    database %s: %d backups at pace %.2f during orders-backup, the last %.1f s, %s sealed, %d rows; its restore into a scratch database %.1f s\n",
+			mb(uint64(b.DatabaseBytes)), b.Backups, b.Pace, b.Seconds[len(b.Seconds)-1], mb(uint64(b.FileBytes)), b.Rows, b.RestoreSeconds)
 	}
 	if d := r.Demo; d != nil {
 		fmt.Fprintf(w, "demo-rss  %-4s target %s; `kaidian demo` RSS after idling %.0fs: %s = %.1f MB (peak %s)\n",

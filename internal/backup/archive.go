@@ -198,8 +198,8 @@ func decodeTagged(tag string, inner any) (any, error) {
 
 // lineWriter writes archive lines.
 type lineWriter struct {
-	w   *bufio.Writer
-	buf []byte
+	w     *bufio.Writer
+	pacer *pacer
 }
 
 func (l *lineWriter) record(r Record) error {
@@ -211,10 +211,43 @@ func (l *lineWriter) record(r Record) error {
 }
 
 func (l *lineWriter) line(b []byte) error {
+	l.pacer.tick()
 	if _, err := l.w.Write(b); err != nil {
 		return err
 	}
 	return l.w.WriteByte('\n')
+}
+
+// pacer keeps a backup to a share of one core: after every 1,024 lines
+// it sleeps in proportion to the time they took, so a backup running
+// beside a busy shop leaves it most of the CPU (and takes longer).
+type pacer struct {
+	share float64
+	n     int
+	since time.Time
+	sleep func(time.Duration)
+}
+
+func newPacer(share float64, sleep func(time.Duration)) *pacer {
+	if share <= 0 || share >= 1 {
+		return nil
+	}
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	return &pacer{share: share, since: time.Now(), sleep: sleep}
+}
+
+func (p *pacer) tick() {
+	if p == nil {
+		return
+	}
+	if p.n++; p.n%1024 != 0 {
+		return
+	}
+	busy := time.Since(p.since)
+	p.sleep(time.Duration(float64(busy) * (1/p.share - 1)))
+	p.since = time.Now()
 }
 
 // lineReader reads archive lines of any length.

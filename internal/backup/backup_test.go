@@ -236,3 +236,34 @@ func TestBackupIsOneSnapshotWhileWritersGoOn(t *testing.T) {
 		}
 	})
 }
+
+// TestPacedBackupPausesAndStaysWhole: at a pace of a quarter of a core the
+// backup pauses after every 1,024 lines for about three times as long as
+// they took, and the file is the same backup (it restores, every table's
+// sum checked); at pace 1 it never pauses.
+func TestPacedBackupPausesAndStaysWhole(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		fill(t, d)
+		key := newKey(t)
+		var pauses int
+		var paused time.Duration
+		sleep := func(p time.Duration) { pauses++; paused += p }
+		var out bytes.Buffer
+		start := time.Now()
+		if _, err := backup.Write(ctx, d, &out, backup.WithSleep(backup.Options{Key: key, Pace: 0.25}, sleep)); err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		if pauses < 2 || paused <= 0 || paused > 3*took+time.Second {
+			t.Fatalf("%d pauses of %s in all for a backup that took %s", pauses, paused, took)
+		}
+		if _, err := backup.Restore(ctx, fileOpener(out.Bytes()), emptyTarget(t, d.Engine), backup.RestoreOptions{Key: key}); err != nil {
+			t.Fatal(err)
+		}
+		pauses = 0
+		if _, err := backup.Write(ctx, d, io.Discard, backup.WithSleep(backup.Options{Key: key, Pace: 1}, sleep)); err != nil || pauses != 0 {
+			t.Fatalf("pace 1: %d pauses, %v", pauses, err)
+		}
+	})
+}

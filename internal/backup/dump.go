@@ -48,6 +48,10 @@ type Options struct {
 	Blobs blob.Store // the files to include (nil: none); must be a blob.Lister
 	App   string     // the writing build's version, recorded
 	Now   func() time.Time
+	// Pace is the share of one core the backup may take (it sleeps the
+	// rest); 0 or 1 and more: as fast as it can.
+	Pace  float64
+	sleep func(time.Duration) // tests
 }
 
 const blobPart = 3 << 18 // 768 KiB of a blob per line (1 MiB of base64)
@@ -65,7 +69,7 @@ func write(ctx context.Context, d *db.DB, w io.Writer, o Options, opened func())
 		return Manifest{}, err
 	}
 	zw, _ := gzip.NewWriterLevel(sealed, gzip.BestSpeed)
-	lw := &lineWriter{w: bufio.NewWriterSize(zw, 256<<10)}
+	lw := &lineWriter{w: bufio.NewWriterSize(zw, 256<<10), pacer: newPacer(o.Pace, o.sleep)}
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now

@@ -15,3 +15,9 @@ func SetClock(s *Service, now func() time.Time) { s.now = now }
 func WriteOpened(ctx context.Context, d *db.DB, w io.Writer, o Options, opened func()) (Manifest, error) {
 	return write(ctx, d, w, o, opened)
 }
+
+// WithSleep makes o's pacing sleep through f.
+func WithSleep(o Options, f func(time.Duration)) Options {
+	o.sleep = f
+	return o
+}

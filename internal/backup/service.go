@@ -27,6 +27,7 @@ type Policy struct {
 	// MaxAge is how old the newest good backup may be before Status
 	// reports it stale (the freshness alarm).
 	MaxAge time.Duration
+	Pace   float64 // Options.Pace of every backup
 }
 
 // offsitePrefix is where backup files go in the off-site store.
@@ -101,7 +102,7 @@ func (s *Service) writeFile(ctx context.Context, name string) (Manifest, string,
 	defer os.Remove(tmp) // after a successful rename there is nothing left to remove
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
-	m, err := Write(ctx, s.db, cw, Options{Key: s.policy.Key, Blobs: s.blobs, App: s.app, Now: s.now})
+	m, err := Write(ctx, s.db, cw, Options{Key: s.policy.Key, Blobs: s.blobs, App: s.app, Now: s.now, Pace: s.policy.Pace})
 	if err == nil {
 		err = f.Sync()
 	}

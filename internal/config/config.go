@@ -69,7 +69,8 @@ type Config struct {
 	BackupDrillEvery  time.Duration // 0: no scheduled drills
 	BackupS3          string        // off-site copy: https://host[:port]/bucket?region=…&path_style=true
 	BackupS3AccessKey string
-	BackupS3SecretKey string // never logged
+	BackupS3SecretKey string  // never logged
+	BackupPace        float64 // share of one core a backup may take
 
 	// Warnings are problems found while loading that do not stop a start,
 	// such as unknown keys in the config file.
@@ -125,6 +126,14 @@ var settings = []setting{
 	{"backup-keep", "KAIDIAN_BACKUP_KEEP", "7d,4w,12m", "backups kept: the newest of each of the last N days, weeks and months (Asia/Shanghai days)", func(c *Config, v string) error { c.BackupKeep = v; return nil }, false},
 	{"backup-max-age", "KAIDIAN_BACKUP_MAX_AGE", "26h", "the newest good backup older than this raises the freshness alarm", durationSetter(func(c *Config) *time.Duration { return &c.BackupMaxAge }), false},
 	{"backup-drill-every", "KAIDIAN_BACKUP_DRILL_EVERY", "168h", "how often the newest backup is restored into a scratch database and checked (0: never)", durationSetter(func(c *Config) *time.Duration { return &c.BackupDrillEvery }), false},
+	{"backup-pace", "KAIDIAN_BACKUP_PACE", "0.5", "share of one CPU core a backup may take (it pauses the rest), so the shop keeps most of the machine; 1: as fast as it can", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil && (f <= 0 || f > 1) {
+			err = fmt.Errorf("must be above 0 and at most 1")
+		}
+		c.BackupPace = f
+		return err
+	}, false},
 	{"backup-s3", "KAIDIAN_BACKUP_S3", "", "off-site copy of every backup: https://host[:port]/bucket?region=…[&path_style=true] (Aliyun OSS, Tencent COS, MinIO, AWS S3)", func(c *Config, v string) error { c.BackupS3 = v; return nil }, false},
 	{"backup-s3-access-key", "KAIDIAN_BACKUP_S3_ACCESS_KEY", "", "access key id of backup-s3", func(c *Config, v string) error { c.BackupS3AccessKey = v; return nil }, false},
 	{"backup-s3-secret-key", "KAIDIAN_BACKUP_S3_SECRET_KEY", "", "secret access key of backup-s3 (prefer the variable; never logged)", func(c *Config, v string) error { c.BackupS3SecretKey = v; return nil }, false},

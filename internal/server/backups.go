@@ -50,7 +50,7 @@ func NewBackupService(cfg config.Config, d *db.DB, files blob.Store) (*backup.Se
 		return nil, err
 	}
 	return backup.NewService(d, files, backup.Policy{Dir: cfg.BackupFolder(), Key: key, Offsite: offsite,
-		Keep: keep, MaxAge: cfg.BackupMaxAge}, Version), nil
+		Keep: keep, MaxAge: cfg.BackupMaxAge, Pace: cfg.BackupPace}, Version), nil
 }
 
 func (s *Server) scheduleBackup(kind string, every time.Duration, do func(context.Context) (backup.Run, error)) {
