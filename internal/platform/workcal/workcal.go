@@ -39,16 +39,32 @@ var builtin = func() data {
 // DataVersion is the version of the chinese-days data built in.
 var DataVersion = builtin.Version
 
+// builtinDays is the built-in data by day: true a make-up working day,
+// false a holiday.
+var builtinDays = func() map[chinaday.Day]bool {
+	out := map[chinaday.Day]bool{}
+	for s := range builtin.Holidays {
+		if d, ok := chinaday.Parse(s); ok {
+			out[d] = false
+		}
+	}
+	for s := range builtin.Workdays {
+		if d, ok := chinaday.Parse(s); ok {
+			out[d] = true
+		}
+	}
+	return out
+}()
+
 // Interval is working time within a day, in minutes after midnight: From
 // inclusive, To exclusive.
 type Interval struct{ From, To int }
 
 // Calendar is a working calendar. Its zero value is not usable: New.
 type Calendar struct {
-	hours    []Interval
-	perDay   int
-	holidays map[chinaday.Day]bool // days off on a weekday
-	workdays map[chinaday.Day]bool // days worked on a weekend
+	hours     []Interval
+	perDay    int
+	overrides map[chinaday.Day]bool // staff's days: true worked, false off
 }
 
 // ErrNoWorkingTime: the calendar has no working minute in a day.
@@ -60,7 +76,7 @@ var ErrNoWorkingTime = errors.New("workcal: the working hours hold no working ti
 func New(hours []Interval, overrides map[chinaday.Day]bool) (*Calendar, error) {
 	hs := append([]Interval(nil), hours...)
 	sort.Slice(hs, func(i, j int) bool { return hs[i].From < hs[j].From })
-	c := &Calendar{hours: hs, holidays: map[chinaday.Day]bool{}, workdays: map[chinaday.Day]bool{}}
+	c := &Calendar{hours: hs, overrides: map[chinaday.Day]bool{}}
 	for i, h := range hs {
 		if h.From < 0 || h.To > 24*60 || h.From >= h.To || (i > 0 && h.From < hs[i-1].To) {
 			return nil, fmt.Errorf("workcal: working hours %02d:%02d–%02d:%02d are empty, outside the day or overlap another interval",
@@ -71,35 +87,19 @@ func New(hours []Interval, overrides map[chinaday.Day]bool) (*Calendar, error) {
 	if c.perDay == 0 {
 		return nil, ErrNoWorkingTime
 	}
-	for s := range builtin.Holidays {
-		if d, ok := chinaday.Parse(s); ok {
-			c.holidays[d] = true
-		}
-	}
-	for s := range builtin.Workdays {
-		if d, ok := chinaday.Parse(s); ok {
-			c.workdays[d] = true
-		}
-	}
 	for d, worked := range overrides {
-		delete(c.holidays, d)
-		delete(c.workdays, d)
-		if worked {
-			c.workdays[d] = true
-		} else {
-			c.holidays[d] = true
-		}
+		c.overrides[d] = worked
 	}
 	return c, nil
 }
 
 // IsWorkday reports whether d is worked.
 func (c *Calendar) IsWorkday(d chinaday.Day) bool {
-	if c.workdays[d] {
-		return true
+	if worked, ok := c.overrides[d]; ok {
+		return worked
 	}
-	if c.holidays[d] {
-		return false
+	if worked, ok := builtinDays[d]; ok {
+		return worked
 	}
 	wd := d.Date().Weekday()
 	return wd != time.Saturday && wd != time.Sunday
