@@ -65,6 +65,7 @@ import (
 	"github.com/kaidian/kaidian/internal/sheets"
 	"github.com/kaidian/kaidian/internal/shop"
 	"github.com/kaidian/kaidian/internal/smsgate"
+	"github.com/kaidian/kaidian/internal/support"
 	"github.com/kaidian/kaidian/internal/tracking"
 	"github.com/kaidian/kaidian/internal/wxpush"
 	"github.com/kaidian/kaidian/internal/wxshipping"
@@ -144,6 +145,8 @@ type Server struct {
 	// Backups makes, keeps and drills the deployment's backups; nil
 	// without a backup key.
 	Backups *backup.Service
+	// Support is the help desk: tickets with SLA deadlines in working time.
+	Support *support.Service
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
@@ -290,6 +293,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	if err := s.buildMedia(); err != nil {
 		return err
 	}
+	s.Support = support.NewService(s.DB)
 	if err := s.buildBackups(); err != nil {
 		return err
 	}
@@ -444,6 +448,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&account.Handlers{Svc: s.Accounts, ClientIP: s.clientIP}).Routes(s.API)
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&backup.Handlers{Svc: s.Backups}).Routes(s.API)
+	(&support.Handlers{Svc: s.Support}).Routes(s.API)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)
