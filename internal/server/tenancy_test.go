@@ -100,6 +100,8 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/content/plans/{id}/release":           map[string]any{"status": "draft"},
 		"POST /admin/api/v1/content/entitlements/{id}/revoke":     map[string]any{"reason": "乙改甲"},
 		"POST /admin/api/v1/members/{id}/entitlements":            map[string]any{"target_kind": "course", "target_id": 1, "days": 1, "reason": "乙改甲"},
+		"POST /admin/api/v1/tickets/{id}/messages":                map[string]any{"body": "乙改甲"},
+		"POST /admin/api/v1/tickets/{id}/status":                  map[string]any{"status": "closed"},
 	}
 }
 
@@ -109,6 +111,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return id
 	}
 	switch {
+	case strings.Contains(rt.Path, "/tickets/"):
+		return a.ticketID
 	case strings.Contains(rt.Path, "/content/"):
 		return a.content.target(rt.Path)
 	case strings.Contains(rt.Path, "/member-tags/"):
@@ -198,6 +202,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/freight-templates", fmt.Sprintf("/admin/api/v1/freight-templates/%d", a.templateID),
 		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
 		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
+		fmt.Sprintf("/admin/api/v1/tickets/%d", a.ticketID), "/admin/api/v1/tickets", "/admin/api/v1/sla-policy",
 		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
@@ -273,6 +278,8 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		a.badgeID = e.seedBadge(a, "甲")
+		a.ticketID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "question", "priority": "p3",
+			"title": "甲的工单", "body": "甲的问题"})["id"].(float64))
 		e.seedSMS(a, "甲")
 		a.content = e.seedContent(a, "甲")
 		a.paid = e.seedPaid(a, a.content, "甲")

@@ -32,9 +32,10 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "The shop's tickets, newest first, with their deadlines judged as of now",
 		Query: append([]httpx.Param{{Name: "status", Type: "string", Description: "active (neither resolved nor closed), or one status",
 			Enum: []string{"active", "open", "in_progress", "waiting_client", "resolved", "closed"}}}, httpx.PageParams()...),
-		Response: httpx.Page[Ticket]{}, Handler: h.list})
+		Errors: map[int][]string{400: {"invalid_status"}}, Response: httpx.Page[Ticket]{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "Open a ticket: its first-response and resolution deadlines come from the shop's SLA policy, in working time",
+		Errors:  map[int][]string{400: {"invalid_kind", "invalid_priority", "invalid_title", "invalid_body", "invalid_page", "too_many_screenshots", "media_not_found"}},
 		Request: NewTicket{}, Response: Ticket{}, Status: http.StatusCreated, Handler: h.open})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/tickets/report", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "A month's tickets by priority: opened, answered, resolved and the deadlines missed",
@@ -44,11 +45,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "A ticket with its messages", Errors: notFound, Response: Ticket{}, Handler: h.get})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets/{id}/messages", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "Reply: the provider's first reply is the first response; the shop's reply to a ticket waiting for it restarts the clock",
-		Errors:  map[int][]string{404: {"ticket_not_found"}, 409: {"illegal_transition"}},
+		Errors:  map[int][]string{400: {"invalid_body"}, 404: {"ticket_not_found"}, 409: {"illegal_transition"}},
 		Request: ReplyInput{}, Response: Ticket{}, Status: http.StatusCreated, Handler: h.reply})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets/{id}/status", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "Change the status (the provider: in_progress, waiting_client, resolved; the shop: closed, reopened)",
-		Errors:  map[int][]string{403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"illegal_transition"}},
+		Errors:  map[int][]string{400: {"invalid_status"}, 403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"illegal_transition"}},
 		Request: StatusInput{}, Response: Ticket{}, Handler: h.status})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/sla-policy", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "The shop's SLA: working hours, targets per priority, its own days over the built-in holidays", Response: Policy{}, Handler: h.policy})
