@@ -48,6 +48,12 @@ func TestTicketsBetweenAShopAndItsOperator(t *testing.T) {
 		if resolved["status"] != "resolved" || len(resolved["messages"].([]any)) != 2 {
 			t.Fatalf("resolved: %v", resolved)
 		}
+		// An agency running shop a's mini program answers as the provider.
+		agency, _ := e.newAgency(op, "agency_of_a", map[int64]string{a.id: "owner"})
+		agency.shopID = a.id
+		if m := e.must(agency, 201, "POST", path+"/messages", map[string]any{"body": "代理已复查"})["messages"].([]any); m[len(m)-1].(map[string]any)["from_provider"] != true {
+			t.Fatalf("the agency's reply: %v", m)
+		}
 		e.must(a.owner, 200, "POST", path+"/status", map[string]any{"status": "closed"})
 		if list := e.must(a.owner, 200, "GET", "/admin/api/v1/tickets?status=closed", nil); len(list["items"].([]any)) != 1 {
 			t.Fatalf("closed tickets: %v", list)
