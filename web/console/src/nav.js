@@ -100,6 +100,7 @@ export const nav = [
     items: [
       { path: '/settings', title: 'nav.settings', perm: 'shop.settings', shop: true, view: () => import('./views/ShopSettings.vue') },
       { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
+      { path: '/tickets', title: 'nav.tickets', perm: 'tickets', shop: true, view: () => import('./views/Tickets.vue') },
     ],
   },
   { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') },
