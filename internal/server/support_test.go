@@ -3,7 +3,14 @@ package server_test
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/kaidian/kaidian/internal/platform/chinaday"
 )
+
+// shanghaiMonth is this month in Asia/Shanghai, as reports take it (a
+// test run over midnight at a month's end could still straddle it).
+func shanghaiMonth() string { return time.Now().In(chinaday.Zone).Format("2006-01") }
 
 // TestTicketsBetweenAShopAndItsOperator: the shop's owner opens a ticket
 // from the console and follows it; the operator, acting on the shop,
@@ -59,12 +66,42 @@ func TestTicketsBetweenAShopAndItsOperator(t *testing.T) {
 			t.Fatalf("closed tickets: %v", list)
 		}
 		e.must(a.owner, 200, "GET", path, nil)
-		month := e.must(a.owner, 200, "GET", "/admin/api/v1/tickets/report?month="+resolved["opened_at"].(string)[:7], nil)
+		month := e.must(a.owner, 200, "GET", "/admin/api/v1/tickets/report?month="+shanghaiMonth(), nil)
 		if month["priorities"].([]any)[0].(map[string]any)["opened"].(float64) != 1 {
 			t.Fatalf("report: %v", month)
 		}
 		if r := e.do(a.owner, "GET", "/admin/api/v1/tickets/report?month=2026-13", nil); r.status != 400 || r.code() != "invalid_month" {
 			t.Fatalf("a bad month: %d %s", r.status, r.body)
+		}
+
+		// A maintenance contract; a change request estimated, approved by the shop, worked on; the month's statement.
+		if r := e.do(a.owner, "GET", "/admin/api/v1/support-contract", nil); r.status != 404 || r.code() != "no_contract" {
+			t.Fatalf("no contract yet: %d %s", r.status, r.body)
+		}
+		contract := map[string]any{"package_kind": "hours", "package_period": "month", "package_quota": 1, "package_price": 50000,
+			"package_starts_at": "2026-01-01T00:00:00+08:00", "hourly_rate": 30000}
+		if r := e.do(a.owner, "PUT", "/admin/api/v1/support-contract", contract); r.status != 403 {
+			t.Fatalf("the shop sets its contract: %d %s", r.status, r.body)
+		}
+		e.must(provider, 200, "PUT", "/admin/api/v1/support-contract", contract)
+		e.must(a.owner, 200, "GET", "/admin/api/v1/support-contract", nil)
+		change := e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "change", "priority": "p3", "title": "加会员价", "body": "九折"})
+		cpath := fmt.Sprintf("/admin/api/v1/tickets/%v", change["id"])
+		if r := e.do(provider, "POST", cpath+"/time", map[string]any{"minutes": 30}); r.status != 409 || r.code() != "estimate_not_approved" {
+			t.Fatalf("time before approval: %d %s", r.status, r.body)
+		}
+		e.must(provider, 200, "POST", cpath+"/estimate", map[string]any{"minutes": 90})
+		if r := e.do(provider, "POST", cpath+"/approve-estimate", nil); r.status != 403 {
+			t.Fatalf("the provider approves its own estimate: %d %s", r.status, r.body)
+		}
+		e.must(a.owner, 200, "POST", cpath+"/approve-estimate", nil)
+		worked := e.must(provider, 201, "POST", cpath+"/time", map[string]any{"minutes": 90, "note": "开发与测试"})
+		if worked["time_spent_minutes"].(float64) != 90 {
+			t.Fatalf("time spent: %v", worked)
+		}
+		st := e.must(a.owner, 200, "GET", "/admin/api/v1/support-statement?month="+shanghaiMonth(), nil)
+		if st["package_minutes"].(float64) != 60 || st["billable_minutes"].(float64) != 30 || st["billable"].(float64) != 15000 {
+			t.Fatalf("statement: %v", st)
 		}
 
 		if r := e.do(b.owner, "GET", path, nil); r.status != 404 {
@@ -78,6 +115,8 @@ func TestTicketsBetweenAShopAndItsOperator(t *testing.T) {
 		}
 		v.finish([]string{"GET /admin/api/v1/tickets", "POST /admin/api/v1/tickets", "GET /admin/api/v1/tickets/{id}",
 			"POST /admin/api/v1/tickets/{id}/messages", "POST /admin/api/v1/tickets/{id}/status", "GET /admin/api/v1/tickets/report",
-			"GET /admin/api/v1/sla-policy", "PUT /admin/api/v1/sla-policy"})
+			"GET /admin/api/v1/sla-policy", "PUT /admin/api/v1/sla-policy", "GET /admin/api/v1/support-contract", "PUT /admin/api/v1/support-contract",
+			"POST /admin/api/v1/tickets/{id}/estimate", "POST /admin/api/v1/tickets/{id}/approve-estimate", "POST /admin/api/v1/tickets/{id}/time",
+			"GET /admin/api/v1/support-statement"})
 	})
 }

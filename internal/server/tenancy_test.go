@@ -102,6 +102,8 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/members/{id}/entitlements":            map[string]any{"target_kind": "course", "target_id": 1, "days": 1, "reason": "乙改甲"},
 		"POST /admin/api/v1/tickets/{id}/messages":                map[string]any{"body": "乙改甲"},
 		"POST /admin/api/v1/tickets/{id}/status":                  map[string]any{"status": "closed"},
+		"POST /admin/api/v1/tickets/{id}/estimate":                map[string]any{"minutes": 60},
+		"POST /admin/api/v1/tickets/{id}/time":                    map[string]any{"minutes": 10},
 	}
 }
 
@@ -203,6 +205,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
 		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
 		fmt.Sprintf("/admin/api/v1/tickets/%d", a.ticketID), "/admin/api/v1/tickets", "/admin/api/v1/sla-policy",
+		"/admin/api/v1/support-statement?month=" + time.Now().Format("2006-01"),
 		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
@@ -278,8 +281,10 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 			map[string]any{"address_id": a.addressID})["id"].(float64))
 		a.inboxID, a.deadLetterID = e.seedMessages(a)
 		a.badgeID = e.seedBadge(a, "甲")
-		a.ticketID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "question", "priority": "p3",
+		a.ticketID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "change", "priority": "p3",
 			"title": "甲的工单", "body": "甲的问题"})["id"].(float64))
+		e.must(caller{token: op.token, shopID: a.id}, 200, "PUT", "/admin/api/v1/support-contract", map[string]any{"package_kind": "hours",
+			"package_period": "month", "package_quota": 2, "package_price": 50000, "package_starts_at": "2026-01-01T00:00:00Z", "hourly_rate": 30000})
 		e.seedSMS(a, "甲")
 		a.content = e.seedContent(a, "甲")
 		a.paid = e.seedPaid(a, a.content, "甲")

@@ -51,6 +51,28 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Change the status (the provider: in_progress, waiting_client, resolved; the shop: closed, reopened)",
 		Errors:  map[int][]string{400: {"invalid_status"}, 403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"illegal_transition"}},
 		Request: StatusInput{}, Response: Ticket{}, Handler: h.status})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets/{id}/estimate", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary: "Give a change request its estimate (the provider); the shop approves it before work starts",
+		Errors:  map[int][]string{400: {"invalid_estimate"}, 403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"not_a_change_request", "illegal_transition"}},
+		Request: EstimateInput{}, Response: Ticket{}, Handler: h.estimate})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets/{id}/approve-estimate", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary:  "Approve a change request's estimate (the shop): work may start",
+		Errors:   map[int][]string{403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"no_estimate", "illegal_transition"}},
+		Response: Ticket{}, Handler: h.approve})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/tickets/{id}/time", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary: "Record time spent on a ticket (the provider): it goes to the month's statement",
+		Errors:  map[int][]string{400: {"invalid_minutes", "invalid_note", "invalid_spent_at"}, 403: {"not_your_side"}, 404: {"ticket_not_found"}, 409: {"estimate_not_approved"}},
+		Request: TimeInput{}, Response: Ticket{}, Status: http.StatusCreated, Handler: h.logTime})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/support-contract", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary: "The shop's maintenance contract: free period, package, hourly rate", Errors: map[int][]string{404: {"no_contract"}},
+		Response: Contract{}, Handler: h.contract})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/support-contract", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary: "Set the shop's maintenance contract (the provider)", Errors: map[int][]string{400: {"invalid_package"}, 403: {"not_your_side"}},
+		Request: Contract{}, Response: Contract{}, Handler: h.setContract})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/support-statement", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
+		Summary: "A month's work, ready to invoice: each time entry free, in the package or billed at the hourly rate; the package's balance",
+		Query:   []httpx.Param{{Name: "month", Type: "string", Description: "YYYY-MM (Asia/Shanghai)"}},
+		Errors:  map[int][]string{400: {"invalid_month"}, 404: {"no_contract"}}, Response: Statement{}, Handler: h.statement})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/sla-policy", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
 		Summary: "The shop's SLA: working hours, targets per priority, its own days over the built-in holidays", Response: Policy{}, Handler: h.policy})
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/sla-policy", Tag: tag, Access: httpx.Staff, Perm: auth.PermTickets,
@@ -150,8 +172,92 @@ func (h *Handlers) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	shop, who := side(r)
 	if !who.Provider {
-		return errs.E(errs.Forbidden, "not_your_side", "the SLA is set by whoever runs the shop's mini program (the operator or its agency)")
+		return errProviderOnly
 	}
 	p, err := h.Svc.SetPolicy(r.Context(), shop, who.AccountID, in)
 	return httpx.Respond(w, http.StatusOK, p, err)
+}
+
+// EstimateInput is a change request's estimate.
+type EstimateInput struct {
+	Minutes int64 `json:"minutes"`
+}
+
+var errProviderOnly = errs.E(errs.Forbidden, "not_your_side", "only the provider (the operator or its agency) does this")
+var errClientOnly = errs.E(errs.Forbidden, "not_your_side", "only the shop's own staff do this")
+
+// ticketAction reads the ticket id and the caller, checking the side.
+func ticketAction(r *http.Request, provider bool) (int64, int64, Side, error) {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return 0, 0, Side{}, err
+	}
+	shop, who := side(r)
+	switch {
+	case provider && !who.Provider:
+		return 0, 0, who, errProviderOnly
+	case !provider && who.Provider:
+		return 0, 0, who, errClientOnly
+	}
+	return id, shop, who, nil
+}
+
+func (h *Handlers) estimate(w http.ResponseWriter, r *http.Request) error {
+	var in EstimateInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	id, shop, _, err := ticketAction(r, true)
+	if err != nil {
+		return err
+	}
+	t, err := h.Svc.SetEstimate(r.Context(), shop, id, in.Minutes)
+	return httpx.Respond(w, http.StatusOK, t, err)
+}
+
+func (h *Handlers) approve(w http.ResponseWriter, r *http.Request) error {
+	id, shop, _, err := ticketAction(r, false)
+	if err != nil {
+		return err
+	}
+	t, err := h.Svc.ApproveEstimate(r.Context(), shop, id)
+	return httpx.Respond(w, http.StatusOK, t, err)
+}
+
+func (h *Handlers) logTime(w http.ResponseWriter, r *http.Request) error {
+	var in TimeInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	id, shop, who, err := ticketAction(r, true)
+	if err != nil {
+		return err
+	}
+	t, err := h.Svc.LogTime(r.Context(), shop, id, who.AccountID, in)
+	return httpx.Respond(w, http.StatusCreated, t, err)
+}
+
+func (h *Handlers) contract(w http.ResponseWriter, r *http.Request) error {
+	shop, _ := side(r)
+	c, err := h.Svc.Contract(r.Context(), shop)
+	return httpx.Respond(w, http.StatusOK, c, err)
+}
+
+func (h *Handlers) setContract(w http.ResponseWriter, r *http.Request) error {
+	var in Contract
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	shop, who := side(r)
+	if !who.Provider {
+		return errProviderOnly
+	}
+	c, err := h.Svc.SetContract(r.Context(), shop, who.AccountID, in)
+	return httpx.Respond(w, http.StatusOK, c, err)
+}
+
+func (h *Handlers) statement(w http.ResponseWriter, r *http.Request) error {
+	shop, _ := side(r)
+	st, err := h.Svc.Statement(r.Context(), shop, r.URL.Query().Get("month"))
+	return httpx.Respond(w, http.StatusOK, st, err)
 }

@@ -11,16 +11,17 @@ import (
 )
 
 const ticketColumns = `id, shop_id, kind, priority, title, body, page, screenshots, status, opened_by, opened_at,
-	response_due_at, responded_at, resolution_due_at, resolved_at, paused_since`
+	response_due_at, responded_at, resolution_due_at, resolved_at, paused_since, estimate_minutes, estimate_approved_at,
+	(SELECT COALESCE(SUM(tt.minutes), 0) FROM ticket_time tt WHERE tt.ticket_id = tickets.id)`
 
 // scanTicket reads a ticket row and judges its deadlines as of now.
 func scanTicket(row db.Scanner, cal *workcal.Calendar, now time.Time) (Ticket, error) {
 	var t Ticket
 	var shots string
 	var opened, respDue, resDue int64
-	var responded, resolved, paused *int64
+	var responded, resolved, paused, approved *int64
 	err := row.Scan(&t.ID, &t.shopID, &t.Kind, &t.Priority, &t.Title, &t.Body, &t.Page, &shots, &t.Status, &t.OpenedBy, &opened,
-		&respDue, &responded, &resDue, &resolved, &paused)
+		&respDue, &responded, &resDue, &resolved, &paused, &t.EstimateMinutes, &approved, &t.TimeSpentMinutes)
 	if err != nil {
 		return t, err
 	}
@@ -29,6 +30,7 @@ func scanTicket(row db.Scanner, cal *workcal.Calendar, now time.Time) (Ticket, e
 	t.OpenedAt, t.ResponseDueAt = ms(opened), ms(respDue)
 	t.storedResolutionDue, t.ResolutionDueAt = ms(resDue), ms(resDue)
 	t.RespondedAt, t.ResolvedAt, t.WaitingSince = msPtr(responded), msPtr(resolved), msPtr(paused)
+	t.EstimateApprovedAt = msPtr(approved)
 	if t.WaitingSince != nil { // the clock stopped: the deadline moves as the wait goes on
 		if due, err := cal.Add(t.storedResolutionDue, cal.Between(*t.WaitingSince, now)); err == nil {
 			t.ResolutionDueAt = due

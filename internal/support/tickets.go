@@ -60,6 +60,9 @@ type Ticket struct {
 	ResolvedAt         *time.Time `json:"resolved_at"`
 	ResolutionBreached bool       `json:"resolution_breached"`
 	WaitingSince       *time.Time `json:"waiting_since" doc:"set while waiting for the client"`
+	EstimateMinutes    *int64     `json:"estimate_minutes" doc:"a change request's estimate, set by the provider"`
+	EstimateApprovedAt *time.Time `json:"estimate_approved_at" doc:"when the shop approved the estimate: work on a change request starts only then"`
+	TimeSpentMinutes   int64      `json:"time_spent_minutes" doc:"time the provider recorded on the ticket"`
 	Messages           []Message  `json:"messages,omitempty" doc:"in the detail only, oldest first"`
 
 	shopID              int64
@@ -79,6 +82,7 @@ var (
 	errNotFound     = errs.E(errs.NotFound, "ticket_not_found", "no such ticket in this shop")
 	errTransition   = errs.E(errs.Conflict, "illegal_transition", "the ticket's status does not allow that (or it changed meanwhile; reload)")
 	errInvalidMonth = errs.Field("month", "invalid_month", "month is YYYY-MM")
+	errNotApproved  = errs.E(errs.Conflict, "estimate_not_approved", "work on a change request starts once the shop has approved its estimate")
 )
 
 func (n *NewTicket) check() error {
@@ -191,10 +195,13 @@ func (s *Service) Reply(ctx context.Context, shopID, ticketID int64, who Side, b
 			shopID, ticketID, who.AccountID, who.Provider, body, now.UnixMilli()); err != nil {
 			return err
 		}
+		waitsForApproval := t.Kind == "change" && t.EstimateApprovedAt == nil
 		switch {
+		case who.Provider && t.RespondedAt == nil && waitsForApproval:
+			return s.move(ctx, tx, t, t.Status, `responded_at = ?`, now.UnixMilli())
 		case who.Provider && t.RespondedAt == nil:
 			return s.move(ctx, tx, t, "in_progress", `responded_at = ?`, now.UnixMilli())
-		case who.Provider && t.Status == "open":
+		case who.Provider && t.Status == "open" && !waitsForApproval:
 			return s.move(ctx, tx, t, "in_progress", "")
 		case !who.Provider && t.Status == "waiting_client":
 			return s.resume(ctx, tx, t, cal, now)
@@ -226,6 +233,8 @@ func (s *Service) SetStatus(ctx context.Context, shopID, ticketID int64, who Sid
 		switch {
 		case t.Status == "closed" && status != "reopened", t.Status == status:
 			return errTransition
+		case status == "in_progress" && t.Kind == "change" && t.EstimateApprovedAt == nil:
+			return errNotApproved
 		case status == "waiting_client":
 			return s.move(ctx, tx, t, status, `paused_since = ?`, now.UnixMilli())
 		case status == "in_progress" && t.Status == "waiting_client":
