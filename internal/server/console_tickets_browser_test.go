@@ -42,10 +42,22 @@ func TestConsoleTicketsInARealBrowser(t *testing.T) {
 	waitFor(t, "the ticket closed", func() bool {
 		return e.must(a.owner, 200, "GET", fmt.Sprintf("/admin/api/v1/tickets/%d", id), nil)["status"] == "closed"
 	})
+	// A change request with the provider's estimate: the shop approves it from the console; the statement shows.
+	provider := caller{token: op.token, shopID: a.id}
+	e.must(provider, 200, "PUT", "/admin/api/v1/support-contract", map[string]any{"package_kind": "hours", "package_period": "month",
+		"package_quota": 1, "package_price": 50000, "package_starts_at": "2026-01-01T00:00:00+08:00", "hourly_rate": 30000})
+	change := e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "change", "priority": "p3", "title": "加会员价", "body": "九折"})
+	cpath := fmt.Sprintf("/admin/api/v1/tickets/%v", change["id"])
+	e.must(provider, 200, "POST", cpath+"/estimate", map[string]any{"minutes": 90})
+	b.run("approve the estimate", chromedp.Navigate(e.ts.URL+"/admin/tickets"), waitJS(rows+` === 1`),
+		waitJS(`document.querySelector('[data-test=ticket-statement]') !== null`),
+		click(`[data-test=tickets] .el-table__body tr`), chromedp.WaitVisible(`[data-test=ticket-approve]`, chromedp.ByQuery),
+		click(`[data-test=ticket-approve]`))
+	waitFor(t, "the estimate approved", func() bool { return e.must(a.owner, 200, "GET", cpath, nil)["estimate_approved_at"] != nil })
 	for _, locale := range []string{"en", "zh-CN"} {
 		var key string
 		b.run("locale "+locale, chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem('kaidian.locale', %q)`, locale), nil),
-			chromedp.Navigate(e.ts.URL+"/admin/tickets?x="+locale), waitJS(`document.querySelector('[data-test=ticket-report]') !== null`),
+			chromedp.Navigate(e.ts.URL+"/admin/tickets?x="+locale), waitJS(`document.querySelector('[data-test=ticket-report]') !== null && document.querySelector('[data-test=ticket-statement]') !== null`),
 			chromedp.Evaluate(`(document.querySelector('#app').innerText.match(/\b(tickets|nav|common)\.[A-Za-z_]+/) || [''])[0]`, &key))
 		if key != "" {
 			t.Errorf("tickets in %s shows the message key %s", locale, key)

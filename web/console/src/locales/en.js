@@ -104,6 +104,9 @@ export default {
     report: 'Tickets opened in {month}', opened: 'Opened', responded: 'Answered', responseBreaches: 'Answered late', resolved: 'Resolved',
     resolutionBreaches: 'Fixed late', sla: 'Service level (working time)', dataVersion: 'holiday data {v}', hours: 'Working hours',
     responseWithin: 'answer within', resolutionWithin: 'fix within', minutes: 'working minutes', days: 'Own days',
+    estimate: 'Estimate', min: 'min', approved: 'Approved', approve: 'Approve the estimate', timeSpent: 'Time spent', logTime: 'Record time',
+    setEstimate: 'Set as estimate', statement: 'Statement for {month}', total: 'Total', spentAt: 'Worked at', billableMin: 'Billed min',
+    statementLine: '{minutes} min worked: {free} free, {pkg} in the package, {billable} billed', left: '{left} of {quota} left in the package',
   },
   backups: {
     notConfigured: 'No backups are made: set a backup key (KAIDIAN_BACKUP_KEY or KAIDIAN_BACKUP_KEY_FILE, kept apart from the data folder) and restart.',

@@ -107,6 +107,9 @@ export default {
     report: '{month} 提交的工单', opened: '提交', responded: '已响应', responseBreaches: '响应超时', resolved: '已解决',
     resolutionBreaches: '解决超时', sla: '服务等级（工作时间）', dataVersion: '节假日数据 {v}', hours: '工作时间',
     responseWithin: '响应时限', resolutionWithin: '解决时限', minutes: '工作分钟', days: '自定义日期',
+    estimate: '预估工时', min: '分钟', approved: '已确认', approve: '确认预估', timeSpent: '已用工时', logTime: '记录工时',
+    setEstimate: '设为预估', statement: '{month} 服务账单', total: '合计', spentAt: '工作时间', billableMin: '计费分钟',
+    statementLine: '共 {minutes} 分钟：免费 {free}，套餐内 {pkg}，计费 {billable}', left: '套餐剩余 {left} / {quota}',
   },
   backups: {
     notConfigured: '尚未备份：请设置备份密钥（KAIDIAN_BACKUP_KEY 或 KAIDIAN_BACKUP_KEY_FILE，与数据目录分开保存）并重启。',
