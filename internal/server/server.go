@@ -294,6 +294,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.Support = support.NewService(s.DB)
+	s.Support.RegisterJobs(s.Jobs, s.log)
 	if err := s.buildBackups(); err != nil {
 		return err
 	}

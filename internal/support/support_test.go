@@ -1,7 +1,10 @@
 package support_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,6 +178,47 @@ func TestSidesStatusesAndTenancy(t *testing.T) {
 			if _, err := svc.Open(ctx, a, 11, n); err == nil {
 				t.Errorf("opened %+v", n)
 			}
+		}
+	})
+}
+
+// TestRemindersOnlyInWorkingTimeAndOnce: a P1 opened on Friday at 17:00
+// is due at 10:00 on the make-up Sunday. Friday evening it is not yet
+// near; on Saturday (not a working day) nothing is sent though it is
+// near; on Sunday at 09:31, 29 working minutes before, the provider is
+// reminded, once; an answered ticket is not reminded of.
+func TestRemindersOnlyInWorkingTimeAndOnce(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		shop := db.TestShop(t, d, "wx-remind")
+		svc := support.NewService(d)
+		now := cst("2026-09-18 17:00")
+		svc.SetClock(func() time.Time { return now })
+		p := support.DefaultPolicy()
+		if _, err := svc.SetPolicy(ctx, shop, 1, p); err != nil {
+			t.Fatal(err)
+		}
+		tk, _ := svc.Open(ctx, shop, 11, support.NewTicket{Kind: "bug", Priority: "p1", Title: "白屏", Body: "白屏"})
+		answered, _ := svc.Open(ctx, shop, 11, support.NewTicket{Kind: "bug", Priority: "p1", Title: "已回复", Body: "x"})
+		if _, err := svc.Reply(ctx, shop, answered.ID, provider, "在看"); err != nil {
+			t.Fatal(err)
+		}
+		if !tk.ResponseDueAt.Equal(cst("2026-09-20 10:00")) {
+			t.Fatalf("due %s", tk.ResponseDueAt.In(chinaday.Zone))
+		}
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		for _, step := range []struct {
+			at   string
+			want int
+		}{{"2026-09-18 17:10", 0}, {"2026-09-19 09:40", 0}, {"2026-09-20 09:31", 1}, {"2026-09-20 09:40", 0}, {"2026-09-20 11:00", 0}} {
+			now = cst(step.at)
+			if n, err := svc.Remind(ctx, log); err != nil || n != step.want {
+				t.Fatalf("at %s: %d reminders (%v), want %d", step.at, n, err, step.want)
+			}
+		}
+		if !strings.Contains(logs.String(), "ticket answer due") || strings.Count(logs.String(), "ticket=") != 1 {
+			t.Fatalf("logs: %s", logs.String())
 		}
 	})
 }

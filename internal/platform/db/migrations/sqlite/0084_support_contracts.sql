@@ -31,3 +31,4 @@ CREATE INDEX ticket_time_ticket ON ticket_time (ticket_id);
 
 ALTER TABLE tickets ADD COLUMN estimate_minutes INTEGER;
 ALTER TABLE tickets ADD COLUMN estimate_approved_at INTEGER;
+ALTER TABLE tickets ADD COLUMN response_reminded_at INTEGER;
