@@ -279,6 +279,7 @@ type testShop struct {
 	redemptionID int64      // the buyer's redemption of it
 	badgeID      int64      // a badge the shop defined
 	ticketID     int64      // a support ticket the shop opened
+	costItemID   int64      // an item of the shop's cost ledger
 	content      contentIDs // paid content (content_test.go)
 	paid         paidIDs    // camps, questions, content orders (paidcontent_test.go)
 	campaignID   int64      // a draft campaign to the segment (campaign_test.go)

@@ -35,6 +35,7 @@ import (
 	"github.com/kaidian/kaidian/internal/console"
 	"github.com/kaidian/kaidian/internal/content"
 	"github.com/kaidian/kaidian/internal/contentsale"
+	"github.com/kaidian/kaidian/internal/costs"
 	"github.com/kaidian/kaidian/internal/freight"
 	"github.com/kaidian/kaidian/internal/learning"
 	"github.com/kaidian/kaidian/internal/levels"
@@ -147,6 +148,8 @@ type Server struct {
 	Backups *backup.Service
 	// Support is the help desk: tickets with SLA deadlines in working time.
 	Support *support.Service
+	// Costs is each shop's yearly cost ledger and renewal reminders.
+	Costs *costs.Service
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
@@ -295,6 +298,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	}
 	s.Support = support.NewService(s.DB)
 	s.Support.RegisterJobs(s.Jobs, s.log)
+	s.Costs = costs.NewService(s.DB)
+	s.Costs.RegisterJobs(s.Jobs, s.log)
 	if err := s.buildBackups(); err != nil {
 		return err
 	}
@@ -450,6 +455,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&shop.Handlers{Svc: s.Shops}).Routes(s.API)
 	(&backup.Handlers{Svc: s.Backups}).Routes(s.API)
 	(&support.Handlers{Svc: s.Support}).Routes(s.API)
+	(&costs.Handlers{Svc: s.Costs}).Routes(s.API)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)

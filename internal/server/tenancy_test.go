@@ -104,6 +104,7 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/tickets/{id}/status":                  map[string]any{"status": "closed"},
 		"POST /admin/api/v1/tickets/{id}/estimate":                map[string]any{"minutes": 60},
 		"POST /admin/api/v1/tickets/{id}/time":                    map[string]any{"minutes": 10},
+		"PUT /admin/api/v1/cost-items/{id}":                       map[string]any{"kind": "domain", "name": "乙改甲", "cost": 1, "renews": "yearly", "due_on": "2030-01-01"},
 	}
 }
 
@@ -115,6 +116,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 	switch {
 	case strings.Contains(rt.Path, "/tickets/"):
 		return a.ticketID
+	case strings.Contains(rt.Path, "/cost-items/"):
+		return a.costItemID
 	case strings.Contains(rt.Path, "/content/"):
 		return a.content.target(rt.Path)
 	case strings.Contains(rt.Path, "/member-tags/"):
@@ -205,7 +208,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		"/admin/api/v1/checkin/rules", "/admin/api/v1/checkin/rules/versions", fmt.Sprintf("/admin/api/v1/members/%d/checkin", a.memberID),
 		"/admin/api/v1/messages/templates", "/admin/api/v1/messages/dead-letters", fmt.Sprintf("/admin/api/v1/messages/%d", a.deadLetterID),
 		fmt.Sprintf("/admin/api/v1/tickets/%d", a.ticketID), "/admin/api/v1/tickets", "/admin/api/v1/sla-policy",
-		"/admin/api/v1/support-statement?month=" + time.Now().Format("2006-01"),
+		"/admin/api/v1/support-statement?month=" + time.Now().Format("2006-01"), "/admin/api/v1/cost-items",
 		"/admin/api/v1/points/settings", fmt.Sprintf("/admin/api/v1/members/%d/points", a.memberID),
 		fmt.Sprintf("/admin/api/v1/members/%d/points/entries", a.memberID),
 		"/admin/api/v1/points-mall/items", "/admin/api/v1/points-mall/redemptions", "/admin/api/v1/levels",
@@ -283,6 +286,8 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		a.badgeID = e.seedBadge(a, "甲")
 		a.ticketID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/tickets", map[string]any{"kind": "change", "priority": "p3",
 			"title": "甲的工单", "body": "甲的问题"})["id"].(float64))
+		a.costItemID = int64(e.must(a.owner, 201, "POST", "/admin/api/v1/cost-items", map[string]any{"kind": "certification", "name": "甲的认证",
+			"cost": 30000, "renews": "yearly", "due_on": "2030-06-01"})["id"].(float64))
 		e.must(caller{token: op.token, shopID: a.id}, 200, "PUT", "/admin/api/v1/support-contract", map[string]any{"package_kind": "hours",
 			"package_period": "month", "package_quota": 2, "package_price": 50000, "package_starts_at": "2026-01-01T00:00:00Z", "hourly_rate": 30000})
 		e.seedSMS(a, "甲")
