@@ -101,6 +101,7 @@ export const nav = [
       { path: '/settings', title: 'nav.settings', perm: 'shop.settings', shop: true, view: () => import('./views/ShopSettings.vue') },
       { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
       { path: '/tickets', title: 'nav.tickets', perm: 'tickets', shop: true, view: () => import('./views/Tickets.vue') },
+      { path: '/costs', title: 'nav.costs', perm: 'costs', shop: true, view: () => import('./views/Costs.vue') },
     ],
   },
   { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') },

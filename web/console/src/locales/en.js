@@ -20,7 +20,7 @@ export default {
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates', recommendations: 'Recommendations',
     orders: 'Orders', orderList: 'Orders', aftersales: 'After-sales', finance: 'Finance', refunds: 'Refunds', reconciliations: 'Reconciliation',
-    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops', backups: 'Backups', tickets: 'Support tickets',
+    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops', backups: 'Backups', tickets: 'Support tickets', costs: 'Costs and renewals',
     password: 'Change password', logout: 'Log out', selectShop: 'Select a shop', noShop: 'Select the shop to manage first',
   },
   roles: { operator: 'Operator', owner: 'Owner', operations: 'Operations', service: 'Customer service', finance: 'Finance', agency: 'Agency' },
@@ -93,6 +93,14 @@ export default {
     secrets: 'Secrets (write-only)', appSecret: 'AppSecret', mchPrivateKey: 'Merchant private key', apiv3Key: 'APIv3 key', platformCert: 'Platform certificate', pushToken: 'Message push Token', pushAESKey: 'Message push EncodingAESKey', payPublicKey: 'Pay public key',
     create: 'New shop', wechat: 'WeChat settings', orderSettings: 'Order settings', unpaidCancel: 'Cancel unpaid after (minutes)', shippingFee: 'Shipping fee (yuan)',
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
+  },
+  costs: {
+    add: 'Add a recurring cost', name: 'Item', kind: 'Kind', supplier: 'Supplier', renews: 'Renews', dueOn: 'Due', responsible: 'Who renews',
+    costYuan: 'Cost (yuan)', renewed: 'Renewed', daysLeft: '{n} days', month: 'Month', smsSent: 'SMS sent', imagesChecked: 'Images checked',
+    report: 'Costs in {year}', storage: 'Uploaded files: {mb} MiB', confirmDelete: 'Remove {name}?',
+    renewsAs: { yearly: 'Yearly', monthly: 'Monthly', once: 'Once' },
+    kinds: { certification: 'WeChat certification', domain: 'Domain', tls: 'TLS certificate', server: 'Server', sms: 'SMS', maps: 'Maps API',
+      content_check: 'Content checks', storage: 'Storage', maintenance: 'Maintenance', licence: 'Licence', other: 'Other' },
   },
   tickets: {
     new: 'New ticket', active: 'Not yet done', priority: 'Priority', kind: 'Kind', title: 'Title', body: 'Description', page: 'Page',

@@ -20,7 +20,7 @@ export default {
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板', recommendations: '推荐设置',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
-    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单',
+    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单', costs: '费用与续费',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
   },
   roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务', agency: '代运营' },
@@ -96,6 +96,14 @@ export default {
     secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', pushToken: '消息推送 Token', pushAESKey: '消息推送 EncodingAESKey', payPublicKey: '微信支付公钥',
     create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
+  },
+  costs: {
+    add: '添加费用项', name: '项目', kind: '类型', supplier: '供应商', renews: '续费周期', dueOn: '到期日', responsible: '续费负责人',
+    costYuan: '费用（元）', renewed: '已续费', daysLeft: '{n} 天', month: '月份', smsSent: '短信发送', imagesChecked: '图片审核',
+    report: '{year} 年费用', storage: '已上传文件：{mb} MiB', confirmDelete: '删除 {name}？',
+    renewsAs: { yearly: '每年', monthly: '每月', once: '一次性' },
+    kinds: { certification: '微信认证', domain: '域名', tls: 'SSL 证书', server: '服务器', sms: '短信', maps: '地图接口',
+      content_check: '内容审核', storage: '存储', maintenance: '维护', licence: '资质证照', other: '其他' },
   },
   tickets: {
     new: '提交工单', active: '未完成', priority: '优先级', kind: '类型', title: '标题', body: '描述', page: '所在页面',
