@@ -9,6 +9,7 @@ package costs
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,7 +55,7 @@ func (it *Item) check() error {
 	it.Name, it.Supplier, it.Responsible, it.Notes = strings.TrimSpace(it.Name), strings.TrimSpace(it.Supplier), strings.TrimSpace(it.Responsible), strings.TrimSpace(it.Notes)
 	_, dayOK := chinaday.Parse(it.DueOn)
 	switch {
-	case !oneOf(it.Kind, kinds...):
+	case !slices.Contains(kinds, it.Kind):
 		return errs.Field("kind", "invalid_kind", "kind is one of "+strings.Join(kinds, ", "))
 	case it.Name == "" || utf8.RuneCountInString(it.Name) > 100:
 		return errs.Field("name", "invalid_name", "a name of 1 to 100 characters")
@@ -62,21 +63,12 @@ func (it *Item) check() error {
 		return errs.Field("notes", "too_long", "supplier and responsible at most 100 characters, notes 1,000")
 	case it.Cost < 0 || it.Cost > 1e12:
 		return errs.Field("cost", "invalid_cost", "a cost in fen, not negative")
-	case !oneOf(it.Renews, "yearly", "monthly", "once"):
+	case !slices.Contains([]string{"yearly", "monthly", "once"}, it.Renews):
 		return errs.Field("renews", "invalid_renews", "renews is yearly, monthly or once")
 	case !dayOK:
 		return errs.Field("due_on", "invalid_day", "due_on is a day, YYYY-MM-DD")
 	}
 	return nil
-}
-
-func oneOf(s string, set ...string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 const columns = `id, kind, name, supplier, cost, renews, due_on, responsible, notes`

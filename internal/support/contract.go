@@ -2,6 +2,7 @@ package support
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,9 +28,9 @@ var errNoContract = errs.E(errs.NotFound, "no_contract", "the shop has no mainte
 
 func (c Contract) check() error {
 	switch {
-	case !oneOf(c.PackageKind, "none", "requests", "hours"):
+	case !slices.Contains([]string{"none", "requests", "hours"}, c.PackageKind):
 		return errs.Field("package_kind", "invalid_package", "package_kind is none, requests or hours")
-	case !oneOf(c.PackagePeriod, "month", "quarter", "year"):
+	case !slices.Contains([]string{"month", "quarter", "year"}, c.PackagePeriod):
 		return errs.Field("package_period", "invalid_package", "package_period is month, quarter or year")
 	case c.PackageQuota < 0 || c.PackageQuota > 100000 || c.PackagePrice < 0 || c.HourlyRate < 0 || c.PackagePrice > 1e12 || c.HourlyRate > 1e10:
 		return errs.Field("package_quota", "invalid_package", "quota, price and hourly rate are not negative (and not absurd)")

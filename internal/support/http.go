@@ -3,6 +3,7 @@ package support
 import (
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -97,7 +98,7 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 		after = math.MaxInt64
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && !oneOf(status, "active", "open", "in_progress", "waiting_client", "resolved", "closed") {
+	if status != "" && !slices.Contains([]string{"active", "open", "in_progress", "waiting_client", "resolved", "closed"}, status) {
 		return errs.Field("status", "invalid_status", "status is active, open, in_progress, waiting_client, resolved or closed")
 	}
 	shop, _ := side(r)

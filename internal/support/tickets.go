@@ -3,6 +3,7 @@ package support
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -88,9 +89,9 @@ var (
 func (n *NewTicket) check() error {
 	n.Title, n.Body, n.Page = strings.TrimSpace(n.Title), strings.TrimSpace(n.Body), strings.TrimSpace(n.Page)
 	switch {
-	case !oneOf(n.Kind, "bug", "change", "question", "data_recovery"):
+	case !slices.Contains([]string{"bug", "change", "question", "data_recovery"}, n.Kind):
 		return errs.Field("kind", "invalid_kind", "kind is bug, change, question or data_recovery")
-	case !oneOf(n.Priority, Priorities...):
+	case !slices.Contains(Priorities, n.Priority):
 		return errs.Field("priority", "invalid_priority", "priority is p1, p2, p3 or p4")
 	case n.Title == "" || utf8.RuneCountInString(n.Title) > 120:
 		return errs.Field("title", "invalid_title", "a title of 1 to 120 characters")
@@ -102,15 +103,6 @@ func (n *NewTicket) check() error {
 		return errs.Field("screenshots", "too_many_screenshots", "at most 9 screenshots")
 	}
 	return nil
-}
-
-func oneOf(s string, set ...string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Open opens a ticket for the shop, its deadlines from the shop's policy.
@@ -218,10 +210,10 @@ func (s *Service) Reply(ctx context.Context, shopID, ticketID int64, who Side, b
 // the client (the resolution clock stops) or resolves it; the client
 // closes it or reopens a resolved or closed one.
 func (s *Service) SetStatus(ctx context.Context, shopID, ticketID int64, who Side, status string) (Ticket, error) {
-	if !oneOf(status, "in_progress", "waiting_client", "resolved", "closed", "reopened") {
+	if !slices.Contains([]string{"in_progress", "waiting_client", "resolved", "closed", "reopened"}, status) {
 		return Ticket{}, errs.Field("status", "invalid_status", "status is in_progress, waiting_client or resolved (provider), closed or reopened (client)")
 	}
-	if who.Provider != oneOf(status, "in_progress", "waiting_client", "resolved") {
+	if who.Provider != slices.Contains([]string{"in_progress", "waiting_client", "resolved"}, status) {
 		return Ticket{}, errs.E(errs.Forbidden, "not_your_side", "the provider works, waits and resolves; the shop closes and reopens")
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
