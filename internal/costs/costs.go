@@ -8,6 +8,7 @@ package costs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -82,6 +83,9 @@ func (s *Service) scan(r db.Scanner) (Item, error) {
 	return it, err
 }
 
+// MaxItems bounds a shop's ledger (its list is answered whole).
+const MaxItems = 200
+
 // List returns the shop's items, soonest due first.
 func (s *Service) List(ctx context.Context, shopID int64) ([]Item, error) {
 	items, err := db.All(ctx, s.db, s.scan, `SELECT `+columns+` FROM cost_items WHERE shop_id = ? ORDER BY due_on, id`, shopID)
@@ -104,6 +108,13 @@ func (s *Service) Get(ctx context.Context, shopID, id int64) (Item, error) {
 func (s *Service) Create(ctx context.Context, shopID int64, it Item) (Item, error) {
 	if err := it.check(); err != nil {
 		return Item{}, err
+	}
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM cost_items WHERE shop_id = ?`, shopID).Scan(&n); err != nil {
+		return Item{}, err
+	}
+	if n >= MaxItems {
+		return Item{}, errs.E(errs.Conflict, "too_many_items", fmt.Sprintf("a shop keeps at most %d cost items", MaxItems))
 	}
 	now := s.now().UnixMilli()
 	var id int64

@@ -15,9 +15,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: costs and renewals"
 	bad := []string{"invalid_kind", "invalid_name", "too_long", "invalid_cost", "invalid_renews", "invalid_day"}
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/cost-items", Tag: tag, Access: httpx.Staff, Perm: auth.PermCosts,
-		Summary: "What the shop pays for again and again, soonest due first", Response: []Item{}, Handler: h.list})
+		Summary: "What the shop pays for again and again, soonest due first: the whole ledger (at most 200 items), not a page", Response: []Item{}, Handler: h.list})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/cost-items", Tag: tag, Access: httpx.Staff, Perm: auth.PermCosts,
-		Summary: "Add a recurring cost (reminders 30, 7 and 1 days before it is due)", Errors: map[int][]string{400: bad},
+		Summary: "Add a recurring cost (reminders 30, 7 and 1 days before it is due)", Errors: map[int][]string{400: bad, 409: {"too_many_items"}},
 		Request: Item{}, Response: Item{}, Status: http.StatusCreated, Handler: h.create})
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/cost-items/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermCosts,
 		Summary: "Change a cost item", Errors: map[int][]string{400: bad, 404: {"cost_item_not_found"}},
