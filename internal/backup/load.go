@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -47,9 +48,8 @@ func load(ctx context.Context, openFile func() (io.ReadCloser, error), d *db.DB,
 	defer f.Close()
 	v := visitor{table: l.startTable, row: l.row, tableEnd: l.flush}
 	if o.Blobs != nil {
-		v.blob = func(key, contentType string, data io.Reader) error {
-			r := data.(*strings.Reader)
-			return o.Blobs.Put(ctx, key, contentType, r, r.Size())
+		v.blob = func(key, contentType string, data []byte) error {
+			return o.Blobs.Put(ctx, key, contentType, bytes.NewReader(data), int64(len(data)))
 		}
 	}
 	if _, err := read(ctx, f, o.Key, v); err != nil {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/blob"
@@ -29,7 +28,7 @@ type visitor struct {
 	table    func(name string, columns []string) error
 	row      func(vals []any) error
 	tableEnd func(name string) error
-	blob     func(key, contentType string, data io.Reader) error
+	blob     func(key, contentType string, data []byte) error
 }
 
 // Verify reads a whole backup and checks it — every chunk's seal, every
@@ -183,7 +182,7 @@ func readBlob(lr *lineReader, head Record, v visitor) (int64, error) {
 			return 0, badArchive(fmt.Errorf("blob %s does not match its hash", head.Key))
 		}
 		if v.blob != nil {
-			if err := v.blob(head.Key, head.ContentType, strings.NewReader(string(data))); err != nil {
+			if err := v.blob(head.Key, head.ContentType, data); err != nil {
 				return 0, err
 			}
 		}

@@ -279,7 +279,7 @@ type settleGroupJob struct {
 // CloseDueGroups settles every forming group whose time is up (a few
 // hundred at a time) and reports how many.
 func (s *Service) CloseDueGroups(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, shop_id FROM group_buys WHERE status = 'forming' AND expires_at <= ? ORDER BY expires_at LIMIT 500`,
+	rows, err := s.db.Query(ctx, `SELECT id, shop_id FROM group_buys WHERE status = 'forming' AND expires_at <= ? ORDER BY expires_at, id LIMIT 500`,
 		s.now().UnixMilli())
 	if err != nil {
 		return 0, err
