@@ -46,6 +46,8 @@ type Service struct {
 	keep time.Duration
 	log  *slog.Logger
 	now  func() time.Time
+
+	appender appender
 }
 
 // NewService returns the log on d. key authenticates the chain (derive it

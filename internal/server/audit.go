@@ -20,7 +20,7 @@ func (s *Server) recordAudit(r *http.Request, rec httpx.AuditRecord) {
 	// A client that hangs up must not lose the record of what it did.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
-	if err := s.Audit.Record(ctx, s.DB, e); err != nil {
+	if err := s.Audit.Append(ctx, e); err != nil {
 		httpx.Logger(r.Context()).Error("audit record lost", "action", e.Action, "path", e.Target, "actor", e.Actor, "err", err)
 	}
 }
