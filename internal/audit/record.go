@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 )
 
 // Redacted replaces every secret in a recorded body.
@@ -18,6 +19,13 @@ const Redacted = "[redacted]"
 // code, and bare "code" (SMS and TOTP codes).
 var secretKeys = []string{"password", "secret", "private", "token", "otp", "recovery", "api_v3", "apikey", "api_key",
 	"app_key", "appkey", "aes_key", "mch_key", "access_key", "totp"}
+
+// isPhoneKey names values kept masked: the log says whose record changed,
+// it is not another copy of their phone number.
+func isPhoneKey(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "phone") || strings.Contains(k, "mobile")
+}
 
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
@@ -59,6 +67,8 @@ func redactValue(v any) any {
 		for k, x := range t {
 			if isSecretKey(k) && x != nil && x != "" {
 				t[k] = Redacted
+			} else if p, ok := x.(string); ok && isPhoneKey(k) {
+				t[k] = mask.Phone(p)
 			} else {
 				t[k] = redactValue(x)
 			}
@@ -89,6 +99,9 @@ func FromRequest(r *http.Request, rec httpx.AuditRecord, addr string) Entry {
 		Before:    Redact(rec.Before),
 		After:     Redact(rec.After),
 		RequestID: rec.RequestID,
+	}
+	if rec.Route.Reveals && rec.Status < 300 {
+		e.After = "[personal data shown]"
 	}
 	if rec.Route.Produces != "" {
 		e.After = "[" + rec.Route.Produces + "]"

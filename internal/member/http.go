@@ -6,6 +6,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 )
 
 // Handlers serves the buyer login routes and the staff member routes.
@@ -59,6 +60,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Request: noteRequest{}, Response: Note{}, Handler: h.addNote})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/admin/api/v1/member-notes/{id}", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermMembersWrite,
 		Summary: "Delete a staff note", Status: http.StatusNoContent, Errors: map[int][]string{404: {"note_not_found"}}, Handler: h.deleteNote})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/reveal", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermReveal, Reveals: true,
+		Summary: "Show a member's phone in full, giving the reason (recorded in the audit log)", Errors: map[int][]string{400: {"reason_required"}, 404: {"member_not_found"}},
+		Request: mask.RevealRequest{}, Response: Revealed{}, Handler: h.reveal})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/members/{id}/revoke-sessions", Tag: staffTag, Access: httpx.Staff, Perm: auth.PermSessions,
 		Summary: "Log a member out everywhere", Response: revokeResponse{}, Handler: h.revoke})
 }
@@ -195,4 +199,20 @@ func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, revokeResponse{Revoked: n})
 	return nil
+}
+
+func (h *Handlers) reveal(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in mask.RevealRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if err := in.Check(); err != nil {
+		return err
+	}
+	v, err := h.Svc.RevealPhone(r.Context(), auth.StaffShop(r.Context()), id)
+	return httpx.Respond(w, http.StatusOK, v, err)
 }

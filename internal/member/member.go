@@ -352,20 +352,6 @@ func (s *Service) List(ctx context.Context, shopID, after int64, limit int) (Pag
 	return page, errs.Wrap("list members", rows.Err())
 }
 
-// MaskPhone hides the middle of a phone number: 13800138000 → 138****8000.
-func MaskPhone(p string) string {
-	r := []rune(p)
-	if len(r) < 7 {
-		return p
-	}
-	for i := len(r) - 8; i < len(r)-4; i++ {
-		if i >= 0 {
-			r[i] = '*'
-		}
-	}
-	return string(r)
-}
-
 // IDByOpenID returns the member of a shop with this openid (for WeChat's
 // pushes, which name users by openid).
 func (s *Service) IDByOpenID(ctx context.Context, shopID int64, openid string) (int64, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 )
 
 // StaffMember is a member as staff see it: the profile (phone masked),
@@ -29,7 +30,7 @@ func ScanStaff(row interface{ Scan(...any) error }) (StaffMember, error) {
 	err := row.Scan(&m.ID, &m.ShopID, &m.HasUnionID, &m.Phone, &m.Nickname, &m.Birthday, &created,
 		&m.SourceKind, &m.SourceRef, &login)
 	m.CreatedAt, m.LastLoginAt = time.UnixMilli(created).UTC(), time.UnixMilli(login).UTC()
-	m.Phone = MaskPhone(m.Phone)
+	m.Phone = mask.Phone(m.Phone)
 	return m, err
 }
 
@@ -113,4 +114,20 @@ func (s *Service) DeleteNote(ctx context.Context, shopID, id int64) error {
 		return errs.E(errs.NotFound, "note_not_found", "no such note")
 	}
 	return errs.Wrap("delete note", err)
+}
+
+// RevealPhone is member id's phone in full, for staff who gave a reason
+// (the audit log keeps who asked, when and why).
+func (s *Service) RevealPhone(ctx context.Context, shopID, id int64) (Revealed, error) {
+	var out Revealed
+	err := s.db.QueryRow(ctx, `SELECT phone FROM members WHERE id = ? AND shop_id = ?`, id, shopID).Scan(&out.Phone)
+	if db.IsNoRows(err) {
+		return out, errs.E(errs.NotFound, "member_not_found", "no such member")
+	}
+	return out, errs.Wrap("reveal phone", err)
+}
+
+// Revealed is a member's personal data shown on request.
+type Revealed struct {
+	Phone string `json:"phone" doc:"in full; empty when none is bound"`
 }

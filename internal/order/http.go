@@ -8,6 +8,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/errs"
 	"github.com/kaidian/kaidian/internal/platform/httpx"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 )
 
 // Handlers serves carts and orders.
@@ -71,6 +72,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 			{Name: "to", Type: "string", Description: "date YYYY-MM-DD (China time), inclusive"}}, pageParams...)})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}", Errors: map[int][]string{404: {"order_not_found"}}, Tag: admin, Access: httpx.Staff, Perm: read,
 		Summary: "An order with its lines and event log", Response: Order{}, Handler: h.getAny})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/reveal", Tag: admin, Access: httpx.Staff, Perm: auth.PermReveal, Reveals: true,
+		Summary: "Show the order's receiver (name and phone) in full, giving the reason (recorded in the audit log); staff otherwise see them masked",
+		Errors:  map[int][]string{400: {"reason_required"}, 404: {"order_not_found"}}, Request: mask.RevealRequest{}, Response: Address{}, Handler: h.reveal})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/ship", Tag: admin, Access: httpx.Staff, Perm: manage,
 		Summary: "Ship a paid order", Request: ShipInput{}, Response: Order{}, Handler: h.ship})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/cancel", Tag: admin, Access: httpx.Staff, Perm: manage,
@@ -210,6 +214,9 @@ func (h *Handlers) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.List(r.Context(), staff(r).ShopID, f)
+	for i := range v.Items {
+		v.Items[i].Address = v.Items[i].Address.Masked()
+	}
 	return httpx.Respond(w, http.StatusOK, httpx.NewPage(v.Items, v.Next), err)
 }
 
@@ -231,7 +238,24 @@ func (h *Handlers) getAny(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), staff(r).ShopID, id, 0)
+	v.Address = v.Address.Masked()
 	return httpx.Respond(w, http.StatusOK, v, err)
+}
+
+func (h *Handlers) reveal(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in mask.RevealRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	if err := in.Check(); err != nil {
+		return err
+	}
+	v, err := h.Svc.Get(r.Context(), staff(r).ShopID, id, 0)
+	return httpx.Respond(w, http.StatusOK, v.Address, err)
 }
 
 func (h *Handlers) ship(w http.ResponseWriter, r *http.Request) error {
@@ -296,6 +320,7 @@ func (h *Handlers) staffAction(w http.ResponseWriter, r *http.Request, in any, a
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), st.ShopID, id, 0)
+	v.Address = v.Address.Masked()
 	return httpx.Respond(w, http.StatusOK, v, err)
 }
 

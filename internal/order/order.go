@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 	"github.com/kaidian/kaidian/internal/pricing"
 )
 
@@ -180,3 +181,11 @@ func MemberActor(id int64) Actor { return Actor("member:" + itoa(id)) }
 
 // StaffActor names a staff account.
 func StaffActor(id int64) Actor { return Actor("staff:" + itoa(id)) }
+
+// Masked is the address as staff see it unless they reveal it: the
+// receiver's name and phone hidden but for their first character and last
+// four digits (issue 18); where it goes stays readable for shipping.
+func (a Address) Masked() Address {
+	a.Name, a.Phone = mask.Name(a.Name), mask.Phone(a.Phone)
+	return a
+}

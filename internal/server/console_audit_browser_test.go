@@ -13,7 +13,7 @@ import (
 
 // TestConsoleAuditLogInARealBrowser: the owner finds a staff change in the
 // shop's audit log by searching, opens it to see the role before and
-// after; the operator checks the chain from the platform's audit screen;
+// after, reveals an order's masked receiver with a reason (recorded); the operator checks the chain from the platform's audit screen;
 // both screens open in both languages with no message key untranslated.
 func TestConsoleAuditLogInARealBrowser(t *testing.T) {
 	chromiumPath(t)
@@ -37,6 +37,19 @@ func TestConsoleAuditLogInARealBrowser(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('.audit-detail').innerText`, &detail))
 	if !strings.Contains(detail, `"role": "service"`) || !strings.Contains(detail, `"role": "finance"`) {
 		t.Fatalf("the change's detail: %s", detail)
+	}
+	var shown bool
+	b.run("reveal the receiver", chromedp.Navigate(fmt.Sprintf("%s/admin/orders/%d", e.ts.URL, a.orderID)),
+		waitJS(`document.querySelector('[data-test=order-reveal]') !== null`), click(`[data-test=order-reveal]`),
+		waitJS(`document.querySelector('.el-message-box input') !== null`), fill(`.el-message-box input`, "联系买家确认地址"),
+		click(`.el-message-box .el-button--primary`),
+		waitJS(`document.body.innerText.includes('13800138000')`),
+		chromedp.Evaluate(`document.body.innerText.includes('张三')`, &shown))
+	if !shown {
+		t.Fatalf("the receiver's name was not shown in full")
+	}
+	if got := e.mustList(a.owner, "/admin/api/v1/audit-log?q=reveal"); len(got) != 1 || !strings.Contains(got[0]["request"].(string), "联系买家确认地址") {
+		t.Fatalf("the reveal's record: %v", got)
 	}
 	for _, locale := range []string{"en", "zh-CN"} {
 		var key string

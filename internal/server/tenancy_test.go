@@ -21,6 +21,8 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"PATCH /admin/api/v1/staff/{id}":                   map[string]any{"display_name": "乙改甲", "password": "stolen-pass-1"},
 		"PATCH /admin/api/v1/shops/{id}":                   map[string]any{"name": "乙改甲"},
 		"POST /admin/api/v1/members/{id}/revoke-sessions":  nil,
+		"POST /admin/api/v1/members/{id}/reveal":           map[string]any{"reason": "乙看甲的手机号"},
+		"POST /admin/api/v1/orders/{id}/reveal":            map[string]any{"reason": "乙看甲的收货人"},
 		"POST /admin/api/v1/products/{id}/restore":         nil,
 		"DELETE /admin/api/v1/products/{id}":               nil,
 		"DELETE /admin/api/v1/categories/{id}":             nil,

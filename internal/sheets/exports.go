@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kaidian/kaidian/internal/platform/mask"
 	"strings"
 
 	"github.com/kaidian/kaidian/internal/catalog"
-	"github.com/kaidian/kaidian/internal/member"
 	"github.com/kaidian/kaidian/internal/order"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
@@ -92,7 +92,7 @@ func phone(p string, o Options) string {
 	if o.Unmask {
 		return p
 	}
-	return member.MaskPhone(p)
+	return mask.Phone(p)
 }
 
 // label is a status in the sheet's language.

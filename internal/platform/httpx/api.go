@@ -68,6 +68,9 @@ type Route struct {
 	// Audited routes are recorded by the API's auditor whoever calls them
 	// (a login); staff changes and exports are recorded anyway.
 	Audited bool
+	// Reveals routes answer personal data shown on request: the audit log
+	// records that they were called and why, not what they showed.
+	Reveals bool
 	Handler Handler
 }
 

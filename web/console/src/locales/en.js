@@ -94,6 +94,7 @@ export default {
     create: 'New shop', wechat: 'WeChat settings', orderSettings: 'Order settings', unpaidCancel: 'Cancel unpaid after (minutes)', shippingFee: 'Shipping fee (yuan)',
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
   },
+  reveal: { show: 'Show in full', title: 'Show personal data', why: 'Why do you need it? (recorded in the audit log)' },
   audit: {
     actor: 'Who (username)', q: 'Action or path contains', from: 'From', to: 'To', export: 'Export CSV', verify: 'Verify the chain',
     at: 'When', addr: 'From address', action: 'What', status: 'Answer', request: 'Sent', before: 'Before', after: 'After', unsealed: 'not sealed yet',

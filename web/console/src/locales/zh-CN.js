@@ -97,6 +97,7 @@ export default {
     create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
   },
+  reveal: { show: '查看完整', title: '查看个人信息', why: '请填写查看原因（将记入操作日志）' },
   audit: {
     actor: '操作人（用户名）', q: '操作或路径包含', from: '开始日期', to: '结束日期', export: '导出 CSV', verify: '校验哈希链',
     at: '时间', addr: '来源地址', action: '操作', status: '结果', request: '提交内容', before: '修改前', after: '修改后', unsealed: '尚未封存',
