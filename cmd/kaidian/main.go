@@ -30,6 +30,7 @@ Usage:
   kaidian restore FILE [flags] restore a backup into an empty database
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
+  kaidian openapi [--markdown] print the OpenAPI document served at /openapi.json (or the API reference)
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -83,6 +84,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "recs-eval":
 		return runRecsEval(ctx, rest, stdout)
+	case "openapi":
+		return runOpenAPI(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil
