@@ -116,12 +116,20 @@ export interface ClientOptions {
   onError?: (err: KaidianError) => void;
 }
 
-/** A fetch-based transport (Node 18+, browsers). */
-export function fetchTransport(fetchFn: typeof fetch = globalThis.fetch): Transport {
+/** The part of fetch the fetch transport uses (declared here so the client needs no DOM types). */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+/** A fetch-based transport (Node 18+, browsers); fetchFn defaults to the global fetch. */
+export function fetchTransport(fetchFn?: FetchLike): Transport {
   return async (req) => {
-    let res: Response;
+    const f = fetchFn ?? (globalThis as unknown as { fetch?: FetchLike }).fetch;
+    if (!f) throw new KaidianError(0, "network_error", "no fetch here: pass a transport (wxTransport(wx) in a mini program)");
+    let res: Awaited<ReturnType<FetchLike>>;
     try {
-      res = await fetchFn(req.url, { method: req.method, headers: req.headers, body: req.body });
+      res = await f(req.url, { method: req.method, headers: req.headers, body: req.body });
     } catch (e) {
       throw new KaidianError(0, "network_error", e instanceof Error ? e.message : String(e));
     }
