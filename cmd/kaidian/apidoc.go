@@ -167,7 +167,7 @@ func (r *refDoc) render() string {
 	r.p("- **Idempotency-Key** (8 to 64 characters) makes a retry return the first answer instead of acting twice; ")
 	r.p("routes that require it say so.\n")
 	r.p("- **Money** is an integer number of fen (¥1 = 100); times are RFC 3339. Lists answer `{items, next_cursor}`: pass `cursor` to get the next page.\n")
-	r.p("- **Errors** answer `{\"code\", \"message\", \"fields\"}`: %s Each route lists its statuses and codes.\n\n", strings.TrimPrefix(r.doc.Info.Description, "Errors are {code, message, fields}: "))
+	r.p("- **Errors** answer `{\"code\", \"message\", \"fields\"}`: %s\n\n", strings.TrimPrefix(r.doc.Info.Description, "Errors are {code, message, fields}: "))
 	r.p("The examples are made from the schemas (typical values, not a recorded session).\n\n")
 	r.p("## Contents\n\n")
 	for _, tag := range tags {
@@ -584,6 +584,8 @@ func exampleInt(name string) int64 {
 		"orders", "members", "buyers", "learners", "holders", "enrolled", "attempts", "likes", "badges", "size", "level",
 		"version", "rank", "sort", "errcode", "env", "remaining", "used", "left", "done", "completed", "received", "active"):
 		return 1
+	case w["per"] && w["yuan"]:
+		return 100 // points per yuan
 	case anyWord(w, "discount", "refunded", "refund", "fee", "saving", "saved", "clawed"):
 		return 1000
 	case w["tax"] && w["rate"]:
@@ -596,8 +598,14 @@ func exampleInt(name string) int64 {
 		return 500
 	case anyWord(w, "time", "at"):
 		return 1779244200000 // Unix milliseconds
+	case anyWord(w, "amount", "price", "fen", "fee", "total", "paid", "spent", "cost", "payable", "gmv", "commission", "owed",
+		"frozen", "available", "withdrawing", "withdrawn", "offset", "max", "min", "over", "rate", "cap", "threshold", "value",
+		"income", "revenue", "base", "list", "unit", "original", "earned", "out"):
+		return 19900 // fen
+	case strings.HasSuffix(name, "s"):
+		return 3 // a count
 	}
-	return 19900 // most other integers are fen: amounts, prices, fees, totals
+	return 1
 }
 
 func exampleString(name, format string) string {
