@@ -158,9 +158,11 @@ function queryString(q: Record<string, unknown> | undefined): string {
 
 /** A new random Idempotency-Key (32 hex characters). Keep it for the retries of one action. */
 export function newIdempotencyKey(): string {
-  let s = "";
-  for (let i = 0; i < 32; i++) s += Math.floor(Math.random() * 16).toString(16);
-  return s;
+  const bytes = new Uint8Array(16);
+  const c = (globalThis as unknown as { crypto?: { getRandomValues(a: Uint8Array): Uint8Array } }).crypto;
+  if (c?.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256); // mini programs: no synchronous crypto
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export class Client {

@@ -2,7 +2,7 @@
 // fake transport, and the wx.request transport through a fake wx.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient, KaidianError, wxTransport, type Transport, type TransportRequest, type WxRequestOption } from "../src/index.js";
+import { createClient, KaidianError, newIdempotencyKey, wxTransport, type Transport, type TransportRequest, type WxRequestOption } from "../src/index.js";
 
 function recorder(status: number, body: string, headers: Record<string, string> = {}) {
   const seen: TransportRequest[] = [];
@@ -32,6 +32,16 @@ test("path and query parameters, auth headers, Idempotency-Key, JSON body", asyn
   assert.equal(JSON.parse(seen[1].body ?? "").from_cart, true);
   await api.POST("/api/v1/orders/{id}/pay", { path: { id: 7 } });
   assert.equal(seen[2].url, "http://shop.test/api/v1/orders/7/pay");
+});
+
+test("204 answers nothing; Idempotency-Keys are 32 hex characters, each new", async () => {
+  const { seen, transport } = recorder(204, "");
+  const api = createClient({ baseUrl: "http://shop.test", token: () => "t2", transport });
+  assert.equal(await api.POST("/api/v1/auth/logout"), undefined);
+  assert.equal(seen[0].headers["Authorization"], "Bearer t2");
+  const a = newIdempotencyKey();
+  assert.match(a, /^[0-9a-f]{32}$/);
+  assert.notEqual(a, newIdempotencyKey());
 });
 
 test("an error answer becomes a KaidianError with the stable code, fields and Retry-After", async () => {

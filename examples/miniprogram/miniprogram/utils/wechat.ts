@@ -25,11 +25,20 @@ function loginCode(): Promise<string> {
   return new Promise((resolve, reject) => wx.login({ success: (r) => resolve(r.code), fail: (e) => reject(new Error(e.errMsg)) }));
 }
 
-/** Logs the buyer in (once; again after the session ends). */
-export async function ensureLogin(): Promise<void> {
-  if (hasToken()) return;
-  const res = await api.POST("/api/v1/auth/login", { body: { code: await loginCode() } });
-  setToken(res.token);
+let loggingIn: Promise<void> | null = null;
+
+/** Logs the buyer in (once, however many pages ask at the same time; again after the session ends). */
+export function ensureLogin(): Promise<void> {
+  if (hasToken()) return Promise.resolve();
+  if (!loggingIn) {
+    loggingIn = (async () => {
+      const res = await api.POST("/api/v1/auth/login", { body: { code: await loginCode() } });
+      setToken(res.token);
+    })().finally(() => {
+      loggingIn = null;
+    });
+  }
+  return loggingIn;
 }
 
 /** The templates the server wants asked for before an action of kind (at most 3). */
