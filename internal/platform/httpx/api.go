@@ -65,7 +65,10 @@ type Route struct {
 	// fields).
 	Consumes       string
 	ConsumesSchema map[string]any
-	Handler        Handler
+	// Audited routes are recorded by the API's auditor whoever calls them
+	// (a login); staff changes and exports are recorded anyway.
+	Audited bool
+	Handler Handler
 }
 
 // Guards authenticate requests; the server supplies them. Each returns the
@@ -80,9 +83,10 @@ type Guards struct {
 
 // API is the route registry of one server.
 type API struct {
-	mux    *http.ServeMux
-	guards Guards
-	routes []Route
+	mux     *http.ServeMux
+	guards  Guards
+	routes  []Route
+	auditor Auditor
 }
 
 // NewAPI returns an empty registry that serves on mux.
@@ -121,7 +125,9 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public {
 				err = checkRawBody(r, rt.BodyLimit)
 			}
-			if err == nil {
+			if err == nil && a.auditor != nil && audited(rt) {
+				err = a.serveAudited(rt, w, r)
+			} else if err == nil {
 				err = rt.Handler(w, r)
 			}
 		}
