@@ -260,6 +260,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shop's audit log, newest first: every staff change and export with who, when, from where, before and after */
+        get: operations["get_admin_api_v1_audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/audit-log.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shop's audit log as CSV (UTF-8 with BOM, newest first, at most 100,000 records: narrow the dates for more) */
+        get: operations["get_admin_api_v1_audit_logcsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -2472,6 +2506,40 @@ export interface paths {
         get: operations["get_admin_api_v1_moderation_settings"];
         /** Change the shop's moderation settings */
         put: operations["put_admin_api_v1_moderation_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/operator/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployment's own audit log (operators acting without a shop, logins), newest first */
+        get: operations["get_admin_api_v1_operator_audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/operator/audit-log/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check the whole chain of the audit log now (as `kaidian audit verify` does) */
+        get: operations["get_admin_api_v1_operator_audit_log_verify"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -6374,6 +6442,75 @@ export interface components {
             /** @description pay_succeeded / pay_attempts (0 when there were none) */
             success_rate: number;
         };
+        "audit.Entry": {
+            /** @description method and route, e.g. PATCH /admin/api/v1/staff/{id}, or an event name such as staff.login */
+            action: string;
+            /** @description username */
+            actor: string;
+            /**
+             * Format: int64
+             * @description the staff account; 0 when none was logged in (a failed login)
+             */
+            actor_id: number;
+            /** @description the client's address */
+            addr: string;
+            /** @description the answer, secrets redacted */
+            after: string;
+            /** Format: date-time */
+            at: string;
+            /** @description the resource before the change (its GET answer), secrets redacted */
+            before: string;
+            /** Format: int64 */
+            id: number;
+            /** @description the JSON body sent, secrets replaced by "[redacted]" */
+            request: string;
+            request_id: string;
+            role: string;
+            /**
+             * Format: int64
+             * @description its place in the hash chain; 0 until sealed (within seconds)
+             */
+            seq: number;
+            /**
+             * Format: int64
+             * @description 0 for deployment-level actions (operators without a shop)
+             */
+            shop_id: number;
+            /**
+             * Format: int64
+             * @description the HTTP status answered (0 for events)
+             */
+            status: number;
+            /** @description the path called, or what the event was about */
+            target: string;
+        };
+        "audit.Report": {
+            /**
+             * Format: int64
+             * @description the chain position where it breaks
+             */
+            broken_at?: number;
+            /**
+             * Format: int64
+             * @description sealed records checked
+             */
+            checked: number;
+            /**
+             * Format: int64
+             * @description where the chain starts now (older records were pruned)
+             */
+            first_seq: number;
+            /** Format: int64 */
+            last_seq: number;
+            ok: boolean;
+            /** @description the first break found */
+            problem?: string;
+            /**
+             * Format: int64
+             * @description records written but not chained yet (sealed every few seconds)
+             */
+            unsealed: number;
+        };
         "backup.Overview": {
             /** @description false: no backup key is set (KAIDIAN_BACKUP_KEY), so nothing is backed up */
             configured: boolean;
@@ -8340,6 +8477,11 @@ export interface components {
         };
         "httpx.Page_agency.Grant": {
             items: components["schemas"]["agency.Grant"][] | null;
+            /** @description pass as ?cursor= for the next page; absent on the last page */
+            next_cursor?: string;
+        };
+        "httpx.Page_audit.Entry": {
+            items: components["schemas"]["audit.Entry"][] | null;
             /** @description pass as ?cursor= for the next page; absent on the last page */
             next_cursor?: string;
         };
@@ -13869,6 +14011,148 @@ export interface operations {
                 };
             };
             /** @description Bad Request: invalid_cursor, invalid_query, invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_audit_log: {
+        parameters: {
+            query?: {
+                /** @description a username, exactly */
+                actor?: string;
+                /** @description text in the action or the path, e.g. refunds or PATCH */
+                q?: string;
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                from?: string;
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                to?: string;
+                /** @description next_cursor of the previous page; absent for the first page */
+                cursor?: string;
+                /** @description items per page, 1 to 100 (default 20) */
+                limit?: number;
+            };
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["httpx.Page_audit.Entry"];
+                };
+            };
+            /** @description Bad Request: invalid_cursor, invalid_date, invalid_query, invalid_shop, invalid_text, shop_required, too_long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_audit_logcsv: {
+        parameters: {
+            query?: {
+                /** @description a username, exactly */
+                actor?: string;
+                /** @description text in the action or the path, e.g. refunds or PATCH */
+                q?: string;
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                from?: string;
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                to?: string;
+            };
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success: a file (text/csv), sent as an attachment */
+            200: {
+                headers: {
+                    /** @description attachment; filename="…"; filename*=UTF-8''… (RFC 6266) */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad Request: invalid_date, invalid_query, invalid_shop, invalid_text, shop_required, too_long */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -27023,6 +27307,137 @@ export interface operations {
             };
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_operator_audit_log: {
+        parameters: {
+            query?: {
+                /** @description a username, exactly */
+                actor?: string;
+                /** @description text in the action or the path, e.g. refunds or PATCH */
+                q?: string;
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                from?: string;
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                to?: string;
+                /** @description next_cursor of the previous page; absent for the first page */
+                cursor?: string;
+                /** @description items per page, 1 to 100 (default 20) */
+                limit?: number;
+            };
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["httpx.Page_audit.Entry"];
+                };
+            };
+            /** @description Bad Request: invalid_cursor, invalid_date, invalid_query, invalid_shop, invalid_text, shop_required, too_long */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_operator_audit_log_verify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["audit.Report"];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
