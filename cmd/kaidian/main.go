@@ -31,6 +31,7 @@ Usage:
   kaidian audit verify [flags] check the staff audit log's hash chain (kaidian audit help)
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
+  kaidian openapi [--markdown] print the OpenAPI document served at /openapi.json (or the API reference)
   kaidian version           print the version
 
 Flags (each also read from its environment variable, or a --config file):
@@ -86,6 +87,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return runModerate(ctx, rest, os.Stdin, stdout, getenv)
 	case "recs-eval":
 		return runRecsEval(ctx, rest, stdout)
+	case "openapi":
+		return runOpenAPI(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage+configUsage())
 		return nil

@@ -1,0 +1,8 @@
+import { ensureLogin } from "./utils/wechat";
+import { showError } from "./utils/api";
+
+App({
+  onLaunch() {
+    ensureLogin().catch(showError);
+  },
+});
