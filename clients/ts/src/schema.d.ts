@@ -2031,6 +2031,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/v1/members/{id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show a member's phone in full, giving the reason (recorded in the audit log) */
+        post: operations["post_admin_api_v1_members_id_reveal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/members/{id}/revoke-sessions": {
         parameters: {
             query?: never;
@@ -2678,6 +2695,23 @@ export interface paths {
         put?: never;
         /** Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund */
         post: operations["post_admin_api_v1_orders_id_refunds"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/orders/{id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show the order's receiver (name and phone) in full, giving the reason (recorded in the audit log); staff otherwise see them masked */
+        post: operations["post_admin_api_v1_orders_id_reveal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -9087,6 +9121,10 @@ export interface components {
             /** Format: int64 */
             rank: number;
         };
+        "mask.RevealRequest": {
+            /** @description why, 2 to 200 characters, e.g. 联系买家确认收货地址 */
+            reason: string;
+        };
         "media.Media": {
             content_type: string;
             /** Format: date-time */
@@ -9152,6 +9190,10 @@ export interface components {
             id: number;
             /** Format: int64 */
             member_id: number;
+        };
+        "member.Revealed": {
+            /** @description in full; empty when none is bound */
+            phone: string;
         };
         "member.Source": {
             /**
@@ -24794,6 +24836,100 @@ export interface operations {
             };
         };
     };
+    post_admin_api_v1_members_id_reveal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["mask.RevealRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["member.Revealed"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, reason_required, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) member_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     post_admin_api_v1_members_id_revoke_sessions: {
         parameters: {
             query?: never;
@@ -28176,6 +28312,100 @@ export interface operations {
             };
             /** @description Conflict: idempotency_key_reused, order_not_refundable, wechatpay_not_configured */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_orders_id_reveal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["mask.RevealRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["order.Address"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, reason_required, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) order_not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
