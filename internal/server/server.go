@@ -59,6 +59,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/sms"
 	"github.com/kaidian/kaidian/internal/platform/wechat"
 	"github.com/kaidian/kaidian/internal/points"
+	"github.com/kaidian/kaidian/internal/privacy"
 	"github.com/kaidian/kaidian/internal/promotion"
 	"github.com/kaidian/kaidian/internal/qa"
 	"github.com/kaidian/kaidian/internal/recs"
@@ -153,6 +154,8 @@ type Server struct {
 	Costs *costs.Service
 	// Audit is the staff audit log, chained and kept at least 180 days.
 	Audit *audit.Service
+	// Privacy is consent, members' data exports and account deletions.
+	Privacy *privacy.Service
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
@@ -303,6 +306,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Support.RegisterJobs(s.Jobs, s.log)
 	s.Costs = costs.NewService(s.DB)
 	s.Costs.RegisterJobs(s.Jobs, s.log)
+	s.Privacy = privacy.NewService(s.DB, s.Members, s.SMS)
+	s.Privacy.RegisterJobs(s.Jobs, s.log)
 	s.Audit = audit.NewService(s.DB, box.DeriveKey(auditKeyLabel), s.cfg.AuditKeep, s.log)
 	s.Audit.RegisterJobs(s.Jobs, s.log)
 	if err := s.buildBackups(); err != nil {
@@ -465,6 +470,7 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&support.Handlers{Svc: s.Support}).Routes(s.API)
 	(&costs.Handlers{Svc: s.Costs}).Routes(s.API)
 	(&audit.Handlers{Svc: s.Audit}).Routes(s.API)
+	(&privacy.Handlers{Svc: s.Privacy, ClientIP: s.clientIP}).Routes(s.API)
 	s.API.SetAuditor(s.recordAudit)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)

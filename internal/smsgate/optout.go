@@ -140,3 +140,16 @@ func (s *Service) Phone(ctx context.Context, shopID, memberID int64) (string, er
 	}
 	return p, nil
 }
+
+// OptOut puts the member on the marketing opt-out list through q (the
+// privacy room's withdrawal of marketing consent).
+func (s *Service) OptOut(ctx context.Context, q db.Querier, shopID, memberID int64) error {
+	return s.optOut(ctx, q, shopID, memberID, "buyer")
+}
+
+// OptIn takes the member off the list through q: they gave marketing
+// consent again in the app (a T reply before it is overruled by it).
+func (s *Service) OptIn(ctx context.Context, q db.Querier, shopID, memberID int64) error {
+	_, err := q.Exec(ctx, `DELETE FROM sms_optouts WHERE shop_id = ? AND member_id = ?`, shopID, memberID)
+	return errs.Wrap("sms opt-in", err)
+}

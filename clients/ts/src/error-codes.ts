@@ -3,6 +3,7 @@
 // method_not_supported from the client itself. Unknown codes still type-check.
 export type KnownErrorCode =
   | "FAIL"
+  | "account_deleted"
   | "account_disabled"
   | "address_book_full"
   | "address_not_found"
@@ -202,6 +203,7 @@ export type KnownErrorCode =
   | "no_estimate"
   | "no_makeup_cards"
   | "no_makeups_left"
+  | "no_policy"
   | "not_a_change_request"
   | "not_a_promoter"
   | "not_enough_left"
@@ -271,6 +273,7 @@ export type KnownErrorCode =
   | "sms_throttled"
   | "sms_unavailable"
   | "sold_out"
+  | "stale_version"
   | "tag_exists"
   | "tag_not_found"
   | "target_not_found"
@@ -278,6 +281,7 @@ export type KnownErrorCode =
   | "too_long"
   | "too_many_badges"
   | "too_many_columns"
+  | "too_many_exports"
   | "too_many_items"
   | "too_many_login_attempts"
   | "too_many_notes"

@@ -2926,6 +2926,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/v1/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members' export and deletion requests with their deadlines (15 working days), newest first */
+        get: operations["get_admin_api_v1_privacy_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/privacy/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The privacy policy and user agreement in force: the whole list, not a page */
+        get: operations["get_admin_api_v1_privacy_policies"];
+        /** Publish a new version of the privacy policy or the user agreement (members are asked again) */
+        put: operations["put_admin_api_v1_privacy_policies"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/products": {
         parameters: {
             query?: never;
@@ -4895,6 +4930,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where I stand on the privacy policy, the user agreement and marketing: the whole list, not a page */
+        get: operations["get_api_v1_me_consents"];
+        put?: never;
+        /** Give or withdraw a consent (withdrawing marketing stops campaigns to me; withdrawing a policy logs me out) */
+        post: operations["post_api_v1_me_consents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/content/entitlements": {
         parameters: {
             query?: never;
@@ -4957,6 +5010,40 @@ export interface paths {
         get: operations["get_api_v1_me_courses_id_progress"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download everything the shop holds on me (a zip of JSON files; three a day) */
+        get: operations["get_api_v1_me_data_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/deletion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete my account (注销): at once, or when my open orders, after-sales, refunds and payouts have ended (status waiting) */
+        post: operations["post_api_v1_me_deletion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5159,6 +5246,23 @@ export interface paths {
         };
         /** My points ledger, newest first */
         get: operations["get_api_v1_me_points_entries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My export and deletion requests, newest first: the whole list (at most 50), not a page */
+        get: operations["get_api_v1_me_privacy_requests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5556,6 +5660,23 @@ export interface paths {
         put?: never;
         /** Redeem an item with my points (a gift needs address_id); the Idempotency-Key header makes a retry return the same redemption */
         post: operations["post_api_v1_points_mall_id_redeem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shop's privacy policy and user agreement in force (version and address): the whole list, not a page */
+        get: operations["get_api_v1_privacy_policies"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8774,6 +8895,11 @@ export interface components {
             /** @description pass as ?cursor= for the next page; absent on the last page */
             next_cursor?: string;
         };
+        "httpx.Page_privacy.Request": {
+            items: components["schemas"]["privacy.Request"][] | null;
+            /** @description pass as ?cursor= for the next page; absent on the last page */
+            next_cursor?: string;
+        };
         "httpx.Page_promotion.BuyerCommission": {
             items: components["schemas"]["promotion.BuyerCommission"][] | null;
             /** @description pass as ?cursor= for the next page; absent on the last page */
@@ -10877,6 +11003,65 @@ export interface components {
              * @description what the buyer pays, fen
              */
             total: number;
+        };
+        "privacy.ConsentInput": {
+            /** @description false withdraws */
+            granted: boolean;
+            /** @enum {string} */
+            kind: "privacy_policy" | "user_agreement" | "marketing";
+            /** @description the version shown (privacy_policy, user_agreement: must be the one in force); empty for marketing */
+            version: string;
+        };
+        "privacy.ConsentState": {
+            /**
+             * Format: date-time
+             * @description when; null if never asked
+             */
+            at?: string | null;
+            /** @description the version in force (policies only) */
+            current_version: string;
+            granted: boolean;
+            kind: string;
+            /** @description a policy in force that the member has not accepted in this version: show it */
+            needs_consent: boolean;
+            /** @description the version accepted or withdrawn */
+            version: string;
+        };
+        "privacy.Policy": {
+            /** @enum {string} */
+            kind: "privacy_policy" | "user_agreement";
+            /** Format: date-time */
+            published_at: string;
+            /** @description where the text is (https) */
+            url: string;
+            /** @description the shop's label, e.g. 2026-12-01 */
+            version: string;
+        };
+        "privacy.Request": {
+            /** @description open orders, after_sales, refunds, payouts: what must finish first */
+            blocked_by: string[] | null;
+            /** Format: date-time */
+            done_at?: string | null;
+            /**
+             * Format: date-time
+             * @description the end of the 15th working day after the request (Asia/Shanghai)
+             */
+            due_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "export" | "deletion";
+            /** Format: int64 */
+            member_id: number;
+            /** @description still waiting after its deadline */
+            overdue: boolean;
+            /** Format: date-time */
+            requested_at: string;
+            /**
+             * @description waiting: a deletion held until what blocks it ends
+             * @enum {string}
+             */
+            status: "waiting" | "done";
         };
         "promotion.Binding": {
             /** Format: date-time */
@@ -29700,6 +29885,213 @@ export interface operations {
             };
         };
     };
+    get_admin_api_v1_privacy_requests: {
+        parameters: {
+            query?: {
+                status?: "waiting" | "done";
+                /** @description next_cursor of the previous page; absent for the first page */
+                cursor?: string;
+                /** @description items per page, 1 to 100 (default 20) */
+                limit?: number;
+            };
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["httpx.Page_privacy.Request"];
+                };
+            };
+            /** @description Bad Request: invalid_cursor, invalid_query, invalid_shop, invalid_status, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_privacy_policies: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Policy"][];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_admin_api_v1_privacy_policies: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["privacy.Policy"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Policy"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     get_admin_api_v1_products: {
         parameters: {
             query?: {
@@ -40718,6 +41110,149 @@ export interface operations {
             };
         };
     };
+    get_api_v1_me_consents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.ConsentState"][];
+                };
+            };
+            /** @description Bad Request: invalid_text */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: shop_mismatch */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_consents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["privacy.ConsentInput"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.ConsentState"][];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_kind, invalid_text, invalid_type, malformed_json, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: shop_mismatch */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: account_deleted, no_policy, stale_version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     get_api_v1_me_content_entitlements: {
         parameters: {
             query?: {
@@ -40958,6 +41493,149 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) course_not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_api_v1_me_data_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success: a file (application/zip), sent as an attachment */
+            200: {
+                headers: {
+                    /** @description attachment; filename="…"; filename*=UTF-8''… (RFC 6266) */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Bad Request: invalid_text */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: shop_mismatch */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: account_deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_exports */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_deletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Request"];
+                };
+            };
+            /** @description Bad Request: invalid_text */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: shop_mismatch */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: account_deleted */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -41785,6 +42463,62 @@ export interface operations {
                 };
             };
             /** @description Bad Request: invalid_cursor, invalid_query, invalid_text */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: shop_mismatch */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_api_v1_me_privacy_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Request"][];
+                };
+            };
+            /** @description Bad Request: invalid_text */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -43789,6 +44523,65 @@ export interface operations {
             };
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_api_v1_privacy_policies: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the mini program's appid (or WeChat's Referer https://servicewechat.com/{appid}/…); not needed with a buyer's Bearer token */
+                "X-Appid"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Policy"][];
+                };
+            };
+            /** @description Bad Request: appid_required, invalid_text */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) shop_not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
