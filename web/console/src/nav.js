@@ -102,6 +102,7 @@ export const nav = [
       { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
       { path: '/tickets', title: 'nav.tickets', perm: 'tickets', shop: true, view: () => import('./views/Tickets.vue') },
       { path: '/costs', title: 'nav.costs', perm: 'costs', shop: true, view: () => import('./views/Costs.vue') },
+      { path: '/privacy', title: 'nav.privacy', perm: 'privacy', shop: true, view: () => import('./views/Privacy.vue') },
       { path: '/audit-log', title: 'nav.auditLog', perm: 'audit.read', shop: true, view: () => import('./views/AuditLog.vue') },
     ],
   },
