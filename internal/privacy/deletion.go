@@ -24,6 +24,20 @@ type Request struct {
 	Overdue     bool       `json:"overdue" doc:"still waiting after its deadline"`
 }
 
+// MyRequest is a request as its member sees it.
+type MyRequest struct {
+	ID          int64      `json:"id"`
+	Kind        string     `json:"kind" enum:"export,deletion"`
+	Status      string     `json:"status" enum:"waiting,done" doc:"waiting: a deletion held until what blocks it ends"`
+	BlockedBy   []string   `json:"blocked_by" doc:"open orders, after_sales, refunds, payouts: what must finish first"`
+	RequestedAt time.Time  `json:"requested_at"`
+	DoneAt      *time.Time `json:"done_at"`
+}
+
+func (q Request) mine() MyRequest {
+	return MyRequest{ID: q.ID, Kind: q.Kind, Status: q.Status, BlockedBy: q.BlockedBy, RequestedAt: q.RequestedAt, DoneAt: q.DoneAt}
+}
+
 // blockerChecks find what must end before an account can go: each counts
 // the member's open things of one kind.
 var blockerChecks = []struct{ name, query string }{
@@ -54,7 +68,7 @@ func blockers(ctx context.Context, q db.Querier, shopID, memberID int64) ([]stri
 // after-sales, refunds or payouts of theirs are open, records the request
 // to be carried out when they end (asking again returns the same request).
 // Their sessions end when the account goes.
-func (s *Service) RequestDeletion(ctx context.Context, shopID, memberID int64) (Request, error) {
+func (s *Service) RequestDeletion(ctx context.Context, shopID, memberID int64) (MyRequest, error) {
 	var id int64
 	done := false
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
@@ -84,14 +98,15 @@ func (s *Service) RequestDeletion(ctx context.Context, shopID, memberID int64) (
 		return s.erase(ctx, tx, shopID, memberID, id, now)
 	})
 	if err != nil {
-		return Request{}, errs.Wrap("request deletion", err)
+		return MyRequest{}, errs.Wrap("request deletion", err)
 	}
 	if done {
 		if _, err := s.sessions.RevokeSessions(ctx, shopID, memberID); err != nil {
-			return Request{}, err
+			return MyRequest{}, err
 		}
 	}
-	return s.request(ctx, shopID, id)
+	q, err := s.request(ctx, shopID, id)
+	return q.mine(), err
 }
 
 // CarryOutWaiting deletes the accounts whose deletion was waiting and whose
@@ -270,8 +285,12 @@ func (s *Service) Requests(ctx context.Context, shopID int64, status string, bef
 }
 
 // MyRequests lists the member's own requests, newest first (at most 50).
-func (s *Service) MyRequests(ctx context.Context, shopID, memberID int64) ([]Request, error) {
-	out, err := db.All(ctx, s.db, s.scanRequest, `SELECT `+requestColumns+` FROM privacy_requests WHERE shop_id = ? AND member_id = ?
+func (s *Service) MyRequests(ctx context.Context, shopID, memberID int64) ([]MyRequest, error) {
+	rows, err := db.All(ctx, s.db, s.scanRequest, `SELECT `+requestColumns+` FROM privacy_requests WHERE shop_id = ? AND member_id = ?
 		ORDER BY id DESC LIMIT 50`, shopID, memberID)
+	out := make([]MyRequest, len(rows))
+	for i, q := range rows {
+		out[i] = q.mine()
+	}
 	return out, errs.Wrap("list my requests", err)
 }

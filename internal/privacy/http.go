@@ -31,9 +31,9 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Errors: map[int][]string{409: {"account_deleted"}, 429: {"too_many_exports"}}, Handler: h.export})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/deletion", Tag: mini, Access: httpx.Member,
 		Summary: "Delete my account (注销): at once, or when my open orders, after-sales, refunds and payouts have ended (status waiting)",
-		Errors:  map[int][]string{409: {"account_deleted"}}, Response: Request{}, Handler: h.deletion})
+		Errors:  map[int][]string{409: {"account_deleted"}}, Response: MyRequest{}, Handler: h.deletion})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/privacy-requests", Tag: mini, Access: httpx.Member,
-		Summary: "My export and deletion requests, newest first: the whole list (at most 50), not a page", Response: []Request{}, Handler: h.mine})
+		Summary: "My export and deletion requests, newest first: the whole list (at most 50), not a page", Response: []MyRequest{}, Handler: h.mine})
 
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/privacy/policies", Tag: admin, Access: httpx.Staff, Perm: auth.PermPrivacy,
 		Summary: "The privacy policy and user agreement in force: the whole list, not a page", Response: []Policy{}, Handler: h.policies})

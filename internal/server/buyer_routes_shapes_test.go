@@ -25,6 +25,9 @@ var checkedByOtherShapeTests = []string{
 	"GET /api/v1/flash-sales", "GET /api/v1/flash-sales/{id}", "GET /api/v1/group-deals", "GET /api/v1/group-deals/{id}",
 	"GET /api/v1/groups/{id}", "GET /api/v1/timed-discounts", "GET /api/v1/coupons", "GET /api/v1/me/withdrawals",
 	"POST /api/v1/me/withdrawals",
+	// The member's own data as stored (a zip of their rows, ids included):
+	// TestPrivacyConsentExportAndDeletion reads it.
+	"GET /api/v1/me/data-export",
 	// Images (image/png), no JSON to leak fields: TestShareCodes reads them.
 	"GET /api/v1/products/{id}/share-code", "GET /api/v1/me/promoter/code",
 	// The certificate (image/png): paidTour fetches it.
@@ -327,6 +330,15 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		e.paidTour(a, ct, e.seedPaid(a, ct, "全"), "全", call)
 
 		// Logging out last: it ends the login above.
+		// Privacy: the policies, consents, an export and a deletion that
+		// waits for the buyer's open orders.
+		e.must(a.owner, 200, "PUT", "/admin/api/v1/privacy/policies", map[string]any{"kind": "privacy_policy", "version": "v1", "url": "https://shop.example/p"})
+		call("GET /api/v1/privacy/policies", shop, "/api/v1/privacy/policies", nil)
+		call("POST /api/v1/me/consents", a.member, "/api/v1/me/consents", map[string]any{"kind": "privacy_policy", "version": "v1", "granted": true})
+		call("GET /api/v1/me/consents", a.member, "/api/v1/me/consents", nil)
+		call("POST /api/v1/me/deletion", a.member, "/api/v1/me/deletion", nil)
+		call("GET /api/v1/me/privacy-requests", a.member, "/api/v1/me/privacy-requests", nil)
+
 		call("POST /api/v1/auth/logout", caller{token: login["token"].(string)}, "/api/v1/auth/logout", nil)
 
 		for route, ans := range answers {

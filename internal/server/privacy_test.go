@@ -74,6 +74,9 @@ func TestPrivacyConsentExportAndDeletion(t *testing.T) {
 			if strings.Contains(body, "session_key") || strings.Contains(body, "code_hash") {
 				t.Fatalf("%s exports a secret", name)
 			}
+			if strings.Contains(body, "openid-乙") || strings.Contains(body, "乙连衣裙") {
+				t.Fatalf("%s exports another shop's member or order", name)
+			}
 		}
 		e.do(a.member, "GET", "/api/v1/me/data-export", nil)
 		e.do(a.member, "GET", "/api/v1/me/data-export", nil)

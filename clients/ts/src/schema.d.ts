@@ -11027,6 +11027,23 @@ export interface components {
             /** @description the version accepted or withdrawn */
             version: string;
         };
+        "privacy.MyRequest": {
+            /** @description open orders, after_sales, refunds, payouts: what must finish first */
+            blocked_by: string[] | null;
+            /** Format: date-time */
+            done_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "export" | "deletion";
+            /** Format: date-time */
+            requested_at: string;
+            /**
+             * @description waiting: a deletion held until what blocks it ends
+             * @enum {string}
+             */
+            status: "waiting" | "done";
+        };
         "privacy.Policy": {
             /** @enum {string} */
             kind: "privacy_policy" | "user_agreement";
@@ -41604,7 +41621,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["privacy.Request"];
+                    "application/json": components["schemas"]["privacy.MyRequest"];
                 };
             };
             /** @description Bad Request: invalid_text */
@@ -42515,7 +42532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["privacy.Request"][];
+                    "application/json": components["schemas"]["privacy.MyRequest"][];
                 };
             };
             /** @description Bad Request: invalid_text */
