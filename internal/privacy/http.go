@@ -40,6 +40,11 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/privacy/policies", Tag: admin, Access: httpx.Staff, Perm: auth.PermPrivacy,
 		Summary: "Publish a new version of the privacy policy or the user agreement (members are asked again)",
 		Errors:  map[int][]string{400: {"invalid_fields"}}, Request: Policy{}, Response: Policy{}, Handler: h.publish})
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/retention", Tag: admin, Access: httpx.Staff, Perm: auth.PermPrivacy,
+		Summary: "How long the shop keeps each kind of data and the last daily pruning", Response: Retention{}, Handler: h.retention})
+	api.Add(httpx.Route{Method: "PUT", Path: "/admin/api/v1/retention", Tag: admin, Access: httpx.Staff, Perm: auth.PermPrivacy,
+		Summary: "Set how long raw analytics events are kept (30 to 1095 days)", Errors: map[int][]string{400: {"invalid_days"}},
+		Request: retentionInput{}, Response: Retention{}, Handler: h.setRetention})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/privacy-requests", Tag: admin, Access: httpx.Staff, Perm: auth.PermPrivacy,
 		Summary: "Members' export and deletion requests with their deadlines (15 working days), newest first",
 		Query:   httpx.PageParams(httpx.Param{Name: "status", Type: "string", Enum: []string{"waiting", "done"}}),
@@ -127,4 +132,22 @@ func (h *Handlers) requests(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows, err := h.Svc.Requests(r.Context(), auth.StaffShop(r.Context()), status, after, limit+1)
 	return httpx.Respond(w, http.StatusOK, httpx.PageOf(rows, limit, func(q Request) int64 { return q.ID }), err)
+}
+
+type retentionInput struct {
+	AnalyticsEventsDays int `json:"analytics_events_days"`
+}
+
+func (h *Handlers) retention(w http.ResponseWriter, r *http.Request) error {
+	out, err := h.Svc.Retention(r.Context(), auth.StaffShop(r.Context()))
+	return httpx.Respond(w, http.StatusOK, out, err)
+}
+
+func (h *Handlers) setRetention(w http.ResponseWriter, r *http.Request) error {
+	var in retentionInput
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return err
+	}
+	out, err := h.Svc.SetAnalyticsDays(r.Context(), auth.StaffShop(r.Context()), in.AnalyticsEventsDays)
+	return httpx.Respond(w, http.StatusOK, out, err)
 }

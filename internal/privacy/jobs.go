@@ -11,7 +11,8 @@ import (
 // DeletionsKind is the periodic job that carries out waiting deletions.
 const DeletionsKind = "privacy.deletions"
 
-// RegisterJobs carries out waiting deletions hourly (once per cluster).
+// RegisterJobs carries out waiting deletions hourly and prunes old data
+// daily (each once per cluster).
 func (s *Service) RegisterJobs(q *jobs.Queue, log *slog.Logger) {
 	q.Every(DeletionsKind, time.Hour, func(ctx context.Context, _ jobs.Job) error {
 		n, err := s.CarryOutWaiting(ctx)
@@ -20,4 +21,14 @@ func (s *Service) RegisterJobs(q *jobs.Queue, log *slog.Logger) {
 		}
 		return err
 	})
+	q.Every(RetentionKind, 24*time.Hour, func(ctx context.Context, _ jobs.Job) error {
+		n, err := s.Prune(ctx)
+		if n > 0 {
+			log.Info("old data pruned by the retention schedule", "rows", n)
+		}
+		return err
+	})
 }
+
+// RetentionKind is the daily job that prunes by the retention schedule.
+const RetentionKind = "privacy.retention"

@@ -38,6 +38,7 @@ type Service struct {
 	marketing OptOuts
 	cal       *workcal.Calendar
 	now       func() time.Time
+	auditDays int
 }
 
 // DueWorkingDays is how long the shop has to answer a request.

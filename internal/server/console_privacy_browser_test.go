@@ -30,6 +30,11 @@ func TestConsolePrivacyInARealBrowser(t *testing.T) {
 	if got := e.mustList(a.owner, "/admin/api/v1/privacy/policies"); len(got) != 1 || got[0]["version"] != "2026-12" {
 		t.Fatalf("published: %v", got)
 	}
+	b.run("retention", waitJS(`document.querySelector('[data-test=retention]') !== null`),
+		fill(`[data-test=retention-days]`, "90"), click(`[data-test=retention-save]`))
+	waitFor(t, "the retention saved", func() bool {
+		return e.must(a.owner, 200, "GET", "/admin/api/v1/retention", nil)["analytics_events_days"].(float64) == 90
+	})
 	for _, locale := range []string{"en", "zh-CN"} {
 		var key string
 		b.run("locale "+locale, chromedp.Evaluate(fmt.Sprintf(`localStorage.setItem('kaidian.locale', %q)`, locale), nil),

@@ -124,7 +124,17 @@ func TestPrivacyConsentExportAndDeletion(t *testing.T) {
 		if done := e.mustList(a.owner, "/admin/api/v1/privacy-requests?status=done"); len(done) != 4 { // three exports and the deletion
 			t.Fatalf("done requests: %v", done)
 		}
-		v.finish([]string{"GET /api/v1/privacy/policies", "GET /api/v1/me/consents", "POST /api/v1/me/consents", "GET /api/v1/me/data-export",
+		if r := e.do(a.owner, "PUT", "/admin/api/v1/retention", map[string]any{"analytics_events_days": 5}); r.status != 400 || r.code() != "invalid_days" {
+			t.Fatalf("5 days: %d %s", r.status, r.body)
+		}
+		sched := e.must(a.owner, 200, "PUT", "/admin/api/v1/retention", map[string]any{"analytics_events_days": 90})
+		if sched["analytics_events_days"].(float64) != 90 || len(sched["items"].([]any)) < 4 {
+			t.Fatalf("retention: %v", sched)
+		}
+		if got := e.must(b.owner, 200, "GET", "/admin/api/v1/retention", nil); got["analytics_events_days"].(float64) != 180 {
+			t.Fatalf("shop B's retention follows shop A's: %v", got)
+		}
+		v.finish([]string{"GET /admin/api/v1/retention", "PUT /admin/api/v1/retention", "GET /api/v1/privacy/policies", "GET /api/v1/me/consents", "POST /api/v1/me/consents", "GET /api/v1/me/data-export",
 			"POST /api/v1/me/deletion", "GET /admin/api/v1/privacy/policies", "PUT /admin/api/v1/privacy/policies", "GET /admin/api/v1/privacy-requests"})
 	})
 }

@@ -307,6 +307,7 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Costs = costs.NewService(s.DB)
 	s.Costs.RegisterJobs(s.Jobs, s.log)
 	s.Privacy = privacy.NewService(s.DB, s.Members, s.SMS)
+	s.Privacy.SetAuditDays(int(s.cfg.AuditKeep / (24 * time.Hour)))
 	s.Privacy.RegisterJobs(s.Jobs, s.log)
 	s.Audit = audit.NewService(s.DB, box.DeriveKey(auditKeyLabel), s.cfg.AuditKeep, s.log)
 	s.Audit.RegisterJobs(s.Jobs, s.log)

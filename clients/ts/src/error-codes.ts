@@ -124,6 +124,7 @@ export type KnownErrorCode =
   | "invalid_cursor"
   | "invalid_date"
   | "invalid_day"
+  | "invalid_days"
   | "invalid_estimate"
   | "invalid_event_name"
   | "invalid_fields"

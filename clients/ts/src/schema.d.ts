@@ -3377,6 +3377,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/v1/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How long the shop keeps each kind of data and the last daily pruning */
+        get: operations["get_admin_api_v1_retention"];
+        /** Set how long raw analytics events are kept (30 to 1095 days) */
+        put: operations["put_admin_api_v1_retention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/segments": {
         parameters: {
             query?: never;
@@ -11079,6 +11097,38 @@ export interface components {
              * @enum {string}
              */
             status: "waiting" | "done";
+        };
+        "privacy.Retention": {
+            /**
+             * Format: int64
+             * @description raw analytics events kept, 30 to 1095 days (default 180)
+             */
+            analytics_events_days: number;
+            /** @description read-only: every kind pruned, and what is kept on purpose */
+            items: components["schemas"]["privacy.RetentionItem"][] | null;
+        };
+        "privacy.RetentionItem": {
+            /**
+             * Format: int64
+             * @description 0: kept for the period the note gives
+             */
+            keep_days: number;
+            kind: string;
+            /**
+             * Format: int64
+             * @description rows it deleted
+             */
+            last_deleted: number;
+            /**
+             * Format: date-time
+             * @description the last pruning (daily); null before the first
+             */
+            last_run_at?: string | null;
+            note: string;
+        };
+        "privacy.retentionInput": {
+            /** Format: int64 */
+            analytics_events_days: number;
         };
         "promotion.Binding": {
             /** Format: date-time */
@@ -32508,6 +32558,148 @@ export interface operations {
             };
             /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_retention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Retention"];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_admin_api_v1_retention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["privacy.retentionInput"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy.Retention"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_days, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

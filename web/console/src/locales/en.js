@@ -95,6 +95,9 @@ export default {
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
   },
   privacy: {
+    retention: 'How long data is kept', analyticsDays: 'Raw analytics events (days)', keep: 'Kept', lastRun: 'Last pruning', note: 'What it is',
+    days: '{n} days', deleted: '{n} deleted',
+    retained: { analytics_events: 'Analytics events', message_attempts: 'Sending attempts', messages: 'Messages and inbox', audit_log: 'Audit log', orders_and_invoices: 'Orders and invoices' },
     policies: 'Privacy policy and user agreement in force', noPolicy: 'Nothing published yet: members are not asked to accept anything',
     kind: 'Kind', version: 'Version', url: 'Address', publishedAt: 'Published', publish: 'Publish a new version',
     publishHint: 'Members who accepted another version are asked again the next time they open the mini program.',

@@ -98,6 +98,9 @@ export default {
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
   },
   privacy: {
+    retention: '数据保存期限', analyticsDays: '原始行为数据（天）', keep: '保存', lastRun: '上次清理', note: '说明',
+    days: '{n} 天', deleted: '删除 {n} 条',
+    retained: { analytics_events: '行为数据', message_attempts: '发送记录', messages: '消息与站内信', audit_log: '操作日志', orders_and_invoices: '订单与发票' },
     policies: '生效中的隐私政策与用户协议', noPolicy: '尚未发布：不会要求会员同意',
     kind: '类型', version: '版本', url: '地址', publishedAt: '发布时间', publish: '发布新版本',
     publishHint: '同意过其他版本的会员，下次打开小程序时会被要求重新同意。',
