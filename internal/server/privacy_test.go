@@ -134,6 +134,11 @@ func TestPrivacyConsentExportAndDeletion(t *testing.T) {
 		if got := e.must(b.owner, 200, "GET", "/admin/api/v1/retention", nil); got["analytics_events_days"].(float64) != 180 {
 			t.Fatalf("shop B's retention follows shop A's: %v", got)
 		}
+		for _, phone := range []string{"13800138000", "13912345678"} {
+			if strings.Contains(e.logs.String(), phone) {
+				t.Fatalf("the server's logs show the phone number %s", phone)
+			}
+		}
 		v.finish([]string{"GET /admin/api/v1/retention", "PUT /admin/api/v1/retention", "GET /api/v1/privacy/policies", "GET /api/v1/me/consents", "POST /api/v1/me/consents", "GET /api/v1/me/data-export",
 			"POST /api/v1/me/deletion", "GET /admin/api/v1/privacy/policies", "PUT /admin/api/v1/privacy/policies", "GET /admin/api/v1/privacy-requests"})
 	})

@@ -70,6 +70,11 @@ func TestStaffSeeMaskedDataAndRevealWithAReason(t *testing.T) {
 			last["after"] != "[personal data shown]" || last["target"] != memberPath+"/reveal" {
 			t.Fatalf("the member reveal's record: %v", last)
 		}
+		for _, phone := range []string{"13800138000", "13912345678"} {
+			if strings.Contains(e.logs.String(), phone) {
+				t.Fatalf("the server's logs show the phone number %s", phone)
+			}
+		}
 		v.finish([]string{"POST /admin/api/v1/orders/{id}/reveal", "POST /admin/api/v1/members/{id}/reveal"})
 	})
 }
