@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/kaidian/kaidian/internal/platform/db"
+	"github.com/kaidian/kaidian/internal/platform/errs"
 )
 
 // appendBatch is the most records one group write inserts.
@@ -74,10 +76,15 @@ func (s *Service) writeQueued() {
 	}
 }
 
-// insertMany writes the batch in one transaction, row by row with the one
-// statement Record uses (prepared once; a multi-row INSERT of every batch
-// size would fill the statement cache).
+// insertMany writes the batch in one transaction. On SQLite row by row with
+// the one statement Record uses (prepared once and cached; a multi-row
+// INSERT of every batch size would fill the statement cache); on
+// PostgreSQL, where each statement is a round trip to the server and none
+// is cached, in one multi-row INSERT.
 func (s *Service) insertMany(ctx context.Context, batch []*pending) error {
+	if s.db.Engine == db.Postgres {
+		return s.insertValues(ctx, batch)
+	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		for _, p := range batch {
 			if err := s.Record(ctx, tx, p.e); err != nil {
@@ -86,4 +93,23 @@ func (s *Service) insertMany(ctx context.Context, batch []*pending) error {
 		}
 		return nil
 	})
+}
+
+// insertValues writes the batch in one INSERT.
+func (s *Service) insertValues(ctx context.Context, batch []*pending) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_log (shop_id, at, actor_id, actor, role, addr, action, target, status,
+		request, before_json, after_json, request_id) VALUES `)
+	args := make([]any, 0, 13*len(batch))
+	for i, p := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		e := p.e
+		args = append(args, nullID(e.ShopID), e.At.UnixMilli(), nullID(e.ActorID), e.Actor, e.Role, e.Addr, e.Action, e.Target,
+			e.Status, e.Request, e.Before, e.After, e.RequestID)
+	}
+	_, err := s.db.Exec(ctx, q.String(), args...)
+	return errs.Wrap("append audit entries", err)
 }
