@@ -243,15 +243,8 @@ func (h *Handlers) getAny(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) reveal(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpx.PathID(r, "id")
+	id, err := mask.ReadReveal(w, r)
 	if err != nil {
-		return err
-	}
-	var in mask.RevealRequest
-	if err := httpx.Decode(w, r, &in, 0); err != nil {
-		return err
-	}
-	if err := in.Check(); err != nil {
 		return err
 	}
 	v, err := h.Svc.Get(r.Context(), staff(r).ShopID, id, 0)

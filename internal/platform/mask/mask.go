@@ -4,16 +4,32 @@
 package mask
 
 import (
+	"net/http"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
 )
 
 // RevealRequest asks to see masked personal data in full: the reason is
 // required and goes into the audit log with who asked.
 type RevealRequest struct {
 	Reason string `json:"reason" doc:"why, 2 to 200 characters, e.g. 联系买家确认收货地址"`
+}
+
+// ReadReveal reads a reveal route's {id} and its body, refusing one
+// without a reason.
+func ReadReveal(w http.ResponseWriter, r *http.Request) (int64, error) {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	var in RevealRequest
+	if err := httpx.Decode(w, r, &in, 0); err != nil {
+		return 0, err
+	}
+	return id, in.Check()
 }
 
 // Check refuses a missing or overlong reason.
