@@ -43,6 +43,8 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "Add a SKU to my cart", Request: Item{}, Response: Cart{}, Handler: h.addToCart})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Change a cart line's quantity or selection", Request: CartUpdate{}, Response: Cart{}, Handler: h.updateCart})
+	api.Add(httpx.Route{Method: "PUT", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
+		Summary: "Change a cart line's quantity or selection: the same as PATCH, for wx.request, which cannot send PATCH", Request: CartUpdate{}, Response: Cart{}, Handler: h.updateCart})
 	api.Add(httpx.Route{Method: "DELETE", Path: "/api/v1/cart/items/{id}", Errors: map[int][]string{404: {"cart_line_not_found"}}, Tag: mini, Access: httpx.Member,
 		Summary: "Remove a cart line", Response: Cart{}, Handler: h.removeFromCart})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/orders", Errors: checkoutErrors, Tag: mini, Access: httpx.Member, Status: http.StatusCreated,

@@ -179,6 +179,7 @@ func TestEveryBuyerRouteShowsNoStaffFields(t *testing.T) {
 		call("GET /api/v1/cart", a.member, "/api/v1/cart", nil)
 		call("POST /api/v1/cart/items", a.member, "/api/v1/cart/items", map[string]any{"sku_id": a.skuID, "quantity": 1})
 		call("PATCH /api/v1/cart/items/{id}", a.member, fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), map[string]any{"quantity": 1})
+		call("PUT /api/v1/cart/items/{id}", a.member, fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), map[string]any{"quantity": 2})
 		call("DELETE /api/v1/cart/items/{id}", a.member, fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), nil)
 		call("POST /api/v1/orders/preview", a.member, "/api/v1/orders/preview", map[string]any{
 			"items": []map[string]any{{"sku_id": a.skuID, "quantity": 1}}})

@@ -156,7 +156,7 @@ func TestOpenAPIMatchesRealResponses(t *testing.T) {
 var mainFlowOperations = []string{
 	"POST /admin/api/v1/auth/login", "POST /api/v1/auth/login",
 	"GET /api/v1/categories", "GET /api/v1/products", "GET /api/v1/products/{id}",
-	"GET /api/v1/cart", "POST /api/v1/cart/items", "PATCH /api/v1/cart/items/{id}", "DELETE /api/v1/cart/items/{id}",
+	"GET /api/v1/cart", "POST /api/v1/cart/items", "PATCH /api/v1/cart/items/{id}", "PUT /api/v1/cart/items/{id}", "DELETE /api/v1/cart/items/{id}",
 	"POST /api/v1/orders/preview", "POST /api/v1/orders", "GET /api/v1/orders/{id}", "GET /api/v1/orders",
 	"GET /admin/api/v1/orders", "GET /admin/api/v1/orders/{id}",
 	"POST /api/v1/orders/{id}/pay",
@@ -185,6 +185,7 @@ func runMainFlows(t *testing.T, e *env) {
 
 	e.must(a.member, 200, "GET", "/api/v1/cart", nil)
 	e.must(a.member, 200, "PATCH", fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), map[string]any{"quantity": 1})
+	e.must(a.member, 200, "PUT", fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), map[string]any{"quantity": 2})
 	e.do(a.member, "POST", "/api/v1/cart/items", map[string]any{"sku_id": a.skuID, "quantity": "two"})
 	e.must(a.member, 200, "DELETE", fmt.Sprintf("/api/v1/cart/items/%d", a.cartLineID), nil)
 

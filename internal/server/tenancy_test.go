@@ -30,6 +30,7 @@ func attackBodies(categoryID, memberID int64) map[string]any {
 		"POST /admin/api/v1/orders/{id}/cancel":            map[string]any{"reason": "乙改甲"},
 		"PUT /admin/api/v1/orders/{id}/note":               map[string]any{"note": "乙改甲"},
 		"PATCH /api/v1/cart/items/{id}":                    map[string]any{"quantity": 5},
+		"PUT /api/v1/cart/items/{id}":                      map[string]any{"quantity": 5},
 		"PUT /api/v1/orders/{id}/invoice":                  map[string]any{"title_type": "personal", "title": "乙改甲"},
 		"POST /admin/api/v1/orders/{id}/invoice/issue":     map[string]any{"invoice_no": "12345678901"},
 		"POST /admin/api/v1/orders/{id}/refunds":           map[string]any{"amount": 100, "reason": "乙改甲"},

@@ -1,4 +1,4 @@
-// Cart: the lines at the prices checkout charges; remove a line; check out
+// Cart: the lines at the prices checkout charges; change a quantity or remove a line; check out
 // the selected lines.
 import { api, showError, yuan, type Schemas } from "../../utils/api";
 import { ensureLogin } from "../../utils/wechat";
@@ -24,6 +24,17 @@ Page({
   show(cart: Schemas["order.Cart"]) {
     const lines = (cart.lines ?? []).map((l) => ({ ...l, priceText: yuan(l.unit_price) }));
     this.setData({ lines, totalText: yuan(cart.selected_total), empty: lines.length === 0 });
+  },
+
+  // change sends PUT: wx.request cannot send PATCH, and the server takes
+  // either for a line's quantity.
+  async change(e: WechatMiniprogram.TouchEvent) {
+    const { id, quantity } = e.currentTarget.dataset as { id: number; quantity: number };
+    try {
+      this.show(await api.PUT("/api/v1/cart/items/{id}", { path: { id }, body: { quantity, selected: true } }));
+    } catch (err) {
+      showError(err);
+    }
   },
 
   async remove(e: WechatMiniprogram.TouchEvent) {
