@@ -6066,17 +6066,17 @@ export interface components {
             /** @description send as Authorization: Bearer, or use the cookie set with it */
             token: string;
         };
-        "account.NewAccount": {
-            display_name: string;
-            password: string;
+        "account.NewAccount.input": {
+            display_name?: string;
+            password?: string;
             /**
              * @description owner, operations, service (客服, customer service) or finance; operator for the deployment's operators
              * @enum {string}
              */
-            role: "operator" | "owner" | "operations" | "service" | "finance" | "agency";
-            username: string;
+            role?: "operator" | "owner" | "operations" | "service" | "finance" | "agency";
+            username?: string;
         };
-        "account.StaffUpdate": {
+        "account.StaffUpdate.input": {
             disabled?: boolean | null;
             display_name?: string | null;
             /** @description a new password; ends the account's sessions */
@@ -6087,9 +6087,9 @@ export interface components {
              */
             role?: "operator" | "owner" | "operations" | "service" | "finance" | "agency" | null;
         };
-        "account.loginRequest": {
-            password: string;
-            username: string;
+        "account.loginRequest.input": {
+            password?: string;
+            username?: string;
         };
         "account.meResponse": {
             account: components["schemas"]["account.Account"];
@@ -6100,9 +6100,9 @@ export interface components {
              */
             shop_id: number;
         };
-        "account.passwordRequest": {
-            new_password: string;
-            old_password: string;
+        "account.passwordRequest.input": {
+            new_password?: string;
+            old_password?: string;
         };
         "achievements.Badge": {
             /** Format: date-time */
@@ -6128,25 +6128,25 @@ export interface components {
              */
             threshold: number;
         };
-        "achievements.BadgeInput": {
+        "achievements.BadgeInput.input": {
             /** @description at most 200 characters */
-            description: string;
+            description?: string;
             /** @description default true */
             enabled?: boolean | null;
             /** @enum {string} */
-            kind: "checkin_streak" | "orders_received" | "spent";
+            kind?: "checkin_streak" | "orders_received" | "spent";
             /** @description 1 to 40 characters */
-            name: string;
+            name?: string;
             /**
              * Format: int64
              * @description 0 to 1000000
              */
-            points: number;
+            points?: number;
             /**
              * Format: int64
              * @description 1 to 1000000000000
              */
-            threshold: number;
+            threshold?: number;
         };
         "achievements.BuyerBadge": {
             /** Format: date-time */
@@ -6237,15 +6237,15 @@ export interface components {
              */
             streak: number;
         };
-        "achievements.TaskInput": {
-            enabled: boolean;
+        "achievements.TaskInput.input": {
+            enabled?: boolean;
             /**
              * Format: int64
              * @description 0 to 1000000
              */
-            points: number;
+            points?: number;
             /** @enum {string} */
-            task: "profile" | "phone" | "first_purchase" | "first_checkin";
+            task?: "profile" | "phone" | "first_purchase" | "first_checkin";
         };
         "achievements.TaskSetting": {
             enabled: boolean;
@@ -6266,8 +6266,8 @@ export interface components {
              */
             window_days: number;
         };
-        "achievements.TasksInput": {
-            tasks: components["schemas"]["achievements.TaskInput"][] | null;
+        "achievements.TasksInput.input": {
+            tasks?: components["schemas"]["achievements.TaskInput.input"][] | null;
         };
         "address.Address": {
             city: string;
@@ -6295,28 +6295,28 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "address.Input": {
-            city_code: string;
+        "address.Input.input": {
+            city_code?: string;
             /** @description may be empty only for a city without counties */
-            county_code: string;
+            county_code?: string;
             /** @description 1 to 120 characters */
-            detail: string;
+            detail?: string;
             /** @description make it the default (the first address always is) */
-            is_default: boolean;
+            is_default?: boolean;
             /** @description 1 to 30 characters */
-            name: string;
+            name?: string;
             /** @description a mainland mobile number (1[3-9] and 9 digits) or a landline with its area code (010-12345678, 0571-8888888, an extension after -) */
-            phone: string;
+            phone?: string;
             /** @description 6 digits or empty */
-            postal_code: string;
-            province_code: string;
+            postal_code?: string;
+            province_code?: string;
             /** @description at most 10 characters */
-            tag: string;
+            tag?: string;
         };
-        "address.WeChatInput": {
-            cityName: string;
-            countyName: string;
-            detailInfo: string;
+        "address.WeChatInput.input": {
+            cityName?: string;
+            countyName?: string;
+            detailInfo?: string;
             /** @description newer WeChat versions; used when detailInfo is empty */
             detailInfoNew?: string;
             /** @description ignored */
@@ -6324,13 +6324,13 @@ export interface components {
             /** @description make it the default */
             is_default?: boolean;
             /** @description the county's GB/T 2260 code */
-            nationalCode: string;
-            postalCode: string;
-            provinceName: string;
+            nationalCode?: string;
+            postalCode?: string;
+            provinceName?: string;
             /** @description newer WeChat versions; put before detailInfo */
             streetName?: string;
-            telNumber: string;
-            userName: string;
+            telNumber?: string;
+            userName?: string;
         };
         "aftersale.BuyerAftersale": {
             /**
@@ -6419,28 +6419,28 @@ export interface components {
             spec_values: string[] | null;
             title: string;
         };
-        "aftersale.LineInput": {
+        "aftersale.LineInput.input": {
             /** Format: int64 */
-            order_line_id: number;
+            order_line_id?: number;
             /** Format: int64 */
-            quantity: number;
+            quantity?: number;
         };
-        "aftersale.NewRequest": {
+        "aftersale.NewRequest.input": {
             /**
              * Format: int64
              * @description fen; with lines, at most their share of what was paid (0 or absent: all of it; an exchange refunds nothing); without lines, at most what is left to refund on the order
              */
-            amount: number;
+            amount?: number;
             /** @description order lines and quantities (up to 50); none: a refund_only request on the whole order for amount */
-            lines: components["schemas"]["aftersale.LineInput"][] | null;
+            lines?: components["schemas"]["aftersale.LineInput.input"][] | null;
             /** @description up to 9 image URLs */
-            photos: string[] | null;
+            photos?: string[] | null;
             /** @description 2 to 200 characters */
-            reason: string;
+            reason?: string;
             /** @description quality, damaged, wrong_item, not_as_described, size, missing_parts, not_received, changed_mind or other (default) */
-            reason_code: string;
+            reason_code?: string;
             /** @description refund_only (default), return_refund or exchange */
-            type: string;
+            type?: string;
         };
         "aftersale.Request": {
             /**
@@ -6510,16 +6510,33 @@ export interface components {
              */
             return_ship_days: number;
         };
-        "aftersale.Shipment": {
+        "aftersale.Settings.input": {
+            /**
+             * Format: int64
+             * @description a shipped order is confirmed received, and a shipped replacement completed, this many days after shipping (1 to 30, default 10)
+             */
+            auto_confirm_days?: number;
+            /**
+             * Format: int64
+             * @description goods shipped back and not confirmed by staff within this many days are received automatically, and a return refunded (1 to 30, default 10)
+             */
+            return_receive_days?: number;
+            /**
+             * Format: int64
+             * @description an approved return or exchange the buyer does not ship back within this many days is closed (1 to 30, default 7)
+             */
+            return_ship_days?: number;
+        };
+        "aftersale.Shipment.input": {
             /** @description the express company, 1 to 32 characters */
-            carrier: string;
+            carrier?: string;
             /** @description 4 to 40 letters, digits or dashes */
-            tracking_no: string;
+            tracking_no?: string;
         };
-        "aftersale.rejectRequest": {
-            reason: string;
+        "aftersale.rejectRequest.input": {
+            reason?: string;
         };
-        "agency.AgencyUpdate": {
+        "agency.AgencyUpdate.input": {
             disabled?: boolean | null;
             display_name?: string | null;
             /** @description a new password; ends the account's sessions */
@@ -6558,23 +6575,23 @@ export interface components {
             shop_id: number;
             shop_name: string;
         };
-        "agency.GrantInput": {
+        "agency.GrantInput.input": {
             /**
              * @description owner, operations, service (客服, customer service) or finance: what the agency may do in this shop
              * @enum {string}
              */
-            role: "operator" | "owner" | "operations" | "service" | "finance" | "agency";
+            role?: "operator" | "owner" | "operations" | "service" | "finance" | "agency";
             /** Format: int64 */
-            shop_id: number;
+            shop_id?: number;
         };
-        "agency.NewAgency": {
-            display_name: string;
-            password: string;
-            username: string;
+        "agency.NewAgency.input": {
+            display_name?: string;
+            password?: string;
+            username?: string;
         };
-        "agency.RevokeInput": {
+        "agency.RevokeInput.input": {
             /** Format: int64 */
-            shop_id: number;
+            shop_id?: number;
         };
         "analytics.Dashboard": {
             /** @description the last 30 business days, oldest first, today last */
@@ -6828,16 +6845,16 @@ export interface components {
             status: "published" | "pending" | "rejected";
             text: string;
         };
-        "camp.CheckinInput": {
+        "camp.CheckinInput.input": {
             /**
              * Format: int64
              * @description the camp day, 1 to the camp's days: today's, or a past one (a make-up)
              */
-            day: number;
+            day?: number;
             /** @description up to 9 media keys of this shop (shop/<shop id>/…), each up to 200 characters */
-            images: string[] | null;
+            images?: string[] | null;
             /** @description up to 2,000 characters; text or at least one image */
-            text: string;
+            text?: string;
         };
         "camp.CheckinResult": {
             /** @description true when the day was checked in before: nothing changed, this is that check-in */
@@ -6875,35 +6892,35 @@ export interface components {
             nickname: string;
             text: string;
         };
-        "camp.Input": {
+        "camp.Input.input": {
             /**
              * Format: int64
              * @description 0 to 1,000,000 (0: no limit); never below the learners enrolled
              */
-            capacity: number;
+            capacity?: number;
             /** @description up to 5,000 characters */
-            intro: string;
+            intro?: string;
             /**
              * Format: int64
              * @description 0 to the number of days; given to each learner when they join (a later change leaves learners already in as they are)
              */
-            makeups: number;
+            makeups?: number;
             /**
              * Format: int64
              * @description 0 to 10,000,000 (0: free)
              */
-            price_fen: number;
+            price_fen?: number;
             /** @description 2006-01-02 (Asia/Shanghai) */
-            start_date: string;
+            start_date?: string;
             /**
              * @description draft (default), open or closed; back to draft only without learners
              * @enum {string}
              */
-            status: "draft" | "open" | "closed";
+            status?: "draft" | "open" | "closed";
             /** @description one per day, day 1 first: 1 to 366 (their number is the camp's length) */
-            tasks: components["schemas"]["camp.TaskInput"][] | null;
+            tasks?: components["schemas"]["camp.TaskInput.input"][] | null;
             /** @description 1 to 60 characters */
-            title: string;
+            title?: string;
         };
         "camp.Learner": {
             /**
@@ -7013,16 +7030,16 @@ export interface components {
             lesson_id: number;
             title: string;
         };
-        "camp.TaskInput": {
+        "camp.TaskInput.input": {
             /** @description up to 5,000 characters */
-            body: string;
+            body?: string;
             /**
              * Format: int64
              * @description 0 (none) or a lesson id
              */
-            lesson_id: number;
+            lesson_id?: number;
             /** @description 1 to 60 characters */
-            title: string;
+            title?: string;
         };
         "campaign.Campaign": {
             body: string;
@@ -7087,13 +7104,13 @@ export interface components {
              */
             would_get: number;
         };
-        "campaign.Input": {
+        "campaign.Input.input": {
             /** @description the message, 1–200 characters */
-            body: string;
+            body?: string;
             /** @description 1–60 characters, for staff */
-            name: string;
+            name?: string;
             /** @description the mini-program page a tap opens (optional), e.g. pages/product/detail?id=1 */
-            page: string;
+            page?: string;
             /**
              * Format: int64
              * @description at most this many campaign messages a member gets a day, across campaigns, 0–100 (default 1; 0: no cap)
@@ -7103,28 +7120,28 @@ export interface components {
              * Format: int64
              * @description members queued per minute at most, 1–1000000 (default 60000)
              */
-            per_minute: number;
+            per_minute?: number;
             /**
              * Format: int64
              * @description and a week (7 days), 0–100 (default 3; 0: no cap)
              */
             per_week_cap?: number | null;
             /** @description quiet hours start, HH:MM Asia/Shanghai (default 22:00): nothing is queued in them */
-            quiet_from: string;
+            quiet_from?: string;
             /** @description quiet hours end, HH:MM (default 08:00); equal to quiet_from: no quiet hours */
-            quiet_to: string;
+            quiet_to?: string;
             /**
              * Format: int64
              * @description the saved segment whose members get it (counted when it runs)
              */
-            segment_id: number;
+            segment_id?: number;
             /**
              * Format: date-time
              * @description when to start (default: when started)
              */
             start_at?: string | null;
             /** @description the message's title, 1–20 characters */
-            title: string;
+            title?: string;
         };
         "campaign.Results": {
             campaign: components["schemas"]["campaign.Campaign"];
@@ -7160,7 +7177,7 @@ export interface components {
              */
             sort: number;
         };
-        "catalog.CategoryInput": {
+        "catalog.CategoryInput.input": {
             name?: string | null;
             /** @description operators only */
             needs_brand_auth?: boolean | null;
@@ -7245,29 +7262,29 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "catalog.ProductInput": {
+        "catalog.ProductInput.input": {
             /** Format: int64 */
-            category_id: number;
+            category_id?: number;
             /** @description rich text as HTML (p, br, headings, strong/b, em/i, u, s, lists, blockquote, tables, img with an http(s) or /media/ src, a few inline styles); stored sanitized: scripts, event handlers, links and other tags are removed, their text kept. Plain text keeps its line breaks */
-            description: string;
+            description?: string;
             /**
              * Format: int64
              * @description a freight template of the shop; 0 or absent = the shop's flat shipping fee
              */
-            freight_template_id: number;
-            images: string[] | null;
+            freight_template_id?: number;
+            images?: string[] | null;
             /**
              * @description goods (default, 13% VAT), service or digital (6% VAT)
              * @enum {string}
              */
-            kind: "goods" | "service" | "digital";
-            on_shelf: boolean;
-            skus: components["schemas"]["catalog.SKUInput"][] | null;
+            kind?: "goods" | "service" | "digital";
+            on_shelf?: boolean;
+            skus?: components["schemas"]["catalog.SKUInput.input"][] | null;
             /** Format: int64 */
-            sort: number;
-            specs: components["schemas"]["catalog.SpecDim"][] | null;
-            subtitle: string;
-            title: string;
+            sort?: number;
+            specs?: components["schemas"]["catalog.SpecDim.input"][] | null;
+            subtitle?: string;
+            title?: string;
         };
         "catalog.SKU": {
             code: string;
@@ -7288,21 +7305,21 @@ export interface components {
              */
             weight_grams: number;
         };
-        "catalog.SKUInput": {
-            code: string;
+        "catalog.SKUInput.input": {
+            code?: string;
             /** Format: int64 */
             id?: number;
             /**
              * Format: int64
              * @description fen, 0 to 100,000,000
              */
-            price: number;
-            spec_values: string[] | null;
+            price?: number;
+            spec_values?: string[] | null;
             /**
              * Format: int64
              * @description 0 to 10,000,000
              */
-            stock: number;
+            stock?: number;
             /**
              * Format: int64
              * @description for an existing SKU: the stock the editor loaded; the save fails with stock_changed if a sale moved it, and an unchanged stock leaves sales made meanwhile intact
@@ -7312,11 +7329,15 @@ export interface components {
              * Format: int64
              * @description grams of one piece, 0 to 1,000,000 (for freight by weight)
              */
-            weight_grams: number;
+            weight_grams?: number;
         };
         "catalog.SpecDim": {
             name: string;
             values: string[] | null;
+        };
+        "catalog.SpecDim.input": {
+            name?: string;
+            values?: string[] | null;
         };
         "catalog.Summary": {
             /** Format: int64 */
@@ -7338,8 +7359,8 @@ export interface components {
             subtitle: string;
             title: string;
         };
-        "catalog.shelfRequest": {
-            on_shelf: boolean;
+        "catalog.shelfRequest.input": {
+            on_shelf?: boolean;
         };
         "checkin.Calendar": {
             /**
@@ -7412,18 +7433,18 @@ export interface components {
             id: number;
             reason: string;
         };
-        "checkin.GrantInput": {
+        "checkin.GrantInput.input": {
             /**
              * Format: int64
              * @description 1 to 100
              */
-            count: number;
+            count?: number;
             /** @description 1 to 100 characters, kept in the ledger */
-            reason: string;
+            reason?: string;
         };
-        "checkin.MakeupInput": {
+        "checkin.MakeupInput.input": {
             /** @description the missed day, 2006-01-02 (Asia/Shanghai), within the rules' reach */
-            day: string;
+            day?: string;
         };
         "checkin.MakeupResult": {
             /**
@@ -7502,6 +7523,20 @@ export interface components {
              */
             points: number;
         };
+        "checkin.Reward.input": {
+            /**
+             * Format: int64
+             * @description the streak day it fires on, 1 to 366
+             */
+            day?: number;
+            /** @description at most 20 characters, shown to buyers */
+            label?: string;
+            /**
+             * Format: int64
+             * @description 0 to 100000
+             */
+            points?: number;
+        };
         "checkin.Rules": {
             /** Format: date-time */
             created_at?: string | null;
@@ -7532,26 +7567,26 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
-        "checkin.RulesInput": {
+        "checkin.RulesInput.input": {
             /** @description after the last reward's day the ladder starts again: with rewards up to day 7, streak day 8 counts as day 1 */
-            cyclic: boolean;
+            cyclic?: boolean;
             /**
              * Format: int64
              * @description what a check-in earns on a day no reward names, 0 to 100000
              */
-            daily_points: number;
+            daily_points?: number;
             /**
              * Format: int64
              * @description how many days back a make-up card reaches, 0 (no make-ups) to 30
              */
-            makeup_days: number;
+            makeup_days?: number;
             /**
              * Format: int64
              * @description make-ups a member may use per month, 0 to 31
              */
-            makeup_per_month: number;
+            makeup_per_month?: number;
             /** @description at most 31, each day once; a reward replaces the daily points on its day */
-            rewards: components["schemas"]["checkin.Reward"][] | null;
+            rewards?: components["schemas"]["checkin.Reward.input"][] | null;
         };
         "content.Access": {
             allowed: boolean;
@@ -7771,24 +7806,24 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "content.CourseInput": {
+        "content.CourseInput.input": {
             /** @description an image URL (https or /media/…) */
-            cover: string;
+            cover?: string;
             /** Format: int64 */
-            days: number;
-            for_sale: boolean;
+            days?: number;
+            for_sale?: boolean;
             /** @description HTML, made safe */
-            intro: string;
+            intro?: string;
             /** @enum {string} */
-            kind: "course" | "column";
+            kind?: "course" | "column";
             /** Format: int64 */
-            price_fen: number;
+            price_fen?: number;
             /** Format: date-time */
             publish_at?: string | null;
             /** @enum {string} */
-            status: "draft" | "published";
-            subtitle: string;
-            title: string;
+            status?: "draft" | "published";
+            subtitle?: string;
+            title?: string;
         };
         "content.Entitlement": {
             /** Format: date-time */
@@ -7879,28 +7914,28 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "content.LessonInput": {
+        "content.LessonInput.input": {
             /** @description article: HTML, made safe */
-            body: string;
+            body?: string;
             /** Format: int64 */
-            duration_sec: number;
-            free: boolean;
+            duration_sec?: number;
+            free?: boolean;
             /** @enum {string} */
-            kind: "article" | "audio" | "video" | "live";
+            kind?: "article" | "audio" | "video" | "live";
             /** Format: date-time */
             live_at?: string | null;
-            live_url: string;
-            media_key: string;
-            media_url: string;
+            live_url?: string;
+            media_key?: string;
+            media_url?: string;
             /** Format: int64 */
-            preview_sec: number;
+            preview_sec?: number;
             /** Format: date-time */
             publish_at?: string | null;
-            replay_key: string;
-            replay_url: string;
+            replay_key?: string;
+            replay_url?: string;
             /** @enum {string} */
-            status: "draft" | "published";
-            title: string;
+            status?: "draft" | "published";
+            title?: string;
         };
         "content.MyEntitlement": {
             active: boolean;
@@ -7953,21 +7988,21 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "content.PackageInput": {
+        "content.PackageInput.input": {
             /** @description the courses it bundles (of this shop) */
-            course_ids: number[] | null;
-            cover: string;
+            course_ids?: number[] | null;
+            cover?: string;
             /** Format: int64 */
-            days: number;
-            for_sale: boolean;
-            intro: string;
+            days?: number;
+            for_sale?: boolean;
+            intro?: string;
             /** Format: int64 */
-            price_fen: number;
+            price_fen?: number;
             /** Format: date-time */
             publish_at?: string | null;
             /** @enum {string} */
-            status: "draft" | "published";
-            title: string;
+            status?: "draft" | "published";
+            title?: string;
         };
         "content.Plan": {
             course_ids: number[] | null;
@@ -8015,44 +8050,44 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "content.PlanInput": {
+        "content.PlanInput.input": {
             /** @description the covered courses unless covers_all */
-            course_ids: number[] | null;
-            covers_all: boolean;
+            course_ids?: number[] | null;
+            covers_all?: boolean;
             /**
              * Format: int64
              * @description custom only: 1 to 3650 (the others are 30/90/365)
              */
-            days: number;
+            days?: number;
             /**
              * Format: int64
              * @description 0 to 9900
              */
-            discount_bp: number;
-            for_sale: boolean;
-            intro: string;
-            name: string;
+            discount_bp?: number;
+            for_sale?: boolean;
+            intro?: string;
+            name?: string;
             /** @enum {string} */
-            period: "month" | "quarter" | "year" | "custom";
+            period?: "month" | "quarter" | "year" | "custom";
             /** Format: int64 */
-            price_fen: number;
+            price_fen?: number;
             /** Format: date-time */
             publish_at?: string | null;
             /** @enum {string} */
-            status: "draft" | "published";
+            status?: "draft" | "published";
         };
-        "content.ReleaseInput": {
+        "content.ReleaseInput.input": {
             /**
              * Format: date-time
              * @description null: at once
              */
             publish_at?: string | null;
             /** @enum {string} */
-            status: "draft" | "published";
+            status?: "draft" | "published";
         };
-        "content.ReorderInput": {
+        "content.ReorderInput.input": {
             /** @description the ids in their new order; ids not named keep their sort value */
-            ids: number[] | null;
+            ids?: number[] | null;
         };
         "content.Settings": {
             /**
@@ -8061,29 +8096,29 @@ export interface components {
              */
             grace_days: number;
         };
-        "content.SettingsInput": {
+        "content.SettingsInput.input": {
             /**
              * Format: int64
              * @description 0 to 30
              */
-            grace_days: number;
+            grace_days?: number;
         };
-        "content.StaffGrantInput": {
+        "content.StaffGrantInput.input": {
             /**
              * Format: int64
              * @description 0: no end
              */
-            days: number;
+            days?: number;
             /** @description why (required; logged) */
-            reason: string;
+            reason?: string;
             /** Format: int64 */
-            target_id: number;
+            target_id?: number;
             /** @enum {string} */
-            target_kind: "course" | "package" | "plan";
+            target_kind?: "course" | "package" | "plan";
         };
-        "content.StaffRevokeInput": {
+        "content.StaffRevokeInput.input": {
             /** @description why (required; logged) */
-            reason: string;
+            reason?: string;
         };
         "contentsale.BuyerOffer": {
             /**
@@ -8130,27 +8165,27 @@ export interface components {
             target_kind: "course" | "package" | "plan" | "camp";
             title: string;
         };
-        "contentsale.CartItem": {
+        "contentsale.CartItem.input": {
             /** Format: int64 */
-            id: number;
+            id?: number;
             /**
              * @description course, package, plan or camp; sku (physical goods) is refused here
              * @enum {string}
              */
-            kind: "course" | "package" | "plan" | "camp" | "sku";
+            kind?: "course" | "package" | "plan" | "camp" | "sku";
         };
         "contentsale.Checkout": {
             order: components["schemas"]["contentsale.BuyerOrder"];
             /** @description pass to wx.requestVirtualPayment as they are */
             payment: components["schemas"]["contentsale.PayParams"];
         };
-        "contentsale.CreateInput": {
+        "contentsale.CreateInput.input": {
             /** @description buy it for someone else: paying makes a claim link */
-            gift: boolean;
+            gift?: boolean;
             /** @description exactly one piece of content (xpay buys one item per payment) */
-            items: components["schemas"]["contentsale.CartItem"][] | null;
+            items?: components["schemas"]["contentsale.CartItem.input"][] | null;
             /** @description the buyer's system (wx.getSystemInfo().platform): ios, android, … (iOS pays through Apple: at least ¥1, refunds by Apple) */
-            platform: string;
+            platform?: string;
         };
         "contentsale.Gift": {
             /** Format: date-time */
@@ -8184,6 +8219,18 @@ export interface components {
              * @description its registered price in fen; one item per price
              */
             price_fen: number;
+        };
+        "contentsale.Item.input": {
+            /** Format: date-time */
+            created_at?: string;
+            /** @description the item id registered in WeChat (道具 ID): letters, digits, _ or -, up to 64 */
+            item_id?: string;
+            name?: string;
+            /**
+             * Format: int64
+             * @description its registered price in fen; one item per price
+             */
+            price_fen?: number;
         };
         "contentsale.ItemList": {
             items: components["schemas"]["contentsale.Item"][] | null;
@@ -8258,9 +8305,9 @@ export interface components {
             signData: string;
             signature: string;
         };
-        "contentsale.RefundInput": {
+        "contentsale.RefundInput.input": {
             /** @description why, 1–200 characters (kept on the order) */
-            reason: string;
+            reason?: string;
         };
         "contentsale.Revenue": {
             /** Format: int64 */
@@ -8316,6 +8363,33 @@ export interface components {
             /** Format: date-time */
             updated_at?: string | null;
         };
+        "contentsale.Settings.input": {
+            /** @description production AppKey; write the key to change it, "" keeps the stored one; read back masked */
+            app_key?: string;
+            /** @description read-only: an OfferID and the AppKey of env are set */
+            configured?: boolean;
+            /**
+             * Format: int64
+             * @description 0 production, 1 sandbox: which environment orders are paid in
+             */
+            env?: number;
+            /** @description the xpay OfferID from the mini program's admin (虚拟支付 → 基本配置) */
+            offer_id?: string;
+            /**
+             * Format: int64
+             * @description buyers may ask a refund within this many days of paying, 0–30 (0: no buyer refunds)
+             */
+            refund_days?: number;
+            /**
+             * Format: int64
+             * @description and only while they have used at most this percent of it, 0–100
+             */
+            refund_max_consumed?: number;
+            /** @description sandbox AppKey (env 1); same rules as app_key */
+            sandbox_app_key?: string;
+            /** Format: date-time */
+            updated_at?: string | null;
+        };
         "contentsale.Trial": {
             /**
              * Format: int64
@@ -8324,6 +8398,15 @@ export interface components {
             days: number;
             /** Format: int64 */
             plan_id: number;
+        };
+        "contentsale.Trial.input": {
+            /**
+             * Format: int64
+             * @description 1–90; 0 in a PUT stops offering the trial
+             */
+            days?: number;
+            /** Format: int64 */
+            plan_id?: number;
         };
         "contentsale.TrialList": {
             trials: components["schemas"]["contentsale.Trial"][] | null;
@@ -8353,6 +8436,32 @@ export interface components {
             /** @description who must renew it */
             responsible: string;
             supplier: string;
+        };
+        "costs.Item.input": {
+            /**
+             * Format: int64
+             * @description fen per renewal
+             */
+            cost?: number;
+            /**
+             * Format: int64
+             * @description days from today to due_on (negative: overdue)
+             */
+            days_left?: number;
+            /** @description the next day it must be renewed by (YYYY-MM-DD, Asia/Shanghai) */
+            due_on?: string;
+            /** Format: int64 */
+            id?: number;
+            /** @enum {string} */
+            kind?: "certification" | "domain" | "tls" | "server" | "sms" | "maps" | "content_check" | "storage" | "maintenance" | "licence" | "other";
+            /** @description e.g. 微信认证, 域名 shop.example.com, ICP 备案, 网络文化经营许可证 */
+            name?: string;
+            notes?: string;
+            /** @enum {string} */
+            renews?: "yearly" | "monthly" | "once";
+            /** @description who must renew it */
+            responsible?: string;
+            supplier?: string;
         };
         "costs.MonthUsage": {
             /**
@@ -8417,9 +8526,9 @@ export interface components {
             /** Format: int64 */
             year: number;
         };
-        "events.Batch": {
+        "events.Batch.input": {
             /** @description 1 to 100 events */
-            events: components["schemas"]["events.Event"][] | null;
+            events?: components["schemas"]["events.Event.input"][] | null;
             /**
              * Format: int64
              * @description Unix ms on the client's clock when the batch was sent: when it is off from the server's by more than a minute, every event's time is shifted by the difference
@@ -8439,13 +8548,13 @@ export interface components {
             /** @description the cohort's first day, YYYY-MM-DD */
             start: string;
         };
-        "events.Event": {
+        "events.Event.input": {
             /** @description the device's id before login, at most 64 characters */
             anonymous_id?: string;
             /** @description 8–64 characters, unique per shop (a UUID): a batch sent again stores nothing twice */
-            event_id: string;
+            event_id?: string;
             /** @description lower_snake_case, at most 64 characters; names kaidian does not know are stored and listed for staff */
-            name: string;
+            name?: string;
             /** @description the page route, at most 256 characters */
             page?: string;
             /**
@@ -8466,23 +8575,23 @@ export interface components {
             entered: number;
             steps: components["schemas"]["events.FunnelStep"][] | null;
         };
-        "events.FunnelQuery": {
+        "events.FunnelQuery.input": {
             /** @description first day of entry, YYYY-MM-DD (Asia/Shanghai) */
-            from: string;
+            from?: string;
             /**
              * @description default ordered
              * @enum {string}
              */
             order?: "ordered" | "strict" | "any";
             /** @description 2 to 20 event names */
-            steps: string[] | null;
+            steps?: string[] | null;
             /** @description last day of entry, YYYY-MM-DD (Asia/Shanghai), at most 366 days after from */
-            to: string;
+            to?: string;
             /**
              * Format: int64
              * @description from step 1, at most 90 days
              */
-            window_seconds: number;
+            window_seconds?: number;
         };
         "events.FunnelStep": {
             /** @description reached / entered */
@@ -8566,21 +8675,35 @@ export interface components {
             /** @description province or city codes; absent = everywhere */
             regions?: string[] | null;
         };
-        "freight.Input": {
+        "freight.Free.input": {
+            /**
+             * Format: int64
+             * @description fen of goods at promotion prices (before coupons), 0 = no amount condition
+             */
+            min_amount?: number;
+            /**
+             * Format: int64
+             * @description pieces, 0 = no count condition
+             */
+            min_pieces?: number;
+            /** @description province or city codes; absent = everywhere */
+            regions?: string[] | null;
+        };
+        "freight.Input.input": {
             /**
              * @description piece (default) or weight (grams; SKUs' weight_grams)
              * @enum {string}
              */
-            basis: "piece" | "weight";
+            basis?: "piece" | "weight";
             /** @description the price everywhere no region rule covers */
-            default: components["schemas"]["freight.Rule"];
+            default?: components["schemas"]["freight.Rule.input"];
             /** @description free-shipping conditions */
-            free: components["schemas"]["freight.Free"][] | null;
-            name: string;
+            free?: components["schemas"]["freight.Free.input"][] | null;
+            name?: string;
             /** @description province, city or county codes not delivered to */
-            no_delivery: string[] | null;
+            no_delivery?: string[] | null;
             /** @description region rules; each lists province or city codes, no code in two rules */
-            rules: components["schemas"]["freight.Rule"][] | null;
+            rules?: components["schemas"]["freight.Rule.input"][] | null;
         };
         "freight.Rule": {
             /**
@@ -8603,6 +8726,30 @@ export interface components {
              * @description pieces or grams covered by first_fee, at least 1
              */
             first_units: number;
+            /** @description GB/T 2260 province or city codes (a region rule); absent on the default rule */
+            regions?: string[] | null;
+        };
+        "freight.Rule.input": {
+            /**
+             * Format: int64
+             * @description fen per extra step (a part of a step counts as a whole one)
+             */
+            extra_fee?: number;
+            /**
+             * Format: int64
+             * @description pieces or grams per extra step, at least 1
+             */
+            extra_units?: number;
+            /**
+             * Format: int64
+             * @description fen
+             */
+            first_fee?: number;
+            /**
+             * Format: int64
+             * @description pieces or grams covered by first_fee, at least 1
+             */
+            first_units?: number;
             /** @description GB/T 2260 province or city codes (a region rule); absent on the default rule */
             regions?: string[] | null;
         };
@@ -9140,7 +9287,7 @@ export interface components {
              */
             updated_at?: string | null;
         };
-        "learning.ProgressInput": {
+        "learning.ProgressInput.input": {
             /**
              * Format: int64
              * @description audio, video, live replay: seconds from the start, 0 to the lesson's length
@@ -9189,34 +9336,34 @@ export interface components {
              */
             rank: number;
         };
-        "levels.LevelInput": {
+        "levels.LevelInput.input": {
             /**
              * Format: int64
              * @description points given on the member's birthday (China time), 0–100000
              */
-            birthday_points: number;
+            birthday_points?: number;
             /**
              * Format: int64
              * @description what members pay for goods without a promotion price, basis points: 9500 = 95折; 10000 = no discount (1000–10000)
              */
-            discount_bp: number;
-            free_shipping: boolean;
+            discount_bp?: number;
+            free_shipping?: boolean;
             /**
              * Format: int64
              * @description growth of this year and the last needed; strictly rising with the levels, the first may be 0
              */
-            growth_min: number;
+            growth_min?: number;
             /** @description 1–20 characters, unique in the shop */
-            name: string;
+            name?: string;
             /**
              * Format: int64
              * @description points earned on purchases, basis points of the shop's rate: 15000 = 1.5× (10000–100000)
              */
-            points_bp: number;
+            points_bp?: number;
         };
-        "levels.LevelsInput": {
+        "levels.LevelsInput.input": {
             /** @description lowest first, at most 20; an empty list removes levels */
-            levels: components["schemas"]["levels.LevelInput"][] | null;
+            levels?: components["schemas"]["levels.LevelInput.input"][] | null;
         };
         "levels.MemberLevel": {
             /** @description the level's benefits (null without a level) */
@@ -9266,9 +9413,9 @@ export interface components {
             /** Format: int64 */
             rank: number;
         };
-        "mask.RevealRequest": {
+        "mask.RevealRequest.input": {
             /** @description why, 2 to 200 characters, e.g. 联系买家确认收货地址 */
-            reason: string;
+            reason?: string;
         };
         "media.Media": {
             content_type: string;
@@ -9340,7 +9487,7 @@ export interface components {
             /** @description in full; empty when none is bound */
             phone: string;
         };
-        "member.Source": {
+        "member.Source.input": {
             /**
              * @description the channel when the mini program knows it; otherwise worked out from scene and launch_scene
              * @enum {string}
@@ -9376,21 +9523,21 @@ export interface components {
             /** @description the promoter id, scene, campaign name … of that channel */
             source_ref: string;
         };
-        "member.birthdayRequest": {
+        "member.birthdayRequest.input": {
             /** @description MM-DD; empty clears it */
-            birthday: string;
+            birthday?: string;
         };
-        "member.codeRequest": {
-            code: string;
+        "member.codeRequest.input": {
+            code?: string;
         };
-        "member.loginRequest": {
-            code: string;
+        "member.loginRequest.input": {
+            code?: string;
             /** @description how the user arrived: recorded on the first login only */
-            source?: components["schemas"]["member.Source"] | null;
+            source?: components["schemas"]["member.Source.input"] | null;
         };
-        "member.noteRequest": {
+        "member.noteRequest.input": {
             /** @description 1 to 500 characters, staff only */
-            body: string;
+            body?: string;
         };
         "member.revokeResponse": {
             /** Format: int64 */
@@ -9492,14 +9639,14 @@ export interface components {
             /** Format: date-time */
             updated_at?: string | null;
         };
-        "messaging.OASettingsInput": {
-            appid: string;
+        "messaging.OASettingsInput.input": {
+            appid?: string;
             /** @description 43 letters or digits (safe mode); empty keeps the stored one */
-            encoding_aes_key: string;
+            encoding_aes_key?: string;
             /** @description 3-32 letters or digits; empty keeps the stored one */
-            push_token: string;
+            push_token?: string;
             /** @description empty keeps the stored secret */
-            secret: string;
+            secret?: string;
         };
         "messaging.OATemplate": {
             enabled: boolean;
@@ -9517,15 +9664,15 @@ export interface components {
              */
             updated_at?: string | null;
         };
-        "messaging.OATemplateInput": {
+        "messaging.OATemplateInput.input": {
             /** @description default true */
             enabled?: boolean | null;
-            fields: {
+            fields?: {
                 [key: string]: string;
             } | null;
             /** @enum {string} */
-            kind: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring";
-            template_id: string;
+            kind?: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring";
+            template_id?: string;
         };
         "messaging.OATemplateList": {
             templates: components["schemas"]["messaging.OATemplate"][] | null;
@@ -9542,29 +9689,29 @@ export interface components {
             /** @description the inbox title for this kind */
             title: string;
         };
-        "messaging.PreviewInput": {
+        "messaging.PreviewInput.input": {
             /** @description default true */
             enabled?: boolean | null;
-            fields: {
+            fields?: {
                 [key: string]: string;
             } | null;
             /** @enum {string} */
-            kind: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring" | "level_falling" | "points_expiring" | "campaign";
+            kind?: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring" | "level_falling" | "points_expiring" | "campaign";
             /**
              * Format: int64
              * @description optional, order kinds: render with this order instead of a sample
              */
-            order_id: number;
-            page: string;
-            template_id: string;
+            order_id?: number;
+            page?: string;
+            template_id?: string;
         };
         "messaging.Problem": {
             key: string;
             reason: string;
         };
-        "messaging.ReportInput": {
+        "messaging.ReportInput.input": {
             /** @description template id → accept, reject, ban or filter, as wx.requestSubscribeMessage answered (at most 5) */
-            results: {
+            results?: {
                 [key: string]: string;
             } | null;
         };
@@ -9601,16 +9748,16 @@ export interface components {
              */
             updated_at?: string | null;
         };
-        "messaging.TemplateInput": {
+        "messaging.TemplateInput.input": {
             /** @description default true */
             enabled?: boolean | null;
-            fields: {
+            fields?: {
                 [key: string]: string;
             } | null;
             /** @enum {string} */
-            kind: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring" | "level_falling" | "points_expiring" | "campaign";
-            page: string;
-            template_id: string;
+            kind?: "order_paid" | "order_shipped" | "order_refunded" | "membership_expiring" | "level_falling" | "points_expiring" | "campaign";
+            page?: string;
+            template_id?: string;
         };
         "messaging.TemplateList": {
             templates: components["schemas"]["messaging.Template"][] | null;
@@ -9631,14 +9778,14 @@ export interface components {
             /** Format: date-time */
             until: string;
         };
-        "moderation.BanInput": {
+        "moderation.BanInput.input": {
             /**
              * Format: int64
              * @description 1 to 3650
              */
-            days: number;
+            days?: number;
             /** @description 2 to 200 characters */
-            reason: string;
+            reason?: string;
         };
         "moderation.CheckResult": {
             matches: components["schemas"]["moderation.MatchView"][] | null;
@@ -9755,33 +9902,33 @@ export interface components {
             target: string;
             text: string;
         };
-        "moderation.NewComplaint": {
+        "moderation.NewComplaint.input": {
             /** @description optional, up to 100 characters */
-            contact: string;
+            contact?: string;
             /** Format: int64 */
-            item_id: number;
+            item_id?: number;
             /** @description 5 to 1,000 characters: what work is infringed and how */
-            reason: string;
+            reason?: string;
         };
-        "moderation.NewItem": {
+        "moderation.NewItem.input": {
             /**
              * @description comment, review, nickname or post
              * @enum {string}
              */
-            kind: "comment" | "review" | "nickname" | "post";
+            kind?: "comment" | "review" | "nickname" | "post";
             /** @description up to 64 characters, e.g. product:12 */
-            target: string;
+            target?: string;
             /** @description 1 to 2,000 characters */
-            text: string;
+            text?: string;
         };
-        "moderation.NewRule": {
-            category: string;
-            forms: string;
+        "moderation.NewRule.input": {
+            category?: string;
+            forms?: string;
             /** @description block, review or allow */
-            level: string;
+            level?: string;
             /** @description base, operator or shop (default shop) */
-            scope: string;
-            word: string;
+            scope?: string;
+            word?: string;
         };
         "moderation.PublicItem": {
             /** Format: date-time */
@@ -9822,14 +9969,18 @@ export interface components {
             /** @description also check submitted text with WeChat's msg_sec_check */
             wechat_check: boolean;
         };
-        "moderation.checkBody": {
-            text: string;
+        "moderation.Settings.input": {
+            /** @description also check submitted text with WeChat's msg_sec_check */
+            wechat_check?: boolean;
         };
-        "moderation.noteBody": {
-            note: string;
+        "moderation.checkBody.input": {
+            text?: string;
         };
-        "moderation.reasonBody": {
-            reason: string;
+        "moderation.noteBody.input": {
+            note?: string;
+        };
+        "moderation.reasonBody.input": {
+            reason?: string;
         };
         "order.Address": {
             city: string;
@@ -9842,6 +9993,20 @@ export interface components {
             phone: string;
             postal_code?: string;
             province: string;
+            /** @description GB/T 2260; optional on input (matched from the names when absent) */
+            province_code?: string;
+        };
+        "order.Address.input": {
+            city?: string;
+            city_code?: string;
+            detail?: string;
+            district?: string;
+            /** @description the county; empty for a city without counties */
+            district_code?: string;
+            name?: string;
+            phone?: string;
+            postal_code?: string;
+            province?: string;
             /** @description GB/T 2260; optional on input (matched from the names when absent) */
             province_code?: string;
         };
@@ -10019,7 +10184,7 @@ export interface components {
              */
             unit_price: number;
         };
-        "order.CartUpdate": {
+        "order.CartUpdate.input": {
             /** Format: int64 */
             quantity?: number | null;
             selected?: boolean | null;
@@ -10042,22 +10207,22 @@ export interface components {
             suggested: boolean;
             valid_until: string;
         };
-        "order.CreateInput": {
+        "order.CreateInput.input": {
             /** @description the address, when no address_id is given */
-            address: components["schemas"]["order.Address"];
+            address?: components["schemas"]["order.Address.input"];
             /**
              * Format: int64
              * @description ship to this address of my address book (then leave address out)
              */
             address_id?: number;
-            buyer_note: string;
+            buyer_note?: string;
             /**
              * Format: int64
              * @description order a held flash-sale claim (instead of items or the cart)
              */
             flash_claim_id?: number;
             /** @description order the selected cart lines (and remove them from the cart) */
-            from_cart: boolean;
+            from_cart?: boolean;
             /**
              * Format: int64
              * @description open a new group of this group-buying deal (one unit at the smallest tier's price)
@@ -10069,7 +10234,7 @@ export interface components {
              */
             group_id?: number;
             /** @description buy now; leave empty to order the cart's selected lines */
-            items?: components["schemas"]["order.Item"][] | null;
+            items?: components["schemas"]["order.Item.input"][] | null;
             /**
              * Format: int64
              * @description a coupon from my wallet: the id of GET /api/v1/me/coupons (not the coupon template's id); order creation applies only the coupon named here
@@ -10114,21 +10279,21 @@ export interface components {
              */
             title_type: "personal" | "company";
         };
-        "order.InvoiceRequest": {
-            email: string;
-            tax_id: string;
-            title: string;
+        "order.InvoiceRequest.input": {
+            email?: string;
+            tax_id?: string;
+            title?: string;
             /** @enum {string} */
-            title_type: "personal" | "company";
+            title_type?: "personal" | "company";
         };
-        "order.IssueInput": {
-            invoice_no: string;
+        "order.IssueInput.input": {
+            invoice_no?: string;
         };
-        "order.Item": {
+        "order.Item.input": {
             /** Format: int64 */
-            quantity: number;
+            quantity?: number;
             /** Format: int64 */
-            sku_id: number;
+            sku_id?: number;
         };
         "order.Line": {
             /**
@@ -10274,11 +10439,23 @@ export interface components {
             lines: components["schemas"]["order.ParcelLine"][] | null;
             tracking_no: string;
         };
+        "order.Parcel.input": {
+            carrier?: string;
+            /** @description the order lines in this package and how many of each */
+            lines?: components["schemas"]["order.ParcelLine.input"][] | null;
+            tracking_no?: string;
+        };
         "order.ParcelLine": {
             /** Format: int64 */
             line_id: number;
             /** Format: int64 */
             quantity: number;
+        };
+        "order.ParcelLine.input": {
+            /** Format: int64 */
+            line_id?: number;
+            /** Format: int64 */
+            quantity?: number;
         };
         "order.PointsOffer": {
             /**
@@ -10327,9 +10504,9 @@ export interface components {
              */
             total: number;
         };
-        "order.PreviewInput": {
+        "order.PreviewInput.input": {
             /** @description or to this address; with neither, freight templates price with their default rules */
-            address?: components["schemas"]["order.Address"] | null;
+            address?: components["schemas"]["order.Address.input"] | null;
             /**
              * Format: int64
              * @description price the freight to this address of my address book
@@ -10337,13 +10514,13 @@ export interface components {
             address_id?: number;
             /** Format: int64 */
             flash_claim_id?: number;
-            from_cart: boolean;
+            from_cart?: boolean;
             /** Format: int64 */
             group_deal_id?: number;
             /** Format: int64 */
             group_id?: number;
             /** @description buy now; leave empty to price the cart's selected lines */
-            items?: components["schemas"]["order.Item"][] | null;
+            items?: components["schemas"]["order.Item.input"][] | null;
             /**
              * Format: int64
              * @description price with this coupon from my wallet; omitted = no coupon (see suggested_coupon)
@@ -10355,18 +10532,18 @@ export interface components {
              */
             points?: number;
         };
-        "order.ShipInput": {
+        "order.ShipInput.input": {
             /** @description required for express: a carrier name or WeChat delivery code (顺丰 or SF); with parcels, the first package's (may be left out) */
-            carrier: string;
+            carrier?: string;
             /**
              * @description express (default), same_city, virtual or pickup
              * @enum {string}
              */
             delivery_type?: "express" | "same_city" | "virtual" | "pickup";
             /** @description express only: the order split into 2 to 15 packages, each with its carrier, tracking number and the lines it holds; every unit of every line in exactly one package */
-            parcels?: components["schemas"]["order.Parcel"][] | null;
+            parcels?: components["schemas"]["order.Parcel.input"][] | null;
             /** @description required for express; with parcels, the first package's (may be left out) */
-            tracking_no: string;
+            tracking_no?: string;
         };
         "order.SuggestedCoupon": {
             breakdown: components["schemas"]["pricing.Result"];
@@ -10384,11 +10561,11 @@ export interface components {
              */
             total: number;
         };
-        "order.cancelRequest": {
-            reason: string;
+        "order.cancelRequest.input": {
+            reason?: string;
         };
-        "order.noteRequest": {
-            note: string;
+        "order.noteRequest.input": {
+            note?: string;
         };
         "payment.AttentionRefund": {
             /**
@@ -10440,9 +10617,9 @@ export interface components {
             /** @description paid / attempts (0 when there were none); the target is at least 0.98 */
             rate: number;
         };
-        "payment.Decision": {
+        "payment.Decision.input": {
             /** @description at most 200 characters */
-            note: string;
+            note?: string;
         };
         "payment.Difference": {
             /** @enum {string} */
@@ -10460,16 +10637,16 @@ export interface components {
              */
             theirs: number;
         };
-        "payment.NewRefundRequest": {
+        "payment.NewRefundRequest.input": {
             /**
              * Format: int64
              * @description fen, at most what is left to refund
              */
-            amount: number;
+            amount?: number;
             /** Format: int64 */
-            order_id: number;
+            order_id?: number;
             /** @description shown to the buyer by WeChat; at most 80 characters */
-            reason: string;
+            reason?: string;
         };
         "payment.Refund": {
             /**
@@ -10502,14 +10679,14 @@ export interface components {
              */
             unknown_since?: string | null;
         };
-        "payment.RefundInput": {
+        "payment.RefundInput.input": {
             /**
              * Format: int64
              * @description fen; several partial refunds may add up to what was paid
              */
-            amount: number;
+            amount?: number;
             /** @description shown to the buyer by WeChat; at most 80 characters */
-            reason: string;
+            reason?: string;
         };
         "payment.RefundPolicy": {
             /**
@@ -10517,6 +10694,13 @@ export interface components {
              * @description fen per order and staff member; 0 (the default) = every refund by staff who cannot approve refunds (customer service, operations) needs approval
              */
             service_limit: number;
+        };
+        "payment.RefundPolicy.input": {
+            /**
+             * Format: int64
+             * @description fen per order and staff member; 0 (the default) = every refund by staff who cannot approve refunds (customer service, operations) needs approval
+             */
+            service_limit?: number;
         };
         "payment.RefundRequest": {
             /**
@@ -10586,18 +10770,18 @@ export interface components {
              */
             wechat_refund: number;
         };
-        "payment.reconcileRequest": {
+        "payment.reconcileRequest.input": {
             /** @description YYYY-MM-DD, China time; not in the future */
-            date: string;
+            date?: string;
         };
-        "payprovider.CreateInput": {
-            mch_cert_serial: string;
-            name: string;
-            pay_public_key_id: string;
+        "payprovider.CreateInput.input": {
+            mch_cert_serial?: string;
+            name?: string;
+            pay_public_key_id?: string;
             /** @description write-only; responses show only whether each is set */
-            secrets?: components["schemas"]["payprovider.SecretsInput"] | null;
-            sp_appid: string;
-            sp_mch_id: string;
+            secrets?: components["schemas"]["payprovider.SecretsInput.input"] | null;
+            sp_appid?: string;
+            sp_mch_id?: string;
         };
         "payprovider.Provider": {
             /** Format: date-time */
@@ -10615,7 +10799,7 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "payprovider.SecretsInput": {
+        "payprovider.SecretsInput.input": {
             apiv3_key?: string | null;
             mch_private_key?: string | null;
             pay_public_key?: string | null;
@@ -10627,12 +10811,12 @@ export interface components {
             pay_public_key: boolean;
             platform_cert: boolean;
         };
-        "payprovider.UpdateInput": {
+        "payprovider.UpdateInput.input": {
             mch_cert_serial?: string | null;
             name?: string | null;
             pay_public_key_id?: string | null;
             /** @description write-only; responses show only whether each is set */
-            secrets?: components["schemas"]["payprovider.SecretsInput"] | null;
+            secrets?: components["schemas"]["payprovider.SecretsInput.input"] | null;
             sp_appid?: string | null;
         };
         "points.Account": {
@@ -10654,14 +10838,14 @@ export interface components {
              */
             spent: number;
         };
-        "points.AdjustInput": {
+        "points.AdjustInput.input": {
             /**
              * Format: int64
              * @description points to add (positive) or take (negative, at most the balance); not 0
              */
-            delta: number;
+            delta?: number;
             /** @description why, 1–200 characters (kept in the ledger) */
-            reason: string;
+            reason?: string;
         };
         "points.BuyerEntry": {
             /** Format: date-time */
@@ -10835,36 +11019,36 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "points.ItemInput": {
+        "points.ItemInput.input": {
             /**
              * Format: int64
              * @description the shop's coupon a coupon item gives
              */
             coupon_id?: number;
             /** @description an image URL or /media/ path */
-            image: string;
+            image?: string;
             /** @enum {string} */
-            kind: "coupon" | "gift";
-            on_shelf: boolean;
+            kind?: "coupon" | "gift";
+            on_shelf?: boolean;
             /**
              * Format: int64
              * @description redemptions per buyer, 1–100
              */
-            per_member_limit: number;
+            per_member_limit?: number;
             /**
              * Format: int64
              * @description its price in points, 1–100000000
              */
-            points: number;
+            points?: number;
             /**
              * Format: int64
              * @description how many can still be redeemed, 0–1000000
              */
-            stock: number;
+            stock?: number;
             /** @description 1–60 characters */
-            title: string;
+            title?: string;
         };
-        "points.RedeemInput": {
+        "points.RedeemInput.input": {
             /**
              * Format: int64
              * @description a gift's shipping address, from my address book
@@ -10930,11 +11114,44 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "points.ShipInput": {
+        "points.Settings.input": {
+            /**
+             * Format: int64
+             * @description points for completing a paid-content course, once per course (0 = none), 0–100000
+             */
+            course_points?: number;
+            /**
+             * Format: int64
+             * @description points earned per yuan of goods paid (0 = none), 0–1000
+             */
+            earn_per_yuan?: number;
+            /** @description earning on purchases and paying with points at checkout; rewards of other rooms (check-in) are given as they are configured */
+            enabled?: boolean;
+            /** @enum {string} */
+            expiry?: "never" | "end_of_next_year" | "days";
+            /**
+             * Format: int64
+             * @description with expiry = days: how long a lot lasts, 1–3650
+             */
+            expiry_days?: number;
+            /**
+             * Format: int64
+             * @description the most points may pay, in basis points of the goods after the coupon (5000 = 50%), 0–10000
+             */
+            redeem_cap_bp?: number;
+            /**
+             * Format: int64
+             * @description points that make one yuan at checkout, 1–100000
+             */
+            redeem_per_yuan?: number;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        "points.ShipInput.input": {
             /** @description 1–30 characters */
-            carrier: string;
+            carrier?: string;
             /** @description 1–40 characters */
-            tracking_no: string;
+            tracking_no?: string;
         };
         "points.StaffAccount": {
             account: components["schemas"]["points.Account"];
@@ -11023,13 +11240,13 @@ export interface components {
              */
             total: number;
         };
-        "privacy.ConsentInput": {
+        "privacy.ConsentInput.input": {
             /** @description false withdraws */
-            granted: boolean;
+            granted?: boolean;
             /** @enum {string} */
-            kind: "privacy_policy" | "user_agreement" | "marketing";
+            kind?: "privacy_policy" | "user_agreement" | "marketing";
             /** @description the version shown (privacy_policy, user_agreement: must be the one in force); empty for marketing */
-            version: string;
+            version?: string;
         };
         "privacy.ConsentState": {
             /**
@@ -11072,6 +11289,16 @@ export interface components {
             url: string;
             /** @description the shop's label, e.g. 2026-12-01 */
             version: string;
+        };
+        "privacy.Policy.input": {
+            /** @enum {string} */
+            kind?: "privacy_policy" | "user_agreement";
+            /** Format: date-time */
+            published_at?: string;
+            /** @description where the text is (https) */
+            url?: string;
+            /** @description the shop's label, e.g. 2026-12-01 */
+            version?: string;
         };
         "privacy.Request": {
             /** @description open orders, after_sales, refunds, payouts: what must finish first */
@@ -11127,9 +11354,9 @@ export interface components {
             last_run_at?: string | null;
             note: string;
         };
-        "privacy.retentionInput": {
+        "privacy.retentionInput.input": {
             /** Format: int64 */
-            analytics_events_days: number;
+            analytics_events_days?: number;
         };
         "promotion.Binding": {
             /** Format: date-time */
@@ -11551,15 +11778,15 @@ export interface components {
              */
             virtual: number;
         };
-        "promotion.DecideInput": {
-            note: string;
+        "promotion.DecideInput.input": {
+            note?: string;
             /**
              * Format: int64
              * @description fen transferred to the promoter (with pay): must equal the withdrawal's payable now
              */
             payable?: number | null;
             /** @description required when recording the payout */
-            reference: string;
+            reference?: string;
         };
         "promotion.DistributionSettings": {
             /**
@@ -11588,6 +11815,34 @@ export interface components {
              * @description commissions stay frozen until the order has been completed this many days (the after-sales window)
              */
             settle_days: number;
+        };
+        "promotion.DistributionSettings.input": {
+            /**
+             * Format: int64
+             * @description how long a share link binds a visitor to its promoter
+             */
+            binding_days?: number;
+            enabled?: boolean;
+            /**
+             * Format: int64
+             * @description commission of the promoter who brought the buyer, basis points of the goods paid
+             */
+            level1_rate_bp?: number;
+            /**
+             * Format: int64
+             * @description commission of that promoter's own recruiter (0 = one level only)
+             */
+            level2_rate_bp?: number;
+            /**
+             * Format: int64
+             * @description coupon given to a promoter when a buyer they brought pays a first order (0 = none)
+             */
+            referral_coupon_id?: number;
+            /**
+             * Format: int64
+             * @description commissions stay frozen until the order has been completed this many days (the after-sales window)
+             */
+            settle_days?: number;
         };
         "promotion.GroupMember": {
             /** Format: date-time */
@@ -11634,90 +11889,90 @@ export interface components {
              */
             virtual_members: number;
         };
-        "promotion.NewCoupon": {
+        "promotion.NewCoupon.input": {
             /** Format: int64 */
-            amount: number;
-            auto_rule: string;
+            amount?: number;
+            auto_rule?: string;
             /** Format: int64 */
-            cap: number;
-            claimable: boolean;
-            kind: string;
-            name: string;
+            cap?: number;
+            claimable?: boolean;
+            kind?: string;
+            name?: string;
             /**
              * Format: int64
              * @description default 1
              */
-            per_user_limit: number;
+            per_user_limit?: number;
             /** Format: int64 */
-            rate_bp: number;
-            scope: string;
-            scope_ids: number[] | null;
+            rate_bp?: number;
+            scope?: string;
+            scope_ids?: number[] | null;
             /** Format: int64 */
-            threshold: number;
+            threshold?: number;
             /** Format: int64 */
-            total_quantity: number;
+            total_quantity?: number;
             /** Format: int64 */
-            valid_days: number;
+            valid_days?: number;
             /** Format: date-time */
             valid_from?: string | null;
             /** Format: date-time */
             valid_until?: string | null;
         };
-        "promotion.NewDeal": {
-            allow_virtual: boolean;
+        "promotion.NewDeal.input": {
+            allow_virtual?: boolean;
             /**
              * Format: int64
              * @description default 1440 (24 hours)
              */
-            duration_minutes: number;
+            duration_minutes?: number;
             /** Format: date-time */
-            ends_at: string;
+            ends_at?: string;
             /** Format: int64 */
-            sku_id: number;
+            sku_id?: number;
             /** Format: date-time */
-            starts_at: string;
-            tiers: components["schemas"]["promotion.Tier"][] | null;
-            title: string;
+            starts_at?: string;
+            tiers?: components["schemas"]["promotion.Tier.input"][] | null;
+            title?: string;
         };
-        "promotion.NewSale": {
+        "promotion.NewSale.input": {
             /** Format: date-time */
-            ends_at: string;
+            ends_at?: string;
             /**
              * Format: int64
              * @description default 5
              */
-            pay_minutes: number;
+            pay_minutes?: number;
             /**
              * Format: int64
              * @description default 1
              */
-            per_user_limit: number;
+            per_user_limit?: number;
             /**
              * Format: int64
              * @description fen
              */
-            price: number;
+            price?: number;
             /** Format: int64 */
-            quantity: number;
+            quantity?: number;
             /** Format: int64 */
-            sku_id: number;
+            sku_id?: number;
             /** Format: date-time */
-            starts_at: string;
-            title: string;
+            starts_at?: string;
+            title?: string;
         };
-        "promotion.NewTimedDiscount": {
+        "promotion.NewTimedDiscount.input": {
             /** Format: date-time */
-            ends_at: string;
+            ends_at?: string;
             /**
              * Format: int64
              * @description fen
              */
-            price: number;
+            price?: number;
             /** Format: int64 */
-            sku_id: number;
+            sku_id?: number;
             /** Format: date-time */
-            starts_at: string;
-            title: string;
+            starts_at?: string;
+            title?: string;
         };
         "promotion.Promoter": {
             /**
@@ -11832,6 +12087,15 @@ export interface components {
             price: number;
             /** Format: int64 */
             size: number;
+        };
+        "promotion.Tier.input": {
+            /**
+             * Format: int64
+             * @description fen
+             */
+            price?: number;
+            /** Format: int64 */
+            size?: number;
         };
         "promotion.TimedDiscount": {
             /** Format: date-time */
@@ -11962,41 +12226,48 @@ export interface components {
              */
             approval_limit?: number | null;
         };
-        "promotion.bindRequest": {
-            /** Format: int64 */
-            promoter_id: number;
+        "promotion.WithdrawalPolicy.input": {
+            /**
+             * Format: int64
+             * @description fen; withdrawals above it need a second person's approval; null (the default) = one approval for any amount
+             */
+            approval_limit?: number | null;
         };
-        "promotion.claimRequest": {
+        "promotion.bindRequest.input": {
+            /** Format: int64 */
+            promoter_id?: number;
+        };
+        "promotion.claimRequest.input": {
             /**
              * Format: int64
              * @description 1 (the default) up to the sale's per-user limit
              */
             quantity?: number | null;
             /** @description from GET /api/v1/flash-sales/{id}/token */
-            token: string;
+            token?: string;
         };
-        "promotion.commissionRequest": {
+        "promotion.commissionRequest.input": {
             /**
              * Format: int64
              * @description fen per unit; -1 removes the product's own commission
              */
-            per_unit: number;
+            per_unit?: number;
         };
-        "promotion.grantRequest": {
+        "promotion.grantRequest.input": {
             /** Format: int64 */
-            member_id: number;
+            member_id?: number;
         };
         "promotion.tokenResponse": {
             /** Format: date-time */
             expires_at: string;
             token: string;
         };
-        "promotion.withdrawRequest": {
+        "promotion.withdrawRequest.input": {
             /**
              * Format: int64
              * @description fen
              */
-            amount: number;
+            amount?: number;
         };
         "qa.BuyerPost": {
             /** @description questions: the teacher has replied */
@@ -12047,18 +12318,18 @@ export interface components {
             /** Format: int64 */
             post_id: number;
         };
-        "qa.NewPost": {
+        "qa.NewPost.input": {
             /**
              * @description comment or question
              * @enum {string}
              */
-            kind: "comment" | "question";
+            kind?: "comment" | "question";
             /** @description 1 to 2,000 characters */
-            text: string;
+            text?: string;
         };
-        "qa.NewReply": {
+        "qa.NewReply.input": {
             /** @description 1 to 2,000 characters */
-            text: string;
+            text?: string;
         };
         "qa.Post": {
             /**
@@ -12140,6 +12411,25 @@ export interface components {
              */
             top_k: number;
         };
+        "recs.Settings.input": {
+            /** @description off: the recommendation routes answer empty lists and the job skips the shop */
+            enabled?: boolean;
+            /**
+             * Format: int64
+             * @description products the buyer bought this many days back are not recommended to them, unless people buy them again and again (0 to 365, default 30; 0 = no exclusion)
+             */
+            exclude_bought_days?: number;
+            /**
+             * Format: int64
+             * @description a purchase this many days old counts half (1 to 3650, default 90)
+             */
+            half_life_days?: number;
+            /**
+             * Format: int64
+             * @description recommendations per answer (1 to 50, default 10)
+             */
+            top_k?: number;
+        };
         "region.List": {
             /** @description the region asked for (null for the provinces) */
             parent?: components["schemas"]["region.Region"] | null;
@@ -12188,9 +12478,15 @@ export interface components {
             /** @description an integer (fen, days, a tag or category id) or, for source_kind and source_ref, a string */
             value: unknown;
         };
-        "segment.MemberIDsInput": {
+        "segment.Condition.input": {
+            /** @enum {string} */
+            field?: "spent_at_least" | "spent_at_most" | "bought_category" | "inactive_days" | "has_tag" | "joined_within_days" | "source_kind" | "source_ref" | "level";
+            /** @description an integer (fen, days, a tag or category id) or, for source_kind and source_ref, a string */
+            value?: unknown;
+        };
+        "segment.MemberIDsInput.input": {
             /** @description 1 to 1000 member ids of the shop */
-            member_ids: number[] | null;
+            member_ids?: number[] | null;
         };
         "segment.MemberOrder": {
             /** Format: date-time */
@@ -12219,6 +12515,11 @@ export interface components {
             /** @description an optional OR group: at least one of these holds as well */
             any?: components["schemas"]["segment.Condition"][] | null;
         };
+        "segment.Rule.input": {
+            all?: components["schemas"]["segment.Condition.input"][] | null;
+            /** @description an optional OR group: at least one of these holds as well */
+            any?: components["schemas"]["segment.Condition.input"][] | null;
+        };
         "segment.Segment": {
             /** Format: date-time */
             created_at: string;
@@ -12234,10 +12535,10 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "segment.SegmentInput": {
+        "segment.SegmentInput.input": {
             /** @description 1 to 40 characters, unique in the shop */
-            name: string;
-            rule: components["schemas"]["segment.Rule"];
+            name?: string;
+            rule?: components["schemas"]["segment.Rule.input"];
         };
         "segment.Spending": {
             /** Format: date-time */
@@ -12261,52 +12562,52 @@ export interface components {
             member_count: number;
             name: string;
         };
-        "segment.TagIDsInput": {
+        "segment.TagIDsInput.input": {
             /** @description every tag the member keeps (0 to 50 tag ids of the shop) */
-            tag_ids: number[] | null;
+            tag_ids?: number[] | null;
         };
-        "segment.TagInput": {
+        "segment.TagInput.input": {
             /** @description #rrggbb, or empty */
-            color: string;
+            color?: string;
             /** @description 1 to 20 characters, unique in the shop */
-            name: string;
+            name?: string;
         };
-        "segment.previewRequest": {
-            rule: components["schemas"]["segment.Rule"];
+        "segment.previewRequest.input": {
+            rule?: components["schemas"]["segment.Rule.input"];
         };
         "server.statusBody": {
             status: string;
             version: string;
         };
-        "shop.CreateInput": {
-            appid: string;
-            brand_authorized: boolean;
-            mch_cert_serial: string;
-            mch_id: string;
-            name: string;
-            pay_public_key_id: string;
-            secrets?: components["schemas"]["shop.SecretsInput"] | null;
+        "shop.CreateInput.input": {
+            appid?: string;
+            brand_authorized?: boolean;
+            mch_cert_serial?: string;
+            mch_id?: string;
+            name?: string;
+            pay_public_key_id?: string;
+            secrets?: components["schemas"]["shop.SecretsInput.input"] | null;
             /** @enum {string} */
-            subject_type: "personal" | "individual" | "enterprise";
+            subject_type?: "personal" | "individual" | "enterprise";
         };
-        "shop.OrderSettings": {
+        "shop.OrderSettings.input": {
             /**
              * Format: int64
              * @description fen; goods worth at least this ship free (0 = never)
              */
-            free_shipping_over: number;
+            free_shipping_over?: number;
             /**
              * Format: int64
              * @description fen per order
              */
-            shipping_fee: number;
+            shipping_fee?: number;
             /**
              * Format: int64
              * @description an unpaid order is cancelled after this many minutes (1 to 1440, default 15)
              */
-            unpaid_cancel_minutes: number;
+            unpaid_cancel_minutes?: number;
         };
-        "shop.SecretsInput": {
+        "shop.SecretsInput.input": {
             apiv3_key?: string | null;
             app_secret?: string | null;
             mch_private_key?: string | null;
@@ -12324,8 +12625,8 @@ export interface components {
             push_aes_key: boolean;
             push_token: boolean;
         };
-        "shop.Settings": {
-            orders?: components["schemas"]["shop.OrderSettings"] | null;
+        "shop.Settings.input": {
+            orders?: components["schemas"]["shop.OrderSettings.input"] | null;
         };
         "shop.Shop": {
             appid: string;
@@ -12373,13 +12674,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        "shop.UpdateInput": {
+        "shop.UpdateInput.input": {
             brand_authorized?: boolean | null;
             disabled?: boolean | null;
             mch_cert_serial?: string | null;
             mch_id?: string | null;
             name?: string | null;
-            orders?: components["schemas"]["shop.OrderSettings"] | null;
+            orders?: components["schemas"]["shop.OrderSettings.input"] | null;
             /**
              * @description operators: direct or partner (partner needs pay_provider_id and sub_mch_id)
              * @enum {string|null}
@@ -12388,17 +12689,17 @@ export interface components {
             /** Format: int64 */
             pay_provider_id?: number | null;
             pay_public_key_id?: string | null;
-            secrets?: components["schemas"]["shop.SecretsInput"] | null;
+            secrets?: components["schemas"]["shop.SecretsInput.input"] | null;
             sub_mch_id?: string | null;
             /** @enum {string|null} */
             subject_type?: "personal" | "individual" | "enterprise" | null;
         };
-        "shop.WeChatSettings": {
+        "shop.WeChatSettings.input": {
             mch_cert_serial?: string | null;
             mch_id?: string | null;
             pay_public_key_id?: string | null;
             /** @description write-only; responses show only whether each is set */
-            secrets?: components["schemas"]["shop.SecretsInput"] | null;
+            secrets?: components["schemas"]["shop.SecretsInput.input"] | null;
         };
         "smsgate.BuyerCodeSent": {
             /**
@@ -12433,20 +12734,20 @@ export interface components {
              */
             source: "buyer" | "reply";
         };
-        "smsgate.PhoneCodeInput": {
+        "smsgate.PhoneCodeInput.input": {
             /** @description a mainland mobile number, 11 digits */
-            phone: string;
+            phone?: string;
         };
-        "smsgate.PhoneVerifyInput": {
+        "smsgate.PhoneVerifyInput.input": {
             /** @description the 6 digits sent by SMS */
-            code: string;
-            phone: string;
+            code?: string;
+            phone?: string;
         };
-        "smsgate.ReplyInput": {
+        "smsgate.ReplyInput.input": {
             /** @description the number the reply came from */
-            phone: string;
+            phone?: string;
             /** @description the reply's text: T, TD or 退订 unsubscribe */
-            reply: string;
+            reply?: string;
         };
         "smsgate.ReplyResult": {
             /** @description member ids with this phone */
@@ -12473,18 +12774,18 @@ export interface components {
             /** Format: date-time */
             updated_at?: string | null;
         };
-        "smsgate.SettingsInput": {
-            access_key_id: string;
+        "smsgate.SettingsInput.input": {
+            access_key_id?: string;
             /** @description empty keeps the stored secret */
-            access_secret: string;
+            access_secret?: string;
             /** @enum {string} */
-            provider: "aliyun" | "tencent";
-            region: string;
+            provider?: "aliyun" | "tencent";
+            region?: string;
             /** @description required for Tencent: digits */
-            sdk_app_id: string;
-            sign_name: string;
+            sdk_app_id?: string;
+            sign_name?: string;
             /** @description kind → template; kinds: phone_code, order_paid, order_shipped, order_refunded (variables order_no, amount), membership_expiring (title, ends_at, days_left), marketing */
-            templates: {
+            templates?: {
                 [key: string]: string;
             } | null;
         };
@@ -12539,9 +12840,43 @@ export interface components {
              */
             package_starts_at: string;
         };
-        "support.EstimateInput": {
+        "support.Contract.input": {
+            /**
+             * Format: date-time
+             * @description end of the free maintenance period (work before it is free); null: none
+             */
+            free_until?: string | null;
+            /**
+             * Format: int64
+             * @description fen per hour of work beyond the free period and the package
+             */
+            hourly_rate?: number;
+            /**
+             * @description requests: N tickets worked on per period; hours: N hours per period
+             * @enum {string}
+             */
+            package_kind?: "none" | "requests" | "hours";
+            /** @enum {string} */
+            package_period?: "month" | "quarter" | "year";
+            /**
+             * Format: int64
+             * @description fen per period
+             */
+            package_price?: number;
+            /**
+             * Format: int64
+             * @description requests or hours included per period
+             */
+            package_quota?: number;
+            /**
+             * Format: date-time
+             * @description the first period's start; the next ones follow it
+             */
+            package_starts_at?: string;
+        };
+        "support.EstimateInput.input": {
             /** Format: int64 */
-            minutes: number;
+            minutes?: number;
         };
         "support.Message": {
             /** Format: int64 */
@@ -12560,23 +12895,23 @@ export interface components {
             month: string;
             priorities: components["schemas"]["support.PriorityRow"][] | null;
         };
-        "support.NewTicket": {
-            body: string;
+        "support.NewTicket.input": {
+            body?: string;
             /**
              * @description bug, change (request), question or data_recovery (restore something deleted by mistake)
              * @enum {string}
              */
-            kind: "bug" | "change" | "question" | "data_recovery";
+            kind?: "bug" | "change" | "question" | "data_recovery";
             /** @description the console page it came from */
             page?: string;
             /**
              * @description p1 (the shop is down) … p4 (a question)
              * @enum {string}
              */
-            priority: "p1" | "p2" | "p3" | "p4";
+            priority?: "p1" | "p2" | "p3" | "p4";
             /** @description media ids of uploaded images (POST /admin/api/v1/media), at most 9 */
             screenshots?: number[] | null;
-            title: string;
+            title?: string;
         };
         "support.Policy": {
             /** @description version of the built-in holiday data (npm chinese-days) */
@@ -12590,6 +12925,20 @@ export interface components {
             /** @description per priority p1…p4 */
             targets: {
                 [key: string]: components["schemas"]["support.Target"];
+            } | null;
+        };
+        "support.Policy.input": {
+            /** @description version of the built-in holiday data (npm chinese-days) */
+            data_version?: string;
+            /** @description staff's own days (2027-01-01: false = off, true = worked) over the built-in holidays and make-up working days */
+            days?: {
+                [key: string]: boolean;
+            } | null;
+            /** @description working intervals of a day, [from, to) in minutes after midnight, Asia/Shanghai: [[540,720],[810,1080]] is 09:00–12:00 and 13:30–18:00 */
+            hours?: number[][] | null;
+            /** @description per priority p1…p4 */
+            targets?: {
+                [key: string]: components["schemas"]["support.Target.input"];
             } | null;
         };
         "support.PriorityRow": {
@@ -12609,8 +12958,8 @@ export interface components {
              */
             response_breaches: number;
         };
-        "support.ReplyInput": {
-            body: string;
+        "support.ReplyInput.input": {
+            body?: string;
         };
         "support.Statement": {
             /** @description the package period holding the month's last day: what is used and left */
@@ -12665,12 +13014,12 @@ export interface components {
             ticket_id: number;
             title: string;
         };
-        "support.StatusInput": {
+        "support.StatusInput.input": {
             /**
              * @description the provider: in_progress, waiting_client (stops the resolution clock), resolved; the shop: closed, reopened
              * @enum {string}
              */
-            status: "in_progress" | "waiting_client" | "resolved" | "closed" | "reopened";
+            status?: "in_progress" | "waiting_client" | "resolved" | "closed" | "reopened";
         };
         "support.Target": {
             /**
@@ -12683,6 +13032,18 @@ export interface components {
              * @description working minutes to the first answer
              */
             response: number;
+        };
+        "support.Target.input": {
+            /**
+             * Format: int64
+             * @description working minutes to the resolution, not counting time waiting for the client
+             */
+            resolution?: number;
+            /**
+             * Format: int64
+             * @description working minutes to the first answer
+             */
+            response?: number;
         };
         "support.Ticket": {
             body: string;
@@ -12744,12 +13105,12 @@ export interface components {
              */
             waiting_since?: string | null;
         };
-        "support.TimeInput": {
+        "support.TimeInput.input": {
             /**
              * Format: int64
              * @description 1 to 1,440
              */
-            minutes: number;
+            minutes?: number;
             note?: string;
             /**
              * Format: date-time
@@ -12975,7 +13336,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aftersale.Settings"];
+                "application/json": components["schemas"]["aftersale.Settings.input"];
             };
         };
         responses: {
@@ -13357,7 +13718,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aftersale.rejectRequest"];
+                "application/json": components["schemas"]["aftersale.rejectRequest.input"];
             };
         };
         responses: {
@@ -13460,7 +13821,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aftersale.Shipment"];
+                "application/json": components["schemas"]["aftersale.Shipment.input"];
             };
         };
         responses: {
@@ -13625,7 +13986,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["agency.NewAgency"];
+                "application/json": components["schemas"]["agency.NewAgency.input"];
             };
         };
         responses: {
@@ -13710,7 +14071,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["agency.AgencyUpdate"];
+                "application/json": components["schemas"]["agency.AgencyUpdate.input"];
             };
         };
         responses: {
@@ -13879,7 +14240,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["agency.RevokeInput"];
+                "application/json": components["schemas"]["agency.RevokeInput.input"];
             };
         };
         responses: {
@@ -14046,7 +14407,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["agency.GrantInput"];
+                "application/json": components["schemas"]["agency.GrantInput.input"];
             };
         };
         responses: {
@@ -14138,7 +14499,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["events.FunnelQuery"];
+                "application/json": components["schemas"]["events.FunnelQuery.input"];
             };
         };
         responses: {
@@ -14494,7 +14855,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["account.loginRequest"];
+                "application/json": components["schemas"]["account.loginRequest.input"];
             };
         };
         responses: {
@@ -14706,7 +15067,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["account.passwordRequest"];
+                "application/json": components["schemas"]["account.passwordRequest.input"];
             };
         };
         responses: {
@@ -15047,7 +15408,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["achievements.BadgeInput"];
+                "application/json": components["schemas"]["achievements.BadgeInput.input"];
             };
         };
         responses: {
@@ -15141,7 +15502,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["achievements.BadgeInput"];
+                "application/json": components["schemas"]["achievements.BadgeInput.input"];
             };
         };
         responses: {
@@ -15538,7 +15899,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["campaign.Input"];
+                "application/json": components["schemas"]["campaign.Input.input"];
             };
         };
         responses: {
@@ -16000,7 +16361,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["camp.Input"];
+                "application/json": components["schemas"]["camp.Input.input"];
             };
         };
         responses: {
@@ -16155,7 +16516,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["camp.Input"];
+                "application/json": components["schemas"]["camp.Input.input"];
             };
         };
         responses: {
@@ -16533,7 +16894,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["catalog.CategoryInput"];
+                "application/json": components["schemas"]["catalog.CategoryInput.input"];
             };
         };
         responses: {
@@ -16697,7 +17058,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["catalog.CategoryInput"];
+                "application/json": components["schemas"]["catalog.CategoryInput.input"];
             };
         };
         responses: {
@@ -16848,7 +17209,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["checkin.RulesInput"];
+                "application/json": components["schemas"]["checkin.RulesInput.input"];
             };
         };
         responses: {
@@ -17054,7 +17415,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.Item"];
+                "application/json": components["schemas"]["contentsale.Item.input"];
             };
         };
         responses: {
@@ -17363,7 +17724,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.RefundInput"];
+                "application/json": components["schemas"]["contentsale.RefundInput.input"];
             };
         };
         responses: {
@@ -17587,7 +17948,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.Settings"];
+                "application/json": components["schemas"]["contentsale.Settings.input"];
             };
         };
         responses: {
@@ -17729,7 +18090,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.Trial"];
+                "application/json": components["schemas"]["contentsale.Trial.input"];
             };
         };
         responses: {
@@ -17885,7 +18246,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.CourseInput"];
+                "application/json": components["schemas"]["content.CourseInput.input"];
             };
         };
         responses: {
@@ -17968,7 +18329,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReorderInput"];
+                "application/json": components["schemas"]["content.ReorderInput.input"];
             };
         };
         responses: {
@@ -18130,7 +18491,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.CourseInput"];
+                "application/json": components["schemas"]["content.CourseInput.input"];
             };
         };
         responses: {
@@ -18374,7 +18735,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.LessonInput"];
+                "application/json": components["schemas"]["content.LessonInput.input"];
             };
         };
         responses: {
@@ -18468,7 +18829,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReorderInput"];
+                "application/json": components["schemas"]["content.ReorderInput.input"];
             };
         };
         responses: {
@@ -18560,7 +18921,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReleaseInput"];
+                "application/json": components["schemas"]["content.ReleaseInput.input"];
             };
         };
         responses: {
@@ -18652,7 +19013,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.StaffRevokeInput"];
+                "application/json": components["schemas"]["content.StaffRevokeInput.input"];
             };
         };
         responses: {
@@ -18816,7 +19177,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.LessonInput"];
+                "application/json": components["schemas"]["content.LessonInput.input"];
             };
         };
         responses: {
@@ -18985,7 +19346,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReleaseInput"];
+                "application/json": components["schemas"]["content.ReleaseInput.input"];
             };
         };
         responses: {
@@ -19139,7 +19500,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.PackageInput"];
+                "application/json": components["schemas"]["content.PackageInput.input"];
             };
         };
         responses: {
@@ -19231,7 +19592,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReorderInput"];
+                "application/json": components["schemas"]["content.ReorderInput.input"];
             };
         };
         responses: {
@@ -19393,7 +19754,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.PackageInput"];
+                "application/json": components["schemas"]["content.PackageInput.input"];
             };
         };
         responses: {
@@ -19487,7 +19848,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReleaseInput"];
+                "application/json": components["schemas"]["content.ReleaseInput.input"];
             };
         };
         responses: {
@@ -19641,7 +20002,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.PlanInput"];
+                "application/json": components["schemas"]["content.PlanInput.input"];
             };
         };
         responses: {
@@ -19733,7 +20094,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReorderInput"];
+                "application/json": components["schemas"]["content.ReorderInput.input"];
             };
         };
         responses: {
@@ -19895,7 +20256,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.PlanInput"];
+                "application/json": components["schemas"]["content.PlanInput.input"];
             };
         };
         responses: {
@@ -19989,7 +20350,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.ReleaseInput"];
+                "application/json": components["schemas"]["content.ReleaseInput.input"];
             };
         };
         responses: {
@@ -20138,7 +20499,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.SettingsInput"];
+                "application/json": components["schemas"]["content.SettingsInput.input"];
             };
         };
         responses: {
@@ -20280,7 +20641,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["costs.Item"];
+                "application/json": components["schemas"]["costs.Item.input"];
             };
         };
         responses: {
@@ -20374,7 +20735,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["costs.Item"];
+                "application/json": components["schemas"]["costs.Item.input"];
             };
         };
         responses: {
@@ -20743,7 +21104,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.NewCoupon"];
+                "application/json": components["schemas"]["promotion.NewCoupon.input"];
             };
         };
         responses: {
@@ -20970,7 +21331,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.grantRequest"];
+                "application/json": components["schemas"]["promotion.grantRequest.input"];
             };
         };
         responses: {
@@ -21250,7 +21611,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.DistributionSettings"];
+                "application/json": components["schemas"]["promotion.DistributionSettings.input"];
             };
         };
         responses: {
@@ -21744,7 +22105,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.NewSale"];
+                "application/json": components["schemas"]["promotion.NewSale.input"];
             };
         };
         responses: {
@@ -21961,7 +22322,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["freight.Input"];
+                "application/json": components["schemas"]["freight.Input.input"];
             };
         };
         responses: {
@@ -22116,7 +22477,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["freight.Input"];
+                "application/json": components["schemas"]["freight.Input.input"];
             };
         };
         responses: {
@@ -22351,7 +22712,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.NewDeal"];
+                "application/json": components["schemas"]["promotion.NewDeal.input"];
             };
         };
         responses: {
@@ -22790,7 +23151,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["levels.LevelsInput"];
+                "application/json": components["schemas"]["levels.LevelsInput.input"];
             };
         };
         responses: {
@@ -23298,7 +23659,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.TagInput"];
+                "application/json": components["schemas"]["segment.TagInput.input"];
             };
         };
         responses: {
@@ -23392,7 +23753,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.TagInput"];
+                "application/json": components["schemas"]["segment.TagInput.input"];
             };
         };
         responses: {
@@ -23631,7 +23992,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.MemberIDsInput"];
+                "application/json": components["schemas"]["segment.MemberIDsInput.input"];
             };
         };
         responses: {
@@ -23725,7 +24086,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.MemberIDsInput"];
+                "application/json": components["schemas"]["segment.MemberIDsInput.input"];
             };
         };
         responses: {
@@ -24329,7 +24690,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["content.StaffGrantInput"];
+                "application/json": components["schemas"]["content.StaffGrantInput.input"];
             };
         };
         responses: {
@@ -24504,7 +24865,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["checkin.GrantInput"];
+                "application/json": components["schemas"]["checkin.GrantInput.input"];
             };
         };
         responses: {
@@ -24677,7 +25038,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["member.noteRequest"];
+                "application/json": components["schemas"]["member.noteRequest.input"];
             };
         };
         responses: {
@@ -24927,7 +25288,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.AdjustInput"];
+                "application/json": components["schemas"]["points.AdjustInput.input"];
             };
         };
         responses: {
@@ -25105,7 +25466,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["mask.RevealRequest"];
+                "application/json": components["schemas"]["mask.RevealRequest.input"];
             };
         };
         responses: {
@@ -25411,7 +25772,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.TagIDsInput"];
+                "application/json": components["schemas"]["segment.TagIDsInput.input"];
             };
         };
         responses: {
@@ -25626,7 +25987,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["messaging.OASettingsInput"];
+                "application/json": components["schemas"]["messaging.OASettingsInput.input"];
             };
         };
         responses: {
@@ -25832,7 +26193,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["messaging.OATemplateInput"];
+                "application/json": components["schemas"]["messaging.OATemplateInput.input"];
             };
         };
         responses: {
@@ -25974,7 +26335,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["messaging.TemplateInput"];
+                "application/json": components["schemas"]["messaging.TemplateInput.input"];
             };
         };
         responses: {
@@ -26057,7 +26418,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["messaging.PreviewInput"];
+                "application/json": components["schemas"]["messaging.PreviewInput.input"];
             };
         };
         responses: {
@@ -26434,7 +26795,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.checkBody"];
+                "application/json": components["schemas"]["moderation.checkBody.input"];
             };
         };
         responses: {
@@ -26587,7 +26948,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.reasonBody"];
+                "application/json": components["schemas"]["moderation.reasonBody.input"];
             };
         };
         responses: {
@@ -26681,7 +27042,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.noteBody"];
+                "application/json": components["schemas"]["moderation.noteBody.input"];
             };
         };
         responses: {
@@ -27048,7 +27409,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.BanInput"];
+                "application/json": components["schemas"]["moderation.BanInput.input"];
             };
         };
         responses: {
@@ -27142,7 +27503,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.reasonBody"];
+                "application/json": components["schemas"]["moderation.reasonBody.input"];
             };
         };
         responses: {
@@ -27300,7 +27661,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.NewRule"];
+                "application/json": components["schemas"]["moderation.NewRule.input"];
             };
         };
         responses: {
@@ -27645,7 +28006,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.Settings"];
+                "application/json": components["schemas"]["moderation.Settings.input"];
             };
         };
         responses: {
@@ -27859,7 +28220,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["account.NewAccount"];
+                "application/json": components["schemas"]["account.NewAccount.input"];
             };
         };
         responses: {
@@ -28085,7 +28446,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.cancelRequest"];
+                "application/json": components["schemas"]["order.cancelRequest.input"];
             };
         };
         responses: {
@@ -28179,7 +28540,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.IssueInput"];
+                "application/json": components["schemas"]["order.IssueInput.input"];
             };
         };
         responses: {
@@ -28273,7 +28634,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.noteRequest"];
+                "application/json": components["schemas"]["order.noteRequest.input"];
             };
         };
         responses: {
@@ -28514,7 +28875,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.RefundInput"];
+                "application/json": components["schemas"]["payment.RefundInput.input"];
             };
         };
         responses: {
@@ -28617,7 +28978,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["mask.RevealRequest"];
+                "application/json": components["schemas"]["mask.RevealRequest.input"];
             };
         };
         responses: {
@@ -28711,7 +29072,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.ShipInput"];
+                "application/json": components["schemas"]["order.ShipInput.input"];
             };
         };
         responses: {
@@ -29009,7 +29370,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payprovider.CreateInput"];
+                "application/json": components["schemas"]["payprovider.CreateInput.input"];
             };
         };
         responses: {
@@ -29173,7 +29534,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payprovider.UpdateInput"];
+                "application/json": components["schemas"]["payprovider.UpdateInput.input"];
             };
         };
         responses: {
@@ -29391,7 +29752,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.ItemInput"];
+                "application/json": components["schemas"]["points.ItemInput.input"];
             };
         };
         responses: {
@@ -29476,7 +29837,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.ItemInput"];
+                "application/json": components["schemas"]["points.ItemInput.input"];
             };
         };
         responses: {
@@ -29724,7 +30085,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.ShipInput"];
+                "application/json": components["schemas"]["points.ShipInput.input"];
             };
         };
         responses: {
@@ -29884,7 +30245,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.Settings"];
+                "application/json": components["schemas"]["points.Settings.input"];
             };
         };
         responses: {
@@ -30091,7 +30452,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["privacy.Policy"];
+                "application/json": components["schemas"]["privacy.Policy.input"];
             };
         };
         responses: {
@@ -30244,7 +30605,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["catalog.ProductInput"];
+                "application/json": components["schemas"]["catalog.ProductInput.input"];
             };
         };
         responses: {
@@ -30524,7 +30885,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["catalog.ProductInput"];
+                "application/json": components["schemas"]["catalog.ProductInput.input"];
             };
         };
         responses: {
@@ -30688,7 +31049,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.commissionRequest"];
+                "application/json": components["schemas"]["promotion.commissionRequest.input"];
             };
         };
         responses: {
@@ -30936,7 +31297,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["catalog.shelfRequest"];
+                "application/json": components["schemas"]["catalog.shelfRequest.input"];
             };
         };
         responses: {
@@ -31394,7 +31755,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["qa.NewReply"];
+                "application/json": components["schemas"]["qa.NewReply.input"];
             };
         };
         responses: {
@@ -31620,7 +31981,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["recs.Settings"];
+                "application/json": components["schemas"]["recs.Settings.input"];
             };
         };
         responses: {
@@ -31767,7 +32128,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.reconcileRequest"];
+                "application/json": components["schemas"]["payment.reconcileRequest.input"];
             };
         };
         responses: {
@@ -31979,7 +32340,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.RefundPolicy"];
+                "application/json": components["schemas"]["payment.RefundPolicy.input"];
             };
         };
         responses: {
@@ -32128,7 +32489,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.NewRefundRequest"];
+                "application/json": components["schemas"]["payment.NewRefundRequest.input"];
             };
         };
         responses: {
@@ -32213,7 +32574,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.Decision"];
+                "application/json": components["schemas"]["payment.Decision.input"];
             };
         };
         responses: {
@@ -32307,7 +32668,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payment.Decision"];
+                "application/json": components["schemas"]["payment.Decision.input"];
             };
         };
         responses: {
@@ -32650,7 +33011,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["privacy.retentionInput"];
+                "application/json": components["schemas"]["privacy.retentionInput.input"];
             };
         };
         responses: {
@@ -32792,7 +33153,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.SegmentInput"];
+                "application/json": components["schemas"]["segment.SegmentInput.input"];
             };
         };
         responses: {
@@ -32884,7 +33245,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.previewRequest"];
+                "application/json": components["schemas"]["segment.previewRequest.input"];
             };
         };
         responses: {
@@ -33039,7 +33400,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["segment.SegmentInput"];
+                "application/json": components["schemas"]["segment.SegmentInput.input"];
             };
         };
         responses: {
@@ -33335,7 +33696,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["shop.Settings"];
+                "application/json": components["schemas"]["shop.Settings.input"];
             };
         };
         responses: {
@@ -33418,7 +33779,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["shop.WeChatSettings"];
+                "application/json": components["schemas"]["shop.WeChatSettings.input"];
             };
         };
         responses: {
@@ -33574,7 +33935,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["shop.CreateInput"];
+                "application/json": components["schemas"]["shop.CreateInput.input"];
             };
         };
         responses: {
@@ -33738,7 +34099,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["shop.UpdateInput"];
+                "application/json": components["schemas"]["shop.UpdateInput.input"];
             };
         };
         responses: {
@@ -33898,7 +34259,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.Policy"];
+                "application/json": components["schemas"]["support.Policy.input"];
             };
         };
         responses: {
@@ -34045,7 +34406,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["smsgate.ReplyInput"];
+                "application/json": components["schemas"]["smsgate.ReplyInput.input"];
             };
         };
         responses: {
@@ -34196,7 +34557,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["smsgate.SettingsInput"];
+                "application/json": components["schemas"]["smsgate.SettingsInput.input"];
             };
         };
         responses: {
@@ -34343,7 +34704,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["account.NewAccount"];
+                "application/json": components["schemas"]["account.NewAccount.input"];
             };
         };
         responses: {
@@ -34498,7 +34859,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["account.StaffUpdate"];
+                "application/json": components["schemas"]["account.StaffUpdate.input"];
             };
         };
         responses: {
@@ -34658,7 +35019,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.Contract"];
+                "application/json": components["schemas"]["support.Contract.input"];
             };
         };
         responses: {
@@ -34871,7 +35232,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["achievements.TasksInput"];
+                "application/json": components["schemas"]["achievements.TasksInput.input"];
             };
         };
         responses: {
@@ -35020,7 +35381,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.NewTicket"];
+                "application/json": components["schemas"]["support.NewTicket.input"];
             };
         };
         responses: {
@@ -35318,7 +35679,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.EstimateInput"];
+                "application/json": components["schemas"]["support.EstimateInput.input"];
             };
         };
         responses: {
@@ -35421,7 +35782,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.ReplyInput"];
+                "application/json": components["schemas"]["support.ReplyInput.input"];
             };
         };
         responses: {
@@ -35524,7 +35885,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.StatusInput"];
+                "application/json": components["schemas"]["support.StatusInput.input"];
             };
         };
         responses: {
@@ -35627,7 +35988,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["support.TimeInput"];
+                "application/json": components["schemas"]["support.TimeInput.input"];
             };
         };
         responses: {
@@ -35792,7 +36153,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.NewTimedDiscount"];
+                "application/json": components["schemas"]["promotion.NewTimedDiscount.input"];
             };
         };
         responses: {
@@ -35998,7 +36359,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.WithdrawalPolicy"];
+                "application/json": components["schemas"]["promotion.WithdrawalPolicy.input"];
             };
         };
         responses: {
@@ -36149,7 +36510,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.DecideInput"];
+                "application/json": components["schemas"]["promotion.DecideInput.input"];
             };
         };
         responses: {
@@ -36313,7 +36674,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.DecideInput"];
+                "application/json": components["schemas"]["promotion.DecideInput.input"];
             };
         };
         responses: {
@@ -36416,7 +36777,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.DecideInput"];
+                "application/json": components["schemas"]["promotion.DecideInput.input"];
             };
         };
         responses: {
@@ -36785,7 +37146,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aftersale.Shipment"];
+                "application/json": components["schemas"]["aftersale.Shipment.input"];
             };
         };
         responses: {
@@ -36884,7 +37245,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["member.loginRequest"];
+                "application/json": components["schemas"]["member.loginRequest.input"];
             };
         };
         responses: {
@@ -37450,7 +37811,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.Item"];
+                "application/json": components["schemas"]["order.Item.input"];
             };
         };
         responses: {
@@ -37548,7 +37909,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.CartUpdate"];
+                "application/json": components["schemas"]["order.CartUpdate.input"];
             };
         };
         responses: {
@@ -37704,7 +38065,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.CartUpdate"];
+                "application/json": components["schemas"]["order.CartUpdate.input"];
             };
         };
         responses: {
@@ -37914,7 +38275,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.NewComplaint"];
+                "application/json": components["schemas"]["moderation.NewComplaint.input"];
             };
         };
         responses: {
@@ -38600,7 +38961,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.CreateInput"];
+                "application/json": components["schemas"]["contentsale.CreateInput.input"];
             };
         };
         responses: {
@@ -38774,7 +39135,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["contentsale.RefundInput"];
+                "application/json": components["schemas"]["contentsale.RefundInput.input"];
             };
         };
         responses: {
@@ -39134,7 +39495,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["moderation.NewItem"];
+                "application/json": components["schemas"]["moderation.NewItem.input"];
             };
         };
         responses: {
@@ -39372,7 +39733,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["events.Batch"];
+                "application/json": components["schemas"]["events.Batch.input"];
             };
         };
         responses: {
@@ -39464,7 +39825,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["events.Batch"];
+                "application/json": components["schemas"]["events.Batch.input"];
             };
         };
         responses: {
@@ -39680,7 +40041,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.claimRequest"];
+                "application/json": components["schemas"]["promotion.claimRequest.input"];
             };
         };
         responses: {
@@ -40154,7 +40515,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["qa.NewPost"];
+                "application/json": components["schemas"]["qa.NewPost.input"];
             };
         };
         responses: {
@@ -40367,7 +40728,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["address.Input"];
+                "application/json": components["schemas"]["address.Input.input"];
             };
         };
         responses: {
@@ -40454,7 +40815,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["address.WeChatInput"];
+                "application/json": components["schemas"]["address.WeChatInput.input"];
             };
         };
         responses: {
@@ -40610,7 +40971,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["address.Input"];
+                "application/json": components["schemas"]["address.Input.input"];
             };
         };
         responses: {
@@ -40885,7 +41246,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["member.birthdayRequest"];
+                "application/json": components["schemas"]["member.birthdayRequest.input"];
             };
         };
         responses: {
@@ -41032,7 +41393,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["camp.CheckinInput"];
+                "application/json": components["schemas"]["camp.CheckinInput.input"];
             };
         };
         responses: {
@@ -41261,7 +41622,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["checkin.MakeupInput"];
+                "application/json": components["schemas"]["checkin.MakeupInput.input"];
             };
         };
         responses: {
@@ -41474,7 +41835,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["privacy.ConsentInput"];
+                "application/json": components["schemas"]["privacy.ConsentInput.input"];
             };
         };
         responses: {
@@ -42025,7 +42386,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["learning.ProgressInput"];
+                "application/json": components["schemas"]["learning.ProgressInput.input"];
             };
         };
         responses: {
@@ -42417,7 +42778,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["member.codeRequest"];
+                "application/json": components["schemas"]["member.codeRequest.input"];
             };
         };
         responses: {
@@ -42495,7 +42856,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["smsgate.PhoneCodeInput"];
+                "application/json": components["schemas"]["smsgate.PhoneCodeInput.input"];
             };
         };
         responses: {
@@ -42602,7 +42963,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["smsgate.PhoneVerifyInput"];
+                "application/json": components["schemas"]["smsgate.PhoneVerifyInput.input"];
             };
         };
         responses: {
@@ -43470,7 +43831,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["messaging.ReportInput"];
+                "application/json": components["schemas"]["messaging.ReportInput.input"];
             };
         };
         responses: {
@@ -43733,7 +44094,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.withdrawRequest"];
+                "application/json": components["schemas"]["promotion.withdrawRequest.input"];
             };
         };
         responses: {
@@ -43885,7 +44246,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.CreateInput"];
+                "application/json": components["schemas"]["order.CreateInput.input"];
             };
         };
         responses: {
@@ -43999,7 +44360,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.PreviewInput"];
+                "application/json": components["schemas"]["order.PreviewInput.input"];
             };
         };
         responses: {
@@ -44182,7 +44543,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aftersale.NewRequest"];
+                "application/json": components["schemas"]["aftersale.NewRequest.input"];
             };
         };
         responses: {
@@ -44280,7 +44641,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.cancelRequest"];
+                "application/json": components["schemas"]["order.cancelRequest.input"];
             };
         };
         responses: {
@@ -44436,7 +44797,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["order.InvoiceRequest"];
+                "application/json": components["schemas"]["order.InvoiceRequest.input"];
             };
         };
         responses: {
@@ -44744,7 +45105,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["points.RedeemInput"];
+                "application/json": components["schemas"]["points.RedeemInput.input"];
             };
         };
         responses: {
@@ -45315,7 +45676,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["qa.NewReply"];
+                "application/json": components["schemas"]["qa.NewReply.input"];
             };
         };
         responses: {
@@ -45411,7 +45772,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["promotion.bindRequest"];
+                "application/json": components["schemas"]["promotion.bindRequest.input"];
             };
         };
         responses: {

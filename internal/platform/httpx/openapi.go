@@ -55,7 +55,22 @@ var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)(\.\.\.)?\}`)
 
 func openAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
 
-type schemaGen struct{ components map[string]any }
+// schemaGen builds the components. In input mode (request bodies) a struct
+// becomes its ".input" component, where no field is required: the server
+// decodes a missing field as its zero value and answers with a validation
+// error where one is needed, so a client must never be forced to send
+// fields the server defaults.
+type schemaGen struct {
+	components map[string]any
+	input      bool
+}
+
+// inputSchema is the schema of a request body of type t.
+func (g *schemaGen) inputSchema(t reflect.Type) map[string]any {
+	g.input = true
+	defer func() { g.input = false }()
+	return g.schema(t)
+}
 
 func (g *schemaGen) operation(rt Route) map[string]any {
 	op := map[string]any{
@@ -69,7 +84,7 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 	}
 	if rt.Request != nil {
 		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-			"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Request))}}}
+			"application/json": map[string]any{"schema": g.inputSchema(reflect.TypeOf(rt.Request))}}}
 	}
 	if rt.Consumes != "" {
 		media := binaryMedia()
@@ -328,6 +343,9 @@ func (g *schemaGen) structRef(t reflect.Type) map[string]any {
 		return g.structSchema(t)
 	}
 	name := componentName(t)
+	if g.input {
+		name += ".input"
+	}
 	if _, seen := g.components[name]; !seen {
 		g.components[name] = map[string]any{} // placeholder breaks recursion
 		g.components[name] = g.structSchema(t)
@@ -343,7 +361,7 @@ func (g *schemaGen) structSchema(t reflect.Type) map[string]any {
 	var required []string
 	g.addFields(t, props, &required)
 	s := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 {
+	if len(required) > 0 && !g.input {
 		sort.Strings(required)
 		s["required"] = required
 	}

@@ -48,11 +48,18 @@ func TestOpenAPISchemas(t *testing.T) {
 	doc := docOf(t,
 		httpx.Route{Method: "POST", Path: "/things/{id}", Summary: "s", Access: httpx.Staff, Perm: auth.PermOrdersManage,
 			Request: thing{}, Response: httpx.ErrorBody{}, Idempotent: true, Errors: map[int][]string{409: {"thing_taken"}}},
-		httpx.Route{Method: "GET", Path: "/things", Summary: "s", Access: httpx.Shop, Response: []ErrorBody{}, RateLimited: true})
+		httpx.Route{Method: "GET", Path: "/things", Summary: "s", Access: httpx.Shop, Response: []ErrorBody{}, RateLimited: true},
+		httpx.Route{Method: "GET", Path: "/things/{id}", Summary: "s", Access: httpx.Shop, Response: thing{}})
 	for _, want := range []string{
 		`"httpx_test.ErrorBody":{"properties":{"shade":{"enum":["red","blue"],"type":"string"}},"required":["shade"]`,
 		`"httpx.ErrorBody":{"properties":`,
+		`"httpx_test.thing":{"properties":`,
 		`"required":["kind","name","tags"]`,
+		// A request body's fields are never required: the server defaults
+		// what is missing or answers with a validation error.
+		`"httpx_test.thing.input":{"properties":`,
+		`"schema":{"$ref":"#/components/schemas/httpx_test.thing.input"}`,
+		`"parent":{"allOf":[{"$ref":"#/components/schemas/httpx_test.ErrorBody.input"}],"description":"the parent","nullable":true}`,
 		`"parent":{"allOf":[{"$ref":"#/components/schemas/httpx_test.ErrorBody"}],"description":"the parent","nullable":true}`,
 		`"tags":{"items":{"type":"string"},"nullable":true,"type":"array"}`,
 		`"kind":{"enum":["a","b"],"type":"string"}`,
@@ -67,6 +74,17 @@ func TestOpenAPISchemas(t *testing.T) {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the document lacks %s", want)
 		}
+	}
+	var parsed struct {
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	if req, ok := parsed.Components.Schemas["httpx_test.thing.input"]["required"]; ok {
+		t.Errorf("a request body's fields are required: %v", req)
 	}
 	if strings.Contains(doc, "private") {
 		t.Error("an unexported field is documented")

@@ -15,7 +15,7 @@ const demoAddress: Address = { name: "张三", phone: "13800138000", province: "
 Page({
   data: {
     fromCart: false,
-    items: [] as Schemas["order.Item"][],
+    items: [] as Schemas["order.Item.input"][],
     address: null as Address | null,
     memberCouponId: 0,
     preview: null as Schemas["order.Preview"] | null,
