@@ -11,6 +11,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 )
 
@@ -35,6 +36,9 @@ type Service struct {
 	db       *db.DB
 	sessions *session.Store
 	now      func() time.Time
+
+	box         *secretbox.Box // seals TOTP secrets (nil: TOTP unavailable)
+	requireTOTP bool           // owners and operators must enrol (UseTOTP)
 }
 
 // NewService returns the account service. Logins are throttled in the
