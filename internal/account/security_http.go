@@ -30,8 +30,8 @@ func (h *Handlers) securityRoutes(api *httpx.API, tag string) {
 		Summary: "A login's second step: the challenge of a right password and a current code (or a recovery code, each usable once)",
 		Request: totpLoginRequest{}, Response: LoginResult{}, Handler: h.loginTOTP})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/totp/enrol", Tag: tag, Access: httpx.Staff, Enrolment: true,
-		Errors:  map[int][]string{409: {"totp_already_enabled", "totp_unavailable"}},
-		Summary: "Start two-step verification: a new TOTP secret and its otpauth:// URL (pending until confirmed; enrolling again replaces a pending secret)",
+		Errors:   map[int][]string{409: {"totp_already_enabled", "totp_unavailable"}},
+		Summary:  "Start two-step verification: a new TOTP secret and its otpauth:// URL (pending until confirmed; enrolling again replaces a pending secret)",
 		Response: Enrolment{}, Status: http.StatusCreated, Handler: h.enrol})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/totp/confirm", Tag: tag, Access: httpx.Staff, Enrolment: true,
 		Errors:  withCodeErrors(map[int][]string{409: {"totp_not_pending", "totp_unavailable"}}),
