@@ -28,6 +28,7 @@ Usage:
   kaidian bench-checkin [flags] run the midnight check-in benchmark (100,000 buyers)
   kaidian backup [sub] [flags] back up now; keygen, verify FILE, drill (kaidian backup help)
   kaidian restore FILE [flags] restore a backup into an empty database
+  kaidian audit verify [flags] check the staff audit log's hash chain (kaidian audit help)
   kaidian moderate [flags]  check text on stdin against a rule file (or the configured rules)
   kaidian recs-eval [flags] evaluate the recommendations offline (HR@10, coverage vs popularity)
   kaidian version           print the version
@@ -76,6 +77,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, stdout io.Writer
 		return runBackup(ctx, rest, stdout, getenv)
 	case "restore":
 		return runRestore(ctx, rest, stdout, getenv)
+	case "audit":
+		return runAudit(ctx, rest, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "kaidian", version())
 		return nil

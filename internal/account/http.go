@@ -21,7 +21,7 @@ type Handlers struct {
 // Routes registers the account routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: accounts"
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login", Errors: map[int][]string{401: {"invalid_credentials", "second_factor_required"}, 403: {"account_disabled"}, 429: {"too_many_login_attempts"}}, Tag: tag, Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login", Errors: map[int][]string{401: {"invalid_credentials", "second_factor_required"}, 403: {"account_disabled"}, 429: {"too_many_login_attempts"}}, Tag: tag, Access: httpx.Public, Audited: true,
 		Summary: "Log in as an operator or staff member (with two-step verification on: 401 second_factor_required and a challenge for /auth/login/totp)", Request: loginRequest{}, Response: LoginResult{}, Handler: h.login})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/logout", Tag: tag, Access: httpx.Staff, Enrolment: true,
 		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})

@@ -25,7 +25,7 @@ func withCodeErrors(extra map[int][]string) map[int][]string {
 // securityRoutes registers two-step verification, sessions and the shop's
 // policy.
 func (h *Handlers) securityRoutes(api *httpx.API, tag string) {
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login/totp", Tag: tag, Access: httpx.Public,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login/totp", Tag: tag, Access: httpx.Public, Audited: true,
 		Errors:  withCodeErrors(map[int][]string{401: {"challenge_expired"}, 409: {"totp_not_enabled"}}),
 		Summary: "A login's second step: the challenge of a right password and a current code (or a recovery code, each usable once)",
 		Request: totpLoginRequest{}, Response: LoginResult{}, Handler: h.loginTOTP})

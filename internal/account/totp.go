@@ -44,7 +44,7 @@ var (
 // Enrolment is a new TOTP secret, shown once, for the authenticator app.
 type Enrolment struct {
 	Secret string `json:"secret" doc:"base32, for typing into the app"`
-	URL    string `json:"url" doc:"otpauth://totp/… for a QR code"`
+	URL    string `json:"otpauth_url" doc:"otpauth://totp/… for a QR code (it holds the secret)"`
 }
 
 // Enrol starts (or restarts) TOTP enrolment of an account without TOTP:

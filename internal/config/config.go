@@ -71,8 +71,10 @@ type Config struct {
 	BackupDrillEvery  time.Duration // 0: no scheduled drills
 	BackupS3          string        // off-site copy: https://host[:port]/bucket?region=…&path_style=true
 	BackupS3AccessKey string
-	BackupS3SecretKey string  // never logged
-	BackupPace        float64 // share of one core a backup may take
+	BackupS3SecretKey string // never logged
+	// AuditKeep is how long the staff audit log is kept (at least 180 days).
+	AuditKeep  time.Duration
+	BackupPace float64 // share of one core a backup may take
 
 	// Warnings are problems found while loading that do not stop a start,
 	// such as unknown keys in the config file.
@@ -154,6 +156,7 @@ var settings = []setting{
 	{"backup-s3-secret-key", "KAIDIAN_BACKUP_S3_SECRET_KEY", "", "secret access key of backup-s3 (prefer the variable; never logged)", func(c *Config, v string) error { c.BackupS3SecretKey = v; return nil }, false},
 	{"require-totp", "KAIDIAN_REQUIRE_TOTP", "false", "owners and operators must set up two-step verification (TOTP) before they can act, then log in with a code (a shop may require it of every role)", boolSetter(func(c *Config) *bool { return &c.RequireTOTP }), true},
 	{"staff-idle-timeout", "KAIDIAN_STAFF_IDLE_TIMEOUT", "30m", "an admin session ends after this long without a request (0: only its 12-hour lifetime)", durationSetter(func(c *Config) *time.Duration { return &c.StaffIdle }), false},
+	{"audit-keep", "KAIDIAN_AUDIT_KEEP", "4320h", "how long the staff audit log is kept (at least 4320h, 180 days: the database refuses to delete younger records)", durationSetter(func(c *Config) *time.Duration { return &c.AuditKeep }), false},
 	{"s3-public-url", "KAIDIAN_S3_PUBLIC_URL", "", "public (or CDN) base URL of the bucket; unset: files are sent through short-lived presigned URLs", func(c *Config, v string) error { c.S3PublicURL = strings.TrimRight(v, "/"); return nil }, false},
 }
 
@@ -325,6 +328,9 @@ func (c Config) check() error {
 	}
 	if c.BackupEvery < 0 || c.BackupDrillEvery < 0 || c.BackupMaxAge <= 0 {
 		return fmt.Errorf("backup-every and backup-drill-every must not be negative, backup-max-age must be positive")
+	}
+	if c.AuditKeep < 180*24*time.Hour {
+		return fmt.Errorf("audit-keep must be at least 4320h (180 days), not %s", c.AuditKeep)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together")

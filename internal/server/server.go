@@ -26,6 +26,7 @@ import (
 	"github.com/kaidian/kaidian/internal/agency"
 	"github.com/kaidian/kaidian/internal/analytics"
 	"github.com/kaidian/kaidian/internal/analytics/events"
+	"github.com/kaidian/kaidian/internal/audit"
 	"github.com/kaidian/kaidian/internal/backup"
 	"github.com/kaidian/kaidian/internal/camp"
 	"github.com/kaidian/kaidian/internal/campaign"
@@ -150,6 +151,8 @@ type Server struct {
 	Support *support.Service
 	// Costs is each shop's yearly cost ledger and renewal reminders.
 	Costs *costs.Service
+	// Audit is the staff audit log, chained and kept at least 180 days.
+	Audit *audit.Service
 
 	// Recs recommends products (co-occurrence models built by a periodic job).
 	Recs *recs.Service
@@ -302,6 +305,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Support.RegisterJobs(s.Jobs, s.log)
 	s.Costs = costs.NewService(s.DB)
 	s.Costs.RegisterJobs(s.Jobs, s.log)
+	s.Audit = audit.NewService(s.DB, box.DeriveKey(auditKeyLabel), s.cfg.AuditKeep, s.log)
+	s.Audit.RegisterJobs(s.Jobs, s.log)
 	if err := s.buildBackups(); err != nil {
 		return err
 	}
@@ -402,21 +407,24 @@ func (s *Server) checkPublicURL(ctx context.Context, required bool) error {
 	return nil
 }
 
-// secretBox loads the key that seals shop secrets: KAIDIAN_SECRET_KEY, or a
-// key file in the data folder (created on first start). Several servers on
-// one PostgreSQL database must share the key, through the variable.
-func (s *Server) secretBox() (*secretbox.Box, error) {
-	if s.cfg.SecretKey != "" {
-		key, err := secretbox.ParseKey(s.cfg.SecretKey)
+// secretBox loads the key that seals shop secrets (see SecretBox).
+func (s *Server) secretBox() (*secretbox.Box, error) { return SecretBox(s.cfg) }
+
+// SecretBox loads the key that seals shop secrets: KAIDIAN_SECRET_KEY, or
+// a key file in the data folder (created on first start). Several servers
+// on one PostgreSQL database must share the key, through the variable.
+func SecretBox(cfg config.Config) (*secretbox.Box, error) {
+	if cfg.SecretKey != "" {
+		key, err := secretbox.ParseKey(cfg.SecretKey)
 		if err != nil {
 			return nil, err
 		}
 		return secretbox.New(key)
 	}
-	if err := mkdirData(s.cfg.DataDir); err != nil {
+	if err := mkdirData(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	key, err := secretbox.LoadOrCreateKeyFile(filepath.Join(s.cfg.DataDir, "secret.key"))
+	key, err := secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
@@ -458,6 +466,8 @@ func (s *Server) routes(extra map[string]http.Handler) {
 	(&backup.Handlers{Svc: s.Backups}).Routes(s.API)
 	(&support.Handlers{Svc: s.Support}).Routes(s.API)
 	(&costs.Handlers{Svc: s.Costs}).Routes(s.API)
+	(&audit.Handlers{Svc: s.Audit}).Routes(s.API)
+	s.API.SetAuditor(s.recordAudit)
 	(&payprovider.Handlers{Svc: s.Providers}).Routes(s.API)
 	(&agency.Handlers{Svc: s.Agencies}).Routes(s.API)
 	(&member.Handlers{Svc: s.Members}).Routes(s.API)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -55,8 +56,8 @@ func (e *env) enrolTOTP(c caller, clk *fakeClock) (string, []string) {
 	e.t.Helper()
 	en := e.must(c, 201, "POST", "/admin/api/v1/auth/totp/enrol", nil)
 	secret := en["secret"].(string)
-	if !strings.HasPrefix(en["url"].(string), "otpauth://totp/kaidian:") {
-		e.t.Fatalf("enrolment URL: %v", en["url"])
+	if !strings.HasPrefix(en["otpauth_url"].(string), "otpauth://totp/kaidian:") {
+		e.t.Fatalf("enrolment URL: %v", en["otpauth_url"])
 	}
 	res := e.must(c, 200, "POST", "/admin/api/v1/auth/totp/confirm", map[string]any{"code": e.totpCode(secret, clk)})
 	var codes []string
@@ -138,11 +139,14 @@ func TestTOTPLoginInTwoSteps(t *testing.T) {
 		if r := e.do(caller{}, "POST", "/admin/api/v1/auth/login/totp", map[string]any{"challenge": ch, "code": e.totpCode(secret, clk)}); r.status != 401 || r.code() != "challenge_expired" {
 			t.Fatalf("an old challenge: %d %s", r.status, r.body)
 		}
-		logs := e.logs.String()
-		for _, s := range append([]string{secret}, recovery...) { // a 6-digit code may match any number in a log
+		logs := e.logs.String() + e.auditText()
+		for _, s := range append([]string{secret, ch}, recovery...) { // a 6-digit code may match any number in a log
 			if strings.Contains(logs, s) {
-				t.Fatalf("the logs show a secret or code %q", s)
+				t.Fatalf("the logs or the audit log show a secret, challenge or code %q", s)
 			}
+		}
+		if !strings.Contains(e.auditText(), "/admin/api/v1/auth/login/totp") {
+			t.Fatal("the second step of a login is not in the audit log")
 		}
 	})
 }
@@ -396,4 +400,23 @@ func (e *env) mySessionID(c caller) int64 {
 	}
 	e.t.Fatalf("no current session: %s", r.body)
 	return 0
+}
+
+// auditText is every recorded body of the audit log.
+func (e *env) auditText() string {
+	e.t.Helper()
+	rows, err := e.srv.DB.Query(context.Background(), `SELECT action, request, before_json, after_json FROM audit_log`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var action, req, before, after string
+		if err := rows.Scan(&action, &req, &before, &after); err != nil {
+			e.t.Fatal(err)
+		}
+		fmt.Fprintln(&b, action, req, before, after)
+	}
+	return b.String()
 }

@@ -80,7 +80,10 @@ type Route struct {
 	// factor (auth.Staff.MustEnrol): enrolment, who am I, logout. Every
 	// other Staff route answers it 403 totp_enrolment_required.
 	Enrolment bool
-	Handler   Handler
+	// Audited routes are recorded by the API's auditor whoever calls them
+	// (a login); staff changes and exports are recorded anyway.
+	Audited bool
+	Handler Handler
 }
 
 // Guards authenticate requests; the server supplies them. Each returns the
@@ -99,9 +102,10 @@ type Guards struct {
 
 // API is the route registry of one server.
 type API struct {
-	mux    *http.ServeMux
-	guards Guards
-	routes []Route
+	mux     *http.ServeMux
+	guards  Guards
+	routes  []Route
+	auditor Auditor
 }
 
 // NewAPI returns an empty registry that serves on mux.
@@ -140,7 +144,9 @@ func (a *API) serve(rt Route) http.Handler {
 			if rt.Request == nil && rt.Consumes == "" && rt.Access != Public {
 				err = checkRawBody(r, rt.BodyLimit)
 			}
-			if err == nil {
+			if err == nil && a.auditor != nil && audited(rt) {
+				err = a.serveAudited(rt, w, r)
+			} else if err == nil {
 				err = rt.Handler(w, r)
 			}
 		}

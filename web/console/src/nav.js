@@ -102,10 +102,12 @@ export const nav = [
       { path: '/staff', title: 'nav.staff', perm: 'staff.manage', shop: true, view: () => import('./views/Staff.vue') },
       { path: '/tickets', title: 'nav.tickets', perm: 'tickets', shop: true, view: () => import('./views/Tickets.vue') },
       { path: '/costs', title: 'nav.costs', perm: 'costs', shop: true, view: () => import('./views/Costs.vue') },
+      { path: '/audit-log', title: 'nav.auditLog', perm: 'audit.read', shop: true, view: () => import('./views/AuditLog.vue') },
     ],
   },
   { key: 'platform', items: [{ path: '/shops', title: 'nav.shops', perm: 'shops.manage', view: () => import('./views/Shops.vue') },
-    { path: '/backups', title: 'nav.backups', perm: 'shops.manage', view: () => import('./views/Backups.vue') }] },
+    { path: '/backups', title: 'nav.backups', perm: 'shops.manage', view: () => import('./views/Backups.vue') },
+    { path: '/platform-audit', title: 'nav.platformAudit', perm: 'shops.manage', view: () => import('./views/AuditLog.vue') }] },
 ]
 
 // Screens reached from others rather than from the menu.

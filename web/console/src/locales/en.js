@@ -20,7 +20,7 @@ export default {
     moderation: 'Moderation', modQueue: 'Review queue', modRules: 'Rules', modComplaints: 'Copyright complaints', modBans: 'Bans', modDecisions: 'Decision log',
     overview: 'Overview', dashboard: 'Dashboard', catalog: 'Catalog', products: 'Products', categories: 'Categories', import: 'CSV import', freight: 'Freight templates', recommendations: 'Recommendations',
     orders: 'Orders', orderList: 'Orders', aftersales: 'After-sales', finance: 'Finance', refunds: 'Refunds', reconciliations: 'Reconciliation',
-    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops', backups: 'Backups', tickets: 'Support tickets', costs: 'Costs and renewals',
+    shop: 'Shop', settings: 'Settings', staff: 'Staff', platform: 'Platform', shops: 'Shops', backups: 'Backups', tickets: 'Support tickets', costs: 'Costs and renewals', auditLog: 'Audit log', platformAudit: 'Platform audit log',
     password: 'Change password', logout: 'Log out', selectShop: 'Select a shop', noShop: 'Select the shop to manage first',
   },
   roles: { operator: 'Operator', owner: 'Owner', operations: 'Operations', service: 'Customer service', finance: 'Finance', agency: 'Agency' },
@@ -93,6 +93,12 @@ export default {
     secrets: 'Secrets (write-only)', appSecret: 'AppSecret', mchPrivateKey: 'Merchant private key', apiv3Key: 'APIv3 key', platformCert: 'Platform certificate', pushToken: 'Message push Token', pushAESKey: 'Message push EncodingAESKey', payPublicKey: 'Pay public key',
     create: 'New shop', wechat: 'WeChat settings', orderSettings: 'Order settings', unpaidCancel: 'Cancel unpaid after (minutes)', shippingFee: 'Shipping fee (yuan)',
     freeOver: 'Free shipping over (yuan, 0 = never)', manage: 'Manage',
+  },
+  audit: {
+    actor: 'Who (username)', q: 'Action or path contains', from: 'From', to: 'To', export: 'Export CSV', verify: 'Verify the chain',
+    at: 'When', addr: 'From address', action: 'What', status: 'Answer', request: 'Sent', before: 'Before', after: 'After', unsealed: 'not sealed yet',
+    good: 'The chain holds: {n} records, positions {first}–{last}; {unsealed} not sealed yet.',
+    broken: 'The chain is broken at position {at}: {problem}',
   },
   costs: {
     add: 'Add a recurring cost', name: 'Item', kind: 'Kind', supplier: 'Supplier', renews: 'Renews', dueOn: 'Due', responsible: 'Who renews',

@@ -20,7 +20,7 @@ export default {
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板', recommendations: '推荐设置',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
-    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单', costs: '费用与续费',
+    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单', costs: '费用与续费', auditLog: '操作日志', platformAudit: '平台操作日志',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
   },
   roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务', agency: '代运营' },
@@ -96,6 +96,12 @@ export default {
     secrets: '密钥（只写）', appSecret: 'AppSecret', mchPrivateKey: '商户私钥', apiv3Key: 'APIv3 密钥', platformCert: '平台证书', pushToken: '消息推送 Token', pushAESKey: '消息推送 EncodingAESKey', payPublicKey: '微信支付公钥',
     create: '新建店铺', wechat: '微信设置', orderSettings: '订单设置', unpaidCancel: '未付款自动取消（分钟）', shippingFee: '运费（元）',
     freeOver: '满额包邮（元，0 为不包邮）', manage: '进入店铺',
+  },
+  audit: {
+    actor: '操作人（用户名）', q: '操作或路径包含', from: '开始日期', to: '结束日期', export: '导出 CSV', verify: '校验哈希链',
+    at: '时间', addr: '来源地址', action: '操作', status: '结果', request: '提交内容', before: '修改前', after: '修改后', unsealed: '尚未封存',
+    good: '哈希链完整：共 {n} 条，位置 {first}–{last}；{unsealed} 条尚未封存。',
+    broken: '哈希链在位置 {at} 处断裂：{problem}',
   },
   costs: {
     add: '添加费用项', name: '项目', kind: '类型', supplier: '供应商', renews: '续费周期', dueOn: '到期日', responsible: '续费负责人',

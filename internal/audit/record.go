@@ -1,0 +1,114 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/httpx"
+)
+
+// Redacted replaces every secret in a recorded body.
+const Redacted = "[redacted]"
+
+// secretKeys are the JSON keys whose values never reach the log: anything
+// named like a password, secret, private key, token, one-time or recovery
+// code, a login's second-step challenge, and bare "code" (SMS and TOTP
+// codes).
+var secretKeys = []string{"password", "secret", "private", "token", "otp", "recovery", "api_v3", "apikey", "api_key",
+	"app_key", "appkey", "aes_key", "mch_key", "access_key", "totp", "challenge"}
+
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	if k == "code" || k == "key" {
+		return true
+	}
+	for _, s := range secretKeys {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redact returns body with the values of secret keys replaced, at any
+// depth. A body that is not JSON is described, not kept (it may be cut
+// or hold anything).
+func Redact(body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return ""
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "[not JSON or cut: " + itoa(len(body)) + " bytes]"
+	}
+	out, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return "[unreadable]"
+	}
+	return string(out)
+}
+
+func redactValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if isSecretKey(k) && x != nil && x != "" {
+				t[k] = Redacted
+			} else {
+				t[k] = redactValue(x)
+			}
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = redactValue(x)
+		}
+	}
+	return v
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// FromRequest turns what an audited request did into an entry: the caller
+// the staff guard found (or, for a login, the username it named), the
+// client's address as addr gives it, the route, and the bodies redacted.
+func FromRequest(r *http.Request, rec httpx.AuditRecord, addr string) Entry {
+	e := Entry{
+		Addr:      addr,
+		Action:    rec.Route.Method + " " + rec.Route.Path,
+		Target:    r.URL.Path,
+		Status:    rec.Status,
+		Request:   Redact(rec.Request),
+		Before:    Redact(rec.Before),
+		After:     Redact(rec.After),
+		RequestID: rec.RequestID,
+	}
+	if rec.Route.Produces != "" {
+		e.After = "[" + rec.Route.Produces + "]"
+		if q := r.URL.RawQuery; q != "" {
+			e.Target += "?" + q
+		}
+	}
+	if st, ok := auth.StaffFrom(r.Context()); ok {
+		e.ShopID, e.ActorID, e.Actor, e.Role = st.ShopID, st.AccountID, st.Username, string(st.Role)
+		if st.Agency {
+			e.Role = "agency:" + e.Role
+		}
+		return e
+	}
+	var named struct {
+		Username string `json:"username"`
+	}
+	if json.Unmarshal(rec.Request, &named) == nil && len(named.Username) <= 64 {
+		e.Actor = named.Username
+	}
+	return e
+}
