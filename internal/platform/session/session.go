@@ -77,11 +77,12 @@ func (s *Store) SetIdle(kind Kind, d time.Duration) {
 	s.mu.Unlock()
 }
 
-func (s *Store) clock() (time.Time, func(Kind) time.Duration) {
+// clock is the time now and kind's idle limit (no allocation: Lookup is
+// on every request).
+func (s *Store) clock(kind Kind) (time.Time, time.Duration) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	idle := map[Kind]time.Duration{Member: s.idle[Member], Staff: s.idle[Staff]}
-	return s.now(), func(k Kind) time.Duration { return idle[k] }
+	return s.now(), s.idle[kind]
 }
 
 // Create starts a session and returns its token (shown once, never stored).
@@ -98,7 +99,7 @@ func (s *Store) CreateWith(ctx context.Context, kind Kind, subjectID, shopID int
 	token := base64.RawURLEncoding.EncodeToString(raw[:32])
 	// 53 bits: exact in a JavaScript number.
 	publicID := int64(binary.BigEndian.Uint64(raw[32:])>>11) + 1
-	now, _ := s.clock()
+	now, _ := s.clock(kind)
 	expires := now.Add(ttl)
 	_, err := s.db.Exec(ctx, `INSERT INTO sessions (token_hash, kind, subject_id, shop_id, created_at, expires_at, public_id, last_seen_at, addr, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hash(token), kind, subjectID, nullShop(shopID), now.UnixMilli(), expires.UnixMilli(),
@@ -127,8 +128,7 @@ func (s *Store) Lookup(ctx context.Context, kind Kind, token string) (Session, e
 	if token == "" || len(token) > 128 {
 		return Session{}, unauthenticated()
 	}
-	now, idleOf := s.clock()
-	idle := idleOf(kind)
+	now, idle := s.clock(kind)
 	var out Session
 	var shop, publicID, lastSeen, steppedUp *int64
 	var expires int64
@@ -172,7 +172,7 @@ func (s *Store) touch(ctx context.Context, token string, lastSeen *int64, idle t
 
 // StepUp records a second verification on the session of token now.
 func (s *Store) StepUp(ctx context.Context, token string) error {
-	now, _ := s.clock()
+	now, _ := s.clock(Staff)
 	_, err := s.db.Exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE token_hash = ?`, now.UnixMilli(), hash(token))
 	return errs.Wrap("step up session", err)
 }
@@ -194,9 +194,9 @@ const MaxListed = 200
 // List returns the live sessions of a subject, newest first (at most
 // MaxListed); current is the token of the asking request.
 func (s *Store) List(ctx context.Context, kind Kind, subjectID int64, current string) ([]Listed, error) {
-	now, idleOf := s.clock()
+	now, idle := s.clock(kind)
 	minSeen := int64(0)
-	if idle := idleOf(kind); idle > 0 {
+	if idle > 0 {
 		minSeen = now.Add(-idle).UnixMilli()
 	}
 	cur := hash(current)
@@ -251,13 +251,13 @@ func (s *Store) RevokeSubject(ctx context.Context, kind Kind, subjectID int64) (
 
 // Sweep deletes expired sessions.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
-	now, idleOf := s.clock()
+	now, idle := s.clock(Staff)
 	res, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	if idle := idleOf(Staff); idle > 0 {
+	if idle > 0 {
 		res, err = s.db.Exec(ctx, `DELETE FROM sessions WHERE kind = 'staff' AND last_seen_at < ?`, now.Add(-idle).UnixMilli())
 		if err != nil {
 			return n, err
