@@ -78,7 +78,7 @@ func runBenchCheckin(ctx context.Context, args []string, stdout io.Writer) (err 
 		return err
 	}
 	cfg, err := config.Load("serve", []string{"--db", target.dsn, "--data", filepath.Join(dataDir, "server"),
-		"--log-level", "warn", "--addr", "127.0.0.1:0"}, func(string) string { return "" })
+		"--log-level", "warn", "--addr", "127.0.0.1:0", "--require-totp=false"}, func(string) string { return "" })
 	if err != nil {
 		return err
 	}

@@ -145,7 +145,7 @@ func startServeProcesses(ctx context.Context, n int, dataDir, dsn string) (bases
 			return nil, nil, stop, err
 		}
 		cmd := exec.CommandContext(ctx, exe, "serve", "--db", dsn, "--data", dataDir, "--addr", addr, "--public-url", "http://"+addr, "--log-level", "error",
-			"--metrics-addr", metricsAddr,
+			"--metrics-addr", metricsAddr, "--require-totp=false", // the benchmark's owner acts without an authenticator
 			// Every buyer of the run comes from 127.0.0.1.
 			"--flash-per-address", strconv.Itoa(1_000_000_000))
 		// When this is a test binary, its TestMain acts as kaidian with this set.

@@ -90,7 +90,7 @@ func crashAndRecover(t *testing.T, dsn string) {
 	payURL := startPaySandbox(t)
 	addr := freeAddr(t)
 	args := []string{"serve", "--db", dsn, "--addr", addr, "--data", t.TempDir(), "--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-		"--wechat-api", wxSrv.URL, "--wechatpay-api", payURL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1",
+		"--wechat-api", wxSrv.URL, "--wechatpay-api", payURL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1", "--require-totp=false",
 		"--pay-query-after", "1s", "--log-level", "error"}
 	srv := &serverProc{t: t, args: args, addr: addr, dsn: dsn}
 	srv.start()

@@ -82,7 +82,7 @@ func startCluster(t *testing.T, dsn, wxURL, payURL string, n int) *cluster {
 	for i := range n {
 		addr := freeAddr(t)
 		args := []string{"serve", "--db", dsn, "--addr", addr, "--data", t.TempDir(), "--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-			"--wechat-api", wxURL, "--wechatpay-api", payURL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1",
+			"--wechat-api", wxURL, "--wechatpay-api", payURL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1", "--require-totp=false",
 			"--log-level", "error", "--flash-per-address", "1000000"}
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = append(os.Environ(), "KAIDIAN_TEST_SERVE=1")

@@ -49,7 +49,7 @@ func xpayCrashAndRecover(t *testing.T, dsn string) {
 	defer wxSrv.Close()
 	addr := freeAddr(t)
 	args := []string{"serve", "--db", dsn, "--addr", addr, "--data", t.TempDir(), "--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-		"--wechat-api", wxSrv.URL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1", "--log-level", "error"}
+		"--wechat-api", wxSrv.URL, "--public-url", "http://" + addr, "--admin-password", "operator-pass-1", "--require-totp=false", "--log-level", "error"}
 	srv := &serverProc{t: t, args: args, addr: addr, dsn: dsn}
 	srv.start()
 	c := &apiClient{t: t, base: "http://" + addr}

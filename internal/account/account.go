@@ -11,6 +11,7 @@ import (
 	"github.com/kaidian/kaidian/internal/platform/auth"
 	"github.com/kaidian/kaidian/internal/platform/db"
 	"github.com/kaidian/kaidian/internal/platform/errs"
+	"github.com/kaidian/kaidian/internal/platform/secretbox"
 	"github.com/kaidian/kaidian/internal/platform/session"
 )
 
@@ -22,6 +23,7 @@ type Account struct {
 	DisplayName string    `json:"display_name"`
 	Role        auth.Role `json:"role" doc:"owner, operations, service (客服, customer service) or finance; operator for the deployment's operators"`
 	Disabled    bool      `json:"disabled"`
+	TOTPEnabled bool      `json:"totp_enabled" doc:"two-step verification (TOTP) is on"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
@@ -35,6 +37,9 @@ type Service struct {
 	db       *db.DB
 	sessions *session.Store
 	now      func() time.Time
+
+	box         *secretbox.Box // seals TOTP secrets (nil: TOTP unavailable)
+	requireTOTP bool           // owners and operators must enrol (UseTOTP)
 }
 
 // NewService returns the account service. Logins are throttled in the
@@ -125,12 +130,13 @@ func (s *Service) insert(ctx context.Context, shopID int64, n NewAccount) (Accou
 	return s.Get(ctx, shopID, id)
 }
 
-const accountColumns = `id, COALESCE(shop_id, 0), username, display_name, role, disabled, created_at`
+const accountColumns = `id, COALESCE(shop_id, 0), username, display_name, role, disabled, created_at,
+	EXISTS (SELECT 1 FROM account_totp t WHERE t.account_id = accounts.id AND t.enabled_at IS NOT NULL)`
 
 func scanAccount(row db.Scanner) (Account, error) {
 	var a Account
 	var created int64
-	err := row.Scan(&a.ID, &a.ShopID, &a.Username, &a.DisplayName, &a.Role, &a.Disabled, &created)
+	err := row.Scan(&a.ID, &a.ShopID, &a.Username, &a.DisplayName, &a.Role, &a.Disabled, &created, &a.TOTPEnabled)
 	a.CreatedAt = time.UnixMilli(created).UTC()
 	return a, err
 }

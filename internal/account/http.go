@@ -21,24 +21,25 @@ type Handlers struct {
 // Routes registers the account routes.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: accounts"
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login", Errors: map[int][]string{401: {"invalid_credentials"}, 403: {"account_disabled"}, 429: {"too_many_login_attempts"}}, Tag: tag, Access: httpx.Public, Audited: true,
-		Summary: "Log in as an operator or staff member", Request: loginRequest{}, Response: LoginResult{}, Handler: h.login})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/logout", Tag: tag, Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/login", Errors: map[int][]string{401: {"invalid_credentials", "second_factor_required"}, 403: {"account_disabled"}, 429: {"too_many_login_attempts"}}, Tag: tag, Access: httpx.Public, Audited: true,
+		Summary: "Log in as an operator or staff member (with two-step verification on: 401 second_factor_required and a challenge for /auth/login/totp)", Request: loginRequest{}, Response: LoginResult{}, Handler: h.login})
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/logout", Tag: tag, Access: httpx.Staff, Enrolment: true,
 		Summary: "End this session", Status: http.StatusNoContent, Handler: h.logout})
-	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/auth/me", Tag: tag, Access: httpx.Staff,
+	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/auth/me", Tag: tag, Access: httpx.Staff, Enrolment: true,
 		Summary: "Who am I, and what may I do", Response: meResponse{}, Handler: h.me})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/auth/password", Tag: tag, Access: httpx.Staff,
 		Summary: "Change my password (ends my other sessions)", Request: passwordRequest{}, Response: LoginResult{}, Handler: h.changePassword})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
 		Summary: "The shop's staff, oldest first", Query: httpx.PageParams(), Response: httpx.Page[Account]{}, Handler: h.listStaff})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/staff", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff, StepUp: true,
 		Summary: "Add a staff account to the shop", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createStaff})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
 		Summary: "Get a staff account", Response: Account{}, Handler: h.getStaff})
-	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff,
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/staff/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermStaff, StepUp: true,
 		Summary: "Change a staff account's role, name or status, or reset its password (ends its sessions at once); not your own password", Request: StaffUpdate{}, Response: Account{}, Handler: h.updateStaff})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/operators", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/operators", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Add an operator admin", Request: NewAccount{}, Response: Account{}, Status: http.StatusCreated, Handler: h.createOperator})
+	h.securityRoutes(api, tag)
 }
 
 type loginRequest struct {
@@ -55,6 +56,9 @@ type meResponse struct {
 	Account     Account           `json:"account"`
 	ShopID      int64             `json:"shop_id" doc:"the shop this session acts on"`
 	Permissions []auth.Permission `json:"permissions"`
+	TOTPEnabled bool              `json:"totp_enabled" doc:"two-step verification (TOTP) is on"`
+	MustEnrol   bool              `json:"totp_enrolment_required" doc:"two-step verification is required of this account and not set up: only enrolment, me and logout work until it is"`
+	SteppedUp   bool              `json:"stepped_up" doc:"sensitive actions need no code now (one verified within 5 minutes, or no TOTP)"`
 }
 
 func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
@@ -65,7 +69,7 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Username == "" || in.Password == "" || len(in.Username) > 64 || len(in.Password) > 256 {
 		return errBadLogin
 	}
-	res, err := h.Svc.Login(r.Context(), in.Username, in.Password, h.ClientIP(r))
+	res, err := h.Svc.LoginWith(r.Context(), in.Username, in.Password, h.meta(r))
 	if err != nil {
 		return err
 	}
@@ -99,7 +103,8 @@ func (h *Handlers) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, meResponse{Account: a, ShopID: st.ShopID, Permissions: st.Role.Permissions()})
+	httpx.WriteJSON(w, http.StatusOK, meResponse{Account: a, ShopID: st.ShopID, Permissions: st.Role.Permissions(),
+		TOTPEnabled: st.TOTPEnabled, MustEnrol: st.MustEnrol, SteppedUp: st.SteppedUp})
 	return nil
 }
 
@@ -118,7 +123,7 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	st, _ := auth.StaffFrom(r.Context())
-	res, err := h.Svc.ChangePassword(r.Context(), st.AccountID, in.OldPassword, in.NewPassword)
+	res, err := h.Svc.ChangePassword(r.Context(), st.AccountID, in.OldPassword, in.NewPassword, h.meta(r))
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,10 @@ const Redacted = "[redacted]"
 
 // secretKeys are the JSON keys whose values never reach the log: anything
 // named like a password, secret, private key, token, one-time or recovery
-// code, and bare "code" (SMS and TOTP codes).
+// code, a login's second-step challenge, and bare "code" (SMS and TOTP
+// codes).
 var secretKeys = []string{"password", "secret", "private", "token", "otp", "recovery", "api_v3", "apikey", "api_key",
-	"app_key", "appkey", "aes_key", "mch_key", "access_key", "totp"}
+	"app_key", "appkey", "aes_key", "mch_key", "access_key", "totp", "challenge"}
 
 // isPhoneKey names values kept masked: the log says whose record changed,
 // it is not another copy of their phone number.

@@ -30,10 +30,10 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/backups", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary:  "Backups and restore drills: freshness, the last good backup, the last drill, the newest runs (operators)",
 		Response: Overview{}, Handler: h.overview})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/backups", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/backups", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Back up now (a failed run is answered with status failed and its error)", Errors: map[int][]string{409: {"backups_not_configured"}},
 		Response: Run{}, Status: http.StatusCreated, Handler: h.backup})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/backups/drill", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/backups/drill", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Restore the newest backup into a scratch database now and check it (RTO, RPO)", Errors: map[int][]string{409: {"backups_not_configured"}},
 		Response: Run{}, Status: http.StatusCreated, Handler: h.drill})
 }

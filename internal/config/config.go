@@ -43,6 +43,8 @@ type Config struct {
 	Kuaidi100API      string        // base URL of 快递100's API
 	Kuaidi100Customer string        // 快递100 account: customer (授权 customer); empty = parcels are not followed
 	Kuaidi100Key      string        // 快递100 account: key (授权 key)
+	RequireTOTP       bool          // owners and operators must use two-step verification (on for serve)
+	StaffIdle         time.Duration // a staff session ends after this long without a request (0: never)
 
 	// Blob storage (images, attachments): the local folder BlobDir
 	// (default <data>/blobs), or an S3-compatible bucket when S3Endpoint
@@ -84,6 +86,19 @@ type setting struct {
 	flag, env, def, help string
 	set                  func(c *Config, v string) error
 	isBool               bool // a switch: --flag alone means true
+}
+
+// serveDefaults are the defaults of kaidian serve where they differ from
+// the others' (demo, tests, benchmarks): a real deployment requires
+// two-step verification of owners and operators, a demo does not.
+var serveDefaults = map[string]string{"require-totp": "true"}
+
+// defaultFor is s's default for command name.
+func (s setting) defaultFor(name string) string {
+	if d, ok := serveDefaults[s.flag]; ok && name == "serve" {
+		return d
+	}
+	return s.def
 }
 
 var settings = []setting{
@@ -139,6 +154,8 @@ var settings = []setting{
 	{"backup-s3", "KAIDIAN_BACKUP_S3", "", "off-site copy of every backup: https://host[:port]/bucket?region=…[&path_style=true] (Aliyun OSS, Tencent COS, MinIO, AWS S3)", func(c *Config, v string) error { c.BackupS3 = v; return nil }, false},
 	{"backup-s3-access-key", "KAIDIAN_BACKUP_S3_ACCESS_KEY", "", "access key id of backup-s3", func(c *Config, v string) error { c.BackupS3AccessKey = v; return nil }, false},
 	{"backup-s3-secret-key", "KAIDIAN_BACKUP_S3_SECRET_KEY", "", "secret access key of backup-s3 (prefer the variable; never logged)", func(c *Config, v string) error { c.BackupS3SecretKey = v; return nil }, false},
+	{"require-totp", "KAIDIAN_REQUIRE_TOTP", "false", "owners and operators must set up two-step verification (TOTP) before they can act, then log in with a code (a shop may require it of every role)", boolSetter(func(c *Config) *bool { return &c.RequireTOTP }), true},
+	{"staff-idle-timeout", "KAIDIAN_STAFF_IDLE_TIMEOUT", "30m", "an admin session ends after this long without a request (0: only its 12-hour lifetime)", durationSetter(func(c *Config) *time.Duration { return &c.StaffIdle }), false},
 	{"audit-keep", "KAIDIAN_AUDIT_KEEP", "4320h", "how long the staff audit log is kept (at least 4320h, 180 days: the database refuses to delete younger records)", durationSetter(func(c *Config) *time.Duration { return &c.AuditKeep }), false},
 	{"s3-public-url", "KAIDIAN_S3_PUBLIC_URL", "", "public (or CDN) base URL of the bucket; unset: files are sent through short-lived presigned URLs", func(c *Config, v string) error { c.S3PublicURL = strings.TrimRight(v, "/"); return nil }, false},
 }
@@ -176,7 +193,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, error
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	values := map[string]*string{}
 	for _, s := range settings {
-		v := &flagValue{s: s.def, isBool: s.isBool}
+		v := &flagValue{s: s.defaultFor(name), isBool: s.isBool}
 		fs.Var(v, s.flag, s.help+" (env "+s.env+")")
 		values[s.flag] = &v.s
 	}
@@ -196,7 +213,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, error
 	var c Config
 	c.Warnings = unknownKeys(fromFile, "config file "+*file)
 	for _, s := range settings {
-		v := pick(*values[s.flag], explicit[s.flag], getenv(s.env), fromFile[s.env], s.def)
+		v := pick(*values[s.flag], explicit[s.flag], getenv(s.env), fromFile[s.env], s.defaultFor(name))
 		if err := s.set(&c, v); err != nil {
 			return Config{}, fmt.Errorf("%s / %s: %v", s.flag, s.env, err)
 		}
@@ -297,6 +314,9 @@ func (c Config) check() error {
 	default:
 		return fmt.Errorf("log-level must be debug, info, warn or error, not %q", c.LogLevel)
 	}
+	if c.StaffIdle < 0 {
+		return fmt.Errorf("staff-idle-timeout must not be negative")
+	}
 	if c.ShutdownTimeout <= 0 || c.SyncInterval <= 0 {
 		return fmt.Errorf("shutdown-timeout and sync-interval must be positive")
 	}
@@ -363,14 +383,18 @@ func (c Config) Redacted() map[string]any {
 		"kuaidi100_api": c.Kuaidi100API, "kuaidi100_customer": c.Kuaidi100Customer, "kuaidi100_key_set": c.Kuaidi100Key != "",
 		"blob_dir": c.BlobFolder(), "s3_endpoint": c.S3Endpoint, "s3_bucket": c.S3Bucket, "s3_secret_key_set": c.S3SecretKey != "",
 		"backup_key_set": c.BackupKey != "" || c.BackupKeyFile != "", "backup_dir": c.BackupFolder(), "backup_every": c.BackupEvery.String(),
-		"backup_keep": c.BackupKeep, "backup_s3": c.BackupS3, "backup_s3_secret_key_set": c.BackupS3SecretKey != ""}
+		"backup_keep": c.BackupKeep, "require_totp": c.RequireTOTP, "staff_idle_timeout": c.StaffIdle.String(), "backup_s3": c.BackupS3, "backup_s3_secret_key_set": c.BackupS3SecretKey != ""}
 }
 
 // Usage lists every setting, for --help.
 func Usage() string {
 	var b strings.Builder
 	for _, s := range settings {
-		fmt.Fprintf(&b, "  --%-17s %-26s %s (default %q)\n", s.flag, s.env, s.help, s.def)
+		def := fmt.Sprintf("default %q", s.def)
+		if d, ok := serveDefaults[s.flag]; ok {
+			def = fmt.Sprintf("default %q; serve: %q", s.def, d)
+		}
+		fmt.Fprintf(&b, "  --%-17s %-26s %s (%s)\n", s.flag, s.env, s.help, def)
 	}
 	return b.String()
 }

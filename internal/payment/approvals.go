@@ -57,22 +57,48 @@ func CheckRefundLimit(ctx context.Context, q db.Querier, st auth.Staff, orderID,
 	if st.Role.Can(auth.PermRefundsApprove) {
 		return nil
 	}
+	above, err := aboveRefundLimit(ctx, q, st, orderID, amount)
+	if err != nil {
+		return err
+	}
+	if above {
+		return errs.E(errs.Forbidden, "refund_needs_approval",
+			"refunds above the limit of staff who cannot approve refunds need approval: POST /admin/api/v1/refund-requests")
+	}
+	return nil
+}
+
+// aboveRefundLimit reports whether amount would take what st has refunded
+// on the order (all but what WeChat refused) above the shop's limit.
+func aboveRefundLimit(ctx context.Context, q db.Querier, st auth.Staff, orderID, amount int64) (bool, error) {
 	limit, err := serviceLimit(ctx, q, st.ShopID)
 	if err != nil {
-		return errs.Wrap("refund policy", err)
+		return false, errs.Wrap("refund policy", err)
 	}
 	var before int64
 	err = q.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds
 		WHERE shop_id = ? AND order_id = ? AND requested_by = ? AND status <> 'failed'`,
 		st.ShopID, orderID, string(order.StaffActor(st.AccountID))).Scan(&before)
 	if err != nil {
-		return errs.Wrap("refund policy", err)
+		return false, errs.Wrap("refund policy", err)
 	}
-	if before+amount > limit {
-		return errs.E(errs.Forbidden, "refund_needs_approval",
-			"refunds above the limit of staff who cannot approve refunds need approval: POST /admin/api/v1/refund-requests")
+	return before+amount > limit, nil
+}
+
+// checkRefundStepUp asks staff who may refund above the limit (those who
+// can approve refunds) for a second verification when they do: a recent
+// code on the session or X-Kaidian-OTP (auth.Staff.SteppedUp; staff
+// without TOTP have nothing to verify and pass).
+func checkRefundStepUp(ctx context.Context, q db.Querier, st auth.Staff, orderID, amount int64) error {
+	if st.SteppedUp {
+		return nil
 	}
-	return nil
+	above, err := aboveRefundLimit(ctx, q, st, orderID, amount)
+	if err != nil || !above {
+		return err
+	}
+	return errs.E(errs.Forbidden, "second_factor_required",
+		"a refund above the limit needs a second verification: send a current code in X-Kaidian-OTP")
 }
 
 // RefundRequest is a refund waiting for (or given) a second person's

@@ -25,7 +25,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "POST", Path: "/webhooks/wechatpay/{id}/refund", Errors: wechatReplies, Tag: "webhooks", Access: httpx.Public,
 		Summary: "WeChat Pay refund notifications for shop {id}", Status: http.StatusNoContent, BodyLimit: 1 << 20, Handler: h.refundNotify})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{400: {"invalid_amount", "refund_exceeds_paid"}, 404: {"order_not_found"}, 409: {"order_not_refundable", "wechatpay_not_configured"}}, Tag: "admin: orders", Access: httpx.Staff,
-		Perm: auth.PermOrdersManage, Idempotent: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund",
+		Perm: auth.PermOrdersManage, Idempotent: true, MayStepUp: true, Summary: "Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund; a refund that takes the staff member's refunds of the order above the shop's refund limit asks for a step-up",
 		Request: RefundInput{}, Response: Refund{}, Status: http.StatusCreated, Handler: h.requestRefund})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/orders/{id}/refunds", Errors: map[int][]string{404: {"order_not_found"}}, Tag: "admin: orders", Access: httpx.Staff,
 		Perm: auth.PermOrdersRead, Summary: "An order's refunds, newest first", Query: httpx.PageParams(), Response: httpx.Page[Refund]{}, Handler: h.orderRefunds})
@@ -73,6 +73,9 @@ func (h *Handlers) requestRefund(w http.ResponseWriter, r *http.Request) error {
 	}
 	st, _ := auth.StaffFrom(r.Context())
 	if err := CheckRefundLimit(r.Context(), h.Svc.db, st, id, in.Amount); err != nil {
+		return err
+	}
+	if err := checkRefundStepUp(r.Context(), h.Svc.db, st, id, in.Amount); err != nil {
 		return err
 	}
 	ref, err := h.Svc.RequestRefund(r.Context(), st.ShopID, id, r.Header.Get("Idempotency-Key"), in, order.StaffActor(st.AccountID))

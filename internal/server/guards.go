@@ -32,7 +32,10 @@ func requestAppID(r *http.Request) string {
 }
 
 func (s *Server) guards() httpx.Guards {
-	return httpx.Guards{Shop: s.shopGuard, Member: s.memberGuard, MemberHot: s.memberGuardHot, Staff: s.staffGuard}
+	return httpx.Guards{Shop: s.shopGuard, Member: s.memberGuard, MemberHot: s.memberGuardHot, Staff: s.staffGuard,
+		StepUp: func(r *http.Request, required bool) (*http.Request, error) {
+			return s.Accounts.StepUpGuard(r, required)
+		}}
 }
 
 // shopGuard serves a public mini-program route: a member's session names
@@ -185,6 +188,9 @@ func (s *Server) agencyGuard(r *http.Request, st auth.Staff, perm auth.Permissio
 			return r, errs.E(errs.Forbidden, "shop_not_granted", "this login may not act on that shop")
 		}
 		st.ShopID, st.Role = id, role
+		if st.MustEnrol, err = s.Accounts.MustEnrol(r.Context(), st); err != nil { // the role acted with decides
+			return r, err
+		}
 	}
 	if perm != "" && st.ShopID == 0 {
 		if perm == auth.PermShops {

@@ -280,6 +280,7 @@ type testShop struct {
 	badgeID      int64      // a badge the shop defined
 	ticketID     int64      // a support ticket the shop opened
 	costItemID   int64      // an item of the shop's cost ledger
+	sessionID    int64      // the public id of the owner's session
 	content      contentIDs // paid content (content_test.go)
 	paid         paidIDs    // camps, questions, content orders (paidcontent_test.go)
 	campaignID   int64      // a draft campaign to the segment (campaign_test.go)

@@ -231,6 +231,8 @@ func (s *Server) build(ctx context.Context, opts Options) error {
 	s.Providers = payprovider.NewService(s.DB, box)
 	s.Shops.Providers = s.Providers
 	s.Accounts = account.NewService(s.DB, s.Sessions)
+	s.Accounts.UseTOTP(box, s.cfg.RequireTOTP)
+	s.Sessions.SetIdle(session.Staff, s.cfg.StaffIdle)
 	s.Agencies = agency.NewService(s.DB, s.Accounts, s.Shops, s.log)
 	s.Members = member.NewService(s.DB, s.Sessions, shopApps{s.Shops}, s.WeChat)
 	s.Members.SetPromoters(promoterCheck{s.DB})

@@ -117,6 +117,8 @@ func targetID(t *testing.T, rt httpx.Route, a testShop, deletedProduct int64) in
 		return id
 	}
 	switch {
+	case strings.Contains(rt.Path, "/auth/sessions/"):
+		return a.sessionID
 	case strings.Contains(rt.Path, "/tickets/"):
 		return a.ticketID
 	case strings.Contains(rt.Path, "/cost-items/"):
@@ -201,7 +203,7 @@ func snapshot(e *env, a testShop, deletedProduct int64) string {
 		fmt.Sprintf("/admin/api/v1/products/%d", a.productID),
 		fmt.Sprintf("/admin/api/v1/products/%d", deletedProduct),
 		"/admin/api/v1/categories", "/admin/api/v1/staff", "/admin/api/v1/members",
-		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
+		"/admin/api/v1/shop", "/admin/api/v1/products", "/admin/api/v1/shop/totp-policy", "/admin/api/v1/flash-sales", "/admin/api/v1/coupons",
 		fmt.Sprintf("/admin/api/v1/flash-sales/%d", a.saleID), "/admin/api/v1/group-deals",
 		fmt.Sprintf("/admin/api/v1/group-deals/%d", a.dealID), fmt.Sprintf("/admin/api/v1/groups/%d", a.groupID),
 		"/admin/api/v1/distribution/settings", "/admin/api/v1/promoters", "/admin/api/v1/media", "/admin/api/v1/withdrawals", "/admin/api/v1/timed-discounts",
@@ -296,6 +298,7 @@ func TestShopsAreIsolatedOnEveryRoute(t *testing.T) {
 		e.seedSMS(a, "甲")
 		a.content = e.seedContent(a, "甲")
 		a.paid = e.seedPaid(a, a.content, "甲")
+		a.sessionID = e.mySessionID(a.owner)
 		before := snapshot(e, a, deleted)
 		v := newDocValidator(t, e) // every answer, refusals included, as /openapi.json says
 		e.seen = v.check

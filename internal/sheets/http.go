@@ -30,8 +30,11 @@ var importErrors = []string{"not_xlsx", "malformed_xlsx", "empty_sheet", "formul
 // by the permission of the list it exports.
 func (h *Handlers) Routes(api *httpx.API) {
 	const tag = "admin: spreadsheets"
+	// Exports of buyers' personal data (names, phones, addresses) are
+	// sensitive: they ask for a step-up.
+	personal := map[string]bool{"orders.xlsx": true, "members.xlsx": true}
 	exp := func(path string, perm auth.Permission, summary string, query []httpx.Param, errors map[int][]string, handler httpx.Handler) {
-		api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/exports/" + path, Tag: tag, Access: httpx.Staff, Perm: perm,
+		api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/exports/" + path, Tag: tag, Access: httpx.Staff, Perm: perm, StepUp: personal[path],
 			Summary: summary + " (XLSX, streamed; phone numbers masked unless the caller is the owner or finance)",
 			Query:   append(query, langParam), Produces: MIME, Errors: errors, Handler: longWrite(handler)})
 	}

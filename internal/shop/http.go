@@ -39,7 +39,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Summary: "The shop this session acts on", Response: Shop{}, Handler: h.own})
 	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/settings", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
 		Summary: "Change the shop's order rules (unpaid-order timeout, shipping fee)", Request: Settings{}, Response: Shop{}, Handler: h.updateSettings})
-	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/wechat", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings,
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/shop/wechat", Tag: tag, Access: httpx.Staff, Perm: auth.PermShopSettings, StepUp: true,
 		Errors: map[int][]string{409: {"public_url_required"}}, Summary: "Change the shop's WeChat Pay settings and secrets (refused while the server has no public URL for WeChat Pay's notifications)", Request: WeChatSettings{}, Response: Shop{}, Handler: h.updateWeChat})
 }
 

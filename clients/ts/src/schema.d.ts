@@ -303,8 +303,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in as an operator or staff member */
+        /** Log in as an operator or staff member (with two-step verification on: 401 second_factor_required and a challenge for /auth/login/totp) */
         post: operations["post_admin_api_v1_auth_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/login/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A login's second step: the challenge of a right password and a current code (or a recovery code, each usable once) */
+        post: operations["post_admin_api_v1_auth_login_totp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -362,6 +379,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My live sessions, newest first (the whole list, not a page: at most 200); never their tokens */
+        get: operations["get_admin_api_v1_auth_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of my sessions (this one too, if named) */
+        delete: operations["delete_admin_api_v1_auth_sessions_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn two-step verification on with a code from the app: answers the 10 recovery codes, shown this once */
+        post: operations["post_admin_api_v1_auth_totp_confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn my two-step verification off, with a current code or a recovery code (where it is required, I must enrol again) */
+        post: operations["post_admin_api_v1_auth_totp_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start two-step verification: a new TOTP secret and its otpauth:// URL (pending until confirmed; enrolling again replaces a pending secret) */
+        post: operations["post_admin_api_v1_auth_totp_enrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/v1/auth/totp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify a current code: this session's sensitive actions need no other for 5 minutes (step-up) */
+        post: operations["post_admin_api_v1_auth_totp_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/backups": {
         parameters: {
             query?: never;
@@ -372,7 +491,10 @@ export interface paths {
         /** Backups and restore drills: freshness, the last good backup, the last drill, the newest runs (operators) */
         get: operations["get_admin_api_v1_backups"];
         put?: never;
-        /** Back up now (a failed run is answered with status failed and its error) */
+        /**
+         * Back up now (a failed run is answered with status failed and its error)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_backups"];
         delete?: never;
         options?: never;
@@ -389,7 +511,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restore the newest backup into a scratch database now and check it (RTO, RPO) */
+        /**
+         * Restore the newest backup into a scratch database now and check it (RTO, RPO)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_backups_drill"];
         delete?: never;
         options?: never;
@@ -1414,7 +1539,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Members by registration date, newest first, with what each paid (XLSX, streamed; phone numbers masked unless the caller is the owner or finance) */
+        /**
+         * Members by registration date, newest first, with what each paid (XLSX, streamed; phone numbers masked unless the caller is the owner or finance)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         get: operations["get_admin_api_v1_exports_membersxlsx"];
         put?: never;
         post?: never;
@@ -1431,7 +1559,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Orders with the order list's filters, newest first, one row per order (XLSX, streamed; phone numbers masked unless the caller is the owner or finance) */
+        /**
+         * Orders with the order list's filters, newest first, one row per order (XLSX, streamed; phone numbers masked unless the caller is the owner or finance)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         get: operations["get_admin_api_v1_exports_ordersxlsx"];
         put?: never;
         post?: never;
@@ -2573,7 +2704,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add an operator admin */
+        /**
+         * Add an operator admin
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_operators"];
         delete?: never;
         options?: never;
@@ -2693,7 +2827,10 @@ export interface paths {
         /** An order's refunds, newest first */
         get: operations["get_admin_api_v1_orders_id_refunds"];
         put?: never;
-        /** Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund */
+        /**
+         * Refund part or all of a paid order (several partial refunds up to what was paid); the Idempotency-Key header (8 to 64 characters, required: one per refund the staff member means) makes a repeat return the same refund; a refund that takes the staff member's refunds of the order above the shop's refund limit asks for a step-up
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_orders_id_refunds"];
         delete?: never;
         options?: never;
@@ -3500,6 +3637,27 @@ export interface paths {
         patch: operations["patch_admin_api_v1_shop_settings"];
         trace?: never;
     };
+    "/admin/api/v1/shop/totp-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the shop requires two-step verification of every role */
+        get: operations["get_admin_api_v1_shop_totp_policy"];
+        /**
+         * Require two-step verification of every role of the shop, or only of owners (where the server requires it)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
+        put: operations["put_admin_api_v1_shop_totp_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/v1/shop/wechat": {
         parameters: {
             query?: never;
@@ -3513,7 +3671,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the shop's WeChat Pay settings and secrets (refused while the server has no public URL for WeChat Pay's notifications) */
+        /**
+         * Change the shop's WeChat Pay settings and secrets (refused while the server has no public URL for WeChat Pay's notifications)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         patch: operations["patch_admin_api_v1_shop_wechat"];
         trace?: never;
     };
@@ -3633,7 +3794,10 @@ export interface paths {
         /** The shop's staff, oldest first */
         get: operations["get_admin_api_v1_staff"];
         put?: never;
-        /** Add a staff account to the shop */
+        /**
+         * Add a staff account to the shop
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_staff"];
         delete?: never;
         options?: never;
@@ -3655,8 +3819,31 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a staff account's role, name or status, or reset its password (ends its sessions at once); not your own password */
+        /**
+         * Change a staff account's role, name or status, or reset its password (ends its sessions at once); not your own password
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         patch: operations["patch_admin_api_v1_staff_id"];
+        trace?: never;
+    };
+    "/admin/api/v1/staff/{id}/totp/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a staff account's two-step verification (a lost device without recovery codes): removes it and ends the account's sessions; logged
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
+        post: operations["post_admin_api_v1_staff_id_totp_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/api/v1/support-contract": {
@@ -6033,6 +6220,8 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Error: {
+            /** @description 401 second_factor_required at login: send it with a code to POST /admin/api/v1/auth/login/totp within 5 minutes */
+            challenge?: string;
             code: string;
             fields?: {
                 [key: string]: string;
@@ -6056,7 +6245,15 @@ export interface components {
              * @description 0 for operators
              */
             shop_id: number;
+            /** @description two-step verification (TOTP) is on */
+            totp_enabled: boolean;
             username: string;
+        };
+        "account.Enrolment": {
+            /** @description otpauth://totp/… for a QR code (it holds the secret) */
+            otpauth_url: string;
+            /** @description base32, for typing into the app */
+            secret: string;
         };
         "account.LoginResult": {
             account: components["schemas"]["account.Account"];
@@ -6076,6 +6273,14 @@ export interface components {
             role?: "operator" | "owner" | "operations" | "service" | "finance" | "agency";
             username?: string;
         };
+        "account.Policy": {
+            /** @description every role of the shop must use two-step verification (owners must anyway where the server requires it) */
+            all_roles: boolean;
+        };
+        "account.Policy.input": {
+            /** @description every role of the shop must use two-step verification (owners must anyway where the server requires it) */
+            all_roles?: boolean;
+        };
         "account.StaffUpdate.input": {
             disabled?: boolean | null;
             display_name?: string | null;
@@ -6086,6 +6291,16 @@ export interface components {
              * @enum {string|null}
              */
             role?: "operator" | "owner" | "operations" | "service" | "finance" | "agency" | null;
+        };
+        "account.codeRequest.input": {
+            /** @description 6 digits from the authenticator app */
+            code?: string;
+        };
+        "account.disableRequest.input": {
+            /** @description 6 digits from the authenticator app */
+            code?: string;
+            /** @description instead of code: a recovery code (spent) */
+            recovery_code?: string;
         };
         "account.loginRequest.input": {
             password?: string;
@@ -6099,10 +6314,32 @@ export interface components {
              * @description the shop this session acts on
              */
             shop_id: number;
+            /** @description sensitive actions need no code now (one verified within 5 minutes, or no TOTP) */
+            stepped_up: boolean;
+            /** @description two-step verification (TOTP) is on */
+            totp_enabled: boolean;
+            /** @description two-step verification is required of this account and not set up: only enrolment, me and logout work until it is */
+            totp_enrolment_required: boolean;
         };
         "account.passwordRequest.input": {
             new_password?: string;
             old_password?: string;
+        };
+        "account.recoveryCodes": {
+            /** @description 10 codes, each usable once instead of a code; shown only now */
+            recovery_codes: string[] | null;
+        };
+        "account.stepUpResult": {
+            /** Format: date-time */
+            stepped_up_until: string;
+        };
+        "account.totpLoginRequest.input": {
+            /** @description from the login's 401 second_factor_required */
+            challenge?: string;
+            /** @description 6 digits from the authenticator app */
+            code?: string;
+            /** @description instead of code: one of the recovery codes (spent) */
+            recovery_code?: string;
         };
         "achievements.Badge": {
             /** Format: date-time */
@@ -12579,6 +12816,24 @@ export interface components {
             status: string;
             version: string;
         };
+        "session.Listed": {
+            /** @description the client address it was opened from */
+            addr: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description the session of this request */
+            current: boolean;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: date-time
+             * @description the last request, to the minute
+             */
+            last_seen_at: string;
+            user_agent: string;
+        };
         "shop.CreateInput.input": {
             appid?: string;
             brand_authorized?: boolean;
@@ -13302,7 +13557,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13367,7 +13622,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13450,7 +13705,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13511,7 +13766,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13583,7 +13838,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, refund_needs_approval, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, refund_needs_approval, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13664,7 +13919,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, refund_needs_approval, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, refund_needs_approval, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13749,7 +14004,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13852,7 +14107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13952,7 +14207,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14017,7 +14272,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14102,7 +14357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14195,7 +14450,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14269,7 +14524,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14362,7 +14617,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14438,7 +14693,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14530,7 +14785,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14620,7 +14875,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14684,7 +14939,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14756,7 +15011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14826,7 +15081,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14877,7 +15132,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Unauthorized: invalid_credentials */
+            /** @description Unauthorized: invalid_credentials, second_factor_required */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -14914,6 +15169,95 @@ export interface operations {
                 };
             };
             /** @description Too Many Requests: too_many_login_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_auth_login_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["account.totpLoginRequest.input"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.LoginResult"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_text, invalid_type, malformed_json, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: challenge_expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused, totp_not_enabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
             429: {
                 headers: {
                     /** @description seconds to wait before trying again */
@@ -15098,7 +15442,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15119,6 +15463,512 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_admin_api_v1_auth_sessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["session.Listed"][];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    delete_admin_api_v1_auth_sessions_id: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: invalid_id, invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) session_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_auth_totp_confirm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["account.codeRequest.input"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.recoveryCodes"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused, totp_not_pending, totp_unavailable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_auth_totp_disable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["account.disableRequest.input"];
+            };
+        };
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused, totp_not_enabled, totp_unavailable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_auth_totp_enrol: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.Enrolment"];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: totp_already_enabled, totp_unavailable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_auth_totp_verify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["account.codeRequest.input"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.stepUpResult"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused, totp_not_enabled, totp_unavailable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15175,7 +16025,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15201,6 +16051,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -15218,7 +16070,7 @@ export interface operations {
                     "application/json": components["schemas"]["backup.Run"];
                 };
             };
-            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            /** @description Bad Request: invalid_code, invalid_shop, invalid_text, shop_required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15236,7 +16088,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15245,9 +16097,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict: backups_not_configured */
+            /** @description Conflict: backups_not_configured, code_reused */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15271,6 +16134,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -15288,7 +16153,7 @@ export interface operations {
                     "application/json": components["schemas"]["backup.Run"];
                 };
             };
-            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            /** @description Bad Request: invalid_code, invalid_shop, invalid_text, shop_required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15306,7 +16171,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15315,9 +16180,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict: backups_not_configured */
+            /** @description Conflict: backups_not_configured, code_reused */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15374,7 +16250,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15439,7 +16315,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15533,7 +16409,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15621,7 +16497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15702,7 +16578,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15783,7 +16659,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15865,7 +16741,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15930,7 +16806,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16018,7 +16894,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16090,7 +16966,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16171,7 +17047,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16243,7 +17119,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16327,7 +17203,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16392,7 +17268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16471,7 +17347,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16547,7 +17423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16653,7 +17529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16728,7 +17604,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16801,7 +17677,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16860,7 +17736,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16925,7 +17801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17004,7 +17880,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17089,7 +17965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17175,7 +18051,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17240,7 +18116,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17322,7 +18198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17381,7 +18257,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17446,7 +18322,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17534,7 +18410,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17618,7 +18494,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17679,7 +18555,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17755,7 +18631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17855,7 +18731,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17914,7 +18790,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17979,7 +18855,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18056,7 +18932,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18121,7 +18997,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18212,7 +19088,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18277,7 +19153,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18358,7 +19234,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18446,7 +19322,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18522,7 +19398,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18615,7 +19491,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18690,7 +19566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18766,7 +19642,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18858,7 +19734,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18950,7 +19826,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19044,7 +19920,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19132,7 +20008,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19208,7 +20084,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19301,7 +20177,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19375,7 +20251,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19466,7 +20342,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19531,7 +20407,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19621,7 +20497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19709,7 +20585,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19785,7 +20661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19877,7 +20753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19968,7 +20844,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20033,7 +20909,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20123,7 +20999,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20211,7 +21087,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20287,7 +21163,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20379,7 +21255,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20465,7 +21341,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20530,7 +21406,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20607,7 +21483,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20672,7 +21548,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20766,7 +21642,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20854,7 +21730,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -20926,7 +21802,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21006,7 +21882,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21070,7 +21946,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21135,7 +22011,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21214,7 +22090,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21286,7 +22162,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21362,7 +22238,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21450,7 +22326,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21518,7 +22394,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21577,7 +22453,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21642,7 +22518,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21730,7 +22606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -21763,6 +22639,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
             };
             path?: never;
             cookie?: never;
@@ -21780,7 +22658,7 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
-            /** @description Bad Request: invalid_query, invalid_shop, invalid_text, shop_required */
+            /** @description Bad Request: invalid_code, invalid_query, invalid_shop, invalid_text, shop_required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21798,9 +22676,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -21834,6 +22732,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
             };
             path?: never;
             cookie?: never;
@@ -21851,7 +22751,7 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
-            /** @description Bad Request: invalid_query, invalid_shop, invalid_text, shop_required */
+            /** @description Bad Request: invalid_code, invalid_query, invalid_shop, invalid_text, shop_required */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21869,9 +22769,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -21938,7 +22858,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22007,7 +22927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22071,7 +22991,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22136,7 +23056,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22215,7 +23135,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22288,7 +23208,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22353,7 +23273,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22432,7 +23352,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22508,7 +23428,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22596,7 +23516,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22678,7 +23598,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22743,7 +23663,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22822,7 +23742,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22892,7 +23812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -22966,7 +23886,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23040,7 +23960,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23117,7 +24037,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23182,7 +24102,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23264,7 +24184,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23330,7 +24250,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23399,7 +24319,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23478,7 +24398,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23557,7 +24477,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23625,7 +24545,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23690,7 +24610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23784,7 +24704,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23872,7 +24792,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -23947,7 +24867,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24023,7 +24943,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24117,7 +25037,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24208,7 +25128,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24280,7 +25200,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24350,7 +25270,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24420,7 +25340,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24493,7 +25413,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24568,7 +25488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24643,7 +25563,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24721,7 +25641,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24818,7 +25738,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24896,7 +25816,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -24993,7 +25913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25069,7 +25989,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25171,7 +26091,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25241,7 +26161,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25319,7 +26239,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25421,7 +26341,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25497,7 +26417,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25587,7 +26507,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25657,7 +26577,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25727,7 +26647,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25803,7 +26723,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25894,7 +26814,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25953,7 +26873,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26018,7 +26938,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26100,7 +27020,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26159,7 +27079,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26224,7 +27144,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26301,7 +27221,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26366,7 +27286,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26449,7 +27369,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26537,7 +27457,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26609,7 +27529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26691,7 +27611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26752,7 +27672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26826,7 +27746,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26912,7 +27832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26979,7 +27899,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27073,7 +27993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27164,7 +28084,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27231,7 +28151,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27292,7 +28212,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27364,7 +28284,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27440,7 +28360,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27534,7 +28454,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27627,7 +28547,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27692,7 +28612,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27772,7 +28692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27840,7 +28760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27904,7 +28824,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27972,7 +28892,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28037,7 +28957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28127,7 +29047,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28186,7 +29106,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28212,6 +29132,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -28233,7 +29155,7 @@ export interface operations {
                     "application/json": components["schemas"]["account.Account"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -28251,8 +29173,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -28272,6 +29203,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -28340,7 +29282,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28401,7 +29343,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28477,7 +29419,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28571,7 +29513,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28665,7 +29607,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28753,7 +29695,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28828,7 +29770,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28865,6 +29807,8 @@ export interface operations {
                 "Idempotency-Key": string;
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -28888,7 +29832,7 @@ export interface operations {
                     "application/json": components["schemas"]["payment.Refund"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, idempotency_key_required, invalid_amount, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, refund_exceeds_paid, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, idempotency_key_required, invalid_amount, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, refund_exceeds_paid, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -28906,7 +29850,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28924,7 +29868,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict: idempotency_key_reused, order_not_refundable, wechatpay_not_configured */
+            /** @description Conflict: code_reused, idempotency_key_reused, order_not_refundable, wechatpay_not_configured */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -28945,6 +29889,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -29009,7 +29964,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29103,7 +30058,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29191,7 +30146,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29263,7 +30218,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29336,7 +30291,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29401,7 +30356,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29489,7 +30444,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29565,7 +30520,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29654,7 +30609,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29718,7 +30673,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29783,7 +30738,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29868,7 +30823,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29968,7 +30923,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30031,7 +30986,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30116,7 +31071,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30211,7 +31166,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30276,7 +31231,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30359,7 +31314,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30418,7 +31373,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30483,7 +31438,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30571,7 +31526,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30636,7 +31591,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30718,7 +31673,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30779,7 +31734,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30840,7 +31795,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30916,7 +31871,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31004,7 +31959,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31078,7 +32033,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31168,7 +32123,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31243,7 +32198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31328,7 +32283,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31419,7 +32374,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31485,7 +32440,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31557,7 +32512,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31629,7 +32584,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31710,7 +32665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31786,7 +32741,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31888,7 +32843,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -31947,7 +32902,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32012,7 +32967,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32094,7 +33049,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32159,7 +33114,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32238,7 +33193,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32306,7 +33261,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32371,7 +33326,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32455,7 +33410,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32520,7 +33475,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32605,7 +33560,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32699,7 +33654,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32792,7 +33747,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32856,7 +33811,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32918,7 +33873,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32977,7 +33932,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33042,7 +33997,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33119,7 +34074,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33184,7 +34139,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33276,7 +34231,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33355,7 +34310,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33431,7 +34386,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33519,7 +34474,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33594,7 +34549,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33662,7 +34617,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33727,7 +34682,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33765,12 +34720,178 @@ export interface operations {
             };
         };
     };
+    get_admin_api_v1_shop_totp_policy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.Policy"];
+                };
+            };
+            /** @description Bad Request: invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_admin_api_v1_shop_totp_policy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["account.Policy.input"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["account.Policy"];
+                };
+            };
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large: body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported Media Type: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     patch_admin_api_v1_shop_wechat: {
         parameters: {
             query?: never;
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -33792,7 +34913,7 @@ export interface operations {
                     "application/json": components["schemas"]["shop.Shop"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -33810,7 +34931,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33819,7 +34940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict: public_url_required */
+            /** @description Conflict: code_reused, public_url_required */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -33840,6 +34961,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -33901,7 +35033,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33966,7 +35098,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34054,7 +35186,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34130,7 +35262,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34225,7 +35357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34290,7 +35422,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34372,7 +35504,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34437,7 +35569,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34523,7 +35655,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34588,7 +35720,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34670,7 +35802,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34696,6 +35828,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -34717,7 +35851,7 @@ export interface operations {
                     "application/json": components["schemas"]["account.Account"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -34735,8 +35869,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -34756,6 +35899,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -34814,7 +35968,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34849,6 +36003,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -34872,7 +36028,7 @@ export interface operations {
                     "application/json": components["schemas"]["account.Account"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -34890,7 +36046,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -34901,6 +36057,15 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -34920,6 +36085,109 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_api_v1_staff_id_totp_reset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
+                "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
+                /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: invalid_code, invalid_id, invalid_shop, invalid_text, shop_required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) account_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: cannot_change_self, code_reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -34976,7 +36244,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35050,7 +36318,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35130,7 +36398,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35198,7 +36466,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35263,7 +36531,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35347,7 +36615,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35412,7 +36680,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35492,7 +36760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35553,7 +36821,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35625,7 +36893,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35710,7 +36978,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35813,7 +37081,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -35916,7 +37184,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36019,7 +37287,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, not_your_side, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36119,7 +37387,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36184,7 +37452,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36266,7 +37534,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36325,7 +37593,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36390,7 +37658,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36474,7 +37742,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36541,7 +37809,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36629,7 +37897,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36705,7 +37973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -36808,7 +38076,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -106,6 +106,19 @@ type Staff struct {
 	Role      Role
 	Username  string
 	Agency    bool
+
+	// SessionID is the public id of the session (GET /admin/api/v1/auth/sessions).
+	SessionID int64
+	// TOTPEnabled: the account verifies a second factor (TOTP).
+	TOTPEnabled bool
+	// SteppedUp: the session verified a code within the step-up window (or
+	// sent one with this request), or the account has no TOTP and so
+	// nothing to verify. Handlers of sensitive actions ask it.
+	SteppedUp bool
+	// MustEnrol: TOTP is required of this account (by the deployment or
+	// its shop) and it has none yet: only the enrolment routes, who am I
+	// and logout serve it.
+	MustEnrol bool
 }
 
 type ctxKey int

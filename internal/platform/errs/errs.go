@@ -39,6 +39,9 @@ type Error struct {
 	// RetryAfter is how long a RateLimited caller must wait (0: unknown),
 	// sent as the Retry-After header.
 	RetryAfter time.Duration
+	// Challenge is the token of a login's second step (401
+	// second_factor_required), sent in the answer.
+	Challenge string
 }
 
 func (e *Error) Error() string {

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/kaidian/kaidian/internal/platform/auth"
+	"github.com/kaidian/kaidian/internal/platform/errs"
 )
 
 // Handler is an HTTP handler that returns its error instead of writing it.
@@ -65,6 +66,20 @@ type Route struct {
 	// fields).
 	Consumes       string
 	ConsumesSchema map[string]any
+	// StepUp routes are sensitive (staff changes, payment settings,
+	// restores, exports of personal data): a staff member with TOTP must
+	// have verified a code on this session within the last 5 minutes, or
+	// send one in X-Kaidian-OTP (403 second_factor_required otherwise).
+	// Staff without TOTP pass: they have nothing to verify.
+	StepUp bool
+	// MayStepUp routes ask for a step-up only in some cases, decided by
+	// the handler with auth.Staff.SteppedUp (a refund above the limit); an
+	// X-Kaidian-OTP header is checked when sent.
+	MayStepUp bool
+	// Enrolment routes serve a session that must still enrol a second
+	// factor (auth.Staff.MustEnrol): enrolment, who am I, logout. Every
+	// other Staff route answers it 403 totp_enrolment_required.
+	Enrolment bool
 	// Audited routes are recorded by the API's auditor whoever calls them
 	// (a login); staff changes and exports are recorded anyway.
 	Audited bool
@@ -82,6 +97,10 @@ type Guards struct {
 	// MemberHot is Member for HotAuth routes (nil = Member).
 	MemberHot func(r *http.Request) (*http.Request, error)
 	Staff     func(r *http.Request, perm auth.Permission) (*http.Request, error)
+	// StepUp runs after Staff on StepUp and MayStepUp routes: it checks an
+	// X-Kaidian-OTP header if sent and sets auth.Staff.SteppedUp; with
+	// required it refuses a caller not stepped up. nil = no second factor.
+	StepUp func(r *http.Request, required bool) (*http.Request, error)
 }
 
 // API is the route registry of one server.
@@ -150,7 +169,30 @@ func (a *API) guard(rt Route, r *http.Request) (*http.Request, error) {
 		}
 		return a.guards.Member(r)
 	case Staff:
-		return a.guards.Staff(r, rt.Perm)
+		r, err := a.guards.Staff(r, rt.Perm)
+		if err != nil {
+			return r, err
+		}
+		return a.secondFactor(rt, r)
 	}
 	return r, nil
 }
+
+// secondFactor keeps a session that must enrol TOTP to the enrolment
+// routes and asks StepUp routes for a recent second verification.
+func (a *API) secondFactor(rt Route, r *http.Request) (*http.Request, error) {
+	if st, _ := auth.StaffFrom(r.Context()); st.MustEnrol && !rt.Enrolment {
+		return r, errs.E(errs.Forbidden, "totp_enrolment_required",
+			"set up two-step verification first: POST /admin/api/v1/auth/totp/enrol, then /confirm")
+	}
+	if (rt.StepUp || rt.MayStepUp) && a.guards.StepUp != nil {
+		return a.guards.StepUp(r, rt.StepUp)
+	}
+	return r, nil
+}
+
+// StepUpErrors are the codes a step-up answers (a wrong, reused or too
+// frequent X-Kaidian-OTP, or none on a session not stepped up).
+var StepUpErrors = map[int][]string{http.StatusForbidden: {"second_factor_required"},
+	http.StatusBadRequest: {"invalid_code"}, http.StatusConflict: {"code_reused"},
+	http.StatusTooManyRequests: {"too_many_code_attempts"}}

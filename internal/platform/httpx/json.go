@@ -29,6 +29,8 @@ type ErrorBody struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	// Challenge is only in a login's 401 second_factor_required.
+	Challenge string `json:"challenge,omitempty" doc:"401 second_factor_required at login: send it with a code to POST /admin/api/v1/auth/login/totp within 5 minutes"`
 }
 
 var kindStatus = map[errs.Kind]int{
@@ -117,7 +119,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == errs.RateLimited {
 		w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
 	}
-	WriteJSON(w, status, ErrorBody{Code: e.Code, Message: e.Message, Fields: e.Fields})
+	WriteJSON(w, status, ErrorBody{Code: e.Code, Message: e.Message, Fields: e.Fields, Challenge: e.Challenge})
 }
 
 // retryAfter is a Retry-After value in whole seconds, rounded up: the

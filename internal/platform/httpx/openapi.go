@@ -101,9 +101,17 @@ func (g *schemaGen) operation(rt Route) map[string]any {
 	case Staff:
 		op["security"] = []map[string][]string{{"staff": {}}}
 		op["x-permission"] = string(rt.Perm)
+		if rt.StepUp || rt.MayStepUp {
+			op["x-step-up"] = map[bool]string{true: "always", false: "when the handler asks"}[rt.StepUp]
+			op["description"] = stepUpDoc
+		}
 	}
 	return op
 }
+
+const stepUpDoc = "Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session " +
+	"within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 " +
+	"second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify."
 
 // binaryMedia is the media type object of a file body.
 func binaryMedia() map[string]any {
@@ -161,6 +169,10 @@ func headers(rt Route) []Param {
 	if rt.Access == Staff {
 		out = append(out, Param{Name: "X-Shop-Id", Type: "optional",
 			Description: "operators only: the id of the shop to act on (shop staff always act on their own shop)"})
+		if rt.StepUp || rt.MayStepUp {
+			out = append(out, Param{Name: "X-Kaidian-OTP", Type: "optional",
+				Description: "a current TOTP code: steps this session up for this request and the next 5 minutes"})
+		}
 		if unsafeMethod(rt.Method) {
 			out = append(out, Param{Name: "X-CSRF-Token", Type: "optional",
 				Description: "required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none)"})
@@ -250,6 +262,14 @@ func errorCodes(rt Route) map[int][]string {
 		add(http.StatusBadRequest, "shop_required", "invalid_shop")
 		if unsafeMethod(rt.Method) {
 			add(http.StatusForbidden, "csrf_failed")
+		}
+		if !rt.Enrolment {
+			add(http.StatusForbidden, "totp_enrolment_required")
+		}
+		if rt.StepUp || rt.MayStepUp {
+			for status, c := range StepUpErrors {
+				add(status, c...)
+			}
 		}
 	}
 	if rt.Idempotent {

@@ -68,7 +68,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		`"in":"header","name":"X-CSRF-Token"`,
 		`"in":"header","name":"X-Appid"`,
 		`"409":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Conflict: idempotency_key_reused, thing_taken"`,
-		`"x-error-codes":["account_disabled","csrf_failed","permission_denied","shop_not_granted"]`,
+		`"x-error-codes":["account_disabled","csrf_failed","permission_denied","shop_not_granted","totp_enrolment_required"]`,
 		`"429":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}},"description":"Too Many Requests: too_many_requests","headers":{"Retry-After":`,
 	} {
 		if !strings.Contains(doc, want) {

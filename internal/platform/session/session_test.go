@@ -52,3 +52,50 @@ func TestSessionLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// Idle sessions end; a request records itself at most once a minute; the
+// list shows a subject's sessions with their public ids, never a token,
+// and one is revoked by its id only by its own subject.
+func TestIdleListAndRevokeByID(t *testing.T) {
+	db.ForEachEngine(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clock := time.Unix(1_800_000_000, 0)
+		s := NewStore(d)
+		s.SetClock(func() time.Time { return clock })
+		s.SetIdle(Staff, 30*time.Minute)
+		first, _, err := s.CreateWith(ctx, Staff, 7, 0, time.Hour*12, Meta{Addr: "203.0.113.9", UserAgent: "agent/1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Second)
+		second, _, err := s.Create(ctx, Staff, 7, 0, time.Hour*12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.List(ctx, Staff, 7, second)
+		if err != nil || len(list) != 2 || !list[0].Current || list[1].Current || list[1].UserAgent != "agent/1" || list[0].ID == list[1].ID {
+			t.Fatalf("list = %+v, %v", list, err)
+		}
+		if ok, err := s.RevokeID(ctx, Staff, 8, list[1].ID); ok || err != nil {
+			t.Fatalf("another subject revoking: %v %v", ok, err)
+		}
+		if ok, err := s.RevokeID(ctx, Staff, 7, list[1].ID); !ok || err != nil {
+			t.Fatalf("revoking my own: %v %v", ok, err)
+		}
+		if _, err := s.Lookup(ctx, Staff, first); !errs.Is(err, "unauthenticated") {
+			t.Fatalf("a revoked session: %v", err)
+		}
+		clock = clock.Add(29 * time.Minute)
+		if _, err := s.Lookup(ctx, Staff, second); err != nil {
+			t.Fatalf("29 minutes idle: %v", err)
+		}
+		clock = clock.Add(29 * time.Minute)
+		if _, err := s.Lookup(ctx, Staff, second); err != nil {
+			t.Fatalf("29 minutes after the last request: %v", err)
+		}
+		clock = clock.Add(31 * time.Minute)
+		if _, err := s.Lookup(ctx, Staff, second); !errs.Is(err, "unauthenticated") {
+			t.Fatalf("31 minutes idle: %v", err)
+		}
+	})
+}
