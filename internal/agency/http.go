@@ -28,19 +28,19 @@ func (h *Handlers) Routes(api *httpx.API) {
 		Response: httpx.Page[Grant]{}, Handler: h.myShops})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/agencies", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "Agency accounts, oldest first (operators)", Query: httpx.PageParams(), Response: httpx.Page[account.Account]{}, Handler: h.list})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Create an agency account: one login for the shops granted to it (operators)", Request: NewAgency{},
 		Response: account.Account{}, Status: http.StatusCreated, Handler: h.create})
-	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/agencies/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "PATCH", Path: "/admin/api/v1/agencies/{id}", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Rename, disable or enable an agency account, or reset its password (disabling or a reset ends its sessions at once; operators)",
 		Request: AgencyUpdate{}, Response: account.Account{}, Handler: h.update})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/agencies/{id}/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
 		Summary: "The shops granted to an agency account, by shop id (operators)", Query: httpx.PageParams(),
 		Response: httpx.Page[Grant]{}, Handler: h.grants})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies/{id}/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies/{id}/shops", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Grant a shop to an agency account with a role there, or change its role (operators; logged)", Request: GrantInput{},
 		Response: Grant{}, Handler: h.grant})
-	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies/{id}/revoke", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,
+	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/agencies/{id}/revoke", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops, StepUp: true,
 		Summary: "Take a shop away from an agency account, at once (operators; logged)", Request: RevokeInput{},
 		Status: http.StatusNoContent, Handler: h.revoke})
 	api.Add(httpx.Route{Method: "GET", Path: "/admin/api/v1/agencies/{id}/events", Tag: tag, Access: httpx.Staff, Perm: auth.PermShops,

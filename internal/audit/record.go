@@ -123,5 +123,21 @@ func FromRequest(r *http.Request, rec httpx.AuditRecord, addr string) Entry {
 	if json.Unmarshal(rec.Request, &named) == nil && len(named.Username) <= 64 {
 		e.Actor = named.Username
 	}
+	if e.Actor == "" {
+		// A login's second step names nobody (a challenge and a code): the
+		// session it starts does, in its answer's account.
+		var started struct {
+			Account struct {
+				ID       int64  `json:"id"`
+				ShopID   int64  `json:"shop_id"`
+				Username string `json:"username"`
+				Role     string `json:"role"`
+			} `json:"account"`
+		}
+		if rec.Status < 300 && json.Unmarshal(rec.After, &started) == nil && len(started.Account.Username) <= 64 {
+			a := started.Account
+			e.ShopID, e.ActorID, e.Actor, e.Role = a.ShopID, a.ID, a.Username, a.Role
+		}
+	}
 	return e
 }

@@ -132,7 +132,10 @@ export interface paths {
         /** Agency accounts, oldest first (operators) */
         get: operations["get_admin_api_v1_agencies"];
         put?: never;
-        /** Create an agency account: one login for the shops granted to it (operators) */
+        /**
+         * Create an agency account: one login for the shops granted to it (operators)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_agencies"];
         delete?: never;
         options?: never;
@@ -153,7 +156,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Rename, disable or enable an agency account, or reset its password (disabling or a reset ends its sessions at once; operators) */
+        /**
+         * Rename, disable or enable an agency account, or reset its password (disabling or a reset ends its sessions at once; operators)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         patch: operations["patch_admin_api_v1_agencies_id"];
         trace?: never;
     };
@@ -183,7 +189,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Take a shop away from an agency account, at once (operators; logged) */
+        /**
+         * Take a shop away from an agency account, at once (operators; logged)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_agencies_id_revoke"];
         delete?: never;
         options?: never;
@@ -201,7 +210,10 @@ export interface paths {
         /** The shops granted to an agency account, by shop id (operators) */
         get: operations["get_admin_api_v1_agencies_id_shops"];
         put?: never;
-        /** Grant a shop to an agency account with a role there, or change its role (operators; logged) */
+        /**
+         * Grant a shop to an agency account with a role there, or change its role (operators; logged)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_agencies_id_shops"];
         delete?: never;
         options?: never;
@@ -14233,6 +14245,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -14254,7 +14268,7 @@ export interface operations {
                     "application/json": components["schemas"]["account.Account"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14272,8 +14286,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14293,6 +14316,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14316,6 +14350,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -14339,7 +14375,7 @@ export interface operations {
                     "application/json": components["schemas"]["account.Account"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14357,7 +14393,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14368,6 +14404,15 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14387,6 +14432,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14485,6 +14541,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -14506,7 +14564,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14524,7 +14582,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14535,6 +14593,15 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14554,6 +14621,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14652,6 +14730,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -14675,7 +14755,7 @@ export interface operations {
                     "application/json": components["schemas"]["agency.Grant"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14693,7 +14773,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14704,6 +14784,15 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14723,6 +14812,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
