@@ -219,13 +219,19 @@ func TestConcurrentWritersAndSealersMakeOneChain(t *testing.T) {
 
 func TestRedactHidesSecretsAtAnyDepth(t *testing.T) {
 	got := audit.Redact([]byte(`{"username":"li","password":"hunter22","pay":{"api_v3_key":"k","mch_id":"190"},
-		"list":[{"token":"t","name":"x"}],"code":"123456","empty_secret":""}`))
+		"list":[{"token":"t","name":"x"}],"code":"123456","empty_secret":"","totp_enabled":true,"recovery_codes":["a1","b2"]}`))
 	for _, leak := range []string{"hunter22", `"k"`, `"t"`, "123456"} {
 		if strings.Contains(got, leak) {
 			t.Fatalf("%s leaks %s", got, leak)
 		}
 	}
-	for _, kept := range []string{`"username":"li"`, `"mch_id":"190"`, `"name":"x"`} {
+	if strings.Contains(got, `"a1"`) {
+		t.Fatalf("%s leaks a recovery code", got)
+	}
+	if answer := audit.Redact([]byte(`{"code":"invalid_code","message":"wrong"}`)); !strings.Contains(answer, `"code":"invalid_code"`) {
+		t.Fatalf("an error's code was redacted: %s", answer)
+	}
+	for _, kept := range []string{`"username":"li"`, `"mch_id":"190"`, `"name":"x"`, `"totp_enabled":true`} {
 		if !strings.Contains(got, kept) {
 			t.Fatalf("%s lost %s", got, kept)
 		}

@@ -16,8 +16,8 @@ const Redacted = "[redacted]"
 
 // secretKeys are the JSON keys whose values never reach the log: anything
 // named like a password, secret, private key, token, one-time or recovery
-// code, a login's second-step challenge, and bare "code" (SMS and TOTP
-// codes).
+// code, a login's second-step challenge; bare "code" holding digits (SMS
+// and TOTP codes) is handled by isSecret.
 var secretKeys = []string{"password", "secret", "private", "token", "otp", "recovery", "api_v3", "apikey", "api_key",
 	"app_key", "appkey", "aes_key", "mch_key", "access_key", "totp", "challenge"}
 
@@ -28,9 +28,38 @@ func isPhoneKey(k string) bool {
 	return strings.Contains(k, "phone") || strings.Contains(k, "mobile")
 }
 
+// isSecret says whether the value x of key k is a secret: a string (or a
+// list) under a secret-looking key — not a flag such as totp_enabled —, or
+// under bare "code" a one-time code of digits (an error's or a coupon's
+// code stays readable).
+func isSecret(k string, x any) bool {
+	switch v := x.(type) {
+	case string:
+		if strings.EqualFold(k, "code") {
+			return oneTimeCode(v)
+		}
+		return v != "" && isSecretKey(k)
+	case []any:
+		return isSecretKey(k)
+	}
+	return false
+}
+
+func oneTimeCode(s string) bool {
+	if len(s) < 4 || len(s) > 8 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
-	if k == "code" || k == "key" {
+	if k == "key" {
 		return true
 	}
 	for _, s := range secretKeys {
@@ -66,7 +95,7 @@ func redactValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			if isSecretKey(k) && x != nil && x != "" {
+			if isSecret(k, x) {
 				t[k] = Redacted
 			} else if p, ok := x.(string); ok && isPhoneKey(k) {
 				t[k] = mask.Phone(p)

@@ -23,7 +23,7 @@ func (h *Handlers) Routes(api *httpx.API) {
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/consents", Tag: mini, Access: httpx.Member,
 		Summary: "Where I stand on the privacy policy, the user agreement and marketing: the whole list, not a page", Response: []ConsentState{}, Handler: h.consents})
 	api.Add(httpx.Route{Method: "POST", Path: "/api/v1/me/consents", Tag: mini, Access: httpx.Member,
-		Summary: "Give or withdraw a consent (withdrawing marketing stops campaigns to me; withdrawing a policy logs me out)",
+		Summary: "Give or withdraw a consent (withdrawing marketing stops campaigns to me; withdrawing a policy logs me out); answers where I stand on each kind: the whole list, not a page",
 		Errors:  map[int][]string{400: {"invalid_kind"}, 409: {"no_policy", "stale_version", "account_deleted"}},
 		Request: ConsentInput{}, Response: []ConsentState{}, Handler: h.record})
 	api.Add(httpx.Route{Method: "GET", Path: "/api/v1/me/data-export", Tag: mini, Access: httpx.Member,

@@ -329,6 +329,7 @@ func TestOpenAPISchemaNamesFollowGoTypes(t *testing.T) {
 	for _, rt := range e.srv.API.Routes() {
 		op := doc.Paths.Value(strings.ReplaceAll(rt.Path, "...}", "}")).GetOperation(rt.Method)
 		if w := want(rt.Request); w != "" {
+			w += ".input" // a request body's own component: no field required
 			checked++
 			if got := refOf(op.RequestBody.Value.Content.Get("application/json").Schema); got != w {
 				t.Errorf("%s %s: body documented as %q, want %q", rt.Method, rt.Path, got, w)

@@ -400,6 +400,11 @@ func TestNoListIsABareArray(t *testing.T) {
 		"GET /admin/api/v1/members/{id}/badges":        true,
 		"GET /admin/api/v1/cost-items":                 true, // at most 200 per shop (costs.MaxItems)
 		"GET /admin/api/v1/auth/sessions":              true, // my live sessions, the newest 200 (session.MaxListed)
+		"GET /admin/api/v1/privacy/policies":           true, // the two documents in force
+		"GET /api/v1/privacy/policies":                 true,
+		"GET /api/v1/me/consents":                      true, // one state per kind (3)
+		"POST /api/v1/me/consents":                     true,
+		"GET /api/v1/me/privacy-requests":              true, // the newest 50
 	}
 	pages := 0
 	for _, rt := range e.srv.API.Routes() {

@@ -5158,7 +5158,7 @@ export interface paths {
         /** Where I stand on the privacy policy, the user agreement and marketing: the whole list, not a page */
         get: operations["get_api_v1_me_consents"];
         put?: never;
-        /** Give or withdraw a consent (withdrawing marketing stops campaigns to me; withdrawing a policy logs me out) */
+        /** Give or withdraw a consent (withdrawing marketing stops campaigns to me; withdrawing a policy logs me out); answers where I stand on each kind: the whole list, not a page */
         post: operations["post_api_v1_me_consents"];
         delete?: never;
         options?: never;
