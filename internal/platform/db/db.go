@@ -90,6 +90,9 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 			return nil, fmt.Errorf("create data folder: %w", err)
 		}
 	}
+	if err := privateFile(path); err != nil {
+		return nil, err
+	}
 	// _txlock=immediate makes every transaction take the write lock up front,
 	// so two writers never deadlock upgrading read locks (SQLITE_BUSY).
 	// No mmap (SQLite's default): a connection unmaps the whole file
@@ -120,6 +123,26 @@ func openSQLite(ctx context.Context, path, sync string) (*DB, error) {
 		go d.checkpoints(checkpointEvery)
 	}
 	return d, err
+}
+
+// privateFile creates the database file readable by its owner only (0600),
+// or makes an existing one so: it holds personal data. SQLite gives its
+// -wal and -shm files the database file's permissions.
+func privateFile(path string) error {
+	if strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("make the database file private: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkpointEvery is how often SQLite's WAL is copied back into the
