@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.status = status
     this.code = (body && body.code) || 'http_' + status
     this.fields = (body && body.fields) || {}
+    this.challenge = (body && body.challenge) || ''
   }
 }
 
@@ -46,6 +47,15 @@ export async function api(method, path, body, opts = {}) {
   if (!res.ok) {
     const err = new ApiError(res.status, data)
     if (res.status === 401 && !opts.quiet401) session.onUnauthenticated()
+    // A sensitive action asks for a code from the authenticator app: ask,
+    // verify it on the session (good for 5 minutes) and send the request again.
+    if (err.code === 'second_factor_required' && res.status === 403 && !opts.steppedUp && session.onStepUp) {
+      const code = await session.onStepUp()
+      if (code) {
+        await api('POST', '/auth/totp/verify', { code }, { steppedUp: true })
+        return api(method, path, body, { ...opts, steppedUp: true })
+      }
+    }
     throw err
   }
   return data
@@ -53,7 +63,7 @@ export async function api(method, path, body, opts = {}) {
 
 // download fetches a file answer (an XLSX export) and saves it under the
 // name the server gave in Content-Disposition (its UTF-8 filename*).
-export async function download(path, fallbackName) {
+export async function download(path, fallbackName, steppedUp = false) {
   const headers = {}
   if (session.shopId) headers['X-Shop-Id'] = String(session.shopId)
   const res = await fetch('/admin/api/v1' + path, { headers, credentials: 'same-origin' })
@@ -61,7 +71,16 @@ export async function download(path, fallbackName) {
     let data = null
     try { data = await res.json() } catch { data = null }
     if (res.status === 401) session.onUnauthenticated()
-    throw new ApiError(res.status, data)
+    const err = new ApiError(res.status, data)
+    // Exports of personal data ask for a code, as api() does.
+    if (err.code === 'second_factor_required' && !steppedUp && session.onStepUp) {
+      const code = await session.onStepUp()
+      if (code) {
+        await api('POST', '/auth/totp/verify', { code }, { steppedUp: true })
+        return download(path, fallbackName, true)
+      }
+    }
+    throw err
   }
   const m = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get('Content-Disposition') || '')
   const url = URL.createObjectURL(await res.blob())

@@ -124,4 +124,5 @@ export const pages = [
   { path: '/shops/new', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
   { path: '/shops/:id', perm: 'shops.manage', view: () => import('./views/ShopEdit.vue') },
   { path: '/password', view: () => import('./views/Password.vue') },
+  { path: '/security', view: () => import('./views/Security.vue') },
 ]

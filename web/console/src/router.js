@@ -2,6 +2,7 @@ import { createRouter, createWebHistory } from 'vue-router'
 import { nav, pages } from './nav.js'
 import { session } from './session.js'
 import { get } from './api.js'
+import { askCode } from './util.js'
 import Login from './views/Login.vue'
 
 const screens = [...nav.flatMap((g) => g.items), ...pages].map((s) => ({
@@ -23,6 +24,7 @@ export const router = createRouter({
 
 // firstScreen is the first menu screen the role may open.
 export function firstScreen() {
+  if (session.me && session.me.totp_enrolment_required) return '/security'
   for (const g of nav) for (const it of g.items) if (allowed(it)) return it.path
   return '/password'
 }
@@ -59,11 +61,15 @@ router.beforeEach(async (to) => {
   if (!session.loaded) await loadMe()
   if (to.meta.public) return session.me ? '/' : true
   if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  // Until a required two-step verification is set up, only its screen works.
+  if (session.me.totp_enrolment_required && to.path !== '/security') return '/security'
   if (to.meta.perm && !session.can(to.meta.perm)) return firstScreen()
   if (to.meta.shop && session.isOperator && !session.shopId) return '/shops'
   if (to.meta.shop && session.isAgency && !session.shopId) return '/password'
   return true
 })
+
+session.onStepUp = askCode
 
 session.onUnauthenticated = () => {
   session.me = null

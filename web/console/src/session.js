@@ -7,6 +7,7 @@ export const session = reactive({
   shopId: Number(localStorage.getItem('kaidian.shop')) || 0,
   loaded: false,
   onUnauthenticated: () => {},
+  onStepUp: null, // asks for a code when a sensitive action needs one (router.js)
   can(p) {
     return !!this.me && this.me.permissions.includes(p)
   },

@@ -47,3 +47,15 @@ export function duration(seconds) {
   if (!d) parts.push(t('duration.m', { n: m }))
   return parts.slice(0, 2).join(' ')
 }
+
+// askCode asks for a code from the authenticator app (a sensitive action
+// needs one); null when the user cancels.
+export async function askCode() {
+  try {
+    const { value } = await ElMessageBox.prompt(t('security.stepUp'), t('security.stepUpTitle'), {
+      confirmButtonText: t('common.confirm'), cancelButtonText: t('common.cancel'),
+      inputPattern: /^\d{6}$/, inputErrorMessage: t('security.codeHint'),
+    })
+    return value
+  } catch { return null }
+}

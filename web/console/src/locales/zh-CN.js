@@ -20,13 +20,15 @@ export default {
     moderation: '内容审核', modQueue: '审核队列', modRules: '敏感词规则', modComplaints: '版权投诉', modBans: '封禁名单', modDecisions: '处理记录',
     overview: '概览', dashboard: '数据看板', catalog: '商品', products: '商品列表', categories: '商品分类', import: '批量导入', freight: '运费模板', recommendations: '推荐设置',
     orders: '订单', orderList: '订单列表', aftersales: '售后申请', finance: '财务', refunds: '退款记录', reconciliations: '对账单',
-    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单', costs: '费用与续费', auditLog: '操作日志', privacy: '隐私与注销', platformAudit: '平台操作日志',
+    shop: '店铺', settings: '店铺设置', staff: '员工账号', platform: '平台', shops: '店铺管理', backups: '备份与恢复', tickets: '售后工单', costs: '费用与续费', auditLog: '操作日志', security: '二次验证与登录设备', privacy: '隐私与注销', platformAudit: '平台操作日志',
     password: '修改密码', logout: '退出登录', selectShop: '选择店铺', noShop: '请先选择要管理的店铺',
   },
   roles: { operator: '平台运营', owner: '店主', operations: '运营', service: '客服', finance: '财务', agency: '代运营' },
   login: {
     title: '登录管理后台', username: '账号', password: '密码', submit: '登录', hint: '平台运营与店铺员工共用此入口',
     bad: '账号或密码错误',
+    secondStep: '已开启二次验证：请输入验证器应用中的动态口令。', code: '动态口令', recoveryCode: '恢复码',
+    useRecovery: '改用恢复码', useCode: '改用动态口令',
   },
   password: { title: '修改密码', old: '当前密码', new: '新密码', repeat: '再次输入新密码', mismatch: '两次输入不一致', changed: '密码已修改，其他会话已退出' },
   dashboard: {
@@ -109,6 +111,15 @@ export default {
     status: { waiting: '等待中', done: '已完成' }, all: '全部', overdue: '已超期', member: '会员', blockedBy: '等待结束',
     blockers: { orders: '未完成订单', after_sales: '售后', refunds: '退款', payouts: '提现' },
     requestedAt: '申请时间', dueAt: '截止（15 个工作日）', doneAt: '完成时间',
+  },
+  security: {
+    totp: '二次验证（动态口令）', required: '你的账号必须开启二次验证，设置后才能继续使用。',
+    off: '未开启。开启后，登录和敏感操作（超出额度的退款、员工变更、导出、支付设置）需要输入验证器应用中的动态口令。',
+    on: '已开启', setUp: '去设置', scan: '用验证器应用（腾讯身份验证器、Google Authenticator、Microsoft Authenticator 等）扫描二维码，然后输入应用显示的 6 位数字。',
+    orType: '或手动输入密钥：', confirm: '开启', codeHint: '6 位数字', codeOrRecovery: '动态口令或恢复码', turnOff: '关闭',
+    recoveryHint: '恢复码：每个可在没有手机时登录一次。请妥善保存，只显示这一次。', saved: '我已保存',
+    sessions: '我的登录设备', createdAt: '登录时间', lastSeen: '最近使用', addr: '地址', agent: '浏览器', current: '当前', revoke: '下线',
+    stepUp: '此操作需要验证器应用中的动态口令。', stepUpTitle: '验证身份',
   },
   reveal: { show: '查看完整', title: '查看个人信息', why: '请填写查看原因（将记入操作日志）' },
   audit: {

@@ -1,1 +1,0 @@
-import{aM as i}from"./index-BjfVLAWr.js";async function m(){const t=await i("/categories")||[],e=a=>({value:a.id,label:a.name,id:a.id,name:a.name,parent_id:a.parent_id,sort:a.sort,children:(a.children||[]).map(e)});return t.map(e)}function d(t){const e={},a=(o,r)=>o.forEach(n=>{e[n.id]=r+n.name,a(n.children||[],r+n.name+" / ")});return a(t,""),e}export{d as c,m as l};
