@@ -22,7 +22,7 @@ func (h *Handlers) approvalRoutes(api *httpx.API) {
 		Summary: "Refund requests, newest first", Response: httpx.Page[RefundRequest]{},
 		Query: httpx.PageParams(httpx.Param{Name: "status", Type: "string", Description: "pending, approved or rejected"}), Handler: h.refundRequests})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/refund-requests/{id}/approve", Tag: tag, Access: httpx.Staff,
-		Perm: auth.PermRefundsApprove, Summary: "Approve a refund request (not one's own): the refund is made", Request: Decision{},
+		Perm: auth.PermRefundsApprove, StepUp: true, Summary: "Approve a refund request (not one's own): the refund is made (above the requester's limit, so it asks for a step-up)", Request: Decision{},
 		Response: RefundRequest{}, Handler: h.approveRefund})
 	api.Add(httpx.Route{Method: "POST", Path: "/admin/api/v1/refund-requests/{id}/reject", Tag: tag, Access: httpx.Staff,
 		Perm: auth.PermRefundsApprove, Summary: "Reject a refund request (not one's own)", Request: Decision{},

@@ -252,6 +252,16 @@ func TestStepUpForSensitiveActions(t *testing.T) {
 		if me := e.must(a.owner, 200, "GET", "/admin/api/v1/auth/me", nil); me["stepped_up"] != true {
 			t.Fatalf("me after a step-up: %v", me)
 		}
+
+		// Approving customer service's refund request is a refund above its limit.
+		svc := e.staffLogin("svc_a", "role-pass-1")
+		req := e.must(svc, 201, "POST", "/admin/api/v1/refund-requests", map[string]any{"order_id": a.orderID, "amount": 1000, "reason": "破损"})
+		approve := fmt.Sprintf("/admin/api/v1/refund-requests/%v/approve", req["id"])
+		clk.advance(5*time.Minute + time.Second)
+		if r := e.do(a.owner, "POST", approve, map[string]any{"note": "同意"}); r.status != 403 || r.code() != "second_factor_required" {
+			t.Fatalf("approving a refund request without a code: %d %s", r.status, r.body)
+		}
+		e.withHeader("X-Kaidian-OTP", e.totpCode(secret, clk)).must(a.owner, 200, "POST", approve, map[string]any{"note": "同意"})
 	})
 }
 

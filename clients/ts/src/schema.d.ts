@@ -3450,7 +3450,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a refund request (not one's own): the refund is made */
+        /**
+         * Approve a refund request (not one's own): the refund is made (above the requester's limit, so it asks for a step-up)
+         * @description Step-up: a staff member with two-step verification (TOTP) must have verified a code on this session within the last 5 minutes (POST /admin/api/v1/auth/totp/verify) or send one in X-Kaidian-OTP; otherwise 403 second_factor_required. Staff without TOTP (where it is not required) pass: they have nothing to verify.
+         */
         post: operations["post_admin_api_v1_refund_requests_id_approve"];
         delete?: never;
         options?: never;
@@ -33619,6 +33622,8 @@ export interface operations {
             header?: {
                 /** @description operators only: the id of the shop to act on (shop staff always act on their own shop) */
                 "X-Shop-Id"?: string;
+                /** @description a current TOTP code: steps this session up for this request and the next 5 minutes */
+                "X-Kaidian-OTP"?: string;
                 /** @description required with a cookie session: the value of the kaidian_csrf cookie (Bearer sessions need none) */
                 "X-CSRF-Token"?: string;
             };
@@ -33642,7 +33647,7 @@ export interface operations {
                     "application/json": components["schemas"]["payment.RefundRequest"];
                 };
             };
-            /** @description Bad Request: duplicate_field, empty_body, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
+            /** @description Bad Request: duplicate_field, empty_body, invalid_code, invalid_fields, invalid_id, invalid_shop, invalid_text, invalid_type, malformed_json, shop_required, unknown_field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -33660,7 +33665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, shop_not_granted, totp_enrolment_required */
+            /** @description Forbidden: account_disabled, csrf_failed, permission_denied, second_factor_required, shop_not_granted, totp_enrolment_required */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33671,6 +33676,15 @@ export interface operations {
             };
             /** @description Not Found: the thing named in the path does not exist or is not yours (its code ends in _not_found) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict: code_reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -33690,6 +33704,17 @@ export interface operations {
             /** @description Unsupported Media Type: unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests: too_many_code_attempts */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
